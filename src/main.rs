@@ -1,1 +1,121 @@
-fn main() {}
+//! painel: the terminal UI, the batch mode and (later) the server and worker, in one binary.
+
+mod bench;
+mod cli;
+mod commands;
+mod config;
+mod demo;
+mod output;
+mod records;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use backend::ServiceError;
+use clap::Parser;
+
+use cli::{Cli, Command, OutputFormat};
+use config::{Config, Overrides};
+
+/// Stable exit codes; documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const PERMISSION_DENIED: u8 = 4;
+    pub const CONFLICT: u8 = 5;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    match runtime.block_on(run(cli, format)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => ExitCode::from(report(&e, format)),
+    }
+}
+
+/// Prints one clear line on stderr (a JSON object with `-o json`) and picks the exit code.
+fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
+    let service = e.downcast_ref::<ServiceError>();
+    let code = match service {
+        Some(ServiceError::NotFound { .. }) => exit::NOT_FOUND,
+        Some(ServiceError::PermissionDenied(_)) => exit::PERMISSION_DENIED,
+        Some(ServiceError::Conflict(_)) => exit::CONFLICT,
+        Some(ServiceError::Validation(_)) => exit::USAGE,
+        _ => exit::ERROR,
+    };
+    let message = format!("{e:#}");
+    if format == OutputFormat::Json {
+        let body = serde_json::json!({
+            "error": {
+                "kind": service.map(ServiceError::kind).unwrap_or("error"),
+                "message": message,
+                "fields": service.map(ServiceError::fields).unwrap_or(&[]),
+                "exit_code": code,
+            }
+        });
+        eprintln!("{body}");
+    } else {
+        eprintln!("error: {message}");
+    }
+    code
+}
+
+fn init_logging(cfg: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    // The TUI owns the terminal, so logs go to a daily-rolling file, never to stderr.
+    std::fs::create_dir_all(&cfg.log_dir).ok()?;
+    let appender = tracing_appender::rolling::daily(&cfg.log_dir, "painel.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
+    let cfg = Config::load(&Overrides {
+        config: cli.config.as_deref(),
+        database_url: cli.database_url.as_deref(),
+        data_dir: cli.data_dir.as_deref(),
+    })?;
+    let _log_guard = init_logging(&cfg);
+    let command = cli.command.unwrap_or(Command::Tui { route: None });
+    match command {
+        Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),
+        Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
+        Command::Bench(b) => bench::run(&cfg, b).await,
+        other => {
+            let db = commands::open_db(&cfg).await?;
+            let result = commands::dispatch(&cfg, &db, other, format).await;
+            db.close().await;
+            result
+        }
+    }
+}

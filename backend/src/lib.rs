@@ -1,0 +1,21 @@
+//! The painel service layer: every read and change the TUI, the batch mode and the HTTP API
+//! make goes through the functions here, which check permissions, scope to the actor's
+//! tenant, validate input and write the audit log in the same transaction. No terminal code.
+
+pub mod actor;
+pub mod audit;
+pub mod authz;
+pub mod browse;
+pub mod customers;
+pub mod dashboard;
+pub mod db;
+pub mod error;
+pub mod money;
+pub mod page;
+pub mod tenants;
+pub mod validate;
+mod views;
+
+pub use actor::{Actor, Role};
+pub use db::{Backend, Db};
+pub use error::{FieldError, ServiceError};

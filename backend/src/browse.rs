@@ -1,0 +1,145 @@
+//! Read-only tables for the sitemap sections that have no dedicated service yet. Each view is
+//! data (SQL pieces and column kinds), run through one keyset-paginated, tenant-scoped query,
+//! so every section shows its real rows from the database and nothing else.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::authz::{require, Permission};
+use crate::db::{Arg, Cell, CellKind, Db};
+use crate::error::ServiceError;
+use crate::page::{keyset_sql, Cursor, KeyPart, PageAt, SortDir};
+use crate::validate;
+
+pub use crate::views::VIEWS;
+
+pub struct Column {
+    pub title: &'static str,
+    pub expr: &'static str,
+    pub kind: CellKind,
+}
+
+/// A browsable table: `from` is the FROM clause with its joins (aliases allowed), `order`
+/// the newest-first key columns ending with a unique id, `search` an expression matched by
+/// the `/` filter.
+pub struct View {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub permission: Permission,
+    pub from: &'static str,
+    pub columns: &'static [Column],
+    pub order: &'static [(&'static str, CellKind)],
+    /// Column holding the owning tenant, for scoping; `None` for platform-level tables.
+    pub tenant_col: Option<&'static str>,
+    /// A fixed condition of the view (e.g. only failed rows), or `None`.
+    pub cond: Option<&'static str>,
+    pub search: &'static str,
+    pub empty: &'static str,
+}
+
+pub fn view(key: &str) -> Option<&'static View> {
+    VIEWS.iter().find(|v| v.key == key)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub columns: Vec<ColumnInfo>,
+    pub rows: Vec<Vec<Cell>>,
+    pub has_next: bool,
+    pub has_prev: bool,
+    #[serde(skip)]
+    pub first: Option<Cursor>,
+    #[serde(skip)]
+    pub last: Option<Cursor>,
+    pub empty: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    pub title: &'static str,
+    pub numeric: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BrowseQuery {
+    pub filter: Option<String>,
+    pub tenant: Option<Uuid>,
+    pub limit: usize,
+    pub at: PageAt,
+}
+
+fn key_part(c: &Cell) -> Option<KeyPart> {
+    Some(match c {
+        Cell::Text(s) => KeyPart::Text(s.clone()),
+        Cell::Int(i) => KeyPart::Int(*i),
+        Cell::Time(t) => KeyPart::Time(*t),
+        Cell::Id(u) => KeyPart::Uuid(*u),
+        _ => return None,
+    })
+}
+
+pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result<Table, ServiceError> {
+    require(actor, v.permission)?;
+    let limit = q.limit.clamp(1, crate::tenants::MAX_PAGE);
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    conds.extend(v.cond.map(str::to_owned));
+    for scope in [actor.tenant_id, q.tenant].into_iter().flatten() {
+        let Some(col) = v.tenant_col else {
+            return Err(ServiceError::PermissionDenied(format!("{} is not tenant data", v.title)));
+        };
+        args.push(scope.into());
+        conds.push(format!("{col} = ${}", args.len()));
+    }
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        args.push(validate::like_contains(f).into());
+        conds.push(format!("lower({}) LIKE ${} ESCAPE '\\'", v.search, args.len()));
+    }
+    let order_cols: Vec<&str> = v.order.iter().map(|(c, _)| *c).collect();
+    // Newest first: the lists are logs and queues more than catalogues.
+    let (keyset, order) = keyset_sql(&order_cols, SortDir::Desc, &q.at, args.len() + 1);
+    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
+        if c.0.len() != order_cols.len() {
+            return Err(ServiceError::invalid("cursor", "belongs to a different list"));
+        }
+        args.extend(c.0.iter().cloned().map(Arg::from));
+        conds.push(k);
+    }
+    let exprs: Vec<&str> = v.columns.iter().map(|c| c.expr).chain(order_cols.iter().copied()).collect();
+    let kinds: Vec<CellKind> = v.columns.iter().map(|c| c.kind).chain(v.order.iter().map(|(_, k)| *k)).collect();
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {} FROM {} {where_sql} ORDER BY {order} LIMIT {}",
+        exprs.join(", "),
+        v.from,
+        limit + 1
+    );
+    let rows = db.fetch_cells(&sql, args, &kinds).await?;
+    let n = v.columns.len();
+    let key = |row: &Vec<Cell>| Cursor(row[n..].iter().filter_map(key_part).collect());
+    let page = crate::page::finish(rows, limit, &q.at, key);
+    Ok(Table {
+        columns: v
+            .columns
+            .iter()
+            .map(|c| ColumnInfo {
+                title: c.title,
+                numeric: matches!(c.kind, CellKind::Int | CellKind::Money),
+            })
+            .collect(),
+        rows: page.items.into_iter().map(|mut r| {
+            r.truncate(n);
+            r
+        }).collect(),
+        has_next: page.has_next,
+        has_prev: page.has_prev,
+        first: page.first,
+        last: page.last,
+        empty: v.empty,
+    })
+}

@@ -1,0 +1,220 @@
+//! Customers: the end clients of a tenant.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::audit::{self, snapshot, Change};
+use crate::authz::{require, Permission};
+use crate::db::{now, Arg, Db};
+use crate::error::{FieldError, ServiceError};
+use crate::page::{finish, keyset_sql, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::{args, tenants, validate};
+
+const COLUMNS: &str = "c.id, c.tenant_id, t.slug AS tenant_slug, c.reseller_id, c.name, c.email, c.phone, c.document, \
+    c.status, c.notes, c.created_at, c.updated_at";
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Customer {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub reseller_id: Option<Uuid>,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub document: Option<String>,
+    pub status: String,
+    pub notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewCustomer {
+    /// Tenant id or slug.
+    pub tenant: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// CPF (11 digits) or CNPJ (14 digits); punctuation is ignored.
+    pub document: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Tenant id or slug; `None` lists every tenant the actor sees.
+    pub tenant: Option<String>,
+    pub filter: Option<String>,
+    pub dir: SortDir,
+    pub limit: usize,
+    pub at: PageAt,
+}
+
+fn phone(raw: &str) -> Result<String, String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let ok = (8..=15).contains(&digits.len()) && raw.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if ok {
+        Ok(raw.trim().to_owned())
+    } else {
+        Err("must be a phone number like +55 11 91234-5678".into())
+    }
+}
+
+fn document(raw: &str) -> Result<String, String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if (digits.len() == 11 || digits.len() == 14) && raw.chars().all(|c| c.is_ascii_digit() || ".-/ ".contains(c)) {
+        Ok(digits)
+    } else {
+        Err("must be a CPF (11 digits) or CNPJ (14 digits)".into())
+    }
+}
+
+pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Customer, ServiceError> {
+    require(actor, Permission::CustomersCreate)?;
+    let tenant = tenants::get(db, actor, &input.tenant).await?;
+    let mut e: Vec<FieldError> = Vec::new();
+    let mut check = |f: &str, r: Result<String, String>| {
+        r.unwrap_or_else(|message| {
+            e.push(FieldError {
+                field: f.to_owned(),
+                message,
+            });
+            String::new()
+        })
+    };
+    let name = check("name", validate::name(&input.name, 120));
+    let email = check("email", validate::email(&input.email));
+    let phone = (!input.phone.trim().is_empty()).then(|| check("phone", phone(&input.phone)));
+    let document = (!input.document.trim().is_empty()).then(|| check("document", document(&input.document)));
+    if !e.is_empty() {
+        return Err(ServiceError::Validation(e));
+    }
+    if tenant.status != "active" {
+        return Err(ServiceError::Conflict(format!("tenant {} is {}", tenant.slug, tenant.status)));
+    }
+    let mut tx = db.begin().await?;
+    if let Some(max) = tenant.max_customers {
+        let n: i64 = tx
+            .scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1", args![tenant.id])
+            .await?;
+        if n >= max {
+            return Err(ServiceError::Conflict(format!(
+                "tenant {} has reached its limit of {max} customers",
+                tenant.slug
+            )));
+        }
+    }
+    let id = Uuid::now_v7();
+    let at = now();
+    tx.execute(
+        "INSERT INTO customers (id, tenant_id, name, email, phone, document, status, notes, search_text, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $9)",
+        args![
+            id,
+            tenant.id,
+            name.as_str(),
+            email.as_str(),
+            phone,
+            document,
+            input.notes.trim(),
+            format!("{} {}", name.to_lowercase(), email.to_lowercase()),
+            at,
+        ],
+    )
+    .await?;
+    let c: Customer = tx
+        .fetch_one(
+            &format!("SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1"),
+            args![id],
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "customer.create",
+            entity: "customer",
+            entity_id: Some(id.to_string()),
+            tenant_id: Some(tenant.id),
+            before: None,
+            after: snapshot(&c),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Customer, ServiceError> {
+    require(actor, Permission::CustomersRead)?;
+    let uuid = Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid("id", "must be a customer id (UUID)"))?;
+    let c: Option<Customer> = db
+        .fetch_optional(
+            &format!("SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1"),
+            args![uuid],
+        )
+        .await?;
+    match c {
+        Some(c) if actor.sees_tenant(c.tenant_id) => Ok(c),
+        _ => Err(ServiceError::not_found("customer", id)),
+    }
+}
+
+pub async fn list(db: &Db, actor: &Actor, q: &CustomerQuery) -> Result<Page<Customer>, ServiceError> {
+    require(actor, Permission::CustomersRead)?;
+    let limit = q.limit.clamp(1, tenants::MAX_PAGE);
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    if let Some(scope) = actor.tenant_id {
+        args.push(scope.into());
+        conds.push(format!("c.tenant_id = ${}", args.len()));
+    }
+    if let Some(key) = q.tenant.as_deref() {
+        let t = tenants::get(db, actor, key).await?;
+        args.push(t.id.into());
+        conds.push(format!("c.tenant_id = ${}", args.len()));
+    }
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        args.push(validate::like_contains(f).into());
+        conds.push(format!("c.search_text LIKE ${} ESCAPE '\\'", args.len()));
+    }
+    let cols = ["c.name", "c.id"];
+    let (keyset, order) = keyset_sql(&cols, q.dir, &q.at, args.len() + 1);
+    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
+        if c.0.len() != cols.len() {
+            return Err(ServiceError::invalid("cursor", "belongs to a different list"));
+        }
+        args.extend(c.0.iter().cloned().map(Arg::from));
+        conds.push(k);
+    }
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id {where_sql} ORDER BY {order} LIMIT {}",
+        limit + 1
+    );
+    let rows: Vec<Customer> = db.fetch_all(&sql, args).await?;
+    Ok(finish(rows, limit, &q.at, |c| {
+        Cursor(vec![KeyPart::Text(c.name.clone()), KeyPart::Uuid(c.id)])
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_and_phones() {
+        assert_eq!(document("123.456.789-09"), Ok("12345678909".into()));
+        assert_eq!(document("12.345.678/0001-95"), Ok("12345678000195".into()));
+        assert!(document("123").is_err());
+        assert!(phone("+55 (11) 91234-5678").is_ok());
+        assert!(phone("call me").is_err());
+    }
+}

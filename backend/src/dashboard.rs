@@ -1,0 +1,61 @@
+//! The dashboard's figures: counts straight from the database, scoped to the actor.
+
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::authz::{allows, Permission};
+use crate::db::{Arg, Db};
+use crate::error::ServiceError;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stat {
+    pub label: &'static str,
+    pub value: i64,
+    /// Where to go to see these rows.
+    pub route: &'static str,
+}
+
+struct Metric {
+    label: &'static str,
+    route: &'static str,
+    permission: Permission,
+    table: &'static str,
+    cond: &'static str,
+    /// Platform tables have no tenant column: hidden from scoped actors.
+    tenant_col: Option<&'static str>,
+}
+
+const METRICS: &[Metric] = &[
+    Metric { label: "Active tenants", route: "tenants", permission: Permission::TenantsRead, table: "tenants", cond: "status = 'active'", tenant_col: Some("id") },
+    Metric { label: "Suspended tenants", route: "tenants", permission: Permission::TenantsRead, table: "tenants", cond: "status = 'suspended'", tenant_col: Some("id") },
+    Metric { label: "Customers", route: "tenants", permission: Permission::CustomersRead, table: "customers", cond: "1 = 1", tenant_col: Some("tenant_id") },
+    Metric { label: "Active services", route: "services", permission: Permission::ServicesRead, table: "services", cond: "status = 'active'", tenant_col: Some("tenant_id") },
+    Metric { label: "Services in error", route: "services/provisioning", permission: Permission::ServicesRead, table: "services", cond: "status = 'error'", tenant_col: Some("tenant_id") },
+    Metric { label: "Servers online", route: "servers", permission: Permission::ServersRead, table: "servers", cond: "status = 'online'", tenant_col: None },
+    Metric { label: "Servers degraded/offline", route: "servers", permission: Permission::ServersRead, table: "servers", cond: "status IN ('degraded', 'offline')", tenant_col: None },
+    Metric { label: "Unpaid invoices", route: "billing", permission: Permission::BillingRead, table: "invoices", cond: "status IN ('pending', 'overdue')", tenant_col: Some("tenant_id") },
+    Metric { label: "Overdue invoices", route: "billing", permission: Permission::BillingRead, table: "invoices", cond: "status = 'overdue'", tenant_col: Some("tenant_id") },
+    Metric { label: "Migrations running", route: "migrations", permission: Permission::MigrationsRead, table: "migrations", cond: "status IN ('queued', 'validating', 'running')", tenant_col: Some("tenant_id") },
+    Metric { label: "Migrations failed", route: "migrations", permission: Permission::MigrationsRead, table: "migrations", cond: "status IN ('failed', 'aborted')", tenant_col: Some("tenant_id") },
+    Metric { label: "Open incidents", route: "incidents", permission: Permission::IncidentsRead, table: "incidents", cond: "status <> 'resolved'", tenant_col: None },
+];
+
+pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<Stat>, ServiceError> {
+    let mut out = Vec::new();
+    for m in METRICS.iter().filter(|m| allows(actor, m.permission)) {
+        let mut sql = format!("SELECT COUNT(*) FROM {} WHERE {}", m.table, m.cond);
+        let mut args: Vec<Arg> = Vec::new();
+        if let Some(scope) = actor.tenant_id {
+            let Some(col) = m.tenant_col else { continue };
+            sql.push_str(&format!(" AND {col} = $1"));
+            args.push(scope.into());
+        }
+        let value: i64 = db.scalar(&sql, args).await?;
+        out.push(Stat {
+            label: m.label,
+            value,
+            route: m.route,
+        });
+    }
+    Ok(out)
+}

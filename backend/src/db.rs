@@ -1,0 +1,369 @@
+//! One query layer over PostgreSQL and SQLite.
+//!
+//! sqlx's `AnyPool` cannot carry uuid, chrono or JSON values (see docs/adr/0001-storage.md),
+//! so we keep two typed pools behind one enum. Query code is written once with `$n`
+//! placeholders (both engines accept them) and a list of [`Arg`]s; each call is expanded for
+//! the engine at hand, so both sides decode native types.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// Which engine a [`Db`] talks to; shown in the status bar and in `config show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A bound query parameter. Nullable variants carry `Option`s so that a NULL keeps its type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(Option<String>),
+    Uuid(Option<Uuid>),
+    Int(Option<i64>),
+    Bool(bool),
+    Time(Option<DateTime<Utc>>),
+    Json(Option<Value>),
+}
+
+macro_rules! arg_from {
+    ($t:ty, $variant:ident, $conv:expr) => {
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(Some(($conv)(v)))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(v.map($conv))
+            }
+        }
+    };
+}
+arg_from!(String, Text, |v| v);
+arg_from!(&str, Text, |v: &str| v.to_owned());
+arg_from!(&String, Text, |v: &String| v.clone());
+arg_from!(Uuid, Uuid, |v| v);
+arg_from!(i64, Int, |v| v);
+arg_from!(DateTime<Utc>, Time, |v| v);
+arg_from!(Value, Json, |v| v);
+
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+/// `args![a, b, c]` builds the parameter list of a query.
+#[macro_export]
+macro_rules! args {
+    () => { Vec::<$crate::db::Arg>::new() };
+    ($($x:expr),+ $(,)?) => { vec![$($crate::db::Arg::from($x)),+] };
+}
+
+/// A row type that decodes on both engines.
+pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+// Binding is the same code for both engines; the macro expands it per query type.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Text(v) => q.bind(v),
+                Arg::Uuid(v) => q.bind(v),
+                Arg::Int(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::Time(v) => q.bind(v),
+                Arg::Json(v) => q.bind(v.map(Json)),
+            };
+        }
+        q
+    }};
+}
+
+// Expands one body for each engine with `$c` bound to that engine's executor.
+macro_rules! on_engine {
+    ($self:expr, $c:ident => $body:expr) => {
+        match $self {
+            Self::Sqlite($c) => $body,
+            Self::Postgres($c) => $body,
+        }
+    };
+}
+
+/// A pool of connections to the configured database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One open transaction. SQLite ones start with `BEGIN IMMEDIATE` so that two writers wait
+/// for each other instead of failing with "database is locked" (measured in STACK.md).
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Db {
+    /// Connects by URL scheme: `sqlite://path` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, ServiceError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|e| ServiceError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            // WAL, busy timeout and foreign keys are per-connection settings: the URL alone
+            // cannot set them all, so they go on the connect options.
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| ServiceError::invalid("database_url", format!("bad SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .map_err(|e| ServiceError::Unavailable(format!("cannot open SQLite database: {e}")))?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(ServiceError::invalid(
+                "database_url",
+                "must start with sqlite:// or postgres://",
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this engine; returns how many were new.
+    pub async fn migrate(&self) -> Result<usize, ServiceError> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        match self {
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, ServiceError> {
+        let n: i64 = self
+            .scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success", args![])
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    pub async fn begin(&self) -> Result<Tx, ServiceError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        on_engine!(self, p => p.close().await)
+    }
+
+    pub async fn fetch_all<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await?))
+    }
+
+    pub async fn fetch_optional<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?))
+    }
+
+    /// First column of the first row, e.g. a `COUNT(*)`.
+    pub async fn scalar<T>(&self, sql: &str, args: Vec<Arg>) -> Result<T, ServiceError>
+    where
+        (T,): Record,
+    {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let row: (T,) = on_engine!(self, p => bind_all!(sqlx::query_as::<_, (T,)>(sql), args).fetch_one(p).await?);
+        Ok(row.0)
+    }
+
+    pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, p => bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()))
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), ServiceError> {
+        on_engine!(self, t => t.commit().await?);
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), ServiceError> {
+        on_engine!(self, t => t.rollback().await?);
+        Ok(())
+    }
+
+    pub async fn fetch_all<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?))
+    }
+
+    pub async fn fetch_optional<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?))
+    }
+
+    pub async fn fetch_one<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?))
+    }
+
+    pub async fn scalar<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, ServiceError>
+    where
+        (T,): Record,
+    {
+        let row: (T,) = self.fetch_one(sql, args).await?;
+        Ok(row.0)
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(on_engine!(self, t => bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()))
+    }
+}
+
+/// Current time at the precision both engines keep (PostgreSQL stores microseconds), so a
+/// value read back compares equal to the one written.
+pub fn now() -> DateTime<Utc> {
+    use chrono::Timelike;
+    let t = Utc::now();
+    t.with_nanosecond(t.timestamp_subsec_micros() * 1000).unwrap_or(t)
+}
+
+/// How to read one column of a [`Db::fetch_cells`] query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Text,
+    Int,
+    Time,
+    Id,
+    Bool,
+    /// Consumes two columns: the amount in minor units, then the currency code.
+    Money,
+}
+
+/// A value read for display; screens and batch output render it, never re-query.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+    Id(Uuid),
+    Bool(bool),
+    Money { minor: i64, currency: String },
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => f.write_str("—"),
+            Cell::Text(s) => f.write_str(s),
+            Cell::Int(i) => write!(f, "{i}"),
+            Cell::Time(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M")),
+            Cell::Id(u) => write!(f, "{u}"),
+            Cell::Bool(b) => f.write_str(if *b { "yes" } else { "no" }),
+            Cell::Money { minor, currency } => f.write_str(&crate::money::format(*minor, currency)),
+        }
+    }
+}
+
+fn decode_cells<R>(row: &R, kinds: &[CellKind]) -> Result<Vec<Cell>, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Uuid>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut out = Vec::with_capacity(kinds.len());
+    let mut i = 0usize;
+    for kind in kinds {
+        let cell = match kind {
+            CellKind::Text => row.try_get::<Option<String>, _>(i)?.map(Cell::Text),
+            CellKind::Int => row.try_get::<Option<i64>, _>(i)?.map(Cell::Int),
+            CellKind::Time => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(Cell::Time),
+            CellKind::Id => row.try_get::<Option<Uuid>, _>(i)?.map(Cell::Id),
+            CellKind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Cell::Bool),
+            CellKind::Money => {
+                i += 1;
+                let minor = row.try_get::<Option<i64>, _>(i - 1)?;
+                let currency = row.try_get::<Option<String>, _>(i)?.unwrap_or_default();
+                minor.map(|minor| Cell::Money { minor, currency })
+            }
+        };
+        out.push(cell.unwrap_or(Cell::Null));
+        i += 1;
+    }
+    Ok(out)
+}
+
+impl Db {
+    /// Runs a query whose columns are read as `kinds` say: the engine-neutral way to show a
+    /// table whose shape is data (the browse screens), without a struct per table.
+    pub async fn fetch_cells(&self, sql: &str, args: Vec<Arg>, kinds: &[CellKind]) -> Result<Vec<Vec<Cell>>, ServiceError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let rows = on_engine!(self, p => {
+            let rows = bind_all!(sqlx::query(sql), args).fetch_all(p).await?;
+            rows.iter().map(|r| decode_cells(r, kinds)).collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(rows)
+    }
+}

@@ -1,0 +1,598 @@
+//! Tenants: the white-label brands. Create, list, read, branding, limits, suspension.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::audit::{self, snapshot, Change};
+use crate::authz::{require, Permission};
+use crate::db::{now, Arg, Db, Tx};
+use crate::error::{FieldError, ServiceError};
+use crate::page::{finish, keyset_sql, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::{args, validate};
+
+pub const STATUSES: [&str; 3] = ["active", "suspended", "cancelled"];
+pub const TIERS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
+
+const COLUMNS: &str = "id, slug, name, domain, status, tier, currency, logo_text, primary_color, accent_color, \
+    sender_name, sender_email, support_email, max_customers, max_services, max_storage_gb, max_domains, \
+    max_tickets_month, suspended_reason, suspended_at, created_at, updated_at";
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub domain: String,
+    pub status: String,
+    pub tier: String,
+    pub currency: String,
+    pub logo_text: String,
+    pub primary_color: String,
+    pub accent_color: String,
+    pub sender_name: Option<String>,
+    pub sender_email: Option<String>,
+    pub support_email: Option<String>,
+    pub max_customers: Option<i64>,
+    pub max_services: Option<i64>,
+    pub max_storage_gb: Option<i64>,
+    pub max_domains: Option<i64>,
+    pub max_tickets_month: Option<i64>,
+    pub suspended_reason: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Limits; `None` is unlimited. Defaults follow the tier table of the seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_customers: Option<i64>,
+    pub max_services: Option<i64>,
+    pub max_storage_gb: Option<i64>,
+    pub max_domains: Option<i64>,
+    pub max_tickets_month: Option<i64>,
+}
+
+impl Limits {
+    /// Seed 004: tickets 15/30/60/∞, storage 5/25/100/∞ GB, domains 1/3/10/∞.
+    pub fn for_tier(tier: &str) -> Limits {
+        let (tickets, storage, domains) = match tier {
+            "free" => (Some(15), Some(5), Some(1)),
+            "basic" => (Some(30), Some(25), Some(3)),
+            "pro" => (Some(60), Some(100), Some(10)),
+            _ => (None, None, None),
+        };
+        Limits {
+            max_customers: None,
+            max_services: None,
+            max_storage_gb: storage,
+            max_domains: domains,
+            max_tickets_month: tickets,
+        }
+    }
+
+    fn of(t: &Tenant) -> Limits {
+        Limits {
+            max_customers: t.max_customers,
+            max_services: t.max_services,
+            max_storage_gb: t.max_storage_gb,
+            max_domains: t.max_domains,
+            max_tickets_month: t.max_tickets_month,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewTenant {
+    pub name: String,
+    /// Empty: derived from the name.
+    pub slug: String,
+    pub domain: String,
+    /// Empty: "basic".
+    pub tier: String,
+    /// Empty: "BRL".
+    pub currency: String,
+    pub logo_text: String,
+    pub primary_color: String,
+    pub accent_color: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub support_email: String,
+}
+
+/// A partial update: `None` leaves a field as it is; for optional text fields an empty
+/// string clears the value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    pub tier: Option<String>,
+    pub currency: Option<String>,
+    pub logo_text: Option<String>,
+    pub primary_color: Option<String>,
+    pub accent_color: Option<String>,
+    pub sender_name: Option<String>,
+    pub sender_email: Option<String>,
+    pub support_email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantSort {
+    #[default]
+    Name,
+    Domain,
+    Status,
+    Tier,
+    Created,
+}
+
+impl TenantSort {
+    pub const ALL: [TenantSort; 5] = [
+        TenantSort::Name,
+        TenantSort::Domain,
+        TenantSort::Status,
+        TenantSort::Tier,
+        TenantSort::Created,
+    ];
+
+    pub fn parse(s: &str) -> Option<TenantSort> {
+        TenantSort::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantSort::Name => "name",
+            TenantSort::Domain => "domain",
+            TenantSort::Status => "status",
+            TenantSort::Tier => "tier",
+            TenantSort::Created => "created",
+        }
+    }
+
+    /// Sort columns, each list matching an index and ending with the unique id.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            TenantSort::Name => &["name", "id"],
+            TenantSort::Domain => &["domain", "id"],
+            TenantSort::Status => &["status", "name", "id"],
+            TenantSort::Tier => &["tier", "name", "id"],
+            TenantSort::Created => &["created_at", "id"],
+        }
+    }
+
+    fn key(self, t: &Tenant) -> Cursor {
+        let text = |s: &str| KeyPart::Text(s.to_owned());
+        let id = KeyPart::Uuid(t.id);
+        Cursor(match self {
+            TenantSort::Name => vec![text(&t.name), id],
+            TenantSort::Domain => vec![text(&t.domain), id],
+            TenantSort::Status => vec![text(&t.status), text(&t.name), id],
+            TenantSort::Tier => vec![text(&t.tier), text(&t.name), id],
+            TenantSort::Created => vec![KeyPart::Time(t.created_at), id],
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TenantQuery {
+    /// Case-insensitive "contains" over name, slug and domain.
+    pub filter: Option<String>,
+    pub status: Option<String>,
+    pub tier: Option<String>,
+    pub sort: TenantSort,
+    pub dir: SortDir,
+    pub limit: usize,
+    pub at: PageAt,
+}
+
+pub const MAX_PAGE: usize = 500;
+
+fn search_text(name: &str, slug: &str, domain: &str) -> String {
+    format!("{} {} {}", name.to_lowercase(), slug, domain)
+}
+
+fn field(errors: &mut Vec<FieldError>, name: &str, r: Result<String, String>) -> String {
+    r.unwrap_or_else(|message| {
+        errors.push(FieldError {
+            field: name.to_owned(),
+            message,
+        });
+        String::new()
+    })
+}
+
+fn optional(errors: &mut Vec<FieldError>, name: &str, raw: &str, check: fn(&str) -> Result<String, String>) -> Option<String> {
+    if raw.trim().is_empty() {
+        None
+    } else {
+        Some(field(errors, name, check(raw)))
+    }
+}
+
+fn default_if_empty(raw: &str, default: &str) -> String {
+    if raw.trim().is_empty() {
+        default.to_owned()
+    } else {
+        raw.to_owned()
+    }
+}
+
+fn check_tier(raw: &str) -> Result<String, String> {
+    validate::one_of(raw, &TIERS)
+}
+
+fn check_logo(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.chars().count() > 40 {
+        Err("must be at most 40 characters".into())
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+fn check_name(raw: &str) -> Result<String, String> {
+    validate::name(raw, 80)
+}
+
+pub async fn create(db: &Db, actor: &Actor, input: NewTenant) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsCreate)?;
+    let mut e = Vec::new();
+    let name = field(&mut e, "name", check_name(&input.name));
+    let slug_raw = if input.slug.trim().is_empty() {
+        validate::slugify(&input.name)
+    } else {
+        input.slug.clone()
+    };
+    let slug = field(&mut e, "slug", validate::slug(&slug_raw));
+    let domain = field(&mut e, "domain", validate::domain(&input.domain));
+    let tier = field(&mut e, "tier", check_tier(&default_if_empty(&input.tier, "basic")));
+    let currency = field(&mut e, "currency", validate::currency(&default_if_empty(&input.currency, "BRL")));
+    let logo_text = field(&mut e, "logo_text", check_logo(&input.logo_text));
+    let primary = field(&mut e, "primary_color", validate::color(&default_if_empty(&input.primary_color, "#3b82f6")));
+    let accent = field(&mut e, "accent_color", validate::color(&default_if_empty(&input.accent_color, "#f59e0b")));
+    let sender_name = optional(&mut e, "sender_name", &input.sender_name, check_name);
+    let sender_email = optional(&mut e, "sender_email", &input.sender_email, validate::email);
+    let support_email = optional(&mut e, "support_email", &input.support_email, validate::email);
+    if !e.is_empty() {
+        return Err(ServiceError::Validation(e));
+    }
+    let limits = Limits::for_tier(&tier);
+    let at = now();
+    let id = Uuid::now_v7();
+    let logo_text = if logo_text.is_empty() { name.clone() } else { logo_text };
+    let mut tx = db.begin().await?;
+    let tenant: Tenant = tx
+        .fetch_one(
+            &format!(
+                "INSERT INTO tenants (id, slug, name, domain, status, tier, currency, logo_text, primary_color, \
+                 accent_color, sender_name, sender_email, support_email, max_customers, max_services, max_storage_gb, \
+                 max_domains, max_tickets_month, search_text, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+                 RETURNING {COLUMNS}"
+            ),
+            args![
+                id,
+                slug.as_str(),
+                name.as_str(),
+                domain.as_str(),
+                tier,
+                currency,
+                logo_text,
+                primary,
+                accent,
+                sender_name,
+                sender_email,
+                support_email,
+                limits.max_customers,
+                limits.max_services,
+                limits.max_storage_gb,
+                limits.max_domains,
+                limits.max_tickets_month,
+                search_text(&name, &slug, &domain),
+                at,
+            ],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("tenant.create", &tenant, None, Some(&tenant))).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+fn change<'a>(action: &'a str, t: &Tenant, before: Option<&Tenant>, after: Option<&Tenant>) -> Change<'a> {
+    Change {
+        action,
+        entity: "tenant",
+        entity_id: Some(t.id.to_string()),
+        tenant_id: Some(t.id),
+        before: before.and_then(snapshot),
+        after: after.and_then(snapshot),
+    }
+}
+
+/// Finds a tenant by id or slug, within the actor's scope.
+pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsRead)?;
+    let (sql, arg) = lookup(key);
+    let t: Option<Tenant> = db.fetch_optional(&sql, vec![arg]).await?;
+    visible(actor, t, key)
+}
+
+fn lookup(key: &str) -> (String, Arg) {
+    match Uuid::parse_str(key.trim()) {
+        Ok(id) => (format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"), Arg::from(id)),
+        Err(_) => (
+            format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1"),
+            Arg::from(key.trim().to_ascii_lowercase()),
+        ),
+    }
+}
+
+// Out-of-scope tenants are reported as missing, so a scoped user cannot probe for them.
+fn visible(actor: &Actor, t: Option<Tenant>, key: &str) -> Result<Tenant, ServiceError> {
+    match t {
+        Some(t) if actor.sees_tenant(t.id) => Ok(t),
+        _ => Err(ServiceError::not_found("tenant", key)),
+    }
+}
+
+async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Tenant, ServiceError> {
+    let (mut sql, arg) = lookup(key);
+    if tx.backend() == crate::db::Backend::Postgres {
+        sql.push_str(" FOR UPDATE");
+    }
+    let t: Option<Tenant> = tx.fetch_optional(&sql, vec![arg]).await?;
+    visible(actor, t, key)
+}
+
+pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant>, ServiceError> {
+    require(actor, Permission::TenantsRead)?;
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    if let Some(scope) = actor.tenant_id {
+        args.push(scope.into());
+        conds.push(format!("id = ${}", args.len()));
+    }
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        args.push(validate::like_contains(f).into());
+        conds.push(format!("search_text LIKE ${} ESCAPE '\\'", args.len()));
+    }
+    if let Some(s) = q.status.as_deref() {
+        let s = validate::one_of(s, &STATUSES).map_err(|m| ServiceError::invalid("status", m))?;
+        args.push(s.into());
+        conds.push(format!("status = ${}", args.len()));
+    }
+    if let Some(t) = q.tier.as_deref() {
+        let t = check_tier(t).map_err(|m| ServiceError::invalid("tier", m))?;
+        args.push(t.into());
+        conds.push(format!("tier = ${}", args.len()));
+    }
+    let cols = q.sort.columns();
+    let (keyset, order) = keyset_sql(cols, q.dir, &q.at, args.len() + 1);
+    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
+        if c.0.len() != cols.len() {
+            return Err(ServiceError::invalid("cursor", "belongs to a different sort order"));
+        }
+        args.extend(c.0.iter().cloned().map(Arg::from));
+        conds.push(k);
+    }
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!("SELECT {COLUMNS} FROM tenants {where_sql} ORDER BY {order} LIMIT {}", limit + 1);
+    let rows: Vec<Tenant> = db.fetch_all(&sql, args).await?;
+    let sort = q.sort;
+    Ok(finish(rows, limit, &q.at, |t| sort.key(t)))
+}
+
+/// Counts what a list query would show (without paging). Kept apart from [`list`] because
+/// counting a large filtered table costs more than fetching a page.
+pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<&str>) -> Result<i64, ServiceError> {
+    require(actor, Permission::TenantsRead)?;
+    let mut conds = vec!["1 = 1".to_owned()];
+    let mut args: Vec<Arg> = Vec::new();
+    if let Some(scope) = actor.tenant_id {
+        args.push(scope.into());
+        conds.push(format!("id = ${}", args.len()));
+    }
+    if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
+        args.push(validate::like_contains(f).into());
+        conds.push(format!("search_text LIKE ${} ESCAPE '\\'", args.len()));
+    }
+    if let Some(s) = status {
+        args.push(s.into());
+        conds.push(format!("status = ${}", args.len()));
+    }
+    db.scalar(&format!("SELECT COUNT(*) FROM tenants WHERE {}", conds.join(" AND ")), args)
+        .await
+}
+
+pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsUpdate)?;
+    let mut e = Vec::new();
+    let name = patch.name.as_deref().map(|v| field(&mut e, "name", check_name(v)));
+    let domain = patch.domain.as_deref().map(|v| field(&mut e, "domain", validate::domain(v)));
+    let tier = patch.tier.as_deref().map(|v| field(&mut e, "tier", check_tier(v)));
+    let currency = patch.currency.as_deref().map(|v| field(&mut e, "currency", validate::currency(v)));
+    let logo = patch.logo_text.as_deref().map(|v| field(&mut e, "logo_text", check_logo(v)));
+    let primary = patch.primary_color.as_deref().map(|v| field(&mut e, "primary_color", validate::color(v)));
+    let accent = patch.accent_color.as_deref().map(|v| field(&mut e, "accent_color", validate::color(v)));
+    let sender_name = patch.sender_name.as_deref().map(|v| optional(&mut e, "sender_name", v, check_name));
+    let sender_email = patch.sender_email.as_deref().map(|v| optional(&mut e, "sender_email", v, validate::email));
+    let support_email = patch.support_email.as_deref().map(|v| optional(&mut e, "support_email", v, validate::email));
+    if !e.is_empty() {
+        return Err(ServiceError::Validation(e));
+    }
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, key).await?;
+    let mut t = before.clone();
+    if let Some(v) = name {
+        t.name = v;
+    }
+    if let Some(v) = domain {
+        t.domain = v;
+    }
+    if let Some(v) = tier {
+        t.tier = v;
+    }
+    if let Some(v) = currency {
+        t.currency = v;
+    }
+    if let Some(v) = logo {
+        t.logo_text = v;
+    }
+    if let Some(v) = primary {
+        t.primary_color = v;
+    }
+    if let Some(v) = accent {
+        t.accent_color = v;
+    }
+    if let Some(v) = sender_name {
+        t.sender_name = v;
+    }
+    if let Some(v) = sender_email {
+        t.sender_email = v;
+    }
+    if let Some(v) = support_email {
+        t.support_email = v;
+    }
+    if t == before {
+        tx.rollback().await?;
+        return Ok(before);
+    }
+    let after: Tenant = tx
+        .fetch_one(
+            &format!(
+                "UPDATE tenants SET name = $2, domain = $3, tier = $4, currency = $5, logo_text = $6, primary_color = $7, \
+                 accent_color = $8, sender_name = $9, sender_email = $10, support_email = $11, search_text = $12, \
+                 updated_at = $13 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![
+                t.id,
+                t.name.as_str(),
+                t.domain.as_str(),
+                t.tier.as_str(),
+                t.currency.as_str(),
+                t.logo_text.as_str(),
+                t.primary_color.as_str(),
+                t.accent_color.as_str(),
+                t.sender_name.clone(),
+                t.sender_email.clone(),
+                t.support_email.clone(),
+                search_text(&t.name, &t.slug, &t.domain),
+                now(),
+            ],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("tenant.update", &after, Some(&before), Some(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsUpdate)?;
+    let mut e = Vec::new();
+    for (name, v) in [
+        ("max_customers", limits.max_customers),
+        ("max_services", limits.max_services),
+        ("max_storage_gb", limits.max_storage_gb),
+        ("max_domains", limits.max_domains),
+        ("max_tickets_month", limits.max_tickets_month),
+    ] {
+        if let Err(message) = validate::limit(v) {
+            e.push(FieldError {
+                field: name.to_owned(),
+                message,
+            });
+        }
+    }
+    if !e.is_empty() {
+        return Err(ServiceError::Validation(e));
+    }
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, key).await?;
+    if Limits::of(&before) == limits {
+        tx.rollback().await?;
+        return Ok(before);
+    }
+    let after: Tenant = tx
+        .fetch_one(
+            &format!(
+                "UPDATE tenants SET max_customers = $2, max_services = $3, max_storage_gb = $4, max_domains = $5, \
+                 max_tickets_month = $6, updated_at = $7 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![
+                before.id,
+                limits.max_customers,
+                limits.max_services,
+                limits.max_storage_gb,
+                limits.max_domains,
+                limits.max_tickets_month,
+                now(),
+            ],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("tenant.limits", &after, Some(&before), Some(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Suspends a tenant. A sensitive action: the caller must type the tenant's slug as
+/// confirmation, and a reason is kept on the tenant and in the audit log.
+pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &str) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsSuspend)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ServiceError::invalid("reason", "a reason is required to suspend a tenant"));
+    }
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, key).await?;
+    if confirm.trim() != before.slug {
+        return Err(ServiceError::invalid(
+            "confirm",
+            format!("type the tenant's slug '{}' to confirm", before.slug),
+        ));
+    }
+    if before.status != "active" {
+        return Err(ServiceError::Conflict(format!("tenant is {}, not active", before.status)));
+    }
+    let at = now();
+    let after: Tenant = tx
+        .fetch_one(
+            &format!(
+                "UPDATE tenants SET status = 'suspended', suspended_reason = $2, suspended_at = $3, updated_at = $3 \
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![before.id, reason, at],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("tenant.suspend", &after, Some(&before), Some(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn reactivate(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsSuspend)?;
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, key).await?;
+    if before.status != "suspended" {
+        return Err(ServiceError::Conflict(format!("tenant is {}, not suspended", before.status)));
+    }
+    let after: Tenant = tx
+        .fetch_one(
+            &format!(
+                "UPDATE tenants SET status = 'active', suspended_reason = NULL, suspended_at = NULL, updated_at = $2 \
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![before.id, now()],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("tenant.reactivate", &after, Some(&before), Some(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}

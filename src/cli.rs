@@ -1,0 +1,225 @@
+//! Command-line grammar. `painel` alone opens the TUI; `painel <noun> <verb>` is batch mode.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "painel", version, about = "Operator console for hosting and streaming resellers")]
+pub struct Cli {
+    /// Config file (default: the platform config dir's painel/config.toml).
+    #[arg(long, global = true, env = "PAINEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides config and PAINEL_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Data directory for the embedded SQLite database and logs.
+    #[arg(long, global = true, env = "PAINEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Output format of batch commands (default: table on a terminal, json otherwise).
+    #[arg(short, long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the terminal UI (the default).
+    Tui {
+        /// Route to open first, e.g. tenants or billing/invoices.
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// Manage tenants (white-label brands).
+    #[command(subcommand)]
+    Tenants(TenantsCmd),
+    /// Manage customers of a tenant.
+    #[command(subcommand)]
+    Customers(CustomersCmd),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Apply database migrations (also done automatically on start).
+    Migrate,
+    /// Create a fresh demo database, seed it and open the TUI.
+    Demo {
+        /// Seed and exit without opening the TUI.
+        #[arg(long)]
+        seed_only: bool,
+    },
+    /// Measure performance targets (see README).
+    #[command(subcommand, hide = true)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantsCmd {
+    /// List tenants, one page at a time.
+    List(TenantListArgs),
+    /// Show one tenant by id or slug.
+    Show { key: String },
+    /// Create a tenant.
+    Create(TenantCreateArgs),
+    /// Change a tenant's details, branding or limits.
+    Update(TenantUpdateArgs),
+    /// Suspend a tenant (sensitive: type its slug with --confirm).
+    Suspend {
+        key: String,
+        #[arg(long)]
+        reason: String,
+        /// The tenant's slug, typed again.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Reactivate a suspended tenant.
+    Reactivate { key: String },
+}
+
+#[derive(Args, Debug)]
+pub struct TenantListArgs {
+    /// Case-insensitive text found in name, slug or domain.
+    #[arg(long)]
+    pub filter: Option<String>,
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// name, domain, status, tier or created.
+    #[arg(long, default_value = "name")]
+    pub sort: String,
+    #[arg(long)]
+    pub desc: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Continue after this cursor (printed on stderr when more rows exist).
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Walk every page.
+    #[arg(long, conflicts_with = "after")]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TenantCreateArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub domain: String,
+    /// Default: derived from the name.
+    #[arg(long, default_value = "")]
+    pub slug: String,
+    /// free, basic, pro or enterprise.
+    #[arg(long, default_value = "basic")]
+    pub tier: String,
+    #[arg(long, default_value = "BRL")]
+    pub currency: String,
+    #[command(flatten)]
+    pub branding: BrandingArgs,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct BrandingArgs {
+    #[arg(long)]
+    pub logo_text: Option<String>,
+    #[arg(long)]
+    pub primary_color: Option<String>,
+    #[arg(long)]
+    pub accent_color: Option<String>,
+    /// Empty clears it.
+    #[arg(long)]
+    pub sender_name: Option<String>,
+    #[arg(long)]
+    pub sender_email: Option<String>,
+    #[arg(long)]
+    pub support_email: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TenantUpdateArgs {
+    pub key: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub domain: Option<String>,
+    #[arg(long)]
+    pub tier: Option<String>,
+    #[arg(long)]
+    pub currency: Option<String>,
+    #[command(flatten)]
+    pub branding: BrandingArgs,
+    /// A number or "unlimited".
+    #[arg(long)]
+    pub max_customers: Option<String>,
+    #[arg(long)]
+    pub max_services: Option<String>,
+    #[arg(long)]
+    pub max_storage_gb: Option<String>,
+    #[arg(long)]
+    pub max_domains: Option<String>,
+    #[arg(long)]
+    pub max_tickets_month: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomersCmd {
+    /// List customers (of one tenant with --tenant).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one customer by id.
+    Show { id: String },
+    /// Create a customer in a tenant.
+    Create {
+        /// Tenant id or slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// CPF or CNPJ.
+        #[arg(long, default_value = "")]
+        document: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Print the effective configuration, secrets masked.
+    Show,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// First page of a large tenant list, filtered and sorted.
+    List {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
+    /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
+    Render {
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+    },
+}

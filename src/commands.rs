@@ -1,0 +1,185 @@
+//! Batch verbs: parse arguments into service calls and print the results. No rules live
+//! here; validation, permissions and audit are the service layer's.
+
+use anyhow::{Context, Result};
+use backend::customers::{self, CustomerQuery, NewCustomer};
+use backend::page::{Cursor, PageAt, SortDir};
+use backend::tenants::{self, Limits, NewTenant, TenantPatch, TenantQuery, TenantSort};
+use backend::{validate, Actor, Db, ServiceError};
+
+use crate::cli::{Command, CustomersCmd, OutputFormat, TenantListArgs, TenantUpdateArgs, TenantsCmd};
+use crate::config::Config;
+use crate::output::Printer;
+use crate::records::TenantRow;
+
+/// Connects and brings the schema up to date (migrations run on every start).
+pub async fn open_db(cfg: &Config) -> Result<Db> {
+    if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
+        if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+        }
+    }
+    let db = Db::connect(&cfg.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
+    Printer::new(format).list(&cfg.settings)
+}
+
+pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFormat) -> Result<()> {
+    let actor = Actor::local_operator();
+    let mut out = Printer::new(format);
+    match command {
+        Command::Tui { route } => crate::demo::open_tui(cfg, db, actor, route).await,
+        Command::Migrate => {
+            // open_db has already applied them; say what the database is at.
+            eprintln!("database is up to date ({})", db.backend().as_str());
+            Ok(())
+        }
+        Command::Tenants(cmd) => tenants_cmd(db, &actor, cmd, &mut out).await,
+        Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
+        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
+    }
+}
+
+async fn tenants_cmd(db: &Db, actor: &Actor, cmd: TenantsCmd, out: &mut Printer) -> Result<()> {
+    match cmd {
+        TenantsCmd::List(args) => list_tenants(db, actor, args, out).await,
+        TenantsCmd::Show { key } => out.one(&tenants::get(db, actor, &key).await?),
+        TenantsCmd::Create(a) => {
+            let b = a.branding;
+            let t = tenants::create(
+                db,
+                actor,
+                NewTenant {
+                    name: a.name,
+                    slug: a.slug,
+                    domain: a.domain,
+                    tier: a.tier,
+                    currency: a.currency,
+                    logo_text: b.logo_text.unwrap_or_default(),
+                    primary_color: b.primary_color.unwrap_or_default(),
+                    accent_color: b.accent_color.unwrap_or_default(),
+                    sender_name: b.sender_name.unwrap_or_default(),
+                    sender_email: b.sender_email.unwrap_or_default(),
+                    support_email: b.support_email.unwrap_or_default(),
+                },
+            )
+            .await?;
+            out.one(&t)
+        }
+        TenantsCmd::Update(a) => update_tenant(db, actor, a, out).await,
+        TenantsCmd::Suspend { key, reason, confirm } => out.one(&tenants::suspend(db, actor, &key, &reason, &confirm).await?),
+        TenantsCmd::Reactivate { key } => out.one(&tenants::reactivate(db, actor, &key).await?),
+    }
+}
+
+async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Printer) -> Result<()> {
+    let sort = TenantSort::parse(&a.sort)
+        .ok_or_else(|| ServiceError::invalid("sort", "must be one of: name, domain, status, tier, created"))?;
+    let mut q = TenantQuery {
+        filter: a.filter,
+        status: a.status,
+        tier: a.tier,
+        sort,
+        dir: if a.desc { SortDir::Desc } else { SortDir::Asc },
+        limit: a.limit,
+        at: match a.after.as_deref() {
+            Some(t) => PageAt::After(Cursor::from_token(t)?),
+            None => PageAt::First,
+        },
+    };
+    loop {
+        let page = tenants::list(db, actor, &q).await?;
+        if out.format == OutputFormat::Table {
+            out.list(&page.items.iter().map(TenantRow).collect::<Vec<_>>())?;
+        } else {
+            out.list(&page.items)?;
+        }
+        match (a.all, page.last) {
+            (true, Some(last)) if page.has_next => q.at = PageAt::After(last),
+            _ => {
+                if let Some(token) = page.next_cursor.filter(|_| !a.all) {
+                    eprintln!("more rows: --after {token}");
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn parse_limit(field: &str, raw: Option<&str>, current: Option<i64>) -> Result<Option<i64>, ServiceError> {
+    match raw {
+        None => Ok(current),
+        Some(v) => validate::parse_limit(v).map_err(|m| ServiceError::invalid(field, m)),
+    }
+}
+
+async fn update_tenant(db: &Db, actor: &Actor, a: TenantUpdateArgs, out: &mut Printer) -> Result<()> {
+    let b = a.branding;
+    let patch = TenantPatch {
+        name: a.name,
+        domain: a.domain,
+        tier: a.tier,
+        currency: a.currency,
+        logo_text: b.logo_text,
+        primary_color: b.primary_color,
+        accent_color: b.accent_color,
+        sender_name: b.sender_name,
+        sender_email: b.sender_email,
+        support_email: b.support_email,
+    };
+    let limit_flags = [
+        &a.max_customers,
+        &a.max_services,
+        &a.max_storage_gb,
+        &a.max_domains,
+        &a.max_tickets_month,
+    ];
+    let current = tenants::get(db, actor, &a.key).await?;
+    // Parse every limit before changing anything, so a bad one leaves the tenant untouched.
+    let limits = Limits {
+        max_customers: parse_limit("max_customers", a.max_customers.as_deref(), current.max_customers)?,
+        max_services: parse_limit("max_services", a.max_services.as_deref(), current.max_services)?,
+        max_storage_gb: parse_limit("max_storage_gb", a.max_storage_gb.as_deref(), current.max_storage_gb)?,
+        max_domains: parse_limit("max_domains", a.max_domains.as_deref(), current.max_domains)?,
+        max_tickets_month: parse_limit("max_tickets_month", a.max_tickets_month.as_deref(), current.max_tickets_month)?,
+    };
+    let mut t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
+    if limit_flags.iter().any(|f| f.is_some()) {
+        t = tenants::set_limits(db, actor, &current.id.to_string(), limits).await?;
+    }
+    out.one(&t)
+}
+
+async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Printer) -> Result<()> {
+    match cmd {
+        CustomersCmd::List { tenant, filter, limit, after } => {
+            let q = CustomerQuery {
+                tenant,
+                filter,
+                dir: SortDir::Asc,
+                limit,
+                at: match after.as_deref() {
+                    Some(t) => PageAt::After(Cursor::from_token(t)?),
+                    None => PageAt::First,
+                },
+            };
+            let page = customers::list(db, actor, &q).await?;
+            out.list(&page.items)?;
+            if let Some(token) = page.next_cursor {
+                eprintln!("more rows: --after {token}");
+            }
+            Ok(())
+        }
+        CustomersCmd::Show { id } => out.one(&customers::get(db, actor, &id).await?),
+        CustomersCmd::Create { tenant, name, email, phone, document, notes } => {
+            let c = customers::create(db, actor, NewCustomer { tenant, name, email, phone, document, notes }).await?;
+            out.one(&c)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Effective configuration: defaults, then the config file, then environment, then flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The file format (`config.toml`); every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    theme: Option<String>,
+    log_level: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    /// default, file, env or flag.
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub theme: String,
+    pub log_level: String,
+    pub settings: Vec<Setting>,
+}
+
+pub struct Overrides<'a> {
+    pub config: Option<&'a Path>,
+    pub database_url: Option<&'a str>,
+    pub data_dir: Option<&'a Path>,
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "painel")
+}
+
+impl Config {
+    pub fn load(o: &Overrides<'_>) -> Result<Config> {
+        let dirs = project_dirs();
+        let config_file = o
+            .config
+            .map(Path::to_path_buf)
+            .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("config.toml")))
+            .unwrap_or_else(|| PathBuf::from("painel.toml"));
+        let file: FileConfig = match std::fs::read_to_string(&config_file) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", config_file.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && o.config.is_none() => FileConfig::default(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read config file {}", config_file.display())),
+        };
+        let mut settings = Vec::new();
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+
+        let (data_dir, src) = pick(
+            o.data_dir.map(Path::to_path_buf),
+            None,
+            file.data_dir,
+            dirs.as_ref().map(|d| d.data_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from(".painel")),
+        );
+        settings.push(Setting { key: "data_dir", value: data_dir.display().to_string(), source: src });
+
+        let default_db = format!("sqlite://{}", data_dir.join("painel.sqlite").display());
+        let (database_url, src) = pick(o.database_url.map(str::to_owned), env("PAINEL_DATABASE_URL"), file.database_url, default_db);
+        settings.push(Setting { key: "database_url", value: mask_url(&database_url), source: src });
+
+        let (redis_url, src) = pick(None, env("PAINEL_REDIS_URL"), file.redis_url.map(Some), None);
+        settings.push(Setting {
+            key: "redis_url",
+            value: redis_url.as_deref().map(mask_url).unwrap_or_else(|| "(none: polling only)".into()),
+            source: src,
+        });
+
+        let (theme, src) = pick(None, env("PAINEL_THEME"), file.theme, "dark".to_owned());
+        settings.push(Setting { key: "theme", value: theme.clone(), source: src });
+
+        let (log_level, src) = pick(None, env("PAINEL_LOG"), file.log_level, "info".to_owned());
+        settings.push(Setting { key: "log_level", value: log_level.clone(), source: src });
+
+        let log_dir = data_dir.join("logs");
+        settings.push(Setting { key: "log_dir", value: log_dir.display().to_string(), source: "default" });
+        settings.insert(0, Setting { key: "config_file", value: config_file.display().to_string(), source: if o.config.is_some() { "flag" } else { "default" } });
+
+        Ok(Config { config_file, data_dir, log_dir, database_url, redis_url: redis_url.flatten(), theme, log_level, settings })
+    }
+}
+
+fn pick<T, U: Into<T>>(flag: Option<T>, env: Option<U>, file: Option<T>, default: T) -> (T, &'static str) {
+    if let Some(v) = flag {
+        (v, "flag")
+    } else if let Some(v) = env {
+        (v.into(), "env")
+    } else if let Some(v) = file {
+        (v, "file")
+    } else {
+        (default, "default")
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/…`; other URLs pass unchanged.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(p) => p,
+        None => return url.to_owned(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_only() {
+        assert_eq!(mask_url("postgres://app:s3cr3t@db:5432/painel"), "postgres://app:****@db:5432/painel");
+        assert_eq!(mask_url("postgres://app@db/painel"), "postgres://app@db/painel");
+        assert_eq!(mask_url("redis://:pw@127.0.0.1:6379/0"), "redis://:****@127.0.0.1:6379/0");
+        assert_eq!(mask_url("sqlite:///var/lib/painel.sqlite"), "sqlite:///var/lib/painel.sqlite");
+    }
+}

@@ -1,0 +1,123 @@
+//! Batch output: the same records as an aligned table, JSON or CSV.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// A record the batch mode prints. JSON uses serde; table and CSV use these columns.
+pub trait Record: Serialize {
+    fn columns() -> &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+}
+
+pub struct Printer {
+    pub format: OutputFormat,
+    header_done: bool,
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat) -> Printer {
+        Printer { format, header_done: false }
+    }
+
+    /// Prints a batch of rows. Called once per page when walking pages, so CSV prints its
+    /// header once and JSON prints one array per call (JSON Lines of arrays when `--all`).
+    pub fn list<T: Record>(&mut self, items: &[T]) -> Result<()> {
+        let mut out = io::stdout().lock();
+        match self.format {
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, items)?;
+                writeln!(out)?;
+            }
+            OutputFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                if !self.header_done {
+                    w.write_record(T::columns())?;
+                }
+                for i in items {
+                    w.write_record(i.cells())?;
+                }
+                w.flush()?;
+            }
+            OutputFormat::Table => {
+                let rows: Vec<Vec<String>> = items.iter().map(Record::cells).collect();
+                write_table(&mut out, T::columns(), &rows, !self.header_done)?;
+            }
+        }
+        self.header_done = true;
+        Ok(())
+    }
+
+    /// Prints one record: a key/value table, a JSON object or a one-row CSV.
+    pub fn one<T: Record>(&mut self, item: &T) -> Result<()> {
+        let mut out = io::stdout().lock();
+        match self.format {
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, item)?;
+                writeln!(out)?;
+            }
+            OutputFormat::Csv => {
+                drop(out);
+                self.list(std::slice::from_ref(item))?;
+            }
+            OutputFormat::Table => {
+                let rows: Vec<Vec<String>> = T::columns()
+                    .iter()
+                    .zip(item.cells())
+                    .map(|(k, v)| vec![(*k).to_owned(), v])
+                    .collect();
+                write_table(&mut out, &["FIELD", "VALUE"], &rows, false)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+pub fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>], with_header: bool) -> io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(width(c));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(w - width(c) + 2));
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    if with_header {
+        writeln!(out, "{}", line(headers.iter().map(|h| h.to_uppercase()).collect::<Vec<_>>().iter().map(String::as_str).collect()))?;
+    }
+    for r in rows {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut buf = Vec::new();
+        let rows = vec![vec!["a".to_owned(), "long value".to_owned()], vec!["ção".to_owned(), "x".to_owned()]];
+        write_table(&mut buf, &["k", "value"], &rows, true).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text, "K    VALUE\na    long value\nção  x\n");
+    }
+}

@@ -1,0 +1,102 @@
+//! How service records print in batch mode.
+
+use backend::customers::Customer;
+use backend::tenants::Tenant;
+
+use crate::config::Setting;
+use crate::output::Record;
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn limit(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "unlimited".into())
+}
+
+impl Record for Tenant {
+    fn columns() -> &'static [&'static str] {
+        &[
+            "id", "slug", "name", "domain", "status", "tier", "currency", "logo_text", "primary_color", "accent_color",
+            "sender_name", "sender_email", "support_email", "max_customers", "max_services", "max_storage_gb",
+            "max_domains", "max_tickets_month", "suspended_reason", "created_at",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.slug.clone(),
+            self.name.clone(),
+            self.domain.clone(),
+            self.status.clone(),
+            self.tier.clone(),
+            self.currency.clone(),
+            self.logo_text.clone(),
+            self.primary_color.clone(),
+            self.accent_color.clone(),
+            opt(&self.sender_name),
+            opt(&self.sender_email),
+            opt(&self.support_email),
+            limit(self.max_customers),
+            limit(self.max_services),
+            limit(self.max_storage_gb),
+            limit(self.max_domains),
+            limit(self.max_tickets_month),
+            opt(&self.suspended_reason),
+            self.created_at.to_rfc3339(),
+        ]
+    }
+}
+
+/// The short form for lists on a terminal: the columns an operator scans.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct TenantRow<'a>(pub &'a Tenant);
+
+impl Record for TenantRow<'_> {
+    fn columns() -> &'static [&'static str] {
+        &["slug", "name", "domain", "status", "tier", "created_at"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let t = self.0;
+        vec![
+            t.slug.clone(),
+            t.name.clone(),
+            t.domain.clone(),
+            t.status.clone(),
+            t.tier.clone(),
+            t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        ]
+    }
+}
+
+impl Record for Customer {
+    fn columns() -> &'static [&'static str] {
+        &["id", "tenant", "name", "email", "phone", "document", "status", "created_at"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.tenant_slug.clone(),
+            self.name.clone(),
+            self.email.clone(),
+            opt(&self.phone),
+            opt(&self.document),
+            self.status.clone(),
+            self.created_at.to_rfc3339(),
+        ]
+    }
+}
+
+impl Record for Setting {
+    fn columns() -> &'static [&'static str] {
+        &["key", "value", "source"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![self.key.to_owned(), self.value.clone(), self.source.to_owned()]
+    }
+}
