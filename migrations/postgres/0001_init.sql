@@ -7,9 +7,8 @@
 -- Run by sqlx::migrate!, which wraps the file in one transaction: no BEGIN/COMMIT here and
 -- nothing that refuses to run in a transaction (e.g. CREATE INDEX CONCURRENTLY).
 
--- Trigram search on tenants/customers.search_text (the app fills search_text with a
--- lower-cased, accent-folded blob of the searchable fields). pg_trgm is a trusted extension,
--- so a database owner can create it without superuser.
+-- Trigram indexes make substring search (ILIKE '%x%') on tenants/customers.search_text use an
+-- index. pg_trgm is a trusted extension: a database owner can create it without superuser.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- ---------------------------------------------------------------------------------------------
@@ -613,6 +612,8 @@ CREATE INDEX trials_tenant_phone_idx   ON trials (tenant_id, phone, created_at);
 CREATE INDEX trials_tenant_status_idx  ON trials (tenant_id, status, expires_at);
 CREATE INDEX trials_reseller_idx       ON trials (reseller_id);
 CREATE INDEX trials_line_idx           ON trials (line_id);
+CREATE INDEX trials_customer_idx       ON trials (customer_id);
+CREATE INDEX trials_plan_idx           ON trials (plan_id);
 
 -- Reseller credit ledger: one row per balance change of one user. users.credits_balance is the
 -- running total and balance_after lets an audit replay it. A transfer or sale between

@@ -451,7 +451,8 @@ CREATE TABLE payments (
     expires_at      TEXT        NULL,
     paid_at         TEXT        NULL,
     failure_reason  TEXT        NULL,
-    provider_data   TEXT        NULL CHECK (provider_data IS NULL OR json_valid(provider_data)), -- last object fetched from the provider, for support
+    provider_data   TEXT        NULL -- last object fetched from the provider, for support
+                                CHECK (provider_data IS NULL OR json_valid(provider_data)),
     created_at      TEXT        NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     updated_at      TEXT        NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     UNIQUE (provider, external_id),
@@ -614,6 +615,8 @@ CREATE INDEX trials_tenant_phone_idx   ON trials (tenant_id, phone, created_at);
 CREATE INDEX trials_tenant_status_idx  ON trials (tenant_id, status, expires_at);
 CREATE INDEX trials_reseller_idx       ON trials (reseller_id);
 CREATE INDEX trials_line_idx           ON trials (line_id);
+CREATE INDEX trials_customer_idx       ON trials (customer_id);
+CREATE INDEX trials_plan_idx           ON trials (plan_id);
 
 -- Reseller credit ledger: one row per balance change of one user. users.credits_balance is the
 -- running total and balance_after lets an audit replay it. A transfer or sale between
@@ -631,7 +634,8 @@ CREATE TABLE credit_transactions (
     balance_after        INTEGER     NOT NULL CHECK (balance_after >= 0),
     price_minor          INTEGER     NULL CHECK (price_minor >= 0), -- money paid for purchased/sold credits
     currency             TEXT        NOT NULL DEFAULT 'BRL' CHECK (length(currency) = 3),
-    correlation_id       BLOB        NULL CHECK (correlation_id IS NULL OR (typeof(correlation_id) = 'blob' AND length(correlation_id) = 16)),
+    correlation_id       BLOB        NULL
+                                     CHECK (correlation_id IS NULL OR (typeof(correlation_id) = 'blob' AND length(correlation_id) = 16)),
     line_id              BLOB        NULL REFERENCES lines (id) ON DELETE RESTRICT,
     invoice_id           BLOB        NULL REFERENCES invoices (id) ON DELETE RESTRICT,
     idempotency_key      TEXT        NULL,
@@ -1083,10 +1087,12 @@ CREATE TABLE audit_log (
     seq           INTEGER     NOT NULL PRIMARY KEY AUTOINCREMENT,
     id            BLOB        NOT NULL UNIQUE CHECK (typeof(id) = 'blob' AND length(id) = 16),
     at            TEXT        NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-    actor_user_id BLOB        NULL CHECK (actor_user_id IS NULL OR (typeof(actor_user_id) = 'blob' AND length(actor_user_id) = 16)),
+    actor_user_id BLOB        NULL
+                              CHECK (actor_user_id IS NULL OR (typeof(actor_user_id) = 'blob' AND length(actor_user_id) = 16)),
     actor_name    TEXT        NOT NULL,
     actor_role    TEXT        NOT NULL,
-    tenant_id     BLOB        NULL CHECK (tenant_id IS NULL OR (typeof(tenant_id) = 'blob' AND length(tenant_id) = 16)),
+    tenant_id     BLOB        NULL
+                              CHECK (tenant_id IS NULL OR (typeof(tenant_id) = 'blob' AND length(tenant_id) = 16)),
     action        TEXT        NOT NULL,
     entity        TEXT        NOT NULL,
     entity_id     TEXT        NULL,

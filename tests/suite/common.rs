@@ -1,0 +1,85 @@
+//! Test databases: a fresh SQLite file or a fresh PostgreSQL database per test.
+
+use backend::Db;
+
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub fn engine() -> Engine {
+    match std::env::var("PAINEL_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        Ok("sqlite") | Err(_) => Engine::Sqlite,
+        Ok(other) => panic!("PAINEL_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The admin URL of a PostgreSQL server tests may create databases on. In CI a missing
+/// server is a failure; on a developer machine the test is skipped with a reason.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("PAINEL_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") => {
+            panic!("CI is set but PAINEL_TEST_POSTGRES_URL is not: PostgreSQL tests cannot be skipped in CI (run scripts/test)")
+        }
+        _ => {
+            eprintln!("skipping PostgreSQL part: PAINEL_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// A database that lives as long as the value.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    TestDb { db, url, _dir: Some(dir) }
+}
+
+/// Creates a new database on the test server; the server is thrown away after the run.
+pub async fn postgres(admin_url: &str) -> TestDb {
+    let name = format!("painel_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(admin_url).await.unwrap();
+    admin.execute(&format!("CREATE DATABASE {name}"), backend::args![]).await.unwrap();
+    admin.close().await;
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("bad PAINEL_TEST_POSTGRES_URL {admin_url}"),
+    };
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    TestDb { db, url, _dir: None }
+}
+
+/// A migrated, empty database on the engine under test.
+pub async fn fresh() -> TestDb {
+    match engine() {
+        Engine::Sqlite => sqlite().await,
+        Engine::Postgres => {
+            let url = std::env::var("PAINEL_TEST_POSTGRES_URL")
+                .expect("PAINEL_TEST_BACKEND=postgres needs PAINEL_TEST_POSTGRES_URL (run scripts/test)");
+            postgres(&url).await
+        }
+    }
+}
+
+pub fn operator() -> backend::Actor {
+    backend::Actor::system("test-operator")
+}
+
+pub fn new_tenant(name: &str, domain: &str) -> backend::tenants::NewTenant {
+    backend::tenants::NewTenant {
+        name: name.into(),
+        domain: domain.into(),
+        ..Default::default()
+    }
+}

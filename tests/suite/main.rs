@@ -1,0 +1,10 @@
+//! The integration suite: one test binary (each binary costs a link on CI).
+//! Runs on SQLite by default, on PostgreSQL with PAINEL_TEST_BACKEND=postgres (see
+//! scripts/test, which runs it both ways).
+
+mod cli;
+mod common;
+mod customers;
+mod storage;
+mod tenants;
+mod tmux;
