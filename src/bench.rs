@@ -113,7 +113,7 @@ async fn list(cfg: &Config, rows: usize, iterations: usize) -> Result<()> {
 
 async fn render(cfg: &Config, iterations: usize) -> Result<()> {
     let (db, _dir) = bench_db(cfg, 100_000).await?;
-    let theme = widgets::Theme::builtin("dark").unwrap_or_default();
+    let theme = widgets::Theme::dark();
     let mut app = ui::App::new(
         db.clone(),
         Actor::system("bench"),

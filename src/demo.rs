@@ -10,14 +10,14 @@ use crate::config::Config;
 /// Picks the configured theme: a built-in name, or a user file `themes/<name>.toml` in the
 /// config dir that patches the dark theme.
 fn load_theme(cfg: &Config) -> Result<widgets::Theme> {
-    if let Some(t) = widgets::Theme::builtin(&cfg.theme) {
+    if let Ok(t) = widgets::Theme::builtin(&cfg.theme) {
         return Ok(t);
     }
     let dir = cfg.config_file.parent().unwrap_or(Path::new("."));
     let path = dir.join("themes").join(format!("{}.toml", cfg.theme));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("theme '{}' is not built in and {} cannot be read", cfg.theme, path.display()))?;
-    let base = widgets::Theme::builtin("dark").unwrap_or_default();
+    let base = widgets::Theme::dark();
     widgets::Theme::from_toml_patch(&base, &text).with_context(|| format!("invalid theme file {}", path.display()))
 }
 

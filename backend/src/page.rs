@@ -41,7 +41,7 @@ impl Cursor {
 
     pub fn from_token(token: &str) -> Result<Cursor, ServiceError> {
         let bad = || ServiceError::invalid("cursor", "is not a cursor returned by a previous page");
-        if token.len() % 2 != 0 || token.len() > 4096 {
+        if !token.len().is_multiple_of(2) || token.len() > 4096 {
             return Err(bad());
         }
         let bytes = (0..token.len())

@@ -54,7 +54,7 @@ painel_ensure_packages() {
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   ((${#missing[@]} == 0)) && return 0
 
-  painel_log "installing missing Debian packages: ${missing[*]}"
+  painel_log "installing missing Debian packages: ${missing[*]} (apt-get, quiet; may take a minute)"
   local sudo=()
   if ((EUID != 0)); then
     command -v sudo >/dev/null 2>&1 ||

@@ -2,6 +2,8 @@
 //! Runs on SQLite by default, on PostgreSQL with PAINEL_TEST_BACKEND=postgres (see
 //! scripts/test, which runs it both ways).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod common;
 mod customers;

@@ -162,9 +162,7 @@ pub(crate) fn nearest_indexed(r: u8, g: u8, b: u8) -> u8 {
         let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
         d(x, r) + d(y, g) + d(z, b)
     };
-    (16..=255u8)
-        .min_by_key(|&i| dist(indexed_rgb(i)))
-        .unwrap_or(16)
+    (16..=255u8).min_by_key(|&i| dist(indexed_rgb(i))).unwrap_or(16)
 }
 
 /// WCAG relative luminance, 0.0 (black) to 1.0 (white).
@@ -235,22 +233,10 @@ mod tests {
     #[test]
     fn rejects_with_typed_errors() {
         assert_eq!(parse_color(""), Err(ColorError::Empty));
-        assert_eq!(
-            parse_color("#12345"),
-            Err(ColorError::BadHex("#12345".into()))
-        );
-        assert_eq!(
-            parse_color("#gg0000"),
-            Err(ColorError::BadHex("#gg0000".into()))
-        );
-        assert_eq!(
-            parse_color("blurple"),
-            Err(ColorError::UnknownName("blurple".into()))
-        );
-        assert_eq!(
-            parse_color("256"),
-            Err(ColorError::UnknownName("256".into()))
-        );
+        assert_eq!(parse_color("#12345"), Err(ColorError::BadHex("#12345".into())));
+        assert_eq!(parse_color("#gg0000"), Err(ColorError::BadHex("#gg0000".into())));
+        assert_eq!(parse_color("blurple"), Err(ColorError::UnknownName("blurple".into())));
+        assert_eq!(parse_color("256"), Err(ColorError::UnknownName("256".into())));
     }
 
     #[test]

@@ -8,11 +8,11 @@
 /// Points for every matched character.
 const MATCH: i64 = 16;
 /// Extra for a match at a word start (after `-`, `/`, space, `_`, `.`, `:`).
-const WORD_START: i64 = 24;
+const WORD_START: i64 = 20;
 /// Extra for matching the very first character: typing the start of a name is the strongest hint.
 const PREFIX: i64 = 32;
 /// Extra when a match directly follows the previous one.
-const CONSECUTIVE: i64 = 20;
+const CONSECUTIVE: i64 = 24;
 /// Cost of each candidate character skipped between two matches.
 const GAP: i64 = 2;
 /// Cost of each candidate character before the first match (capped).
@@ -159,10 +159,7 @@ fn greedy(q: &[char], c: &[char]) -> Option<(i64, Vec<usize>)> {
         indices.push(j);
         j += 1;
     }
-    let score = indices
-        .iter()
-        .map(|&j| MATCH + position_bonus(c, j))
-        .sum::<i64>();
+    let score = indices.iter().map(|&j| MATCH + position_bonus(c, j)).sum::<i64>();
     Some((score, indices))
 }
 

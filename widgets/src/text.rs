@@ -25,11 +25,7 @@ pub fn char_width(c: char) -> usize {
 /// an escape sequence from a customer-supplied name must never reach the terminal.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
     if text.chars().any(char::is_control) {
-        Cow::Owned(
-            text.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect(),
-        )
+        Cow::Owned(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(text)
     }
@@ -91,16 +87,49 @@ pub fn truncate_start(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Word-wraps `text` to lines of at most `max` columns (long words are cut). Used where a
+/// widget must know its height before drawing (dialogs size themselves to their message).
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    if max == 0 {
+        return lines;
+    }
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        for word in sanitize(paragraph).split(' ').filter(|w| !w.is_empty()) {
+            let w = width(word);
+            if used > 0 && used + 1 + w <= max {
+                line.push(' ');
+                line.push_str(word);
+                used += 1 + w;
+                continue;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            // A word longer than the line is split wherever it reaches the edge.
+            for c in word.chars() {
+                let cw = char_width(c);
+                if used + cw > max && used > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                line.push(c);
+                used += cw;
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 /// A `width`×`height` rectangle centred in `area`, shrunk to fit when `area` is smaller.
 pub fn popup_area(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 #[cfg(test)]
@@ -132,6 +161,17 @@ mod tests {
     }
 
     #[test]
+    fn wraps_words() {
+        assert_eq!(
+            wrap("This permanently deletes web-01", 12),
+            vec!["This", "permanently", "deletes", "web-01"]
+        );
+        assert_eq!(wrap("ab cd ef", 5), vec!["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("a\n\nb", 3), vec!["a", "", "b"]);
+    }
+
+    #[test]
     fn popup_is_centred_and_clamped() {
         let area = Rect::new(0, 0, 80, 24);
         assert_eq!(popup_area(area, 40, 10), Rect::new(20, 7, 40, 10));
@@ -143,6 +183,9 @@ mod tests {
         fn truncate_fits(text in "\\PC{0,40}", max in 0usize..30) {
             prop_assert!(width(&truncate(&text, max)) <= max);
             prop_assert!(width(&truncate_start(&text, max)) <= max);
+            for line in wrap(&text, max.max(2)) {
+                prop_assert!(width(&line) <= max.max(2), "{line:?}");
+            }
         }
     }
 }

@@ -2,9 +2,11 @@
 //! so a theme file (or a tenant's brand colours) can restyle every screen at once.
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
 use crate::color::{self, approx_rgb, color_to_string, parse_color, ColorError};
+use crate::text;
 
 const DARK_TOML: &str = include_str!("../../themes/dark.toml");
 const LIGHT_TOML: &str = include_str!("../../themes/light.toml");
@@ -211,8 +213,7 @@ impl Theme {
     /// the background are lightened/darkened until readable. If either colour does not parse,
     /// the theme is returned unchanged (a half-branded screen would be more confusing).
     pub fn tinted(&self, brand_primary: &str, brand_accent: &str) -> Self {
-        let (Ok(primary), Ok(accent)) = (parse_color(brand_primary), parse_color(brand_accent))
-        else {
+        let (Ok(primary), Ok(accent)) = (parse_color(brand_primary), parse_color(brand_accent)) else {
             return self.clone();
         };
         let primary = self.readable(primary);
@@ -264,12 +265,18 @@ impl Theme {
         }
     }
 
-    /// A bordered panel block in this theme.
+    /// A bordered panel block in this theme (titles are styled by whoever adds them; see
+    /// [`Theme::title_line`]).
     pub fn block<'a>(&self, focused: bool) -> Block<'a> {
         Block::bordered()
             .border_style(self.border_style(focused))
-            .title_style(self.title)
             .style(self.base)
+    }
+
+    /// A border title: padded with a space either side and cut to `max_width` columns.
+    pub fn title_line<'a>(&self, title: &str, max_width: usize) -> Line<'a> {
+        let room = max_width.saturating_sub(2);
+        Line::styled(format!(" {} ", text::truncate(title, room)), self.title)
     }
 
     /// A rounded, focused block for popups; rounded so popups read as "on top".
@@ -385,9 +392,7 @@ fn apply(base: &Theme, text: &str, require_all: bool) -> Result<Theme, ThemeErro
             name.clone_into(&mut theme.name);
             continue;
         }
-        let style = theme
-            .slot_mut(key)
-            .ok_or_else(|| ThemeError::UnknownKey(key.clone()))?;
+        let style = theme.slot_mut(key).ok_or_else(|| ThemeError::UnknownKey(key.clone()))?;
         *style = patch_style(*style, key, value)?;
     }
     if require_all {
@@ -468,8 +473,19 @@ mod tests {
             let theme = Theme::builtin(name).unwrap();
             let bg = approx_rgb(theme.base.bg.unwrap()).unwrap();
             for slot in [
-                "base", "muted", "title", "header", "accent", "success", "warning", "error",
-                "info", "tab_active", "tab_inactive", "key_hint", "border_focused",
+                "base",
+                "muted",
+                "title",
+                "header",
+                "accent",
+                "success",
+                "warning",
+                "error",
+                "info",
+                "tab_active",
+                "tab_inactive",
+                "key_hint",
+                "border_focused",
             ] {
                 let fg = approx_rgb(theme.slot(slot).unwrap().fg.unwrap()).unwrap();
                 let ratio = color::contrast(fg, bg);
@@ -488,10 +504,7 @@ mod tests {
 
     #[test]
     fn unknown_builtin() {
-        assert_eq!(
-            Theme::builtin("neon"),
-            Err(ThemeError::UnknownTheme("neon".into()))
-        );
+        assert_eq!(Theme::builtin("neon"), Err(ThemeError::UnknownTheme("neon".into())));
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! The sitemap (SPEC §2) as data: sections, their pages, titles, parents and the browse view
+//! each page shows. Everything that navigates (side nav, tabs, palette, dashboard cards, `q`)
+//! reads it from here.
+
+/// One page of the sitemap with a fixed address, e.g. `billing/invoices`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub path: &'static str,
+    pub title: &'static str,
+    pub section: &'static str,
+    /// The `backend::browse` view the page shows, for generic table pages.
+    pub view: Option<&'static str>,
+}
+
+/// A top-level entry of the side navigation; its pages are shown as tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub key: &'static str,
+    pub title: &'static str,
+    /// Extra names the palette accepts (k9s-style short names).
+    pub aliases: &'static [&'static str],
+    pub pages: &'static [&'static str],
+}
+
+const fn page(path: &'static str, title: &'static str, section: &'static str, view: Option<&'static str>) -> Page {
+    Page {
+        path,
+        title,
+        section,
+        view,
+    }
+}
+
+pub const PAGES: &[Page] = &[
+    page("dashboard", "Dashboard", "dashboard", None),
+    page("tenants", "List", "tenants", None),
+    page("tenants/create", "Create", "tenants", None),
+    page("servers", "List", "servers", Some("servers")),
+    page("services/plans", "Plans", "services", Some("plans")),
+    page("services/addons", "Add-ons", "services", Some("addons")),
+    page("services/provisioning", "Provisioning", "services", Some("jobs")),
+    page("migrations", "Queue", "migrations", Some("migrations")),
+    page("billing/invoices", "Invoices", "billing", Some("invoices")),
+    page("billing/payments", "Payments", "billing", Some("payments")),
+    page("billing/disputes", "Disputes", "billing", Some("disputes")),
+    page("dns-ssl/zones", "Zones", "dns-ssl", Some("dns_zones")),
+    page("dns-ssl/certificates", "Certificates", "dns-ssl", Some("certificates")),
+    page("dns-ssl/failures", "Failures", "dns-ssl", Some("dns_failures")),
+    page("audit-logs", "Audit log", "audit-logs", Some("audit")),
+    page("incidents", "Incidents", "incidents", Some("incidents")),
+    page("settings", "Settings", "settings", Some("settings")),
+];
+
+pub const SECTIONS: &[Section] = &[
+    Section { key: "dashboard", title: "Dashboard", aliases: &["home", "dash"], pages: &["dashboard"] },
+    Section { key: "tenants", title: "Tenants", aliases: &["tn", "brands"], pages: &["tenants", "tenants/create"] },
+    Section { key: "servers", title: "Servers", aliases: &["srv", "server"], pages: &["servers"] },
+    Section {
+        key: "services",
+        title: "Services",
+        aliases: &["svc"],
+        pages: &["services/plans", "services/addons", "services/provisioning"],
+    },
+    Section { key: "migrations", title: "Migrations", aliases: &["mig"], pages: &["migrations"] },
+    Section {
+        key: "billing",
+        title: "Billing",
+        aliases: &["bil"],
+        pages: &["billing/invoices", "billing/payments", "billing/disputes"],
+    },
+    Section {
+        key: "dns-ssl",
+        title: "DNS & SSL",
+        aliases: &["dns", "ssl"],
+        pages: &["dns-ssl/zones", "dns-ssl/certificates", "dns-ssl/failures"],
+    },
+    Section { key: "audit-logs", title: "Audit logs", aliases: &["audit", "logs"], pages: &["audit-logs"] },
+    Section { key: "incidents", title: "Incidents", aliases: &["inc"], pages: &["incidents"] },
+    Section { key: "settings", title: "Settings", aliases: &["cfg"], pages: &["settings"] },
+];
+
+/// The tabs of a tenant's detail screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TenantTab {
+    #[default]
+    Overview,
+    Branding,
+    Billing,
+    Limits,
+}
+
+impl TenantTab {
+    pub const ALL: [TenantTab; 4] = [TenantTab::Overview, TenantTab::Branding, TenantTab::Billing, TenantTab::Limits];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TenantTab::Overview => "overview",
+            TenantTab::Branding => "branding",
+            TenantTab::Billing => "billing",
+            TenantTab::Limits => "limits",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            TenantTab::Overview => "Overview",
+            TenantTab::Branding => "Branding",
+            TenantTab::Billing => "Billing",
+            TenantTab::Limits => "Limits",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        TenantTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn parse(s: &str) -> Option<TenantTab> {
+        TenantTab::ALL.into_iter().find(|t| t.key() == s)
+    }
+}
+
+/// Where the operator is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A fixed page of the sitemap (always one of [`PAGES`]).
+    Page(&'static Page),
+    /// `tenants/<slug or id>[/<tab>]`.
+    Tenant { key: String, tab: TenantTab },
+}
+
+pub fn section(key: &str) -> Option<&'static Section> {
+    SECTIONS.iter().find(|s| s.key == key)
+}
+
+pub fn page_at(path: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.path == path)
+}
+
+impl Route {
+    pub fn dashboard() -> Route {
+        Route::parse("dashboard").unwrap_or(Route::Page(&PAGES[0]))
+    }
+
+    /// Parses a path: a page (`billing/invoices`), a section (`billing` → its first page) or
+    /// a tenant (`tenants/acme/limits`).
+    pub fn parse(path: &str) -> Option<Route> {
+        let path = path.trim().trim_matches('/');
+        if let Some(p) = page_at(path) {
+            return Some(Route::Page(p));
+        }
+        if let Some(s) = section(path) {
+            return s.pages.first().and_then(|p| page_at(p)).map(Route::Page);
+        }
+        let rest = path.strip_prefix("tenants/")?;
+        let mut parts = rest.splitn(2, '/');
+        let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
+        let tab = match parts.next() {
+            Some(t) => TenantTab::parse(t)?,
+            None => TenantTab::Overview,
+        };
+        Some(Route::Tenant { key, tab })
+    }
+
+    pub fn path(&self) -> String {
+        match self {
+            Route::Page(p) => p.path.to_owned(),
+            Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
+        }
+    }
+
+    pub fn section(&self) -> &'static Section {
+        let key = match self {
+            Route::Page(p) => p.section,
+            Route::Tenant { .. } => "tenants",
+        };
+        section(key).unwrap_or(&SECTIONS[0])
+    }
+
+    /// Breadcrumbs below the root, e.g. ["Billing", "Invoices"].
+    pub fn breadcrumbs(&self) -> Vec<String> {
+        let s = self.section();
+        let mut out = vec![s.title.to_owned()];
+        match self {
+            Route::Page(p) if s.pages.len() > 1 => out.push(p.title.to_owned()),
+            Route::Page(_) => {}
+            Route::Tenant { key, tab } => {
+                out.push(key.clone());
+                out.push(tab.title().to_owned());
+            }
+        }
+        out
+    }
+
+    /// The page `q`/`Esc` climbs to when there is no history: tenant → tenant list,
+    /// create form → list; top-level pages have no parent.
+    pub fn parent(&self) -> Option<Route> {
+        match self {
+            Route::Tenant { .. } => Route::parse("tenants"),
+            Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
+            Route::Page(_) => None,
+        }
+    }
+
+    /// The sibling pages shown as tabs, and which one this is.
+    pub fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        let Route::Page(p) = self else { return None };
+        let s = self.section();
+        if s.pages.len() < 2 {
+            return None;
+        }
+        let titles = s.pages.iter().filter_map(|path| page_at(path)).map(|p| p.title).collect();
+        let index = s.pages.iter().position(|path| *path == p.path).unwrap_or(0);
+        Some((titles, index))
+    }
+
+    /// The sibling page `step` tabs away (wrapping), for Tab / Shift-Tab.
+    pub fn sibling(&self, step: isize) -> Option<Route> {
+        let Route::Page(p) = self else { return None };
+        let pages = self.section().pages;
+        let i = pages.iter().position(|path| *path == p.path)? as isize;
+        let n = pages.len() as isize;
+        let j = (i + step).rem_euclid(n) as usize;
+        pages.get(j).and_then(|path| Route::parse(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_section_page_exists_and_every_page_has_a_section() {
+        for s in SECTIONS {
+            for p in s.pages {
+                assert_eq!(page_at(p).map(|p| p.section), Some(s.key), "{p}");
+            }
+        }
+        for p in PAGES {
+            assert!(section(p.section).is_some_and(|s| s.pages.contains(&p.path)), "{}", p.path);
+        }
+    }
+
+    #[test]
+    fn parses_sections_pages_and_tenants() {
+        assert_eq!(Route::parse("billing").map(|r| r.path()), Some("billing/invoices".into()));
+        assert_eq!(Route::parse("dns-ssl/failures").map(|r| r.path()), Some("dns-ssl/failures".into()));
+        assert_eq!(Route::parse("tenants/acme/limits").map(|r| r.path()), Some("tenants/acme/limits".into()));
+        assert_eq!(Route::parse("tenants/acme").map(|r| r.path()), Some("tenants/acme/overview".into()));
+        assert_eq!(Route::parse("tenants/acme/nope"), None);
+        assert_eq!(Route::parse("nowhere"), None);
+    }
+
+    #[test]
+    fn parents_and_siblings() {
+        let detail = Route::parse("tenants/acme").unwrap();
+        assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
+        assert_eq!(Route::parse("servers").unwrap().parent(), None);
+        let inv = Route::parse("billing/invoices").unwrap();
+        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/disputes".into()));
+        assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
+    }
+}

@@ -1,0 +1,164 @@
+//! Backend calls run as spawned tokio tasks that send their result back over a channel. Only
+//! the latest request of a kind (per screen and slot) is kept: a newer one aborts the older,
+//! and a result that arrives late is dropped by its request id.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use backend::browse::{self, BrowseQuery, Table};
+use backend::dashboard::{self, Stat};
+use backend::page::Page;
+use backend::tenants::{self, Limits, NewTenant, Tenant, TenantPatch, TenantQuery};
+use backend::{Actor, Db, ServiceError};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// A backend call a screen wants made.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Stats,
+    TenantPage(TenantQuery),
+    TenantCount { filter: Option<String> },
+    Tenant(String),
+    Browse { view: String, query: BrowseQuery },
+    CreateTenant(Box<NewTenant>),
+    UpdateTenant { key: String, patch: Box<TenantPatch> },
+    SetLimits { key: String, limits: Limits },
+    Suspend { key: String, reason: String, confirm: String },
+    Reactivate(String),
+}
+
+/// What came back.
+#[derive(Debug)]
+pub enum Reply {
+    Stats(Result<Vec<Stat>, ServiceError>),
+    TenantPage(Result<Page<Tenant>, ServiceError>),
+    Count(Result<i64, ServiceError>),
+    /// A tenant read or changed (get, create, update, limits, suspend, reactivate).
+    Tenant(Result<Tenant, ServiceError>),
+    Table(Result<Table, ServiceError>),
+}
+
+/// A finished backend call, addressed to the screen that asked for it.
+#[derive(Debug)]
+pub struct BackendResult {
+    pub id: u64,
+    pub screen: u64,
+    pub slot: &'static str,
+    pub reply: Reply,
+}
+
+async fn call(db: &Db, actor: &Actor, req: Request) -> Reply {
+    match req {
+        Request::Stats => Reply::Stats(dashboard::stats(db, actor).await),
+        Request::TenantPage(q) => Reply::TenantPage(tenants::list(db, actor, &q).await),
+        Request::TenantCount { filter } => Reply::Count(tenants::count(db, actor, filter.as_deref(), None).await),
+        Request::Tenant(key) => Reply::Tenant(tenants::get(db, actor, &key).await),
+        Request::Browse { view, query } => Reply::Table(match browse::view(&view) {
+            Some(v) => browse::browse(db, actor, v, &query).await,
+            None => Err(ServiceError::not_found("view", view)),
+        }),
+        Request::CreateTenant(t) => Reply::Tenant(tenants::create(db, actor, *t).await),
+        Request::UpdateTenant { key, patch } => Reply::Tenant(tenants::update(db, actor, &key, *patch).await),
+        Request::SetLimits { key, limits } => Reply::Tenant(tenants::set_limits(db, actor, &key, limits).await),
+        Request::Suspend { key, reason, confirm } => {
+            Reply::Tenant(tenants::suspend(db, actor, &key, &reason, &confirm).await)
+        }
+        Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await),
+    }
+}
+
+/// A request as a screen queues it: which slot it replaces, and an optional debounce delay.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub slot: &'static str,
+    pub request: Request,
+    pub delay: Option<Duration>,
+}
+
+pub struct Tasks {
+    db: Db,
+    actor: Actor,
+    tx: mpsc::UnboundedSender<BackendResult>,
+    rx: mpsc::UnboundedReceiver<BackendResult>,
+    latest: HashMap<(u64, &'static str), (u64, AbortHandle)>,
+    inflight: HashSet<u64>,
+    next_id: u64,
+}
+
+impl Tasks {
+    pub fn new(db: Db, actor: Actor) -> Tasks {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Tasks {
+            db,
+            actor,
+            tx,
+            rx,
+            latest: HashMap::new(),
+            inflight: HashSet::new(),
+            next_id: 1,
+        }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Starts `job` for `screen`, aborting the previous request in the same slot.
+    pub fn spawn(&mut self, screen: u64, job: Job) {
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some((old, handle)) = self.latest.remove(&(screen, job.slot)) {
+            handle.abort();
+            self.inflight.remove(&old);
+        }
+        let (db, actor, tx) = (self.db.clone(), self.actor.clone(), self.tx.clone());
+        let slot = job.slot;
+        let handle = tokio::spawn(async move {
+            if let Some(d) = job.delay {
+                tokio::time::sleep(d).await;
+            }
+            let reply = call(&db, &actor, job.request).await;
+            // The receiver is gone only when the app is shutting down.
+            let _ = tx.send(BackendResult {
+                id,
+                screen,
+                slot,
+                reply,
+            });
+        });
+        self.latest.insert((screen, slot), (id, handle.abort_handle()));
+        self.inflight.insert(id);
+    }
+
+    /// Whether `r` is still the latest of its slot; forgets it either way.
+    pub fn accept(&mut self, r: &BackendResult) -> bool {
+        self.inflight.remove(&r.id);
+        match self.latest.get(&(r.screen, r.slot)) {
+            Some((id, _)) if *id == r.id => {
+                self.latest.remove(&(r.screen, r.slot));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Drops every request of a screen that is gone.
+    pub fn forget_screen(&mut self, screen: u64) {
+        let keys: Vec<_> = self.latest.keys().filter(|(s, _)| *s == screen).copied().collect();
+        for k in keys {
+            if let Some((id, handle)) = self.latest.remove(&k) {
+                handle.abort();
+                self.inflight.remove(&id);
+            }
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        !self.inflight.is_empty()
+    }
+
+    pub async fn recv(&mut self) -> Option<BackendResult> {
+        self.rx.recv().await
+    }
+}
