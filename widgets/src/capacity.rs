@@ -72,7 +72,11 @@ impl<'a> CapacityBar<'a> {
         } else {
             format!(" {}", self.unit)
         };
-        format!("{}/{}{}", number(self.used), number(self.total), unit)
+        // Right-aligned in a fixed minimum width so stacked bars keep their columns aligned.
+        format!(
+            "{:>12}",
+            format!("{}/{}{}", number(self.used), number(self.total), unit)
+        )
     }
 }
 
@@ -166,7 +170,7 @@ mod tests {
     fn renders_bar_percent_and_numbers() {
         let theme = Theme::dark();
         let (line, buf) = render(CapacityBar::new("disk", 75.0, 100.0, &theme).unit("GB"), 40);
-        assert_eq!(line, "disk ██████████████▎░░░░  75%  75/100 GB");
+        assert_eq!(line, "disk ████████████░░░░  75%     75/100 GB");
         assert_eq!(buf[(5, 0)].fg, theme.warning.fg.unwrap_or_default());
     }
 

@@ -19,12 +19,21 @@ use crate::theme::{Theme, Tone};
 const COLUMN_SPACING: u16 = 1;
 
 /// A column: header title, width constraint and alignment (right for numbers).
+///
+/// When the table is too narrow for every column, columns with the lowest `priority` are
+/// hidden first (ties: the rightmost first); the first column is never hidden. A column is
+/// "too narrow" below its constraint's length, or below [`MIN_FLEX_WIDTH`] for `Fill`,
+/// `Percentage` and `Ratio` columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column<'a> {
     pub title: Cow<'a, str>,
     pub width: Constraint,
     pub align: Alignment,
+    pub priority: u8,
 }
+
+/// Narrowest useful width of a flexible column (a name cut to 10 columns is still a name).
+pub const MIN_FLEX_WIDTH: u16 = 10;
 
 impl<'a> Column<'a> {
     /// A left-aligned column.
@@ -33,6 +42,22 @@ impl<'a> Column<'a> {
             title: title.into(),
             width,
             align: Alignment::Left,
+            priority: 0,
+        }
+    }
+
+    /// Higher priority columns stay visible longer on narrow terminals.
+    #[must_use]
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    fn min_width(&self) -> u16 {
+        match self.width {
+            Constraint::Length(n) | Constraint::Min(n) => n,
+            Constraint::Max(n) => n.min(MIN_FLEX_WIDTH),
+            _ => MIN_FLEX_WIDTH,
         }
     }
 
@@ -252,25 +277,62 @@ impl<'a> DataTable<'a> {
         block
     }
 
+    /// Width of every column; 0 for the columns hidden because the table is too narrow.
     fn column_widths(&self, width: u16) -> Vec<u16> {
-        Layout::horizontal(self.columns.iter().map(|c| c.width))
-            .flex(Flex::Start)
-            .spacing(COLUMN_SPACING)
-            .split(Rect::new(0, 0, width, 1))
+        let mut visible: Vec<usize> = (0..self.columns.len()).collect();
+        loop {
+            let rects = Layout::horizontal(visible.iter().map(|&i| self.columns[i].width))
+                .flex(Flex::Start)
+                .spacing(COLUMN_SPACING)
+                .split(Rect::new(0, 0, width, 1));
+            let cramped = visible
+                .iter()
+                .zip(rects.iter())
+                .any(|(&i, r)| r.width < self.columns[i].min_width().min(width));
+            let victim = visible
+                .iter()
+                .enumerate()
+                .skip(1)
+                .min_by_key(|(pos, &i)| (self.columns[i].priority, std::cmp::Reverse(*pos)))
+                .map(|(pos, _)| pos);
+            match victim {
+                Some(pos) if cramped => {
+                    visible.remove(pos);
+                }
+                _ => {
+                    let mut widths = vec![0; self.columns.len()];
+                    for (&i, r) in visible.iter().zip(rects.iter()) {
+                        widths[i] = r.width;
+                    }
+                    return widths;
+                }
+            }
+        }
+    }
+
+    /// The shown columns as (index, column, width).
+    fn visible<'s>(&'s self, widths: &'s [u16]) -> impl Iterator<Item = (usize, &'s Column<'a>, usize)> + 's {
+        self.columns
             .iter()
-            .map(|r| r.width)
-            .collect()
+            .zip(widths)
+            .enumerate()
+            .filter(|(_, (_, &w))| w > 0)
+            .map(|(i, (col, &w))| (i, col, usize::from(w)))
     }
 
     fn header(&self, widths: &[u16]) -> Row<'a> {
-        let cells = self.columns.iter().zip(widths).enumerate().map(|(i, (col, &w))| {
-            let w = usize::from(w);
+        let cells = self.visible(widths).map(|(i, col, w)| {
             let line = match self.sort.filter(|s| s.column == i) {
-                Some(sort) if w >= 2 => Line::from(vec![
-                    Span::raw(text::truncate(&col.title, w - 2).into_owned()),
-                    Span::raw(" "),
-                    Span::styled(sort.arrow(), self.theme.accent),
-                ]),
+                Some(sort) if w >= 2 => {
+                    // "DISK ▼" when there is room, "DISK▼" in a tight column, else cut the title.
+                    let title_w = text::width(&col.title);
+                    let gap = if title_w + 2 <= w { " " } else { "" };
+                    Line::from(vec![
+                        Span::raw(text::truncate(&col.title, w - 1 - gap.len()).into_owned()),
+                        Span::raw(gap),
+                        Span::styled(sort.arrow(), self.theme.accent),
+                    ])
+                }
                 _ => Line::from(text::truncate(&col.title, w).into_owned()),
             };
             Cell::from(line.alignment(col.align))
@@ -279,11 +341,11 @@ impl<'a> DataTable<'a> {
     }
 
     fn row(&self, row: &DataRow<'_>, widths: &[u16]) -> Row<'a> {
-        let cells = self.columns.iter().zip(widths).enumerate().map(|(i, (col, &w))| {
+        let cells = self.visible(widths).map(|(i, col, w)| {
             let Some(cell) = row.cells.get(i) else {
                 return Cell::from("");
             };
-            let text = text::truncate(&cell.text, usize::from(w)).into_owned();
+            let text = text::truncate(&cell.text, w).into_owned();
             Cell::from(Line::styled(text, self.theme.tone(cell.tone)).alignment(col.align))
         });
         Row::new(cells).style(self.theme.tone(row.tone))
@@ -336,7 +398,7 @@ impl StatefulWidget for DataTable<'_> {
         let window = self.rows.iter().skip(offset).take(body_height);
         let table = Table::new(
             window.map(|r| self.row(r, &widths)).collect::<Vec<_>>(),
-            widths.iter().map(|&w| Constraint::Length(w)),
+            widths.iter().filter(|&&w| w > 0).map(|&w| Constraint::Length(w)),
         )
         .header(self.header(&widths))
         .column_spacing(COLUMN_SPACING)
@@ -349,17 +411,9 @@ impl StatefulWidget for DataTable<'_> {
         let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
         if len == 0 {
             self.render_empty(body, buf);
-        } else if area.width > 0 {
-            let track = Rect::new(area.right() - 1, body.y, 1, body.height);
-            scrollbar::render(track, buf, self.theme, len, offset, body_height);
+        } else {
+            scrollbar::render(area, body, buf, self.theme, len, offset, body_height);
         }
-    }
-}
-
-impl Widget for DataTable<'_> {
-    /// Renders without a selection (a read-only listing).
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        StatefulWidget::render(self, area, buf, &mut TableState::default());
     }
 }
 
@@ -436,6 +490,26 @@ mod tests {
         let buf = render(&rows, &mut TableState::default(), 20, 5);
         let x = line(&buf, 2).chars().position(|c| c == 'd').unwrap();
         assert_eq!(buf[(u16::try_from(x).unwrap(), 2)].fg, theme.error.fg.unwrap());
+    }
+
+    #[test]
+    fn narrow_tables_hide_low_priority_columns() {
+        let theme = Theme::dark();
+        let columns = [
+            Column::new("NAME", Constraint::Fill(1)),
+            Column::new("REGION", Constraint::Length(9)),
+            Column::new("IP", Constraint::Length(15)),
+            Column::new("STATUS", Constraint::Length(8)).priority(1),
+        ];
+        let table = DataTable::new(&columns, &[], &theme);
+        // Everything fits at 60: NAME gets the rest.
+        assert_eq!(table.column_widths(60), vec![25, 9, 15, 8]);
+        // At 30 IP goes first (rightmost of the lowest priority); STATUS (priority 1) stays.
+        assert_eq!(table.column_widths(30), vec![11, 9, 0, 8]);
+        // At 25 REGION goes too.
+        assert_eq!(table.column_widths(25), vec![16, 0, 0, 8]);
+        // At 12 only NAME is left.
+        assert_eq!(table.column_widths(12), vec![12, 0, 0, 0]);
     }
 
     #[test]

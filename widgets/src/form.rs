@@ -43,7 +43,7 @@ pub struct FormField<'a> {
     pub hint: Option<Cow<'a, str>>,
     /// Shown as dots (passwords, API tokens).
     pub masked: bool,
-    /// Shown muted while the value is empty, e.g. "https://whm.example.com:2087".
+    /// Shown muted while the value is empty, e.g. `https://whm.example.com:2087`.
     pub placeholder: Option<Cow<'a, str>>,
 }
 

@@ -130,8 +130,7 @@ impl StatefulWidget for HelpPopup<'_> {
             buf.set_line(inner.x + 1, y, line, inner.width.saturating_sub(2));
         }
         if scrollable {
-            let track = Rect::new(popup.right().saturating_sub(1), inner.y, 1, inner.height);
-            scrollbar::render(track, buf, self.theme, lines.len(), *offset, viewport);
+            scrollbar::render(popup, inner, buf, self.theme, lines.len(), *offset, viewport);
         }
     }
 }

@@ -16,6 +16,12 @@ pub(crate) struct InputView {
 /// `cursor` counts characters (tui-input's `cursor()`), clamped to the value's length.
 pub(crate) fn view(value: &str, cursor: usize, width: u16, masked: bool) -> InputView {
     let width = usize::from(width);
+    if width == 0 {
+        return InputView {
+            text: String::new(),
+            cursor_col: 0,
+        };
+    }
     let value = sanitize(value);
     let chars: Vec<(char, usize)> = value
         .chars()
@@ -36,7 +42,7 @@ pub(crate) fn view(value: &str, cursor: usize, width: u16, masked: bool) -> Inpu
     }
     InputView {
         text,
-        cursor_col: u16::try_from(cursor_col - scroll).unwrap_or(u16::MAX),
+        cursor_col: u16::try_from(cursor_col.saturating_sub(scroll)).unwrap_or(u16::MAX),
     }
 }
 

@@ -63,7 +63,7 @@ impl<'a> CommandPalette<'a> {
     }
 
     /// The popup's rectangle within `area`: centred horizontally, one row below the top so the
-    /// header stays visible, at most [`MAX_ITEMS`] results tall.
+    /// header stays visible, at most ten results tall.
     pub fn area(&self, area: Rect) -> Rect {
         let width = MAX_WIDTH.min(area.width.saturating_sub(4)).max(area.width.min(20));
         let items = u16::try_from(self.items.len()).unwrap_or(u16::MAX).clamp(1, MAX_ITEMS);
@@ -81,7 +81,7 @@ impl<'a> CommandPalette<'a> {
             return None;
         }
         let view = input::view(self.input, self.cursor, self.input_width(inner), false);
-        Some(Position::new(inner.x + 2 + view.cursor_col, inner.y))
+        Some(Position::new(inner.x + 3 + view.cursor_col, inner.y))
     }
 
     fn inner(&self, area: Rect) -> Rect {
@@ -89,7 +89,8 @@ impl<'a> CommandPalette<'a> {
     }
 
     fn input_width(&self, inner: Rect) -> u16 {
-        inner.width.saturating_sub(2)
+        // " : " before the text, one column spare at the end.
+        inner.width.saturating_sub(4)
     }
 
     fn item_line(&self, item: &PaletteItem<'_>, name_w: usize, width: usize, selected: bool) -> Line<'a> {
@@ -128,10 +129,13 @@ impl Widget for CommandPalette<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let popup = self.area(area);
         Clear.render(popup, buf);
-        let block = self.theme.popup_block().title(
-            self.theme
-                .title_line(self.title, usize::from(popup.width.saturating_sub(2))),
-        );
+        let room = usize::from(popup.width.saturating_sub(2));
+        let footer = text::truncate(" ↑↓ select · enter go · esc close ", room).into_owned();
+        let block = self
+            .theme
+            .popup_block()
+            .title(self.theme.title_line(self.title, room))
+            .title_bottom(Line::styled(footer, self.theme.muted).right_aligned());
         let inner = block.inner(popup);
         block.render(popup, buf);
         if inner.is_empty() {
@@ -139,13 +143,18 @@ impl Widget for CommandPalette<'_> {
         }
 
         let view = input::view(self.input, self.cursor, self.input_width(inner), false);
-        let prompt = Line::from(vec![Span::styled(PROMPT, self.theme.key_hint), Span::raw(view.text)]);
+        let prompt = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(PROMPT, self.theme.key_hint),
+            Span::raw(view.text),
+        ]);
         buf.set_line(inner.x, inner.y, &prompt, inner.width);
         if inner.height < 2 {
             return;
         }
-        let rule = "─".repeat(usize::from(inner.width));
-        buf.set_string(inner.x, inner.y + 1, rule, self.theme.border);
+        // A rule joined to the border separates what you type from what it matches.
+        let rule = format!("├{}┤", "─".repeat(usize::from(inner.width)));
+        buf.set_string(popup.x, inner.y + 1, rule, self.theme.border_focused);
 
         let list = Rect::new(inner.x, inner.y + 2, inner.width, inner.height.saturating_sub(2));
         if list.height == 0 {
@@ -177,8 +186,7 @@ impl Widget for CommandPalette<'_> {
             buf.set_line(list.x, y, &line, list.width);
         }
         if self.items.len() > viewport {
-            let track = Rect::new(popup.right().saturating_sub(1), list.y, 1, list.height);
-            crate::scrollbar::render(track, buf, self.theme, self.items.len(), offset, viewport);
+            crate::scrollbar::render(popup, list, buf, self.theme, self.items.len(), offset, viewport);
         }
     }
 }
@@ -196,7 +204,7 @@ mod tests {
         let popup = palette.area(area);
         assert_eq!(
             palette.cursor_position(area),
-            Some(Position::new(popup.x + 6, popup.y + 1))
+            Some(Position::new(popup.x + 7, popup.y + 1))
         );
     }
 

@@ -7,11 +7,21 @@ use ratatui::layout::Rect;
 
 use crate::theme::Theme;
 
-/// Draws a thumb in column `track.x`, rows `track.y..track.bottom()`, for a view of `viewport`
-/// lines starting at `offset` into `total` lines. Draws nothing when everything fits.
-pub(crate) fn render(track: Rect, buf: &mut Buffer, theme: &Theme, total: usize, offset: usize, viewport: usize) {
+/// Draws a thumb on the right border of `panel`, alongside the rows of `body`, for a view of
+/// `viewport` lines starting at `offset` into `total` lines. Draws nothing when everything fits
+/// or the panel has no right border to draw on.
+pub(crate) fn render(
+    panel: Rect,
+    body: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    total: usize,
+    offset: usize,
+    viewport: usize,
+) {
+    let track = Rect::new(panel.right().saturating_sub(1), body.y, 1, body.height).intersection(panel);
     let height = usize::from(track.height);
-    if total <= viewport || height == 0 || viewport == 0 {
+    if panel.width < 2 || total <= viewport || height == 0 || viewport == 0 {
         return;
     }
     let thumb = (height * viewport / total).clamp(1, height);
@@ -31,10 +41,10 @@ mod tests {
     use super::*;
 
     fn thumb_rows(total: usize, offset: usize) -> Vec<u16> {
-        let area = Rect::new(0, 0, 1, 10);
-        let mut buf = Buffer::empty(area);
-        render(area, &mut buf, &Theme::plain(), total, offset, 10);
-        (0..10).filter(|&y| buf[(0, y)].symbol() == "┃").collect()
+        let panel = Rect::new(0, 0, 3, 10);
+        let mut buf = Buffer::empty(panel);
+        render(panel, panel, &mut buf, &Theme::plain(), total, offset, 10);
+        (0..10).filter(|&y| buf[(2, y)].symbol() == "┃").collect()
     }
 
     #[test]

@@ -144,9 +144,21 @@ impl Widget for StatusBar<'_> {
         let area = Rect::new(area.x, area.y, area.width, 1);
         buf.set_style(area, self.theme.status_bar);
         let width = usize::from(area.width);
-        // A flash claims up to two thirds of the bar; hints only take what is left over.
-        let flash_w = self.flash.map_or(0, |f| (text::width(&f.text) + 3).min(width * 2 / 3));
-        let left = Line::from(self.left(width.saturating_sub(flash_w)));
+        // A flash claims up to two thirds of the bar. Without one, the first two hints are kept
+        // (callers put `? help` early: it is how everything else is discovered).
+        let right_min = match self.flash {
+            Some(f) => (text::width(&f.text) + 3).min(width * 2 / 3),
+            None => {
+                let first = &self.hints[..self.hints.len().min(2)];
+                let w = hint_line(first, self.theme, usize::MAX).width();
+                if w > 0 && w + 2 <= width / 2 {
+                    w + 2
+                } else {
+                    0
+                }
+            }
+        };
+        let left = Line::from(self.left(width.saturating_sub(right_min)));
         let left_w = left.width();
         buf.set_line(area.x, area.y, &left, area.width);
 

@@ -24,7 +24,7 @@ fn servers_columns() -> Vec<Column<'static>> {
         Column::new("IP", Constraint::Length(15)),
         Column::new("ACCTS", Constraint::Length(5)).right(),
         Column::new("DISK", Constraint::Length(5)).right(),
-        Column::new("STATUS", Constraint::Length(11)),
+        Column::new("STATUS", Constraint::Length(11)).priority(1),
     ]
 }
 
@@ -96,7 +96,10 @@ fn data_table_80x24() {
     assert!(row_text(&terminal, 4).contains('…'));
     // Status tones: "down" (row 5) in the error colour.
     let y = 7;
-    let x = row_text(&terminal, y).find("down").map(|b| row_text(&terminal, y)[..b].chars().count()).unwrap();
+    let x = row_text(&terminal, y)
+        .find("down")
+        .map(|b| row_text(&terminal, y)[..b].chars().count())
+        .unwrap();
     assert_eq!(buf[(u16::try_from(x).unwrap(), y)].fg, theme.error.fg.unwrap());
     assert_eq!(state.offset(), 0);
     assert_snapshot!("data_table_80x24", terminal.backend());
@@ -132,7 +135,10 @@ fn data_table_empty_state() {
         })
         .unwrap();
     let message_row = row_text(&terminal, 12);
-    assert!(message_row.contains("No servers yet — press c to create one"), "{message_row}");
+    assert!(
+        message_row.contains("No servers yet — press c to create one"),
+        "{message_row}"
+    );
     let buf = terminal.backend().buffer();
     let x = u16::try_from(message_row.chars().position(|c| c == 'N').unwrap()).unwrap();
     assert_eq!(buf[(x, 12)].fg, theme.muted.fg.unwrap());
@@ -169,16 +175,16 @@ fn help_popup_80x24() {
     terminal
         .draw(|frame| frame.render_stateful_widget(HelpPopup::new(HELP, &theme), frame.area(), &mut offset))
         .unwrap();
-    assert!(row_text(&terminal, 2).contains("global"));
-    assert!(row_text(&terminal, 22).contains("of 25"));
     assert_snapshot!("help_80x24", terminal.backend());
+    assert!(row_text(&terminal, 2).contains("global"));
+    assert!(row_text(&terminal, 22).contains("of 26"));
 
     // Scrolled to the end: the offset is clamped to the last page.
     let mut offset = 1000;
     terminal
         .draw(|frame| frame.render_stateful_widget(HelpPopup::new(HELP, &theme), frame.area(), &mut offset))
         .unwrap();
-    assert_eq!(offset, 25 - 20);
+    assert_eq!(offset, 26 - 20);
     assert!(row_text(&terminal, 21).contains("logs"));
     assert_snapshot!("help_80x24_scrolled", terminal.backend());
 }
@@ -213,7 +219,7 @@ fn palette_with_matches() {
             }
         })
         .unwrap();
-    assert_eq!(cursor, Some(Position::new(14, 2)));
+    assert_eq!(cursor, Some(Position::new(15, 2)));
     assert!(row_text(&terminal, 2).contains(": srv"));
     let buf = terminal.backend().buffer();
     assert_eq!(buf[(10, 4)].bg, theme.selection.bg.unwrap());
@@ -244,7 +250,9 @@ fn form_with_error() {
             }
         })
         .unwrap();
-    let error_row = (0..24).find(|&y| row_text(&terminal, y).contains("✗ use only")).unwrap();
+    let error_row = (0..24)
+        .find(|&y| row_text(&terminal, y).contains("✗ use only"))
+        .unwrap();
     let slug_row = (0..24).find(|&y| row_text(&terminal, y).contains("Slug")).unwrap();
     assert_eq!(error_row, slug_row + 1);
     assert_eq!(cursor.map(|p| p.y), Some(slug_row));
@@ -261,7 +269,10 @@ fn status_bar_variants() {
         .draw(|frame| {
             let [a, b, c] = Layout::vertical([Constraint::Length(1); 3]).areas(frame.area());
             frame.render_widget(
-                StatusBar::new(&theme).user("ana", "super").scope("all tenants").backend("sqlite"),
+                StatusBar::new(&theme)
+                    .user("ana", "super")
+                    .scope("all tenants")
+                    .backend("sqlite"),
                 a,
             );
             frame.render_widget(
@@ -273,7 +284,11 @@ fn status_bar_variants() {
                     .flash(Some(&flash)),
                 b,
             );
-            let hints = [KeyHint::new("enter", "open"), KeyHint::new("c", "create"), KeyHint::new("?", "help")];
+            let hints = [
+                KeyHint::new("enter", "open"),
+                KeyHint::new("c", "create"),
+                KeyHint::new("?", "help"),
+            ];
             frame.render_widget(
                 StatusBar::new(&theme)
                     .user("a-very-long-operator-name", "tenant-admin")
@@ -342,26 +357,59 @@ fn dashboard_composition_80x24() {
                 Constraint::Length(1),
             ])
             .areas(frame.area());
-            frame.render_widget(Breadcrumbs::new(&["painel", "tenants", "Acme Hosting", "overview"], &theme), crumbs);
-            frame.render_widget(TabBar::new(&["overview", "branding", "billing", "limits"], 0, &theme), tabs);
+            frame.render_widget(
+                Breadcrumbs::new(&["painel", "tenants", "Acme Hosting", "overview"], &theme),
+                crumbs,
+            );
+            frame.render_widget(
+                TabBar::new(&["overview", "branding", "billing", "limits"], 0, &theme),
+                tabs,
+            );
             let [c1, c2, c3, c4] = Layout::horizontal([Constraint::Fill(1); 4]).areas(cards);
             frame.render_widget(StatCard::new("MRR", "R$ 48.2k", &theme).subtitle("+3% this month"), c1);
             frame.render_widget(
-                StatCard::new("services", "1,204", &theme).subtitle("12 suspended").trend(&[3, 4, 4, 6, 5, 7, 8, 9]),
+                StatCard::new("services", "1,204", &theme)
+                    .subtitle("12 suspended")
+                    .trend(&[3, 4, 4, 6, 5, 7, 8, 9]),
                 c2,
             );
             frame.render_widget(
-                StatCard::new("failed jobs", "3", &theme).subtitle("last 24h").tone(Tone::Error),
+                StatCard::new("failed jobs", "3", &theme)
+                    .subtitle("last 24h")
+                    .tone(Tone::Error),
                 c3,
             );
-            frame.render_widget(StatCard::new("tickets", "17", &theme).subtitle("4 over SLA").tone(Tone::Warning), c4);
-            let rows: [Rect; 3] = Layout::vertical([Constraint::Length(1); 3]).areas(bars.inner(ratatui::layout::Margin::new(1, 1)));
+            frame.render_widget(
+                StatCard::new("tickets", "17", &theme)
+                    .subtitle("4 over SLA")
+                    .tone(Tone::Warning),
+                c4,
+            );
+            let rows: [Rect; 3] =
+                Layout::vertical([Constraint::Length(1); 3]).areas(bars.inner(ratatui::layout::Margin::new(2, 1)));
             frame.render_widget(ratatui::widgets::Block::bordered().title(" capacity "), bars);
-            frame.render_widget(CapacityBar::new("disk", 412.0, 500.0, &theme).unit("GB").label_width(9), rows[0]);
-            frame.render_widget(CapacityBar::new("accounts", 212.0, 250.0, &theme).label_width(9), rows[1]);
-            frame.render_widget(CapacityBar::new("bandwidth", 3.2, 10.0, &theme).unit("TB").label_width(9), rows[2]);
+            frame.render_widget(
+                CapacityBar::new("disk", 412.0, 500.0, &theme).unit("GB").label_width(9),
+                rows[0],
+            );
+            frame.render_widget(
+                CapacityBar::new("accounts", 212.0, 250.0, &theme).label_width(9),
+                rows[1],
+            );
+            frame.render_widget(
+                CapacityBar::new("bandwidth", 3.2, 10.0, &theme)
+                    .unit("TB")
+                    .label_width(9),
+                rows[2],
+            );
             frame.render_widget(KeyValuePanel::new(&kv, &theme).title("branding"), kv_area);
-            frame.render_widget(StatusBar::new(&theme).user("ana", "super").scope("Acme Hosting").backend("sqlite"), status);
+            frame.render_widget(
+                StatusBar::new(&theme)
+                    .user("ana", "super")
+                    .scope("Acme Hosting")
+                    .backend("sqlite"),
+                status,
+            );
         })
         .unwrap();
     assert_snapshot!("dashboard_80x24", terminal.backend());
@@ -382,7 +430,10 @@ fn screen_with_side_nav_120x40() {
     ]
     .into_iter()
     .map(NavItem::from)
-    .chain([NavItem::new("incidents").badge("3", Tone::Error), NavItem::new("settings")])
+    .chain([
+        NavItem::new("incidents").badge("3", Tone::Error),
+        NavItem::new("settings"),
+    ])
     .collect();
     let columns = servers_columns();
     let rows = servers_rows(12);
@@ -393,16 +444,29 @@ fn screen_with_side_nav_120x40() {
         .draw(|frame| {
             let [main, status] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(frame.area());
             let [nav_area, body] =
-                Layout::horizontal([Constraint::Length(SideNav::preferred_width(&nav)), Constraint::Fill(1)]).areas(main);
+                Layout::horizontal([Constraint::Length(SideNav::preferred_width(&nav)), Constraint::Fill(1)])
+                    .areas(main);
             frame.render_widget(SideNav::new(&nav, 2, &theme).title("painel"), nav_area);
             let [crumbs, table] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
-            frame.render_widget(Breadcrumbs::new(&["painel", "servers"], &theme), crumbs.inner(ratatui::layout::Margin::new(1, 0)));
+            frame.render_widget(
+                Breadcrumbs::new(&["painel", "servers"], &theme),
+                crumbs.inner(ratatui::layout::Margin::new(1, 0)),
+            );
             frame.render_stateful_widget(
-                DataTable::new(&columns, &rows, &theme).title("servers").footer("rows 1–12 of 12").sort(Some(Sort::desc(4))),
+                DataTable::new(&columns, &rows, &theme)
+                    .title("servers")
+                    .footer("rows 1–12 of 12")
+                    .sort(Some(Sort::desc(4))),
                 table,
                 &mut state,
             );
-            frame.render_widget(StatusBar::new(&theme).user("ana", "super").scope("all tenants").backend("postgres"), status);
+            frame.render_widget(
+                StatusBar::new(&theme)
+                    .user("ana", "super")
+                    .scope("all tenants")
+                    .backend("postgres"),
+                status,
+            );
         })
         .unwrap();
     assert_snapshot!("screen_120x40", terminal.backend());

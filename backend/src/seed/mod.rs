@@ -38,7 +38,9 @@ mod bulk;
 mod data;
 mod infra;
 mod ops;
+mod payments;
 mod people;
+mod platform;
 mod streaming;
 mod support;
 #[cfg(test)]
@@ -134,7 +136,9 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
     ops::dns(&mut ctx, &world).await?;
     support::tickets(&mut ctx, &world).await?;
     support::messaging(&mut ctx, &world).await?;
-    support::operations(&mut ctx, &world).await?;
+    platform::incidents(&mut ctx, &world).await?;
+    platform::integrations_and_settings(&mut ctx, &world).await?;
+    platform::jobs(&mut ctx, &world).await?;
     ctx.tx.commit().await?;
     SeedReport::count(db).await
 }

@@ -1,0 +1,171 @@
+//! Benchmark load: many tenants, inserted fast.
+
+use chrono::TimeDelta;
+
+use super::data::compact;
+use super::Rng;
+use crate::db::{now, Arg, Db};
+use crate::error::ServiceError;
+use crate::tenants::Limits;
+use crate::{args, validate};
+
+const PREFIXES: [&str; 20] = [
+    "Nuvem", "Host", "Rede", "Pixel", "Turbo", "Stream", "Conecta", "Data", "Web", "Cloud", "Mega", "Giga", "Link",
+    "Sky", "Alpha", "Nexus", "Prime", "Vox", "Byte", "Fibra",
+];
+const MIDDLES: [&str; 12] = [
+    "Hosting", "Hospedagem", "Digital", "Telecom", "Play", "TV", "Net", "Sistemas", "Soluções", "Servidores", "Revenda",
+    "Web",
+];
+const CITIES: [&str; 20] = [
+    "São Paulo", "Fortaleza", "Recife", "Curitiba", "Porto Alegre", "Salvador", "Belo Horizonte", "Manaus", "Goiânia",
+    "Campinas", "Natal", "Belém", "Florianópolis", "Vitória", "Maceió", "Londrina", "Joinville", "Uberlândia",
+    "Sorocaba", "Caruaru",
+];
+const TLDS: [&str; 5] = ["com.br", "net.br", "com", "tv.br", "com.br"];
+const COLORS: [&str; 10] = [
+    "#0b5fff", "#6d28d9", "#e11d48", "#111827", "#f97316", "#0f766e", "#a16207", "#0f172a", "#16a34a", "#db2777",
+];
+const SUSPEND_REASONS: [&str; 4] = [
+    "Fatura em atraso",
+    "Chargeback em análise",
+    "Abuso: envio de spam",
+    "Solicitação do cliente",
+];
+
+const COLUMNS: [&str; 23] = [
+    "id",
+    "slug",
+    "name",
+    "domain",
+    "status",
+    "tier",
+    "currency",
+    "logo_text",
+    "primary_color",
+    "accent_color",
+    "sender_name",
+    "sender_email",
+    "support_email",
+    "max_customers",
+    "max_services",
+    "max_storage_gb",
+    "max_domains",
+    "max_tickets_month",
+    "suspended_reason",
+    "suspended_at",
+    "search_text",
+    "created_at",
+    "updated_at",
+];
+
+/// Rows per INSERT: 500 × 23 = 11 500 parameters, under SQLite's 32 766 and PostgreSQL's
+/// 65 535 limits.
+const ROWS_PER_STATEMENT: usize = 500;
+/// Statements per transaction: big enough to amortise commits, small enough to keep a
+/// PostgreSQL transaction (and SQLite's WAL) from growing without bound.
+const STATEMENTS_PER_TX: usize = 20;
+
+/// Exactly what `tenants::create`/`update` store, so filters behave as on real rows.
+pub(super) fn search_text(name: &str, slug: &str, domain: &str) -> String {
+    format!("{} {} {}", name.to_lowercase(), slug, domain)
+}
+
+/// Inserts `n` synthetic tenants for benchmarks, in multi-row INSERTs batched in
+/// transactions. Slugs and domains carry a running number (continuing after the tenants
+/// already present), so they stay unique.
+///
+/// No audit rows: this is synthetic benchmark load, not a change anyone made, and auditing
+/// 100 000 fake creations would only distort the audit table the benchmarks do not measure.
+pub async fn bulk_tenants(db: &Db, n: usize) -> Result<(), ServiceError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let existing: i64 = db.scalar("SELECT COUNT(*) FROM tenants", args![]).await?;
+    let offset = usize::try_from(existing).unwrap_or(0);
+    let mut rng = Rng::new(0xB0_1C_5EED ^ offset as u64);
+    let t0 = now();
+    // Creation dates spread over the last three years, oldest first.
+    let span_minutes: i64 = 3 * 365 * 24 * 60;
+    let step = (span_minutes / n as i64).max(1);
+    let mut done = 0usize;
+    while done < n {
+        let mut tx = db.begin().await?;
+        for _ in 0..STATEMENTS_PER_TX {
+            if done >= n {
+                break;
+            }
+            let rows = ROWS_PER_STATEMENT.min(n - done);
+            let mut args: Vec<Arg> = Vec::with_capacity(rows * COLUMNS.len());
+            let mut values: Vec<String> = Vec::with_capacity(rows);
+            for r in 0..rows {
+                let i = offset + done + r;
+                let base = r * COLUMNS.len();
+                values.push(format!(
+                    "({})",
+                    (1..=COLUMNS.len()).map(|c| format!("${}", base + c)).collect::<Vec<_>>().join(", ")
+                ));
+                let created = t0 - TimeDelta::minutes(span_minutes - (done + r) as i64 * step) + TimeDelta::seconds(rng.range(0, 59));
+                args.extend(row(&mut rng, i, created));
+            }
+            let sql = format!("INSERT INTO tenants ({}) VALUES {}", COLUMNS.join(", "), values.join(", "));
+            tx.execute(&sql, args).await?;
+            done += rows;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn row(rng: &mut Rng, i: usize, created: chrono::DateTime<chrono::Utc>) -> Vec<Arg> {
+    let prefix = rng.pick(&PREFIXES);
+    let middle = rng.pick(&MIDDLES);
+    let city = rng.pick(&CITIES);
+    let name = format!("{prefix} {middle} {city}");
+    let stem: String = validate::slugify(&name).chars().take(30).collect();
+    let slug = format!("{}-{i}", stem.trim_end_matches('-'));
+    let domain = format!("{}{}{i}.{}", compact(prefix), compact(middle), rng.pick(&TLDS));
+    let status = match rng.below(100) {
+        0..85 => "active",
+        85..95 => "suspended",
+        _ => "cancelled",
+    };
+    let tier = match rng.below(100) {
+        0..20 => "free",
+        20..60 => "basic",
+        60..90 => "pro",
+        _ => "enterprise",
+    };
+    let currency = if rng.chance(5) { "USD" } else { "BRL" };
+    let limits = Limits::for_tier(tier);
+    let suspended = status == "suspended";
+    let suspended_at = suspended.then(|| created + TimeDelta::days(rng.range(10, 300)).min(now() - created));
+    let logo: String = name.chars().take(40).collect();
+    let search = search_text(&name, &slug, &domain);
+    let updated = suspended_at.unwrap_or(created);
+    args![
+        uuid::Uuid::now_v7(),
+        slug,
+        name.as_str(),
+        domain.as_str(),
+        status,
+        tier,
+        currency,
+        logo,
+        rng.pick(&COLORS),
+        rng.pick(&COLORS),
+        name.as_str(),
+        format!("nao-responda@{domain}"),
+        format!("suporte@{domain}"),
+        limits.max_customers,
+        limits.max_services,
+        limits.max_storage_gb,
+        limits.max_domains,
+        limits.max_tickets_month,
+        suspended.then(|| rng.pick(&SUSPEND_REASONS)),
+        suspended_at,
+        search,
+        created,
+        updated,
+    ]
+}

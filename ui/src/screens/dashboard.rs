@@ -1,0 +1,129 @@
+//! The dashboard: counts from `backend::dashboard::stats` as cards; Enter opens the route
+//! behind a card.
+
+use backend::dashboard::Stat;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use widgets::{Theme, Tone};
+
+use super::Ctx;
+use crate::action::Action;
+use crate::tasks::{Reply, Request};
+
+const CARD_WIDTH: u16 = 24;
+const CARD_HEIGHT: u16 = 4;
+
+#[derive(Default)]
+pub struct Dashboard {
+    pub stats: Option<Vec<Stat>>,
+    pub error: Option<String>,
+    pub selected: usize,
+    columns: usize,
+}
+
+fn tone(s: &Stat) -> Tone {
+    let bad = ["error", "failed", "degraded", "overdue", "suspended", "incidents"];
+    if s.value == 0 {
+        Tone::Muted
+    } else if bad.iter().any(|b| s.label.to_lowercase().contains(b)) {
+        Tone::Warning
+    } else {
+        Tone::Accent
+    }
+}
+
+impl Dashboard {
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        ctx.load("stats", Request::Stats);
+    }
+
+    fn len(&self) -> usize {
+        self.stats.as_ref().map_or(0, Vec::len)
+    }
+
+    fn go(&mut self, delta: isize) {
+        let max = self.len().saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, max) as usize;
+    }
+
+    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        let cols = self.columns.max(1) as isize;
+        match a {
+            Action::Right => self.go(1),
+            Action::Left => self.go(-1),
+            Action::Down => self.go(cols),
+            Action::Up => self.go(-cols),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = self.len().saturating_sub(1),
+            Action::Refresh => self.reload(ctx),
+            Action::Open => {
+                if let Some(s) = self.stats.as_ref().and_then(|s| s.get(self.selected)) {
+                    ctx.emit(Action::Goto(s.route.to_owned()));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn apply(&mut self, reply: Reply, ctx: &mut Ctx) {
+        let Reply::Stats(r) = reply else { return };
+        match r {
+            Ok(s) => {
+                self.stats = Some(s);
+                self.error = None;
+                self.go(0);
+            }
+            Err(e) => {
+                ctx.emit(Action::FlashError(e.to_string()));
+                self.error = Some(e.to_string());
+            }
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let block = theme.block(true).title(theme.title_line("Dashboard", usize::from(area.width)));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let stats = match (&self.stats, &self.error) {
+            (_, Some(e)) => {
+                f.render_widget(Paragraph::new(e.as_str()).style(theme.error), inner);
+                return;
+            }
+            (None, None) => {
+                f.render_widget(Paragraph::new("Loading…").style(theme.muted), inner);
+                return;
+            }
+            (Some(s), None) if s.is_empty() => {
+                let msg = "Nothing to show: your role sees none of the dashboard's figures.";
+                f.render_widget(Paragraph::new(msg).style(theme.muted), inner);
+                return;
+            }
+            (Some(s), None) => s,
+        };
+        let cols = usize::from((inner.width / (CARD_WIDTH + 1)).max(1));
+        self.columns = cols;
+        let card_w = (inner.width / cols as u16).saturating_sub(1).max(8);
+        for (i, s) in stats.iter().enumerate() {
+            let (row, col) = ((i / cols) as u16, (i % cols) as u16);
+            let y = inner.y + row * CARD_HEIGHT;
+            if y + CARD_HEIGHT > inner.bottom() {
+                break;
+            }
+            let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT);
+            let focused = i == self.selected;
+            let label = widgets::text::truncate(s.label, usize::from(card_w.saturating_sub(4))).into_owned();
+            let card = theme
+                .block(focused)
+                .title(Line::styled(format!(" {label} "), if focused { theme.accent } else { theme.muted }));
+            let value = Paragraph::new(vec![
+                Line::styled(s.value.to_string(), theme.tone(tone(s))).alignment(Alignment::Center),
+                Line::styled(format!("→ {}", s.route), theme.muted).alignment(Alignment::Right),
+            ])
+            .block(card);
+            f.render_widget(value, rect);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Screens: each owns its state, turns actions into backend requests (through [`Ctx`]) and
+//! router actions, applies backend replies and draws itself. They never call each other.
+
+pub mod browse;
+pub mod confirm;
+pub mod dashboard;
+pub mod filter;
+pub mod tenant_detail;
+pub mod tenant_form;
+pub mod tenants_list;
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::Frame;
+use widgets::Theme;
+
+use crate::action::Action;
+use crate::router::Route;
+use crate::tasks::{Job, Reply, Request};
+
+/// How long filter typing waits before querying.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// What a screen asks of the app while handling something.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    pub page_size: usize,
+    pub jobs: Vec<Job>,
+    pub actions: Vec<Action>,
+}
+
+impl Ctx {
+    pub fn new(page_size: usize) -> Ctx {
+        Ctx {
+            page_size,
+            ..Ctx::default()
+        }
+    }
+
+    pub fn load(&mut self, slot: &'static str, request: Request) {
+        self.jobs.push(Job {
+            slot,
+            request,
+            delay: None,
+        });
+    }
+
+    pub fn debounced(&mut self, slot: &'static str, request: Request) {
+        self.jobs.push(Job {
+            slot,
+            request,
+            delay: Some(DEBOUNCE),
+        });
+    }
+
+    pub fn emit(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+}
+
+/// Which keymap tables apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lists and read-only screens: [list] then [global].
+    List,
+    /// Editing a form: [form]; other keys go to the focused field.
+    Form,
+    /// Typing in a one-line input (the filter): [palette]; other keys go to the input.
+    Text,
+}
+
+pub enum Screen {
+    Dashboard(dashboard::Dashboard),
+    Tenants(tenants_list::TenantsList),
+    TenantCreate(tenant_form::TenantForm),
+    Tenant(Box<tenant_detail::TenantDetail>),
+    Browse(browse::BrowseScreen),
+}
+
+impl Screen {
+    /// The screen for a route; call [`Screen::start`] after.
+    pub fn for_route(route: &Route, theme: &Theme) -> Screen {
+        match route {
+            Route::Tenant { key, tab } => {
+                Screen::Tenant(Box::new(tenant_detail::TenantDetail::new(key.clone(), *tab, theme)))
+            }
+            Route::Page(p) => match p.path {
+                "dashboard" => Screen::Dashboard(dashboard::Dashboard::default()),
+                "tenants" => Screen::Tenants(tenants_list::TenantsList::default()),
+                "tenants/create" => Screen::TenantCreate(tenant_form::TenantForm::new()),
+                _ => Screen::Browse(browse::BrowseScreen::new(p)),
+            },
+        }
+    }
+
+    pub fn route(&self) -> Route {
+        match self {
+            Screen::Dashboard(_) => Route::dashboard(),
+            Screen::Tenants(_) => Route::parse("tenants").unwrap_or_else(Route::dashboard),
+            Screen::TenantCreate(_) => Route::parse("tenants/create").unwrap_or_else(Route::dashboard),
+            Screen::Tenant(s) => s.route(),
+            Screen::Browse(s) => Route::Page(s.page),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        match self {
+            Screen::Dashboard(_) => Mode::List,
+            Screen::Tenants(s) => s.mode(),
+            Screen::TenantCreate(_) => Mode::Form,
+            Screen::Tenant(s) => s.mode(),
+            Screen::Browse(s) => s.state.mode(),
+        }
+    }
+
+    /// Issues the first loads.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        match self {
+            Screen::Dashboard(s) => s.reload(ctx),
+            Screen::Tenants(s) => s.reload(ctx),
+            Screen::TenantCreate(_) => {}
+            Screen::Tenant(s) => s.reload(ctx),
+            Screen::Browse(s) => s.state.reload(ctx),
+        }
+    }
+
+    /// Handles an action; false when the screen has no use for it (the app then routes it).
+    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        match self {
+            Screen::Dashboard(s) => s.on_action(a, ctx),
+            Screen::Tenants(s) => s.on_action(a, ctx),
+            Screen::TenantCreate(s) => s.on_action(a, ctx),
+            Screen::Tenant(s) => s.on_action(a, ctx),
+            Screen::Browse(s) => s.state.on_action(a, ctx),
+        }
+    }
+
+    /// A key no binding claimed, in Form or Text mode.
+    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        match self {
+            Screen::Dashboard(_) => {}
+            Screen::Tenants(s) => s.on_input(key, ctx),
+            Screen::TenantCreate(s) => s.on_input(key),
+            Screen::Tenant(s) => s.on_input(key, ctx),
+            Screen::Browse(s) => s.state.on_input(key, ctx),
+        }
+    }
+
+    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
+        match self {
+            Screen::Dashboard(s) => s.apply(reply, ctx),
+            Screen::Tenants(s) => s.apply(slot, reply, ctx),
+            Screen::TenantCreate(s) => s.apply(reply, ctx),
+            Screen::Tenant(s) => s.apply(slot, reply, ctx),
+            Screen::Browse(s) => s.state.apply(reply, ctx),
+        }
+    }
+
+    /// Tabs drawn above the screen: (titles, selected).
+    pub fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        match self {
+            Screen::Tenant(s) => Some(s.tabs()),
+            other => other.route().tabs(),
+        }
+    }
+
+    /// A theme of its own (a tenant's brand colours).
+    pub fn theme(&self) -> Option<&Theme> {
+        match self {
+            Screen::Tenant(s) => s.theme(),
+            _ => None,
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        match self {
+            Screen::Dashboard(s) => s.draw(f, area, theme),
+            Screen::Tenants(s) => s.draw(f, area, theme),
+            Screen::TenantCreate(s) => s.draw(f, area, theme),
+            Screen::Tenant(s) => s.draw(f, area, theme),
+            Screen::Browse(s) => s.draw(f, area, theme),
+        }
+    }
+}

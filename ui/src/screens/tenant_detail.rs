@@ -1,0 +1,409 @@
+//! One tenant: overview · branding (editable) · billing (its invoices) · limits (editable),
+//! tinted with the tenant's brand colours. Suspend / reactivate go through a typed confirmation.
+
+use backend::tenants::{Limits, Tenant, TenantPatch};
+use backend::validate::parse_limit;
+use backend::{FieldError, ServiceError};
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use widgets::Theme;
+
+use super::browse::{tone_for, BrowseState};
+use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
+use super::{Ctx, Mode};
+use crate::action::Action;
+use crate::form::{hex_color, Form};
+use crate::router::{Route, TenantTab};
+use crate::tasks::{Reply, Request};
+
+const BRANDING: &[(&str, &str, &str)] = &[
+    ("logo_text", "Logo text", ""),
+    ("primary_color", "Primary colour", "#rrggbb"),
+    ("accent_color", "Accent colour", "#rrggbb"),
+    ("domain", "Domain", ""),
+    ("sender_name", "Sender name", "none"),
+    ("sender_email", "Sender e-mail", "none"),
+    ("support_email", "Support e-mail", "none"),
+];
+
+const LIMITS: &[(&str, &str, &str)] = &[
+    ("max_customers", "Customers", "unlimited"),
+    ("max_services", "Services", "unlimited"),
+    ("max_storage_gb", "Storage (GB)", "unlimited"),
+    ("max_domains", "Domains", "unlimited"),
+    ("max_tickets_month", "Tickets/month", "unlimited"),
+];
+
+pub struct TenantDetail {
+    pub key: String,
+    pub tab: TenantTab,
+    pub tenant: Option<Tenant>,
+    pub error: Option<String>,
+    pub branding: Form,
+    pub limits: Form,
+    pub editing: bool,
+    pub busy: bool,
+    pub billing: Option<BrowseState>,
+    pub modal: Option<ConfirmModal>,
+    base: Theme,
+    tinted: Option<Theme>,
+}
+
+fn limit_text(v: Option<i64>) -> String {
+    v.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
+}
+
+impl TenantDetail {
+    pub fn new(key: String, tab: TenantTab, theme: &Theme) -> TenantDetail {
+        TenantDetail {
+            key,
+            tab,
+            tenant: None,
+            error: None,
+            branding: Form::new(BRANDING),
+            limits: Form::new(LIMITS),
+            editing: false,
+            busy: false,
+            billing: None,
+            modal: None,
+            base: theme.clone(),
+            tinted: None,
+        }
+    }
+
+    pub fn route(&self) -> Route {
+        let key = self.tenant.as_ref().map_or_else(|| self.key.clone(), |t| t.slug.clone());
+        Route::Tenant { key, tab: self.tab }
+    }
+
+    pub fn tabs(&self) -> (Vec<&'static str>, usize) {
+        (TenantTab::ALL.iter().map(|t| t.title()).collect(), self.tab.index())
+    }
+
+    pub fn theme(&self) -> Option<&Theme> {
+        self.tinted.as_ref()
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.modal.is_some() || self.editing {
+            Mode::Form
+        } else if self.tab == TenantTab::Billing {
+            self.billing.as_ref().map_or(Mode::List, BrowseState::mode)
+        } else {
+            Mode::List
+        }
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        ctx.load("tenant", Request::Tenant(self.key.clone()));
+        if let Some(b) = &mut self.billing {
+            b.reload(ctx);
+        }
+    }
+
+    fn fill(&mut self, t: &Tenant) {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        for (k, v) in [
+            ("logo_text", t.logo_text.clone()),
+            ("primary_color", t.primary_color.clone()),
+            ("accent_color", t.accent_color.clone()),
+            ("domain", t.domain.clone()),
+            ("sender_name", opt(&t.sender_name)),
+            ("sender_email", opt(&t.sender_email)),
+            ("support_email", opt(&t.support_email)),
+        ] {
+            self.branding.set(k, &v);
+        }
+        for (k, v) in [
+            ("max_customers", t.max_customers),
+            ("max_services", t.max_services),
+            ("max_storage_gb", t.max_storage_gb),
+            ("max_domains", t.max_domains),
+            ("max_tickets_month", t.max_tickets_month),
+        ] {
+            self.limits.set(k, &limit_text(v));
+        }
+        self.branding.clear_errors();
+        self.limits.clear_errors();
+    }
+
+    fn loaded(&mut self, t: Tenant, ctx: &mut Ctx) {
+        self.fill(&t);
+        self.tinted = Some(self.base.tinted(&t.primary_color, &t.accent_color));
+        if self.billing.is_none() {
+            let (key, what) = if backend::browse::view("invoices").is_some() {
+                ("invoices", "Invoices")
+            } else {
+                ("customers", "Customers")
+            };
+            let mut b = BrowseState::new(key, format!("{what} of {}", t.name), Some(t.id));
+            b.reload(ctx);
+            self.billing = Some(b);
+        }
+        self.key = t.slug.clone();
+        self.tenant = Some(t);
+        self.error = None;
+    }
+
+    fn switch(&mut self, step: isize) {
+        let n = TenantTab::ALL.len() as isize;
+        let i = (self.tab.index() as isize + step).rem_euclid(n) as usize;
+        self.tab = TenantTab::ALL[i];
+    }
+
+    fn save(&mut self, ctx: &mut Ctx) {
+        let Some(t) = &self.tenant else { return };
+        let key = t.id.to_string();
+        match self.tab {
+            TenantTab::Branding => {
+                let v = |k: &str| Some(self.branding.value(k));
+                let patch = TenantPatch {
+                    logo_text: v("logo_text"),
+                    primary_color: v("primary_color"),
+                    accent_color: v("accent_color"),
+                    domain: v("domain"),
+                    sender_name: v("sender_name"),
+                    sender_email: v("sender_email"),
+                    support_email: v("support_email"),
+                    ..TenantPatch::default()
+                };
+                self.busy = true;
+                ctx.load("save", Request::UpdateTenant { key, patch: Box::new(patch) });
+            }
+            TenantTab::Limits => {
+                let mut errors = Vec::new();
+                let mut get = |k: &str| {
+                    parse_limit(&self.limits.value(k)).unwrap_or_else(|message| {
+                        errors.push(FieldError { field: k.to_owned(), message });
+                        None
+                    })
+                };
+                let limits = Limits {
+                    max_customers: get("max_customers"),
+                    max_services: get("max_services"),
+                    max_storage_gb: get("max_storage_gb"),
+                    max_domains: get("max_domains"),
+                    max_tickets_month: get("max_tickets_month"),
+                };
+                if errors.is_empty() {
+                    self.busy = true;
+                    ctx.load("save", Request::SetLimits { key, limits });
+                } else {
+                    self.limits.show_error(&ServiceError::Validation(errors));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn form_mut(&mut self) -> Option<&mut Form> {
+        match self.tab {
+            TenantTab::Branding => Some(&mut self.branding),
+            TenantTab::Limits => Some(&mut self.limits),
+            _ => None,
+        }
+    }
+
+    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(m) = &mut self.modal {
+            if m.on_action(a, ctx) == Outcome::Close {
+                self.modal = None;
+            }
+            return true;
+        }
+        if self.editing {
+            match a {
+                Action::Accept if !self.busy => self.save(ctx),
+                Action::Close | Action::Back => {
+                    self.editing = false;
+                    if let Some(t) = self.tenant.clone() {
+                        self.fill(&t);
+                    }
+                }
+                Action::NextField => self.form_mut().into_iter().for_each(Form::next),
+                Action::PrevField => self.form_mut().into_iter().for_each(Form::prev),
+                _ => {}
+            }
+            return true;
+        }
+        if self.tab == TenantTab::Billing {
+            if let Some(b) = &mut self.billing {
+                if !matches!(a, Action::Refresh) && b.on_action(a, ctx) {
+                    return true;
+                }
+            }
+        }
+        match a {
+            Action::NextTab | Action::Right => self.switch(1),
+            Action::PrevTab | Action::Left => self.switch(-1),
+            Action::Edit | Action::Open if matches!(self.tab, TenantTab::Branding | TenantTab::Limits) => {
+                if self.tenant.is_some() {
+                    self.editing = true;
+                    if let Some(f) = self.form_mut() {
+                        f.focus = 0;
+                    }
+                }
+            }
+            Action::Suspend | Action::Reactivate => {
+                let kind = if *a == Action::Suspend { ConfirmKind::Suspend } else { ConfirmKind::Reactivate };
+                if let Some(t) = &self.tenant {
+                    self.modal = ConfirmModal::open(kind, t, ctx);
+                }
+            }
+            Action::Refresh => self.reload(ctx),
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        if let Some(m) = &mut self.modal {
+            m.on_input(key);
+        } else if self.editing {
+            if let Some(f) = self.form_mut() {
+                f.input(key);
+            }
+        } else if let Some(b) = self.billing.as_mut().filter(|_| self.tab == TenantTab::Billing) {
+            b.on_input(key, ctx);
+        }
+    }
+
+    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
+        match (slot, reply) {
+            ("tenant", Reply::Tenant(Ok(t))) => self.loaded(t, ctx),
+            ("tenant", Reply::Tenant(Err(e))) => {
+                self.error = Some(e.to_string());
+                ctx.emit(Action::FlashError(e.to_string()));
+            }
+            ("save", Reply::Tenant(r)) => {
+                self.busy = false;
+                match r {
+                    Ok(t) => {
+                        self.editing = false;
+                        ctx.emit(Action::Flash(format!("{} saved", self.tab.title().to_lowercase())));
+                        self.loaded(t, ctx);
+                    }
+                    Err(e) => {
+                        if let Some(f) = self.form_mut() {
+                            f.show_error(&e);
+                        }
+                        ctx.emit(Action::FlashError(e.to_string()));
+                    }
+                }
+            }
+            (confirm::SLOT, Reply::Tenant(r)) => match r {
+                Ok(t) => {
+                    if let Some(m) = self.modal.take() {
+                        ctx.emit(Action::Flash(m.done_message()));
+                    }
+                    self.loaded(t, ctx);
+                }
+                Err(e) => match &mut self.modal {
+                    Some(m) => m.failed(&e),
+                    None => ctx.emit(Action::FlashError(e.to_string())),
+                },
+            },
+            (_, reply @ Reply::Table(_)) => {
+                if let Some(b) = &mut self.billing {
+                    b.apply(reply, ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn overview(&self, t: &Tenant, theme: &Theme) -> Vec<Line<'static>> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+        let swatch = |c: &str| {
+            let style = hex_color(c).map_or(theme.muted, |c| Style::default().fg(c));
+            vec![Span::styled("██ ", style), Span::styled(c.to_owned(), theme.base)]
+        };
+        let mut rows: Vec<(&str, Vec<Span<'static>>)> = vec![
+            ("Name", vec![Span::styled(t.name.clone(), theme.title)]),
+            ("Slug", vec![Span::raw(t.slug.clone())]),
+            ("Domain", vec![Span::raw(t.domain.clone())]),
+            ("Status", vec![Span::styled(t.status.clone(), theme.tone(tone_for(&t.status)))]),
+            ("Tier", vec![Span::raw(t.tier.clone())]),
+            ("Currency", vec![Span::raw(t.currency.clone())]),
+            ("Logo text", vec![Span::raw(t.logo_text.clone())]),
+            ("Primary colour", swatch(&t.primary_color)),
+            ("Accent colour", swatch(&t.accent_color)),
+            ("Sender", vec![Span::raw(format!("{} <{}>", opt(&t.sender_name), opt(&t.sender_email)))]),
+            ("Support e-mail", vec![Span::raw(opt(&t.support_email))]),
+            (
+                "Limits",
+                vec![Span::raw(format!(
+                    "customers {} · services {} · storage {} GB · domains {} · tickets/month {}",
+                    limit_text(t.max_customers),
+                    limit_text(t.max_services),
+                    limit_text(t.max_storage_gb),
+                    limit_text(t.max_domains),
+                    limit_text(t.max_tickets_month)
+                ))],
+            ),
+        ];
+        if let Some(r) = &t.suspended_reason {
+            rows.push(("Suspended", vec![Span::styled(r.clone(), theme.warning)]));
+        }
+        rows.push(("Created", vec![Span::raw(t.created_at.format("%Y-%m-%d %H:%M").to_string())]));
+        rows.push(("Updated", vec![Span::raw(t.updated_at.format("%Y-%m-%d %H:%M").to_string())]));
+        rows.push(("Id", vec![Span::styled(t.id.to_string(), theme.muted)]));
+        rows.into_iter()
+            .map(|(k, mut v)| {
+                let mut spans = vec![Span::styled(format!("{k:<16}"), theme.muted)];
+                spans.append(&mut v);
+                Line::from(spans)
+            })
+            .collect()
+    }
+
+    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(t) = self.tenant.clone() else {
+            let msg = self.error.clone().unwrap_or_else(|| format!("Loading tenant {}…", self.key));
+            let block = theme.block(true).title(theme.title_line("Tenant", usize::from(area.width)));
+            f.render_widget(Paragraph::new(msg).style(theme.muted).block(block), area);
+            return;
+        };
+        if self.tab == TenantTab::Billing {
+            if let Some(b) = &mut self.billing {
+                b.draw(f, area, theme);
+            }
+        } else {
+            let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
+            let block = theme.block(true).title(theme.title_line(&title, usize::from(area.width)));
+            let inner = block.inner(area);
+            f.render_widget(block, area);
+            match self.tab {
+                TenantTab::Overview => f.render_widget(Paragraph::new(self.overview(&t, theme)), inner),
+                _ => {
+                    let (form, what) = if self.tab == TenantTab::Branding {
+                        (&self.branding, "branding")
+                    } else {
+                        (&self.limits, "limits (empty or \"unlimited\" = no limit)")
+                    };
+                    let note = if self.busy {
+                        "Saving…".to_owned()
+                    } else if self.editing {
+                        "Editing: Enter saves, Esc cancels, Tab next field".to_owned()
+                    } else {
+                        format!("Press e to edit {what}.")
+                    };
+                    let [head, body] = ratatui::layout::Layout::vertical([
+                        ratatui::layout::Constraint::Length(2),
+                        ratatui::layout::Constraint::Min(0),
+                    ])
+                    .areas(inner);
+                    f.render_widget(Paragraph::new(Line::styled(note, theme.muted)), head);
+                    form.draw(f, body, theme, self.editing);
+                }
+            }
+        }
+        if let Some(m) = &self.modal {
+            m.draw(f, area, theme);
+        }
+    }
+}
