@@ -30,7 +30,6 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log_dir: PathBuf,
     pub database_url: String,
-    pub redis_url: Option<String>,
     pub theme: String,
     pub log_level: String,
     pub settings: Vec<Setting>,
@@ -64,7 +63,7 @@ impl Config {
 
         let (data_dir, src) = pick(
             o.data_dir.map(Path::to_path_buf),
-            None,
+            None::<PathBuf>,
             file.data_dir,
             dirs.as_ref().map(|d| d.data_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from(".painel")),
         );
@@ -74,7 +73,7 @@ impl Config {
         let (database_url, src) = pick(o.database_url.map(str::to_owned), env("PAINEL_DATABASE_URL"), file.database_url, default_db);
         settings.push(Setting { key: "database_url", value: mask_url(&database_url), source: src });
 
-        let (redis_url, src) = pick(None, env("PAINEL_REDIS_URL"), file.redis_url.map(Some), None);
+        let (redis_url, src) = pick(None, env("PAINEL_REDIS_URL"), file.redis_url.map(Some), None::<String>);
         settings.push(Setting {
             key: "redis_url",
             value: redis_url.as_deref().map(mask_url).unwrap_or_else(|| "(none: polling only)".into()),
@@ -91,7 +90,7 @@ impl Config {
         settings.push(Setting { key: "log_dir", value: log_dir.display().to_string(), source: "default" });
         settings.insert(0, Setting { key: "config_file", value: config_file.display().to_string(), source: if o.config.is_some() { "flag" } else { "default" } });
 
-        Ok(Config { config_file, data_dir, log_dir, database_url, redis_url: redis_url.flatten(), theme, log_level, settings })
+        Ok(Config { config_file, data_dir, log_dir, database_url, theme, log_level, settings })
     }
 }
 

@@ -60,7 +60,7 @@ async fn tenants_round_trip_in_every_format() {
 #[tokio::test]
 async fn errors_have_stable_exit_codes_and_change_nothing() {
     let t = fresh().await;
-    let bad = painel(&t, &["tenants", "create", "--name", "Bad", "--domain", "nope"]);
+    let bad = painel(&t, &["-o", "table", "tenants", "create", "--name", "Bad", "--domain", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(stderr(&bad).trim(), "error: invalid input: domain: must be a domain name like example.com.br");
     let bad_json = painel(&t, &["-o", "json", "tenants", "create", "--name", "Bad", "--domain", "nope", "--primary-color", "x"]);

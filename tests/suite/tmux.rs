@@ -49,9 +49,9 @@ fn demo_opens_jumps_to_tenants_and_quits_cleanly() {
         bin = env!("CARGO_BIN_EXE_painel"),
     );
     tmux(&["new-session", "-d", "-s", &session.0, "-x", "120", "-y", "40", &cmd]);
-    wait_for(&session.0, "dashboard", Duration::from_secs(60));
+    wait_for(&session.0, "Active tenants", Duration::from_secs(60));
     tmux(&["send-keys", "-t", &session.0, ":tenants", "Enter"]);
-    let screen = wait_for(&session.0, "conexao-hospedagem", Duration::from_secs(20));
+    let screen = wait_for(&session.0, "conexaohospedagem.com.br", Duration::from_secs(20));
     assert!(screen.contains("Conexão Hospedagem"), "seeded tenant shown:\n{screen}");
     assert_eq!(tmux(&["display-message", "-p", "-t", &session.0, "#{alternate_on}"]).trim(), "1");
     tmux(&["send-keys", "-t", &session.0, "q"]);

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use widgets::{Flash, KeyHint, Theme};
 
 use crate::keymap::{Context, Keymap};
+
 use crate::router::{Route, SECTIONS};
 
 /// Below this width the side navigation is hidden (the palette and `g` keys still work).
@@ -82,7 +83,7 @@ pub fn nav(f: &mut Frame, area: Rect, route: &Route, keymap: &Keymap, theme: &Th
             let selected = s.key == current;
             let marker = if selected { "▸ " } else { "  " };
             let style = if selected { theme.selection } else { theme.base };
-            let room = usize::from(area.width.saturating_sub(6));
+            let room = usize::from(area.width.saturating_sub(7));
             Line::from(vec![
                 Span::styled(marker, theme.accent),
                 Span::styled(format!("{:<room$}", s.title), style),
@@ -103,11 +104,13 @@ pub fn tabs(f: &mut Frame, area: Rect, titles: Vec<&'static str>, selected: usiz
     f.render_widget(tabs, area);
 }
 
-pub fn hints(f: &mut Frame, area: Rect, keymap: &Keymap, contexts: &[Context], theme: &Theme) {
-    let pairs = keymap.hints(contexts);
+pub fn hints(f: &mut Frame, area: Rect, pairs: &[(String, String)], theme: &Theme) {
     let hints: Vec<KeyHint> = pairs.iter().map(|(k, d)| KeyHint::new(k, d)).collect();
     let line = widgets::hint_line(&hints, theme, usize::from(area.width.saturating_sub(1)));
-    f.render_widget(Paragraph::new(Line::from([vec![Span::raw(" ")], line.spans].concat())), area);
+    f.render_widget(
+        Paragraph::new(Line::from([vec![Span::raw(" ")], line.spans].concat())),
+        area,
+    );
 }
 
 pub fn scope(actor: &Actor) -> String {

@@ -13,7 +13,7 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 use widgets::Theme;
 
-const LABEL_WIDTH: usize = 16;
+const LABEL_WIDTH: usize = 18;
 
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -67,7 +67,10 @@ impl Form {
     }
 
     pub fn error_of(&self, key: &str) -> Option<&str> {
-        self.fields.iter().find(|f| f.key == key).and_then(|f| f.error.as_deref())
+        self.fields
+            .iter()
+            .find(|f| f.key == key)
+            .and_then(|f| f.error.as_deref())
     }
 
     pub fn next(&mut self) {
@@ -138,12 +141,12 @@ impl Form {
             }
             let marker = if focused { "▸ " } else { "  " };
             let label_style = if focused { theme.accent } else { theme.muted };
-            let label = widgets::text::truncate(f.label, LABEL_WIDTH - 2).into_owned();
+            let label = widgets::text::truncate(f.label, LABEL_WIDTH - 3).into_owned();
             let scroll = f.input.visual_scroll(value_width);
             let shown: String = f.input.value().chars().skip(scroll).take(value_width).collect();
             let mut spans = vec![
                 Span::styled(marker, theme.accent),
-                Span::styled(format!("{label:<w$}", w = LABEL_WIDTH - 2), label_style),
+                Span::styled(format!("{label:<w$} ", w = LABEL_WIDTH - 3), label_style),
             ];
             if shown.is_empty() && !focused {
                 spans.push(Span::styled(f.hint.to_owned(), theme.muted));
@@ -214,8 +217,14 @@ mod tests {
     fn validation_errors_land_on_their_fields() {
         let mut form = Form::new(&[("name", "Name", ""), ("domain", "Domain", "")]);
         form.show_error(&ServiceError::Validation(vec![
-            FieldError { field: "domain".into(), message: "bad".into() },
-            FieldError { field: "other".into(), message: "odd".into() },
+            FieldError {
+                field: "domain".into(),
+                message: "bad".into(),
+            },
+            FieldError {
+                field: "other".into(),
+                message: "odd".into(),
+            },
         ]));
         assert_eq!(form.error_of("domain"), Some("bad"));
         assert_eq!(form.error_of("name"), None);

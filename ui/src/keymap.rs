@@ -19,7 +19,13 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [Context::Global, Context::List, Context::Form, Context::Palette, Context::Help];
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::List,
+        Context::Form,
+        Context::Palette,
+        Context::Help,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -54,10 +60,11 @@ pub struct Binding {
 impl Binding {
     /// The keys as shown to people: `gg`, `<C-d>`, `:`.
     pub fn keys(&self) -> String {
+        let keys: Vec<String> = self.on.iter().map(|k| pretty_key(k)).collect();
         if self.on.iter().all(|k| k.chars().count() == 1) {
-            self.on.concat()
+            keys.concat()
         } else {
-            self.on.join(" ")
+            keys.join(" ")
         }
     }
 }
@@ -181,12 +188,13 @@ impl Keymap {
         }
     }
 
-    /// Hint-bar entries (key, label) of `contexts`, in keymap order, one per label.
-    pub fn hints(&self, contexts: &[Context]) -> Vec<(String, String)> {
+    /// Hint-bar entries (key, label) of `contexts` whose action `offered` accepts, in keymap
+    /// order, one per label.
+    pub fn hints(&self, contexts: &[Context], offered: impl Fn(&Action) -> bool) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for ctx in contexts {
             for b in self.bindings(*ctx) {
-                if let Some(h) = &b.hint {
+                if let Some(h) = b.hint.as_ref().filter(|_| offered(&b.action)) {
                     if !out.iter().any(|(_, l)| l == h) {
                         out.push((b.keys(), h.clone()));
                     }
@@ -194,6 +202,29 @@ impl Keymap {
             }
         }
         out
+    }
+}
+
+/// A key as people read it: `<C-d>` → `ctrl-d`, `<PageDown>` → `pgdn`, `j` → `j`.
+pub fn pretty_key(key: &str) -> String {
+    let Some(inner) = key.strip_prefix('<').and_then(|k| k.strip_suffix('>')) else {
+        return key.to_owned();
+    };
+    if let Some(c) = inner.strip_prefix("C-") {
+        return format!("ctrl-{c}");
+    }
+    if let Some(c) = inner.strip_prefix("A-") {
+        return format!("alt-{c}");
+    }
+    match inner {
+        "BackTab" => "shift-tab".to_owned(),
+        "PageDown" => "pgdn".to_owned(),
+        "PageUp" => "pgup".to_owned(),
+        "Up" => "↑".to_owned(),
+        "Down" => "↓".to_owned(),
+        "Left" => "←".to_owned(),
+        "Right" => "→".to_owned(),
+        other => other.to_lowercase(),
     }
 }
 
@@ -252,7 +283,10 @@ mod tests {
         let k = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(km.lookup(&ctx, &k(&["g"])), Lookup::Prefix);
         assert_eq!(km.lookup(&ctx, &k(&["g", "g"])), Lookup::Action(Action::Top));
-        assert_eq!(km.lookup(&ctx, &k(&["g", "b"])), Lookup::Action(Action::Goto("billing".into())));
+        assert_eq!(
+            km.lookup(&ctx, &k(&["g", "b"])),
+            Lookup::Action(Action::Goto("billing".into()))
+        );
         assert_eq!(km.lookup(&ctx, &k(&["<C-d>"])), Lookup::Action(Action::HalfPageDown));
         assert_eq!(km.lookup(&ctx, &k(&["z"])), Lookup::None);
     }

@@ -1,0 +1,89 @@
+//! painel's terminal UI: a keyboard-driven operator console over the `backend` service layer.
+//!
+//! [`run`] owns the terminal and the event loop; [`App`] is the pure state it drives (tests and
+//! the bench construct it directly and draw it into a `TestBackend`).
+
+pub mod action;
+pub mod app;
+pub mod chrome;
+pub mod form;
+pub mod help;
+pub mod keymap;
+pub mod palette;
+pub mod router;
+pub mod screens;
+pub mod tasks;
+pub mod terminal;
+
+use std::time::Duration;
+
+use backend::{Actor, Db};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub use action::Action;
+pub use app::App;
+pub use router::Route;
+pub use tasks::BackendResult;
+
+/// How the binary configures the UI.
+pub struct UiOptions {
+    pub theme: widgets::Theme,
+    /// "sqlite" or "postgres", shown in the status bar.
+    pub backend_label: String,
+    /// A sitemap path to open first (`tenants`, `billing/invoices`, `tenants/acme/limits`).
+    pub start_route: Option<String>,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+
+/// Runs the TUI until the operator quits, Ctrl-C, SIGTERM or SIGINT. The terminal is restored
+/// on every way out, panics included.
+pub async fn run(db: Db, actor: Actor, opts: UiOptions) -> anyhow::Result<()> {
+    let mut app = App::new(db, actor, opts);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        if app.dirty {
+            guard.terminal.draw(|f| app.draw(f))?;
+            app.dirty = false;
+        }
+        if app.should_quit() {
+            break;
+        }
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(key))) => app.handle_key(key),
+                Some(Ok(Event::Resize(..))) => {
+                    guard.terminal.autoresize()?;
+                    app.dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            _ = tick.tick() => app.tick(),
+            Some(r) = app.next_result() => app.apply(r),
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// `run` is awaited from `#[tokio::main]` and may be spawned: its future must be Send.
+    #[allow(dead_code)]
+    fn run_is_send(db: backend::Db, actor: backend::Actor, opts: super::UiOptions) {
+        fn is_send<T: Send>(_: &T) {}
+        let fut = super::run(db, actor, opts);
+        is_send(&fut);
+    }
+}

@@ -154,16 +154,21 @@ impl Palette {
         if inner.height == 0 {
             return;
         }
-        let line = Line::from(vec![Span::styled(":", theme.key_hint), Span::styled(self.input.value().to_owned(), theme.base)]);
+        let line = Line::from(vec![
+            Span::styled(":", theme.key_hint),
+            Span::styled(self.input.value().to_owned(), theme.base),
+        ]);
         f.render_widget(Paragraph::new(line), Rect::new(inner.x, inner.y, inner.width, 1));
-        let x = u16::try_from(self.input.visual_cursor() + 1).unwrap_or(0).min(inner.width.saturating_sub(1));
+        let x = u16::try_from(self.input.visual_cursor() + 1)
+            .unwrap_or(0)
+            .min(inner.width.saturating_sub(1));
         f.set_cursor_position(Position::new(inner.x + x, inner.y));
         let list_area = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
         if m.is_empty() {
             f.render_widget(Paragraph::new("no match").style(theme.muted), list_area);
             return;
         }
-        let name_w = 24;
+        let name_w: usize = 24;
         let items: Vec<ListItem> = m
             .iter()
             .filter_map(|(i, idx)| self.all.get(*i).map(|e| (e, idx)))
@@ -195,7 +200,10 @@ mod tests {
 
     fn top(q: &str) -> String {
         let all = entries();
-        matches(q, &all).first().map(|(i, _)| all[*i].name.clone()).unwrap_or_default()
+        matches(q, &all)
+            .first()
+            .map(|(i, _)| all[*i].name.clone())
+            .unwrap_or_default()
     }
 
     #[test]

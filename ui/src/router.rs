@@ -52,16 +52,36 @@ pub const PAGES: &[Page] = &[
 ];
 
 pub const SECTIONS: &[Section] = &[
-    Section { key: "dashboard", title: "Dashboard", aliases: &["home", "dash"], pages: &["dashboard"] },
-    Section { key: "tenants", title: "Tenants", aliases: &["tn", "brands"], pages: &["tenants", "tenants/create"] },
-    Section { key: "servers", title: "Servers", aliases: &["srv", "server"], pages: &["servers"] },
+    Section {
+        key: "dashboard",
+        title: "Dashboard",
+        aliases: &["home", "dash"],
+        pages: &["dashboard"],
+    },
+    Section {
+        key: "tenants",
+        title: "Tenants",
+        aliases: &["tn", "brands"],
+        pages: &["tenants", "tenants/create"],
+    },
+    Section {
+        key: "servers",
+        title: "Servers",
+        aliases: &["srv", "server"],
+        pages: &["servers"],
+    },
     Section {
         key: "services",
         title: "Services",
         aliases: &["svc"],
         pages: &["services/plans", "services/addons", "services/provisioning"],
     },
-    Section { key: "migrations", title: "Migrations", aliases: &["mig"], pages: &["migrations"] },
+    Section {
+        key: "migrations",
+        title: "Migrations",
+        aliases: &["mig"],
+        pages: &["migrations"],
+    },
     Section {
         key: "billing",
         title: "Billing",
@@ -74,9 +94,24 @@ pub const SECTIONS: &[Section] = &[
         aliases: &["dns", "ssl"],
         pages: &["dns-ssl/zones", "dns-ssl/certificates", "dns-ssl/failures"],
     },
-    Section { key: "audit-logs", title: "Audit logs", aliases: &["audit", "logs"], pages: &["audit-logs"] },
-    Section { key: "incidents", title: "Incidents", aliases: &["inc"], pages: &["incidents"] },
-    Section { key: "settings", title: "Settings", aliases: &["cfg"], pages: &["settings"] },
+    Section {
+        key: "audit-logs",
+        title: "Audit logs",
+        aliases: &["audit", "logs"],
+        pages: &["audit-logs"],
+    },
+    Section {
+        key: "incidents",
+        title: "Incidents",
+        aliases: &["inc"],
+        pages: &["incidents"],
+    },
+    Section {
+        key: "settings",
+        title: "Settings",
+        aliases: &["cfg"],
+        pages: &["settings"],
+    },
 ];
 
 /// The tabs of a tenant's detail screen.
@@ -90,7 +125,12 @@ pub enum TenantTab {
 }
 
 impl TenantTab {
-    pub const ALL: [TenantTab; 4] = [TenantTab::Overview, TenantTab::Branding, TenantTab::Billing, TenantTab::Limits];
+    pub const ALL: [TenantTab; 4] = [
+        TenantTab::Overview,
+        TenantTab::Branding,
+        TenantTab::Billing,
+        TenantTab::Limits,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -208,7 +248,12 @@ impl Route {
         if s.pages.len() < 2 {
             return None;
         }
-        let titles = s.pages.iter().filter_map(|path| page_at(path)).map(|p| p.title).collect();
+        let titles = s
+            .pages
+            .iter()
+            .filter_map(|path| page_at(path))
+            .map(|p| p.title)
+            .collect();
         let index = s.pages.iter().position(|path| *path == p.path).unwrap_or(0);
         Some((titles, index))
     }
@@ -236,16 +281,32 @@ mod tests {
             }
         }
         for p in PAGES {
-            assert!(section(p.section).is_some_and(|s| s.pages.contains(&p.path)), "{}", p.path);
+            assert!(
+                section(p.section).is_some_and(|s| s.pages.contains(&p.path)),
+                "{}",
+                p.path
+            );
         }
     }
 
     #[test]
     fn parses_sections_pages_and_tenants() {
-        assert_eq!(Route::parse("billing").map(|r| r.path()), Some("billing/invoices".into()));
-        assert_eq!(Route::parse("dns-ssl/failures").map(|r| r.path()), Some("dns-ssl/failures".into()));
-        assert_eq!(Route::parse("tenants/acme/limits").map(|r| r.path()), Some("tenants/acme/limits".into()));
-        assert_eq!(Route::parse("tenants/acme").map(|r| r.path()), Some("tenants/acme/overview".into()));
+        assert_eq!(
+            Route::parse("billing").map(|r| r.path()),
+            Some("billing/invoices".into())
+        );
+        assert_eq!(
+            Route::parse("dns-ssl/failures").map(|r| r.path()),
+            Some("dns-ssl/failures".into())
+        );
+        assert_eq!(
+            Route::parse("tenants/acme/limits").map(|r| r.path()),
+            Some("tenants/acme/limits".into())
+        );
+        assert_eq!(
+            Route::parse("tenants/acme").map(|r| r.path()),
+            Some("tenants/acme/overview".into())
+        );
         assert_eq!(Route::parse("tenants/acme/nope"), None);
         assert_eq!(Route::parse("nowhere"), None);
     }

@@ -18,13 +18,28 @@ use tokio::task::AbortHandle;
 pub enum Request {
     Stats,
     TenantPage(TenantQuery),
-    TenantCount { filter: Option<String> },
+    TenantCount {
+        filter: Option<String>,
+    },
     Tenant(String),
-    Browse { view: String, query: BrowseQuery },
+    Browse {
+        view: String,
+        query: BrowseQuery,
+    },
     CreateTenant(Box<NewTenant>),
-    UpdateTenant { key: String, patch: Box<TenantPatch> },
-    SetLimits { key: String, limits: Limits },
-    Suspend { key: String, reason: String, confirm: String },
+    UpdateTenant {
+        key: String,
+        patch: Box<TenantPatch>,
+    },
+    SetLimits {
+        key: String,
+        limits: Limits,
+    },
+    Suspend {
+        key: String,
+        reason: String,
+        confirm: String,
+    },
     Reactivate(String),
 }
 
@@ -35,7 +50,7 @@ pub enum Reply {
     TenantPage(Result<Page<Tenant>, ServiceError>),
     Count(Result<i64, ServiceError>),
     /// A tenant read or changed (get, create, update, limits, suspend, reactivate).
-    Tenant(Result<Tenant, ServiceError>),
+    Tenant(Result<Box<Tenant>, ServiceError>),
     Table(Result<Table, ServiceError>),
 }
 
@@ -53,18 +68,22 @@ async fn call(db: &Db, actor: &Actor, req: Request) -> Reply {
         Request::Stats => Reply::Stats(dashboard::stats(db, actor).await),
         Request::TenantPage(q) => Reply::TenantPage(tenants::list(db, actor, &q).await),
         Request::TenantCount { filter } => Reply::Count(tenants::count(db, actor, filter.as_deref(), None).await),
-        Request::Tenant(key) => Reply::Tenant(tenants::get(db, actor, &key).await),
+        Request::Tenant(key) => Reply::Tenant(tenants::get(db, actor, &key).await.map(Box::new)),
         Request::Browse { view, query } => Reply::Table(match browse::view(&view) {
             Some(v) => browse::browse(db, actor, v, &query).await,
             None => Err(ServiceError::not_found("view", view)),
         }),
-        Request::CreateTenant(t) => Reply::Tenant(tenants::create(db, actor, *t).await),
-        Request::UpdateTenant { key, patch } => Reply::Tenant(tenants::update(db, actor, &key, *patch).await),
-        Request::SetLimits { key, limits } => Reply::Tenant(tenants::set_limits(db, actor, &key, limits).await),
-        Request::Suspend { key, reason, confirm } => {
-            Reply::Tenant(tenants::suspend(db, actor, &key, &reason, &confirm).await)
+        Request::CreateTenant(t) => Reply::Tenant(tenants::create(db, actor, *t).await.map(Box::new)),
+        Request::UpdateTenant { key, patch } => {
+            Reply::Tenant(tenants::update(db, actor, &key, *patch).await.map(Box::new))
         }
-        Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await),
+        Request::SetLimits { key, limits } => {
+            Reply::Tenant(tenants::set_limits(db, actor, &key, limits).await.map(Box::new))
+        }
+        Request::Suspend { key, reason, confirm } => {
+            Reply::Tenant(tenants::suspend(db, actor, &key, &reason, &confirm).await.map(Box::new))
+        }
+        Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await.map(Box::new)),
     }
 }
 

@@ -45,10 +45,8 @@ pub(super) async fn servers(ctx: &mut Ctx, world: &mut World) -> Result<(), Serv
         world.servers.push(ServerRef {
             id,
             name,
-            kind,
             status,
             ip,
-            hostname,
         });
     }
     Ok(())
@@ -261,7 +259,7 @@ pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                 ],
             )
             .await?;
-            b.addons.push(AddonRef { id, name, price, cycle });
+            b.addons.push(AddonRef { id, name, price });
         }
     }
     Ok(())

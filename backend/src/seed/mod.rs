@@ -145,7 +145,7 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
 
 /// What phase 1 created and what later steps need to refer to.
 #[derive(Default)]
-pub(super) struct World {
+struct World {
     pub brands: Vec<Brand>,
     pub staff: Vec<UserRef>,
     pub servers: Vec<ServerRef>,
@@ -158,7 +158,7 @@ pub(super) struct World {
     pub used_domains: std::collections::HashSet<String>,
 }
 
-pub(super) struct Brand {
+struct Brand {
     pub spec: &'static data::TenantSpec,
     pub tenant: Tenant,
     pub customers: Vec<Customer>,
@@ -175,27 +175,24 @@ pub(super) struct Brand {
 }
 
 #[derive(Clone)]
-pub(super) struct UserRef {
+struct UserRef {
     pub id: Uuid,
     pub username: String,
-    pub name: String,
     pub role: &'static str,
     pub parent: Option<usize>,
     pub created: DateTime<Utc>,
 }
 
 #[derive(Clone)]
-pub(super) struct ServerRef {
+struct ServerRef {
     pub id: Uuid,
     pub name: &'static str,
-    pub kind: &'static str,
     pub status: &'static str,
     pub ip: String,
-    pub hostname: String,
 }
 
 #[derive(Clone)]
-pub(super) struct PlanRef {
+struct PlanRef {
     pub id: Uuid,
     pub code: &'static str,
     pub name: &'static str,
@@ -209,15 +206,14 @@ pub(super) struct PlanRef {
 }
 
 #[derive(Clone)]
-pub(super) struct AddonRef {
+struct AddonRef {
     pub id: Uuid,
     pub name: &'static str,
     pub price: i64,
-    pub cycle: &'static str,
 }
 
 #[derive(Clone)]
-pub(super) struct ServiceRef {
+struct ServiceRef {
     pub id: Uuid,
     pub brand: usize,
     pub customer: usize,
@@ -232,7 +228,7 @@ pub(super) struct ServiceRef {
 }
 
 /// Phase-2 state: the open transaction, the acting identity, the PRNG and the reference time.
-pub(super) struct Ctx {
+struct Ctx {
     pub tx: Tx,
     pub actor: Actor,
     pub rng: Rng,
@@ -339,25 +335,26 @@ fn arg_json(a: &Arg) -> Value {
     }
 }
 
-/// xorshift64*: tiny, fixed-seed, good enough for picking demo names.
-pub(super) struct Rng(u64);
+/// xorshift64*: tiny, fixed-seed, good enough for picking demo names. The state is a `Cell`
+/// so a draw can sit inside the argument list of a `ctx` method call.
+struct Rng(std::cell::Cell<u64>);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
+        Rng(std::cell::Cell::new(seed.max(1)))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
+    pub fn next_u64(&self) -> u64 {
+        let mut x = self.0.get();
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
-        self.0 = x;
+        self.0.set(x);
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     /// 0..n (0 when n is 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub fn below(&self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -366,7 +363,7 @@ impl Rng {
     }
 
     /// lo..=hi.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub fn range(&self, lo: i64, hi: i64) -> i64 {
         if hi <= lo {
             lo
         } else {
@@ -375,33 +372,33 @@ impl Rng {
     }
 
     /// True with probability pct/100.
-    pub fn chance(&mut self, pct: u64) -> bool {
+    pub fn chance(&self, pct: u64) -> bool {
         self.next_u64() % 100 < pct
     }
 
-    pub fn pick(&mut self, xs: &[&'static str]) -> &'static str {
+    pub fn pick(&self, xs: &[&'static str]) -> &'static str {
         xs.get(self.below(xs.len())).copied().unwrap_or("")
     }
 
-    fn from_alphabet(&mut self, n: usize, alphabet: &[u8]) -> String {
+    fn from_alphabet(&self, n: usize, alphabet: &[u8]) -> String {
         (0..n)
             .map(|_| char::from(alphabet.get(self.below(alphabet.len())).copied().unwrap_or(b'0')))
             .collect()
     }
 
-    pub fn alnum(&mut self, n: usize) -> String {
+    pub fn alnum(&self, n: usize) -> String {
         self.from_alphabet(n, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     }
 
-    pub fn hex(&mut self, n: usize) -> String {
+    pub fn hex(&self, n: usize) -> String {
         self.from_alphabet(n, b"0123456789abcdef")
     }
 
-    pub fn digits(&mut self, n: usize) -> String {
+    pub fn digits(&self, n: usize) -> String {
         self.from_alphabet(n, b"0123456789")
     }
 
-    pub fn digit_array<const N: usize>(&mut self) -> [u8; N] {
+    pub fn digit_array<const N: usize>(&self) -> [u8; N] {
         let mut out = [0u8; N];
         for d in &mut out {
             *d = (self.next_u64() % 10) as u8;
@@ -411,6 +408,6 @@ impl Rng {
 }
 
 /// Money in minor units rounded to a "commercial" price ending in 90 cents.
-pub(super) fn price_90(minor: i64) -> i64 {
+fn price_90(minor: i64) -> i64 {
     (minor / 100) * 100 + 90
 }

@@ -49,8 +49,7 @@ const MIGRATIONS: [MigrationSpec; 11] = [
     ),
 ];
 
-fn stage_message(stage: &str, user: &str, host: &str) -> &'static str {
-    let _ = (user, host);
+fn stage_message(stage: &str) -> &'static str {
     match stage {
         "credentials" => "Credenciais do servidor de origem validadas (WHM API 1, versão 118)",
         "session" => "Sessão de transferência criada no WHM (Transfer Tool)",
@@ -116,7 +115,7 @@ pub(super) async fn migrations(ctx: &mut Ctx, world: &World) -> Result<(), Servi
             } else if current && matches!(status, "running" | "validating") {
                 lines.push(("info", format!("Em andamento: {progress}% concluído")));
             } else {
-                lines.push(("info", stage_message(st, &source_user, source_host).to_owned()));
+                lines.push(("info", stage_message(st).to_owned()));
             }
             if *st == "email" && n % 2 == 0 {
                 lines.push(("warn", "2 caixas de e-mail acima da cota do plano de destino".to_owned()));
@@ -222,9 +221,9 @@ pub(super) async fn dns(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError
         ];
         let mut n = 0;
         for (r, (rtype, name, content, prio, proxied)) in records.into_iter().enumerate() {
-            let (sync, err): (&str, Option<&str>) = match (zone_status, k % 5, r) {
+            let (sync, err): (&str, Option<&str>) = match (zone_status, k % 10, r) {
                 ("active", 2, 1) => ("error", Some("Cloudflare API 81053: An A, AAAA, or CNAME record with that host already exists.")),
-                ("active", 3, 4) => ("error", Some("Cloudflare API 9007: Content for TXT record is invalid (SPF com mais de 10 lookups)")),
+                ("active", 7, 4) => ("error", Some("Cloudflare API 9007: Content for TXT record is invalid (SPF com mais de 10 lookups)")),
                 ("active", _, _) => ("synced", None),
                 _ => ("pending", None),
             };

@@ -17,7 +17,7 @@ use crate::tenants::{self, NewTenant};
 /// Phase 1: the brands via `tenants::create`, their customers via `customers::create`, then
 /// the suspension via `tenants::suspend` (customers first: a suspended tenant takes none).
 pub(super) async fn brands_and_customers(db: &Db, actor: &Actor) -> Result<World, ServiceError> {
-    let mut rng = Rng::new(0xC0FF_EE00_1234_5678);
+    let rng = Rng::new(0xC0FF_EE00_1234_5678);
     let mut world = World::default();
     for spec in &TENANTS {
         let tenant = tenants::create(
@@ -57,7 +57,7 @@ pub(super) async fn brands_and_customers(db: &Db, actor: &Actor) -> Result<World
         let slug = world.brands[bi].tenant.slug.clone();
         let mut emails = HashSet::new();
         for j in 0..spec.customers {
-            let (input, site) = new_customer(&mut rng, spec, bi, j, &mut emails, &mut world.used_domains);
+            let (input, site) = new_customer(&rng, spec, bi, j, &mut emails, &mut world.used_domains);
             let c = customers::create(db, actor, NewCustomer { tenant: slug.clone(), ..input }).await?;
             let n = spec.customers as i64;
             let age = (spec.age_days - 2 - (j as i64) * (spec.age_days - 4) / n).max(1);
@@ -78,7 +78,7 @@ pub(super) async fn brands_and_customers(db: &Db, actor: &Actor) -> Result<World
 }
 
 fn new_customer(
-    rng: &mut Rng,
+    rng: &Rng,
     spec: &TenantSpec,
     brand: usize,
     j: usize,
@@ -207,7 +207,6 @@ async fn add_user(
     Ok(UserRef {
         id,
         username: username.to_owned(),
-        name: name.to_owned(),
         role,
         parent: None,
         created,

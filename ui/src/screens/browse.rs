@@ -95,7 +95,11 @@ impl BrowseState {
 
     pub fn reload(&mut self, ctx: &mut Ctx) {
         let at = self.at.clone();
-        let how = if at == PageAt::First { Move::First } else { Move::Next(0) };
+        let how = if at == PageAt::First {
+            Move::First
+        } else {
+            Move::Next(0)
+        };
         self.fetch(ctx, at, how, false);
     }
 
@@ -216,12 +220,14 @@ impl BrowseState {
         } else {
             "Loading…"
         };
-        let footer = if self.available { self.footer() } else { String::new() };
+        let footer = self.footer();
         let title = self.title.clone();
-        let table = DataTable::new(&columns, &rows, theme)
+        let mut table = DataTable::new(&columns, &rows, theme)
             .title(&title)
-            .footer(&footer)
             .empty_message(empty);
+        if self.available {
+            table = table.footer(&footer);
+        }
         f.render_stateful_widget(table, area, &mut self.state);
     }
 }
@@ -252,10 +258,12 @@ fn table_parts(t: &Table) -> (Vec<Column<'static>>, Vec<DataRow<'static>>) {
         .collect();
     let rows = rows
         .into_iter()
-        .map(|r| DataRow::new(r.into_iter().map(|s| {
-            let tone = tone_for(&s);
-            DataCell::styled(s, tone)
-        })))
+        .map(|r| {
+            DataRow::new(r.into_iter().map(|s| {
+                let tone = tone_for(&s);
+                DataCell::styled(s, tone)
+            }))
+        })
         .collect();
     (columns, rows)
 }

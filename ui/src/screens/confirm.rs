@@ -134,7 +134,11 @@ impl ConfirmModal {
         };
         f.render_widget(Paragraph::new(msg).style(theme.warning).wrap(Wrap { trim: true }), text);
         self.form.draw(f, fields, theme, true);
-        let hint = if self.busy { "working…" } else { "enter confirm · esc cancel" };
+        let hint = if self.busy {
+            "working…"
+        } else {
+            "enter confirm · esc cancel"
+        };
         f.render_widget(Paragraph::new(Line::styled(hint, theme.muted)), foot);
     }
 }

@@ -84,7 +84,9 @@ impl Dashboard {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = theme.block(true).title(theme.title_line("Dashboard", usize::from(area.width)));
+        let block = theme
+            .block(true)
+            .title(theme.title_line("Dashboard", usize::from(area.width)));
         let inner = block.inner(area);
         f.render_widget(block, area);
         let stats = match (&self.stats, &self.error) {
@@ -115,9 +117,10 @@ impl Dashboard {
             let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT);
             let focused = i == self.selected;
             let label = widgets::text::truncate(s.label, usize::from(card_w.saturating_sub(4))).into_owned();
-            let card = theme
-                .block(focused)
-                .title(Line::styled(format!(" {label} "), if focused { theme.accent } else { theme.muted }));
+            let card = theme.block(focused).title(Line::styled(
+                format!(" {label} "),
+                if focused { theme.accent } else { theme.muted },
+            ));
             let value = Paragraph::new(vec![
                 Line::styled(s.value.to_string(), theme.tone(tone(s))).alignment(Alignment::Center),
                 Line::styled(format!("→ {}", s.route), theme.muted).alignment(Alignment::Right),

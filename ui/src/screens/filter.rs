@@ -28,9 +28,7 @@ impl FilterLine {
 
     /// Feeds a key; true when the text changed.
     pub fn input(&mut self, key: KeyEvent) -> bool {
-        self.input
-            .handle_event(&Event::Key(key))
-            .is_some_and(|c| c.value)
+        self.input.handle_event(&Event::Key(key)).is_some_and(|c| c.value)
     }
 
     pub fn accept(&mut self) {

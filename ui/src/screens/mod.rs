@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod filter;
 pub mod tenant_detail;
 pub mod tenant_form;
+pub mod tenant_overview;
 pub mod tenants_list;
 
 use std::time::Duration;
@@ -155,6 +156,26 @@ impl Screen {
             Screen::TenantCreate(s) => s.apply(reply, ctx),
             Screen::Tenant(s) => s.apply(slot, reply, ctx),
             Screen::Browse(s) => s.state.apply(reply, ctx),
+        }
+    }
+
+    /// Whether the screen does something with `a` now (for the hint bar).
+    pub fn supports(&self, a: &Action) -> bool {
+        use Action::*;
+        let moving = matches!(a, Up | Down | Top | Bottom | HalfPageDown | HalfPageUp | Refresh);
+        let listing = moving || matches!(a, Filter | NextPage | PrevPage);
+        match self {
+            Screen::Dashboard(_) => moving || matches!(a, Open | Left | Right),
+            Screen::Tenants(_) => {
+                listing
+                    || matches!(
+                        a,
+                        Open | SortNext | SortFlip | Create | Suspend | Reactivate | NextTab | PrevTab
+                    )
+            }
+            Screen::TenantCreate(_) => matches!(a, NextTab | PrevTab),
+            Screen::Tenant(s) => s.supports(a, listing),
+            Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && s.page.section != s.page.path),
         }
     }
 

@@ -6,37 +6,19 @@ use backend::validate::parse_limit;
 use backend::{FieldError, ServiceError};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use widgets::Theme;
 
-use super::browse::{tone_for, BrowseState};
+use super::browse::BrowseState;
 use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
+use super::tenant_overview::{self as overview, limit_text, BRANDING, LIMITS};
 use super::{Ctx, Mode};
 use crate::action::Action;
-use crate::form::{hex_color, Form};
+use crate::form::Form;
 use crate::router::{Route, TenantTab};
 use crate::tasks::{Reply, Request};
-
-const BRANDING: &[(&str, &str, &str)] = &[
-    ("logo_text", "Logo text", ""),
-    ("primary_color", "Primary colour", "#rrggbb"),
-    ("accent_color", "Accent colour", "#rrggbb"),
-    ("domain", "Domain", ""),
-    ("sender_name", "Sender name", "none"),
-    ("sender_email", "Sender e-mail", "none"),
-    ("support_email", "Support e-mail", "none"),
-];
-
-const LIMITS: &[(&str, &str, &str)] = &[
-    ("max_customers", "Customers", "unlimited"),
-    ("max_services", "Services", "unlimited"),
-    ("max_storage_gb", "Storage (GB)", "unlimited"),
-    ("max_domains", "Domains", "unlimited"),
-    ("max_tickets_month", "Tickets/month", "unlimited"),
-];
 
 pub struct TenantDetail {
     pub key: String,
@@ -51,10 +33,6 @@ pub struct TenantDetail {
     pub modal: Option<ConfirmModal>,
     base: Theme,
     tinted: Option<Theme>,
-}
-
-fn limit_text(v: Option<i64>) -> String {
-    v.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
 }
 
 impl TenantDetail {
@@ -76,7 +54,10 @@ impl TenantDetail {
     }
 
     pub fn route(&self) -> Route {
-        let key = self.tenant.as_ref().map_or_else(|| self.key.clone(), |t| t.slug.clone());
+        let key = self
+            .tenant
+            .as_ref()
+            .map_or_else(|| self.key.clone(), |t| t.slug.clone());
         Route::Tenant { key, tab: self.tab }
     }
 
@@ -96,6 +77,20 @@ impl TenantDetail {
         } else {
             Mode::List
         }
+    }
+
+    pub fn supports(&self, a: &Action, listing: bool) -> bool {
+        let suspend = match self.tenant.as_ref().map(|t| t.status.as_str()) {
+            Some("active") => *a == Action::Suspend,
+            Some("suspended") => *a == Action::Reactivate,
+            _ => false,
+        };
+        let tab = match self.tab {
+            TenantTab::Branding | TenantTab::Limits => *a == Action::Edit,
+            TenantTab::Billing => listing,
+            TenantTab::Overview => false,
+        };
+        suspend || tab || matches!(a, Action::NextTab | Action::PrevTab | Action::Refresh)
     }
 
     pub fn reload(&mut self, ctx: &mut Ctx) {
@@ -172,13 +167,22 @@ impl TenantDetail {
                     ..TenantPatch::default()
                 };
                 self.busy = true;
-                ctx.load("save", Request::UpdateTenant { key, patch: Box::new(patch) });
+                ctx.load(
+                    "save",
+                    Request::UpdateTenant {
+                        key,
+                        patch: Box::new(patch),
+                    },
+                );
             }
             TenantTab::Limits => {
                 let mut errors = Vec::new();
                 let mut get = |k: &str| {
                     parse_limit(&self.limits.value(k)).unwrap_or_else(|message| {
-                        errors.push(FieldError { field: k.to_owned(), message });
+                        errors.push(FieldError {
+                            field: k.to_owned(),
+                            message,
+                        });
                         None
                     })
                 };
@@ -249,7 +253,11 @@ impl TenantDetail {
                 }
             }
             Action::Suspend | Action::Reactivate => {
-                let kind = if *a == Action::Suspend { ConfirmKind::Suspend } else { ConfirmKind::Reactivate };
+                let kind = if *a == Action::Suspend {
+                    ConfirmKind::Suspend
+                } else {
+                    ConfirmKind::Reactivate
+                };
                 if let Some(t) = &self.tenant {
                     self.modal = ConfirmModal::open(kind, t, ctx);
                 }
@@ -274,7 +282,7 @@ impl TenantDetail {
 
     pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
         match (slot, reply) {
-            ("tenant", Reply::Tenant(Ok(t))) => self.loaded(t, ctx),
+            ("tenant", Reply::Tenant(Ok(t))) => self.loaded(*t, ctx),
             ("tenant", Reply::Tenant(Err(e))) => {
                 self.error = Some(e.to_string());
                 ctx.emit(Action::FlashError(e.to_string()));
@@ -285,7 +293,7 @@ impl TenantDetail {
                     Ok(t) => {
                         self.editing = false;
                         ctx.emit(Action::Flash(format!("{} saved", self.tab.title().to_lowercase())));
-                        self.loaded(t, ctx);
+                        self.loaded(*t, ctx);
                     }
                     Err(e) => {
                         if let Some(f) = self.form_mut() {
@@ -300,7 +308,7 @@ impl TenantDetail {
                     if let Some(m) = self.modal.take() {
                         ctx.emit(Action::Flash(m.done_message()));
                     }
-                    self.loaded(t, ctx);
+                    self.loaded(*t, ctx);
                 }
                 Err(e) => match &mut self.modal {
                     Some(m) => m.failed(&e),
@@ -316,55 +324,15 @@ impl TenantDetail {
         }
     }
 
-    fn overview(&self, t: &Tenant, theme: &Theme) -> Vec<Line<'static>> {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
-        let swatch = |c: &str| {
-            let style = hex_color(c).map_or(theme.muted, |c| Style::default().fg(c));
-            vec![Span::styled("██ ", style), Span::styled(c.to_owned(), theme.base)]
-        };
-        let mut rows: Vec<(&str, Vec<Span<'static>>)> = vec![
-            ("Name", vec![Span::styled(t.name.clone(), theme.title)]),
-            ("Slug", vec![Span::raw(t.slug.clone())]),
-            ("Domain", vec![Span::raw(t.domain.clone())]),
-            ("Status", vec![Span::styled(t.status.clone(), theme.tone(tone_for(&t.status)))]),
-            ("Tier", vec![Span::raw(t.tier.clone())]),
-            ("Currency", vec![Span::raw(t.currency.clone())]),
-            ("Logo text", vec![Span::raw(t.logo_text.clone())]),
-            ("Primary colour", swatch(&t.primary_color)),
-            ("Accent colour", swatch(&t.accent_color)),
-            ("Sender", vec![Span::raw(format!("{} <{}>", opt(&t.sender_name), opt(&t.sender_email)))]),
-            ("Support e-mail", vec![Span::raw(opt(&t.support_email))]),
-            (
-                "Limits",
-                vec![Span::raw(format!(
-                    "customers {} · services {} · storage {} GB · domains {} · tickets/month {}",
-                    limit_text(t.max_customers),
-                    limit_text(t.max_services),
-                    limit_text(t.max_storage_gb),
-                    limit_text(t.max_domains),
-                    limit_text(t.max_tickets_month)
-                ))],
-            ),
-        ];
-        if let Some(r) = &t.suspended_reason {
-            rows.push(("Suspended", vec![Span::styled(r.clone(), theme.warning)]));
-        }
-        rows.push(("Created", vec![Span::raw(t.created_at.format("%Y-%m-%d %H:%M").to_string())]));
-        rows.push(("Updated", vec![Span::raw(t.updated_at.format("%Y-%m-%d %H:%M").to_string())]));
-        rows.push(("Id", vec![Span::styled(t.id.to_string(), theme.muted)]));
-        rows.into_iter()
-            .map(|(k, mut v)| {
-                let mut spans = vec![Span::styled(format!("{k:<16}"), theme.muted)];
-                spans.append(&mut v);
-                Line::from(spans)
-            })
-            .collect()
-    }
-
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(t) = self.tenant.clone() else {
-            let msg = self.error.clone().unwrap_or_else(|| format!("Loading tenant {}…", self.key));
-            let block = theme.block(true).title(theme.title_line("Tenant", usize::from(area.width)));
+            let msg = self
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("Loading tenant {}…", self.key));
+            let block = theme
+                .block(true)
+                .title(theme.title_line("Tenant", usize::from(area.width)));
             f.render_widget(Paragraph::new(msg).style(theme.muted).block(block), area);
             return;
         };
@@ -374,11 +342,13 @@ impl TenantDetail {
             }
         } else {
             let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
-            let block = theme.block(true).title(theme.title_line(&title, usize::from(area.width)));
+            let block = theme
+                .block(true)
+                .title(theme.title_line(&title, usize::from(area.width)));
             let inner = block.inner(area);
             f.render_widget(block, area);
             match self.tab {
-                TenantTab::Overview => f.render_widget(Paragraph::new(self.overview(&t, theme)), inner),
+                TenantTab::Overview => f.render_widget(Paragraph::new(overview::lines(&t, theme)), inner),
                 _ => {
                     let (form, what) = if self.tab == TenantTab::Branding {
                         (&self.branding, "branding")

@@ -95,7 +95,9 @@ impl TenantForm {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = theme.block(true).title(theme.title_line("New tenant", usize::from(area.width)));
+        let block = theme
+            .block(true)
+            .title(theme.title_line("New tenant", usize::from(area.width)));
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);

@@ -180,7 +180,11 @@ impl TenantsList {
             }
             Action::Create => ctx.emit(Action::Goto("tenants/create".into())),
             Action::Suspend | Action::Reactivate => {
-                let kind = if *a == Action::Suspend { ConfirmKind::Suspend } else { ConfirmKind::Reactivate };
+                let kind = if *a == Action::Suspend {
+                    ConfirmKind::Suspend
+                } else {
+                    ConfirmKind::Reactivate
+                };
                 if let Some(t) = self.selected() {
                     self.modal = ConfirmModal::open(kind, &t.clone(), ctx);
                 }
@@ -224,7 +228,11 @@ impl TenantsList {
                 self.pending = Move::Stay;
                 self.error = None;
                 self.page = Some(p);
-                let sel = if keep { self.state.selected().unwrap_or(0) as isize } else { 0 };
+                let sel = if keep {
+                    self.state.selected().unwrap_or(0) as isize
+                } else {
+                    0
+                };
                 self.select(sel);
             }
             ("count", Reply::Count(Ok(n))) => self.count = Some(n),
@@ -309,7 +317,9 @@ impl TenantsList {
             .sort(sort)
             .empty_message(&empty)
             .focused(self.modal.is_none());
-        f.render_stateful_widget(table, area, &mut self.state);
+        let mut state = self.state;
+        f.render_stateful_widget(table, area, &mut state);
+        self.state = state;
         if let Some(m) = &self.modal {
             m.draw(f, full, theme);
         }

@@ -1,0 +1,378 @@
+//! The application state: a history of screens, popups (help, palette), the keymap, flash
+//! messages and the backend task set. Pure: no terminal here, so tests drive it with key
+//! events and draw it into a `TestBackend`.
+
+use std::time::{Duration, Instant};
+
+use backend::{Actor, Db};
+use crossterm::event::{KeyEvent, KeyEventKind};
+use widgets::{Flash, Theme};
+
+use crate::action::Action;
+use crate::help::Help;
+use crate::keymap::{key_name, Context, Keymap, Lookup};
+use crate::palette::Palette;
+use crate::router::{Route, TenantTab};
+use crate::screens::{Ctx, Mode, Screen};
+use crate::tasks::{BackendResult, Job, Tasks};
+use crate::UiOptions;
+
+mod draw;
+
+pub const FLASH_FOR: Duration = Duration::from_secs(4);
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+const HISTORY: usize = 32;
+
+pub enum Popup {
+    Help(Help),
+    Palette(Palette),
+}
+
+pub struct App {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub backend_label: String,
+    tasks: Tasks,
+    stack: Vec<(u64, Screen)>,
+    pub popup: Option<Popup>,
+    pending_keys: Vec<String>,
+    flash: Option<(Flash, Instant)>,
+    outbox: Vec<(u64, Job)>,
+    page_size: usize,
+    next_sid: u64,
+    pub dirty: bool,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(db: Db, actor: Actor, opts: UiOptions) -> App {
+        let mut app = App {
+            keymap: Keymap::default_keymap(),
+            theme: opts.theme,
+            backend_label: opts.backend_label,
+            tasks: Tasks::new(db, actor),
+            stack: Vec::new(),
+            popup: None,
+            pending_keys: Vec::new(),
+            flash: None,
+            outbox: Vec::new(),
+            page_size: DEFAULT_PAGE_SIZE,
+            next_sid: 1,
+            dirty: true,
+            quit: false,
+        };
+        let start = opts.start_route.as_deref().unwrap_or("dashboard");
+        match Route::parse(start) {
+            Some(r) => app.push(r),
+            None => {
+                app.push(Route::dashboard());
+                app.flash_error(format!("no such screen: {start}"));
+            }
+        }
+        app
+    }
+
+    /// Rows fetched per page (default 100); reopens the current screen with the new size.
+    pub fn set_page_size(&mut self, n: usize) {
+        self.page_size = n.max(1);
+        let route = self.route();
+        self.replace(route);
+    }
+
+    pub fn actor(&self) -> &Actor {
+        self.tasks.actor()
+    }
+
+    pub fn route(&self) -> Route {
+        self.stack.last().map_or_else(Route::dashboard, |(_, s)| s.route())
+    }
+
+    pub fn screen(&self) -> Option<&Screen> {
+        self.stack.last().map(|(_, s)| s)
+    }
+
+    pub fn screen_mut(&mut self) -> Option<&mut Screen> {
+        self.stack.last_mut().map(|(_, s)| s)
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn flash(&self) -> Option<&Flash> {
+        self.flash.as_ref().map(|(f, _)| f)
+    }
+
+    fn set_flash(&mut self, f: Flash) {
+        self.flash = Some((f, Instant::now()));
+        self.dirty = true;
+    }
+
+    fn flash_error(&mut self, text: String) {
+        self.set_flash(Flash::error(text));
+    }
+
+    // ---- navigation -------------------------------------------------------------------
+
+    fn push(&mut self, route: Route) {
+        let sid = self.next_sid;
+        self.next_sid += 1;
+        let mut screen = Screen::for_route(&route, &self.theme);
+        let mut ctx = Ctx::new(self.page_size);
+        screen.start(&mut ctx);
+        self.stack.push((sid, screen));
+        if self.stack.len() > HISTORY {
+            let (old, _) = self.stack.remove(0);
+            self.forget(old);
+        }
+        self.process(sid, ctx);
+        self.dirty = true;
+    }
+
+    fn pop(&mut self) {
+        if let Some((sid, _)) = self.stack.pop() {
+            self.forget(sid);
+        }
+    }
+
+    fn forget(&mut self, sid: u64) {
+        self.tasks.forget_screen(sid);
+        self.outbox.retain(|(s, _)| *s != sid);
+    }
+
+    fn replace(&mut self, route: Route) {
+        self.pop();
+        self.push(route);
+    }
+
+    fn navigate(&mut self, route: Route) {
+        if route != self.route() {
+            self.push(route);
+        }
+    }
+
+    /// `q`/`Esc`: the previous screen, else the parent page, else quit.
+    fn back(&mut self) {
+        if self.stack.len() > 1 {
+            self.pop();
+            // The screen below may be stale (a tenant was created or suspended): refresh it.
+            if let Some((sid, screen)) = self.stack.last_mut() {
+                let sid = *sid;
+                let mut ctx = Ctx::new(self.page_size);
+                screen.start(&mut ctx);
+                self.process(sid, ctx);
+            }
+        } else if let Some(parent) = self.route().parent() {
+            self.replace(parent);
+        } else {
+            self.quit = true;
+        }
+        self.dirty = true;
+    }
+
+    // ---- keys and actions ------------------------------------------------------------
+
+    fn contexts(&self) -> (Vec<Context>, bool) {
+        match &self.popup {
+            Some(Popup::Help(_)) => (vec![Context::Help], false),
+            Some(Popup::Palette(_)) => (vec![Context::Palette], true),
+            None => match self.screen().map_or(Mode::List, Screen::mode) {
+                Mode::List => (vec![Context::List, Context::Global], false),
+                Mode::Form => (vec![Context::Form], true),
+                Mode::Text => (vec![Context::Palette], true),
+            },
+        }
+    }
+
+    /// The hint-bar contexts for the current state.
+    pub fn hint_contexts(&self) -> Vec<Context> {
+        let (ctx, _) = self.contexts();
+        if ctx == [Context::List, Context::Global] {
+            vec![Context::Global, Context::List]
+        } else {
+            ctx
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        self.dirty = true;
+        let (contexts, text) = self.contexts();
+        let Some(name) = key_name(&key) else {
+            if text {
+                self.text_input(key);
+            }
+            return;
+        };
+        let mut seq = std::mem::take(&mut self.pending_keys);
+        seq.push(name.clone());
+        let mut found = self.keymap.lookup(&contexts, &seq);
+        if found == Lookup::None && seq.len() > 1 {
+            found = self.keymap.lookup(&contexts, std::slice::from_ref(&name));
+        }
+        match found {
+            Lookup::Action(a) => self.dispatch(a),
+            Lookup::Prefix => self.pending_keys = seq,
+            Lookup::None if text => self.text_input(key),
+            Lookup::None => {}
+        }
+        self.flush();
+    }
+
+    fn text_input(&mut self, key: KeyEvent) {
+        if let Some(Popup::Palette(p)) = &mut self.popup {
+            p.on_input(key);
+            return;
+        }
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            let mut ctx = Ctx::new(page_size);
+            screen.on_input(key, &mut ctx);
+            self.process(sid, ctx);
+        }
+    }
+
+    /// Runs an action: popups first, then app-wide actions, then the screen, then the router.
+    pub fn dispatch(&mut self, a: Action) {
+        self.dirty = true;
+        match &mut self.popup {
+            Some(Popup::Help(h)) => {
+                match a {
+                    Action::Close | Action::Back | Action::Help => self.popup = None,
+                    Action::Quit => self.quit = true,
+                    other => h.on_action(&other),
+                }
+                return;
+            }
+            Some(Popup::Palette(p)) => {
+                match a {
+                    Action::Close | Action::Back => self.popup = None,
+                    Action::Quit => self.quit = true,
+                    Action::Accept => {
+                        let chosen = p.accept();
+                        self.popup = None;
+                        if let Some(c) = chosen {
+                            self.route_action(c);
+                        }
+                    }
+                    other => p.on_action(&other),
+                }
+                return;
+            }
+            None => {}
+        }
+        match a {
+            Action::Quit => self.quit = true,
+            Action::Help => self.popup = Some(Popup::Help(Help::default())),
+            Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
+            a => {
+                let page_size = self.page_size;
+                let handled = match self.stack.last_mut() {
+                    Some((sid, screen)) => {
+                        let sid = *sid;
+                        let mut ctx = Ctx::new(page_size);
+                        let handled = screen.on_action(&a, &mut ctx);
+                        self.process(sid, ctx);
+                        handled
+                    }
+                    None => false,
+                };
+                if !handled {
+                    self.route_action(a);
+                }
+            }
+        }
+    }
+
+    /// Actions that change where we are or what the status bar says.
+    fn route_action(&mut self, a: Action) {
+        match a {
+            Action::Quit => self.quit = true,
+            Action::Back => self.back(),
+            Action::Goto(path) => match Route::parse(&path) {
+                Some(r) => self.navigate(r),
+                None => self.flash_error(format!("no such screen: {path}")),
+            },
+            Action::OpenTenant(key) => self.navigate(Route::Tenant {
+                key,
+                tab: TenantTab::Overview,
+            }),
+            Action::NextTab | Action::PrevTab => {
+                let step = if a == Action::NextTab { 1 } else { -1 };
+                if let Some(r) = self.route().sibling(step) {
+                    self.replace(r);
+                }
+            }
+            Action::Flash(text) => self.set_flash(Flash::success(text)),
+            Action::FlashError(text) => self.flash_error(text),
+            _ => {}
+        }
+    }
+
+    fn process(&mut self, sid: u64, ctx: Ctx) {
+        self.outbox.extend(ctx.jobs.into_iter().map(|j| (sid, j)));
+        for a in ctx.actions {
+            self.route_action(a);
+        }
+    }
+
+    // ---- backend ------------------------------------------------------------------------
+
+    /// Starts queued backend requests (needs a tokio runtime; kept queued otherwise).
+    pub fn flush(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        for (sid, job) in std::mem::take(&mut self.outbox) {
+            self.tasks.spawn(sid, job);
+        }
+    }
+
+    /// Applies a finished backend call, unless a newer request of its kind replaced it.
+    pub fn apply(&mut self, r: BackendResult) {
+        if !self.tasks.accept(&r) {
+            return;
+        }
+        let page_size = self.page_size;
+        let Some((sid, screen)) = self.stack.iter_mut().find(|(sid, _)| *sid == r.screen) else {
+            return;
+        };
+        let sid = *sid;
+        let mut ctx = Ctx::new(page_size);
+        screen.apply(r.slot, r.reply, &mut ctx);
+        self.process(sid, ctx);
+        self.dirty = true;
+        self.flush();
+    }
+
+    /// The next backend result (pending forever when nothing is in flight).
+    pub async fn next_result(&mut self) -> Option<BackendResult> {
+        self.flush();
+        self.tasks.recv().await
+    }
+
+    /// Waits until every outstanding request has finished and been applied (tests, bench).
+    pub async fn settle(&mut self) {
+        loop {
+            self.flush();
+            if !self.tasks.busy() {
+                break;
+            }
+            match tokio::time::timeout(Duration::from_secs(10), self.tasks.recv()).await {
+                Ok(Some(r)) => self.apply(r),
+                _ => break,
+            }
+        }
+    }
+
+    /// The 250 ms tick: expires flash messages.
+    pub fn tick(&mut self) {
+        if self.flash.as_ref().is_some_and(|(_, at)| at.elapsed() >= FLASH_FOR) {
+            self.flash = None;
+            self.dirty = true;
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Drawing the app: chrome around the current screen, popups on top.
+
+use ratatui::Frame;
+
+use super::{App, Popup};
+use crate::action::Action;
+use crate::chrome;
+use crate::screens::{Mode, Screen};
+
+impl App {
+    pub fn draw(&mut self, f: &mut Frame) {
+        let route = self.route();
+        let hint_ctx = self.hint_contexts();
+        let base = self.theme.clone();
+        f.render_widget(ratatui::widgets::Block::default().style(base.base), f.area());
+        let tabs = self.screen().and_then(Screen::tabs);
+        let areas = chrome::layout(f.area(), tabs.is_some());
+        chrome::header(f, areas.header, &route, &base);
+        if let Some(nav) = areas.nav {
+            chrome::nav(f, nav, &route, &self.keymap, &base);
+        }
+        if let (Some(area), Some((titles, i))) = (areas.tabs, tabs) {
+            chrome::tabs(f, area, titles, i, &base);
+        }
+        if let Some((_, screen)) = self.stack.last_mut() {
+            let theme = screen.theme().cloned().unwrap_or_else(|| base.clone());
+            screen.draw(f, areas.body, &theme);
+        }
+        let screen = self.stack.last().map(|(_, s)| s);
+        let list_mode = self.popup.is_none() && screen.is_some_and(|s| s.mode() == Mode::List);
+        let pairs = self.keymap.hints(&hint_ctx, |a| {
+            !list_mode
+                || matches!(a, Action::Palette | Action::Help | Action::Back | Action::Quit)
+                || screen.is_some_and(|s| s.supports(a))
+        });
+        chrome::hints(f, areas.hints, &pairs, &base);
+        let flash = self.flash.as_ref().map(|(fl, _)| fl);
+        chrome::status(f, areas.status, self.tasks.actor(), &self.backend_label, flash, &base);
+        match &mut self.popup {
+            Some(Popup::Help(h)) => h.draw(f, f.area(), &self.keymap, &base),
+            Some(Popup::Palette(p)) => p.draw(f, f.area(), &base),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Behaviour: keys in, state out, against a real (temporary) database.
+
+mod common;
+
+use backend::tenants;
+use common::*;
+use crossterm::event::KeyCode;
+use painel_ui::keymap::{pretty_key, Context, Keymap};
+use painel_ui::screens::Screen;
+
+#[tokio::test]
+async fn palette_jumps_to_tenants() {
+    let (mut app, _dir) = app_at("dashboard", 3).await;
+    ch(&mut app, ':');
+    typ(&mut app, "tenants");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants");
+    assert_eq!(tenant_names(&app).len(), 3);
+}
+
+#[tokio::test]
+async fn palette_fuzzy_jumps_to_sections_and_pages() {
+    let (mut app, _dir) = app_at("dashboard", 0).await;
+    for (typed, expected) in [
+        ("srv", "servers"),
+        ("bil", "billing/invoices"),
+        ("invoices", "billing/invoices"),
+    ] {
+        ch(&mut app, ':');
+        typ(&mut app, typed);
+        press(&mut app, KeyCode::Enter);
+        app.settle().await;
+        assert_eq!(app.route().path(), expected, ":{typed}");
+    }
+}
+
+#[tokio::test]
+async fn filter_narrows_rows() {
+    let (mut app, _dir) = app_at("tenants", 30).await;
+    assert_eq!(tenant_names(&app).len(), 30);
+    ch(&mut app, '/');
+    typ(&mut app, "stream");
+    app.settle().await;
+    let names = tenant_names(&app);
+    assert_eq!(
+        names,
+        [
+            "Aurora Stream",
+            "Echo Stream",
+            "Ipê Stream",
+            "Lume Stream",
+            "Rio Stream"
+        ]
+    );
+    press(&mut app, KeyCode::Enter);
+    // Esc clears the filter and shows everything again.
+    press(&mut app, KeyCode::Esc);
+    app.settle().await;
+    assert_eq!(tenant_names(&app).len(), 30);
+    assert_eq!(app.route().path(), "tenants");
+}
+
+#[tokio::test]
+async fn pages_forward_and_back() {
+    let (mut app, _dir) = app_at("tenants", 30).await;
+    app.set_page_size(10);
+    app.settle().await;
+    let first = tenant_names(&app);
+    assert_eq!(first.len(), 10);
+    press(&mut app, KeyCode::PageDown);
+    app.settle().await;
+    let second = tenant_names(&app);
+    assert_eq!(second[0], "Falcon Cloud");
+    let footer = match app.screen() {
+        Some(Screen::Tenants(l)) => l.footer(),
+        _ => unreachable!(),
+    };
+    assert!(footer.starts_with("rows 11–20 of 30"), "{footer}");
+    ch(&mut app, ']');
+    app.settle().await;
+    assert_eq!(tenant_names(&app)[0], "Kappa Web");
+    press(&mut app, KeyCode::PageUp);
+    app.settle().await;
+    ch(&mut app, '[');
+    app.settle().await;
+    assert_eq!(tenant_names(&app), first);
+    let footer = match app.screen() {
+        Some(Screen::Tenants(l)) => l.footer(),
+        _ => unreachable!(),
+    };
+    assert!(footer.starts_with("rows 1–10 of 30"), "{footer}");
+}
+
+#[tokio::test]
+async fn sort_cycling_changes_the_order() {
+    let (mut app, _dir) = app_at("tenants", 8).await;
+    let by_name = tenant_names(&app);
+    assert_eq!(by_name[0], "Acme Hosting");
+    ch(&mut app, 'S'); // name, descending
+    app.settle().await;
+    assert_eq!(tenant_names(&app)[0], "Duna Media");
+    ch(&mut app, 's'); // domain
+    ch(&mut app, 's'); // status
+    ch(&mut app, 's'); // tier, ascending: basic first
+    app.settle().await;
+    let by_tier = tenant_names(&app);
+    assert_eq!(by_tier[0], "Aurora Stream");
+    assert_ne!(by_tier, by_name);
+}
+
+#[tokio::test]
+async fn invalid_domain_shows_the_error_and_creates_nothing() {
+    let (mut app, db, _dir) = app_and_db("tenants", 2).await;
+    ch(&mut app, 'c');
+    assert_eq!(app.route().path(), "tenants/create");
+    typ(&mut app, "Broken Brand");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "not a domain");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::TenantCreate(form)) = app.screen() else {
+        panic!("left the form")
+    };
+    assert!(form.form.error_of("domain").is_some());
+    assert_eq!(form.form.error_of("name"), None);
+    let n = tenants::count(&db, &actor(), None, None).await.unwrap();
+    assert_eq!(n, 2, "nothing was created");
+    // q is typed into the form; Esc cancels back to the list.
+    press(&mut app, KeyCode::Esc);
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants");
+    assert_eq!(tenant_names(&app).len(), 2);
+}
+
+#[tokio::test]
+async fn creating_a_tenant_opens_it() {
+    let (mut app, _dir) = app_at("tenants/create", 0).await;
+    typ(&mut app, "Nova Marca");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "nova.example.com");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants/nova-marca/overview");
+    assert!(app.flash().is_some_and(|f| f.text.contains("created")));
+}
+
+#[tokio::test]
+async fn q_goes_back_then_quits() {
+    let (mut app, _dir) = app_at("tenants", 3).await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants/acme-hosting/overview");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.route().path(), "tenants/acme-hosting/branding");
+    ch(&mut app, 'q');
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants");
+    assert!(!app.should_quit());
+    ch(&mut app, 'q');
+    assert!(app.should_quit());
+}
+
+#[tokio::test]
+async fn q_on_a_deep_start_climbs_to_the_parent() {
+    let (mut app, _dir) = app_at("tenants/acme-hosting/limits", 1).await;
+    ch(&mut app, 'q');
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants");
+    ch(&mut app, 'q');
+    assert!(app.should_quit());
+}
+
+#[tokio::test]
+async fn limits_and_branding_save_through_the_backend() {
+    let (mut app, _dir) = app_at("tenants/acme-hosting/limits", 1).await;
+    ch(&mut app, 'e');
+    // Clear "unlimited" in customers and type a number.
+    for _ in 0..12 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "250");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tenant(d)) = app.screen() else {
+        panic!()
+    };
+    assert!(!d.editing);
+    assert_eq!(d.tenant.as_ref().and_then(|t| t.max_customers), Some(250));
+
+    press(&mut app, KeyCode::BackTab); // billing
+    press(&mut app, KeyCode::BackTab); // branding
+    ch(&mut app, 'e');
+    press(&mut app, KeyCode::Tab); // primary colour
+    for _ in 0..7 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "purple");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tenant(d)) = app.screen() else {
+        panic!()
+    };
+    assert!(d.editing, "a bad colour keeps the form open");
+    assert!(d.branding.error_of("primary_color").is_some());
+}
+
+#[tokio::test]
+async fn suspend_needs_the_typed_slug_and_a_reason() {
+    let (mut app, _dir) = app_at("tenants", 2).await;
+    ch(&mut app, 'x');
+    typ(&mut app, "wrong");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "unpaid");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tenants(l)) = app.screen() else {
+        panic!()
+    };
+    let modal = l.modal.as_ref().expect("modal stays open");
+    assert!(modal.form.error_of("confirm").is_some());
+    // The error focused the confirm field.
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "acme-hosting");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tenants(l)) = app.screen() else {
+        panic!()
+    };
+    assert!(l.modal.is_none());
+    assert_eq!(l.rows()[0].status, "suspended");
+    ch(&mut app, 'r');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tenants(l)) = app.screen() else {
+        panic!()
+    };
+    assert_eq!(l.rows()[0].status, "active");
+}
+
+#[tokio::test]
+async fn dashboard_card_opens_its_route() {
+    let (mut app, _dir) = app_at("dashboard", 2).await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "tenants");
+}
+
+#[tokio::test]
+async fn tenant_billing_tab_is_scoped() {
+    let (app, _dir) = app_at("tenants/acme-hosting/billing", 2).await;
+    let Some(Screen::Tenant(d)) = app.screen() else {
+        panic!()
+    };
+    let b = d.billing.as_ref().expect("billing loaded");
+    assert!(b.title.ends_with("of Acme Hosting"), "{}", b.title);
+    assert!(b.table.as_ref().is_some_and(|t| t.rows.is_empty()));
+}
+
+#[test]
+fn every_keymap_action_has_a_handler_and_every_key_is_in_help() {
+    let km = Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).expect("keymap parses: every run is an action");
+    let theme = widgets::Theme::dark();
+    let help: String = painel_ui::help::lines(&km, &theme)
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>() + "\n")
+        .collect();
+    for ctx in Context::ALL {
+        for b in km.bindings(ctx) {
+            assert!(
+                help.contains(&b.keys()),
+                "[{}] {:?} missing from help",
+                ctx.name(),
+                b.on
+            );
+            assert!(help.contains(&b.desc), "{}", b.desc);
+            for k in &b.on {
+                assert!(help.contains(&pretty_key(k)), "{k}");
+            }
+        }
+    }
+}

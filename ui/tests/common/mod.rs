@@ -1,0 +1,133 @@
+//! Shared test setup: a temporary SQLite database with deterministic tenants, an `App` on it
+//! and helpers to press keys and render into a `TestBackend`.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use backend::tenants::{self, NewTenant};
+use backend::{Actor, Db};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use painel_ui::{App, UiOptions};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tempfile::TempDir;
+
+pub const NAMES: [&str; 30] = [
+    "Acme Hosting",
+    "Aurora Stream",
+    "Bahia Cloud",
+    "Beta Servers",
+    "Cactus Web",
+    "Ceará Net",
+    "Delta Hosting",
+    "Duna Media",
+    "Eagle Host",
+    "Echo Stream",
+    "Falcon Cloud",
+    "Floresta Web",
+    "Gaia Hosting",
+    "Guará TV",
+    "Horizonte Net",
+    "Hub Prime",
+    "Iguaçu Cloud",
+    "Ipê Stream",
+    "Jaguar Host",
+    "Jade Media",
+    "Kappa Web",
+    "Lagoa Hosting",
+    "Lume Stream",
+    "Mar Azul Cloud",
+    "Mercurio Host",
+    "Nimbus Web",
+    "Oasis Media",
+    "Pampa Hosting",
+    "Quasar Cloud",
+    "Rio Stream",
+];
+
+const TIERS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
+
+pub fn actor() -> Actor {
+    Actor::system("test")
+}
+
+/// A migrated temp database holding the first `n` of [`NAMES`].
+pub async fn db_with(n: usize) -> (Db, TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ui.db");
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("connect");
+    db.migrate().await.expect("migrate");
+    for (i, name) in NAMES.iter().take(n).enumerate() {
+        let slug = backend::validate::slugify(name);
+        tenants::create(
+            &db,
+            &actor(),
+            NewTenant {
+                name: (*name).to_owned(),
+                domain: format!("{slug}.example.com"),
+                tier: TIERS[i % TIERS.len()].to_owned(),
+                ..NewTenant::default()
+            },
+        )
+        .await
+        .expect("create tenant");
+    }
+    (db, dir)
+}
+
+pub async fn app_at(route: &str, n: usize) -> (App, TempDir) {
+    let (app, _db, dir) = app_and_db(route, n).await;
+    (app, dir)
+}
+
+pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
+    let (db, dir) = db_with(n).await;
+    let mut app = App::new(
+        db.clone(),
+        actor(),
+        UiOptions {
+            theme: widgets::Theme::dark(),
+            backend_label: "sqlite".into(),
+            start_route: Some(route.into()),
+        },
+    );
+    app.settle().await;
+    (app, db, dir)
+}
+
+pub fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| app.draw(f)).expect("draw");
+    t
+}
+
+pub fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+pub fn ch(app: &mut App, c: char) {
+    let m = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), m));
+}
+
+pub fn ctrl(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+pub fn typ(app: &mut App, s: &str) {
+    for c in s.chars() {
+        ch(app, c);
+    }
+}
+
+/// The names on the tenant list's current page.
+pub fn tenant_names(app: &App) -> Vec<String> {
+    match app.screen() {
+        Some(painel_ui::screens::Screen::Tenants(l)) => l.rows().iter().map(|t| t.name.clone()).collect(),
+        _ => panic!("not on the tenant list: {}", app.route().path()),
+    }
+}
