@@ -9,7 +9,7 @@ use crate::actor::Actor;
 use crate::authz::{require, Permission};
 use crate::db::{Arg, Cell, CellKind, Db};
 use crate::error::ServiceError;
-use crate::page::{keyset_sql, Cursor, KeyPart, PageAt, SortDir};
+use crate::page::{apply_keyset, where_clause, Cursor, KeyPart, PageAt, SortDir};
 use crate::validate;
 
 pub use crate::views::VIEWS;
@@ -98,21 +98,10 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
     }
     let order_cols: Vec<&str> = v.order.iter().map(|(c, _)| *c).collect();
     // Newest first: the lists are logs and queues more than catalogues.
-    let (keyset, order) = keyset_sql(&order_cols, SortDir::Desc, &q.at, args.len() + 1);
-    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
-        if c.0.len() != order_cols.len() {
-            return Err(ServiceError::invalid("cursor", "belongs to a different list"));
-        }
-        args.extend(c.0.iter().cloned().map(Arg::from));
-        conds.push(k);
-    }
+    let order = apply_keyset(&order_cols, SortDir::Desc, &q.at, &mut conds, &mut args)?;
     let exprs: Vec<&str> = v.columns.iter().map(|c| c.expr).chain(order_cols.iter().copied()).collect();
     let kinds: Vec<CellKind> = v.columns.iter().map(|c| c.kind).chain(v.order.iter().map(|(_, k)| *k)).collect();
-    let where_sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
+    let where_sql = where_clause(&conds);
     let sql = format!(
         "SELECT {} FROM {} {where_sql} ORDER BY {order} LIMIT {}",
         exprs.join(", "),

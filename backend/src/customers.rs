@@ -9,7 +9,7 @@ use crate::audit::{self, snapshot, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Db};
 use crate::error::{FieldError, ServiceError};
-use crate::page::{finish, keyset_sql, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
 use crate::{args, tenants, validate};
 
 const COLUMNS: &str = "c.id, c.tenant_id, t.slug AS tenant_slug, c.reseller_id, c.name, c.email, c.phone, c.document, \
@@ -182,19 +182,8 @@ pub async fn list(db: &Db, actor: &Actor, q: &CustomerQuery) -> Result<Page<Cust
         conds.push(format!("c.search_text LIKE ${} ESCAPE '\\'", args.len()));
     }
     let cols = ["c.name", "c.id"];
-    let (keyset, order) = keyset_sql(&cols, q.dir, &q.at, args.len() + 1);
-    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
-        if c.0.len() != cols.len() {
-            return Err(ServiceError::invalid("cursor", "belongs to a different list"));
-        }
-        args.extend(c.0.iter().cloned().map(Arg::from));
-        conds.push(k);
-    }
-    let where_sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
+    let order = apply_keyset(&cols, q.dir, &q.at, &mut conds, &mut args)?;
+    let where_sql = where_clause(&conds);
     let sql = format!(
         "SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id {where_sql} ORDER BY {order} LIMIT {}",
         limit + 1

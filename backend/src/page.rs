@@ -113,6 +113,34 @@ pub fn keyset_sql(cols: &[&str], dir: SortDir, at: &PageAt, first_param: usize) 
     (cond, order)
 }
 
+/// Adds the keyset condition of `at` to a query being built and returns its ORDER BY.
+pub fn apply_keyset(
+    cols: &[&str],
+    dir: SortDir,
+    at: &PageAt,
+    conds: &mut Vec<String>,
+    args: &mut Vec<Arg>,
+) -> Result<String, ServiceError> {
+    let (keyset, order) = keyset_sql(cols, dir, at, args.len() + 1);
+    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, at) {
+        if c.0.len() != cols.len() {
+            return Err(ServiceError::invalid("cursor", "belongs to a different list or sort order"));
+        }
+        args.extend(c.0.iter().cloned().map(Arg::from));
+        conds.push(k);
+    }
+    Ok(order)
+}
+
+/// `WHERE a AND b`, or nothing.
+pub fn where_clause(conds: &[String]) -> String {
+    if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    }
+}
+
 /// Turns the `limit + 1` rows fetched for a page into a [`Page`].
 pub fn finish<T>(mut rows: Vec<T>, limit: usize, at: &PageAt, key: impl Fn(&T) -> Cursor) -> Page<T> {
     let more = rows.len() > limit;

@@ -9,7 +9,7 @@ use crate::audit::{self, snapshot, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Db, Tx};
 use crate::error::{FieldError, ServiceError};
-use crate::page::{finish, keyset_sql, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
 use crate::{args, validate};
 
 pub const STATUSES: [&str; 3] = ["active", "suspended", "cancelled"];
@@ -347,54 +347,14 @@ async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Tenant,
     visible(actor, t, key)
 }
 
-pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant>, ServiceError> {
-    require(actor, Permission::TenantsRead)?;
-    let limit = q.limit.clamp(1, MAX_PAGE);
+/// The WHERE conditions shared by [`list`] and [`count`]: scope, text filter, status, tier.
+fn conditions(
+    actor: &Actor,
+    filter: Option<&str>,
+    status: Option<&str>,
+    tier: Option<&str>,
+) -> Result<(Vec<String>, Vec<Arg>), ServiceError> {
     let mut conds: Vec<String> = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    if let Some(scope) = actor.tenant_id {
-        args.push(scope.into());
-        conds.push(format!("id = ${}", args.len()));
-    }
-    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        args.push(validate::like_contains(f).into());
-        conds.push(format!("search_text LIKE ${} ESCAPE '\\'", args.len()));
-    }
-    if let Some(s) = q.status.as_deref() {
-        let s = validate::one_of(s, &STATUSES).map_err(|m| ServiceError::invalid("status", m))?;
-        args.push(s.into());
-        conds.push(format!("status = ${}", args.len()));
-    }
-    if let Some(t) = q.tier.as_deref() {
-        let t = check_tier(t).map_err(|m| ServiceError::invalid("tier", m))?;
-        args.push(t.into());
-        conds.push(format!("tier = ${}", args.len()));
-    }
-    let cols = q.sort.columns();
-    let (keyset, order) = keyset_sql(cols, q.dir, &q.at, args.len() + 1);
-    if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, &q.at) {
-        if c.0.len() != cols.len() {
-            return Err(ServiceError::invalid("cursor", "belongs to a different sort order"));
-        }
-        args.extend(c.0.iter().cloned().map(Arg::from));
-        conds.push(k);
-    }
-    let where_sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
-    let sql = format!("SELECT {COLUMNS} FROM tenants {where_sql} ORDER BY {order} LIMIT {}", limit + 1);
-    let rows: Vec<Tenant> = db.fetch_all(&sql, args).await?;
-    let sort = q.sort;
-    Ok(finish(rows, limit, &q.at, |t| sort.key(t)))
-}
-
-/// Counts what a list query would show (without paging). Kept apart from [`list`] because
-/// counting a large filtered table costs more than fetching a page.
-pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<&str>) -> Result<i64, ServiceError> {
-    require(actor, Permission::TenantsRead)?;
-    let mut conds = vec!["1 = 1".to_owned()];
     let mut args: Vec<Arg> = Vec::new();
     if let Some(scope) = actor.tenant_id {
         args.push(scope.into());
@@ -405,11 +365,39 @@ pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<
         conds.push(format!("search_text LIKE ${} ESCAPE '\\'", args.len()));
     }
     if let Some(s) = status {
+        let s = validate::one_of(s, &STATUSES).map_err(|m| ServiceError::invalid("status", m))?;
         args.push(s.into());
         conds.push(format!("status = ${}", args.len()));
     }
-    db.scalar(&format!("SELECT COUNT(*) FROM tenants WHERE {}", conds.join(" AND ")), args)
-        .await
+    if let Some(t) = tier {
+        let t = check_tier(t).map_err(|m| ServiceError::invalid("tier", m))?;
+        args.push(t.into());
+        conds.push(format!("tier = ${}", args.len()));
+    }
+    Ok((conds, args))
+}
+
+pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant>, ServiceError> {
+    require(actor, Permission::TenantsRead)?;
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    let (mut conds, mut args) = conditions(actor, q.filter.as_deref(), q.status.as_deref(), q.tier.as_deref())?;
+    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut conds, &mut args)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants {} ORDER BY {order} LIMIT {}",
+        where_clause(&conds),
+        limit + 1
+    );
+    let rows: Vec<Tenant> = db.fetch_all(&sql, args).await?;
+    let sort = q.sort;
+    Ok(finish(rows, limit, &q.at, |t| sort.key(t)))
+}
+
+/// Counts what a list query would show (without paging). Kept apart from [`list`] because
+/// counting a large filtered table costs more than fetching a page.
+pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<&str>) -> Result<i64, ServiceError> {
+    require(actor, Permission::TenantsRead)?;
+    let (conds, args) = conditions(actor, filter, status, None)?;
+    db.scalar(&format!("SELECT COUNT(*) FROM tenants {}", where_clause(&conds)), args).await
 }
 
 pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Result<Tenant, ServiceError> {
