@@ -26,8 +26,17 @@ struct Stats {
 
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
-    let at = |q: f64| samples.get(((samples.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
-    Stats { p50: at(0.5), p95: at(0.95), max: samples.last().copied().unwrap_or_default() }
+    let at = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        p50: at(0.5),
+        p95: at(0.95),
+        max: samples.last().copied().unwrap_or_default(),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -37,12 +46,18 @@ fn ms(d: Duration) -> String {
 /// Opens the bench database: `--database-url` if given (it must be disposable: rows are
 /// added), else a fresh SQLite file in a temporary directory.
 async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::TempDir>)> {
-    let explicit = cfg.settings.iter().any(|s| s.key == "database_url" && s.source != "default");
+    let explicit = cfg
+        .settings
+        .iter()
+        .any(|s| s.key == "database_url" && s.source != "default");
     let (url, dir) = if explicit {
         (cfg.database_url.clone(), None)
     } else {
         let dir = tempfile::tempdir()?;
-        (format!("sqlite://{}", dir.path().join("bench.sqlite").display()), Some(dir))
+        (
+            format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
+            Some(dir),
+        )
     };
     let db = Db::connect(&url).await?;
     db.migrate().await?;
@@ -51,10 +66,18 @@ async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::Tem
     if have < want {
         let started = Instant::now();
         backend::seed::bulk_tenants(&db, usize::try_from(want - have).unwrap_or(0)).await?;
-        eprintln!("seeded {} tenants in {:.1} s", want - have, started.elapsed().as_secs_f64());
+        eprintln!(
+            "seeded {} tenants in {:.1} s",
+            want - have,
+            started.elapsed().as_secs_f64()
+        );
     }
     // Fresh statistics so the planner knows the table's size, as it would in production.
-    let analyze = if db.backend() == backend::Backend::Postgres { "ANALYZE tenants" } else { "ANALYZE" };
+    let analyze = if db.backend() == backend::Backend::Postgres {
+        "ANALYZE tenants"
+    } else {
+        "ANALYZE"
+    };
     db.execute(analyze, backend::args![]).await?;
     Ok((db, dir))
 }
@@ -63,25 +86,57 @@ async fn list(cfg: &Config, rows: usize, iterations: usize) -> Result<()> {
     let (db, _dir) = bench_db(cfg, rows).await?;
     let actor = Actor::system("bench");
     let cases: Vec<(&str, TenantQuery)> = vec![
-        ("sorted by name", TenantQuery { sort: TenantSort::Name, limit: 50, ..Default::default() }),
+        (
+            "sorted by name",
+            TenantQuery {
+                sort: TenantSort::Name,
+                limit: 50,
+                ..Default::default()
+            },
+        ),
         (
             "filter 'nuvem', by name",
-            TenantQuery { filter: Some("nuvem".into()), sort: TenantSort::Name, limit: 50, ..Default::default() },
+            TenantQuery {
+                filter: Some("nuvem".into()),
+                sort: TenantSort::Name,
+                limit: 50,
+                ..Default::default()
+            },
         ),
         (
             "status active, newest first",
-            TenantQuery { status: Some("active".into()), sort: TenantSort::Created, dir: SortDir::Desc, limit: 50, ..Default::default() },
+            TenantQuery {
+                status: Some("active".into()),
+                sort: TenantSort::Created,
+                dir: SortDir::Desc,
+                limit: 50,
+                ..Default::default()
+            },
         ),
         (
             "filter 'rede' + active, by domain",
-            TenantQuery { filter: Some("rede".into()), status: Some("active".into()), sort: TenantSort::Domain, limit: 50, ..Default::default() },
+            TenantQuery {
+                filter: Some("rede".into()),
+                status: Some("active".into()),
+                sort: TenantSort::Domain,
+                limit: 50,
+                ..Default::default()
+            },
         ),
         (
             "filter matching nothing (worst case)",
-            TenantQuery { filter: Some("zzqx".into()), sort: TenantSort::Name, limit: 50, ..Default::default() },
+            TenantQuery {
+                filter: Some("zzqx".into()),
+                sort: TenantSort::Name,
+                limit: 50,
+                ..Default::default()
+            },
         ),
     ];
-    println!("tenants list, first page of 50 from {rows} rows on {} ({iterations} runs each)", db.backend().as_str());
+    println!(
+        "tenants list, first page of 50 from {rows} rows on {} ({iterations} runs each)",
+        db.backend().as_str()
+    );
     println!("{:<40} {:>12} {:>12} {:>12} {:>6}", "case", "p50", "p95", "max", "rows");
     for (name, q) in cases {
         // Warm-up: the first run pays for statement preparation and a cold cache.
@@ -94,10 +149,21 @@ async fn list(cfg: &Config, rows: usize, iterations: usize) -> Result<()> {
             std::hint::black_box(p);
         }
         let s = stats(samples);
-        println!("{:<40} {:>12} {:>12} {:>12} {:>6}", name, ms(s.p50), ms(s.p95), ms(s.max), page.items.len());
+        println!(
+            "{:<40} {:>12} {:>12} {:>12} {:>6}",
+            name,
+            ms(s.p50),
+            ms(s.p95),
+            ms(s.max),
+            page.items.len()
+        );
     }
     // Deep paging costs what the first page does: walk 20 pages and time the last.
-    let mut q = TenantQuery { sort: TenantSort::Name, limit: 50, ..Default::default() };
+    let mut q = TenantQuery {
+        sort: TenantSort::Name,
+        limit: 50,
+        ..Default::default()
+    };
     for _ in 0..20 {
         let p = tenants::list(&db, &actor, &q).await?;
         if let Some(last) = p.last {
@@ -117,7 +183,11 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
     let mut app = ui::App::new(
         db.clone(),
         Actor::system("bench"),
-        ui::UiOptions { theme, backend_label: db.backend().as_str().to_owned(), start_route: Some("tenants".into()) },
+        ui::UiOptions {
+            theme,
+            backend_label: db.backend().as_str().to_owned(),
+            start_route: Some("tenants".into()),
+        },
     );
     app.settle().await;
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 50))?;
@@ -129,7 +199,12 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
         samples.push(start.elapsed());
     }
     let s = stats(samples);
-    println!("render tenants list 200x50 into TestBackend ({iterations} frames): p50 {} p95 {} max {}", ms(s.p50), ms(s.p95), ms(s.max));
+    println!(
+        "render tenants list 200x50 into TestBackend ({iterations} frames): p50 {} p95 {} max {}",
+        ms(s.p50),
+        ms(s.p95),
+        ms(s.max)
+    );
     db.close().await;
     Ok(())
 }

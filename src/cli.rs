@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "painel", version, about = "Operator console for hosting and streaming resellers")]
+#[command(
+    name = "painel",
+    version,
+    about = "Operator console for hosting and streaming resellers"
+)]
 pub struct Cli {
     /// Config file (default: the platform config dir's painel/config.toml).
     #[arg(long, global = true, env = "PAINEL_CONFIG")]

@@ -73,7 +73,9 @@ async fn tenants_cmd(db: &Db, actor: &Actor, cmd: TenantsCmd, out: &mut Printer)
             out.one(&t)
         }
         TenantsCmd::Update(a) => update_tenant(db, actor, a, out).await,
-        TenantsCmd::Suspend { key, reason, confirm } => out.one(&tenants::suspend(db, actor, &key, &reason, &confirm).await?),
+        TenantsCmd::Suspend { key, reason, confirm } => {
+            out.one(&tenants::suspend(db, actor, &key, &reason, &confirm).await?)
+        }
         TenantsCmd::Reactivate { key } => out.one(&tenants::reactivate(db, actor, &key).await?),
     }
 }
@@ -147,7 +149,11 @@ async fn update_tenant(db: &Db, actor: &Actor, a: TenantUpdateArgs, out: &mut Pr
         max_services: parse_limit("max_services", a.max_services.as_deref(), current.max_services)?,
         max_storage_gb: parse_limit("max_storage_gb", a.max_storage_gb.as_deref(), current.max_storage_gb)?,
         max_domains: parse_limit("max_domains", a.max_domains.as_deref(), current.max_domains)?,
-        max_tickets_month: parse_limit("max_tickets_month", a.max_tickets_month.as_deref(), current.max_tickets_month)?,
+        max_tickets_month: parse_limit(
+            "max_tickets_month",
+            a.max_tickets_month.as_deref(),
+            current.max_tickets_month,
+        )?,
     };
     let mut t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
     if limit_flags.iter().any(|f| f.is_some()) {
@@ -158,7 +164,12 @@ async fn update_tenant(db: &Db, actor: &Actor, a: TenantUpdateArgs, out: &mut Pr
 
 async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Printer) -> Result<()> {
     match cmd {
-        CustomersCmd::List { tenant, filter, limit, after } => {
+        CustomersCmd::List {
+            tenant,
+            filter,
+            limit,
+            after,
+        } => {
             let q = CustomerQuery {
                 tenant,
                 filter,
@@ -177,8 +188,27 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
             Ok(())
         }
         CustomersCmd::Show { id } => out.one(&customers::get(db, actor, &id).await?),
-        CustomersCmd::Create { tenant, name, email, phone, document, notes } => {
-            let c = customers::create(db, actor, NewCustomer { tenant, name, email, phone, document, notes }).await?;
+        CustomersCmd::Create {
+            tenant,
+            name,
+            email,
+            phone,
+            document,
+            notes,
+        } => {
+            let c = customers::create(
+                db,
+                actor,
+                NewCustomer {
+                    tenant,
+                    name,
+                    email,
+                    phone,
+                    document,
+                    notes,
+                },
+            )
+            .await?;
             out.one(&c)
         }
     }

@@ -54,7 +54,9 @@ impl Config {
             .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("config.toml")))
             .unwrap_or_else(|| PathBuf::from("painel.toml"));
         let file: FileConfig = match std::fs::read_to_string(&config_file) {
-            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", config_file.display()))?,
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("invalid config file {}", config_file.display()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && o.config.is_none() => FileConfig::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read config file {}", config_file.display())),
         };
@@ -65,32 +67,77 @@ impl Config {
             o.data_dir.map(Path::to_path_buf),
             None::<PathBuf>,
             file.data_dir,
-            dirs.as_ref().map(|d| d.data_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from(".painel")),
+            dirs.as_ref()
+                .map(|d| d.data_dir().to_path_buf())
+                .unwrap_or_else(|| PathBuf::from(".painel")),
         );
-        settings.push(Setting { key: "data_dir", value: data_dir.display().to_string(), source: src });
+        settings.push(Setting {
+            key: "data_dir",
+            value: data_dir.display().to_string(),
+            source: src,
+        });
 
         let default_db = format!("sqlite://{}", data_dir.join("painel.sqlite").display());
-        let (database_url, src) = pick(o.database_url.map(str::to_owned), env("PAINEL_DATABASE_URL"), file.database_url, default_db);
-        settings.push(Setting { key: "database_url", value: mask_url(&database_url), source: src });
+        let (database_url, src) = pick(
+            o.database_url.map(str::to_owned),
+            env("PAINEL_DATABASE_URL"),
+            file.database_url,
+            default_db,
+        );
+        settings.push(Setting {
+            key: "database_url",
+            value: mask_url(&database_url),
+            source: src,
+        });
 
         let (redis_url, src) = pick(None, env("PAINEL_REDIS_URL"), file.redis_url.map(Some), None::<String>);
         settings.push(Setting {
             key: "redis_url",
-            value: redis_url.as_deref().map(mask_url).unwrap_or_else(|| "(none: polling only)".into()),
+            value: redis_url
+                .as_deref()
+                .map(mask_url)
+                .unwrap_or_else(|| "(none: polling only)".into()),
             source: src,
         });
 
         let (theme, src) = pick(None, env("PAINEL_THEME"), file.theme, "dark".to_owned());
-        settings.push(Setting { key: "theme", value: theme.clone(), source: src });
+        settings.push(Setting {
+            key: "theme",
+            value: theme.clone(),
+            source: src,
+        });
 
         let (log_level, src) = pick(None, env("PAINEL_LOG"), file.log_level, "info".to_owned());
-        settings.push(Setting { key: "log_level", value: log_level.clone(), source: src });
+        settings.push(Setting {
+            key: "log_level",
+            value: log_level.clone(),
+            source: src,
+        });
 
         let log_dir = data_dir.join("logs");
-        settings.push(Setting { key: "log_dir", value: log_dir.display().to_string(), source: "default" });
-        settings.insert(0, Setting { key: "config_file", value: config_file.display().to_string(), source: if o.config.is_some() { "flag" } else { "default" } });
+        settings.push(Setting {
+            key: "log_dir",
+            value: log_dir.display().to_string(),
+            source: "default",
+        });
+        settings.insert(
+            0,
+            Setting {
+                key: "config_file",
+                value: config_file.display().to_string(),
+                source: if o.config.is_some() { "flag" } else { "default" },
+            },
+        );
 
-        Ok(Config { config_file, data_dir, log_dir, database_url, theme, log_level, settings })
+        Ok(Config {
+            config_file,
+            data_dir,
+            log_dir,
+            database_url,
+            theme,
+            log_level,
+            settings,
+        })
     }
 }
 
@@ -127,9 +174,18 @@ mod tests {
 
     #[test]
     fn masks_passwords_only() {
-        assert_eq!(mask_url("postgres://app:s3cr3t@db:5432/painel"), "postgres://app:****@db:5432/painel");
+        assert_eq!(
+            mask_url("postgres://app:s3cr3t@db:5432/painel"),
+            "postgres://app:****@db:5432/painel"
+        );
         assert_eq!(mask_url("postgres://app@db/painel"), "postgres://app@db/painel");
-        assert_eq!(mask_url("redis://:pw@127.0.0.1:6379/0"), "redis://:****@127.0.0.1:6379/0");
-        assert_eq!(mask_url("sqlite:///var/lib/painel.sqlite"), "sqlite:///var/lib/painel.sqlite");
+        assert_eq!(
+            mask_url("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:****@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            mask_url("sqlite:///var/lib/painel.sqlite"),
+            "sqlite:///var/lib/painel.sqlite"
+        );
     }
 }

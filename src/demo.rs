@@ -15,8 +15,13 @@ fn load_theme(cfg: &Config) -> Result<widgets::Theme> {
     }
     let dir = cfg.config_file.parent().unwrap_or(Path::new("."));
     let path = dir.join("themes").join(format!("{}.toml", cfg.theme));
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("theme '{}' is not built in and {} cannot be read", cfg.theme, path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "theme '{}' is not built in and {} cannot be read",
+            cfg.theme,
+            path.display()
+        )
+    })?;
     let base = widgets::Theme::dark();
     widgets::Theme::from_toml_patch(&base, &text).with_context(|| format!("invalid theme file {}", path.display()))
 }

@@ -20,7 +20,10 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(format: OutputFormat) -> Printer {
-        Printer { format, header_done: false }
+        Printer {
+            format,
+            header_done: false,
+        }
     }
 
     /// Prints a batch of rows. Called once per page when walking pages, so CSV prints its
@@ -100,7 +103,19 @@ pub fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>],
         s.trim_end().to_owned()
     };
     if with_header {
-        writeln!(out, "{}", line(headers.iter().map(|h| h.to_uppercase()).collect::<Vec<_>>().iter().map(String::as_str).collect()))?;
+        writeln!(
+            out,
+            "{}",
+            line(
+                headers
+                    .iter()
+                    .map(|h| h.to_uppercase())
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect()
+            )
+        )?;
     }
     for r in rows {
         writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
@@ -115,7 +130,10 @@ mod tests {
     #[test]
     fn table_aligns_columns() {
         let mut buf = Vec::new();
-        let rows = vec![vec!["a".to_owned(), "long value".to_owned()], vec!["ção".to_owned(), "x".to_owned()]];
+        let rows = vec![
+            vec!["a".to_owned(), "long value".to_owned()],
+            vec!["ção".to_owned(), "x".to_owned()],
+        ];
         write_table(&mut buf, &["k", "value"], &rows, true).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(text, "K    VALUE\na    long value\nção  x\n");

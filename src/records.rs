@@ -17,9 +17,26 @@ fn limit(v: Option<i64>) -> String {
 impl Record for Tenant {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "slug", "name", "domain", "status", "tier", "currency", "logo_text", "primary_color", "accent_color",
-            "sender_name", "sender_email", "support_email", "max_customers", "max_services", "max_storage_gb",
-            "max_domains", "max_tickets_month", "suspended_reason", "created_at",
+            "id",
+            "slug",
+            "name",
+            "domain",
+            "status",
+            "tier",
+            "currency",
+            "logo_text",
+            "primary_color",
+            "accent_color",
+            "sender_name",
+            "sender_email",
+            "support_email",
+            "max_customers",
+            "max_services",
+            "max_storage_gb",
+            "max_domains",
+            "max_tickets_month",
+            "suspended_reason",
+            "created_at",
         ]
     }
 
@@ -74,7 +91,16 @@ impl Record for TenantRow<'_> {
 
 impl Record for Customer {
     fn columns() -> &'static [&'static str] {
-        &["id", "tenant", "name", "email", "phone", "document", "status", "created_at"]
+        &[
+            "id",
+            "tenant",
+            "name",
+            "email",
+            "phone",
+            "document",
+            "status",
+            "created_at",
+        ]
     }
 
     fn cells(&self) -> Vec<String> {

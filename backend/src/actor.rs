@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn source_prefers_ssh_client_address() {
-        assert_eq!(source_from(Some("203.0.113.9 51234 10.0.0.1 22"), Some("/dev/pts/1")), "ssh:203.0.113.9");
+        assert_eq!(
+            source_from(Some("203.0.113.9 51234 10.0.0.1 22"), Some("/dev/pts/1")),
+            "ssh:203.0.113.9"
+        );
         assert_eq!(source_from(None, Some("/dev/pts/3")), "tty:/dev/pts/3");
         assert_eq!(source_from(Some(""), None), "local");
     }

@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn on_call_is_read_only() {
         let a = Actor::system("x");
-        let on_call = Actor { role: Role::OnCall, ..a };
+        let on_call = Actor {
+            role: Role::OnCall,
+            ..a
+        };
         assert!(allows(&on_call, Permission::AuditRead));
         assert!(!allows(&on_call, Permission::TenantsUpdate));
         assert!(require(&on_call, Permission::CustomersCreate).is_err());

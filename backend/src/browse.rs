@@ -87,7 +87,10 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
     conds.extend(v.cond.map(str::to_owned));
     for scope in [actor.tenant_id, q.tenant].into_iter().flatten() {
         let Some(col) = v.tenant_col else {
-            return Err(ServiceError::PermissionDenied(format!("{} is not tenant data", v.title)));
+            return Err(ServiceError::PermissionDenied(format!(
+                "{} is not tenant data",
+                v.title
+            )));
         };
         args.push(scope.into());
         conds.push(format!("{col} = ${}", args.len()));
@@ -99,8 +102,18 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
     let order_cols: Vec<&str> = v.order.iter().map(|(c, _)| *c).collect();
     // Newest first: the lists are logs and queues more than catalogues.
     let order = apply_keyset(&order_cols, SortDir::Desc, &q.at, &mut conds, &mut args)?;
-    let exprs: Vec<&str> = v.columns.iter().map(|c| c.expr).chain(order_cols.iter().copied()).collect();
-    let kinds: Vec<CellKind> = v.columns.iter().map(|c| c.kind).chain(v.order.iter().map(|(_, k)| *k)).collect();
+    let exprs: Vec<&str> = v
+        .columns
+        .iter()
+        .map(|c| c.expr)
+        .chain(order_cols.iter().copied())
+        .collect();
+    let kinds: Vec<CellKind> = v
+        .columns
+        .iter()
+        .map(|c| c.kind)
+        .chain(v.order.iter().map(|(_, k)| *k))
+        .collect();
     let where_sql = where_clause(&conds);
     let sql = format!(
         "SELECT {} FROM {} {where_sql} ORDER BY {order} LIMIT {}",
@@ -121,10 +134,14 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
                 numeric: matches!(c.kind, CellKind::Int | CellKind::Money),
             })
             .collect(),
-        rows: page.items.into_iter().map(|mut r| {
-            r.truncate(n);
-            r
-        }).collect(),
+        rows: page
+            .items
+            .into_iter()
+            .map(|mut r| {
+                r.truncate(n);
+                r
+            })
+            .collect(),
         has_next: page.has_next,
         has_prev: page.has_prev,
         first: page.first,

@@ -93,7 +93,10 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
         return Err(ServiceError::Validation(e));
     }
     if tenant.status != "active" {
-        return Err(ServiceError::Conflict(format!("tenant {} is {}", tenant.slug, tenant.status)));
+        return Err(ServiceError::Conflict(format!(
+            "tenant {} is {}",
+            tenant.slug, tenant.status
+        )));
     }
     let mut tx = db.begin().await?;
     if let Some(max) = tenant.max_customers {

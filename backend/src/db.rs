@@ -358,7 +358,12 @@ where
 impl Db {
     /// Runs a query whose columns are read as `kinds` say: the engine-neutral way to show a
     /// table whose shape is data (the browse screens), without a struct per table.
-    pub async fn fetch_cells(&self, sql: &str, args: Vec<Arg>, kinds: &[CellKind]) -> Result<Vec<Vec<Cell>>, ServiceError> {
+    pub async fn fetch_cells(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+        kinds: &[CellKind],
+    ) -> Result<Vec<Vec<Cell>>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
         let rows = on_engine!(self, p => {
             let rows = bind_all!(sqlx::query(sql), args).fetch_all(p).await?;

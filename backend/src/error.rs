@@ -78,7 +78,10 @@ impl From<sqlx::Error> for ServiceError {
                 return ServiceError::Conflict(describe_unique(db.message()));
             }
             if db.is_foreign_key_violation() {
-                return ServiceError::Conflict(format!("a referenced record is missing or still in use ({})", db.message()));
+                return ServiceError::Conflict(format!(
+                    "a referenced record is missing or still in use ({})",
+                    db.message()
+                ));
             }
             if db.is_check_violation() {
                 return ServiceError::invalid("record", format!("rejected by a database check: {}", db.message()));

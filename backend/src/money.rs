@@ -25,7 +25,10 @@ pub fn format(minor: i64, currency: &str) -> String {
     if exp == 0 {
         format!("{sign}{digits}{grouped} {currency}")
     } else {
-        format!("{sign}{digits}{grouped}.{frac:0width$} {currency}", width = exp as usize)
+        format!(
+            "{sign}{digits}{grouped}.{frac:0width$} {currency}",
+            width = exp as usize
+        )
     }
 }
 
@@ -45,7 +48,11 @@ pub fn parse(raw: &str, currency: &str) -> Result<i64, String> {
     let frac = format!("{frac:0<exp$}");
     let too_big = || "is too large".to_owned();
     let whole: i64 = whole.parse().map_err(|_| too_big())?;
-    let frac: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| too_big())? };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| too_big())?
+    };
     let minor = whole
         .checked_mul(10i64.pow(exp as u32))
         .and_then(|w| w.checked_add(frac))

@@ -105,9 +105,15 @@ pub fn keyset_sql(cols: &[&str], dir: SortDir, at: &PageAt, first_param: usize) 
         (PageAt::First, d) => (d, None),
     };
     let word = if scan_dir == SortDir::Asc { "ASC" } else { "DESC" };
-    let order = cols.iter().map(|c| format!("{c} {word}")).collect::<Vec<_>>().join(", ");
+    let order = cols
+        .iter()
+        .map(|c| format!("{c} {word}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let cond = cmp.map(|op| {
-        let params = (0..cols.len()).map(|i| format!("${}", first_param + i)).collect::<Vec<_>>();
+        let params = (0..cols.len())
+            .map(|i| format!("${}", first_param + i))
+            .collect::<Vec<_>>();
         format!("({}) {op} ({})", cols.join(", "), params.join(", "))
     });
     (cond, order)
@@ -124,7 +130,10 @@ pub fn apply_keyset(
     let (keyset, order) = keyset_sql(cols, dir, at, args.len() + 1);
     if let (Some(k), PageAt::After(c) | PageAt::Before(c)) = (keyset, at) {
         if c.0.len() != cols.len() {
-            return Err(ServiceError::invalid("cursor", "belongs to a different list or sort order"));
+            return Err(ServiceError::invalid(
+                "cursor",
+                "belongs to a different list or sort order",
+            ));
         }
         args.extend(c.0.iter().cloned().map(Arg::from));
         conds.push(k);
@@ -157,7 +166,11 @@ pub fn finish<T>(mut rows: Vec<T>, limit: usize, at: &PageAt, key: impl Fn(&T) -
     let first = rows.first().map(&key);
     let last = rows.last().map(&key);
     Page {
-        next_cursor: if has_next { last.as_ref().map(Cursor::token) } else { None },
+        next_cursor: if has_next {
+            last.as_ref().map(Cursor::token)
+        } else {
+            None
+        },
         items: rows,
         has_next,
         has_prev,

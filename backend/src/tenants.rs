@@ -204,7 +204,12 @@ fn field(errors: &mut Vec<FieldError>, name: &str, r: Result<String, String>) ->
     })
 }
 
-fn optional(errors: &mut Vec<FieldError>, name: &str, raw: &str, check: fn(&str) -> Result<String, String>) -> Option<String> {
+fn optional(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    raw: &str,
+    check: fn(&str) -> Result<String, String>,
+) -> Option<String> {
     if raw.trim().is_empty() {
         None
     } else {
@@ -249,10 +254,22 @@ pub async fn create(db: &Db, actor: &Actor, input: NewTenant) -> Result<Tenant, 
     let slug = field(&mut e, "slug", validate::slug(&slug_raw));
     let domain = field(&mut e, "domain", validate::domain(&input.domain));
     let tier = field(&mut e, "tier", check_tier(&default_if_empty(&input.tier, "basic")));
-    let currency = field(&mut e, "currency", validate::currency(&default_if_empty(&input.currency, "BRL")));
+    let currency = field(
+        &mut e,
+        "currency",
+        validate::currency(&default_if_empty(&input.currency, "BRL")),
+    );
     let logo_text = field(&mut e, "logo_text", check_logo(&input.logo_text));
-    let primary = field(&mut e, "primary_color", validate::color(&default_if_empty(&input.primary_color, "#3b82f6")));
-    let accent = field(&mut e, "accent_color", validate::color(&default_if_empty(&input.accent_color, "#f59e0b")));
+    let primary = field(
+        &mut e,
+        "primary_color",
+        validate::color(&default_if_empty(&input.primary_color, "#3b82f6")),
+    );
+    let accent = field(
+        &mut e,
+        "accent_color",
+        validate::color(&default_if_empty(&input.accent_color, "#f59e0b")),
+    );
     let sender_name = optional(&mut e, "sender_name", &input.sender_name, check_name);
     let sender_email = optional(&mut e, "sender_email", &input.sender_email, validate::email);
     let support_email = optional(&mut e, "support_email", &input.support_email, validate::email);
@@ -397,22 +414,47 @@ pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant
 pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<&str>) -> Result<i64, ServiceError> {
     require(actor, Permission::TenantsRead)?;
     let (conds, args) = conditions(actor, filter, status, None)?;
-    db.scalar(&format!("SELECT COUNT(*) FROM tenants {}", where_clause(&conds)), args).await
+    db.scalar(&format!("SELECT COUNT(*) FROM tenants {}", where_clause(&conds)), args)
+        .await
 }
 
 pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Result<Tenant, ServiceError> {
     require(actor, Permission::TenantsUpdate)?;
     let mut e = Vec::new();
     let name = patch.name.as_deref().map(|v| field(&mut e, "name", check_name(v)));
-    let domain = patch.domain.as_deref().map(|v| field(&mut e, "domain", validate::domain(v)));
+    let domain = patch
+        .domain
+        .as_deref()
+        .map(|v| field(&mut e, "domain", validate::domain(v)));
     let tier = patch.tier.as_deref().map(|v| field(&mut e, "tier", check_tier(v)));
-    let currency = patch.currency.as_deref().map(|v| field(&mut e, "currency", validate::currency(v)));
-    let logo = patch.logo_text.as_deref().map(|v| field(&mut e, "logo_text", check_logo(v)));
-    let primary = patch.primary_color.as_deref().map(|v| field(&mut e, "primary_color", validate::color(v)));
-    let accent = patch.accent_color.as_deref().map(|v| field(&mut e, "accent_color", validate::color(v)));
-    let sender_name = patch.sender_name.as_deref().map(|v| optional(&mut e, "sender_name", v, check_name));
-    let sender_email = patch.sender_email.as_deref().map(|v| optional(&mut e, "sender_email", v, validate::email));
-    let support_email = patch.support_email.as_deref().map(|v| optional(&mut e, "support_email", v, validate::email));
+    let currency = patch
+        .currency
+        .as_deref()
+        .map(|v| field(&mut e, "currency", validate::currency(v)));
+    let logo = patch
+        .logo_text
+        .as_deref()
+        .map(|v| field(&mut e, "logo_text", check_logo(v)));
+    let primary = patch
+        .primary_color
+        .as_deref()
+        .map(|v| field(&mut e, "primary_color", validate::color(v)));
+    let accent = patch
+        .accent_color
+        .as_deref()
+        .map(|v| field(&mut e, "accent_color", validate::color(v)));
+    let sender_name = patch
+        .sender_name
+        .as_deref()
+        .map(|v| optional(&mut e, "sender_name", v, check_name));
+    let sender_email = patch
+        .sender_email
+        .as_deref()
+        .map(|v| optional(&mut e, "sender_email", v, validate::email));
+    let support_email = patch
+        .support_email
+        .as_deref()
+        .map(|v| optional(&mut e, "support_email", v, validate::email));
     if !e.is_empty() {
         return Err(ServiceError::Validation(e));
     }
@@ -477,7 +519,12 @@ pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Re
             ],
         )
         .await?;
-    audit::record(&mut tx, actor, change("tenant.update", &after, Some(&before), Some(&after))).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        change("tenant.update", &after, Some(&before), Some(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -525,7 +572,12 @@ pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Re
             ],
         )
         .await?;
-    audit::record(&mut tx, actor, change("tenant.limits", &after, Some(&before), Some(&after))).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        change("tenant.limits", &after, Some(&before), Some(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -536,7 +588,10 @@ pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &
     require(actor, Permission::TenantsSuspend)?;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ServiceError::invalid("reason", "a reason is required to suspend a tenant"));
+        return Err(ServiceError::invalid(
+            "reason",
+            "a reason is required to suspend a tenant",
+        ));
     }
     let mut tx = db.begin().await?;
     let before = get_for_update(&mut tx, actor, key).await?;
@@ -547,7 +602,10 @@ pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &
         ));
     }
     if before.status != "active" {
-        return Err(ServiceError::Conflict(format!("tenant is {}, not active", before.status)));
+        return Err(ServiceError::Conflict(format!(
+            "tenant is {}, not active",
+            before.status
+        )));
     }
     let at = now();
     let after: Tenant = tx
@@ -559,7 +617,12 @@ pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &
             args![before.id, reason, at],
         )
         .await?;
-    audit::record(&mut tx, actor, change("tenant.suspend", &after, Some(&before), Some(&after))).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        change("tenant.suspend", &after, Some(&before), Some(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -569,7 +632,10 @@ pub async fn reactivate(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, Ser
     let mut tx = db.begin().await?;
     let before = get_for_update(&mut tx, actor, key).await?;
     if before.status != "suspended" {
-        return Err(ServiceError::Conflict(format!("tenant is {}, not suspended", before.status)));
+        return Err(ServiceError::Conflict(format!(
+            "tenant is {}, not suspended",
+            before.status
+        )));
     }
     let after: Tenant = tx
         .fetch_one(
@@ -580,7 +646,12 @@ pub async fn reactivate(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, Ser
             args![before.id, now()],
         )
         .await?;
-    audit::record(&mut tx, actor, change("tenant.reactivate", &after, Some(&before), Some(&after))).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        change("tenant.reactivate", &after, Some(&before), Some(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }

@@ -22,7 +22,10 @@ pub fn slug(raw: &str) -> Result<String, String> {
     if v.len() < 2 || v.len() > 40 {
         return Err("must be 2 to 40 characters".into());
     }
-    if !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err("may contain only a-z, 0-9 and '-'".into());
     }
     if v.starts_with('-') || v.ends_with('-') || v.contains("--") {
@@ -75,7 +78,10 @@ pub fn domain(raw: &str) -> Result<String, String> {
         if l.is_empty() || l.len() > 63 || l.starts_with('-') || l.ends_with('-') {
             return bad();
         }
-        if !l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !l
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return bad();
         }
     }

@@ -3,8 +3,8 @@
 
 use crate::authz::Permission;
 use crate::browse::{Column, View};
-use crate::db::CellKind::{Int, Money, Text, Time};
 use crate::db::CellKind;
+use crate::db::CellKind::{Int, Money, Text, Time};
 
 const NEWEST: &[(&str, CellKind)] = &[("x.created_at", Time), ("x.id", CellKind::Id)];
 

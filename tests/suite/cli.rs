@@ -28,67 +28,214 @@ fn stderr(o: &Output) -> String {
 #[tokio::test]
 async fn tenants_round_trip_in_every_format() {
     let t = fresh().await;
-    let created = painel(&t, &["-o", "json", "tenants", "create", "--name", "Nuvem BR", "--domain", "nuvembr.com.br", "--tier", "pro"]);
+    let created = painel(
+        &t,
+        &[
+            "-o",
+            "json",
+            "tenants",
+            "create",
+            "--name",
+            "Nuvem BR",
+            "--domain",
+            "nuvembr.com.br",
+            "--tier",
+            "pro",
+        ],
+    );
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     let json: serde_json::Value = serde_json::from_str(&stdout(&created)).unwrap();
-    assert_eq!((json["slug"].as_str(), json["max_domains"].as_i64()), (Some("nuvem-br"), Some(10)));
-    painel(&t, &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha.com"]);
+    assert_eq!(
+        (json["slug"].as_str(), json["max_domains"].as_i64()),
+        (Some("nuvem-br"), Some(10))
+    );
+    painel(
+        &t,
+        &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha.com"],
+    );
     let table = painel(&t, &["-o", "table", "tenants", "list"]);
     let lines: Vec<String> = stdout(&table).lines().map(str::to_owned).collect();
     assert!(lines[0].starts_with("SLUG") && lines[0].contains("DOMAIN"), "{lines:?}");
-    assert!(lines[1].starts_with("alpha-host") && lines[2].starts_with("nuvem-br"), "sorted by name: {lines:?}");
+    assert!(
+        lines[1].starts_with("alpha-host") && lines[2].starts_with("nuvem-br"),
+        "sorted by name: {lines:?}"
+    );
     let csv = painel(&t, &["-o", "csv", "tenants", "list", "--sort", "name", "--desc"]);
     let text = stdout(&csv);
     let mut rows = text.lines();
     assert!(rows.next().unwrap().starts_with("id,slug,name,domain,status"));
-    assert!(rows.next().unwrap().contains(",nuvem-br,Nuvem BR,nuvembr.com.br,active,pro,"));
+    assert!(rows
+        .next()
+        .unwrap()
+        .contains(",nuvem-br,Nuvem BR,nuvembr.com.br,active,pro,"));
     let paged = painel(&t, &["-o", "json", "tenants", "list", "--limit", "1"]);
-    let token = stderr(&paged).trim().strip_prefix("more rows: --after ").unwrap().to_owned();
-    let next = painel(&t, &["-o", "json", "tenants", "list", "--limit", "1", "--after", &token]);
+    let token = stderr(&paged)
+        .trim()
+        .strip_prefix("more rows: --after ")
+        .unwrap()
+        .to_owned();
+    let next = painel(
+        &t,
+        &["-o", "json", "tenants", "list", "--limit", "1", "--after", &token],
+    );
     let items: serde_json::Value = serde_json::from_str(&stdout(&next)).unwrap();
     assert_eq!(items[0]["slug"], "nuvem-br");
     let all = painel(&t, &["-o", "json", "tenants", "list", "--limit", "1", "--all"]);
     assert_eq!(stdout(&all).matches("\"slug\"").count(), 2, "--all walks every page");
-    let upd = painel(&t, &["-o", "json", "tenants", "update", "nuvem-br", "--primary-color", "#112233", "--max-customers", "unlimited", "--max-domains", "3"]);
+    let upd = painel(
+        &t,
+        &[
+            "-o",
+            "json",
+            "tenants",
+            "update",
+            "nuvem-br",
+            "--primary-color",
+            "#112233",
+            "--max-customers",
+            "unlimited",
+            "--max-domains",
+            "3",
+        ],
+    );
     assert_eq!(upd.status.code(), Some(0), "{}", stderr(&upd));
     let v: serde_json::Value = serde_json::from_str(&stdout(&upd)).unwrap();
-    assert_eq!((v["primary_color"].as_str(), v["max_domains"].as_i64()), (Some("#112233"), Some(3)));
+    assert_eq!(
+        (v["primary_color"].as_str(), v["max_domains"].as_i64()),
+        (Some("#112233"), Some(3))
+    );
     let shown = painel(&t, &["-o", "table", "tenants", "show", "nuvem-br"]);
-    assert!(stdout(&shown).lines().any(|l| l.starts_with("primary_color") && l.ends_with("#112233")));
+    assert!(stdout(&shown)
+        .lines()
+        .any(|l| l.starts_with("primary_color") && l.ends_with("#112233")));
 }
 
 #[tokio::test]
 async fn errors_have_stable_exit_codes_and_change_nothing() {
     let t = fresh().await;
-    let bad = painel(&t, &["-o", "table", "tenants", "create", "--name", "Bad", "--domain", "nope"]);
+    let bad = painel(
+        &t,
+        &["-o", "table", "tenants", "create", "--name", "Bad", "--domain", "nope"],
+    );
     assert_eq!(bad.status.code(), Some(2));
-    assert_eq!(stderr(&bad).trim(), "error: invalid input: domain: must be a domain name like example.com.br");
-    let bad_json = painel(&t, &["-o", "json", "tenants", "create", "--name", "Bad", "--domain", "nope", "--primary-color", "x"]);
+    assert_eq!(
+        stderr(&bad).trim(),
+        "error: invalid input: domain: must be a domain name like example.com.br"
+    );
+    let bad_json = painel(
+        &t,
+        &[
+            "-o",
+            "json",
+            "tenants",
+            "create",
+            "--name",
+            "Bad",
+            "--domain",
+            "nope",
+            "--primary-color",
+            "x",
+        ],
+    );
     let err: serde_json::Value = serde_json::from_str(stderr(&bad_json).trim()).unwrap();
     assert_eq!(err["error"]["kind"], "validation");
     assert_eq!(err["error"]["fields"][1]["field"], "primary_color");
     assert_eq!(painel(&t, &["tenants", "show", "ghost"]).status.code(), Some(3));
     assert_eq!(painel(&t, &["tenants", "frobnicate"]).status.code(), Some(2));
-    painel(&t, &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha.com"]);
-    assert_eq!(painel(&t, &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha2.com"]).status.code(), Some(5));
-    let wrong = painel(&t, &["tenants", "suspend", "alpha-host", "--reason", "late", "--confirm", "alpha"]);
+    painel(
+        &t,
+        &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha.com"],
+    );
+    assert_eq!(
+        painel(
+            &t,
+            &["tenants", "create", "--name", "Alpha Host", "--domain", "alpha2.com"]
+        )
+        .status
+        .code(),
+        Some(5)
+    );
+    let wrong = painel(
+        &t,
+        &[
+            "tenants",
+            "suspend",
+            "alpha-host",
+            "--reason",
+            "late",
+            "--confirm",
+            "alpha",
+        ],
+    );
     assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
-    let bad_limit = painel(&t, &["tenants", "update", "alpha-host", "--name", "Renamed", "--max-domains", "lots"]);
+    let bad_limit = painel(
+        &t,
+        &[
+            "tenants",
+            "update",
+            "alpha-host",
+            "--name",
+            "Renamed",
+            "--max-domains",
+            "lots",
+        ],
+    );
     assert_eq!(bad_limit.status.code(), Some(2));
     let list = painel(&t, &["-o", "json", "tenants", "list"]);
     let items: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
-    assert_eq!((items.as_array().unwrap().len(), items[0]["name"].as_str()), (1, Some("Alpha Host")), "nothing changed");
-    let ok = painel(&t, &["tenants", "suspend", "alpha-host", "--reason", "late", "--confirm", "alpha-host"]);
+    assert_eq!(
+        (items.as_array().unwrap().len(), items[0]["name"].as_str()),
+        (1, Some("Alpha Host")),
+        "nothing changed"
+    );
+    let ok = painel(
+        &t,
+        &[
+            "tenants",
+            "suspend",
+            "alpha-host",
+            "--reason",
+            "late",
+            "--confirm",
+            "alpha-host",
+        ],
+    );
     assert_eq!(ok.status.code(), Some(0));
-    let audit: Vec<(String, String)> = t.db.fetch_all("SELECT action, actor_name FROM audit_log ORDER BY seq", backend::args![]).await.unwrap();
-    assert_eq!(audit, [("tenant.create".into(), "cli-tester".into()), ("tenant.suspend".into(), "cli-tester".into())]);
+    let audit: Vec<(String, String)> =
+        t.db.fetch_all(
+            "SELECT action, actor_name FROM audit_log ORDER BY seq",
+            backend::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audit,
+        [
+            ("tenant.create".into(), "cli-tester".into()),
+            ("tenant.suspend".into(), "cli-tester".into())
+        ]
+    );
 }
 
 #[tokio::test]
 async fn customers_and_config_show() {
     let t = fresh().await;
     painel(&t, &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"]);
-    let c = painel(&t, &["-o", "json", "customers", "create", "--tenant", "loja", "--name", "Ana Lima", "--email", "ana@loja.com.br"]);
+    let c = painel(
+        &t,
+        &[
+            "-o",
+            "json",
+            "customers",
+            "create",
+            "--tenant",
+            "loja",
+            "--name",
+            "Ana Lima",
+            "--email",
+            "ana@loja.com.br",
+        ],
+    );
     assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
     let list = painel(&t, &["-o", "csv", "customers", "list", "--tenant", "loja"]);
     assert!(stdout(&list).contains(",loja,Ana Lima,ana@loja.com.br,"));
@@ -102,6 +249,14 @@ async fn customers_and_config_show() {
     let text = stdout(&cfg);
     assert!(!text.contains("hunter2"), "secrets are masked: {text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let db = v.as_array().unwrap().iter().find(|s| s["key"] == "database_url").unwrap();
-    assert_eq!((db["value"].as_str(), db["source"].as_str()), (Some("postgres://app:****@db.internal:5432/painel"), Some("env")));
+    let db = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "database_url")
+        .unwrap();
+    assert_eq!(
+        (db["value"].as_str(), db["source"].as_str()),
+        (Some("postgres://app:****@db.internal:5432/painel"), Some("env"))
+    );
 }

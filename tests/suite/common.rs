@@ -42,14 +42,21 @@ pub async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
-    TestDb { db, url, _dir: Some(dir) }
+    TestDb {
+        db,
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// Creates a new database on the test server; the server is thrown away after the run.
 pub async fn postgres(admin_url: &str) -> TestDb {
     let name = format!("painel_t_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect(admin_url).await.unwrap();
-    admin.execute(&format!("CREATE DATABASE {name}"), backend::args![]).await.unwrap();
+    admin
+        .execute(&format!("CREATE DATABASE {name}"), backend::args![])
+        .await
+        .unwrap();
     admin.close().await;
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),

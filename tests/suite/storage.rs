@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use backend::args;
 
-use crate::common::{self, fresh, operator, new_tenant};
+use crate::common::{self, fresh, new_tenant, operator};
 
 type Columns = BTreeMap<String, Vec<(String, bool)>>;
 
@@ -56,25 +56,47 @@ fn group(rows: Vec<Col>) -> Columns {
 async fn both_dialects_have_the_same_tables_and_columns() {
     let lite = common::sqlite().await;
     let lite_cols = sqlite_columns(&lite.db).await;
-    for t in ["tenants", "customers", "audit_log", "jobs", "invoices", "lines", "migrations", "api_keys", "settings"] {
+    for t in [
+        "tenants",
+        "customers",
+        "audit_log",
+        "jobs",
+        "invoices",
+        "lines",
+        "migrations",
+        "api_keys",
+        "settings",
+    ] {
         assert!(lite_cols.contains_key(t), "table {t} missing");
     }
-    assert!(lite_cols.len() >= 35, "the whole domain is created: {} tables", lite_cols.len());
-    let Some(admin) = common::postgres_admin_url() else { return };
+    assert!(
+        lite_cols.len() >= 35,
+        "the whole domain is created: {} tables",
+        lite_cols.len()
+    );
+    let Some(admin) = common::postgres_admin_url() else {
+        return;
+    };
     let pg = common::postgres(&admin).await;
     let pg_cols = postgres_columns(&pg.db).await;
     let lite_tables: Vec<&String> = lite_cols.keys().collect();
     let pg_tables: Vec<&String> = pg_cols.keys().collect();
     assert_eq!(lite_tables, pg_tables, "table lists differ");
     for (table, cols) in &lite_cols {
-        assert_eq!(Some(cols), pg_cols.get(table), "columns of {table} differ (name, not null)");
+        assert_eq!(
+            Some(cols),
+            pg_cols.get(table),
+            "columns of {table} differ (name, not null)"
+        );
     }
 }
 
 #[tokio::test]
 async fn audit_log_rejects_update_and_delete() {
     let t = fresh().await;
-    backend::tenants::create(&t.db, &operator(), new_tenant("Audit Co", "audit.com.br")).await.unwrap();
+    backend::tenants::create(&t.db, &operator(), new_tenant("Audit Co", "audit.com.br"))
+        .await
+        .unwrap();
     let before: i64 = t.db.scalar("SELECT COUNT(*) FROM audit_log", args![]).await.unwrap();
     assert_eq!(before, 1);
     let update = t.db.execute("UPDATE audit_log SET action = 'forged'", args![]).await;
@@ -83,7 +105,10 @@ async fn audit_log_rejects_update_and_delete() {
     let delete = t.db.execute("DELETE FROM audit_log", args![]).await;
     assert!(delete.is_err(), "DELETE on audit_log must fail");
     if t.db.backend() == backend::Backend::Postgres {
-        assert!(t.db.execute("TRUNCATE audit_log", args![]).await.is_err(), "TRUNCATE must fail");
+        assert!(
+            t.db.execute("TRUNCATE audit_log", args![]).await.is_err(),
+            "TRUNCATE must fail"
+        );
     }
     let after: i64 = t.db.scalar("SELECT COUNT(*) FROM audit_log", args![]).await.unwrap();
     let action: String = t.db.scalar("SELECT action FROM audit_log", args![]).await.unwrap();

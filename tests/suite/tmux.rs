@@ -53,7 +53,10 @@ fn demo_opens_jumps_to_tenants_and_quits_cleanly() {
     tmux(&["send-keys", "-t", &session.0, ":tenants", "Enter"]);
     let screen = wait_for(&session.0, "conexaohospedagem.com.br", Duration::from_secs(20));
     assert!(screen.contains("Conexão Hospedagem"), "seeded tenant shown:\n{screen}");
-    assert_eq!(tmux(&["display-message", "-p", "-t", &session.0, "#{alternate_on}"]).trim(), "1");
+    assert_eq!(
+        tmux(&["display-message", "-p", "-t", &session.0, "#{alternate_on}"]).trim(),
+        "1"
+    );
     tmux(&["send-keys", "-t", &session.0, "q"]);
     tmux(&["send-keys", "-t", &session.0, "q"]);
     let after = wait_for(&session.0, "PAINEL-EXITED=", Duration::from_secs(20));

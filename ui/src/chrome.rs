@@ -1,21 +1,14 @@
-//! The frame around every screen: breadcrumbs, side navigation, tabs, the hint bar and the
-//! status bar (user@role, tenant scope, database backend, flash).
+//! The frame around every screen, composed from the widgets crate: breadcrumbs, side
+//! navigation, tabs, the hint bar and the status bar (user@role, tenant scope, database
+//! backend, flash). What goes in them comes from the router, the keymap and the actor.
 
 use backend::Actor;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::Frame;
-use widgets::{Flash, KeyHint, Theme};
+use widgets::{Breadcrumbs, Flash, KeyHint, NavItem, SideNav, StatusBar, TabBar, Theme, Tone};
 
 use crate::keymap::{Context, Keymap};
-
 use crate::router::{Route, SECTIONS};
-
-/// Below this width the side navigation is hidden (the palette and `g` keys still work).
-pub const NAV_MIN_WIDTH: u16 = 100;
-const NAV_WIDTH: u16 = 20;
 
 pub struct Areas {
     pub header: Rect,
@@ -26,7 +19,9 @@ pub struct Areas {
     pub status: Rect,
 }
 
-pub fn layout(area: Rect, has_tabs: bool) -> Areas {
+/// Splits the frame. The navigation is shown only where [`SideNav::fits`] (the palette and
+/// the `g` keys still work without it); `nav_width` is the width it wants.
+pub fn layout(area: Rect, nav_width: u16, has_tabs: bool) -> Areas {
     let [header, main, hints, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
@@ -34,8 +29,8 @@ pub fn layout(area: Rect, has_tabs: bool) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (nav, content) = if area.width >= NAV_MIN_WIDTH {
-        let [nav, content] = Layout::horizontal([Constraint::Length(NAV_WIDTH), Constraint::Min(0)]).areas(main);
+    let (nav, content) = if SideNav::fits(area.width) {
+        let [nav, content] = Layout::horizontal([Constraint::Length(nav_width), Constraint::Min(0)]).areas(main);
         (Some(nav), content)
     } else {
         (None, main)
@@ -56,13 +51,18 @@ pub fn layout(area: Rect, has_tabs: bool) -> Areas {
     }
 }
 
+/// One column of padding on both sides of a one-line bar.
+fn padded(area: Rect) -> Rect {
+    area.inner(Margin::new(1, 0))
+}
+
+/// `painel › Tenants › acme-hosting › Branding`.
 pub fn header(f: &mut Frame, area: Rect, route: &Route, theme: &Theme) {
-    let mut spans = vec![Span::styled(" painel", theme.title)];
-    for crumb in route.breadcrumbs() {
-        spans.push(Span::styled(" › ", theme.muted));
-        spans.push(Span::styled(crumb, theme.base));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
+    let crumbs = route.breadcrumbs();
+    let segments: Vec<&str> = std::iter::once("painel")
+        .chain(crumbs.iter().map(String::as_str))
+        .collect();
+    f.render_widget(Breadcrumbs::new(&segments, theme), padded(area));
 }
 
 /// The `g` key that jumps to a section, read from the keymap (`goto <section>`).
@@ -74,43 +74,36 @@ fn goto_key(keymap: &Keymap, section: &str) -> Option<String> {
         .map(|b| b.keys())
 }
 
-pub fn nav(f: &mut Frame, area: Rect, route: &Route, keymap: &Keymap, theme: &Theme) {
+/// The sections of the sitemap, each with its `g` key as a badge, and the current one.
+pub fn nav_items(route: &Route, keymap: &Keymap) -> (Vec<NavItem<'static>>, usize) {
     let current = route.section().key;
-    let lines: Vec<Line> = SECTIONS
+    let items = SECTIONS
         .iter()
         .map(|s| {
-            let key = goto_key(keymap, s.key).unwrap_or_default();
-            let selected = s.key == current;
-            let marker = if selected { "▸ " } else { "  " };
-            let style = if selected { theme.selection } else { theme.base };
-            let room = usize::from(area.width.saturating_sub(7));
-            Line::from(vec![
-                Span::styled(marker, theme.accent),
-                Span::styled(format!("{:<room$}", s.title), style),
-                Span::styled(format!(" {key:>2}"), theme.key_hint),
-            ])
+            let item = NavItem::new(s.title);
+            match goto_key(keymap, s.key) {
+                Some(key) => item.badge(key, Tone::Muted),
+                None => item,
+            }
         })
         .collect();
-    let block = theme.block(false);
-    f.render_widget(Paragraph::new(lines).block(block), area);
+    let active = SECTIONS.iter().position(|s| s.key == current).unwrap_or(0);
+    (items, active)
 }
 
-pub fn tabs(f: &mut Frame, area: Rect, titles: Vec<&'static str>, selected: usize, theme: &Theme) {
-    let tabs = Tabs::new(titles)
-        .select(selected)
-        .style(theme.tab_inactive)
-        .highlight_style(theme.tab_active)
-        .divider(Span::styled("·", theme.muted));
-    f.render_widget(tabs, area);
+pub fn nav(f: &mut Frame, area: Rect, items: &[NavItem<'_>], active: usize, theme: &Theme) {
+    f.render_widget(SideNav::new(items, active, theme), area);
 }
 
+pub fn tabs(f: &mut Frame, area: Rect, titles: &[&str], selected: usize, theme: &Theme) {
+    f.render_widget(TabBar::new(titles, selected, theme), padded(area));
+}
+
+/// The keys the current screen offers, most important first (see `Keymap::hints`).
 pub fn hints(f: &mut Frame, area: Rect, pairs: &[(String, String)], theme: &Theme) {
     let hints: Vec<KeyHint> = pairs.iter().map(|(k, d)| KeyHint::new(k, d)).collect();
-    let line = widgets::hint_line(&hints, theme, usize::from(area.width.saturating_sub(1)));
-    f.render_widget(
-        Paragraph::new(Line::from([vec![Span::raw(" ")], line.spans].concat())),
-        area,
-    );
+    let area = padded(area);
+    f.render_widget(widgets::hint_line(&hints, theme, usize::from(area.width)), area);
 }
 
 pub fn scope(actor: &Actor) -> String {
@@ -120,19 +113,14 @@ pub fn scope(actor: &Actor) -> String {
     }
 }
 
+/// Who, where and on what; a flash message on the right. Key hints have their own line.
 pub fn status(f: &mut Frame, area: Rect, actor: &Actor, backend: &str, flash: Option<&Flash>, theme: &Theme) {
-    let sep = Span::styled(" │ ", theme.status_bar);
-    let mut spans = vec![
-        Span::styled(format!(" {}@{}", actor.name, actor.role.as_str()), theme.status_bar),
-        sep.clone(),
-        Span::styled(scope(actor), theme.status_bar),
-        sep,
-        Span::styled(format!(" {backend} "), theme.badge),
-    ];
-    if let Some(fl) = flash {
-        spans.push(Span::styled("  ", theme.status_bar));
-        let style: Style = theme.status_bar.patch(fl.style(theme));
-        spans.push(Span::styled(format!("{} {}", fl.kind.icon(), fl.text), style));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+    let scope = scope(actor);
+    let bar = StatusBar::new(theme)
+        .user(&actor.name, actor.role.as_str())
+        .scope(&scope)
+        .backend(backend)
+        .flash(flash)
+        .hints(&[]);
+    f.render_widget(bar, area);
 }

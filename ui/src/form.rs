@@ -1,25 +1,21 @@
-//! A form of labelled text fields (tui-input) with per-field errors from the backend's
-//! `ServiceError::Validation`. The form knows nothing about what is valid: it shows what the
-//! service layer said.
+//! The state of a form of labelled text fields (tui-input) with per-field errors from the
+//! backend's `ServiceError::Validation`, drawn by [`widgets::Form`]. The form knows nothing
+//! about what is valid: it shows what the service layer said.
 
 use backend::ServiceError;
 use crossterm::event::{Event, KeyEvent};
-use ratatui::layout::{Position, Rect};
-use ratatui::style::{Color, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::layout::Rect;
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
-use widgets::Theme;
-
-const LABEL_WIDTH: usize = 18;
+use widgets::{FormField, Theme};
 
 #[derive(Debug, Clone)]
 pub struct Field {
     /// The backend's field name (`FieldError::field`).
     pub key: &'static str,
     pub label: &'static str,
+    /// Shown muted while the field is empty (a default or an example).
     pub hint: &'static str,
     pub input: Input,
     pub error: Option<String>,
@@ -128,83 +124,34 @@ impl Form {
         }
     }
 
-    fn lines(&self, width: usize, active: bool, theme: &Theme) -> (Vec<Line<'static>>, usize, Option<(usize, u16)>) {
-        let mut lines = Vec::new();
-        let mut focus_line = 0;
-        let mut cursor = None;
-        let swatch_room = 3;
-        let value_width = width.saturating_sub(LABEL_WIDTH + 2 + swatch_room).max(1);
-        for (i, f) in self.fields.iter().enumerate() {
-            let focused = active && i == self.focus;
-            if i == self.focus {
-                focus_line = lines.len();
-            }
-            let marker = if focused { "▸ " } else { "  " };
-            let label_style = if focused { theme.accent } else { theme.muted };
-            let label = widgets::text::truncate(f.label, LABEL_WIDTH - 3).into_owned();
-            let scroll = f.input.visual_scroll(value_width);
-            let shown: String = f.input.value().chars().skip(scroll).take(value_width).collect();
-            let mut spans = vec![
-                Span::styled(marker, theme.accent),
-                Span::styled(format!("{label:<w$} ", w = LABEL_WIDTH - 3), label_style),
-            ];
-            if shown.is_empty() && !focused {
-                spans.push(Span::styled(f.hint.to_owned(), theme.muted));
-            } else {
-                let style = if focused { theme.title } else { theme.base };
-                spans.push(Span::styled(shown.clone(), style));
-            }
-            if f.key.ends_with("_color") {
-                if let Some(c) = hex_color(f.input.value()) {
-                    let pad = value_width.saturating_sub(widgets::text::width(&shown)) + 1;
-                    spans.push(Span::raw(" ".repeat(pad)));
-                    spans.push(Span::styled("██", Style::default().fg(c)));
-                }
-            }
-            if focused {
-                let x = LABEL_WIDTH + (f.input.visual_cursor().saturating_sub(scroll)).min(value_width);
-                cursor = Some((lines.len(), u16::try_from(x).unwrap_or(u16::MAX)));
-            }
-            lines.push(Line::from(spans));
-            if let Some(e) = &f.error {
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(LABEL_WIDTH)),
-                    Span::styled(format!("✗ {e}"), theme.error),
-                ]));
-            }
-        }
-        if let Some(e) = &self.error {
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(format!("✗ {e}"), theme.error));
-        }
-        (lines, focus_line, cursor)
+    /// The fields as the [`widgets::Form`] shows them: the hint is the placeholder of an empty
+    /// field, and colour fields (`*_color`) get a swatch.
+    pub fn widget_fields(&self) -> Vec<FormField<'_>> {
+        self.fields
+            .iter()
+            .map(|f| {
+                FormField::new(f.label, f.input.value())
+                    .placeholder(f.hint)
+                    .error(f.error.as_deref())
+                    .swatch(f.key.ends_with("_color"))
+            })
+            .collect()
     }
 
-    /// Draws the fields in `area`, scrolled so the focused one shows; with `active` the
-    /// focused field gets the terminal cursor.
-    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme, active: bool) {
-        let (lines, focus_line, cursor) = self.lines(usize::from(area.width), active, theme);
-        let height = usize::from(area.height);
-        let offset = (focus_line + 2).saturating_sub(height);
-        if let Some((line, x)) = cursor {
-            if line >= offset && line < offset + height {
-                let y = area.y + u16::try_from(line - offset).unwrap_or(0);
-                f.set_cursor_position(Position::new(area.x + x.min(area.width.saturating_sub(1)), y));
-            }
+    /// Draws the form filling `area`; with `active` the focused field is marked and gets the
+    /// terminal cursor.
+    pub fn draw(&self, f: &mut Frame, area: Rect, title: &str, footer: &str, theme: &Theme, active: bool) {
+        let fields = self.widget_fields();
+        let cursor = self.fields.get(self.focus).map_or(0, |f| f.input.cursor());
+        let form = widgets::Form::new(title, &fields, self.focus, cursor, theme)
+            .footer(footer)
+            .error(self.error.as_deref())
+            .active(active);
+        if let Some(pos) = form.cursor_position(area) {
+            f.set_cursor_position(pos);
         }
-        let visible: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
-        f.render_widget(Paragraph::new(visible).style(theme.base), area);
+        f.render_widget(form, area);
     }
-}
-
-/// `#rrggbb` → a terminal colour, for swatches. Anything else → no swatch.
-pub fn hex_color(s: &str) -> Option<Color> {
-    let s = s.trim().strip_prefix('#')?;
-    if s.len() != 6 || !s.is_ascii() {
-        return None;
-    }
-    let p = |i: usize| u8::from_str_radix(s.get(i..i + 2)?, 16).ok();
-    Some(Color::Rgb(p(0)?, p(2)?, p(4)?))
 }
 
 #[cfg(test)]
@@ -230,11 +177,5 @@ mod tests {
         assert_eq!(form.error_of("name"), None);
         assert_eq!(form.focus, 1);
         assert_eq!(form.error.as_deref(), Some("other: odd"));
-    }
-
-    #[test]
-    fn hex_colours() {
-        assert_eq!(hex_color("#ff0080"), Some(Color::Rgb(255, 0, 128)));
-        assert_eq!(hex_color("red"), None);
     }
 }

@@ -2,13 +2,10 @@
 //! `:bil`, `:invoices`), a tenant (`:tenant acme`), or `:q` to quit.
 
 use crossterm::event::{Event, KeyEvent};
-use ratatui::layout::{Position, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
-use widgets::Theme;
+use widgets::{CommandPalette, PaletteItem, Theme};
 
 use crate::action::Action;
 use crate::router::{page_at, SECTIONS};
@@ -53,37 +50,26 @@ pub fn entries() -> Vec<Entry> {
     out
 }
 
-/// Ranks entries for `query`: exact names and aliases first, then fuzzy scores over the full
-/// name and its last segment; shorter names win ties.
-pub fn matches(query: &str, all: &[Entry]) -> Vec<(usize, Vec<usize>)> {
+/// Ranks entries for `query` (indices into `all`): exact names and aliases first, then fuzzy
+/// scores over the full name and its last segment; shorter names win ties.
+pub fn matches(query: &str, all: &[Entry]) -> Vec<usize> {
     let q = query.trim().to_lowercase();
-    let mut scored: Vec<(i64, usize, Vec<usize>)> = Vec::new();
+    if q.is_empty() {
+        return (0..all.len()).collect();
+    }
+    let mut scored: Vec<(i64, usize)> = Vec::new();
     for (i, e) in all.iter().enumerate() {
-        if q.is_empty() {
-            scored.push((0, i, Vec::new()));
-            continue;
-        }
         let exact = e.name == q || e.aliases.iter().any(|a| *a == q);
-        let full = widgets::fuzzy_match(&q, &e.name);
-        let seg_start = e.name.rfind('/').map_or(0, |p| p + 1);
-        let seg = widgets::fuzzy_match(&q, &e.name[seg_start..]).map(|(s, idx)| {
-            let shift = e.name[..seg_start].chars().count();
-            (s, idx.into_iter().map(|k| k + shift).collect::<Vec<_>>())
-        });
-        let best = match (full, seg) {
-            (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        let Some((score, idx)) = best.or_else(|| exact.then(|| (0, Vec::new()))) else {
+        let segment = e.name.rfind('/').map_or(e.name.as_str(), |p| &e.name[p + 1..]);
+        let best = widgets::fuzzy_score(&q, &e.name).max(widgets::fuzzy_score(&q, segment));
+        let Some(score) = best.or(exact.then_some(0)) else {
             continue;
         };
         let bonus = if exact { 10_000 } else { 0 };
-        scored.push((score + bonus - e.name.len() as i64, i, idx));
+        scored.push((score + bonus - e.name.len() as i64, i));
     }
-    if !q.is_empty() {
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    }
-    scored.into_iter().map(|(_, i, idx)| (i, idx)).collect()
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
 }
 
 pub struct Palette {
@@ -103,7 +89,7 @@ impl Default for Palette {
 }
 
 impl Palette {
-    pub fn current(&self) -> Vec<(usize, Vec<usize>)> {
+    pub fn current(&self) -> Vec<usize> {
         matches(self.input.value(), &self.all)
     }
 
@@ -115,7 +101,7 @@ impl Palette {
         }
         let m = self.current();
         m.get(self.selected.min(m.len().saturating_sub(1)))
-            .and_then(|(i, _)| self.all.get(*i))
+            .and_then(|i| self.all.get(*i))
             .map(|e| e.action.clone())
     }
 
@@ -125,7 +111,7 @@ impl Palette {
             Action::Down if n > 0 => self.selected = (self.selected + 1).min(n - 1),
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::NextField => {
-                if let Some(e) = self.current().get(self.selected).and_then(|(i, _)| self.all.get(*i)) {
+                if let Some(e) = self.current().get(self.selected).and_then(|i| self.all.get(*i)) {
                     self.input = Input::new(e.name.clone());
                     self.selected = 0;
                 }
@@ -140,57 +126,20 @@ impl Palette {
         }
     }
 
-    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let m = self.current();
-        let height = (m.len() as u16 + 3).clamp(4, 14);
-        let width = area.width.saturating_sub(4).min(60);
-        let top = 2.min(area.height);
-        let height = height.min(area.height - top);
-        let rect = Rect::new(area.x + (area.width - width) / 2, area.y + top, width, height);
-        f.render_widget(Clear, rect);
-        let block = theme.popup_block().title(theme.title_line("Go to", usize::from(width)));
-        let inner = block.inner(rect);
-        f.render_widget(block, rect);
-        if inner.height == 0 {
-            return;
-        }
-        let line = Line::from(vec![
-            Span::styled(":", theme.key_hint),
-            Span::styled(self.input.value().to_owned(), theme.base),
-        ]);
-        f.render_widget(Paragraph::new(line), Rect::new(inner.x, inner.y, inner.width, 1));
-        let x = u16::try_from(self.input.visual_cursor() + 1)
-            .unwrap_or(0)
-            .min(inner.width.saturating_sub(1));
-        f.set_cursor_position(Position::new(inner.x + x, inner.y));
-        let list_area = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
-        if m.is_empty() {
-            f.render_widget(Paragraph::new("no match").style(theme.muted), list_area);
-            return;
-        }
-        let name_w: usize = 24;
-        let items: Vec<ListItem> = m
-            .iter()
-            .filter_map(|(i, idx)| self.all.get(*i).map(|e| (e, idx)))
-            .map(|(e, idx)| {
-                let mut spans: Vec<Span> = e
-                    .name
-                    .chars()
-                    .enumerate()
-                    .map(|(k, c)| {
-                        let style = if idx.contains(&k) { theme.accent } else { theme.base };
-                        Span::styled(c.to_string(), style)
-                    })
-                    .collect();
-                let pad = name_w.saturating_sub(e.name.chars().count()).max(1);
-                spans.push(Span::raw(" ".repeat(pad)));
-                spans.push(Span::styled(e.desc.clone(), theme.muted));
-                ListItem::new(Line::from(spans))
-            })
+    /// Draws the palette over the whole frame, with the terminal cursor in its input.
+    pub fn draw(&self, f: &mut Frame, theme: &Theme) {
+        let items: Vec<PaletteItem> = self
+            .current()
+            .into_iter()
+            .filter_map(|i| self.all.get(i))
+            .map(|e| PaletteItem::new(&e.name, &e.desc))
             .collect();
-        let list = List::new(items).highlight_style(theme.selection).highlight_symbol("▸ ");
-        let mut state = ListState::default().with_selected(Some(self.selected.min(m.len() - 1)));
-        f.render_stateful_widget(list, list_area, &mut state);
+        let palette =
+            CommandPalette::new(self.input.value(), self.input.cursor(), &items, self.selected, theme).title("Go to");
+        if let Some(pos) = palette.cursor_position(f.area()) {
+            f.set_cursor_position(pos);
+        }
+        f.render_widget(palette, f.area());
     }
 }
 
@@ -202,7 +151,7 @@ mod tests {
         let all = entries();
         matches(q, &all)
             .first()
-            .map(|(i, _)| all[*i].name.clone())
+            .map(|i| all[*i].name.clone())
             .unwrap_or_default()
     }
 

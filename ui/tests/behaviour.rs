@@ -11,8 +11,7 @@ use painel_ui::screens::Screen;
 #[tokio::test]
 async fn palette_jumps_to_tenants() {
     let (mut app, _dir) = app_at("dashboard", 3).await;
-    ch(&mut app, ':');
-    typ(&mut app, "tenants");
+    palette(&mut app, "tenants");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     assert_eq!(app.route().path(), "tenants");
@@ -27,8 +26,7 @@ async fn palette_fuzzy_jumps_to_sections_and_pages() {
         ("bil", "billing/invoices"),
         ("invoices", "billing/invoices"),
     ] {
-        ch(&mut app, ':');
-        typ(&mut app, typed);
+        palette(&mut app, typed);
         press(&mut app, KeyCode::Enter);
         app.settle().await;
         assert_eq!(app.route().path(), expected, ":{typed}");
@@ -72,10 +70,7 @@ async fn pages_forward_and_back() {
     app.settle().await;
     let second = tenant_names(&app);
     assert_eq!(second[0], "Falcon Cloud");
-    let footer = match app.screen() {
-        Some(Screen::Tenants(l)) => l.footer(),
-        _ => unreachable!(),
-    };
+    let footer = tenants_list(&app).footer();
     assert!(footer.starts_with("rows 11–20 of 30"), "{footer}");
     ch(&mut app, ']');
     app.settle().await;
@@ -85,10 +80,7 @@ async fn pages_forward_and_back() {
     ch(&mut app, '[');
     app.settle().await;
     assert_eq!(tenant_names(&app), first);
-    let footer = match app.screen() {
-        Some(Screen::Tenants(l)) => l.footer(),
-        _ => unreachable!(),
-    };
+    let footer = tenants_list(&app).footer();
     assert!(footer.starts_with("rows 1–10 of 30"), "{footer}");
 }
 
@@ -114,11 +106,7 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
     let (mut app, db, _dir) = app_and_db("tenants", 2).await;
     ch(&mut app, 'c');
     assert_eq!(app.route().path(), "tenants/create");
-    typ(&mut app, "Broken Brand");
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Tab);
-    typ(&mut app, "not a domain");
-    press(&mut app, KeyCode::Enter);
+    submit_tenant(&mut app, "Broken Brand", "not a domain");
     app.settle().await;
     let Some(Screen::TenantCreate(form)) = app.screen() else {
         panic!("left the form")
@@ -137,11 +125,7 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
 #[tokio::test]
 async fn creating_a_tenant_opens_it() {
     let (mut app, _dir) = app_at("tenants/create", 0).await;
-    typ(&mut app, "Nova Marca");
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Tab);
-    typ(&mut app, "nova.example.com");
-    press(&mut app, KeyCode::Enter);
+    submit_tenant(&mut app, "Nova Marca", "nova.example.com");
     app.settle().await;
     assert_eq!(app.route().path(), "tenants/nova-marca/overview");
     assert!(app.flash().is_some_and(|f| f.text.contains("created")));
@@ -184,9 +168,7 @@ async fn limits_and_branding_save_through_the_backend() {
     typ(&mut app, "250");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    let Some(Screen::Tenant(d)) = app.screen() else {
-        panic!()
-    };
+    let d = tenant_detail(&app);
     assert!(!d.editing);
     assert_eq!(d.tenant.as_ref().and_then(|t| t.max_customers), Some(250));
 
@@ -200,9 +182,7 @@ async fn limits_and_branding_save_through_the_backend() {
     typ(&mut app, "purple");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    let Some(Screen::Tenant(d)) = app.screen() else {
-        panic!()
-    };
+    let d = tenant_detail(&app);
     assert!(d.editing, "a bad colour keeps the form open");
     assert!(d.branding.error_of("primary_color").is_some());
 }
@@ -216,9 +196,7 @@ async fn suspend_needs_the_typed_slug_and_a_reason() {
     typ(&mut app, "unpaid");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    let Some(Screen::Tenants(l)) = app.screen() else {
-        panic!()
-    };
+    let l = tenants_list(&app);
     let modal = l.modal.as_ref().expect("modal stays open");
     assert!(modal.form.error_of("confirm").is_some());
     // The error focused the confirm field.
@@ -228,17 +206,13 @@ async fn suspend_needs_the_typed_slug_and_a_reason() {
     typ(&mut app, "acme-hosting");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    let Some(Screen::Tenants(l)) = app.screen() else {
-        panic!()
-    };
+    let l = tenants_list(&app);
     assert!(l.modal.is_none());
     assert_eq!(l.rows()[0].status, "suspended");
     ch(&mut app, 'r');
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    let Some(Screen::Tenants(l)) = app.screen() else {
-        panic!()
-    };
+    let l = tenants_list(&app);
     assert_eq!(l.rows()[0].status, "active");
 }
 
@@ -253,9 +227,7 @@ async fn dashboard_card_opens_its_route() {
 #[tokio::test]
 async fn tenant_billing_tab_is_scoped() {
     let (app, _dir) = app_at("tenants/acme-hosting/billing", 2).await;
-    let Some(Screen::Tenant(d)) = app.screen() else {
-        panic!()
-    };
+    let d = tenant_detail(&app);
     let b = d.billing.as_ref().expect("billing loaded");
     assert!(b.title.ends_with("of Acme Hosting"), "{}", b.title);
     assert!(b.table.as_ref().is_some_and(|t| t.rows.is_empty()));
@@ -264,10 +236,9 @@ async fn tenant_billing_tab_is_scoped() {
 #[test]
 fn every_keymap_action_has_a_handler_and_every_key_is_in_help() {
     let km = Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).expect("keymap parses: every run is an action");
-    let theme = widgets::Theme::dark();
-    let help: String = painel_ui::help::lines(&km, &theme)
+    let help: String = painel_ui::help::entries(&km)
         .iter()
-        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>() + "\n")
+        .map(|(section, keys, desc)| format!("{section}\n  {keys}  {desc}\n"))
         .collect();
     for ctx in Context::ALL {
         for b in km.bindings(ctx) {

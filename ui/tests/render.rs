@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 
 #[tokio::test]
@@ -30,8 +29,7 @@ async fn help_popup() {
 #[tokio::test]
 async fn palette_srv() {
     let (mut app, _dir) = app_at("dashboard", 0).await;
-    ch(&mut app, ':');
-    typ(&mut app, "srv");
+    palette(&mut app, "srv");
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
 
@@ -39,11 +37,7 @@ async fn palette_srv() {
 async fn create_form_with_validation_error() {
     let (mut app, _dir) = app_at("tenants", 2).await;
     ch(&mut app, 'c');
-    typ(&mut app, "Broken Brand");
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Tab);
-    typ(&mut app, "not a domain");
-    press(&mut app, KeyCode::Enter);
+    submit_tenant(&mut app, "Broken Brand", "not a domain");
     app.settle().await;
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }

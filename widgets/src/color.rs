@@ -38,6 +38,13 @@ const NAMES: &[(&str, Color)] = &[
     ("white", Color::White),
 ];
 
+/// The colour of a `#rrggbb`/`#rgb` value, if it is one, for a swatch beside it. Named
+/// colours are not swatched: a status value "red" is more likely text than a colour.
+pub(crate) fn swatch_color(value: &str) -> Option<Color> {
+    let value = value.trim();
+    value.starts_with('#').then(|| parse_color(value).ok()).flatten()
+}
+
 /// Parses `"#rrggbb"`, `"#rgb"`, an xterm index `"0"`–`"255"`, or a colour name
 /// (`red`, `light-blue`, `dark_gray`, `grey`, `reset`, … — case, `-`, `_` and spaces ignored).
 pub fn parse_color(text: &str) -> Result<Color, ColorError> {

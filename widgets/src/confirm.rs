@@ -25,6 +25,27 @@ pub struct ConfirmDialog<'a> {
     cursor: usize,
     error: Option<&'a str>,
     theme: &'a Theme,
+    typed: bool,
+    extra: Option<Extra<'a>>,
+}
+
+/// A second, free-text input under the typed confirmation (see [`ConfirmDialog::extra`]).
+#[derive(Debug, Clone, Copy)]
+struct Extra<'a> {
+    label: &'a str,
+    value: &'a str,
+    /// `Some` when this input has the focus: the cursor in characters.
+    cursor: Option<usize>,
+}
+
+/// Where each part of the dialog lands; `None` for parts the dialog does not have.
+struct Rows {
+    message: Rect,
+    prompt: Option<Rect>,
+    input: Option<Rect>,
+    error: Rect,
+    extra_label: Option<Rect>,
+    extra_input: Option<Rect>,
 }
 
 impl<'a> ConfirmDialog<'a> {
@@ -45,6 +66,8 @@ impl<'a> ConfirmDialog<'a> {
             cursor,
             error: None,
             theme,
+            typed: true,
+            extra: None,
         }
     }
 
@@ -55,9 +78,45 @@ impl<'a> ConfirmDialog<'a> {
         self
     }
 
+    /// With `false`, a plain yes/no confirmation for actions that are easy to undo: no prompt
+    /// and no input, and Enter is armed at once. Default `true`.
+    #[must_use]
+    pub fn typed(mut self, typed: bool) -> Self {
+        self.typed = typed;
+        self
+    }
+
+    /// A second, free-text input under the typed one, e.g. the reason for suspending a tenant.
+    /// Errors for it go in [`ConfirmDialog::error`] too: the dialog has one error line.
+    #[must_use]
+    pub fn extra(mut self, label: &'a str, value: &'a str) -> Self {
+        self.extra = Some(Extra {
+            label,
+            value,
+            cursor: self.extra.and_then(|e| e.cursor),
+        });
+        self
+    }
+
+    /// Puts the focus, with the cursor at `cursor` characters, in the [`ConfirmDialog::extra`]
+    /// input instead of the typed one.
+    #[must_use]
+    pub fn focus_extra(mut self, cursor: usize) -> Self {
+        if let Some(extra) = &mut self.extra {
+            extra.cursor = Some(cursor);
+        }
+        self
+    }
+
     /// True when the typed text equals the target (what the caller should check on Enter).
     pub fn matches(&self) -> bool {
-        self.input == self.target
+        !self.typed || self.input == self.target
+    }
+
+    /// Rows below the message: prompt and input when typed, the error line, and the extra
+    /// input's label and value.
+    fn fixed_rows(&self) -> u16 {
+        2 * u16::from(self.typed) + 1 + 2 * u16::from(self.extra.is_some())
     }
 
     fn text_width(area: Rect) -> u16 {
@@ -74,41 +133,73 @@ impl<'a> ConfirmDialog<'a> {
     /// The dialog's rectangle within `area`.
     pub fn area(&self, area: Rect) -> Rect {
         let width = Self::text_width(area) + 4;
-        // message, blank, prompt, input, error-or-blank, + 2 borders
-        let lines = self.message_lines(area).len() + 4 + 2;
+        // message, blank, the fixed rows (prompt, input, error-or-blank, …), + 2 borders
+        let lines = self.message_lines(area).len() + 1 + usize::from(self.fixed_rows()) + 2;
         let height = u16::try_from(lines).unwrap_or(u16::MAX);
         text::popup_area(area, width, height)
     }
 
-    /// Rows inside the dialog: (message rows, prompt row, input row, error row).
-    fn rows(&self, area: Rect) -> (Rect, Rect, Rect, Rect) {
+    fn rows(&self, area: Rect) -> Rows {
         let inner = self.area(area).inner(Margin::new(2, 1));
+        let fixed = self.fixed_rows();
         let message_h = u16::try_from(self.message_lines(area).len()).unwrap_or(u16::MAX);
-        // When squeezed, the message gives way: the input must stay visible.
-        let message_h = message_h.min(inner.height.saturating_sub(3));
+        // When squeezed, the message gives way: the inputs must stay visible.
+        let message_h = message_h.min(inner.height.saturating_sub(fixed));
         let row = |dy: u16| {
             let y = (inner.y + dy).min(inner.bottom().saturating_sub(1));
             Rect::new(inner.x, y, inner.width, u16::from(inner.height > 0))
         };
-        let gap = u16::from(inner.height >= message_h + 4);
-        let message = Rect::new(inner.x, inner.y, inner.width, message_h);
-        (
-            message,
-            row(message_h + gap),
-            row(message_h + gap + 1),
-            row(message_h + gap + 2),
-        )
+        let mut dy = message_h + u16::from(inner.height > message_h + fixed);
+        let mut next = || {
+            dy += 1;
+            row(dy - 1)
+        };
+        let (prompt, input) = if self.typed {
+            (Some(next()), Some(next()))
+        } else {
+            (None, None)
+        };
+        let error = next();
+        let (extra_label, extra_input) = if self.extra.is_some() {
+            (Some(next()), Some(next()))
+        } else {
+            (None, None)
+        };
+        Rows {
+            message: Rect::new(inner.x, inner.y, inner.width, message_h),
+            prompt,
+            input,
+            error,
+            extra_label,
+            extra_input,
+        }
     }
 
     /// Where the terminal cursor goes.
     pub fn cursor_position(&self, area: Rect) -> Option<Position> {
-        let (_, _, input_row, _) = self.rows(area);
-        if input_row.is_empty() {
+        let rows = self.rows(area);
+        let (row, value, cursor) = match self.extra {
+            Some(Extra {
+                value,
+                cursor: Some(cursor),
+                ..
+            }) => (rows.extra_input?, value, cursor),
+            _ => (rows.input?, self.input, self.cursor),
+        };
+        if row.is_empty() {
             return None;
         }
-        let view = input::view(self.input, self.cursor, input_row.width, false);
-        Some(Position::new(input_row.x + view.cursor_col, input_row.y))
+        let view = input::view(value, cursor, row.width, false);
+        Some(Position::new(row.x + view.cursor_col, row.y))
     }
+}
+
+/// Draws an input's value on its row with the input style.
+fn render_input(row: Rect, value: &str, cursor: usize, theme: &Theme, buf: &mut Buffer) {
+    let style = input_style(theme);
+    buf.set_style(row, style);
+    let view = input::view(value, cursor, row.width, false);
+    buf.set_stringn(row.x, row.y, view.text, usize::from(row.width), style);
 }
 
 impl Widget for ConfirmDialog<'_> {
@@ -141,7 +232,8 @@ impl Widget for ConfirmDialog<'_> {
             .title_bottom(footer.right_aligned());
         block.render(popup, buf);
 
-        let (message, prompt, input_row, error_row) = self.rows(area);
+        let rows = self.rows(area);
+        let message = rows.message;
         for (i, line) in self
             .message_lines(area)
             .iter()
@@ -151,29 +243,54 @@ impl Widget for ConfirmDialog<'_> {
             let y = message.y + u16::try_from(i).unwrap_or(0);
             buf.set_stringn(message.x, y, line, usize::from(message.width), self.theme.base);
         }
-        if input_row.is_empty() {
+        if rows.error.is_empty() {
             return;
         }
-        let width = usize::from(prompt.width);
-        let target = text::truncate(self.target, width.saturating_sub(17));
-        let prompt_line = Line::from(vec![
-            Span::styled("Type ", self.theme.muted),
-            Span::styled(target.into_owned(), self.theme.title),
-            Span::styled(" to confirm:", self.theme.muted),
-        ]);
-        buf.set_line(prompt.x, prompt.y, &prompt_line, prompt.width);
+        // When squeezed, rows share the last line; the inputs win, then the error line.
+        let mut taken: Vec<u16> = Vec::new();
+        let mut claim = |row: Option<Rect>| {
+            let row = row.filter(|r| !taken.contains(&r.y))?;
+            taken.push(row.y);
+            Some(row)
+        };
+        let input_row = claim(rows.input);
+        let extra_row = claim(rows.extra_input);
+        let error_row = claim(Some(rows.error));
+        let prompt_row = claim(rows.prompt);
+        let extra_label_row = claim(rows.extra_label);
+        let width = usize::from(rows.error.width);
 
-        let style = input_style(self.theme);
-        buf.set_style(input_row, style);
-        let view = input::view(self.input, self.cursor, input_row.width, false);
-        buf.set_stringn(input_row.x, input_row.y, view.text, usize::from(input_row.width), style);
-
-        if error_row.y != input_row.y {
-            if let Some(error) = self.error {
-                let error = text::truncate(&format!("✗ {error}"), width).into_owned();
-                buf.set_string(error_row.x, error_row.y, error, self.theme.error);
-            } else if self.matches() {
-                buf.set_string(error_row.x, error_row.y, "✓ press Enter to confirm", self.theme.warning);
+        if let Some(prompt) = prompt_row {
+            let target = text::truncate(self.target, width.saturating_sub(17));
+            let prompt_line = Line::from(vec![
+                Span::styled("Type ", self.theme.muted),
+                Span::styled(target.into_owned(), self.theme.title),
+                Span::styled(" to confirm:", self.theme.muted),
+            ]);
+            buf.set_line(prompt.x, prompt.y, &prompt_line, prompt.width);
+        }
+        let extra_focused = self.extra.is_some_and(|e| e.cursor.is_some());
+        if let Some(row) = input_row {
+            let cursor = if extra_focused { 0 } else { self.cursor };
+            render_input(row, self.input, cursor, self.theme, buf);
+        }
+        if let Some(error_row) = error_row {
+            let note = match self.error {
+                Some(error) => Some((format!("✗ {error}"), self.theme.error)),
+                None if self.matches() => Some(("✓ press Enter to confirm".to_owned(), self.theme.warning)),
+                None => None,
+            };
+            if let Some((note, style)) = note {
+                buf.set_string(error_row.x, error_row.y, text::truncate(&note, width), style);
+            }
+        }
+        if let Some(extra) = self.extra {
+            if let Some(row) = extra_label_row {
+                let label = text::truncate(&format!("{}:", extra.label), width).into_owned();
+                buf.set_string(row.x, row.y, label, self.theme.muted);
+            }
+            if let Some(row) = extra_row {
+                render_input(row, extra.value, extra.cursor.unwrap_or(0), self.theme, buf);
             }
         }
     }
@@ -206,6 +323,37 @@ mod tests {
     }
 
     #[test]
+    fn extra_input_and_untyped_confirmation() {
+        let theme = Theme::dark();
+        let area = Rect::new(0, 0, 80, 24);
+        let dialog = ConfirmDialog::new("Suspend", "Stops it.", "acme", "acme", 4, &theme)
+            .extra("Reason", "unpaid")
+            .focus_extra(6);
+        let popup = dialog.area(area);
+        // message, gap, prompt, input, error line, label → the extra input on the 7th inner row.
+        assert_eq!(popup.height, 1 + 1 + 5 + 2);
+        assert_eq!(
+            dialog.cursor_position(area),
+            Some(Position::new(popup.x + 2 + 6, popup.y + 7))
+        );
+        let mut buf = Buffer::empty(area);
+        dialog.render(area, &mut buf);
+        let row = |y: u16| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>();
+        assert!(
+            row(popup.y + 5).contains("✓ press Enter to confirm"),
+            "{}",
+            row(popup.y + 5)
+        );
+        assert!(row(popup.y + 6).contains("Reason:"));
+        assert!(row(popup.y + 7).contains("unpaid"));
+
+        let plain = ConfirmDialog::new("Reactivate", "Reactivate acme?", "acme", "", 0, &theme).typed(false);
+        assert!(plain.matches());
+        assert_eq!(plain.cursor_position(area), None);
+        assert_eq!(plain.area(area).height, 1 + 1 + 1 + 2);
+    }
+
+    #[test]
     fn tiny_areas_do_not_panic() {
         let theme = Theme::dark();
         for (w, h) in [(0, 0), (5, 3), (20, 6), (30, 4)] {
@@ -214,7 +362,11 @@ mod tests {
             let dialog = ConfirmDialog::new("Delete", "A long message that wraps a lot", "web-01", "w", 1, &theme)
                 .error(Some("no"));
             let _ = dialog.cursor_position(area);
-            dialog.render(area, &mut buf);
+            dialog.clone().render(area, &mut buf);
+            let dialog = dialog.extra("Reason", "because").focus_extra(3);
+            let _ = dialog.cursor_position(area);
+            dialog.clone().render(area, &mut buf);
+            dialog.typed(false).render(area, &mut buf);
         }
     }
 }

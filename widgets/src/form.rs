@@ -10,6 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
+use crate::color::swatch_color;
 use crate::input;
 use crate::text;
 use crate::theme::Theme;
@@ -45,6 +46,8 @@ pub struct FormField<'a> {
     pub masked: bool,
     /// Shown muted while the value is empty, e.g. `https://whm.example.com:2087`.
     pub placeholder: Option<Cow<'a, str>>,
+    /// Shows a colour swatch at the end of the value while it is a `#rrggbb`/`#rgb` colour.
+    pub swatch: bool,
 }
 
 impl<'a> FormField<'a> {
@@ -74,6 +77,18 @@ impl<'a> FormField<'a> {
         self
     }
 
+    /// A colour swatch after the value while it is a hex colour (brand colour fields).
+    #[must_use]
+    pub fn swatch(mut self, swatch: bool) -> Self {
+        self.swatch = swatch;
+        self
+    }
+
+    /// The swatch colour to show, if the field wants one and its value is a colour.
+    fn swatch_color(&self) -> Option<ratatui::style::Color> {
+        self.swatch.then(|| swatch_color(&self.value)).flatten()
+    }
+
     #[must_use]
     pub fn placeholder(mut self, placeholder: impl Into<Cow<'a, str>>) -> Self {
         self.placeholder = Some(placeholder.into());
@@ -100,7 +115,14 @@ pub struct Form<'a> {
     cursor: usize,
     theme: &'a Theme,
     footer: &'a str,
+    error: Option<&'a str>,
+    active: bool,
 }
+
+/// Columns a swatch takes at the end of a value ("██" and a space before it), and the
+/// narrowest value that still gets one.
+const SWATCH_WIDTH: u16 = 3;
+const SWATCH_MIN_VALUE: u16 = 10;
 
 /// Where each visible field landed; shared by rendering and `cursor_position`.
 struct Placed {
@@ -121,7 +143,24 @@ impl<'a> Form<'a> {
             cursor,
             theme,
             footer: FORM_FOOTER,
+            error: None,
+            active: true,
         }
+    }
+
+    /// With `false`, a read-only view of the values: no field is marked and there is no
+    /// cursor (the focused field still decides the scrolling). Default `true`.
+    #[must_use]
+    pub fn active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+
+    /// An error that belongs to no field (a conflict, a permission), on the form's last row.
+    #[must_use]
+    pub fn error(mut self, error: Option<&'a str>) -> Self {
+        self.error = error;
+        self
     }
 
     #[must_use]
@@ -133,19 +172,23 @@ impl<'a> Form<'a> {
     /// Rows needed to show every field when laid out side by side (borders included).
     pub fn required_height(&self) -> u16 {
         let rows: usize = self.fields.iter().map(|f| 1 + usize::from(f.note().is_some())).sum();
-        u16::try_from(rows + 2).unwrap_or(u16::MAX)
+        u16::try_from(rows + 2 + usize::from(self.error.is_some())).unwrap_or(u16::MAX)
     }
 
     /// Where the terminal cursor goes for the focused field, if it is visible.
     pub fn cursor_position(&self, area: Rect) -> Option<Position> {
+        if !self.active {
+            return None;
+        }
         let placed = self.layout(area);
         let field = placed.iter().find(|p| p.index == self.focused)?;
         let value = self.fields.get(self.focused)?;
-        if field.value.width == 0 {
+        let rect = value_area(value, field.value);
+        if rect.width == 0 {
             return None;
         }
-        let view = input::view(&value.value, self.cursor, field.value.width, value.masked);
-        Some(Position::new(field.value.x + view.cursor_col, field.value.y))
+        let view = input::view(&value.value, self.cursor, rect.width, value.masked);
+        Some(Position::new(rect.x + view.cursor_col, rect.y))
     }
 
     fn block(&self, area: Rect) -> Block<'a> {
@@ -159,9 +202,20 @@ impl<'a> Form<'a> {
             ))
     }
 
-    fn layout(&self, area: Rect) -> Vec<Placed> {
+    /// The inner area for fields, and the row for the form's own error (the last one).
+    fn body(&self, area: Rect) -> (Rect, Option<Rect>) {
         // One column of padding inside the border on each side.
-        let inner = self.block(area).inner(area).inner(ratatui::layout::Margin::new(1, 0));
+        let mut inner = self.block(area).inner(area).inner(ratatui::layout::Margin::new(1, 0));
+        if self.error.is_none() || inner.height < 2 {
+            return (inner, None);
+        }
+        inner.height -= 1;
+        let error = Rect::new(inner.x, inner.bottom(), inner.width, 1);
+        (inner, Some(error))
+    }
+
+    fn layout(&self, area: Rect) -> Vec<Placed> {
+        let (inner, _) = self.body(area);
         if inner.is_empty() {
             return Vec::new();
         }
@@ -224,7 +278,7 @@ impl Widget for Form<'_> {
             let Some(field) = self.fields.get(place.index) else {
                 continue;
             };
-            let focused = place.index == self.focused;
+            let focused = self.active && place.index == self.focused;
             let (marker, label_style) = if focused {
                 ("› ", self.theme.accent.add_modifier(ratatui::style::Modifier::BOLD))
             } else {
@@ -238,22 +292,20 @@ impl Widget for Form<'_> {
             buf.set_line(place.label.x, place.label.y, &label, place.label.width);
 
             let style = self.input_style();
-            buf.set_style(place.value, style);
+            let value = value_area(field, place.value);
+            buf.set_style(value, style);
             if field.value.is_empty() && !focused {
                 if let Some(placeholder) = &field.placeholder {
-                    let text = text::truncate(placeholder, usize::from(place.value.width)).into_owned();
-                    buf.set_string(place.value.x, place.value.y, text, self.theme.muted);
+                    let text = text::truncate(placeholder, usize::from(value.width)).into_owned();
+                    buf.set_string(value.x, value.y, text, self.theme.muted);
                 }
             } else {
                 let cursor = if focused { self.cursor } else { 0 };
-                let view = input::view(&field.value, cursor, place.value.width, field.masked);
-                buf.set_stringn(
-                    place.value.x,
-                    place.value.y,
-                    view.text,
-                    usize::from(place.value.width),
-                    style,
-                );
+                let view = input::view(&field.value, cursor, value.width, field.masked);
+                buf.set_stringn(value.x, value.y, view.text, usize::from(value.width), style);
+            }
+            if let Some(color) = field.swatch_color().filter(|_| value != place.value) {
+                buf.set_string(value.right() + 1, value.y, "██", Style::new().fg(color));
             }
 
             if let (Some(rect), Some((note, is_error))) = (place.note, field.note()) {
@@ -267,6 +319,22 @@ impl Widget for Form<'_> {
                 buf.set_string(rect.x, rect.y, note, style);
             }
         }
+        if let (Some(rect), Some(error)) = (self.body(area).1, self.error) {
+            let error = text::truncate(&format!("✗ {error}"), usize::from(rect.width)).into_owned();
+            buf.set_string(rect.x, rect.y, error, self.theme.error);
+        }
+    }
+}
+
+/// The part of a field's value row its text uses: all of it, less room for a swatch.
+fn value_area(field: &FormField<'_>, value: Rect) -> Rect {
+    if field.swatch_color().is_some() && value.width >= SWATCH_MIN_VALUE {
+        Rect {
+            width: value.width - SWATCH_WIDTH,
+            ..value
+        }
+    } else {
+        value
     }
 }
 
@@ -303,6 +371,35 @@ mod tests {
         assert!(row(3).contains("✗ only a-z, 0-9 and -"), "{}", row(3));
         assert_eq!(buf[(11, 3)].fg, theme.error.fg.unwrap_or_default());
         assert!(row(4).contains("Domain"));
+    }
+
+    #[test]
+    fn swatch_and_form_error() {
+        let theme = Theme::dark();
+        let fields = [
+            FormField::new("Primary", "#3b82f6").swatch(true),
+            FormField::new("Accent", "purple").swatch(true),
+        ];
+        let area = Rect::new(0, 0, 50, 6);
+        let mut buf = Buffer::empty(area);
+        let form = Form::new("Branding", &fields, 0, 7, &theme).error(Some("permission denied"));
+        assert_eq!(form.required_height(), 5);
+        // The value shrinks to make room for the swatch; the cursor stays inside it.
+        assert_eq!(form.cursor_position(area), Some(Position::new(12 + 7, 1)));
+        form.render(area, &mut buf);
+        let row = |y: u16| (0..50).map(|x| buf[(x, y)].symbol()).collect::<String>();
+        assert!(row(1).contains("› Primary #3b82f6"), "{}", row(1));
+        assert!(row(1).ends_with("██ │"), "{}", row(1));
+        assert_eq!(buf[(46, 1)].fg, ratatui::style::Color::Rgb(0x3b, 0x82, 0xf6));
+        assert!(!row(2).contains('█'), "not a colour: no swatch");
+        assert!(row(4).contains("✗ permission denied"), "{}", row(4));
+        assert_eq!(buf[(2, 4)].fg, theme.error.fg.unwrap_or_default());
+
+        let inactive = Form::new("Branding", &fields, 0, 7, &theme).active(false);
+        assert_eq!(inactive.cursor_position(area), None);
+        let mut buf = Buffer::empty(area);
+        inactive.render(area, &mut buf);
+        assert_eq!(buf[(2, 1)].symbol(), " ", "no focus marker");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::color::parse_color;
+use crate::color::swatch_color;
 use crate::text;
 use crate::theme::{Theme, Tone};
 
@@ -83,13 +83,6 @@ impl<'a> KeyValuePanel<'a> {
         let rows = self.entries.len() + if self.bordered { 2 } else { 0 };
         u16::try_from(rows).unwrap_or(u16::MAX)
     }
-}
-
-/// The colour of a `#rrggbb`/`#rgb` value, if it is one. Named colours are not swatched: a
-/// status value "red" is more likely text than a colour.
-fn swatch_color(value: &str) -> Option<ratatui::style::Color> {
-    let value = value.trim();
-    value.starts_with('#').then(|| parse_color(value).ok()).flatten()
 }
 
 impl Widget for KeyValuePanel<'_> {

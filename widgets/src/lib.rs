@@ -9,8 +9,9 @@
 //! * Panels (`DataTable`, `SideNav`, `KeyValuePanel`, `StatCard`, `Form`) fill the area given.
 //! * Popups (`HelpPopup`, `CommandPalette`, `ConfirmDialog`) take the whole frame area, place
 //!   themselves (`.area(frame_area)` says where) and clear what is beneath them.
-//! * Inputs are owned by the caller (tui-input); widgets take `&str` + cursor (in characters)
-//!   and expose `cursor_position(area)` for `Frame::set_cursor_position`.
+//! * Inputs (`InputLine`, and those in `CommandPalette`, `Form`, `ConfirmDialog`) are owned by
+//!   the caller (tui-input); widgets take `&str` + cursor (in characters) and expose
+//!   `cursor_position(area)` for `Frame::set_cursor_position`.
 //! * Text is measured in terminal columns and cut with "…", never overflowing its area.
 
 pub mod breadcrumbs;
@@ -24,6 +25,7 @@ pub mod fuzzy;
 pub mod help;
 pub mod hints;
 mod input;
+pub mod input_line;
 pub mod key_value;
 pub mod palette;
 mod scrollbar;
@@ -44,6 +46,7 @@ pub use form::{Form, FormField, FORM_FOOTER};
 pub use fuzzy::{fuzzy_match, fuzzy_score, rank};
 pub use help::HelpPopup;
 pub use hints::{hint_line, KeyHint, DEFAULT_HINTS};
+pub use input_line::InputLine;
 pub use key_value::{KeyValuePanel, KvEntry};
 pub use palette::{CommandPalette, PaletteItem};
 pub use side_nav::{NavItem, SideNav};

@@ -5,8 +5,8 @@
 
 use painel_widgets::{
     Breadcrumbs, CapacityBar, Column, CommandPalette, ConfirmDialog, DataCell, DataRow, DataTable, Flash, Form,
-    FormField, HelpPopup, KeyValuePanel, KvEntry, NavItem, PaletteItem, SideNav, Sort, StatCard, StatusBar, TabBar,
-    TableState, Theme, Tone,
+    FormField, HelpPopup, InputLine, KeyValuePanel, KvEntry, NavItem, PaletteItem, SideNav, Sort, StatCard, StatusBar,
+    TabBar, TableState, Theme, Tone,
 };
 use proptest::prelude::*;
 use ratatui::buffer::Buffer;
@@ -103,9 +103,10 @@ fn all_widgets(w: u16, h: u16, text: &str) {
         FormField::new(text, text).error(Some(text)),
         FormField::new("b", "").placeholder(text).hint(text),
         FormField::new("c", text).masked(true),
+        FormField::new("d", "#3b82f6").swatch(true),
     ];
     check(w, h, |a, b| {
-        let f = Form::new(text, &fields, 2, 99, &theme);
+        let f = Form::new(text, &fields, 2, 99, &theme).error(Some(text));
         if let Some(pos) = f.cursor_position(a) {
             assert!(a.contains(pos), "form cursor {pos:?} outside {a:?}");
         }
@@ -117,6 +118,24 @@ fn all_widgets(w: u16, h: u16, text: &str) {
             assert!(a.contains(pos), "confirm cursor {pos:?} outside {a:?}");
         }
         d.render(a, b);
+    });
+    check(w, h, |a, b| {
+        let d = ConfirmDialog::new(text, text, text, text, 3, &theme)
+            .extra(text, text)
+            .focus_extra(99);
+        if let Some(pos) = d.cursor_position(a) {
+            assert!(a.contains(pos), "confirm cursor {pos:?} outside {a:?}");
+        }
+        d.clone().render(a, b);
+        d.typed(false).render(a, b);
+    });
+    check(w, h, |a, b| {
+        let l = InputLine::new(text, text, 99, true, &theme).hint(text);
+        if let Some(pos) = l.cursor_position(a) {
+            assert!(a.contains(pos), "input line cursor {pos:?} outside {a:?}");
+        }
+        l.clone().render(a, b);
+        InputLine::new("/", text, 0, false, &theme).hint(text).render(a, b);
     });
     let kv = [KvEntry::new(text, "#3b82f6"), KvEntry::new("b", text)];
     check(w, h, |a, b| KeyValuePanel::new(&kv, &theme).title(text).render(a, b));

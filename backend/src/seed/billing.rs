@@ -6,15 +6,29 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::data::compact;
 use super::payments::{self, Pay};
+use super::text::compact;
 use super::{Ctx, ServiceRef, World};
 use crate::error::ServiceError;
 
 /// Service statuses cycled through per brand, weighted towards active.
 const PATTERN: [&str; 16] = [
-    "active", "active", "pending", "active", "suspended", "active", "provisioning", "active", "active", "error",
-    "active", "terminated", "active", "active", "suspended", "active",
+    "active",
+    "active",
+    "pending",
+    "active",
+    "suspended",
+    "active",
+    "provisioning",
+    "active",
+    "active",
+    "error",
+    "active",
+    "terminated",
+    "active",
+    "active",
+    "suspended",
+    "active",
 ];
 
 fn cycle_days(cycle: &str) -> i64 {
@@ -46,7 +60,10 @@ pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
         for (j, c) in b.customers.iter().enumerate() {
             let count = if j % 4 == 0 { 2 } else { 1 };
             for k in 0..count {
-                let mut status = PATTERN.get((bi * 5 + j * 2 + k * 7) % PATTERN.len()).copied().unwrap_or("active");
+                let mut status = PATTERN
+                    .get((bi * 5 + j * 2 + k * 7) % PATTERN.len())
+                    .copied()
+                    .unwrap_or("active");
                 let code = match (k, j % 10) {
                     (1, _) => "email-pro",
                     (_, 7) => "start-2022",
@@ -91,7 +108,8 @@ pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
                     "provisioning" | "error" => Some(created + TimeDelta::days(cd)),
                     _ => None,
                 };
-                let activated = matches!(status, "active" | "suspended" | "terminated").then(|| created + TimeDelta::minutes(4));
+                let activated =
+                    matches!(status, "active" | "suspended" | "terminated").then(|| created + TimeDelta::minutes(4));
                 let suspended_at = (status == "suspended").then(|| ctx.days(-ctx.rng.range(1, 6)));
                 let reason = match (status, tenant_suspended) {
                     ("suspended", true) => Some("Revenda suspensa: chargeback em análise"),
@@ -109,7 +127,9 @@ pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
                     _ => format!("WHM API timeout after 60s calling createacct on {server_name} (5 attempts)"),
                 });
                 let id = Uuid::now_v7();
-                let external = matches!(status, "active" | "suspended" | "terminated").then(|| username.clone()).flatten();
+                let external = matches!(status, "active" | "suspended" | "terminated")
+                    .then(|| username.clone())
+                    .flatten();
                 ctx.add(
                     "services",
                     "service",
@@ -128,12 +148,16 @@ pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
                 .await?;
                 let follow_up = match status {
                     "suspended" => Some(("service.suspend", json!({ "reason": reason }))),
-                    "terminated" => Some(("service.terminate", json!({ "reason": "Cancelado a pedido do cliente" }))),
+                    "terminated" => Some((
+                        "service.terminate",
+                        json!({ "reason": "Cancelado a pedido do cliente" }),
+                    )),
                     "error" => Some(("service.provision_failed", json!({ "error": last_error }))),
                     _ => None,
                 };
                 if let Some((action, after)) = follow_up {
-                    ctx.note(action, "service", Some(id.to_string()), Some(tid), after).await?;
+                    ctx.note(action, "service", Some(id.to_string()), Some(tid), after)
+                        .await?;
                 }
                 let mut addon = None;
                 if matches!(status, "active" | "suspended") && (j + k) % 3 == 0 && p.kind != "email" {
@@ -215,7 +239,12 @@ pub(super) struct Draft {
 }
 
 fn period_label(p: &super::PlanRef, from: DateTime<Utc>) -> String {
-    format!("{} ({} a {})", p.name, from.format("%d/%m/%Y"), (from + TimeDelta::days(cycle_days(p.cycle))).format("%d/%m/%Y"))
+    format!(
+        "{} ({} a {})",
+        p.name,
+        from.format("%d/%m/%Y"),
+        (from + TimeDelta::days(cycle_days(p.cycle))).format("%d/%m/%Y")
+    )
 }
 
 pub(super) async fn invoices(ctx: &mut Ctx, world: &mut World) -> Result<(), ServiceError> {
@@ -224,7 +253,13 @@ pub(super) async fn invoices(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
         let Some(b) = world.brands.get(s.brand) else { continue };
         let Some(c) = b.customers.get(s.customer) else { continue };
         let domain = s.domain.clone().unwrap_or_default();
-        let mut lines: Vec<Line> = vec![(format!("{} — {domain}", period_label(&s.plan, s.created)), 1, s.plan.price, Some(s.id), None)];
+        let mut lines: Vec<Line> = vec![(
+            format!("{} — {domain}", period_label(&s.plan, s.created)),
+            1,
+            s.plan.price,
+            Some(s.id),
+            None,
+        )];
         if s.plan.setup > 0 {
             lines.push(("Taxa de instalação".into(), 1, s.plan.setup, Some(s.id), None));
         }
@@ -232,7 +267,13 @@ pub(super) async fn invoices(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
             lines.push((a.name.to_owned(), 1, a.price, Some(s.id), Some(*sa)));
         }
         if si % 5 == 0 && s.plan.price > 0 {
-            lines.push(("Cupom BEMVINDO10 (-10%)".into(), 1, -(s.plan.price / 10), Some(s.id), None));
+            lines.push((
+                "Cupom BEMVINDO10 (-10%)".into(),
+                1,
+                -(s.plan.price / 10),
+                Some(s.id),
+                None,
+            ));
         }
         let order_created = s.created - TimeDelta::minutes(3);
         let paid_after = TimeDelta::minutes(ctx.rng.range(2, 180));
@@ -266,7 +307,12 @@ pub(super) async fn invoices(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
                         ..base_clone(&base)
                     });
                 }
-                drafts.push(Draft { status: "pending", paid: None, pay: Pay::Waiting, ..base });
+                drafts.push(Draft {
+                    status: "pending",
+                    paid: None,
+                    pay: Pay::Waiting,
+                    ..base
+                });
             }
             "terminated" => drafts.push(Draft {
                 status: "refunded",
@@ -281,7 +327,13 @@ pub(super) async fn invoices(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
             let cd = cycle_days(s.plan.cycle);
             let cycles = (ctx.t0 - s.created).num_days() / cd;
             let renewal_lines = |from: DateTime<Utc>| {
-                let mut l: Vec<Line> = vec![(format!("Renovação {} — {domain}", period_label(&s.plan, from)), 1, s.plan.price, Some(s.id), None)];
+                let mut l: Vec<Line> = vec![(
+                    format!("Renovação {} — {domain}", period_label(&s.plan, from)),
+                    1,
+                    s.plan.price,
+                    Some(s.id),
+                    None,
+                )];
                 if let Some((sa, a)) = &s.addon {
                     l.push((a.name.to_owned(), 1, a.price, Some(s.id), Some(*sa)));
                 }
@@ -413,7 +465,13 @@ fn credit_drafts(ctx: &mut Ctx, world: &mut World, drafts: &mut Vec<Draft>) {
             user: Some(user),
             status: "paid",
             reason: "credits",
-            lines: vec![(format!("Pacote de {credits} créditos"), credits, CREDIT_PRICE, None, None)],
+            lines: vec![(
+                format!("Pacote de {credits} créditos"),
+                credits,
+                CREDIT_PRICE,
+                None,
+                None,
+            )],
             created,
             due: created + TimeDelta::days(1),
             paid: Some(paid),

@@ -181,29 +181,200 @@ pub(super) type ServerSpec = (
 );
 
 pub(super) const SERVERS: [ServerSpec; 9] = [
-    ("whm-gru-01", "whm", "sa-east-1", "online", Some(300), 212, 4000, 2710, None, 11),
-    ("whm-gru-02", "whm", "sa-east-1", "online", Some(300), 187, 4000, 2190, None, 12),
-    ("whm-gru-03", "whm", "sa-east-1", "degraded", Some(300), 281, 4000, 3660, None, 13),
-    ("whm-for-01", "whm", "fortaleza", "online", Some(200), 96, 2000, 870, None, 21),
-    ("nuvembr-ded-01", "whm", "sa-east-1", "online", Some(150), 64, 2000, 640, Some("nuvembr-hosting"), 14),
-    ("cpanel-iad-01", "cpanel", "us-east-1", "maintenance", Some(120), 45, 1000, 410, None, 31),
-    ("whm-fra-01", "whm", "eu-central-1", "offline", Some(200), 77, 2000, 1150, None, 41),
-    ("xui-gru-01", "xui", "sa-east-1", "online", None, 0, 500, 320, Some("streammax-revenda"), 15),
-    ("xtream-for-01", "xtream", "fortaleza", "degraded", None, 0, 500, 410, Some("alpha-iptv-distribuidora"), 22),
+    (
+        "whm-gru-01",
+        "whm",
+        "sa-east-1",
+        "online",
+        Some(300),
+        212,
+        4000,
+        2710,
+        None,
+        11,
+    ),
+    (
+        "whm-gru-02",
+        "whm",
+        "sa-east-1",
+        "online",
+        Some(300),
+        187,
+        4000,
+        2190,
+        None,
+        12,
+    ),
+    (
+        "whm-gru-03",
+        "whm",
+        "sa-east-1",
+        "degraded",
+        Some(300),
+        281,
+        4000,
+        3660,
+        None,
+        13,
+    ),
+    (
+        "whm-for-01",
+        "whm",
+        "fortaleza",
+        "online",
+        Some(200),
+        96,
+        2000,
+        870,
+        None,
+        21,
+    ),
+    (
+        "nuvembr-ded-01",
+        "whm",
+        "sa-east-1",
+        "online",
+        Some(150),
+        64,
+        2000,
+        640,
+        Some("nuvembr-hosting"),
+        14,
+    ),
+    (
+        "cpanel-iad-01",
+        "cpanel",
+        "us-east-1",
+        "maintenance",
+        Some(120),
+        45,
+        1000,
+        410,
+        None,
+        31,
+    ),
+    (
+        "whm-fra-01",
+        "whm",
+        "eu-central-1",
+        "offline",
+        Some(200),
+        77,
+        2000,
+        1150,
+        None,
+        41,
+    ),
+    (
+        "xui-gru-01",
+        "xui",
+        "sa-east-1",
+        "online",
+        None,
+        0,
+        500,
+        320,
+        Some("streammax-revenda"),
+        15,
+    ),
+    (
+        "xtream-for-01",
+        "xtream",
+        "fortaleza",
+        "degraded",
+        None,
+        0,
+        500,
+        410,
+        Some("alpha-iptv-distribuidora"),
+        22,
+    ),
 ];
 
 pub(super) const FIRST_NAMES: [&str; 40] = [
-    "Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
-    "Karina", "Lucas", "Mariana", "Nicolas", "Otávio", "Paula", "Rafaela", "Rodrigo", "Sabrina", "Tiago",
-    "Vanessa", "Vinícius", "Yasmin", "Caio", "Letícia", "Matheus", "Beatriz", "Gustavo", "Larissa", "André",
-    "Renata", "Marcelo", "Priscila", "Leandro", "Aline", "Fábio", "Juliana", "Sérgio", "Débora", "Wellington",
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Diego",
+    "Eduarda",
+    "Felipe",
+    "Gabriela",
+    "Henrique",
+    "Isabela",
+    "João",
+    "Karina",
+    "Lucas",
+    "Mariana",
+    "Nicolas",
+    "Otávio",
+    "Paula",
+    "Rafaela",
+    "Rodrigo",
+    "Sabrina",
+    "Tiago",
+    "Vanessa",
+    "Vinícius",
+    "Yasmin",
+    "Caio",
+    "Letícia",
+    "Matheus",
+    "Beatriz",
+    "Gustavo",
+    "Larissa",
+    "André",
+    "Renata",
+    "Marcelo",
+    "Priscila",
+    "Leandro",
+    "Aline",
+    "Fábio",
+    "Juliana",
+    "Sérgio",
+    "Débora",
+    "Wellington",
 ];
 
 pub(super) const LAST_NAMES: [&str; 40] = [
-    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
-    "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares", "Fernandes", "Vieira", "Barbosa",
-    "Rocha", "Dias", "Nascimento", "Andrade", "Moreira", "Nunes", "Marques", "Machado", "Mendes", "Freitas",
-    "Cardoso", "Ramos", "Gonçalves", "Santana", "Teixeira", "Araújo", "Cavalcanti", "Monteiro", "Moura", "Correia",
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+    "Rocha",
+    "Dias",
+    "Nascimento",
+    "Andrade",
+    "Moreira",
+    "Nunes",
+    "Marques",
+    "Machado",
+    "Mendes",
+    "Freitas",
+    "Cardoso",
+    "Ramos",
+    "Gonçalves",
+    "Santana",
+    "Teixeira",
+    "Araújo",
+    "Cavalcanti",
+    "Monteiro",
+    "Moura",
+    "Correia",
 ];
 
 /// Small businesses that buy hosting (name, preferred TLD).
@@ -310,61 +481,3 @@ pub(super) const SOURCE_HOSTS: [&str; 6] = [
     "cp02.sitebarato.com.br",
     "whm.provedorlocal.net.br",
 ];
-
-/// Replaces Portuguese accents by their base letter (for usernames, e-mails, domains).
-pub(super) fn fold(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
-            'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'A',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'É' | 'È' | 'Ê' | 'Ë' => 'E',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-            'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'O',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
-            'ç' => 'c',
-            'Ç' => 'C',
-            other => other,
-        })
-        .collect()
-}
-
-/// Lower-case ASCII letters and digits only: "Padaria Pão Dourado" → "padariapaodourado".
-pub(super) fn compact(s: &str) -> String {
-    fold(s)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// CPF check digits (mod 11) over the 9 base digits.
-pub(super) fn cpf(base: [u8; 9]) -> String {
-    let mut d: Vec<u32> = base.iter().map(|&x| u32::from(x)).collect();
-    for len in [9usize, 10] {
-        let sum: u32 = d.iter().take(len).enumerate().map(|(i, &x)| x * (len as u32 + 1 - i as u32)).sum();
-        let r = (sum * 10) % 11;
-        d.push(if r == 10 { 0 } else { r });
-    }
-    let s: String = d.iter().map(|x| char::from(b'0' + *x as u8)).collect();
-    format!("{}.{}.{}-{}", &s[0..3], &s[3..6], &s[6..9], &s[9..11])
-}
-
-/// CNPJ check digits over 8 root digits and branch 0001.
-pub(super) fn cnpj(root: [u8; 8]) -> String {
-    let mut d: Vec<u32> = root.iter().map(|&x| u32::from(x)).collect();
-    d.extend([0, 0, 0, 1]);
-    for weights in [
-        &[5u32, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][..],
-        &[6u32, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][..],
-    ] {
-        let sum: u32 = d.iter().zip(weights).map(|(x, w)| x * w).sum();
-        let r = sum % 11;
-        d.push(if r < 2 { 0 } else { 11 - r });
-    }
-    let s: String = d.iter().map(|x| char::from(b'0' + *x as u8)).collect();
-    format!("{}.{}.{}/{}-{}", &s[0..2], &s[2..5], &s[5..8], &s[8..12], &s[12..14])
-}

@@ -10,9 +10,14 @@ use crate::error::ServiceError;
 pub(super) async fn servers(ctx: &mut Ctx, world: &mut World) -> Result<(), ServiceError> {
     for (name, kind, region, status, max, accounts, disk_total, disk_used, dedicated, octet) in SERVERS {
         let id = Uuid::now_v7();
-        let tenant = dedicated.and_then(|slug| world.brands.iter().find(|b| b.tenant.slug == slug).map(|b| b.tenant.id));
+        let tenant =
+            dedicated.and_then(|slug| world.brands.iter().find(|b| b.tenant.slug == slug).map(|b| b.tenant.id));
         let hostname = format!("{name}.painelcloud.net.br");
-        let net = if matches!(region, "us-east-1" | "eu-central-1") { "198.51.100" } else { "203.0.113" };
+        let net = if matches!(region, "us-east-1" | "eu-central-1") {
+            "198.51.100"
+        } else {
+            "203.0.113"
+        };
         let ip = format!("{net}.{octet}");
         let hosting = matches!(kind, "whm" | "cpanel");
         let created = ctx.days(-120 + i64::from(octet));
@@ -42,12 +47,7 @@ pub(super) async fn servers(ctx: &mut Ctx, world: &mut World) -> Result<(), Serv
         )
         .await?;
         metrics(ctx, id, name, region, status, (disk_total, disk_used, accounts)).await?;
-        world.servers.push(ServerRef {
-            id,
-            name,
-            status,
-            ip,
-        });
+        world.servers.push(ServerRef { id, name, status, ip });
     }
     Ok(())
 }
@@ -116,51 +116,218 @@ async fn metrics(
 }
 
 /// (code, name, kind, cycle, BRL price, USD price, setup fee BRL, resources, status).
-type HostingPlan = (&'static str, &'static str, &'static str, &'static str, i64, i64, i64, &'static str, &'static str);
+type HostingPlan = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    i64,
+    &'static str,
+    &'static str,
+);
 
 const HOSTING_PLANS: [HostingPlan; 7] = [
-    ("start", "Start", "hosting", "monthly", 1490, 499, 0,
-     r#"{"disk_gb":10,"bandwidth_gb":100,"sites":1,"mailboxes":5,"databases":2,"ssl":"autossl"}"#, "active"),
-    ("plus", "Plus", "hosting", "monthly", 2990, 899, 0,
-     r#"{"disk_gb":50,"bandwidth_gb":500,"sites":5,"mailboxes":25,"databases":10,"ssl":"autossl","backup":"weekly"}"#, "active"),
-    ("pro", "Pro", "hosting", "monthly", 5990, 1599, 0,
-     r#"{"disk_gb":100,"bandwidth_gb":"unlimited","sites":20,"mailboxes":100,"databases":"unlimited","ssl":"autossl","backup":"daily"}"#, "active"),
-    ("plus-anual", "Plus Anual", "hosting", "annual", 29900, 8990, 0,
-     r#"{"disk_gb":50,"bandwidth_gb":500,"sites":5,"mailboxes":25,"databases":10,"free_domain":true}"#, "hidden"),
-    ("revenda-30", "Revenda 30", "reseller_hosting", "monthly", 14990, 3999, 4990,
-     r#"{"accounts":30,"disk_gb":150,"bandwidth_gb":1500,"whm":true,"white_label":true}"#, "active"),
-    ("email-pro", "E-mail Profissional", "email", "monthly", 990, 299, 0,
-     r#"{"mailboxes":1,"mailbox_gb":15,"antispam":true,"webmail":"roundcube"}"#, "active"),
-    ("start-2022", "Start (2022)", "hosting", "monthly", 990, 399, 0,
-     r#"{"disk_gb":5,"bandwidth_gb":50,"sites":1,"mailboxes":3,"databases":1}"#, "retired"),
+    (
+        "start",
+        "Start",
+        "hosting",
+        "monthly",
+        1490,
+        499,
+        0,
+        r#"{"disk_gb":10,"bandwidth_gb":100,"sites":1,"mailboxes":5,"databases":2,"ssl":"autossl"}"#,
+        "active",
+    ),
+    (
+        "plus",
+        "Plus",
+        "hosting",
+        "monthly",
+        2990,
+        899,
+        0,
+        r#"{"disk_gb":50,"bandwidth_gb":500,"sites":5,"mailboxes":25,"databases":10,"ssl":"autossl","backup":"weekly"}"#,
+        "active",
+    ),
+    (
+        "pro",
+        "Pro",
+        "hosting",
+        "monthly",
+        5990,
+        1599,
+        0,
+        r#"{"disk_gb":100,"bandwidth_gb":"unlimited","sites":20,"mailboxes":100,"databases":"unlimited","ssl":"autossl","backup":"daily"}"#,
+        "active",
+    ),
+    (
+        "plus-anual",
+        "Plus Anual",
+        "hosting",
+        "annual",
+        29900,
+        8990,
+        0,
+        r#"{"disk_gb":50,"bandwidth_gb":500,"sites":5,"mailboxes":25,"databases":10,"free_domain":true}"#,
+        "hidden",
+    ),
+    (
+        "revenda-30",
+        "Revenda 30",
+        "reseller_hosting",
+        "monthly",
+        14990,
+        3999,
+        4990,
+        r#"{"accounts":30,"disk_gb":150,"bandwidth_gb":1500,"whm":true,"white_label":true}"#,
+        "active",
+    ),
+    (
+        "email-pro",
+        "E-mail Profissional",
+        "email",
+        "monthly",
+        990,
+        299,
+        0,
+        r#"{"mailboxes":1,"mailbox_gb":15,"antispam":true,"webmail":"roundcube"}"#,
+        "active",
+    ),
+    (
+        "start-2022",
+        "Start (2022)",
+        "hosting",
+        "monthly",
+        990,
+        399,
+        0,
+        r#"{"disk_gb":5,"bandwidth_gb":50,"sites":1,"mailboxes":3,"databases":1}"#,
+        "retired",
+    ),
 ];
 
 /// (code, name, cycle, price, credits, days, screens, trial hours, status).
-type StreamingPlan = (&'static str, &'static str, &'static str, i64, i64, i64, i64, i64, &'static str);
+type StreamingPlan = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    &'static str,
+);
 
 const STREAMING_PLANS: [StreamingPlan; 6] = [
     ("mensal-1", "Mensal 1 tela", "monthly", 3500, 1, 30, 1, 0, "active"),
     ("mensal-2", "Mensal 2 telas", "monthly", 5000, 2, 30, 2, 0, "active"),
-    ("trimestral", "Trimestral 1 tela", "quarterly", 9000, 3, 90, 1, 0, "active"),
-    ("semestral", "Semestral 1 tela", "semiannual", 17000, 5, 180, 1, 0, "active"),
+    (
+        "trimestral",
+        "Trimestral 1 tela",
+        "quarterly",
+        9000,
+        3,
+        90,
+        1,
+        0,
+        "active",
+    ),
+    (
+        "semestral",
+        "Semestral 1 tela",
+        "semiannual",
+        17000,
+        5,
+        180,
+        1,
+        0,
+        "active",
+    ),
     ("anual-2", "Anual 2 telas", "annual", 36000, 10, 365, 2, 0, "active"),
     ("teste-4h", "Teste grátis 4 horas", "one_time", 0, 0, 1, 1, 4, "hidden"),
 ];
 
 /// (code, name, kind, cycle, BRL price, USD price, config).
-type AddonSpec = (&'static str, &'static str, &'static str, &'static str, i64, i64, &'static str);
+type AddonSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    &'static str,
+);
 
 const HOSTING_ADDONS: [AddonSpec; 5] = [
-    ("ssl-premium", "SSL Premium (OV)", "ssl", "annual", 18990, 4990, r#"{"issuer":"Sectigo","validation":"OV"}"#),
-    ("backup-diario", "Backup diário (30 dias)", "backup", "monthly", 990, 299, r#"{"retention_days":30,"offsite":"s3"}"#),
-    ("ip-dedicado", "IP dedicado", "dedicated_ip", "monthly", 2490, 500, r#"{"ipv4":true}"#),
-    ("imunify360", "Imunify360 (antimalware)", "security", "monthly", 1490, 399, r#"{"product":"imunify360"}"#),
-    ("email-extra", "Caixa de e-mail extra (10 GB)", "email", "monthly", 490, 150, r#"{"mailbox_gb":10}"#),
+    (
+        "ssl-premium",
+        "SSL Premium (OV)",
+        "ssl",
+        "annual",
+        18990,
+        4990,
+        r#"{"issuer":"Sectigo","validation":"OV"}"#,
+    ),
+    (
+        "backup-diario",
+        "Backup diário (30 dias)",
+        "backup",
+        "monthly",
+        990,
+        299,
+        r#"{"retention_days":30,"offsite":"s3"}"#,
+    ),
+    (
+        "ip-dedicado",
+        "IP dedicado",
+        "dedicated_ip",
+        "monthly",
+        2490,
+        500,
+        r#"{"ipv4":true}"#,
+    ),
+    (
+        "imunify360",
+        "Imunify360 (antimalware)",
+        "security",
+        "monthly",
+        1490,
+        399,
+        r#"{"product":"imunify360"}"#,
+    ),
+    (
+        "email-extra",
+        "Caixa de e-mail extra (10 GB)",
+        "email",
+        "monthly",
+        490,
+        150,
+        r#"{"mailbox_gb":10}"#,
+    ),
 ];
 
 const STREAMING_ADDONS: [AddonSpec; 2] = [
-    ("tela-extra", "Tela adicional", "other", "monthly", 1000, 0, r#"{"max_connections":1}"#),
-    ("pacote-esportes", "Pacote Esportes HD", "other", "monthly", 1500, 0, r#"{"bouquets":[12,13]}"#),
+    (
+        "tela-extra",
+        "Tela adicional",
+        "other",
+        "monthly",
+        1000,
+        0,
+        r#"{"max_connections":1}"#,
+    ),
+    (
+        "pacote-esportes",
+        "Pacote Esportes HD",
+        "other",
+        "monthly",
+        1500,
+        0,
+        r#"{"bouquets":[12,13]}"#,
+    ),
 ];
 
 fn json_of(s: &str) -> Value {
@@ -174,9 +341,11 @@ pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
         let currency = b.tenant.currency.clone();
         let created = ctx.days(-b.spec.age_days) + chrono::TimeDelta::hours(3);
         let bump = (bi as i64 % 4) * 100;
-        let pkg_prefix: String = super::data::compact(b.spec.prefix);
+        let pkg_prefix: String = super::text::compact(b.spec.prefix);
         if b.spec.streaming {
-            for (sort, (code, name, cycle, price, credits, days, screens, trial, status)) in STREAMING_PLANS.into_iter().enumerate() {
+            for (sort, (code, name, cycle, price, credits, days, screens, trial, status)) in
+                STREAMING_PLANS.into_iter().enumerate()
+            {
                 let id = Uuid::now_v7();
                 let price = if price == 0 { 0 } else { price + bump };
                 ctx.add(
@@ -209,7 +378,9 @@ pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                 });
             }
         } else {
-            for (sort, (code, name, kind, cycle, brl, usd_price, setup, resources, status)) in HOSTING_PLANS.into_iter().enumerate() {
+            for (sort, (code, name, kind, cycle, brl, usd_price, setup, resources, status)) in
+                HOSTING_PLANS.into_iter().enumerate()
+            {
                 let id = Uuid::now_v7();
                 let price = if usd { usd_price } else { price_90(brl + bump) };
                 let setup = if usd || setup == 0 { 0 } else { setup };
@@ -242,7 +413,11 @@ pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                 });
             }
         }
-        let addons: &[AddonSpec] = if b.spec.streaming { &STREAMING_ADDONS } else { &HOSTING_ADDONS };
+        let addons: &[AddonSpec] = if b.spec.streaming {
+            &STREAMING_ADDONS
+        } else {
+            &HOSTING_ADDONS
+        };
         for &(code, name, kind, cycle, brl, usd_price, config) in addons {
             let id = Uuid::now_v7();
             let price = if usd { usd_price } else { brl };

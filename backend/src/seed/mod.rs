@@ -35,6 +35,7 @@ macro_rules! cols {
 
 mod billing;
 mod bulk;
+mod credits;
 mod data;
 mod infra;
 mod ops;
@@ -45,6 +46,7 @@ mod streaming;
 mod support;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use bulk::bulk_tenants;
 
@@ -143,6 +145,9 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
     SeedReport::count(db).await
 }
 
+/// (brand index, invoice id, customer id, number, due date).
+type OpenInvoice = (usize, Uuid, Option<Uuid>, String, DateTime<Utc>);
+
 /// What phase 1 created and what later steps need to refer to.
 #[derive(Default)]
 struct World {
@@ -151,7 +156,7 @@ struct World {
     pub servers: Vec<ServerRef>,
     pub services: Vec<ServiceRef>,
     /// Invoices not paid yet, for reminders: (tenant index, invoice id, customer id, number, due).
-    pub open_invoices: Vec<(usize, Uuid, Option<Uuid>, String, DateTime<Utc>)>,
+    pub open_invoices: Vec<OpenInvoice>,
     /// Paid credit purchases per partner: (user id, invoice id, credits, price, paid at).
     pub credit_invoices: Vec<(Uuid, Uuid, i64, i64, DateTime<Utc>)>,
     /// Domains in use (globally unique while live).
@@ -250,20 +255,37 @@ impl Ctx {
     }
 
     /// Inserts one row: `fields` are bound, `raw` are SQL literals (floats, the empty blob).
-    pub async fn insert(&mut self, table: &str, fields: &[(&str, Arg)], raw: &[(&str, String)]) -> Result<(), ServiceError> {
+    pub async fn insert(
+        &mut self,
+        table: &str,
+        fields: &[(&str, Arg)],
+        raw: &[(&str, String)],
+    ) -> Result<(), ServiceError> {
         let mut names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
         let mut values: Vec<String> = (1..=fields.len()).map(|i| format!("${i}")).collect();
         for (k, v) in raw {
             names.push(k);
             values.push(v.clone());
         }
-        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), values.join(", "));
-        self.tx.execute(&sql, fields.iter().map(|(_, a)| a.clone()).collect()).await?;
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            values.join(", ")
+        );
+        self.tx
+            .execute(&sql, fields.iter().map(|(_, a)| a.clone()).collect())
+            .await?;
         Ok(())
     }
 
     /// Inserts one row and audits it as `<entity>.create` with the inserted values as `after`.
-    pub async fn add(&mut self, table: &str, entity: &str, tenant: Option<Uuid>, fields: Vec<(&str, Arg)>) -> Result<(), ServiceError> {
+    pub async fn add(
+        &mut self,
+        table: &str,
+        entity: &str,
+        tenant: Option<Uuid>,
+        fields: Vec<(&str, Arg)>,
+    ) -> Result<(), ServiceError> {
         self.add_raw(table, entity, tenant, fields, &[]).await
     }
 
@@ -280,8 +302,14 @@ impl Ctx {
             (&"id", Arg::Uuid(Some(u))) => Some(u.to_string()),
             _ => None,
         });
-        let after = Value::Object(fields.iter().map(|(k, a)| ((*k).to_owned(), arg_json(a))).collect::<Map<_, _>>());
-        self.note(&format!("{entity}.create"), entity, entity_id, tenant, after).await
+        let after = Value::Object(
+            fields
+                .iter()
+                .map(|(k, a)| ((*k).to_owned(), arg_json(a)))
+                .collect::<Map<_, _>>(),
+        );
+        self.note(&format!("{entity}.create"), entity, entity_id, tenant, after)
+            .await
     }
 
     /// One audit entry by the seeding actor.
@@ -330,7 +358,9 @@ fn arg_json(a: &Arg) -> Value {
         Arg::Uuid(v) => v.map_or(Value::Null, |u| Value::String(u.to_string())),
         Arg::Int(v) => v.map_or(Value::Null, Value::from),
         Arg::Bool(b) => Value::Bool(*b),
-        Arg::Time(v) => v.map_or(Value::Null, |t| Value::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))),
+        Arg::Time(v) => v.map_or(Value::Null, |t| {
+            Value::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
+        }),
         Arg::Json(v) => v.clone().unwrap_or(Value::Null),
     }
 }
@@ -380,22 +410,22 @@ impl Rng {
         xs.get(self.below(xs.len())).copied().unwrap_or("")
     }
 
-    fn from_alphabet(&self, n: usize, alphabet: &[u8]) -> String {
+    fn draw_from(&self, n: usize, alphabet: &[u8]) -> String {
         (0..n)
             .map(|_| char::from(alphabet.get(self.below(alphabet.len())).copied().unwrap_or(b'0')))
             .collect()
     }
 
     pub fn alnum(&self, n: usize) -> String {
-        self.from_alphabet(n, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        self.draw_from(n, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     }
 
     pub fn hex(&self, n: usize) -> String {
-        self.from_alphabet(n, b"0123456789abcdef")
+        self.draw_from(n, b"0123456789abcdef")
     }
 
     pub fn digits(&self, n: usize) -> String {
-        self.from_alphabet(n, b"0123456789")
+        self.draw_from(n, b"0123456789")
     }
 
     pub fn digit_array<const N: usize>(&self) -> [u8; N] {

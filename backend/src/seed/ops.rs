@@ -9,10 +9,26 @@ use super::data::SOURCE_HOSTS;
 use super::{Ctx, World};
 use crate::error::ServiceError;
 
-const STAGES: [&str; 8] = ["credentials", "session", "email", "databases", "files", "dns", "ssl", "finish"];
+const STAGES: [&str; 8] = [
+    "credentials",
+    "session",
+    "email",
+    "databases",
+    "files",
+    "dns",
+    "ssl",
+    "finish",
+];
 
 /// (brand slug, status, current stage, progress, minutes since created, error).
-type MigrationSpec = (&'static str, &'static str, Option<&'static str>, i64, i64, Option<&'static str>);
+type MigrationSpec = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    i64,
+    i64,
+    Option<&'static str>,
+);
 
 const MIGRATIONS: [MigrationSpec; 11] = [
     ("conexao-hospedagem", "queued", None, 0, 6, None),
@@ -22,14 +38,23 @@ const MIGRATIONS: [MigrationSpec; 11] = [
     ("conexao-hospedagem", "running", Some("databases"), 34, 22, None),
     ("conexao-hospedagem", "success", Some("finish"), 100, 60 * 24 * 3, None),
     ("nuvembr-hosting", "success", Some("finish"), 100, 60 * 24 * 11, None),
-    ("lumen-cloud-services", "success", Some("finish"), 100, 60 * 24 * 6, None),
+    (
+        "lumen-cloud-services",
+        "success",
+        Some("finish"),
+        100,
+        60 * 24 * 6,
+        None,
+    ),
     (
         "turbohost",
         "failed",
         Some("session"),
         12,
         60 * 5,
-        Some("WHM create_remote_root_transfer_session: Access denied (the remote server rejected the root credentials)"),
+        Some(
+            "WHM create_remote_root_transfer_session: Access denied (the remote server rejected the root credentials)",
+        ),
     ),
     (
         "pixel-web-studio",
@@ -64,7 +89,9 @@ fn stage_message(stage: &str) -> &'static str {
 
 pub(super) async fn migrations(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError> {
     for (n, (slug, status, stage, progress, minutes, error)) in MIGRATIONS.into_iter().enumerate() {
-        let Some((bi, b)) = world.brands.iter().enumerate().find(|(_, b)| b.tenant.slug == slug) else { continue };
+        let Some((bi, b)) = world.brands.iter().enumerate().find(|(_, b)| b.tenant.slug == slug) else {
+            continue;
+        };
         let tid = b.tenant.id;
         // The customer's active service, and the first healthy server the brand uses.
         let service = world
@@ -81,11 +108,17 @@ pub(super) async fn migrations(ctx: &mut Ctx, world: &World) -> Result<(), Servi
             .find(|s| matches!(s.status, "online" | "degraded" | "maintenance"))
             .or_else(|| world.servers.first());
         let Some(target) = target else { continue };
-        let source_host = SOURCE_HOSTS.get(n % SOURCE_HOSTS.len()).copied().unwrap_or("cpanel.origem.com.br");
-        let source_user = service.and_then(|s| s.username.clone()).unwrap_or_else(|| format!("cliente{n}"));
+        let source_host = SOURCE_HOSTS
+            .get(n % SOURCE_HOSTS.len())
+            .copied()
+            .unwrap_or("cpanel.origem.com.br");
+        let source_user = service
+            .and_then(|s| s.username.clone())
+            .unwrap_or_else(|| format!("cliente{n}"));
         let created = ctx.mins(-minutes);
         let started = (status != "queued").then(|| created + TimeDelta::minutes(1));
-        let finished = matches!(status, "success" | "failed" | "aborted").then(|| created + TimeDelta::minutes(38 + n as i64 * 7));
+        let finished =
+            matches!(status, "success" | "failed" | "aborted").then(|| created + TimeDelta::minutes(38 + n as i64 * 7));
         let id = Uuid::now_v7();
         ctx.add(
             "migrations",
@@ -118,7 +151,10 @@ pub(super) async fn migrations(ctx: &mut Ctx, world: &World) -> Result<(), Servi
                 lines.push(("info", stage_message(st).to_owned()));
             }
             if *st == "email" && n % 2 == 0 {
-                lines.push(("warn", "2 caixas de e-mail acima da cota do plano de destino".to_owned()));
+                lines.push((
+                    "warn",
+                    "2 caixas de e-mail acima da cota do plano de destino".to_owned(),
+                ));
             }
             if *st == "databases" && !current {
                 lines.push(("info", format!("{} bancos, {} MB", 2 + n % 4, 120 + n * 37)));
@@ -166,13 +202,29 @@ pub(super) async fn dns(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError
         let k = count;
         // Registration: Registro.br (no API, only NS checks) for .br, Namecheap otherwise.
         let br = domain.ends_with(".br");
-        let (registrar, sale) = if br { ("registro_br", "external") } else if k % 2 == 0 { ("namecheap", "direct") } else { ("namecheap", "indirect") };
+        let (registrar, sale) = if br {
+            ("registro_br", "external")
+        } else if k.is_multiple_of(2) {
+            ("namecheap", "direct")
+        } else {
+            ("namecheap", "indirect")
+        };
         let ns_pending = k % 9 == 4;
         let expired = k % 17 == 8;
-        let dstatus = if expired { "expired" } else if ns_pending { "pending" } else { "active" };
+        let dstatus = if expired {
+            "expired"
+        } else if ns_pending {
+            "pending"
+        } else {
+            "active"
+        };
         let ns = CF_NS.get(k % CF_NS.len()).copied().unwrap_or(CF_NS[0]);
         let registered = s.created - TimeDelta::days(200 + 40 * (k as i64 % 9));
-        let expires = if expired { ctx.days(-6) } else { registered + TimeDelta::days(365 * (1 + (ctx.t0 - registered).num_days() / 365)) };
+        let expires = if expired {
+            ctx.days(-6)
+        } else {
+            registered + TimeDelta::days(365 * (1 + (ctx.t0 - registered).num_days() / 365))
+        };
         let domain_id = Uuid::now_v7();
         ctx.add(
             "domains",
@@ -194,7 +246,13 @@ pub(super) async fn dns(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError
         )
         .await?;
         // DNS zone at Cloudflare (one stuck in error, one waiting for the NS change).
-        let zone_status = if ns_pending { "pending" } else if k % 13 == 6 { "error" } else { "active" };
+        let zone_status = if ns_pending {
+            "pending"
+        } else if k % 13 == 6 {
+            "error"
+        } else {
+            "active"
+        };
         let zone = Uuid::now_v7();
         ctx.add(
             "dns_zones",
@@ -216,14 +274,32 @@ pub(super) async fn dns(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError
             ("CNAME", format!("www.{domain}"), domain.clone(), None, true),
             ("A", mail.clone(), ip.clone(), None, false),
             ("MX", domain.clone(), mail.clone(), Some(10), false),
-            ("TXT", domain.clone(), "v=spf1 +a +mx include:_spf.painelcloud.net.br ~all".into(), None, false),
-            ("TXT", format!("_dmarc.{domain}"), format!("v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"), None, false),
+            (
+                "TXT",
+                domain.clone(),
+                "v=spf1 +a +mx include:_spf.painelcloud.net.br ~all".into(),
+                None,
+                false,
+            ),
+            (
+                "TXT",
+                format!("_dmarc.{domain}"),
+                format!("v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"),
+                None,
+                false,
+            ),
         ];
         let mut n = 0;
         for (r, (rtype, name, content, prio, proxied)) in records.into_iter().enumerate() {
             let (sync, err): (&str, Option<&str>) = match (zone_status, k % 10, r) {
-                ("active", 2, 1) => ("error", Some("Cloudflare API 81053: An A, AAAA, or CNAME record with that host already exists.")),
-                ("active", 7, 4) => ("error", Some("Cloudflare API 9007: Content for TXT record is invalid (SPF com mais de 10 lookups)")),
+                ("active", 2, 1) => (
+                    "error",
+                    Some("Cloudflare API 81053: An A, AAAA, or CNAME record with that host already exists."),
+                ),
+                ("active", 7, 4) => (
+                    "error",
+                    Some("Cloudflare API 9007: Content for TXT record is invalid (SPF com mais de 10 lookups)"),
+                ),
                 ("active", _, _) => ("synced", None),
                 _ => ("pending", None),
             };
@@ -236,8 +312,14 @@ pub(super) async fn dns(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError
             ctx.insert("dns_records", &fields, &[]).await?;
             n += 1;
         }
-        ctx.note("dns_zone.records_created", "dns_zone", Some(zone.to_string()), Some(tid), json!({ "zone": domain, "records": n }))
-            .await?;
+        ctx.note(
+            "dns_zone.records_created",
+            "dns_zone",
+            Some(zone.to_string()),
+            Some(tid),
+            json!({ "zone": domain, "records": n }),
+        )
+        .await?;
         certificate(ctx, tid, domain_id, zone, s.id, &domain, k, s.created).await?;
     }
     Ok(())
@@ -254,19 +336,44 @@ async fn certificate(
     k: usize,
     created: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let (status, provider, issuer, not_after, error): (&str, &str, Option<&str>, Option<DateTime<Utc>>, Option<&str>) = match k % 8 {
-        2 => ("expiring", "autossl", Some("Sectigo RSA Domain Validation Secure Server CA"), Some(ctx.days(5)), None),
-        5 => (
-            "failed",
-            "autossl",
-            None,
-            None,
-            Some("AutoSSL: DCV HTTP falhou — www resolve para outro servidor (104.21.x.x, proxy Cloudflare)"),
-        ),
-        6 => ("active", "letsencrypt", Some("Let's Encrypt R11"), Some(ctx.days(41 + k as i64 % 40)), None),
-        7 => ("active", "cloudflare", Some("Google Trust Services WE1"), Some(ctx.days(70)), None),
-        _ => ("active", "autossl", Some("Sectigo RSA Domain Validation Secure Server CA"), Some(ctx.days(20 + (k as i64 * 7) % 70)), None),
-    };
+    let (status, provider, issuer, not_after, error): (&str, &str, Option<&str>, Option<DateTime<Utc>>, Option<&str>) =
+        match k % 8 {
+            2 => (
+                "expiring",
+                "autossl",
+                Some("Sectigo RSA Domain Validation Secure Server CA"),
+                Some(ctx.days(5)),
+                None,
+            ),
+            5 => (
+                "failed",
+                "autossl",
+                None,
+                None,
+                Some("AutoSSL: DCV HTTP falhou — www resolve para outro servidor (104.21.x.x, proxy Cloudflare)"),
+            ),
+            6 => (
+                "active",
+                "letsencrypt",
+                Some("Let's Encrypt R11"),
+                Some(ctx.days(41 + k as i64 % 40)),
+                None,
+            ),
+            7 => (
+                "active",
+                "cloudflare",
+                Some("Google Trust Services WE1"),
+                Some(ctx.days(70)),
+                None,
+            ),
+            _ => (
+                "active",
+                "autossl",
+                Some("Sectigo RSA Domain Validation Secure Server CA"),
+                Some(ctx.days(20 + (k as i64 * 7) % 70)),
+                None,
+            ),
+        };
     let not_before = not_after.map(|t| t - TimeDelta::days(90));
     ctx.add(
         "certificates",

@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::billing::Draft;
-use super::data::fold;
+use super::text::fold;
 use super::{Ctx, World};
 use crate::args;
 use crate::error::ServiceError;
@@ -30,7 +30,9 @@ pub(super) enum Pay {
 }
 
 pub(super) async fn insert_invoice(ctx: &mut Ctx, world: &mut World, d: Draft, seq: i64) -> Result<(), ServiceError> {
-    let Some(b) = world.brands.get(d.brand) else { return Ok(()) };
+    let Some(b) = world.brands.get(d.brand) else {
+        return Ok(());
+    };
     let tid = b.tenant.id;
     let currency = b.tenant.currency.clone();
     let merchant: String = fold(&b.tenant.name).to_uppercase().chars().take(25).collect();
@@ -95,15 +97,34 @@ pub(super) async fn insert_invoice(ctx: &mut Ctx, world: &mut World, d: Draft, s
             let mut attempt = 1;
             if provider == "stripe" && ctx.rng.chance(15) {
                 let at = paid_at - TimeDelta::minutes(ctx.rng.range(5, 90));
-                payment(ctx, &inv, attempt, "stripe", "failed", at, Some("card_declined (insufficient_funds)")).await?;
+                payment(
+                    ctx,
+                    &inv,
+                    attempt,
+                    "stripe",
+                    "failed",
+                    at,
+                    Some("card_declined (insufficient_funds)"),
+                )
+                .await?;
                 attempt += 1;
             }
-            let status = if d.pay == Pay::Refunded { "refunded" } else { "succeeded" };
+            let status = if d.pay == Pay::Refunded {
+                "refunded"
+            } else {
+                "succeeded"
+            };
             payment(ctx, &inv, attempt, provider, status, paid_at, None).await?;
         }
         Pay::Credits => payment(ctx, &inv, 1, "pix", "succeeded", paid_at, None).await?,
         Pay::Waiting => {
-            let provider = if currency == "USD" { "stripe" } else if ctx.rng.chance(70) { "pix" } else { "mercadopago" };
+            let provider = if currency == "USD" {
+                "stripe"
+            } else if ctx.rng.chance(70) {
+                "pix"
+            } else {
+                "mercadopago"
+            };
             let at = ctx.t0 - TimeDelta::minutes(ctx.rng.range(10, 600));
             payment(ctx, &inv, 1, provider, "pending", at, None).await?;
         }
@@ -172,15 +193,32 @@ async fn payment(
     let settled = matches!(status, "succeeded" | "refunded");
     let (method, external, fee, data) = match provider {
         "pix" => {
-            let (ispb, bank) = PIX_BANKS.get(ctx.rng.below(PIX_BANKS.len())).copied().unwrap_or(PIX_BANKS[0]);
+            let (ispb, bank) = PIX_BANKS
+                .get(ctx.rng.below(PIX_BANKS.len()))
+                .copied()
+                .unwrap_or(PIX_BANKS[0]);
             let e2e = format!("E{ispb}{}{}", at.format("%Y%m%d%H%M"), ctx.rng.alnum(11));
-            let data = if settled { json!({ "end_to_end_id": e2e, "payer_bank": bank }) } else { json!({ "txid": e2e }) };
-            ("pix", (settled || status == "refunded").then_some(e2e), amount * 99 / 10_000, data)
+            let data = if settled {
+                json!({ "end_to_end_id": e2e, "payer_bank": bank })
+            } else {
+                json!({ "txid": e2e })
+            };
+            (
+                "pix",
+                (settled || status == "refunded").then_some(e2e),
+                amount * 99 / 10_000,
+                data,
+            )
         }
         "stripe" => {
             let brand = ctx.rng.pick(&["visa", "mastercard", "elo", "amex"]);
             let data = json!({ "brand": brand, "last4": ctx.rng.digits(4), "country": if inv.currency == "USD" { "US" } else { "BR" } });
-            ("card", Some(format!("pi_3{}", ctx.rng.alnum(23))), amount * 399 / 10_000 + 39, data)
+            (
+                "card",
+                Some(format!("pi_3{}", ctx.rng.alnum(23))),
+                amount * 399 / 10_000 + 39,
+                data,
+            )
         }
         "mercadopago" => {
             let m = ctx.rng.pick(&["pix", "master", "visa", "bolbradesco"]);
@@ -190,17 +228,35 @@ async fn payment(
                 "bolbradesco" => "boleto",
                 _ => "credit_card",
             };
-            (method, Some(format!("1{}", ctx.rng.digits(10))), amount * 499 / 10_000, data)
+            (
+                method,
+                Some(format!("1{}", ctx.rng.digits(10))),
+                amount * 499 / 10_000,
+                data,
+            )
         }
         _ => {
             let h = ctx.rng.hex(32).to_uppercase();
-            let id = format!("CHAR_{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
-            ("credit_card", Some(id), amount * 399 / 10_000, json!({ "installments": 1, "payment_response": { "code": "20000" } }))
+            let id = format!(
+                "CHAR_{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            );
+            (
+                "credit_card",
+                Some(id),
+                amount * 399 / 10_000,
+                json!({ "installments": 1, "payment_response": { "code": "20000" } }),
+            )
         }
     };
     // A PIX charge is referenced by its txid until paid; use it as the external id then.
     let external = external.or_else(|| (provider == "pix").then(|| format!("txid{}", ctx.rng.alnum(26))));
-    let pix_code = (method == "pix" && provider != "stripe").then(|| br_code(inv.merchant, inv.city, amount, &ctx.rng.alnum(25)));
+    let pix_code =
+        (method == "pix" && provider != "stripe").then(|| br_code(inv.merchant, inv.city, amount, &ctx.rng.alnum(25)));
     let expires = matches!(provider, "pix" | "mercadopago").then(|| {
         if status == "pending" {
             ctx.t0 + TimeDelta::hours(ctx.rng.range(2, 20))
@@ -210,10 +266,18 @@ async fn payment(
     });
     let checkout = (status == "pending" && provider != "pix").then(|| match provider {
         "stripe" => format!("https://checkout.stripe.com/c/pay/cs_live_{}", ctx.rng.alnum(40)),
-        _ => format!("https://www.mercadopago.com.br/checkout/v1/redirect?pref_id={}-{}", ctx.rng.digits(9), Uuid::now_v7()),
+        _ => format!(
+            "https://www.mercadopago.com.br/checkout/v1/redirect?pref_id={}-{}",
+            ctx.rng.digits(9),
+            Uuid::now_v7()
+        ),
     });
     let id = Uuid::now_v7();
-    let updated = if status == "refunded" { at + TimeDelta::days(3) } else { at };
+    let updated = if status == "refunded" {
+        at + TimeDelta::days(3)
+    } else {
+        at
+    };
     ctx.add(
         "payments",
         "payment",
@@ -234,7 +298,11 @@ async fn payment(
 /// A PIX "copia e cola" payload (EMV BR Code) with its CRC16.
 fn br_code(merchant: &str, city: &str, amount: i64, txid: &str) -> String {
     let tlv = |id: &str, v: &str| format!("{id}{:02}{v}", v.len());
-    let account = format!("{}{}", tlv("00", "br.gov.bcb.pix"), tlv("25", &format!("pix.painelcloud.net.br/qr/v2/{txid}")));
+    let account = format!(
+        "{}{}",
+        tlv("00", "br.gov.bcb.pix"),
+        tlv("25", &format!("pix.painelcloud.net.br/qr/v2/{txid}"))
+    );
     let mut s = String::new();
     s.push_str(&tlv("00", "01"));
     s.push_str(&tlv("01", "12"));
@@ -251,7 +319,11 @@ fn br_code(merchant: &str, city: &str, amount: i64, txid: &str) -> String {
     for byte in s.bytes() {
         crc ^= u16::from(byte) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     format!("{s}{crc:04X}")
@@ -266,13 +338,27 @@ const DISPUTES: [(&str, &str, &str, &str, &str); 3] = [
         "Compra não reconhecida pelo titular do cartão",
         "Revenda suspensa até a análise do chargeback; enviar comprovantes de uso do serviço.",
     ),
-    ("turbohost", "stripe", "lost", "fraudulent", "Evidências enviadas fora do prazo; valor debitado."),
-    ("nuvembr-hosting", "stripe", "won", "product_not_received", "Logs de acesso ao cPanel aceitos como evidência."),
+    (
+        "turbohost",
+        "stripe",
+        "lost",
+        "fraudulent",
+        "Evidências enviadas fora do prazo; valor debitado.",
+    ),
+    (
+        "nuvembr-hosting",
+        "stripe",
+        "won",
+        "product_not_received",
+        "Logs de acesso ao cPanel aceitos como evidência.",
+    ),
 ];
 
 pub(super) async fn disputes(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError> {
     for (slug, provider, status, reason, notes) in DISPUTES {
-        let Some(b) = world.brands.iter().find(|b| b.tenant.slug == slug) else { continue };
+        let Some(b) = world.brands.iter().find(|b| b.tenant.slug == slug) else {
+            continue;
+        };
         let tid = b.tenant.id;
         let found: Option<(Uuid, i64, String, String)> = ctx
             .tx
@@ -282,7 +368,9 @@ pub(super) async fn disputes(ctx: &mut Ctx, world: &World) -> Result<(), Service
                 args![tid, provider],
             )
             .await?;
-        let Some((payment, amount, currency, provider)) = found else { continue };
+        let Some((payment, amount, currency, provider)) = found else {
+            continue;
+        };
         let external = match provider.as_str() {
             "stripe" => format!("du_1{}", ctx.rng.alnum(23)),
             _ => ctx.rng.digits(10),

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::data::{self, compact, cnpj, cpf, fold, TenantSpec, TENANTS};
+use super::data::{self, TenantSpec, TENANTS};
+use super::text::{cnpj, compact, cpf, fold};
 use super::{Brand, Ctx, Rng, UserRef, World};
 use crate::actor::Actor;
 use crate::customers::{self, NewCustomer};
@@ -58,7 +59,15 @@ pub(super) async fn brands_and_customers(db: &Db, actor: &Actor) -> Result<World
         let mut emails = HashSet::new();
         for j in 0..spec.customers {
             let (input, site) = new_customer(&rng, spec, bi, j, &mut emails, &mut world.used_domains);
-            let c = customers::create(db, actor, NewCustomer { tenant: slug.clone(), ..input }).await?;
+            let c = customers::create(
+                db,
+                actor,
+                NewCustomer {
+                    tenant: slug.clone(),
+                    ..input
+                },
+            )
+            .await?;
             let n = spec.customers as i64;
             let age = (spec.age_days - 2 - (j as i64) * (spec.age_days - 4) / n).max(1);
             let b = &mut world.brands[bi];
@@ -94,12 +103,22 @@ fn new_customer(
             .unwrap_or("Comércio Central");
         let suffix = rng.pick(&data::COMPANY_SUFFIXES);
         let phone = format!("+55 {} 3{}-{}", spec.ddd, rng.digits(3), rng.digits(4));
-        (format!("{pick} {suffix}"), String::new(), phone, cnpj(rng.digit_array()), compact(pick))
+        (
+            format!("{pick} {suffix}"),
+            String::new(),
+            phone,
+            cnpj(rng.digit_array()),
+            compact(pick),
+        )
     } else {
         let first = rng.pick(&data::FIRST_NAMES);
         let last = rng.pick(&data::LAST_NAMES);
         let last2 = rng.pick(&data::LAST_NAMES);
-        let name = if last == last2 { format!("{first} {last}") } else { format!("{first} {last2} {last}") };
+        let name = if last == last2 {
+            format!("{first} {last}")
+        } else {
+            format!("{first} {last2} {last}")
+        };
         let local = format!("{}.{}", compact(first), compact(last));
         let email = format!("{local}@{}", rng.pick(&data::MAIL_HOSTS));
         let phone = format!("+55 {} 9{}-{}", spec.ddd, rng.digits(4), rng.digits(4));
@@ -109,12 +128,15 @@ fn new_customer(
     let mut site = format!("{base}.{tld}");
     let mut n = 2;
     while domains.contains(&site) {
-        site = format!("{base}{}.{tld}", if n == 2 { spec.ddd.to_owned() } else { n.to_string() });
+        site = format!(
+            "{base}{}.{tld}",
+            if n == 2 { spec.ddd.to_owned() } else { n.to_string() }
+        );
         n += 1;
     }
     domains.insert(site.clone());
     if company {
-        email = format!("{}@{site}", if j % 2 == 0 { "contato" } else { "financeiro" });
+        email = format!("{}@{site}", if j.is_multiple_of(2) { "contato" } else { "financeiro" });
     }
     let mut k = 1;
     while !emails.insert(email.clone()) {
@@ -146,7 +168,10 @@ pub(super) async fn backdate(ctx: &mut Ctx, world: &World) -> Result<(), Service
     for b in &world.brands {
         let created = ctx.days(-b.spec.age_days);
         ctx.tx
-            .execute("UPDATE tenants SET created_at = $2 WHERE id = $1", crate::args![b.tenant.id, created])
+            .execute(
+                "UPDATE tenants SET created_at = $2 WHERE id = $1",
+                crate::args![b.tenant.id, created],
+            )
             .await?;
         for (c, age) in b.customers.iter().zip(&b.customer_age) {
             let at = ctx.days(-age) + chrono::TimeDelta::minutes(ctx.rng.range(0, 600));
@@ -229,7 +254,17 @@ pub(super) async fn users(ctx: &mut Ctx, world: &mut World) -> Result<(), Servic
         let username = format!("{first}.{last}");
         let email = format!("{first}@{}", b.spec.domain);
         let created = ctx.days(-b.spec.age_days);
-        b.admin = Some(add_user(ctx, Some(tid), None, (b.spec.admin, &username, "tenant_admin"), email, created).await?);
+        b.admin = Some(
+            add_user(
+                ctx,
+                Some(tid),
+                None,
+                (b.spec.admin, &username, "tenant_admin"),
+                email,
+                created,
+            )
+            .await?,
+        );
         let tree: &[data::ResellerSpec] = match b.tenant.slug.as_str() {
             "streammax-revenda" => &data::STREAMMAX_TREE,
             "alpha-iptv-distribuidora" => &data::ALPHA_TREE,
@@ -245,19 +280,33 @@ pub(super) async fn users(ctx: &mut Ctx, world: &mut World) -> Result<(), Servic
             };
             let created = ctx.days(-b.spec.age_days + depth) + chrono::TimeDelta::minutes(ctx.rng.range(0, 900));
             let email = format!("{}@gmail.com", fold(username).replace('.', ""));
-            let mut u = add_user(ctx, Some(tid), parent_id, (name, username, role_str(role)), email, created).await?;
+            let mut u = add_user(
+                ctx,
+                Some(tid),
+                parent_id,
+                (name, username, role_str(role)),
+                email,
+                created,
+            )
+            .await?;
             u.parent = *parent;
             b.resellers.push(u);
         }
         // Streaming customers belong to a reseller (or a master selling directly).
         let sellers: Vec<usize> = (0..b.resellers.len())
-            .filter(|&i| b.resellers.get(i).is_some_and(|u| matches!(u.role, "reseller" | "master")))
+            .filter(|&i| {
+                b.resellers
+                    .get(i)
+                    .is_some_and(|u| matches!(u.role, "reseller" | "master"))
+            })
             .collect();
         if sellers.is_empty() {
             continue;
         }
         for (j, c) in b.customers.iter().enumerate() {
-            let Some(&owner) = sellers.get((j * 5 + j / 3) % sellers.len()) else { continue };
+            let Some(&owner) = sellers.get((j * 5 + j / 3) % sellers.len()) else {
+                continue;
+            };
             let Some(seller) = b.resellers.get(owner) else { continue };
             ctx.tx
                 .execute(

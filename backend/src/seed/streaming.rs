@@ -2,11 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::data::{compact, FIRST_NAMES};
+use super::credits::{self, Credit};
+use super::data::FIRST_NAMES;
+use super::text::compact;
 use super::{Ctx, World};
 use crate::args;
 use crate::error::ServiceError;
@@ -26,7 +28,18 @@ type PanelSpec = (
 );
 
 const PANELS: [PanelSpec; 5] = [
-    ("streammax-revenda", "XUI Principal", "xui", "admin", "https://painel.streammax.tv.br", "online", 0, true, None, None),
+    (
+        "streammax-revenda",
+        "XUI Principal",
+        "xui",
+        "admin",
+        "https://painel.streammax.tv.br",
+        "online",
+        0,
+        true,
+        None,
+        None,
+    ),
     (
         "streammax-revenda",
         "XUI Nordeste",
@@ -51,42 +64,31 @@ const PANELS: [PanelSpec; 5] = [
         Some("painel_sync"),
         Some("connect: connection refused"),
     ),
-    ("alpha-iptv-distribuidora", "XC_VM Alpha 01", "xc_vm", "admin", "https://xc.alphaiptv.com.br", "online", 0, true, None, None),
-    ("alpha-iptv-distribuidora", "XUI Alpha Revenda", "xui", "reseller", "https://revenda.alphaiptv.com.br", "disabled", 9, false, None, None),
+    (
+        "alpha-iptv-distribuidora",
+        "XC_VM Alpha 01",
+        "xc_vm",
+        "admin",
+        "https://xc.alphaiptv.com.br",
+        "online",
+        0,
+        true,
+        None,
+        None,
+    ),
+    (
+        "alpha-iptv-distribuidora",
+        "XUI Alpha Revenda",
+        "xui",
+        "reseller",
+        "https://revenda.alphaiptv.com.br",
+        "disabled",
+        9,
+        false,
+        None,
+        None,
+    ),
 ];
-
-/// One balance change, before it is written.
-struct Credit {
-    at: DateTime<Utc>,
-    user: Uuid,
-    kind: &'static str,
-    delta: i64,
-    counterparty: Option<Uuid>,
-    correlation: Option<Uuid>,
-    line: Option<Uuid>,
-    invoice: Option<Uuid>,
-    price: Option<i64>,
-    key: Option<String>,
-    description: String,
-}
-
-impl Credit {
-    fn new(at: DateTime<Utc>, user: Uuid, kind: &'static str, delta: i64, description: String) -> Credit {
-        Credit {
-            at,
-            user,
-            kind,
-            delta,
-            counterparty: None,
-            correlation: None,
-            line: None,
-            invoice: None,
-            price: None,
-            key: None,
-            description,
-        }
-    }
-}
 
 pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), ServiceError> {
     for bi in 0..world.brands.len() {
@@ -128,14 +130,26 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
         let mut per_panel: HashMap<Uuid, i64> = HashMap::new();
         // Lines, one per customer (every fifth customer has two screens' worth: a second line).
         for (j, c) in b.customers.iter().enumerate() {
-            let Some(owner) = b.owner.get(j).copied().flatten().and_then(|o| b.resellers.get(o)) else { continue };
-            let Some(plan) = plans.get((j * 3 + 1) % plans.len().max(1)).cloned() else { continue };
-            let Some(&(panel, _, panel_status, _, panel_url)) = active_panels.get(j % active_panels.len().max(1)) else { continue };
+            let Some(owner) = b.owner.get(j).copied().flatten().and_then(|o| b.resellers.get(o)) else {
+                continue;
+            };
+            let Some(plan) = plans.get((j * 3 + 1) % plans.len().max(1)).cloned() else {
+                continue;
+            };
+            let Some(&(panel, _, panel_status, _, panel_url)) = active_panels.get(j % active_panels.len().max(1))
+            else {
+                continue;
+            };
             let cust_created = ctx.days(-b.customer_age.get(j).copied().unwrap_or(5));
-            let created = cust_created.max(owner.created + TimeDelta::days(2)) + TimeDelta::minutes(ctx.rng.range(5, 300));
+            let created =
+                cust_created.max(owner.created + TimeDelta::days(2)) + TimeDelta::minutes(ctx.rng.range(5, 300));
             let days = plan.days.unwrap_or(30);
             let cost = plan.credits.unwrap_or(1);
-            let renewals = if j % 3 != 2 { (ctx.t0 - created).num_days() / days } else { 0 };
+            let renewals = if j % 3 != 2 {
+                (ctx.t0 - created).num_days() / days
+            } else {
+                0
+            };
             let expires = created + TimeDelta::days(days * (renewals + 1));
             let mut status = if expires < ctx.t0 { "expired" } else { "active" };
             let mut notes = "";
@@ -157,7 +171,13 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                 match j % 10 {
                     1 => ("pending", None),
                     3 => ("dirty", None),
-                    6 => ("conflict", Some(format!("exp_date no painel ({}) difere do local", (expires - TimeDelta::days(30)).format("%Y-%m-%d")))),
+                    6 => (
+                        "conflict",
+                        Some(format!(
+                            "exp_date no painel ({}) difere do local",
+                            (expires - TimeDelta::days(30)).format("%Y-%m-%d")
+                        )),
+                    ),
                     _ => ("synced", None),
                 }
             };
@@ -187,12 +207,24 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
             )
             .await?;
             *per_panel.entry(panel).or_default() += 1;
-            let mut spend = Credit::new(created, owner.id, "spend", -cost, format!("Ativação {} — {username}", plan.name));
+            let mut spend = Credit::new(
+                created,
+                owner.id,
+                "spend",
+                -cost,
+                format!("Ativação {} — {username}", plan.name),
+            );
             spend.line = Some(line);
             spend.key = Some(format!("line:{line}:create"));
             credits.push(spend);
             for r in 1..=renewals.min(3) {
-                let mut renew = Credit::new(created + TimeDelta::days(days * r) - TimeDelta::hours(6), owner.id, "spend", -cost, format!("Renovação {} — {username}", plan.name));
+                let mut renew = Credit::new(
+                    created + TimeDelta::days(days * r) - TimeDelta::hours(6),
+                    owner.id,
+                    "spend",
+                    -cost,
+                    format!("Renovação {} — {username}", plan.name),
+                );
                 renew.line = Some(line);
                 renew.key = Some(format!("line:{line}:renew:{r}"));
                 credits.push(renew);
@@ -222,7 +254,11 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
             let count = per_panel.get(&panel).copied().unwrap_or(0);
             let runs = if sync { 8 } else { 3 };
             for k in 0..runs {
-                let at = if sync { ctx.hours(-6 * (runs - k)) } else { ctx.days(-(12 - k)) };
+                let at = if sync {
+                    ctx.hours(-6 * (runs - k))
+                } else {
+                    ctx.days(-(12 - k))
+                };
                 let failed = status == "offline" || (status == "degraded" && k % 3 == 1);
                 let fields = cols![
                     "id" => Uuid::now_v7(), "tenant_id" => tid, "streaming_server_id" => panel,
@@ -236,7 +272,10 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                 ctx.insert("sync_log", &fields, &[]).await?;
             }
             ctx.tx
-                .execute("UPDATE streaming_servers SET lines_count = $2 WHERE id = $1", args![panel, count])
+                .execute(
+                    "UPDATE streaming_servers SET lines_count = $2 WHERE id = $1",
+                    args![panel, count],
+                )
                 .await?;
             ctx.note(
                 "streaming_server.sync_history",
@@ -247,7 +286,7 @@ pub(super) async fn streaming(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
             )
             .await?;
         }
-        ledger(ctx, world, bi, credits).await?;
+        credits::ledger(ctx, world, bi, credits).await?;
     }
     Ok(())
 }
@@ -277,12 +316,22 @@ async fn trials(
     for (k, (status, channel, hours_ago, reject)) in KINDS.into_iter().enumerate() {
         let created = ctx.mins(-hours_ago * 60 - ctx.rng.range(3, 50));
         let seller = sellers.get((k + bi) % sellers.len().max(1)).copied();
-        let first = FIRST_NAMES.get((k * 7 + bi * 3) % FIRST_NAMES.len()).copied().unwrap_or("teste");
+        let first = FIRST_NAMES
+            .get((k * 7 + bi * 3) % FIRST_NAMES.len())
+            .copied()
+            .unwrap_or("teste");
         let email = format!("{}{}@gmail.com", compact(first), ctx.rng.digits(3));
         let phone = format!("+55 {} 9{}-{}", b.spec.ddd, ctx.rng.digits(4), ctx.rng.digits(4));
-        let ip = format!("177.{}.{}.{}", ctx.rng.range(20, 220), ctx.rng.range(0, 255), ctx.rng.range(1, 254));
+        let ip = format!(
+            "177.{}.{}.{}",
+            ctx.rng.range(20, 220),
+            ctx.rng.range(0, 255),
+            ctx.rng.range(1, 254)
+        );
         let has_line = matches!(status, "active" | "expired" | "converted");
-        let customer = (status == "converted").then(|| b.customers.get(k).map(|c| c.id)).flatten();
+        let customer = (status == "converted")
+            .then(|| b.customers.get(k).map(|c| c.id))
+            .flatten();
         let mut line = None;
         if let (true, Some(&(panel, ..))) = (has_line, panels.get(k % panels.len().max(1))) {
             let id = Uuid::now_v7();
@@ -324,106 +373,6 @@ async fn trials(
             ],
         )
         .await?;
-    }
-    Ok(())
-}
-
-/// Writes the credit history of one brand in time order, keeping `balance_after` and
-/// `users.credits_balance` consistent.
-async fn ledger(ctx: &mut Ctx, world: &World, bi: usize, mut spends: Vec<Credit>) -> Result<(), ServiceError> {
-    let Some(b) = world.brands.get(bi) else { return Ok(()) };
-    let tid = b.tenant.id;
-    let mut events: Vec<Credit> = Vec::new();
-    let mut funded: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-    for &(user, invoice, qty, price, paid) in &world.credit_invoices {
-        if !b.resellers.iter().any(|u| u.id == user) {
-            continue;
-        }
-        let mut c = Credit::new(paid, user, "purchase", qty, format!("Compra de {qty} créditos"));
-        c.invoice = Some(invoice);
-        c.price = Some(price);
-        c.key = Some(format!("invoice:{invoice}"));
-        funded.entry(user).and_modify(|t| *t = (*t).min(paid)).or_insert(paid);
-        events.push(c);
-    }
-    // Transfers down the tree, parents before children (the spec lists them in that order).
-    for u in &b.resellers {
-        let Some(parent) = u.parent.and_then(|p| b.resellers.get(p)) else { continue };
-        let amount = match u.role {
-            "ultra" => 2500,
-            "master" => 800,
-            _ => 250,
-        };
-        let Some(&parent_funded) = funded.get(&parent.id) else { continue };
-        let at = (u.created + TimeDelta::days(1)).max(parent_funded + TimeDelta::hours(2));
-        let corr = Uuid::now_v7();
-        let mut out = Credit::new(at, parent.id, "transfer_out", -amount, format!("Transferência para {}", u.username));
-        out.counterparty = Some(u.id);
-        out.correlation = Some(corr);
-        let mut inc = Credit::new(at, u.id, "transfer_in", amount, format!("Transferência de {}", parent.username));
-        inc.counterparty = Some(parent.id);
-        inc.correlation = Some(corr);
-        events.push(out);
-        events.push(inc);
-        funded.insert(u.id, at);
-    }
-    // A commission, a campaign bonus and a refund for a line removed on the day it was made.
-    if let Some(ultra) = b.resellers.iter().find(|u| u.role == "ultra") {
-        events.push(Credit::new(ctx.days(-30), ultra.id, "commission", 120, "Comissão mensal sobre vendas da rede".into()));
-    }
-    if let Some(r) = b.resellers.iter().find(|u| u.role == "reseller") {
-        events.push(Credit::new(ctx.days(-20), r.id, "adjustment", 50, "Bonificação campanha Dia dos Pais".into()));
-    }
-    if let Some(first) = spends.first() {
-        let mut refund = Credit::new(first.at + TimeDelta::hours(3), first.user, "refund", -first.delta, "Estorno: linha recriada com usuário correto".into());
-        refund.line = first.line;
-        refund.key = first.line.map(|l| format!("line:{l}:refund"));
-        events.push(refund);
-    }
-    events.append(&mut spends);
-    events.sort_by_key(|e| e.at);
-    let mut balance: HashMap<Uuid, i64> = HashMap::new();
-    let mut i = 0;
-    while i < events.len() {
-        // A transfer is two rows sharing a correlation id: write and audit them together.
-        let group = match (events.get(i), events.get(i + 1)) {
-            (Some(a), Some(b)) if a.correlation.is_some() && a.correlation == b.correlation => 2,
-            _ => 1,
-        };
-        let rows: Vec<&Credit> = events.iter().skip(i).take(group).collect();
-        let affordable = rows.iter().all(|e| balance.get(&e.user).copied().unwrap_or(0) + e.delta >= 0);
-        if affordable {
-            let mut ids = Vec::new();
-            for e in &rows {
-                let after = balance.get(&e.user).copied().unwrap_or(0) + e.delta;
-                balance.insert(e.user, after);
-                let id = Uuid::now_v7();
-                let fields = cols![
-                    "id" => id, "tenant_id" => tid, "user_id" => e.user, "counterparty_user_id" => e.counterparty,
-                    "kind" => e.kind, "delta" => e.delta, "balance_after" => after, "price_minor" => e.price,
-                    "currency" => "BRL", "correlation_id" => e.correlation, "line_id" => e.line, "invoice_id" => e.invoice,
-                    "idempotency_key" => e.key.clone(), "description" => e.description.as_str(), "created_at" => e.at,
-                ];
-                ctx.insert("credit_transactions", &fields, &[]).await?;
-                ids.push(json!({ "id": id, "user_id": e.user, "kind": e.kind, "delta": e.delta, "balance_after": after }));
-            }
-            let first = rows.first().map(|e| (e.kind, e.description.clone()));
-            let (kind, description) = first.unwrap_or(("adjustment", String::new()));
-            ctx.note(
-                &format!("credits.{kind}"),
-                "credit_transaction",
-                ids.first().and_then(|v| v.get("id")).and_then(|v| v.as_str()).map(str::to_owned),
-                Some(tid),
-                json!({ "description": description, "rows": ids }),
-            )
-            .await?;
-        }
-        i += group;
-    }
-    for (user, credits) in balance {
-        ctx.tx
-            .execute("UPDATE users SET credits_balance = $2 WHERE id = $1", args![user, credits])
-            .await?;
     }
     Ok(())
 }

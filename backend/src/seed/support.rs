@@ -8,37 +8,158 @@ use super::{Ctx, World};
 use crate::error::ServiceError;
 
 /// (brand slug, subject, status, priority, source, hours ago, customer message, reply).
-type TicketSpec = (&'static str, &'static str, &'static str, &'static str, &'static str, i64, &'static str, Option<&'static str>);
+type TicketSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    Option<&'static str>,
+);
 
 const TICKETS: [TicketSpec; 14] = [
-    ("conexao-hospedagem", "Site fora do ar após a migração", "in_progress", "high", "panel", 3,
-     "Depois da migração o site mostra erro 500. Podem verificar?", Some("Encontramos a versão do PHP diferente da origem; ajustando para 8.1.")),
-    ("conexao-hospedagem", "Não consigo acessar o webmail", "waiting_customer", "medium", "email", 20,
-     "A senha do e-mail não funciona no webmail desde ontem.", Some("Redefinimos a senha. Pode testar e nos confirmar?")),
-    ("nuvembr-hosting", "Certificado SSL expirando em 5 dias", "open", "medium", "panel", 6,
-     "Recebi aviso de SSL expirando. A renovação é automática?", None),
-    ("nuvembr-hosting", "Lentidão no painel do WordPress", "open", "high", "whatsapp", 1,
-     "O wp-admin está levando 20 segundos para abrir.", None),
-    ("nuvembr-hosting", "Como apontar meu domínio do Registro.br?", "resolved", "low", "panel", 200,
-     "Comprei o domínio no Registro.br, quais DNS uso?", Some("Use os nameservers indicados no painel; a propagação leva até 24h.")),
-    ("streammax-revenda", "Lista de canais não carrega no app", "open", "high", "whatsapp", 2,
-     "Meus clientes estão sem a lista de canais no app desde as 19h.", None),
-    ("streammax-revenda", "Créditos não caíram após o pagamento", "in_progress", "urgent", "panel", 5,
-     "Paguei o PIX de 500 créditos e o saldo não mudou.", Some("Webhook recebido com atraso; créditos conferidos e liberados.")),
-    ("streammax-revenda", "Linha bloqueada por excesso de conexões", "waiting_customer", "medium", "whatsapp", 30,
-     "A linha do cliente foi bloqueada, ele usa só em casa.", Some("Detectamos 5 IPs diferentes; pode orientar o cliente?")),
-    ("pixel-web-studio", "Erro ao criar conta de e-mail", "resolved", "low", "email", 120,
-     "Aparece 'cota excedida' ao criar novo e-mail.", Some("O plano Start permite 5 caixas; fizemos upgrade para o Plus.")),
-    ("turbohost", "Cobrança em duplicidade no PIX", "in_progress", "high", "email", 28,
-     "Paguei a fatura duas vezes pelo PIX, quero o estorno.", Some("Confirmamos o pagamento duplicado; estorno solicitado.")),
-    ("turbohost", "Solicito reembolso (garantia 7 dias)", "closed", "medium", "panel", 400,
-     "Não vou mais usar a hospedagem, quero o reembolso.", Some("Reembolso integral processado, conforme a garantia.")),
-    ("alpha-iptv-distribuidora", "Teste grátis não chegou no WhatsApp", "open", "medium", "whatsapp", 4,
-     "Pedi o teste pelo WhatsApp e não recebi nada.", None),
-    ("sertao-digital-hospedagem", "Conta suspensa sem aviso", "open", "urgent", "email", 9,
-     "Nossa revenda foi suspensa, o que aconteceu?", None),
-    ("lumen-cloud-services", "DNS record not propagating", "resolved", "low", "panel", 90,
-     "The CNAME for shop is not resolving.", Some("There was an A record with the same host; removed it and the CNAME is live.")),
+    (
+        "conexao-hospedagem",
+        "Site fora do ar após a migração",
+        "in_progress",
+        "high",
+        "panel",
+        3,
+        "Depois da migração o site mostra erro 500. Podem verificar?",
+        Some("Encontramos a versão do PHP diferente da origem; ajustando para 8.1."),
+    ),
+    (
+        "conexao-hospedagem",
+        "Não consigo acessar o webmail",
+        "waiting_customer",
+        "medium",
+        "email",
+        20,
+        "A senha do e-mail não funciona no webmail desde ontem.",
+        Some("Redefinimos a senha. Pode testar e nos confirmar?"),
+    ),
+    (
+        "nuvembr-hosting",
+        "Certificado SSL expirando em 5 dias",
+        "open",
+        "medium",
+        "panel",
+        6,
+        "Recebi aviso de SSL expirando. A renovação é automática?",
+        None,
+    ),
+    (
+        "nuvembr-hosting",
+        "Lentidão no painel do WordPress",
+        "open",
+        "high",
+        "whatsapp",
+        1,
+        "O wp-admin está levando 20 segundos para abrir.",
+        None,
+    ),
+    (
+        "nuvembr-hosting",
+        "Como apontar meu domínio do Registro.br?",
+        "resolved",
+        "low",
+        "panel",
+        200,
+        "Comprei o domínio no Registro.br, quais DNS uso?",
+        Some("Use os nameservers indicados no painel; a propagação leva até 24h."),
+    ),
+    (
+        "streammax-revenda",
+        "Lista de canais não carrega no app",
+        "open",
+        "high",
+        "whatsapp",
+        2,
+        "Meus clientes estão sem a lista de canais no app desde as 19h.",
+        None,
+    ),
+    (
+        "streammax-revenda",
+        "Créditos não caíram após o pagamento",
+        "in_progress",
+        "urgent",
+        "panel",
+        5,
+        "Paguei o PIX de 500 créditos e o saldo não mudou.",
+        Some("Webhook recebido com atraso; créditos conferidos e liberados."),
+    ),
+    (
+        "streammax-revenda",
+        "Linha bloqueada por excesso de conexões",
+        "waiting_customer",
+        "medium",
+        "whatsapp",
+        30,
+        "A linha do cliente foi bloqueada, ele usa só em casa.",
+        Some("Detectamos 5 IPs diferentes; pode orientar o cliente?"),
+    ),
+    (
+        "pixel-web-studio",
+        "Erro ao criar conta de e-mail",
+        "resolved",
+        "low",
+        "email",
+        120,
+        "Aparece 'cota excedida' ao criar novo e-mail.",
+        Some("O plano Start permite 5 caixas; fizemos upgrade para o Plus."),
+    ),
+    (
+        "turbohost",
+        "Cobrança em duplicidade no PIX",
+        "in_progress",
+        "high",
+        "email",
+        28,
+        "Paguei a fatura duas vezes pelo PIX, quero o estorno.",
+        Some("Confirmamos o pagamento duplicado; estorno solicitado."),
+    ),
+    (
+        "turbohost",
+        "Solicito reembolso (garantia 7 dias)",
+        "closed",
+        "medium",
+        "panel",
+        400,
+        "Não vou mais usar a hospedagem, quero o reembolso.",
+        Some("Reembolso integral processado, conforme a garantia."),
+    ),
+    (
+        "alpha-iptv-distribuidora",
+        "Teste grátis não chegou no WhatsApp",
+        "open",
+        "medium",
+        "whatsapp",
+        4,
+        "Pedi o teste pelo WhatsApp e não recebi nada.",
+        None,
+    ),
+    (
+        "sertao-digital-hospedagem",
+        "Conta suspensa sem aviso",
+        "open",
+        "urgent",
+        "email",
+        9,
+        "Nossa revenda foi suspensa, o que aconteceu?",
+        None,
+    ),
+    (
+        "lumen-cloud-services",
+        "DNS record not propagating",
+        "resolved",
+        "low",
+        "panel",
+        90,
+        "The CNAME for shop is not resolving.",
+        Some("There was an A record with the same host; removed it and the CNAME is live."),
+    ),
 ];
 
 fn sla_hours(tier: &str) -> Option<i64> {
@@ -50,12 +171,45 @@ fn sla_hours(tier: &str) -> Option<i64> {
     }
 }
 
+/// (brand index, subject, status, priority, source, hours ago, first message, reply, service).
+type TicketRow = (
+    usize,
+    String,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    String,
+    Option<String>,
+    Option<Uuid>,
+);
+
+/// (author user, author customer, body, internal, at).
+type MessageRow = (Option<Uuid>, Option<Uuid>, String, bool, chrono::DateTime<chrono::Utc>);
+
 pub(super) async fn tickets(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError> {
-    let agents: Vec<Uuid> = world.staff.iter().filter(|u| u.role == "support_agent").map(|u| u.id).collect();
-    let mut specs: Vec<(usize, String, &str, &str, &str, i64, String, Option<String>, Option<Uuid>)> = Vec::new();
+    let agents: Vec<Uuid> = world
+        .staff
+        .iter()
+        .filter(|u| u.role == "support_agent")
+        .map(|u| u.id)
+        .collect();
+    let mut specs: Vec<TicketRow> = Vec::new();
     for (n, (slug, subject, status, priority, source, hours, body, reply)) in TICKETS.into_iter().enumerate() {
-        let Some(bi) = world.brands.iter().position(|b| b.tenant.slug == slug) else { continue };
-        specs.push((bi, subject.to_owned(), status, priority, source, hours + n as i64 % 3, body.to_owned(), reply.map(str::to_owned), None));
+        let Some(bi) = world.brands.iter().position(|b| b.tenant.slug == slug) else {
+            continue;
+        };
+        specs.push((
+            bi,
+            subject.to_owned(),
+            status,
+            priority,
+            source,
+            hours + n as i64 % 3,
+            body.to_owned(),
+            reply.map(str::to_owned),
+            None,
+        ));
     }
     // Provisioning that failed for good opens a ticket by itself.
     for s in world.services.iter().filter(|s| s.status == "error") {
@@ -75,11 +229,21 @@ pub(super) async fn tickets(ctx: &mut Ctx, world: &World) -> Result<(), ServiceE
     for (n, (bi, subject, status, priority, source, hours, body, reply, service)) in specs.into_iter().enumerate() {
         let Some(b) = world.brands.get(bi) else { continue };
         let tid = b.tenant.id;
-        let customer = (source != "system").then(|| b.customers.get((n * 5) % b.customers.len().max(1)).map(|c| c.id)).flatten();
-        let requester = (subject.starts_with("Créditos")).then(|| b.resellers.iter().find(|u| u.role == "reseller").map(|u| u.id)).flatten();
-        let assigned = if n % 3 == 0 { b.admin.as_ref().map(|a| a.id) } else { agents.get(n % agents.len().max(1)).copied() };
+        let customer = (source != "system")
+            .then(|| b.customers.get((n * 5) % b.customers.len().max(1)).map(|c| c.id))
+            .flatten();
+        let requester = (subject.starts_with("Créditos"))
+            .then(|| b.resellers.iter().find(|u| u.role == "reseller").map(|u| u.id))
+            .flatten();
+        let assigned = if n % 3 == 0 {
+            b.admin.as_ref().map(|a| a.id)
+        } else {
+            agents.get(n % agents.len().max(1)).copied()
+        };
         let created = ctx.hours(-hours) - TimeDelta::minutes(ctx.rng.range(0, 50));
-        let responded = reply.as_ref().map(|_| created + TimeDelta::minutes(ctx.rng.range(12, 200)));
+        let responded = reply
+            .as_ref()
+            .map(|_| created + TimeDelta::minutes(ctx.rng.range(12, 200)));
         let done = matches!(status, "resolved" | "closed").then(|| created + TimeDelta::hours(6));
         let id = Uuid::now_v7();
         ctx.add(
@@ -98,17 +262,28 @@ pub(super) async fn tickets(ctx: &mut Ctx, world: &World) -> Result<(), ServiceE
         )
         .await?;
         let author_customer = customer.filter(|_| requester.is_none() && source != "system");
-        let mut messages: Vec<(Option<Uuid>, Option<Uuid>, String, bool, chrono::DateTime<chrono::Utc>)> =
-            vec![(requester, author_customer, body, false, created)];
+        let mut messages: Vec<MessageRow> = vec![(requester, author_customer, body, false, created)];
         if let (Some(r), Some(at)) = (reply, responded) {
             messages.push((assigned, None, r, false, at));
             if n % 2 == 0 {
-                messages.push((assigned, None, "Nota interna: conferido no servidor, sem impacto em outros clientes.".into(), true, at + TimeDelta::minutes(3)));
+                messages.push((
+                    assigned,
+                    None,
+                    "Nota interna: conferido no servidor, sem impacto em outros clientes.".into(),
+                    true,
+                    at + TimeDelta::minutes(3),
+                ));
             }
         }
         if status == "waiting_customer" {
             if let Some(at) = responded {
-                messages.push((None, author_customer, "Ok, vou verificar e retorno.".into(), false, at + TimeDelta::minutes(40)));
+                messages.push((
+                    None,
+                    author_customer,
+                    "Ok, vou verificar e retorno.".into(),
+                    false,
+                    at + TimeDelta::minutes(40),
+                ));
             }
         }
         for (user, cust, text, internal, at) in messages {
@@ -178,9 +353,15 @@ pub(super) async fn messaging(ctx: &mut Ctx, world: &World) -> Result<(), Servic
     // Reminders for open invoices, by e-mail and WhatsApp.
     for (n, (bi, invoice, customer, number, due)) in world.open_invoices.iter().enumerate().take(24) {
         let Some(b) = world.brands.get(*bi) else { continue };
-        let Some(c) = customer.and_then(|id| b.customers.iter().find(|c| c.id == id)) else { continue };
+        let Some(c) = customer.and_then(|id| b.customers.iter().find(|c| c.id == id)) else {
+            continue;
+        };
         let whatsapp = n % 3 == 1;
-        let (channel, recipient) = if whatsapp { ("whatsapp", c.phone.clone().unwrap_or_default()) } else { ("email", c.email.clone()) };
+        let (channel, recipient) = if whatsapp {
+            ("whatsapp", c.phone.clone().unwrap_or_default())
+        } else {
+            ("email", c.email.clone())
+        };
         if recipient.is_empty() {
             continue;
         }
@@ -219,8 +400,16 @@ pub(super) async fn messaging(ctx: &mut Ctx, world: &World) -> Result<(), Servic
         .await?;
     }
     // In-app notices for the staff on call.
-    for (n, u) in world.staff.iter().enumerate().filter(|(_, u)| matches!(u.role, "on_call" | "super_admin")) {
-        for (k, title) in ["whm-fra-01 sem resposta", "Disco em 91% no whm-gru-03"].into_iter().enumerate() {
+    for (n, u) in world
+        .staff
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| matches!(u.role, "on_call" | "super_admin"))
+    {
+        for (k, title) in ["whm-fra-01 sem resposta", "Disco em 91% no whm-gru-03"]
+            .into_iter()
+            .enumerate()
+        {
             let at = ctx.mins(-(40 + 200 * k as i64));
             ctx.add(
                 "notifications",

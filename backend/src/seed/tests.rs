@@ -5,7 +5,7 @@ use crate::page::PageAt;
 use crate::tenants::{self, NewTenant, TenantQuery};
 
 async fn fresh_sqlite(dir: &tempfile::TempDir) -> Db {
-    let path = std::env::var("TMP_SEED_PATH").map(std::path::PathBuf::from).unwrap_or_else(|_| dir.path().join("seed.sqlite"));
+    let path = dir.path().join("seed.sqlite");
     let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     db.migrate().await.unwrap();
     db
@@ -18,14 +18,16 @@ async fn count(db: &Db, sql: &str) -> i64 {
 /// The checks shared by the SQLite test and the (opt-in) PostgreSQL run.
 async fn check_demo(db: &Db) {
     let report = demo(db).await.unwrap();
-    eprintln!("{}", serde_json::to_string(&report).unwrap_or_default());
     for (table, n) in report.counts() {
         assert!(n > 0, "table {table} was not seeded");
     }
     assert_eq!(report.tenants, 8);
     assert!(report.customers >= 8 * 10, "{}", report.customers);
     assert!(count(db, "SELECT COUNT(DISTINCT status) FROM migrations").await >= 5);
-    assert_eq!(count(db, "SELECT COUNT(*) FROM tenants WHERE status = 'suspended'").await, 1);
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM tenants WHERE status = 'suspended'").await,
+        1
+    );
     // partner → ultra → master → reseller.
     let chains = count(
         db,
@@ -53,24 +55,57 @@ async fn check_demo(db: &Db) {
     assert_eq!(bad_balances, 0);
     assert!(count(db, "SELECT COUNT(*) FROM users WHERE credits_balance > 0").await >= 10);
     for status in ["active", "pending", "provisioning", "suspended", "error"] {
-        let n: i64 = db.scalar("SELECT COUNT(*) FROM services WHERE status = $1", args![status]).await.unwrap();
+        let n: i64 = db
+            .scalar("SELECT COUNT(*) FROM services WHERE status = $1", args![status])
+            .await
+            .unwrap();
         assert!(n > 0, "no {status} service");
     }
     for status in ["paid", "pending", "overdue", "cancelled", "refunded"] {
-        let n: i64 = db.scalar("SELECT COUNT(*) FROM invoices WHERE status = $1", args![status]).await.unwrap();
+        let n: i64 = db
+            .scalar("SELECT COUNT(*) FROM invoices WHERE status = $1", args![status])
+            .await
+            .unwrap();
         assert!(n > 0, "no {status} invoice");
     }
     for provider in ["stripe", "pix", "mercadopago", "pagseguro"] {
-        let n: i64 = db.scalar("SELECT COUNT(*) FROM payments WHERE provider = $1", args![provider]).await.unwrap();
+        let n: i64 = db
+            .scalar("SELECT COUNT(*) FROM payments WHERE provider = $1", args![provider])
+            .await
+            .unwrap();
         assert!(n > 0, "no {provider} payment");
     }
-    assert!(count(db, "SELECT COUNT(*) FROM dns_records WHERE sync_status = 'error' AND last_error IS NOT NULL").await > 0);
+    assert!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM dns_records WHERE sync_status = 'error' AND last_error IS NOT NULL"
+        )
+        .await
+            > 0
+    );
     assert!(count(db, "SELECT COUNT(*) FROM certificates WHERE status = 'expiring'").await > 0);
     assert!(count(db, "SELECT COUNT(*) FROM certificates WHERE status = 'failed'").await > 0);
-    let trials: i64 = db.scalar("SELECT COUNT(*) FROM lines WHERE is_trial = $1", args![true]).await.unwrap();
+    let trials: i64 = db
+        .scalar("SELECT COUNT(*) FROM lines WHERE is_trial = $1", args![true])
+        .await
+        .unwrap();
     assert!(trials > 0);
-    assert!(count(db, "SELECT COUNT(*) FROM incidents WHERE status <> 'resolved' AND severity = 'critical'").await >= 1);
-    assert_eq!(count(db, "SELECT COUNT(DISTINCT status) FROM jobs WHERE status IN ('queued', 'running', 'failed', 'dead')").await, 4);
+    assert!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM incidents WHERE status <> 'resolved' AND severity = 'critical'"
+        )
+        .await
+            >= 1
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(DISTINCT status) FROM jobs WHERE status IN ('queued', 'running', 'failed', 'dead')"
+        )
+        .await,
+        4
+    );
     // Secrets are never written in clear.
     let secrets = count(
         db,
@@ -97,21 +132,27 @@ async fn demo_seeds_every_table_once() {
 /// test migrates it and seeds it; it refuses to run twice on the same database).
 #[tokio::test]
 async fn demo_on_postgres_when_configured() {
-    let Ok(url) = std::env::var("PAINEL_SEED_PG_URL") else { return };
+    let Ok(url) = std::env::var("PAINEL_SEED_PG_URL") else {
+        return;
+    };
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     check_demo(&db).await;
+    bulk_tenants(&db, 3000).await.unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tenants").await, 3008);
+    let page = tenants::list(
+        &db,
+        &Actor::system("test"),
+        &TenantQuery {
+            filter: Some("rede".into()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items.len(), 50);
     db.close().await;
-}
-
-#[tokio::test]
-async fn tmp_bulk_timing() {
-    let Ok(n) = std::env::var("TMP_BULK_N") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_sqlite(&dir).await;
-    let t = std::time::Instant::now();
-    bulk_tenants(&db, n.parse().unwrap()).await.unwrap();
-    eprintln!("bulk {n}: {:?}", t.elapsed());
 }
 
 #[tokio::test]
@@ -131,7 +172,10 @@ async fn bulk_tenants_are_listable() {
     )
     .await
     .unwrap();
-    let stored: String = db.scalar("SELECT search_text FROM tenants WHERE id = $1", args![t.id]).await.unwrap();
+    let stored: String = db
+        .scalar("SELECT search_text FROM tenants WHERE id = $1", args![t.id])
+        .await
+        .unwrap();
     assert_eq!(stored, bulk::search_text(&t.name, &t.slug, &t.domain));
 
     bulk_tenants(&db, 2000).await.unwrap();
@@ -141,9 +185,17 @@ async fn bulk_tenants_are_listable() {
     let cancelled = count(&db, "SELECT COUNT(*) FROM tenants WHERE status = 'cancelled'").await;
     assert!((150..400).contains(&suspended), "{suspended}");
     assert!((50..250).contains(&cancelled), "{cancelled}");
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, 1, "bulk rows are not audited");
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM tenants WHERE search_text <> LOWER(name) || ' ' || slug || ' ' || domain").await,
+        count(&db, "SELECT COUNT(*) FROM audit_log").await,
+        1,
+        "bulk rows are not audited"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM tenants WHERE search_text <> LOWER(name) || ' ' || slug || ' ' || domain"
+        )
+        .await,
         0
     );
 
@@ -171,7 +223,10 @@ async fn bulk_tenants_are_listable() {
     .await
     .unwrap();
     assert!(!filtered.items.is_empty());
-    assert!(filtered.items.iter().all(|t| t.status == "active" && t.search_text_contains("nuvem")));
+    assert!(filtered
+        .items
+        .iter()
+        .all(|t| t.status == "active" && t.search_text_contains("nuvem")));
     db.close().await;
 }
 

@@ -1,6 +1,8 @@
 //! Drawing the app: chrome around the current screen, popups on top.
 
+use ratatui::widgets::Block;
 use ratatui::Frame;
+use widgets::SideNav;
 
 use super::{App, Popup};
 use crate::action::Action;
@@ -12,15 +14,16 @@ impl App {
         let route = self.route();
         let hint_ctx = self.hint_contexts();
         let base = self.theme.clone();
-        f.render_widget(ratatui::widgets::Block::default().style(base.base), f.area());
+        f.render_widget(Block::new().style(base.base), f.area());
         let tabs = self.screen().and_then(Screen::tabs);
-        let areas = chrome::layout(f.area(), tabs.is_some());
+        let (nav_items, active) = chrome::nav_items(&route, &self.keymap);
+        let areas = chrome::layout(f.area(), SideNav::preferred_width(&nav_items), tabs.is_some());
         chrome::header(f, areas.header, &route, &base);
         if let Some(nav) = areas.nav {
-            chrome::nav(f, nav, &route, &self.keymap, &base);
+            chrome::nav(f, nav, &nav_items, active, &base);
         }
-        if let (Some(area), Some((titles, i))) = (areas.tabs, tabs) {
-            chrome::tabs(f, area, titles, i, &base);
+        if let (Some(area), Some((titles, i))) = (areas.tabs, &tabs) {
+            chrome::tabs(f, area, titles, *i, &base);
         }
         if let Some((_, screen)) = self.stack.last_mut() {
             let theme = screen.theme().cloned().unwrap_or_else(|| base.clone());
@@ -37,8 +40,8 @@ impl App {
         let flash = self.flash.as_ref().map(|(fl, _)| fl);
         chrome::status(f, areas.status, self.tasks.actor(), &self.backend_label, flash, &base);
         match &mut self.popup {
-            Some(Popup::Help(h)) => h.draw(f, f.area(), &self.keymap, &base),
-            Some(Popup::Palette(p)) => p.draw(f, f.area(), &base),
+            Some(Popup::Help(h)) => h.draw(f, &self.keymap, &base),
+            Some(Popup::Palette(p)) => p.draw(f, &base),
             None => {}
         }
     }

@@ -5,25 +5,19 @@ use backend::browse::{BrowseQuery, Table};
 use backend::db::Cell;
 use backend::page::PageAt;
 use crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use uuid::Uuid;
-use widgets::{Column, DataCell, DataRow, DataTable, TableState, Theme, Tone};
+use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
 use super::filter::FilterLine;
+use super::paging::{Move, Paging};
 use super::{Ctx, Mode};
 use crate::action::Action;
 use crate::router::Page;
 use crate::tasks::{Reply, Request};
 
 pub const NOT_AVAILABLE: &str = "This view is not available in this build.";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Move {
-    First,
-    Next(usize),
-    Prev,
-}
 
 pub struct BrowseState {
     pub view_key: &'static str,
@@ -32,13 +26,8 @@ pub struct BrowseState {
     tenant: Option<Uuid>,
     pub table: Option<Table>,
     pub error: Option<String>,
-    pub state: TableState,
+    pub paging: Paging,
     pub filter: FilterLine,
-    at: PageAt,
-    pending: Move,
-    /// Rows before this page (for "rows X–Y").
-    offset: usize,
-    viewport: usize,
 }
 
 impl BrowseState {
@@ -50,12 +39,8 @@ impl BrowseState {
             tenant,
             table: None,
             error: None,
-            state: TableState::default().with_selected(Some(0)),
+            paging: Paging::default(),
             filter: FilterLine::default(),
-            at: PageAt::First,
-            pending: Move::First,
-            offset: 0,
-            viewport: 10,
         }
     }
 
@@ -83,9 +68,8 @@ impl BrowseState {
         if !self.available {
             return;
         }
-        self.pending = how;
         let req = self.request(ctx, at.clone());
-        self.at = at;
+        self.paging.fetching(at, how);
         if debounce {
             ctx.debounced("browse", req);
         } else {
@@ -94,7 +78,8 @@ impl BrowseState {
     }
 
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.at.clone();
+        let at = self.paging.at.clone();
+        // The same page again, selection back at the top.
         let how = if at == PageAt::First {
             Move::First
         } else {
@@ -107,32 +92,14 @@ impl BrowseState {
         self.table.as_ref().map_or(0, |t| t.rows.len())
     }
 
-    fn select(&mut self, i: isize) {
-        let max = self.len().saturating_sub(1) as isize;
-        self.state.select(Some(i.clamp(0, max) as usize));
-    }
-
     pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
-        let sel = self.state.selected().unwrap_or(0) as isize;
-        let half = (self.viewport / 2).max(1) as isize;
+        if self.paging.on_move(a, self.len()) {
+            return true;
+        }
         match a {
-            Action::Down => self.select(sel + 1),
-            Action::Up => self.select(sel - 1),
-            Action::Top => self.select(0),
-            Action::Bottom => self.select(isize::MAX / 2),
-            Action::HalfPageDown => self.select(sel + half),
-            Action::HalfPageUp => self.select(sel - half),
-            Action::NextPage => {
-                let Some(t) = &self.table else { return true };
-                if let (true, Some(last)) = (t.has_next, t.last.clone()) {
-                    let n = t.rows.len();
-                    self.fetch(ctx, PageAt::After(last), Move::Next(n), false);
-                }
-            }
-            Action::PrevPage => {
-                let Some(t) = &self.table else { return true };
-                if let (true, Some(first)) = (t.has_prev, t.first.clone()) {
-                    self.fetch(ctx, PageAt::Before(first), Move::Prev, false);
+            Action::NextPage | Action::PrevPage => {
+                if let Some((at, how)) = self.table.as_ref().and_then(|t| Paging::turn(a, t)) {
+                    self.fetch(ctx, at, how, false);
                 }
             }
             Action::Refresh => self.reload(ctx),
@@ -162,16 +129,9 @@ impl BrowseState {
         let Reply::Table(result) = reply else { return };
         match result {
             Ok(t) => {
-                self.offset = match self.pending {
-                    Move::First => 0,
-                    Move::Next(n) => self.offset + n,
-                    Move::Prev if !t.has_prev => 0,
-                    Move::Prev => self.offset.saturating_sub(t.rows.len()),
-                };
-                self.pending = Move::Next(0);
+                self.paging.arrived(&t);
                 self.error = None;
                 self.table = Some(t);
-                self.select(0);
             }
             Err(e) => {
                 ctx.emit(Action::FlashError(e.to_string()));
@@ -188,18 +148,12 @@ impl BrowseState {
             return "no rows".to_owned();
         }
         let more = if t.has_next { " · more ]" } else { "" };
-        format!("rows {}–{}{more}", self.offset + 1, self.offset + t.rows.len())
+        format!("{}{more}", self.paging.rows_label(t.rows.len()))
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let area = if self.filter.visible() {
-            let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-            self.filter.draw(f, line, theme);
-            rest
-        } else {
-            area
-        };
-        self.viewport = DataTable::visible_rows(area);
+        let area = self.filter.draw_above(f, area, theme);
+        self.paging.set_viewport(area);
         let (columns, rows) = match &self.table {
             Some(t) => table_parts(t),
             None => (Vec::new(), Vec::new()),
@@ -228,7 +182,7 @@ impl BrowseState {
         if self.available {
             table = table.footer(&footer);
         }
-        f.render_stateful_widget(table, area, &mut self.state);
+        f.render_stateful_widget(table, area, &mut self.paging.state);
     }
 }
 

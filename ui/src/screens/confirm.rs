@@ -1,14 +1,12 @@
-//! The typed confirmation for suspending (slug + reason) and reactivating a tenant. The
-//! backend checks the typed slug; this modal only collects it and shows what was wrong.
+//! The typed confirmation for suspending (slug + reason) and reactivating a tenant, drawn by
+//! [`ConfirmDialog`]. The backend checks the typed slug; this modal only collects it and shows
+//! what was wrong.
 
 use backend::tenants::Tenant;
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
-use widgets::Theme;
+use widgets::{ConfirmDialog, Theme};
 
 use super::Ctx;
 use crate::action::Action;
@@ -41,10 +39,7 @@ pub struct ConfirmModal {
 impl ConfirmModal {
     pub fn new(kind: ConfirmKind, t: &Tenant) -> ConfirmModal {
         let form = match kind {
-            ConfirmKind::Suspend => Form::new(&[
-                ("confirm", "Type the slug", "the tenant's slug"),
-                ("reason", "Reason", "why (kept in the audit log)"),
-            ]),
+            ConfirmKind::Suspend => Form::new(&[("confirm", "Type the slug", ""), ("reason", "Reason", "")]),
             ConfirmKind::Reactivate => Form::new(&[]),
         };
         ConfirmModal {
@@ -108,37 +103,50 @@ impl ConfirmModal {
         }
     }
 
-    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let width = area.width.saturating_sub(4).min(70);
-        let height = match self.kind {
-            ConfirmKind::Suspend => 12,
-            ConfirmKind::Reactivate => 7,
-        };
-        let rect = widgets::popup_area(area, width, height);
-        f.render_widget(Clear, rect);
-        let title = match self.kind {
-            ConfirmKind::Suspend => "Suspend tenant",
-            ConfirmKind::Reactivate => "Reactivate tenant",
-        };
-        let block = theme.popup_block().title(theme.title_line(title, usize::from(width)));
-        let inner = block.inner(rect);
-        f.render_widget(block, rect);
-        let [text, fields, foot] =
-            Layout::vertical([Constraint::Length(3), Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-        let msg = match self.kind {
-            ConfirmKind::Suspend => format!(
-                "Suspending {} ({}) stops its customers' services. Type the slug to confirm.",
-                self.name, self.slug
+    /// The one error line: the typed slug's, the reason's, or one for the whole action.
+    fn error(&self) -> Option<String> {
+        let reason = || self.form.error_of("reason").map(|e| format!("reason: {e}"));
+        self.form
+            .error_of("confirm")
+            .map(str::to_owned)
+            .or_else(reason)
+            .or_else(|| self.form.error.clone())
+    }
+
+    /// Draws the dialog over the whole frame, with the terminal cursor in the focused input.
+    pub fn draw(&self, f: &mut Frame, theme: &Theme) {
+        let value = |i: usize| self.form.fields.get(i).map_or("", |f| f.input.value());
+        let cursor = self.form.fields.get(self.form.focus).map_or(0, |f| f.input.cursor());
+        let error = self.error();
+        let (title, message) = match self.kind {
+            ConfirmKind::Suspend => (
+                "Suspend tenant",
+                format!(
+                    "Suspending {} ({}) stops its customers' services.",
+                    self.name, self.slug
+                ),
             ),
-            ConfirmKind::Reactivate => format!("Reactivate {} ({})?", self.name, self.slug),
+            ConfirmKind::Reactivate => (
+                "Reactivate tenant",
+                format!("Reactivate {} ({})?", self.name, self.slug),
+            ),
         };
-        f.render_widget(Paragraph::new(msg).style(theme.warning).wrap(Wrap { trim: true }), text);
-        self.form.draw(f, fields, theme, true);
-        let hint = if self.busy {
-            "working…"
-        } else {
-            "enter confirm · esc cancel"
+        let mut dialog =
+            ConfirmDialog::new(title, &message, &self.slug, value(0), cursor, theme).error(error.as_deref());
+        dialog = match self.kind {
+            ConfirmKind::Suspend => {
+                let dialog = dialog.extra("Reason (kept in the audit log)", value(1));
+                if self.form.focus == 1 {
+                    dialog.focus_extra(cursor)
+                } else {
+                    dialog
+                }
+            }
+            ConfirmKind::Reactivate => dialog.typed(false),
         };
-        f.render_widget(Paragraph::new(Line::styled(hint, theme.muted)), foot);
+        if let Some(pos) = dialog.cursor_position(f.area()) {
+            f.set_cursor_position(pos);
+        }
+        f.render_widget(dialog, f.area());
     }
 }

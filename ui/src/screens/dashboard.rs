@@ -1,12 +1,10 @@
-//! The dashboard: counts from `backend::dashboard::stats` as cards; Enter opens the route
-//! behind a card.
+//! The dashboard: counts from `backend::dashboard::stats` as [`StatCard`]s; Enter opens the
+//! route behind a card.
 
 use backend::dashboard::Stat;
-use ratatui::layout::{Alignment, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::layout::Rect;
 use ratatui::Frame;
-use widgets::{Theme, Tone};
+use widgets::{StatCard, Theme, Tone};
 
 use super::Ctx;
 use crate::action::Action;
@@ -84,27 +82,20 @@ impl Dashboard {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let stats = match (&self.stats, &self.error) {
+            (_, Some(e)) => return super::notice(f, area, "Dashboard", e, theme.error, theme),
+            (None, None) => return super::notice(f, area, "Dashboard", "Loading…", theme.muted, theme),
+            (Some(s), None) if s.is_empty() => {
+                let msg = "Nothing to show: your role sees none of the dashboard's figures.";
+                return super::notice(f, area, "Dashboard", msg, theme.muted, theme);
+            }
+            (Some(s), None) => s,
+        };
         let block = theme
             .block(true)
             .title(theme.title_line("Dashboard", usize::from(area.width)));
         let inner = block.inner(area);
         f.render_widget(block, area);
-        let stats = match (&self.stats, &self.error) {
-            (_, Some(e)) => {
-                f.render_widget(Paragraph::new(e.as_str()).style(theme.error), inner);
-                return;
-            }
-            (None, None) => {
-                f.render_widget(Paragraph::new("Loading…").style(theme.muted), inner);
-                return;
-            }
-            (Some(s), None) if s.is_empty() => {
-                let msg = "Nothing to show: your role sees none of the dashboard's figures.";
-                f.render_widget(Paragraph::new(msg).style(theme.muted), inner);
-                return;
-            }
-            (Some(s), None) => s,
-        };
         let cols = usize::from((inner.width / (CARD_WIDTH + 1)).max(1));
         self.columns = cols;
         let card_w = (inner.width / cols as u16).saturating_sub(1).max(8);
@@ -114,19 +105,14 @@ impl Dashboard {
             if y + CARD_HEIGHT > inner.bottom() {
                 break;
             }
-            let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT);
-            let focused = i == self.selected;
-            let label = widgets::text::truncate(s.label, usize::from(card_w.saturating_sub(4))).into_owned();
-            let card = theme.block(focused).title(Line::styled(
-                format!(" {label} "),
-                if focused { theme.accent } else { theme.muted },
-            ));
-            let value = Paragraph::new(vec![
-                Line::styled(s.value.to_string(), theme.tone(tone(s))).alignment(Alignment::Center),
-                Line::styled(format!("→ {}", s.route), theme.muted).alignment(Alignment::Right),
-            ])
-            .block(card);
-            f.render_widget(value, rect);
+            let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT).intersection(inner);
+            let value = s.value.to_string();
+            let route = format!("→ {}", s.route);
+            let card = StatCard::new(s.label, &value, theme)
+                .subtitle(&route)
+                .tone(tone(s))
+                .focused(i == self.selected);
+            f.render_widget(card, rect);
         }
     }
 }

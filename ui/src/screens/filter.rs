@@ -1,13 +1,11 @@
-//! The `/` filter line shared by list screens.
+//! The `/` filter line shared by list screens, drawn by [`InputLine`].
 
 use crossterm::event::{Event, KeyEvent};
-use ratatui::layout::{Position, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
-use widgets::Theme;
+use widgets::{InputLine, Theme};
 
 #[derive(Debug, Clone, Default)]
 pub struct FilterLine {
@@ -48,18 +46,23 @@ impl FilterLine {
         self.editing || self.value().is_some()
     }
 
+    /// Draws the line on the first row of `area` when it is [`visible`](Self::visible);
+    /// returns the rest of `area` for the list.
+    pub fn draw_above(&self, f: &mut Frame, area: Rect, theme: &Theme) -> Rect {
+        if !self.visible() {
+            return area;
+        }
+        let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        self.draw(f, line, theme);
+        rest
+    }
+
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let width = usize::from(area.width.saturating_sub(2)).max(1);
-        let scroll = self.input.visual_scroll(width);
-        let shown: String = self.input.value().chars().skip(scroll).collect();
-        let mut spans = vec![Span::styled("/", theme.key_hint), Span::styled(shown, theme.base)];
-        if !self.editing {
-            spans.push(Span::styled("   (/ to change, esc to clear)", theme.muted));
+        let line = InputLine::new("/", self.input.value(), self.input.cursor(), self.editing, theme)
+            .hint("(/ to change, esc to clear)");
+        if let Some(pos) = line.cursor_position(area) {
+            f.set_cursor_position(pos);
         }
-        f.render_widget(Paragraph::new(Line::from(spans)), area);
-        if self.editing {
-            let x = u16::try_from(self.input.visual_cursor().saturating_sub(scroll) + 1).unwrap_or(0);
-            f.set_cursor_position(Position::new(area.x + x.min(area.width.saturating_sub(1)), area.y));
-        }
+        f.render_widget(line, area);
     }
 }

@@ -5,6 +5,7 @@ pub mod browse;
 pub mod confirm;
 pub mod dashboard;
 pub mod filter;
+pub mod paging;
 pub mod tenant_detail;
 pub mod tenant_form;
 pub mod tenant_overview;
@@ -14,12 +15,26 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use widgets::Theme;
 
 use crate::action::Action;
 use crate::router::Route;
 use crate::tasks::{Job, Reply, Request};
+
+/// A titled panel with one message in it: loading, an error, or why there is nothing to show.
+pub fn notice(f: &mut Frame, area: Rect, title: &str, text: &str, style: Style, theme: &Theme) {
+    let block = theme
+        .block(true)
+        .title(theme.title_line(title, usize::from(area.width.saturating_sub(2))));
+    let text = widgets::text::sanitize(text).into_owned();
+    f.render_widget(
+        Paragraph::new(text).style(style).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
+}
 
 /// How long filter typing waits before querying.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);

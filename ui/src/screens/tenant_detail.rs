@@ -6,10 +6,8 @@ use backend::validate::parse_limit;
 use backend::{FieldError, ServiceError};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-use widgets::Theme;
+use widgets::{KeyValuePanel, Theme, FORM_FOOTER};
 
 use super::browse::BrowseState;
 use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
@@ -325,55 +323,42 @@ impl TenantDetail {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let Some(t) = self.tenant.clone() else {
+        let Some(t) = &self.tenant else {
             let msg = self
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("Loading tenant {}…", self.key));
-            let block = theme
-                .block(true)
-                .title(theme.title_line("Tenant", usize::from(area.width)));
-            f.render_widget(Paragraph::new(msg).style(theme.muted).block(block), area);
-            return;
+            return super::notice(f, area, "Tenant", &msg, theme.muted, theme);
         };
-        if self.tab == TenantTab::Billing {
-            if let Some(b) = &mut self.billing {
-                b.draw(f, area, theme);
-            }
-        } else {
-            let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
-            let block = theme
-                .block(true)
-                .title(theme.title_line(&title, usize::from(area.width)));
-            let inner = block.inner(area);
-            f.render_widget(block, area);
-            match self.tab {
-                TenantTab::Overview => f.render_widget(Paragraph::new(overview::lines(&t, theme)), inner),
-                _ => {
-                    let (form, what) = if self.tab == TenantTab::Branding {
-                        (&self.branding, "branding")
-                    } else {
-                        (&self.limits, "limits (empty or \"unlimited\" = no limit)")
-                    };
-                    let note = if self.busy {
-                        "Saving…".to_owned()
-                    } else if self.editing {
-                        "Editing: Enter saves, Esc cancels, Tab next field".to_owned()
-                    } else {
-                        format!("Press e to edit {what}.")
-                    };
-                    let [head, body] = ratatui::layout::Layout::vertical([
-                        ratatui::layout::Constraint::Length(2),
-                        ratatui::layout::Constraint::Min(0),
-                    ])
-                    .areas(inner);
-                    f.render_widget(Paragraph::new(Line::styled(note, theme.muted)), head);
-                    form.draw(f, body, theme, self.editing);
+        let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
+        match self.tab {
+            TenantTab::Billing => {
+                if let Some(b) = &mut self.billing {
+                    b.draw(f, area, theme);
                 }
+            }
+            TenantTab::Overview => {
+                let entries = overview::entries(t);
+                f.render_widget(KeyValuePanel::new(&entries, theme).title(&title).focused(true), area);
+            }
+            TenantTab::Branding | TenantTab::Limits => {
+                let (form, what) = if self.tab == TenantTab::Branding {
+                    (&self.branding, "branding")
+                } else {
+                    (&self.limits, "limits (empty or \"unlimited\" = no limit)")
+                };
+                let footer = if self.busy {
+                    "Saving…".to_owned()
+                } else if self.editing {
+                    FORM_FOOTER.to_owned()
+                } else {
+                    format!("Press e to edit {what}")
+                };
+                form.draw(f, area, &title, &footer, theme, self.editing);
             }
         }
         if let Some(m) = &self.modal {
-            m.draw(f, area, theme);
+            m.draw(f, theme);
         }
     }
 }

@@ -3,9 +3,7 @@
 
 use backend::tenants::NewTenant;
 use crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::layout::Rect;
 use ratatui::Frame;
 use widgets::Theme;
 
@@ -95,19 +93,12 @@ impl TenantForm {
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = theme
-            .block(true)
-            .title(theme.title_line("New tenant", usize::from(area.width)));
-        let inner = block.inner(area);
-        f.render_widget(block, area);
-        let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-        let note = if self.busy {
+        let footer = if self.busy {
             "Saving…"
         } else {
-            "Empty fields take the defaults shown. Enter saves, Esc cancels."
+            "Empty fields take the defaults shown · Enter save · Esc cancel"
         };
-        f.render_widget(Paragraph::new(Line::styled(note, theme.muted)), head);
-        self.form.draw(f, body, theme, true);
+        self.form.draw(f, area, "New tenant", footer, theme, true);
     }
 }
 

@@ -2,12 +2,9 @@
 //! branding and limits forms.
 
 use backend::tenants::Tenant;
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use widgets::Theme;
+use widgets::{KvEntry, Tone};
 
 use super::browse::tone_for;
-use crate::form::hex_color;
 
 pub const BRANDING: &[(&str, &str, &str)] = &[
     ("logo_text", "Logo text", ""),
@@ -31,59 +28,40 @@ pub fn limit_text(v: Option<i64>) -> String {
     v.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
 }
 
-pub fn lines(t: &Tenant, theme: &Theme) -> Vec<Line<'static>> {
+/// The overview as label/value rows for a [`widgets::KeyValuePanel`] (which swatches the
+/// brand colours).
+pub fn entries(t: &Tenant) -> Vec<KvEntry<'static>> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
-    let swatch = |c: &str| {
-        let style = hex_color(c).map_or(theme.muted, |c| Style::default().fg(c));
-        vec![Span::styled("██ ", style), Span::styled(c.to_owned(), theme.base)]
-    };
-    let mut rows: Vec<(&str, Vec<Span<'static>>)> = vec![
-        ("Name", vec![Span::styled(t.name.clone(), theme.title)]),
-        ("Slug", vec![Span::raw(t.slug.clone())]),
-        ("Domain", vec![Span::raw(t.domain.clone())]),
-        (
-            "Status",
-            vec![Span::styled(t.status.clone(), theme.tone(tone_for(&t.status)))],
-        ),
-        ("Tier", vec![Span::raw(t.tier.clone())]),
-        ("Currency", vec![Span::raw(t.currency.clone())]),
-        ("Logo text", vec![Span::raw(t.logo_text.clone())]),
-        ("Primary colour", swatch(&t.primary_color)),
-        ("Accent colour", swatch(&t.accent_color)),
-        (
-            "Sender",
-            vec![Span::raw(format!("{} <{}>", opt(&t.sender_name), opt(&t.sender_email)))],
-        ),
-        ("Support e-mail", vec![Span::raw(opt(&t.support_email))]),
-        (
+    let time = |at: &chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M").to_string();
+    let mut rows = vec![
+        KvEntry::new("Name", t.name.clone()).tone(Tone::Accent),
+        KvEntry::new("Slug", t.slug.clone()),
+        KvEntry::new("Domain", t.domain.clone()),
+        KvEntry::new("Status", t.status.clone()).tone(tone_for(&t.status)),
+        KvEntry::new("Tier", t.tier.clone()),
+        KvEntry::new("Currency", t.currency.clone()),
+        KvEntry::new("Logo text", t.logo_text.clone()),
+        KvEntry::new("Primary colour", t.primary_color.clone()),
+        KvEntry::new("Accent colour", t.accent_color.clone()),
+        KvEntry::new("Sender", format!("{} <{}>", opt(&t.sender_name), opt(&t.sender_email))),
+        KvEntry::new("Support e-mail", opt(&t.support_email)),
+        KvEntry::new(
             "Limits",
-            vec![Span::raw(format!(
+            format!(
                 "customers {} · services {} · storage {} GB · domains {} · tickets/month {}",
                 limit_text(t.max_customers),
                 limit_text(t.max_services),
                 limit_text(t.max_storage_gb),
                 limit_text(t.max_domains),
                 limit_text(t.max_tickets_month)
-            ))],
+            ),
         ),
     ];
     if let Some(r) = &t.suspended_reason {
-        rows.push(("Suspended", vec![Span::styled(r.clone(), theme.warning)]));
+        rows.push(KvEntry::new("Suspended", r.clone()).tone(Tone::Warning));
     }
-    rows.push((
-        "Created",
-        vec![Span::raw(t.created_at.format("%Y-%m-%d %H:%M").to_string())],
-    ));
-    rows.push((
-        "Updated",
-        vec![Span::raw(t.updated_at.format("%Y-%m-%d %H:%M").to_string())],
-    ));
-    rows.push(("Id", vec![Span::styled(t.id.to_string(), theme.muted)]));
-    rows.into_iter()
-        .map(|(k, mut v)| {
-            let mut spans = vec![Span::styled(format!("{k:<16}"), theme.muted)];
-            spans.append(&mut v);
-            Line::from(spans)
-        })
-        .collect()
+    rows.push(KvEntry::new("Created", time(&t.created_at)));
+    rows.push(KvEntry::new("Updated", time(&t.updated_at)));
+    rows.push(KvEntry::new("Id", t.id.to_string()).tone(Tone::Muted));
+    rows
 }

@@ -4,24 +4,17 @@
 use backend::page::{Page, PageAt, SortDir};
 use backend::tenants::{Tenant, TenantQuery, TenantSort};
 use crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
-use widgets::{Column, DataCell, DataRow, DataTable, Sort, TableState, Theme};
+use widgets::{Column, DataCell, DataRow, DataTable, Sort, Theme};
 
 use super::browse::tone_for;
 use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
 use super::filter::FilterLine;
+use super::paging::{Move, Paging};
 use super::{Ctx, Mode};
 use crate::action::Action;
 use crate::tasks::{Reply, Request};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Move {
-    First,
-    Next(usize),
-    Prev,
-    Stay,
-}
 
 pub struct TenantsList {
     pub page: Option<Page<Tenant>>,
@@ -30,12 +23,8 @@ pub struct TenantsList {
     pub sort: TenantSort,
     pub dir: SortDir,
     pub filter: FilterLine,
-    pub state: TableState,
+    pub paging: Paging,
     pub modal: Option<ConfirmModal>,
-    at: PageAt,
-    pending: Move,
-    offset: usize,
-    viewport: usize,
 }
 
 impl Default for TenantsList {
@@ -47,12 +36,8 @@ impl Default for TenantsList {
             sort: TenantSort::Name,
             dir: SortDir::Asc,
             filter: FilterLine::default(),
-            state: TableState::default().with_selected(Some(0)),
+            paging: Paging::default(),
             modal: None,
-            at: PageAt::First,
-            pending: Move::First,
-            offset: 0,
-            viewport: 10,
         }
     }
 }
@@ -84,7 +69,7 @@ impl TenantsList {
     }
 
     pub fn selected(&self) -> Option<&Tenant> {
-        self.rows().get(self.state.selected().unwrap_or(0))
+        self.rows().get(self.paging.selected())
     }
 
     fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
@@ -96,8 +81,7 @@ impl TenantsList {
             at: at.clone(),
             ..TenantQuery::default()
         };
-        self.at = at;
-        self.pending = how;
+        self.paging.fetching(at, how);
         if debounce {
             ctx.debounced("page", Request::TenantPage(q));
         } else {
@@ -123,14 +107,9 @@ impl TenantsList {
     }
 
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.at.clone();
+        let at = self.paging.at.clone();
         self.fetch(ctx, at, Move::Stay, false);
         self.count(ctx, false);
-    }
-
-    fn select(&mut self, i: isize) {
-        let max = self.rows().len().saturating_sub(1) as isize;
-        self.state.select(Some(i.clamp(0, max) as usize));
     }
 
     pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
@@ -140,26 +119,13 @@ impl TenantsList {
             }
             return true;
         }
-        let sel = self.state.selected().unwrap_or(0) as isize;
-        let half = (self.viewport / 2).max(1) as isize;
+        if self.paging.on_move(a, self.rows().len()) {
+            return true;
+        }
         match a {
-            Action::Down => self.select(sel + 1),
-            Action::Up => self.select(sel - 1),
-            Action::Top => self.select(0),
-            Action::Bottom => self.select(isize::MAX / 2),
-            Action::HalfPageDown => self.select(sel + half),
-            Action::HalfPageUp => self.select(sel - half),
-            Action::NextPage => {
-                let Some(p) = &self.page else { return true };
-                if let (true, Some(last)) = (p.has_next, p.last.clone()) {
-                    let n = p.items.len();
-                    self.fetch(ctx, PageAt::After(last), Move::Next(n), false);
-                }
-            }
-            Action::PrevPage => {
-                let Some(p) = &self.page else { return true };
-                if let (true, Some(first)) = (p.has_prev, p.first.clone()) {
-                    self.fetch(ctx, PageAt::Before(first), Move::Prev, false);
+            Action::NextPage | Action::PrevPage => {
+                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
+                    self.fetch(ctx, at, how, false);
                 }
             }
             Action::SortNext => {
@@ -217,23 +183,9 @@ impl TenantsList {
     pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
         match (slot, reply) {
             ("page", Reply::TenantPage(Ok(p))) => {
-                self.offset = match self.pending {
-                    Move::First => 0,
-                    Move::Next(n) => self.offset + n,
-                    Move::Prev if !p.has_prev => 0,
-                    Move::Prev => self.offset.saturating_sub(p.items.len()),
-                    Move::Stay => self.offset,
-                };
-                let keep = self.pending == Move::Stay;
-                self.pending = Move::Stay;
+                self.paging.arrived(&p);
                 self.error = None;
                 self.page = Some(p);
-                let sel = if keep {
-                    self.state.selected().unwrap_or(0) as isize
-                } else {
-                    0
-                };
-                self.select(sel);
             }
             ("count", Reply::Count(Ok(n))) => self.count = Some(n),
             (confirm::SLOT, Reply::Tenant(r)) => match r {
@@ -263,21 +215,14 @@ impl TenantsList {
         let rows = match &self.page {
             None => "loading…".to_owned(),
             Some(p) if p.items.is_empty() => format!("rows 0 of {total}"),
-            Some(p) => format!("rows {}–{} of {total}", self.offset + 1, self.offset + p.items.len()),
+            Some(p) => format!("{} of {total}", self.paging.rows_label(p.items.len())),
         };
         format!("{rows} · {sort}")
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let full = area;
-        let area = if self.filter.visible() {
-            let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-            self.filter.draw(f, line, theme);
-            rest
-        } else {
-            area
-        };
-        self.viewport = DataTable::visible_rows(area);
+        let area = self.filter.draw_above(f, area, theme);
+        self.paging.set_viewport(area);
         let columns = [
             Column::new("NAME", Constraint::Fill(3)),
             Column::new("SLUG", Constraint::Fill(2)),
@@ -287,8 +232,9 @@ impl TenantsList {
             Column::new("CUR", Constraint::Length(3)),
         ];
         let rows: Vec<DataRow> = self
-            .rows()
+            .page
             .iter()
+            .flat_map(|p| &p.items)
             .map(|t| {
                 DataRow::new([
                     DataCell::new(t.name.as_str()),
@@ -317,11 +263,9 @@ impl TenantsList {
             .sort(sort)
             .empty_message(&empty)
             .focused(self.modal.is_none());
-        let mut state = self.state;
-        f.render_stateful_widget(table, area, &mut state);
-        self.state = state;
+        f.render_stateful_widget(table, area, &mut self.paging.state);
         if let Some(m) = &self.modal {
-            m.draw(f, full, theme);
+            m.draw(f, theme);
         }
     }
 }

@@ -5,6 +5,9 @@
 use backend::tenants::{self, NewTenant};
 use backend::{Actor, Db};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use painel_ui::screens::tenant_detail::TenantDetail;
+use painel_ui::screens::tenants_list::TenantsList;
+use painel_ui::screens::Screen;
 use painel_ui::{App, UiOptions};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -124,10 +127,38 @@ pub fn typ(app: &mut App, s: &str) {
     }
 }
 
-/// The names on the tenant list's current page.
-pub fn tenant_names(app: &App) -> Vec<String> {
+/// `:` and `query` typed into the palette (Enter not pressed).
+pub fn palette(app: &mut App, query: &str) {
+    ch(app, ':');
+    typ(app, query);
+}
+
+/// On the create form: types `name`, skips the slug, types `domain` and presses Enter.
+pub fn submit_tenant(app: &mut App, name: &str, domain: &str) {
+    typ(app, name);
+    press(app, KeyCode::Tab);
+    press(app, KeyCode::Tab);
+    typ(app, domain);
+    press(app, KeyCode::Enter);
+}
+
+/// The tenant list on screen.
+pub fn tenants_list(app: &App) -> &TenantsList {
     match app.screen() {
-        Some(painel_ui::screens::Screen::Tenants(l)) => l.rows().iter().map(|t| t.name.clone()).collect(),
+        Some(Screen::Tenants(l)) => l,
         _ => panic!("not on the tenant list: {}", app.route().path()),
     }
+}
+
+/// The tenant detail on screen.
+pub fn tenant_detail(app: &App) -> &TenantDetail {
+    match app.screen() {
+        Some(Screen::Tenant(d)) => d,
+        _ => panic!("not on a tenant: {}", app.route().path()),
+    }
+}
+
+/// The names on the tenant list's current page.
+pub fn tenant_names(app: &App) -> Vec<String> {
+    tenants_list(app).rows().iter().map(|t| t.name.clone()).collect()
 }
