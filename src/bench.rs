@@ -124,6 +124,34 @@ async fn list(cfg: &Config, rows: usize, iterations: usize) -> Result<()> {
             },
         ),
         (
+            "filter 'hosting' (broad, 1 in 12), by name",
+            TenantQuery {
+                filter: Some("hosting".into()),
+                sort: TenantSort::Name,
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
+            "filter '.com' (nearly all rows), newest",
+            TenantQuery {
+                filter: Some(".com".into()),
+                sort: TenantSort::Created,
+                dir: SortDir::Desc,
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
+            "filter 'sky recife' (rare), by name",
+            TenantQuery {
+                filter: Some("sky recife".into()),
+                sort: TenantSort::Name,
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
             "filter matching nothing (worst case)",
             TenantQuery {
                 filter: Some("zzqx".into()),

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod money;
 pub mod page;
+pub mod search;
 pub mod seed;
 pub mod tenants;
 pub mod validate;

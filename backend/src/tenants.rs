@@ -7,10 +7,10 @@ use uuid::Uuid;
 use crate::actor::Actor;
 use crate::audit::{self, snapshot, Change};
 use crate::authz::{require, Permission};
-use crate::db::{now, Arg, Db, Tx};
+use crate::db::{now, Arg, Backend, Db, Tx};
 use crate::error::{FieldError, ServiceError};
 use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
-use crate::{args, validate};
+use crate::{args, search, validate};
 
 pub const STATUSES: [&str; 3] = ["active", "suspended", "cancelled"];
 pub const TIERS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
@@ -365,11 +365,14 @@ async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Tenant,
 }
 
 /// The WHERE conditions shared by [`list`] and [`count`]: scope, text filter, status, tier.
+/// With `index`, the text filter is also restricted through the trigram index (see
+/// [`crate::search`]).
 fn conditions(
     actor: &Actor,
     filter: Option<&str>,
     status: Option<&str>,
     tier: Option<&str>,
+    index: Option<Backend>,
 ) -> Result<(Vec<String>, Vec<Arg>), ServiceError> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
@@ -378,6 +381,11 @@ fn conditions(
         conds.push(format!("id = ${}", args.len()));
     }
     if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
+        if let Some(backend) = index {
+            let (cond, value) = search::tenant_index_condition(backend, f, args.len() + 1);
+            args.push(value.into());
+            conds.push(cond);
+        }
         args.push(validate::like_contains(f).into());
         conds.push(format!("search_text LIKE ${} ESCAPE '\\'", args.len()));
     }
@@ -397,23 +405,116 @@ fn conditions(
 pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant>, ServiceError> {
     require(actor, Permission::TenantsRead)?;
     let limit = q.limit.clamp(1, MAX_PAGE);
-    let (mut conds, mut args) = conditions(actor, q.filter.as_deref(), q.status.as_deref(), q.tier.as_deref())?;
-    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut conds, &mut args)?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM tenants {} ORDER BY {order} LIMIT {}",
-        where_clause(&conds),
-        limit + 1
-    );
-    let rows: Vec<Tenant> = db.fetch_all(&sql, args).await?;
+    let text = q
+        .filter
+        .as_deref()
+        .filter(|f| search::indexable(f) && actor.tenant_id.is_none());
+    let rows = match text {
+        None => ordered_walk(db, actor, q, limit, None).await?,
+        Some(f) => {
+            // Common terms fill a page within the first rows of the sort order; only when
+            // they do not is the trigram index asked (see crate::search).
+            let first = ordered_walk(db, actor, q, limit, Some(search::WALK_FIRST)).await?;
+            if first.len() > limit {
+                first
+            } else if search::tenants_narrow(db, f).await? {
+                from_matches(db, actor, q, limit).await?
+            } else {
+                ordered_walk(db, actor, q, limit, None).await?
+            }
+        }
+    };
     let sort = q.sort;
     Ok(finish(rows, limit, &q.at, |t| sort.key(t)))
+}
+
+/// Walks the sort index checking the filters, over at most `budget` leading rows.
+async fn ordered_walk(
+    db: &Db,
+    actor: &Actor,
+    q: &TenantQuery,
+    limit: usize,
+    budget: Option<usize>,
+) -> Result<Vec<Tenant>, ServiceError> {
+    let (text, rest) = match budget {
+        Some(_) => (q.filter.as_deref(), None),
+        None => (None, q.filter.as_deref()),
+    };
+    let (mut conds, mut args) = conditions(actor, rest, q.status.as_deref(), q.tier.as_deref(), None)?;
+    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut conds, &mut args)?;
+    let sql = match budget {
+        None => format!(
+            "SELECT {COLUMNS} FROM tenants {} ORDER BY {order} LIMIT {}",
+            where_clause(&conds),
+            limit + 1
+        ),
+        Some(n) => {
+            let (text_conds, text_args) = conditions(&Actor::system("walk"), text, None, None, None)?;
+            let shift = args.len();
+            args.extend(text_args);
+            let outer: Vec<String> = text_conds.iter().map(|c| renumber(c, shift)).collect();
+            format!(
+                "SELECT * FROM (SELECT {COLUMNS}, search_text FROM tenants {} ORDER BY {order} LIMIT {n}) w {} ORDER BY {order} LIMIT {}",
+                where_clause(&conds),
+                where_clause(&outer),
+                limit + 1
+            )
+        }
+    };
+    db.fetch_all(&sql, args).await
+}
+
+/// Cuts the page from the trigram index's matches alone; the fence keeps the planner from
+/// walking the sort index instead.
+async fn from_matches(db: &Db, actor: &Actor, q: &TenantQuery, limit: usize) -> Result<Vec<Tenant>, ServiceError> {
+    let index = Some(db.backend());
+    let (conds, mut args) = conditions(
+        actor,
+        q.filter.as_deref(),
+        q.status.as_deref(),
+        q.tier.as_deref(),
+        index,
+    )?;
+    let mut outer = Vec::new();
+    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut outer, &mut args)?;
+    let sql = format!(
+        "WITH m AS MATERIALIZED (SELECT {COLUMNS} FROM tenants {}) SELECT * FROM m {} ORDER BY {order} LIMIT {}",
+        where_clause(&conds),
+        where_clause(&outer),
+        limit + 1
+    );
+    db.fetch_all(&sql, args).await
+}
+
+/// Shifts the `$n` placeholders of a condition by `by`.
+fn renumber(cond: &str, by: usize) -> String {
+    let mut out = String::with_capacity(cond.len());
+    let mut chars = cond.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&format!("${}", n + by)),
+            Err(_) => out.push('$'),
+        }
+    }
+    out
 }
 
 /// Counts what a list query would show (without paging). Kept apart from [`list`] because
 /// counting a large filtered table costs more than fetching a page.
 pub async fn count(db: &Db, actor: &Actor, filter: Option<&str>, status: Option<&str>) -> Result<i64, ServiceError> {
     require(actor, Permission::TenantsRead)?;
-    let (conds, args) = conditions(actor, filter, status, None)?;
+    // Counting reads every match anyway: through the index it reads only those.
+    let index = filter.filter(|f| search::indexable(f)).map(|_| db.backend());
+    let (conds, args) = conditions(actor, filter, status, None, index)?;
     db.scalar(&format!("SELECT COUNT(*) FROM tenants {}", where_clause(&conds)), args)
         .await
 }
@@ -654,4 +755,18 @@ pub async fn reactivate(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, Ser
     .await?;
     tx.commit().await?;
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumber;
+
+    #[test]
+    fn renumber_shifts_every_placeholder() {
+        assert_eq!(
+            renumber("a LIKE $1 ESCAPE '\\' AND b = $12", 3),
+            "a LIKE $4 ESCAPE '\\' AND b = $15"
+        );
+        assert_eq!(renumber("cost > $ 5", 2), "cost > $ 5");
+    }
 }

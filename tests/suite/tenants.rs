@@ -381,3 +381,73 @@ async fn scoped_and_read_only_actors_are_confined() {
     );
     assert_eq!(count(&t.db, "audit_log").await, 2, "refused actions changed nothing");
 }
+
+#[tokio::test]
+async fn search_index_follows_renames_and_pages_like_a_scan() {
+    let t = fresh().await;
+    seed_many(&t.db, 40).await;
+    let find = |filter: &str| {
+        let q = TenantQuery {
+            filter: Some(filter.into()),
+            limit: 100,
+            ..Default::default()
+        };
+        let db = t.db.clone();
+        async move {
+            tenants::list(&db, &operator(), &q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|t| t.slug)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("gamma host 00").await, ["gamma-host-002", "gamma-host-007"]);
+    let patch = TenantPatch {
+        name: Some("Zeta Nuvem".into()),
+        ..Default::default()
+    };
+    tenants::update(&t.db, &operator(), "gamma-host-002", patch)
+        .await
+        .unwrap();
+    assert_eq!(
+        find("gamma host 00").await,
+        ["gamma-host-007"],
+        "the old name is gone from the index"
+    );
+    assert_eq!(find("zeta nuv").await, ["gamma-host-002"], "the new name is indexed");
+    // Narrow filters are paged from the index matches: the pages still join up in order.
+    let mut q = TenantQuery {
+        filter: Some("host".into()),
+        sort: TenantSort::Domain,
+        dir: SortDir::Desc,
+        limit: 6,
+        ..Default::default()
+    };
+    let mut paged = Vec::new();
+    loop {
+        let page = tenants::list(&t.db, &operator(), &q).await.unwrap();
+        paged.extend(page.items.iter().map(|t| t.domain.clone()));
+        if !page.has_next {
+            break;
+        }
+        q.at = PageAt::After(page.last.unwrap());
+    }
+    // The renamed tenant keeps its slug "gamma-host-002", so "host" still finds it.
+    let mut expected: Vec<String> = (0..40).map(|i| format!("h{i}.example.com")).collect();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(paged, expected);
+    assert_eq!(
+        tenants::count(&t.db, &operator(), Some("host"), None).await.unwrap(),
+        40
+    );
+    assert_eq!(
+        tenants::count(&t.db, &operator(), Some("ho"), Some("active"))
+            .await
+            .unwrap(),
+        40,
+        "short terms scan"
+    );
+}
