@@ -44,7 +44,7 @@ pub enum Command {
     },
     /// Manage tenants (white-label brands).
     #[command(subcommand)]
-    Tenants(TenantsCmd),
+    Tenants(Box<TenantsCmd>),
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),

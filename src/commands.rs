@@ -40,7 +40,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
             eprintln!("database is up to date ({})", db.backend().as_str());
             Ok(())
         }
-        Command::Tenants(cmd) => tenants_cmd(db, &actor, cmd, &mut out).await,
+        Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
