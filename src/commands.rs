@@ -90,10 +90,7 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
         sort,
         dir: if a.desc { SortDir::Desc } else { SortDir::Asc },
         limit: a.limit,
-        at: match a.after.as_deref() {
-            Some(t) => PageAt::After(Cursor::from_token(t)?),
-            None => PageAt::First,
-        },
+        at: start_at(a.after.as_deref())?,
     };
     loop {
         let page = tenants::list(db, actor, &q).await?;
@@ -112,6 +109,14 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
             }
         }
     }
+}
+
+/// Where a listing starts: after the `--after` token, or at the beginning.
+fn start_at(after: Option<&str>) -> Result<PageAt, ServiceError> {
+    Ok(match after {
+        Some(t) => PageAt::After(Cursor::from_token(t)?),
+        None => PageAt::First,
+    })
 }
 
 fn parse_limit(field: &str, raw: Option<&str>, current: Option<i64>) -> Result<Option<i64>, ServiceError> {
@@ -175,10 +180,7 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
                 filter,
                 dir: SortDir::Asc,
                 limit,
-                at: match after.as_deref() {
-                    Some(t) => PageAt::After(Cursor::from_token(t)?),
-                    None => PageAt::First,
-                },
+                at: start_at(after.as_deref())?,
             };
             let page = customers::list(db, actor, &q).await?;
             out.list(&page.items)?;
