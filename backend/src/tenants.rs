@@ -453,11 +453,15 @@ async fn ordered_walk(
             let shift = args.len();
             args.extend(text_args);
             let outer: Vec<String> = text_conds.iter().map(|c| renumber(c, shift)).collect();
+            // The inner walk reads only sort keys and search_text, which the sort indexes
+            // carry: an index-only scan. Full rows are fetched for the matches alone.
+            let keys = q.sort.columns().join(", ");
             format!(
-                "SELECT * FROM (SELECT {COLUMNS}, search_text FROM tenants {} ORDER BY {order} LIMIT {n}) w {} ORDER BY {order} LIMIT {}",
+                "SELECT {COLUMNS} FROM tenants WHERE id IN (SELECT id FROM (SELECT {keys}, search_text FROM tenants {} \
+                 ORDER BY {order} LIMIT {n}) w {} ORDER BY {order} LIMIT {limit1}) ORDER BY {order} LIMIT {limit1}",
                 where_clause(&conds),
                 where_clause(&outer),
-                limit + 1
+                limit1 = limit + 1
             )
         }
     };

@@ -44,3 +44,16 @@ CREATE TRIGGER tenants_search_after_delete AFTER DELETE ON tenants BEGIN
 END;
 
 INSERT INTO tenant_search (tenant_id, search_text) SELECT id, search_text FROM tenants;
+
+-- The sort indexes also carry search_text, so the first, bounded walk of a filtered list reads
+-- the index alone and fetches only the rows that match (see backend/src/tenants.rs).
+DROP INDEX tenants_name_idx;
+DROP INDEX tenants_created_idx;
+DROP INDEX tenants_status_name_idx;
+DROP INDEX tenants_domain_idx;
+DROP INDEX tenants_tier_name_idx;
+CREATE INDEX tenants_name_idx        ON tenants (name, id, search_text);
+CREATE INDEX tenants_created_idx     ON tenants (created_at, id, search_text);
+CREATE INDEX tenants_status_name_idx ON tenants (status, name, id, search_text);
+CREATE INDEX tenants_domain_idx      ON tenants (domain, id, search_text);
+CREATE INDEX tenants_tier_name_idx   ON tenants (tier, name, id, search_text);
