@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),
+    /// Inspect and steer the job queue.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -204,6 +207,33 @@ pub enum CustomersCmd {
         #[arg(long, default_value = "")]
         notes: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCmd {
+    /// List jobs, newest first.
+    List {
+        #[arg(long)]
+        queue: Option<String>,
+        /// queued, running, succeeded, failed, dead or cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this cursor (printed on stderr when more rows exist).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one job with its payload and error history.
+    Show { id: String },
+    /// Queue a failed, dead or cancelled job again (one more attempt).
+    Retry { id: String },
+    /// Cancel a queued job.
+    Cancel { id: String },
+    /// Job counts per queue and status.
+    Stats,
 }
 
 #[derive(Subcommand, Debug)]

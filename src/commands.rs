@@ -12,6 +12,8 @@ use crate::config::Config;
 use crate::output::Printer;
 use crate::records::TenantRow;
 
+mod jobs;
+
 /// Connects and brings the schema up to date (migrations run on every start).
 pub async fn open_db(cfg: &Config) -> Result<Db> {
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
@@ -42,6 +44,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         }
         Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
+        Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }
@@ -112,7 +115,7 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
 }
 
 /// Where a listing starts: after the `--after` token, or at the beginning.
-fn start_at(after: Option<&str>) -> Result<PageAt, ServiceError> {
+pub(crate) fn start_at(after: Option<&str>) -> Result<PageAt, ServiceError> {
     Ok(match after {
         Some(t) => PageAt::After(Cursor::from_token(t)?),
         None => PageAt::First,

@@ -1,6 +1,8 @@
 //! How service records print in batch mode.
 
 use backend::customers::Customer;
+use backend::jobs::admin::QueueStat;
+use backend::jobs::Job;
 use backend::tenants::Tenant;
 
 use crate::config::Setting;
@@ -124,5 +126,85 @@ impl Record for Setting {
 
     fn cells(&self) -> Vec<String> {
         vec![self.key.to_owned(), self.value.clone(), self.source.to_owned()]
+    }
+}
+
+impl Record for Job {
+    fn columns() -> &'static [&'static str] {
+        &[
+            "id",
+            "queue",
+            "kind",
+            "status",
+            "attempts",
+            "max_attempts",
+            "run_at",
+            "tenant_id",
+            "unique_key",
+            "locked_by",
+            "lease_until",
+            "last_error",
+            "errors",
+            "payload",
+            "enqueued_by",
+            "created_at",
+            "finished_at",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.queue.clone(),
+            self.kind.clone(),
+            self.status.clone(),
+            self.attempts.to_string(),
+            self.max_attempts.to_string(),
+            self.run_at.to_rfc3339(),
+            opt(&self.tenant_id),
+            opt(&self.unique_key),
+            opt(&self.locked_by),
+            self.lease_until.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            opt(&self.last_error),
+            self.error_history.as_array().map_or(0, Vec::len).to_string(),
+            self.payload.to_string(),
+            self.enqueued_by.clone(),
+            self.created_at.to_rfc3339(),
+            self.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ]
+    }
+}
+
+/// The short form of a job for lists on a terminal.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct JobRow<'a>(pub &'a Job);
+
+impl Record for JobRow<'_> {
+    fn columns() -> &'static [&'static str] {
+        &["id", "queue", "kind", "status", "attempts", "run_at", "last_error"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let j = self.0;
+        vec![
+            j.id.to_string(),
+            j.queue.clone(),
+            j.kind.clone(),
+            j.status.clone(),
+            format!("{}/{}", j.attempts, j.max_attempts),
+            j.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            opt(&j.last_error),
+        ]
+    }
+}
+
+impl Record for QueueStat {
+    fn columns() -> &'static [&'static str] {
+        &["queue", "status", "count"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![self.queue.clone(), self.status.clone(), self.count.to_string()]
     }
 }

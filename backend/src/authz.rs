@@ -20,6 +20,8 @@ pub enum Permission {
     AuditRead,
     IncidentsRead,
     SettingsRead,
+    JobsRead,
+    JobsManage,
 }
 
 impl Permission {
@@ -39,6 +41,8 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::IncidentsRead => "incidents:read",
             Permission::SettingsRead => "settings:read",
+            Permission::JobsRead => "jobs:read",
+            Permission::JobsManage => "jobs:manage",
         }
     }
 }
@@ -63,7 +67,14 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         ),
         Role::SupportAgent => matches!(
             p,
-            TenantsRead | CustomersRead | ServicesRead | BillingRead | MigrationsRead | DnsRead | IncidentsRead
+            TenantsRead
+                | CustomersRead
+                | ServicesRead
+                | BillingRead
+                | MigrationsRead
+                | DnsRead
+                | IncidentsRead
+                | JobsRead
         ),
         // On-call staff watch everything and change nothing.
         Role::OnCall => matches!(
@@ -78,6 +89,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | AuditRead
                 | IncidentsRead
                 | SettingsRead
+                | JobsRead
         ),
     }
 }
@@ -121,5 +133,19 @@ mod tests {
         assert!(allows(&on_call, Permission::AuditRead));
         assert!(!allows(&on_call, Permission::TenantsUpdate));
         assert!(require(&on_call, Permission::CustomersCreate).is_err());
+    }
+
+    #[test]
+    fn jobs_are_managed_by_admins_and_read_by_staff() {
+        for (role, read, manage) in [
+            (Role::SuperAdmin, true, true),
+            (Role::TenantAdmin, true, true),
+            (Role::OnCall, true, false),
+            (Role::SupportAgent, true, false),
+            (Role::Reseller, false, false),
+        ] {
+            assert_eq!(role_allows(role, Permission::JobsRead), read, "{role:?}");
+            assert_eq!(role_allows(role, Permission::JobsManage), manage, "{role:?}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod money;
 pub mod page;
 pub mod search;

@@ -260,3 +260,68 @@ async fn customers_and_config_show() {
         (Some("postgres://app:****@db.internal:5432/painel"), Some("env"))
     );
 }
+
+#[tokio::test]
+async fn jobs_verbs_through_the_binary() {
+    use backend::jobs::{self, NewJob};
+
+    let t = fresh().await;
+    let mut tx = t.db.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (queue, kind) in [("default", "provision"), ("default", "renew"), ("mail", "send")] {
+        let j = jobs::enqueue(
+            &mut tx,
+            NewJob {
+                queue: queue.into(),
+                kind: kind.into(),
+                payload: serde_json::json!({"k": kind}),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(j.id.to_string());
+    }
+    tx.commit().await.unwrap();
+
+    let cancelled = painel(&t, &["-o", "json", "jobs", "cancel", &ids[0]]);
+    assert_eq!(cancelled.status.code(), Some(0), "{}", stderr(&cancelled));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&cancelled)).unwrap();
+    assert_eq!(json["status"], "cancelled");
+
+    let stats = painel(&t, &["-o", "json", "jobs", "stats"]);
+    assert_eq!(stats.status.code(), Some(0), "{}", stderr(&stats));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&stats)).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"queue": "default", "status": "cancelled", "count": 1},
+            {"queue": "default", "status": "queued", "count": 1},
+            {"queue": "mail", "status": "queued", "count": 1},
+        ])
+    );
+
+    let retried = painel(&t, &["-o", "json", "jobs", "retry", &ids[0]]);
+    assert_eq!(retried.status.code(), Some(0), "{}", stderr(&retried));
+    let again = painel(&t, &["-o", "json", "jobs", "retry", &ids[0]]);
+    assert_eq!(again.status.code(), Some(5), "conflict: {}", stderr(&again));
+    assert_eq!(painel(&t, &["jobs", "show", "nope"]).status.code(), Some(3));
+
+    let csv = painel(&t, &["-o", "csv", "jobs", "list", "--queue", "default"]);
+    let text = stdout(&csv);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("id,queue,kind,status,attempts"));
+    assert_eq!(lines.count(), 2);
+    let table = painel(
+        &t,
+        &["-o", "table", "jobs", "list", "--status", "queued", "--limit", "1"],
+    );
+    assert!(stdout(&table).starts_with("ID"), "{}", stdout(&table));
+    assert!(stderr(&table).contains("more rows: --after "));
+    let show = painel(&t, &["-o", "json", "jobs", "show", &ids[2]]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&show)).unwrap();
+    assert_eq!(
+        (json["kind"].as_str(), json["payload"]["k"].as_str()),
+        (Some("send"), Some("send"))
+    );
+}

@@ -7,6 +7,7 @@
 mod cli;
 mod common;
 mod customers;
+mod jobs;
 mod storage;
 mod tenants;
 mod tmux;

@@ -1,0 +1,185 @@
+//! The operator side of the queue: list, show, retry, cancel, stats. Permission-checked
+//! (`jobs:read`, `jobs:manage`), scoped to the actor's tenant (a scoped actor sees only its
+//! tenant's jobs, never platform ones), and retry/cancel are audited in their transaction.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Job, COLUMNS, STATUSES};
+use crate::actor::Actor;
+use crate::audit::{self, snapshot, Change};
+use crate::authz::{require, Permission};
+use crate::db::{now, Arg, Backend, Db, Tx};
+use crate::error::ServiceError;
+use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::{args, validate};
+
+pub const MAX_PAGE: usize = 500;
+
+/// A page of jobs, newest first, optionally filtered.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub queue: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub limit: usize,
+    pub at: PageAt,
+}
+
+/// How many jobs one queue has in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct QueueStat {
+    pub queue: String,
+    pub status: String,
+    pub count: i64,
+}
+
+fn scope(actor: &Actor, conds: &mut Vec<String>, args: &mut Vec<Arg>) {
+    if let Some(t) = actor.tenant_id {
+        args.push(t.into());
+        conds.push(format!("tenant_id = ${}", args.len()));
+    }
+}
+
+fn key(j: &Job) -> Cursor {
+    Cursor(vec![KeyPart::Time(j.created_at), KeyPart::Uuid(j.id)])
+}
+
+pub async fn list(db: &Db, actor: &Actor, q: &JobQuery) -> Result<Page<Job>, ServiceError> {
+    require(actor, Permission::JobsRead)?;
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    scope(actor, &mut conds, &mut args);
+    if let Some(s) = q.status.as_deref() {
+        let s = validate::one_of(s, &STATUSES).map_err(|m| ServiceError::invalid("status", m))?;
+        args.push(s.into());
+        conds.push(format!("status = ${}", args.len()));
+    }
+    for (col, v) in [("queue", &q.queue), ("kind", &q.kind)] {
+        if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            args.push(v.into());
+            conds.push(format!("{col} = ${}", args.len()));
+        }
+    }
+    let order = apply_keyset(&["created_at", "id"], SortDir::Desc, &q.at, &mut conds, &mut args)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs {} ORDER BY {order} LIMIT {}",
+        where_clause(&conds),
+        limit + 1
+    );
+    let rows: Vec<Job> = db.fetch_all(&sql, args).await?;
+    Ok(finish(rows, limit, &q.at, key))
+}
+
+// Malformed and out-of-scope ids are reported as missing, so a scoped user cannot probe.
+fn parse_id(id: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(id.trim()).map_err(|_| ServiceError::not_found("job", id))
+}
+
+fn visible(actor: &Actor, job: Option<Job>, id: &str) -> Result<Job, ServiceError> {
+    match job {
+        Some(j) if j.tenant_id.map_or(actor.is_platform(), |t| actor.sees_tenant(t)) => Ok(j),
+        _ => Err(ServiceError::not_found("job", id)),
+    }
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+    require(actor, Permission::JobsRead)?;
+    let uuid = parse_id(id)?;
+    let job: Option<Job> = db
+        .fetch_optional(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), args![uuid])
+        .await?;
+    visible(actor, job, id)
+}
+
+async fn get_for_update(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+    let uuid = parse_id(id)?;
+    let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    if tx.backend() == Backend::Postgres {
+        sql.push_str(" FOR UPDATE");
+    }
+    let job: Option<Job> = tx.fetch_optional(&sql, args![uuid]).await?;
+    visible(actor, job, id)
+}
+
+fn change<'a>(action: &'a str, before: &Job, after: &Job) -> Change<'a> {
+    Change {
+        action,
+        entity: "job",
+        entity_id: Some(after.id.to_string()),
+        tenant_id: after.tenant_id,
+        before: snapshot(before),
+        after: snapshot(after),
+    }
+}
+
+/// Puts a failed, dead or cancelled job back in the queue to run now. `attempts` is kept
+/// (the history stays true) and `max_attempts` is raised to `attempts + 1` when needed, so
+/// the job gets at least one more attempt; its error history is kept.
+pub async fn retry(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+    require(actor, Permission::JobsManage)?;
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, id).await?;
+    if !matches!(before.status.as_str(), "failed" | "dead" | "cancelled") {
+        return Err(ServiceError::Conflict(format!(
+            "job is {}; only failed, dead or cancelled jobs can be retried",
+            before.status
+        )));
+    }
+    let at = now();
+    let after: Job = tx
+        .fetch_one(
+            &format!(
+                "UPDATE jobs SET status = 'queued', run_at = $2, max_attempts = $3, finished_at = NULL, \
+                 lease_until = NULL, locked_by = NULL, updated_at = $2 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![before.id, at, before.max_attempts.max(before.attempts + 1)],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("job.retry", &before, &after)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Cancels a queued job. A running job cannot be cancelled here (its worker holds it).
+pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+    require(actor, Permission::JobsManage)?;
+    let mut tx = db.begin().await?;
+    let before = get_for_update(&mut tx, actor, id).await?;
+    if before.status != "queued" {
+        return Err(ServiceError::Conflict(format!(
+            "job is {}; only queued jobs can be cancelled",
+            before.status
+        )));
+    }
+    let at = now();
+    let after: Job = tx
+        .fetch_one(
+            &format!(
+                "UPDATE jobs SET status = 'cancelled', finished_at = $2, updated_at = $2 WHERE id = $1 \
+                 RETURNING {COLUMNS}"
+            ),
+            args![before.id, at],
+        )
+        .await?;
+    audit::record(&mut tx, actor, change("job.cancel", &before, &after)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Job counts per queue and status, in the actor's scope.
+pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<QueueStat>, ServiceError> {
+    require(actor, Permission::JobsRead)?;
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    scope(actor, &mut conds, &mut args);
+    db.fetch_all(
+        &format!(
+            "SELECT queue, status, COUNT(*) AS count FROM jobs {} GROUP BY queue, status ORDER BY queue, status",
+            where_clause(&conds)
+        ),
+        args,
+    )
+    .await
+}

@@ -1,0 +1,275 @@
+//! The worker side of the queue: enqueue, claim, heartbeat, complete, fail, reclaim.
+//! Claim SQL per engine is in docs/adr/0004-job-queue.md.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Job, JobError, NewJob, RetryPolicy, COLUMNS, DEFAULT_MAX_ATTEMPTS};
+use crate::args;
+use crate::db::{now, Arg, Backend, Db, Tx};
+use crate::error::{FieldError, ServiceError};
+
+/// Longest queue, kind and unique-key names.
+const MAX_NAME: usize = 200;
+/// Most jobs one claim takes.
+pub const MAX_BATCH: usize = 1000;
+
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(t)
+}
+
+fn check_name(errors: &mut Vec<FieldError>, field: &str, v: &str) -> String {
+    let v = v.trim();
+    if v.is_empty() || v.len() > MAX_NAME || v.chars().any(char::is_control) {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: format!("must be 1–{MAX_NAME} printable characters"),
+        });
+    }
+    v.to_owned()
+}
+
+/// Adds a job inside the caller's transaction, so it commits (or rolls back) with the change
+/// that implies it. With a `unique_key` already queued or running, returns that job instead.
+pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
+    let mut e = Vec::new();
+    let queue = check_name(&mut e, "queue", &new.queue);
+    let kind = check_name(&mut e, "kind", &new.kind);
+    let unique_key = new.unique_key.as_deref().map(|k| check_name(&mut e, "unique_key", k));
+    let max_attempts = new.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    if !(1..=1000).contains(&max_attempts) {
+        e.push(FieldError {
+            field: "max_attempts".into(),
+            message: "must be between 1 and 1000".into(),
+        });
+    }
+    if !e.is_empty() {
+        return Err(ServiceError::Validation(e));
+    }
+    let enqueued_by = match new.enqueued_by.trim() {
+        "" => "system".to_owned(),
+        v => v.to_owned(),
+    };
+    let at = now();
+    // The conflict target names the partial unique index (both engines accept the
+    // predicate); a key held by a finished job does not conflict.
+    let sql = format!(
+        "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, run_at, error_history, \
+         unique_key, tenant_id, enqueued_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10, $11, $11) \
+         ON CONFLICT (unique_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING {COLUMNS}"
+    );
+    // The holder of the key can finish between our INSERT and SELECT: then insert again.
+    for _ in 0..3 {
+        let inserted: Option<Job> = tx
+            .fetch_optional(
+                &sql,
+                args![
+                    Uuid::now_v7(),
+                    queue.as_str(),
+                    kind.as_str(),
+                    new.payload.clone(),
+                    max_attempts,
+                    new.run_at.unwrap_or(at),
+                    json!([]),
+                    unique_key.clone(),
+                    new.tenant_id,
+                    enqueued_by.as_str(),
+                    at,
+                ],
+            )
+            .await?;
+        if let Some(job) = inserted {
+            return Ok(job);
+        }
+        let existing: Option<Job> = tx
+            .fetch_optional(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND status IN ('queued', 'running')"),
+                args![unique_key.clone()],
+            )
+            .await?;
+        if let Some(job) = existing {
+            return Ok(job);
+        }
+    }
+    Err(ServiceError::Conflict(format!(
+        "unique job {} keeps changing; try again",
+        unique_key.unwrap_or_default()
+    )))
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Claims up to `batch` due jobs of `queues` for `worker_id`, leased for `lease`: each is
+/// `running` with its attempt counted. The order (queue, run_at, id) is the partial index
+/// `jobs_ready_idx`, so a claim reads only the rows it takes. PostgreSQL skips rows other
+/// claimers hold (`FOR UPDATE SKIP LOCKED`); SQLite serialises writers (`BEGIN IMMEDIATE`).
+pub async fn claim(
+    db: &Db,
+    worker_id: &str,
+    queues: &[String],
+    batch: usize,
+    lease: Duration,
+) -> Result<Vec<Job>, ServiceError> {
+    if queues.is_empty() || batch == 0 {
+        return Ok(Vec::new());
+    }
+    let at = now();
+    let mut args: Vec<Arg> = args![later(at, lease), worker_id, at];
+    args.extend(queues.iter().map(Arg::from));
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
+         updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
+         AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) RETURNING {COLUMNS}",
+        placeholders(4, queues.len()),
+        batch.min(MAX_BATCH)
+    );
+    let mut tx = db.begin().await?;
+    let mut jobs: Vec<Job> = tx.fetch_all(&sql, args).await?;
+    tx.commit().await?;
+    // RETURNING has no order: hand them out in claim order.
+    jobs.sort_by(|a, b| (&a.queue, a.run_at, a.id).cmp(&(&b.queue, b.run_at, b.id)));
+    Ok(jobs)
+}
+
+/// Extends the leases of those of `ids` still running under `worker_id`; returns those ids.
+/// A job missing from the answer was reclaimed: the worker should stop working on it.
+pub async fn heartbeat(db: &Db, worker_id: &str, ids: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = now();
+    let mut args: Vec<Arg> = args![later(at, lease), at, worker_id];
+    args.extend(ids.iter().copied().map(Arg::from));
+    let sql = format!(
+        "UPDATE jobs SET lease_until = $1, updated_at = $2 WHERE status = 'running' AND locked_by = $3 \
+         AND id IN ({}) RETURNING id",
+        placeholders(4, ids.len())
+    );
+    let rows: Vec<(Uuid,)> = db.fetch_all(&sql, args).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Returns running jobs whose lease has expired (their worker died or hung) to the queue, or
+/// makes them dead when that was their last attempt. Returns how many were touched.
+pub async fn reclaim_expired(db: &Db) -> Result<u64, ServiceError> {
+    let at = now();
+    let entry = match db.backend() {
+        Backend::Postgres => {
+            "jsonb_build_object('attempt', attempts, 'at', $2::text, 'error', $3::text, 'kind', 'lease')"
+        }
+        Backend::Sqlite => "json_object('attempt', attempts, 'at', $2, 'error', $3, 'kind', 'lease')",
+    };
+    let history = append(db.backend(), entry);
+    let sql = format!(
+        "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+         finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
+         lease_until = NULL, locked_by = NULL, last_error = $3, error_history = {history}, updated_at = $1 \
+         WHERE status = 'running' AND lease_until < $1"
+    );
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            &sql,
+            args![at, at.to_rfc3339(), "lease expired: the worker stopped renewing it"],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// `error_history` with one more element (an SQL expression per engine).
+fn append(backend: Backend, element: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("error_history || jsonb_build_array({element})"),
+        Backend::Sqlite => format!("json_insert(error_history, '$[#]', {element})"),
+    }
+}
+
+fn not_held(id: Uuid, worker_id: &str) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "job {id} is not running under worker {worker_id} (its lease expired or it finished)"
+    ))
+}
+
+/// Marks a job succeeded, only if `worker_id` still holds it.
+pub async fn complete(db: &Db, worker_id: &str, id: Uuid) -> Result<Job, ServiceError> {
+    let at = now();
+    let mut tx = db.begin().await?;
+    let job: Option<Job> = tx
+        .fetch_optional(
+            &format!(
+                "UPDATE jobs SET status = 'succeeded', finished_at = $1, updated_at = $1, lease_until = NULL \
+                 WHERE id = $2 AND status = 'running' AND locked_by = $3 RETURNING {COLUMNS}"
+            ),
+            args![at, id, worker_id],
+        )
+        .await?;
+    let job = job.ok_or_else(|| not_held(id, worker_id))?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// Records a failed attempt with the default [`RetryPolicy`].
+pub async fn fail(db: &Db, worker_id: &str, id: Uuid, err: JobError) -> Result<Job, ServiceError> {
+    fail_with(db, worker_id, id, err, &RetryPolicy::default()).await
+}
+
+/// Records a failed attempt: a transient error requeues the job after the policy's backoff
+/// until `max_attempts`, then it is dead; a permanent error fails it now. Either way the error
+/// is appended to `error_history` and kept in `last_error`.
+pub async fn fail_with(
+    db: &Db,
+    worker_id: &str,
+    id: Uuid,
+    err: JobError,
+    policy: &RetryPolicy,
+) -> Result<Job, ServiceError> {
+    let at = now();
+    let mut tx = db.begin().await?;
+    let mut select = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND status = 'running' AND locked_by = $2");
+    if tx.backend() == Backend::Postgres {
+        select.push_str(" FOR UPDATE");
+    }
+    let job: Option<Job> = tx.fetch_optional(&select, args![id, worker_id]).await?;
+    let job = job.ok_or_else(|| not_held(id, worker_id))?;
+    let mut history = match job.error_history {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    history.push(json!({
+        "attempt": job.attempts,
+        "at": at,
+        "error": err.message(),
+        "kind": err.kind(),
+    }));
+    let (status, run_at, finished) = match &err {
+        JobError::Permanent(_) => ("failed", job.run_at, Some(at)),
+        JobError::Transient(_) if job.attempts >= job.max_attempts => ("dead", job.run_at, Some(at)),
+        JobError::Transient(_) => ("queued", later(at, policy.delay(job.attempts)), None),
+    };
+    let updated: Job = tx
+        .fetch_one(
+            &format!(
+                "UPDATE jobs SET status = $2, run_at = $3, finished_at = $4, lease_until = NULL, \
+                 locked_by = CASE WHEN $2 = 'queued' THEN NULL ELSE locked_by END, last_error = $5, \
+                 error_history = $6, updated_at = $7 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            args![id, status, run_at, finished, err.message(), Value::Array(history), at],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
