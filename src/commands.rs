@@ -42,6 +42,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         }
         Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
+        Command::Audit(cmd) => crate::audit_cmd::run(db, &actor, cmd, &mut out).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }
@@ -112,7 +113,7 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
 }
 
 /// Where a listing starts: after the `--after` token, or at the beginning.
-fn start_at(after: Option<&str>) -> Result<PageAt, ServiceError> {
+pub fn start_at(after: Option<&str>) -> Result<PageAt, ServiceError> {
     Ok(match after {
         Some(t) => PageAt::After(Cursor::from_token(t)?),
         None => PageAt::First,
