@@ -51,6 +51,9 @@ pub enum Command {
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// Read, verify and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -240,6 +243,55 @@ pub enum JobsCmd {
 pub enum ConfigCmd {
     /// Print the effective configuration, secrets masked.
     Show,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// List audit rows, newest first.
+    List {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this cursor (printed on stderr when more rows exist).
+        #[arg(long)]
+        after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
+    },
+    /// Show one audit row (by seq or id) with its before/after diff.
+    Show { key: String },
+    /// Walk the hash chain; exit 1 naming the first altered or removed row.
+    Verify,
+    /// Stream every matching row, oldest first, with before/after and hashes.
+    Export {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct AuditFilterArgs {
+    /// Exact actor name.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Exact action, or a prefix ending in * (tenant.*).
+    #[arg(long)]
+    pub action: Option<String>,
+    #[arg(long)]
+    pub entity: Option<String>,
+    #[arg(long)]
+    pub entity_id: Option<String>,
+    /// Tenant id or slug.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// RFC 3339 time, inclusive (e.g. 2025-01-31T00:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// RFC 3339 time, exclusive.
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

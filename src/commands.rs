@@ -45,6 +45,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
         Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
+        Command::Audit(cmd) => crate::audit_cmd::run(db, &actor, cmd, &mut out).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }

@@ -1,5 +1,6 @@
 //! painel: the terminal UI, the batch mode and (later) the server and worker, in one binary.
 
+mod audit_cmd;
 mod bench;
 mod cli;
 mod commands;

@@ -1,9 +1,11 @@
 //! How service records print in batch mode.
 
+use backend::audit::{AuditEntry, AuditRecord, VerifyReport};
 use backend::customers::Customer;
 use backend::jobs::admin::QueueStat;
 use backend::jobs::Job;
 use backend::tenants::Tenant;
+use chrono::SecondsFormat;
 
 use crate::config::Setting;
 use crate::output::Record;
@@ -206,5 +208,98 @@ impl Record for QueueStat {
 
     fn cells(&self) -> Vec<String> {
         vec![self.queue.clone(), self.status.clone(), self.count.to_string()]
+    }
+}
+
+fn json_text(v: &Option<serde_json::Value>) -> String {
+    v.as_ref().map(backend::audit::canonical_json).unwrap_or_default()
+}
+
+impl Record for AuditEntry {
+    fn columns() -> &'static [&'static str] {
+        &[
+            "seq",
+            "at",
+            "actor",
+            "role",
+            "tenant_id",
+            "action",
+            "entity",
+            "entity_id",
+            "source",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.seq.to_string(),
+            self.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            self.actor_name.clone(),
+            self.actor_role.clone(),
+            opt(&self.tenant_id),
+            self.action.clone(),
+            self.entity.clone(),
+            opt(&self.entity_id),
+            self.source.clone(),
+        ]
+    }
+}
+
+impl Record for AuditRecord {
+    fn columns() -> &'static [&'static str] {
+        &[
+            "seq",
+            "id",
+            "at",
+            "actor",
+            "actor_user_id",
+            "role",
+            "tenant_id",
+            "action",
+            "entity",
+            "entity_id",
+            "source",
+            "before",
+            "after",
+            "prev_hash",
+            "hash",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.seq.to_string(),
+            self.id.to_string(),
+            self.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            self.actor_name.clone(),
+            opt(&self.actor_user_id),
+            self.actor_role.clone(),
+            opt(&self.tenant_id),
+            self.action.clone(),
+            self.entity.clone(),
+            opt(&self.entity_id),
+            self.source.clone(),
+            json_text(&self.before),
+            json_text(&self.after),
+            opt(&self.prev_hash),
+            opt(&self.hash),
+        ]
+    }
+}
+
+impl Record for VerifyReport {
+    fn columns() -> &'static [&'static str] {
+        &["ok", "rows", "first_bad_seq", "reason", "last_seq", "head_hash"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            if self.ok { "yes" } else { "no" }.to_owned(),
+            self.rows.to_string(),
+            opt(&self.first_bad.as_ref().map(|b| b.seq)),
+            self.first_bad.as_ref().map(|b| b.reason.clone()).unwrap_or_default(),
+            opt(&self.last_seq),
+            opt(&self.head_hash),
+        ]
     }
 }

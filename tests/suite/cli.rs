@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::common::{fresh, TestDb};
 
-fn painel(t: &TestDb, args: &[&str]) -> Output {
+pub(crate) fn painel(t: &TestDb, args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_painel"))
         .args(["--database-url", &t.url])
@@ -17,11 +17,11 @@ fn painel(t: &TestDb, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

@@ -38,6 +38,10 @@ async fn check_demo(db: &Db) {
     .await;
     assert!(chains >= 3, "reseller chains of depth 4: {chains}");
     assert!(report.audit_log >= report.tenants + report.customers);
+    // Every seeded row went through audit::record: one intact chain.
+    let chain = crate::audit::verify(db, &crate::Actor::system("verify")).await.unwrap();
+    assert!(chain.ok, "{:?}", chain.first_bad);
+    assert_eq!(chain.rows as usize, report.audit_log as usize);
     // Money and credits add up.
     let bad_totals = count(
         db,
