@@ -13,6 +13,7 @@ use crate::output::Printer;
 use crate::records::TenantRow;
 
 mod jobs;
+pub mod worker;
 
 /// Connects and brings the schema up to date (migrations run on every start).
 pub async fn open_db(cfg: &Config) -> Result<Db> {
@@ -45,6 +46,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
         Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
+        Command::Worker(args) => worker::run(db, args).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }

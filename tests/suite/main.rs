@@ -11,3 +11,4 @@ mod jobs;
 mod storage;
 mod tenants;
 mod tmux;
+mod worker;
