@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::watch;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinError, JoinSet};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use uuid::Uuid;
 
@@ -117,6 +118,13 @@ pub struct WorkerStats {
     pub released: u64,
 }
 
+/// A job's task as the loop tracks it. `reporting` turns true once the handler has returned:
+/// from then on only the (lease-checked) outcome report is left, which is never aborted.
+struct Running {
+    abort: AbortHandle,
+    reporting: Arc<AtomicBool>,
+}
+
 enum Outcome {
     Succeeded,
     Failed,
@@ -150,7 +158,7 @@ impl Worker {
         let poll = cfg.poll.max(Duration::from_millis(1));
         let mut stats = WorkerStats::default();
         let mut tasks: JoinSet<(Uuid, Outcome)> = JoinSet::new();
-        let mut running: HashMap<Uuid, AbortHandle> = HashMap::new();
+        let mut running: HashMap<Uuid, Running> = HashMap::new();
         let mut beat = interval((cfg.lease / 3).max(Duration::from_millis(10)));
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sweep = interval(cfg.reclaim_every.max(Duration::from_millis(10)));
@@ -173,8 +181,9 @@ impl Worker {
                         for job in jobs {
                             stats.claimed += 1;
                             let id = job.id;
-                            let handle = tasks.spawn(self.run_job(job));
-                            running.insert(id, handle);
+                            let reporting = Arc::new(AtomicBool::new(false));
+                            let abort = tasks.spawn(self.run_job(job, reporting.clone()));
+                            running.insert(id, Running { abort, reporting });
                         }
                     }
                     Err(e) => {
@@ -191,7 +200,7 @@ impl Worker {
                         break;
                     }
                 }
-                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                     record(&mut stats, &mut running, done);
                 }
                 _ = beat.tick() => self.renew(&mut running).await,
@@ -205,7 +214,7 @@ impl Worker {
         let deadline = Instant::now() + cfg.drain;
         while !tasks.is_empty() {
             tokio::select! {
-                Some(done) = tasks.join_next() => record(&mut stats, &mut running, done),
+                Some(done) = tasks.join_next_with_id() => record(&mut stats, &mut running, done),
                 _ = beat.tick() => self.renew(&mut running).await,
                 _ = sleep_until(deadline) => break,
             }
@@ -223,7 +232,7 @@ impl Worker {
     }
 
     /// The task of one job: run its handler (a panic is a permanent failure), then report.
-    fn run_job(&self, job: Job) -> impl Future<Output = (Uuid, Outcome)> + Send + 'static {
+    fn run_job(&self, job: Job, reporting: Arc<AtomicBool>) -> impl Future<Output = (Uuid, Outcome)> + Send + 'static {
         let db = self.db.clone();
         let handler = self.handlers.get(&job.kind);
         let worker_id = self.cfg.id.clone();
@@ -238,6 +247,7 @@ impl Worker {
                     Err(_) => Err(JobError::Permanent(format!("handler for kind {kind} panicked"))),
                 },
             };
+            reporting.store(true, Ordering::SeqCst);
             let reported = match &result {
                 Ok(()) => complete(&db, &worker_id, id).await.map(|_| Outcome::Succeeded),
                 Err(e) => {
@@ -263,7 +273,7 @@ impl Worker {
     }
 
     /// Extends the leases of running jobs; a job no longer held (reclaimed) is stopped.
-    async fn renew(&self, running: &mut HashMap<Uuid, AbortHandle>) {
+    async fn renew(&self, running: &mut HashMap<Uuid, Running>) {
         let ids: Vec<Uuid> = running.keys().copied().collect();
         if ids.is_empty() {
             return;
@@ -271,11 +281,12 @@ impl Worker {
         match heartbeat(&self.db, &self.cfg.id, &ids, self.cfg.lease).await {
             Ok(held) => {
                 for id in ids.into_iter().filter(|id| !held.contains(id)) {
-                    // Either it just finished (abort is a no-op) or another worker owns it now.
-                    if let Some(h) = running.get(&id) {
-                        if !h.is_finished() {
+                    // Either its handler is done (it is reporting, or reported) or another
+                    // worker owns it now: then stop the handler.
+                    if let Some(r) = running.get(&id) {
+                        if !r.reporting.load(Ordering::SeqCst) && !r.abort.is_finished() {
                             tracing::warn!(worker = %self.cfg.id, job = %id, "lease lost; stopping the job");
-                            h.abort();
+                            r.abort.abort();
                         }
                     }
                 }
@@ -295,11 +306,11 @@ impl Worker {
 
 fn record(
     stats: &mut WorkerStats,
-    running: &mut HashMap<Uuid, AbortHandle>,
-    done: Result<(Uuid, Outcome), tokio::task::JoinError>,
+    running: &mut HashMap<Uuid, Running>,
+    done: Result<(tokio::task::Id, (Uuid, Outcome)), JoinError>,
 ) {
     match done {
-        Ok((id, outcome)) => {
+        Ok((_, (id, outcome))) => {
             running.remove(&id);
             match outcome {
                 Outcome::Succeeded => stats.succeeded += 1,
@@ -307,9 +318,10 @@ fn record(
                 Outcome::Lost => stats.lost += 1,
             }
         }
-        // Aborted after losing its lease: drop whichever entries are finished.
-        Err(_) => {
-            running.retain(|_, h| !h.is_finished());
+        // Aborted after losing its lease.
+        Err(e) => {
+            let task = e.id();
+            running.retain(|_, r| r.abort.id() != task);
             stats.lost += 1;
         }
     }
