@@ -54,6 +54,8 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Run jobs from the queue until SIGTERM/SIGINT, then drain.
+    Worker(WorkerArgs),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -237,6 +239,43 @@ pub enum JobsCmd {
     Cancel { id: String },
     /// Job counts per queue and status.
     Stats,
+    /// Add a job to a queue (audited).
+    Enqueue {
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "default")]
+        queue: String,
+        /// A JSON value.
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// While a job with this key is queued or running, that job is returned instead.
+        #[arg(long)]
+        unique_key: Option<String>,
+        /// When it becomes due (RFC 3339); default now.
+        #[arg(long)]
+        run_at: Option<String>,
+        #[arg(long)]
+        max_attempts: Option<i64>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// Jobs run at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Comma-separated queues to take jobs from.
+    #[arg(long, value_delimiter = ',', default_value = "default")]
+    pub queues: Vec<String>,
+    /// Sleep between claims when nothing is due, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+    /// Lease of a claimed job, renewed every third of it.
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// After SIGTERM/SIGINT, how long running jobs may take before they are released.
+    #[arg(long, default_value_t = 30)]
+    pub drain_secs: u64,
 }
 
 #[derive(Subcommand, Debug)]

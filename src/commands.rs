@@ -13,6 +13,7 @@ use crate::output::Printer;
 use crate::records::TenantRow;
 
 mod jobs;
+pub mod worker;
 
 /// Connects and brings the schema up to date (migrations run on every start).
 pub async fn open_db(cfg: &Config) -> Result<Db> {
@@ -46,6 +47,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
         Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, &actor, cmd, &mut out).await,
+        Command::Worker(args) => worker::run(db, args).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }

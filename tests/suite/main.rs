@@ -12,3 +12,4 @@ mod jobs;
 mod storage;
 mod tenants;
 mod tmux;
+mod worker;

@@ -183,3 +183,63 @@ pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<QueueStat>, ServiceErro
     )
     .await
 }
+
+/// What an operator (or a script) asks to enqueue.
+#[derive(Debug, Clone, Default)]
+pub struct EnqueueRequest {
+    pub queue: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub unique_key: Option<String>,
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub max_attempts: Option<i64>,
+}
+
+/// Enqueues a job by hand (`jobs:manage`), audited in the same transaction. A tenant-scoped
+/// actor's job belongs to its tenant. With a pending `unique_key`, returns the holder and
+/// writes no audit row (nothing changed).
+pub async fn enqueue(db: &Db, actor: &Actor, req: EnqueueRequest) -> Result<Job, ServiceError> {
+    require(actor, Permission::JobsManage)?;
+    let mut tx = db.begin().await?;
+    if let Some(key) = req.unique_key.as_deref().map(str::trim) {
+        let holder: Option<Job> = tx
+            .fetch_optional(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND status IN ('queued', 'running')"),
+                args![key],
+            )
+            .await?;
+        if let Some(job) = holder {
+            tx.rollback().await?;
+            return visible(actor, Some(job), key);
+        }
+    }
+    let job = super::enqueue(
+        &mut tx,
+        super::NewJob {
+            queue: req.queue,
+            kind: req.kind,
+            payload: req.payload,
+            run_at: req.run_at,
+            max_attempts: req.max_attempts,
+            unique_key: req.unique_key,
+            tenant_id: actor.tenant_id,
+            enqueued_by: actor.name.clone(),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "job.enqueue",
+            entity: "job",
+            entity_id: Some(job.id.to_string()),
+            tenant_id: job.tenant_id,
+            before: None,
+            after: snapshot(&job),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(job)
+}

@@ -7,7 +7,9 @@
 
 pub mod admin;
 pub mod backoff;
+pub mod handlers;
 mod queue;
+pub mod worker;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,7 +17,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use backoff::{backoff, RetryPolicy};
-pub use queue::{claim, complete, enqueue, fail, fail_with, heartbeat, reclaim_expired};
+pub use queue::{claim, complete, enqueue, fail, fail_with, heartbeat, reclaim_expired, release};
+pub use worker::{Handlers, Worker, WorkerConfig};
 
 pub const STATUSES: [&str; 6] = ["queued", "running", "succeeded", "failed", "dead", "cancelled"];
 

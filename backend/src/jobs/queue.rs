@@ -273,3 +273,24 @@ pub async fn fail_with(
     tx.commit().await?;
     Ok(updated)
 }
+
+/// Puts jobs `worker_id` still runs back in the queue without counting the attempt (a
+/// worker shutting down gives back what it could not finish). Returns the ids released.
+pub async fn release(db: &Db, worker_id: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = now();
+    let mut args: Vec<Arg> = args![at, worker_id];
+    args.extend(ids.iter().copied().map(Arg::from));
+    let sql = format!(
+        "UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+         lease_until = NULL, locked_by = NULL, updated_at = $1 WHERE status = 'running' AND locked_by = $2 \
+         AND id IN ({}) RETURNING id",
+        placeholders(3, ids.len())
+    );
+    let mut tx = db.begin().await?;
+    let rows: Vec<(Uuid,)> = tx.fetch_all(&sql, args).await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

@@ -1,0 +1,70 @@
+//! `painel worker`: runs jobs until SIGTERM or SIGINT, then drains (running jobs get
+//! `--drain-secs` to finish; the rest go back to the queue with their attempt uncounted).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use backend::jobs::{Handlers, Worker, WorkerConfig};
+use backend::Db;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::cli::WorkerArgs;
+
+/// `hostname:pid:random`, unique per process and readable in `locked_by`.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &random[..8])
+}
+
+pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
+    let queues: Vec<String> = args
+        .queues
+        .iter()
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+        .collect();
+    if queues.is_empty() || args.concurrency == 0 || args.lease_secs == 0 {
+        return Err(backend::ServiceError::invalid(
+            "worker",
+            "--queues must name a queue; --concurrency and --lease-secs must be positive",
+        )
+        .into());
+    }
+    let mut cfg = WorkerConfig::new(worker_id(), queues);
+    cfg.concurrency = args.concurrency;
+    cfg.poll = Duration::from_millis(args.poll_ms.max(1));
+    cfg.lease = Duration::from_secs(args.lease_secs);
+    cfg.drain = Duration::from_secs(args.drain_secs);
+    cfg.reclaim_every = (cfg.lease / 2).max(Duration::from_secs(1));
+    let id = cfg.id.clone();
+
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let (stop, stopped) = watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutdown requested");
+        let _ = stop.send(true);
+        // Keep the sender alive so the worker sees `true`, not a closed channel.
+        stop
+    });
+
+    eprintln!("worker {id} started");
+    let stats = Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped).await?;
+    watcher.abort();
+    eprintln!(
+        "worker {id} stopped: {} claimed, {} succeeded, {} failed attempts, {} released",
+        stats.claimed, stats.succeeded, stats.failed, stats.released
+    );
+    Ok(())
+}
