@@ -15,6 +15,20 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::List { rows, iterations } => list(cfg, rows, iterations).await,
         BenchCmd::Render { iterations } => render(cfg, iterations).await,
+        BenchCmd::Jobs {
+            jobs,
+            concurrency,
+            prefetch,
+            latency_samples,
+        } => {
+            let b = crate::bench_jobs::JobsBench {
+                jobs,
+                concurrency,
+                prefetch,
+                latency_samples,
+            };
+            crate::bench_jobs::run(cfg, b).await
+        }
     }
 }
 

@@ -56,6 +56,9 @@ pub enum Command {
     Audit(AuditCmd),
     /// Run jobs from the queue until SIGTERM/SIGINT, then drain.
     Worker(WorkerArgs),
+    /// Recurring jobs (cron, UTC) that the workers' schedulers fire.
+    #[command(subcommand)]
+    Schedules(SchedulesCmd),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -239,6 +242,20 @@ pub enum JobsCmd {
     Cancel { id: String },
     /// Job counts per queue and status.
     Stats,
+    /// Stream job events as they happen (Redis when configured, else read from the database).
+    Watch {
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only retrying, failed and dead jobs.
+        #[arg(long)]
+        failures: bool,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
     /// Add a job to a queue (audited).
     Enqueue {
         #[arg(long)]
@@ -276,6 +293,40 @@ pub struct WorkerArgs {
     /// After SIGTERM/SIGINT, how long running jobs may take before they are released.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
+    /// Jobs claimed ahead of free slots (fewer claims per job; default = concurrency).
+    #[arg(long)]
+    pub prefetch: Option<usize>,
+    /// Do not run the scheduler in this process (schedules fire once however many run it).
+    #[arg(long)]
+    pub no_scheduler: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchedulesCmd {
+    /// List schedules with their next run.
+    List,
+    /// Create a schedule, or replace the one with that name (audited).
+    Set {
+        name: String,
+        /// Cron expression in UTC: "minute hour day month weekday", or with seconds first.
+        #[arg(long)]
+        cron: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "default")]
+        queue: String,
+        /// A JSON object.
+        #[arg(long, default_value = "{}")]
+        payload: String,
+    },
+    /// Delete a schedule (audited).
+    Remove { name: String },
+    /// Resume a paused schedule.
+    Enable { name: String },
+    /// Pause a schedule.
+    Disable { name: String },
+    /// Enqueue a schedule's job now.
+    Run { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -341,6 +392,19 @@ pub enum BenchCmd {
         rows: usize,
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+    },
+    /// Job queue: no-op throughput and enqueue-to-start latency (bench/jobs.sh compares BullMQ).
+    Jobs {
+        #[arg(long, default_value_t = 50_000)]
+        jobs: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
+        concurrency: Vec<usize>,
+        /// Jobs claimed ahead of free slots.
+        #[arg(long, default_value_t = 500)]
+        prefetch: usize,
+        /// Single jobs enqueued one at a time to an idle worker, for latency.
+        #[arg(long, default_value_t = 300)]
+        latency_samples: usize,
     },
     /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
     Render {

@@ -26,7 +26,9 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     }
     let db = Db::connect(&cfg.database_url).await?;
     db.migrate().await?;
-    Ok(db)
+    // Redis is optional and may be down: the bus never blocks and workers poll anyway.
+    let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
+    Ok(db.with_bus(bus))
 }
 
 pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
@@ -48,6 +50,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, &actor, cmd, &mut out).await,
         Command::Worker(args) => worker::run(db, args).await,
+        Command::Schedules(cmd) => jobs::schedules(db, &actor, cmd, &mut out).await,
         Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
     }
 }

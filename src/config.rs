@@ -30,6 +30,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log_dir: PathBuf,
     pub database_url: String,
+    /// Redis for wake-ups and live events; `None` = polling only.
+    pub redis_url: Option<String>,
     pub theme: String,
     pub log_level: String,
     pub settings: Vec<Setting>,
@@ -134,6 +136,7 @@ impl Config {
             data_dir,
             log_dir,
             database_url,
+            redis_url: redis_url.filter(|u| !u.trim().is_empty()),
             theme,
             log_level,
             settings,

@@ -2,6 +2,7 @@
 
 mod audit_cmd;
 mod bench;
+mod bench_jobs;
 mod cli;
 mod commands;
 mod config;

@@ -79,6 +79,58 @@ impl Printer {
     }
 }
 
+impl Printer {
+    /// Prints one row of an open-ended stream at once: a JSON line, a CSV row (header
+    /// first), or a table line with the header's column widths guessed from the first row.
+    pub fn stream<T: Record>(&mut self, item: &T) -> Result<()> {
+        let mut out = io::stdout().lock();
+        match self.format {
+            OutputFormat::Json => {
+                serde_json::to_writer(&mut out, item)?;
+                writeln!(out)?;
+            }
+            OutputFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut out);
+                if !self.header_done {
+                    w.write_record(T::columns())?;
+                }
+                w.write_record(item.cells())?;
+                w.flush()?;
+            }
+            OutputFormat::Table => {
+                let cells = item.cells();
+                let widths: Vec<usize> = T::columns()
+                    .iter()
+                    .zip(&cells)
+                    .map(|(h, c)| width(h).max(width(c)).max(STREAM_MIN_WIDTH))
+                    .collect();
+                if !self.header_done {
+                    writeln!(out, "{}", padded(T::columns().iter().copied(), &widths))?;
+                }
+                writeln!(out, "{}", padded(cells.iter().map(String::as_str), &widths))?;
+            }
+        }
+        out.flush()?;
+        self.header_done = true;
+        Ok(())
+    }
+}
+
+/// Narrowest streamed table column, so later rows mostly line up with the first.
+const STREAM_MIN_WIDTH: usize = 10;
+
+fn padded<'a>(cells: impl Iterator<Item = &'a str>, widths: &[usize]) -> String {
+    let cells: Vec<&str> = cells.collect();
+    let mut s = String::new();
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        s.push_str(c);
+        if i + 1 < cells.len() {
+            s.push_str(&" ".repeat(w.saturating_sub(width(c)) + 2));
+        }
+    }
+    s
+}
+
 fn width(s: &str) -> usize {
     s.chars().count()
 }

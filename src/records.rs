@@ -3,7 +3,8 @@
 use backend::audit::{AuditEntry, AuditRecord, VerifyReport};
 use backend::customers::Customer;
 use backend::jobs::admin::QueueStat;
-use backend::jobs::Job;
+use backend::jobs::schedule::Schedule;
+use backend::jobs::{Job, JobEvent};
 use backend::tenants::Tenant;
 use chrono::SecondsFormat;
 
@@ -208,6 +209,54 @@ impl Record for QueueStat {
 
     fn cells(&self) -> Vec<String> {
         vec![self.queue.clone(), self.status.clone(), self.count.to_string()]
+    }
+}
+
+impl Record for JobEvent {
+    fn columns() -> &'static [&'static str] {
+        &["at", "event", "queue", "kind", "job_id", "attempt", "error"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.at.format("%H:%M:%S%.3f").to_string(),
+            self.event.as_str().to_owned(),
+            self.queue.clone(),
+            self.kind.clone(),
+            self.job_id.to_string(),
+            self.attempt.to_string(),
+            opt(&self.error),
+        ]
+    }
+}
+
+impl Record for Schedule {
+    fn columns() -> &'static [&'static str] {
+        &[
+            "name",
+            "cron",
+            "queue",
+            "kind",
+            "enabled",
+            "next_run_at",
+            "last_run_at",
+            "last_job_id",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.cron.clone(),
+            self.queue.clone(),
+            self.kind.clone(),
+            self.enabled.to_string(),
+            self.next_run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            self.last_run_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            self.last_job_id.map(|i| i.to_string()).unwrap_or_default(),
+        ]
     }
 }
 

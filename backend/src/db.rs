@@ -16,6 +16,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
+use crate::bus::Bus;
 use crate::error::ServiceError;
 
 /// Which engine a [`Db`] talks to; shown in the status bar and in `config show`.
@@ -107,24 +108,47 @@ macro_rules! bind_all {
 
 // Expands one body for each engine with `$c` bound to that engine's executor.
 macro_rules! on_engine {
-    ($self:expr, $c:ident => $body:expr) => {
-        match $self {
-            Self::Sqlite($c) => $body,
-            Self::Postgres($c) => $body,
+    ($pool:expr, $c:ident => $body:expr) => {
+        match $pool {
+            Pool::Sqlite($c) => $body,
+            Pool::Postgres($c) => $body,
         }
     };
 }
 
-/// A pool of connections to the configured database.
+macro_rules! on_engine_tx {
+    ($inner:expr, $c:ident => $body:expr) => {
+        match $inner {
+            TxInner::Sqlite($c) => $body,
+            TxInner::Postgres($c) => $body,
+        }
+    };
+}
+
+/// A pool of connections to the configured database, and the signal bus (Redis) when one
+/// is configured: changes that others should hear about publish after they commit.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    bus: Option<Bus>,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
 /// One open transaction. SQLite ones start with `BEGIN IMMEDIATE` so that two writers wait
 /// for each other instead of failing with "database is locked" (measured in STACK.md).
-pub enum Tx {
+/// Messages queued with [`Tx::after_commit`] are published only once the commit succeeds.
+pub struct Tx {
+    inner: TxInner,
+    bus: Option<Bus>,
+    after_commit: Vec<(&'static str, String)>,
+}
+
+enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -142,7 +166,10 @@ impl Db {
                 .connect(url)
                 .await
                 .map_err(|e| ServiceError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db {
+                pool: Pool::Postgres(pool),
+                bus: None,
+            })
         } else if url.starts_with("sqlite:") {
             // WAL, busy timeout and foreign keys are per-connection settings: the URL alone
             // cannot set them all, so they go on the connect options.
@@ -158,7 +185,10 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(|e| ServiceError::Unavailable(format!("cannot open SQLite database: {e}")))?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db {
+                pool: Pool::Sqlite(pool),
+                bus: None,
+            })
         } else {
             Err(ServiceError::invalid(
                 "database_url",
@@ -167,19 +197,36 @@ impl Db {
         }
     }
 
+    /// The same pool, publishing through `bus` from now on.
+    pub fn with_bus(mut self, bus: Option<Bus>) -> Db {
+        self.bus = bus;
+        self
+    }
+
+    pub fn bus(&self) -> Option<&Bus> {
+        self.bus.as_ref()
+    }
+
+    /// Publishes now (for changes already committed, or made outside a transaction).
+    pub fn publish(&self, channel: &str, payload: String) {
+        if let Some(bus) = &self.bus {
+            bus.publish(channel, payload);
+        }
+    }
+
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies the embedded migrations of this engine; returns how many were new.
     pub async fn migrate(&self) -> Result<usize, ServiceError> {
         let before = self.applied_migrations().await.unwrap_or(0);
-        match self {
-            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
-            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
         let after = self.applied_migrations().await?;
         Ok(after.saturating_sub(before))
@@ -193,24 +240,29 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx, ServiceError> {
-        Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        let inner = match &self.pool {
+            Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx {
+            inner,
+            bus: self.bus.clone(),
+            after_commit: Vec::new(),
         })
     }
 
     pub async fn close(&self) {
-        on_engine!(self, p => p.close().await)
+        on_engine!(&self.pool, p => p.close().await)
     }
 
     pub async fn fetch_all<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await?))
+        Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await?))
     }
 
     pub async fn fetch_optional<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?))
+        Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?))
     }
 
     /// First column of the first row, e.g. a `COUNT(*)`.
@@ -219,47 +271,82 @@ impl Db {
         (T,): Record,
     {
         let sql = AssertSqlSafe(sql.to_owned());
-        let row: (T,) = on_engine!(self, p => bind_all!(sqlx::query_as::<_, (T,)>(sql), args).fetch_one(p).await?);
+        let row: (T,) =
+            on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, (T,)>(sql), args).fetch_one(p).await?);
         Ok(row.0)
     }
 
     pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, p => bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()))
+        Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()))
     }
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
         }
     }
 
+    /// Publishes `payload` on `channel` once this transaction commits; dropped on rollback.
+    /// Without a bus this does nothing.
+    pub fn after_commit(&mut self, channel: &'static str, payload: String) {
+        if self.bus.is_some() {
+            self.after_commit.push((channel, payload));
+        }
+    }
+
+    /// Like [`Tx::after_commit`], unless the same message is already waiting (a wake-up per
+    /// queue is enough however many jobs the transaction adds).
+    pub fn after_commit_once(&mut self, channel: &'static str, payload: &str) {
+        if self.bus.is_some() && !self.after_commit.iter().any(|(c, p)| *c == channel && p == payload) {
+            self.after_commit.push((channel, payload.to_owned()));
+        }
+    }
+
+    /// Whether messages queued with [`Tx::after_commit`] go anywhere.
+    pub fn has_bus(&self) -> bool {
+        self.bus.is_some()
+    }
+
     pub async fn commit(self) -> Result<(), ServiceError> {
-        on_engine!(self, t => t.commit().await?);
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        if let Some(bus) = &self.bus {
+            for (channel, payload) in self.after_commit {
+                bus.publish(channel, payload);
+            }
+        }
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), ServiceError> {
-        on_engine!(self, t => t.rollback().await?);
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
         Ok(())
     }
 
     pub async fn fetch_all<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?))
+        Ok(on_engine_tx!(&mut self.inner, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?))
     }
 
     pub async fn fetch_optional<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?))
+        Ok(
+            on_engine_tx!(&mut self.inner, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?),
+        )
     }
 
     pub async fn fetch_one<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?))
+        Ok(on_engine_tx!(&mut self.inner, t => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?))
     }
 
     pub async fn scalar<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, ServiceError>
@@ -272,7 +359,9 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        Ok(on_engine!(self, t => bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()))
+        Ok(
+            on_engine_tx!(&mut self.inner, t => bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()),
+        )
     }
 }
 
@@ -365,7 +454,7 @@ impl Db {
         kinds: &[CellKind],
     ) -> Result<Vec<Vec<Cell>>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
-        let rows = on_engine!(self, p => {
+        let rows = on_engine!(&self.pool, p => {
             let rows = bind_all!(sqlx::query(sql), args).fetch_all(p).await?;
             rows.iter().map(|r| decode_cells(r, kinds)).collect::<Result<Vec<_>, _>>()?
         });

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod audit;
 pub mod authz;
 pub mod browse;
+pub mod bus;
 pub mod customers;
 pub mod dashboard;
 pub mod db;

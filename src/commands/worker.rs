@@ -1,10 +1,11 @@
-//! `painel worker`: runs jobs until SIGTERM or SIGINT, then drains (running jobs get
-//! `--drain-secs` to finish; the rest go back to the queue with their attempt uncounted).
+//! `painel worker`: runs jobs (and, unless `--no-scheduler`, the scheduler) until SIGTERM or
+//! SIGINT, then drains (running jobs get `--drain-secs` to finish; the rest go back to the
+//! queue with their attempt uncounted).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use backend::jobs::{Handlers, Worker, WorkerConfig};
+use backend::jobs::{schedule, Handlers, Worker, WorkerConfig};
 use backend::Db;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -39,6 +40,7 @@ pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
     }
     let mut cfg = WorkerConfig::new(worker_id(), queues);
     cfg.concurrency = args.concurrency;
+    cfg.prefetch = args.prefetch.unwrap_or(args.concurrency);
     cfg.poll = Duration::from_millis(args.poll_ms.max(1));
     cfg.lease = Duration::from_secs(args.lease_secs);
     cfg.drain = Duration::from_secs(args.drain_secs);
@@ -59,9 +61,26 @@ pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
         stop
     });
 
-    eprintln!("worker {id} started");
+    let scheduler = if args.no_scheduler {
+        None
+    } else {
+        schedule::ensure_defaults(db).await?;
+        Some(tokio::spawn(schedule::run_scheduler(db.clone(), stopped.clone())))
+    };
+    let wakeups = if db.bus().is_some() {
+        "Redis wake-ups"
+    } else {
+        "polling only"
+    };
+    eprintln!("worker {id} started ({wakeups})");
     let stats = Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped).await?;
     watcher.abort();
+    if let Some(s) = scheduler {
+        // It stops on the same signal; a panic in it must not hide the worker's stats.
+        if s.await.is_err() {
+            tracing::error!("scheduler task failed");
+        }
+    }
     eprintln!(
         "worker {id} stopped: {} claimed, {} succeeded, {} failed attempts, {} released",
         stats.claimed, stats.succeeded, stats.failed, stats.released

@@ -217,6 +217,7 @@ async fn audit_note_applies_once_per_key_and_rejects_bad_payloads() {
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
         finished_at: None,
+        started_at: None,
     };
     let j = job(json!({"key": "k1", "note": "hello"}));
     for _ in 0..3 {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::events::{self, EventKind, JobEvent};
 use super::{Job, COLUMNS, STATUSES};
 use crate::actor::Actor;
 use crate::audit::{self, snapshot, Change};
@@ -34,7 +35,7 @@ pub struct QueueStat {
     pub count: i64,
 }
 
-fn scope(actor: &Actor, conds: &mut Vec<String>, args: &mut Vec<Arg>) {
+pub(crate) fn scope(actor: &Actor, conds: &mut Vec<String>, args: &mut Vec<Arg>) {
     if let Some(t) = actor.tenant_id {
         args.push(t.into());
         conds.push(format!("tenant_id = ${}", args.len()));
@@ -138,6 +139,8 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError
         )
         .await?;
     audit::record(&mut tx, actor, change("job.retry", &before, &after)).await?;
+    tx.after_commit_once(crate::bus::WAKE_CHANNEL, &after.queue);
+    events::publish_after_commit(&mut tx, &[JobEvent::of(&after, EventKind::Retried)]);
     tx.commit().await?;
     Ok(after)
 }
@@ -164,6 +167,7 @@ pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceErro
         )
         .await?;
     audit::record(&mut tx, actor, change("job.cancel", &before, &after)).await?;
+    events::publish_after_commit(&mut tx, &[JobEvent::of(&after, EventKind::Cancelled)]);
     tx.commit().await?;
     Ok(after)
 }

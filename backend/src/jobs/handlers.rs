@@ -1,4 +1,5 @@
-//! Built-in job handlers. Both are real: `noop` does nothing (benchmarks), `audit.note`
+//! Built-in job handlers, all real: `noop` does nothing (benchmarks), `jobs.cleanup` deletes
+//! old finished jobs (a default schedule runs it), `audit.note`
 //! writes one audit row, idempotently — it is the reference for handlers whose effect lives in
 //! our database (docs/adr/0004-job-queue.md, "Check-then-act in the job's own transaction").
 
@@ -91,4 +92,58 @@ pub async fn audit_note(job: Job, db: Db) -> Result<(), JobError> {
     }
     tx.commit().await.map_err(transient)?;
     Ok(())
+}
+
+/// Finished jobs older than this many days are deleted by `jobs.cleanup` unless its payload
+/// says otherwise.
+const CLEANUP_DAYS: i64 = 7;
+/// Rows deleted per transaction, so a big clean-up never holds a long lock.
+const CLEANUP_BATCH: i64 = 5000;
+
+/// Deletes succeeded and cancelled jobs finished more than `older_than_days` (default 7)
+/// days ago, in batches; failed and dead jobs stay (dead letters keep their history for
+/// the operators). Each batch writes one audit row with what it removed. Idempotent: a
+/// repeated run finds nothing more to delete.
+pub async fn jobs_cleanup(job: Job, db: Db) -> Result<(), JobError> {
+    let days = match job.payload.get("older_than_days") {
+        None | Some(Value::Null) => CLEANUP_DAYS,
+        Some(v) => v
+            .as_i64()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| JobError::Permanent("payload.older_than_days must be 1–3650".into()))?,
+    };
+    let cutoff = crate::db::now() - chrono::Duration::days(days);
+    loop {
+        let mut tx = db.begin().await.map_err(transient)?;
+        let n = tx
+            .execute(
+                &format!(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('succeeded', 'cancelled') \
+                     AND finished_at < $1 LIMIT {CLEANUP_BATCH})"
+                ),
+                args![cutoff],
+            )
+            .await
+            .map_err(transient)?;
+        if n > 0 {
+            audit::record(
+                &mut tx,
+                &Actor::system("worker"),
+                Change {
+                    action: "jobs.cleanup",
+                    entity: "job",
+                    entity_id: None,
+                    tenant_id: None,
+                    before: None,
+                    after: Some(serde_json::json!({ "deleted": n, "finished_before": cutoff, "job_id": job.id })),
+                },
+            )
+            .await
+            .map_err(transient)?;
+        }
+        tx.commit().await.map_err(transient)?;
+        if n < CLEANUP_BATCH as u64 {
+            return Ok(());
+        }
+    }
 }

@@ -7,8 +7,11 @@
 
 pub mod admin;
 pub mod backoff;
+pub mod events;
+pub mod feed;
 pub mod handlers;
 mod queue;
+pub mod schedule;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +20,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use backoff::{backoff, RetryPolicy};
-pub use queue::{claim, complete, enqueue, fail, fail_with, heartbeat, reclaim_expired, release};
+pub use events::{EventKind, JobEvent};
+pub use queue::{
+    claim, complete, complete_many, enqueue, enqueue_many, fail, fail_with, heartbeat, reclaim_expired, release,
+    MAX_BATCH,
+};
 pub use worker::{Handlers, Worker, WorkerConfig};
 
 pub const STATUSES: [&str; 6] = ["queued", "running", "succeeded", "failed", "dead", "cancelled"];
@@ -26,7 +33,7 @@ pub const STATUSES: [&str; 6] = ["queued", "running", "succeeded", "failed", "de
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 
 pub(crate) const COLUMNS: &str = "id, queue, kind, payload, status, attempts, max_attempts, run_at, lease_until, \
-    locked_by, last_error, error_history, unique_key, tenant_id, enqueued_by, created_at, updated_at, finished_at";
+    locked_by, last_error, error_history, unique_key, tenant_id, enqueued_by, created_at, updated_at, finished_at, started_at";
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Job {
@@ -50,6 +57,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the latest attempt was claimed.
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// What to enqueue. `None`s take the defaults: run now, [`DEFAULT_MAX_ATTEMPTS`], not unique,

@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::events::{self, EventKind, JobEvent};
 use super::{Job, JobError, NewJob, RetryPolicy, COLUMNS, DEFAULT_MAX_ATTEMPTS};
 use crate::args;
+use crate::bus::WAKE_CHANNEL;
 use crate::db::{now, Arg, Backend, Db, Tx};
 use crate::error::{FieldError, ServiceError};
 
@@ -35,9 +37,16 @@ fn check_name(errors: &mut Vec<FieldError>, field: &str, v: &str) -> String {
     v.to_owned()
 }
 
-/// Adds a job inside the caller's transaction, so it commits (or rolls back) with the change
-/// that implies it. With a `unique_key` already queued or running, returns that job instead.
-pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
+/// A [`NewJob`] checked and with its defaults applied.
+struct Checked {
+    queue: String,
+    kind: String,
+    unique_key: Option<String>,
+    max_attempts: i64,
+    enqueued_by: String,
+}
+
+fn check(new: &NewJob) -> Result<Checked, ServiceError> {
     let mut e = Vec::new();
     let queue = check_name(&mut e, "queue", &new.queue);
     let kind = check_name(&mut e, "kind", &new.kind);
@@ -56,6 +65,25 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
         "" => "system".to_owned(),
         v => v.to_owned(),
     };
+    Ok(Checked {
+        queue,
+        kind,
+        unique_key,
+        max_attempts,
+        enqueued_by,
+    })
+}
+
+/// Adds a job inside the caller's transaction, so it commits (or rolls back) with the change
+/// that implies it. With a `unique_key` already queued or running, returns that job instead.
+pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
+    let Checked {
+        queue,
+        kind,
+        unique_key,
+        max_attempts,
+        enqueued_by,
+    } = check(&new)?;
     let at = now();
     // The conflict target names the partial unique index (both engines accept the
     // predicate); a key held by a finished job does not conflict.
@@ -86,6 +114,7 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
             )
             .await?;
         if let Some(job) = inserted {
+            announce(tx, &job);
             return Ok(job);
         }
         let existing: Option<Job> = tx
@@ -102,6 +131,103 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
         "unique job {} keeps changing; try again",
         unique_key.unwrap_or_default()
     )))
+}
+
+/// Rows per multi-row INSERT of [`enqueue_many`] (11 parameters each).
+const INSERT_ROWS: usize = 500;
+
+/// Adds many jobs in a few multi-row statements inside the caller's transaction (a renewal
+/// run, benchmarks). Unique keys need [`enqueue`]'s conflict handling, so they are refused
+/// here. Returns how many were added.
+pub async fn enqueue_many(tx: &mut Tx, jobs: Vec<NewJob>) -> Result<usize, ServiceError> {
+    let mut checked = Vec::with_capacity(jobs.len());
+    for (i, new) in jobs.iter().enumerate() {
+        let c = check(new).map_err(|e| match e {
+            ServiceError::Validation(fields) => ServiceError::Validation(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError {
+                        field: format!("jobs[{i}].{}", f.field),
+                        message: f.message,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })?;
+        if c.unique_key.is_some() {
+            return Err(ServiceError::invalid(
+                &format!("jobs[{i}].unique_key"),
+                "unique jobs are enqueued one at a time",
+            ));
+        }
+        checked.push(c);
+    }
+    let at = now();
+    let mut evs = Vec::new();
+    for (rows, news) in checked.chunks(INSERT_ROWS).zip(jobs.chunks(INSERT_ROWS)) {
+        let mut values = Vec::with_capacity(rows.len());
+        let mut args: Vec<Arg> = Vec::with_capacity(rows.len() * 11);
+        for (c, new) in rows.iter().zip(news) {
+            let b = args.len();
+            values.push(format!(
+                "(${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
+            ));
+            let id = Uuid::now_v7();
+            args.extend(args![
+                id,
+                c.queue.as_str(),
+                c.kind.as_str(),
+                new.payload.clone(),
+                c.max_attempts,
+                new.run_at.unwrap_or(at),
+                json!([]),
+                new.tenant_id,
+                c.enqueued_by.as_str(),
+                at,
+                at,
+            ]);
+            if tx.has_bus() {
+                tx.after_commit_once(WAKE_CHANNEL, &c.queue);
+                evs.push(JobEvent {
+                    at,
+                    event: EventKind::Enqueued,
+                    job_id: id,
+                    queue: c.queue.clone(),
+                    kind: c.kind.clone(),
+                    attempt: 0,
+                    tenant_id: new.tenant_id,
+                    error: None,
+                });
+            }
+        }
+        let sql = format!(
+            "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, run_at, error_history, \
+             tenant_id, enqueued_by, created_at, updated_at) VALUES {}",
+            values.join(", ")
+        );
+        tx.execute(&sql, args).await?;
+    }
+    events::publish_after_commit(tx, &evs);
+    Ok(checked.len())
+}
+
+/// Wakes idle workers of the job's queue and tells live feeds, once `tx` commits.
+fn announce(tx: &mut Tx, job: &Job) {
+    if tx.has_bus() {
+        tx.after_commit_once(WAKE_CHANNEL, &job.queue);
+        events::publish_after_commit(tx, &[JobEvent::of(job, EventKind::Enqueued)]);
+    }
 }
 
 fn placeholders(from: usize, n: usize) -> String {
@@ -131,7 +257,7 @@ pub async fn claim(
     };
     let sql = format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
-         updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
+         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
          AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) RETURNING {COLUMNS}",
         placeholders(4, queues.len()),
         batch.min(MAX_BATCH)
@@ -141,6 +267,7 @@ pub async fn claim(
     tx.commit().await?;
     // RETURNING has no order: hand them out in claim order.
     jobs.sort_by(|a, b| (&a.queue, a.run_at, a.id).cmp(&(&b.queue, b.run_at, b.id)));
+    publish_each(db, &jobs, |_| EventKind::Started);
     Ok(jobs)
 }
 
@@ -162,6 +289,13 @@ pub async fn heartbeat(db: &Db, worker_id: &str, ids: &[Uuid], lease: Duration) 
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
+fn publish_each(db: &Db, jobs: &[Job], kind: impl Fn(&Job) -> EventKind) {
+    if db.bus().is_some() && !jobs.is_empty() {
+        let evs: Vec<JobEvent> = jobs.iter().map(|j| JobEvent::of(j, kind(j))).collect();
+        events::publish(db, &evs);
+    }
+}
+
 /// Returns running jobs whose lease has expired (their worker died or hung) to the queue, or
 /// makes them dead when that was their last attempt. Returns how many were touched.
 pub async fn reclaim_expired(db: &Db) -> Result<u64, ServiceError> {
@@ -177,17 +311,24 @@ pub async fn reclaim_expired(db: &Db) -> Result<u64, ServiceError> {
         "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
          finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
          lease_until = NULL, locked_by = NULL, last_error = $3, error_history = {history}, updated_at = $1 \
-         WHERE status = 'running' AND lease_until < $1"
+         WHERE status = 'running' AND lease_until < $1 RETURNING {COLUMNS}"
     );
     let mut tx = db.begin().await?;
-    let n = tx
-        .execute(
+    let jobs: Vec<Job> = tx
+        .fetch_all(
             &sql,
             args![at, at.to_rfc3339(), "lease expired: the worker stopped renewing it"],
         )
         .await?;
     tx.commit().await?;
-    Ok(n)
+    publish_each(db, &jobs, |j| {
+        if j.status == "dead" {
+            EventKind::Dead
+        } else {
+            EventKind::Requeued
+        }
+    });
+    Ok(jobs.len() as u64)
 }
 
 /// `error_history` with one more element (an SQL expression per engine).
@@ -219,7 +360,39 @@ pub async fn complete(db: &Db, worker_id: &str, id: Uuid) -> Result<Job, Service
         .await?;
     let job = job.ok_or_else(|| not_held(id, worker_id))?;
     tx.commit().await?;
+    publish_each(db, std::slice::from_ref(&job), |_| EventKind::Succeeded);
     Ok(job)
+}
+
+/// Marks many jobs succeeded in one statement — those `worker_id` still holds — and returns
+/// their ids; a missing id had lost its lease. The worker batches its completions through
+/// this: one commit for many jobs, still only for jobs it holds.
+pub async fn complete_many(db: &Db, worker_id: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, ServiceError> {
+    let mut done = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BATCH) {
+        let at = now();
+        let mut args: Vec<Arg> = args![at, worker_id];
+        let n = padded(chunk.len());
+        // Padding with a repeated id keeps the number of distinct statements (and so of
+        // prepared statements per connection) to a handful.
+        args.extend((0..n).map(|i| Arg::from(chunk[i.min(chunk.len() - 1)])));
+        let sql = format!(
+            "UPDATE jobs SET status = 'succeeded', finished_at = $1, updated_at = $1, lease_until = NULL \
+             WHERE status = 'running' AND locked_by = $2 AND id IN ({}) RETURNING {COLUMNS}",
+            placeholders(3, n)
+        );
+        let mut tx = db.begin().await?;
+        let jobs: Vec<Job> = tx.fetch_all(&sql, args).await?;
+        tx.commit().await?;
+        publish_each(db, &jobs, |_| EventKind::Succeeded);
+        done.extend(jobs.into_iter().map(|j| j.id));
+    }
+    Ok(done)
+}
+
+/// The next power of two ≥ n (at least 8): the sizes of padded id lists.
+fn padded(n: usize) -> usize {
+    n.max(8).next_power_of_two()
 }
 
 /// Records a failed attempt with the default [`RetryPolicy`].
@@ -271,6 +444,11 @@ pub async fn fail_with(
         )
         .await?;
     tx.commit().await?;
+    publish_each(db, std::slice::from_ref(&updated), |j| match j.status.as_str() {
+        "queued" => EventKind::Retrying,
+        "dead" => EventKind::Dead,
+        _ => EventKind::Failed,
+    });
     Ok(updated)
 }
 
@@ -286,11 +464,12 @@ pub async fn release(db: &Db, worker_id: &str, ids: &[Uuid]) -> Result<Vec<Uuid>
     let sql = format!(
         "UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
          lease_until = NULL, locked_by = NULL, updated_at = $1 WHERE status = 'running' AND locked_by = $2 \
-         AND id IN ({}) RETURNING id",
+         AND id IN ({}) RETURNING {COLUMNS}",
         placeholders(3, ids.len())
     );
     let mut tx = db.begin().await?;
-    let rows: Vec<(Uuid,)> = tx.fetch_all(&sql, args).await?;
+    let jobs: Vec<Job> = tx.fetch_all(&sql, args).await?;
     tx.commit().await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    publish_each(db, &jobs, |_| EventKind::Requeued);
+    Ok(jobs.into_iter().map(|j| j.id).collect())
 }

@@ -1,11 +1,20 @@
-//! The worker: `concurrency` job slots over some queues. One loop claims due jobs into free
-//! slots (sleeping `poll` when nothing is claimable), renews the leases of running jobs every
-//! `lease / 3`, and sweeps expired leases so a crashed worker's jobs come back. Each job runs
-//! as a tokio task through [`Handlers`] and reports `complete` or `fail_with` itself. On
-//! shutdown the worker stops claiming, lets running jobs finish within `drain`, then releases
-//! the rest to the queue without counting their attempt (docs/adr/0004-job-queue.md).
+//! The worker: `concurrency` job slots over some queues (docs/adr/0004-job-queue.md).
+//!
+//! One loop keeps a small buffer of claimed jobs (`prefetch` beyond the slots) so a slot that
+//! frees up starts the next job without a database round trip; the claim for the next batch
+//! runs while jobs run. Successes are written in batches by a completer task (one UPDATE and
+//! one commit for everything that finished while the previous batch was being written), so
+//! the database sees a few statements per hundred jobs instead of one per job. Failures are
+//! rare and reported one by one. Every job the worker holds — buffered, running or awaiting
+//! its completion write — keeps its lease renewed; a worker killed at any point leaves only
+//! leased rows, which come back when the lease expires (at-least-once).
+//!
+//! With a Redis bus on the [`Db`], a wake-up for one of our queues makes the loop claim at
+//! once instead of waiting out `poll`. On shutdown the worker stops claiming, gives back the
+//! buffered jobs, lets running ones finish within `drain`, then releases the rest without
+//! counting their attempt.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -14,12 +23,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::watch;
-use tokio::task::{AbortHandle, JoinError, JoinSet};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{AbortHandle, JoinError, JoinHandle, JoinSet};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use uuid::Uuid;
 
-use super::{claim, complete, fail_with, heartbeat, reclaim_expired, release, Job, JobError, RetryPolicy};
+use super::{
+    claim, complete_many, fail_with, heartbeat, reclaim_expired, release, Job, JobError, RetryPolicy, MAX_BATCH,
+};
+use crate::bus::{BusMessage, WAKE_CHANNEL};
 use crate::db::Db;
 use crate::error::ServiceError;
 
@@ -38,11 +50,12 @@ impl Handlers {
         Self::default()
     }
 
-    /// The handlers every worker process has: `noop` and `audit.note` (see [`super::handlers`]).
+    /// The handlers every worker process has (see [`super::handlers`]).
     pub fn builtin() -> Self {
         let mut h = Self::new();
         h.register("noop", super::handlers::noop);
         h.register("audit.note", super::handlers::audit_note);
+        h.register("jobs.cleanup", super::handlers::jobs_cleanup);
         h
     }
 
@@ -78,7 +91,10 @@ pub struct WorkerConfig {
     pub queues: Vec<String>,
     /// Jobs running at once.
     pub concurrency: usize,
-    /// Sleep when nothing is claimable.
+    /// Jobs claimed ahead of free slots. More means fewer claims per job (throughput); less
+    /// leaves more work for other workers.
+    pub prefetch: usize,
+    /// Sleep when nothing is claimable (a Redis wake-up cuts it short).
     pub poll: Duration,
     /// Lease taken by a claim and renewed every `lease / 3`.
     pub lease: Duration,
@@ -96,6 +112,7 @@ impl WorkerConfig {
             id: id.into(),
             queues,
             concurrency: 4,
+            prefetch: 4,
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(30),
             drain: Duration::from_secs(30),
@@ -126,15 +143,56 @@ struct Running {
 }
 
 enum Outcome {
+    /// The handler succeeded; the completer writes it.
     Succeeded,
     Failed,
     Lost,
 }
 
+/// What the completer wrote: ids sent, ids the database accepted (still held by us).
+type Flushed = (Vec<Uuid>, Result<Vec<Uuid>, ServiceError>);
+
 pub struct Worker {
     db: Db,
     cfg: WorkerConfig,
     handlers: Arc<Handlers>,
+}
+
+/// The loop's state, apart from the worker's fixed parts.
+struct State {
+    stats: WorkerStats,
+    tasks: JoinSet<(Uuid, Outcome)>,
+    running: HashMap<Uuid, Running>,
+    /// Claimed, not started.
+    buffer: VecDeque<Job>,
+    /// Succeeded, completion not yet written.
+    unflushed: HashSet<Uuid>,
+    claiming: Option<JoinHandle<Result<Vec<Job>, ServiceError>>>,
+    /// How many the claim in flight asked for.
+    wanted: usize,
+    next_claim: Instant,
+}
+
+impl State {
+    fn held(&self) -> Vec<Uuid> {
+        self.running
+            .keys()
+            .chain(self.unflushed.iter())
+            .copied()
+            .chain(self.buffer.iter().map(|j| j.id))
+            .collect()
+    }
+}
+
+async fn join_claim(c: &mut Option<JoinHandle<Result<Vec<Job>, ServiceError>>>) -> Result<Vec<Job>, ServiceError> {
+    match c {
+        Some(h) => {
+            let r = h.await;
+            *c = None;
+            r.unwrap_or_else(|e| Err(ServiceError::Unavailable(format!("claim task failed: {e}"))))
+        }
+        None => std::future::pending().await,
+    }
 }
 
 impl Worker {
@@ -155,83 +213,143 @@ impl Worker {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<WorkerStats, ServiceError> {
         let cfg = &self.cfg;
         let slots = cfg.concurrency.max(1);
+        let capacity = (slots + cfg.prefetch).min(MAX_BATCH.max(slots));
         let poll = cfg.poll.max(Duration::from_millis(1));
-        let mut stats = WorkerStats::default();
-        let mut tasks: JoinSet<(Uuid, Outcome)> = JoinSet::new();
-        let mut running: HashMap<Uuid, Running> = HashMap::new();
+        let mut st = State {
+            stats: WorkerStats::default(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            buffer: VecDeque::new(),
+            unflushed: HashSet::new(),
+            claiming: None,
+            wanted: 0,
+            next_claim: Instant::now(),
+        };
         let mut beat = interval((cfg.lease / 3).max(Duration::from_millis(10)));
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sweep = interval(cfg.reclaim_every.max(Duration::from_millis(10)));
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut next_claim = Instant::now();
-        tracing::info!(worker = %cfg.id, queues = ?cfg.queues, slots, "worker started");
+        let mut wake = match self.db.bus() {
+            Some(bus) => bus.subscribe(&[WAKE_CHANNEL]),
+            None => mpsc::channel(1).1,
+        };
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<Uuid>();
+        let (flushed_tx, mut flushed_rx) = mpsc::unbounded_channel::<Flushed>();
+        let completer = tokio::spawn(completer(self.db.clone(), cfg.id.clone(), done_rx, flushed_tx));
+        tracing::info!(worker = %cfg.id, queues = ?cfg.queues, slots, capacity, "worker started");
 
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let free = slots.saturating_sub(running.len());
-            if free > 0 && Instant::now() >= next_claim {
-                match claim(&self.db, &cfg.id, &cfg.queues, free, cfg.lease).await {
-                    Ok(jobs) => {
-                        // Fewer than asked for: the queue is empty for now.
-                        if jobs.len() < free {
-                            next_claim = Instant::now() + poll;
-                        }
-                        for job in jobs {
-                            stats.claimed += 1;
-                            let id = job.id;
-                            let reporting = Arc::new(AtomicBool::new(false));
-                            let abort = tasks.spawn(self.run_job(job, reporting.clone()));
-                            running.insert(id, Running { abort, reporting });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(worker = %cfg.id, error = %e, "claim failed");
-                        next_claim = Instant::now() + poll;
-                    }
-                }
-                continue;
+            while st.running.len() < slots {
+                let Some(job) = st.buffer.pop_front() else { break };
+                self.start(&mut st, job);
             }
-            let can_claim = running.len() < slots;
+            let held = st.buffer.len() + st.running.len();
+            if st.claiming.is_none() && held < capacity && Instant::now() >= st.next_claim {
+                let (db, id, queues, lease) = (self.db.clone(), cfg.id.clone(), cfg.queues.clone(), cfg.lease);
+                let want = capacity - held;
+                st.wanted = want;
+                st.claiming = Some(tokio::spawn(async move { claim(&db, &id, &queues, want, lease).await }));
+            }
+            let may_claim = st.claiming.is_none() && held < capacity;
             tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() {
                         break;
                     }
                 }
-                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                    record(&mut stats, &mut running, done);
+                claimed = join_claim(&mut st.claiming), if st.claiming.is_some() => {
+                    match claimed {
+                        Ok(jobs) => {
+                            // Fewer than asked for: the queue is empty for now.
+                            if jobs.len() < st.wanted {
+                                st.next_claim = Instant::now() + poll;
+                            }
+                            st.stats.claimed += jobs.len() as u64;
+                            st.buffer.extend(jobs);
+                        }
+                        Err(e) => {
+                            tracing::warn!(worker = %cfg.id, error = %e, "claim failed");
+                            st.next_claim = Instant::now() + poll;
+                        }
+                    }
                 }
-                _ = beat.tick() => self.renew(&mut running).await,
+                Some(done) = st.tasks.join_next_with_id(), if !st.tasks.is_empty() => {
+                    record(&mut st, done, &done_tx);
+                }
+                Some(flushed) = flushed_rx.recv() => flush_done(&mut st, flushed),
+                Some(msg) = wake.recv() => {
+                    if let BusMessage::Message { payload, .. } = msg {
+                        if cfg.queues.iter().any(|q| *q == payload) {
+                            st.next_claim = Instant::now();
+                        }
+                    } else {
+                        // Up or down: a wake-up may have been missed, so look now.
+                        st.next_claim = Instant::now();
+                    }
+                }
+                _ = beat.tick() => self.renew(&mut st).await,
                 _ = sweep.tick() => self.sweep().await,
-                _ = sleep_until(next_claim), if can_claim => {}
+                _ = sleep_until(st.next_claim), if may_claim => {}
             }
         }
 
-        // Drain: no more claims; running jobs may finish (leases still renewed) until the deadline.
-        tracing::info!(worker = %cfg.id, running = running.len(), "worker draining");
+        tracing::info!(worker = %cfg.id, running = st.running.len(), "worker draining");
+        // A claim in flight still lands its jobs in the buffer, which goes back at once.
+        if st.claiming.is_some() {
+            if let Ok(jobs) = join_claim(&mut st.claiming).await {
+                st.stats.claimed += jobs.len() as u64;
+                st.buffer.extend(jobs);
+            }
+        }
+        let buffered: Vec<Uuid> = st.buffer.drain(..).map(|j| j.id).collect();
+        self.give_back(&mut st, &buffered).await?;
+        // Running jobs may finish (leases still renewed) until the deadline.
         let deadline = Instant::now() + cfg.drain;
-        while !tasks.is_empty() {
+        while !st.tasks.is_empty() {
             tokio::select! {
-                Some(done) = tasks.join_next_with_id() => record(&mut stats, &mut running, done),
-                _ = beat.tick() => self.renew(&mut running).await,
+                Some(done) = st.tasks.join_next_with_id() => record(&mut st, done, &done_tx),
+                Some(flushed) = flushed_rx.recv() => flush_done(&mut st, flushed),
+                _ = beat.tick() => self.renew(&mut st).await,
                 _ = sleep_until(deadline) => break,
             }
         }
-        // Whatever still runs is stopped and given back, its attempt not counted.
-        tasks.shutdown().await;
-        let left: Vec<Uuid> = running.keys().copied().collect();
-        if !left.is_empty() {
-            let released = release(&self.db, &cfg.id, &left).await?;
-            stats.released = released.len() as u64;
-            tracing::info!(worker = %cfg.id, released = released.len(), "released unfinished jobs");
+        st.tasks.shutdown().await;
+        // Completions still queued are written before anything is released.
+        drop(done_tx);
+        if completer.await.is_err() {
+            tracing::error!(worker = %cfg.id, "completion writer failed; leases will expire");
         }
-        tracing::info!(worker = %cfg.id, ?stats, "worker stopped");
-        Ok(stats)
+        while let Ok(flushed) = flushed_rx.try_recv() {
+            flush_done(&mut st, flushed);
+        }
+        let left: Vec<Uuid> = st.running.keys().copied().collect();
+        self.give_back(&mut st, &left).await?;
+        tracing::info!(worker = %cfg.id, stats = ?st.stats, "worker stopped");
+        Ok(st.stats)
     }
 
-    /// The task of one job: run its handler (a panic is a permanent failure), then report.
+    async fn give_back(&self, st: &mut State, ids: &[Uuid]) -> Result<(), ServiceError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let released = release(&self.db, &self.cfg.id, ids).await?;
+        st.stats.released += released.len() as u64;
+        tracing::info!(worker = %self.cfg.id, released = released.len(), "released unfinished jobs");
+        Ok(())
+    }
+
+    fn start(&self, st: &mut State, job: Job) {
+        let id = job.id;
+        let reporting = Arc::new(AtomicBool::new(false));
+        let abort = st.tasks.spawn(self.run_job(job, reporting.clone()));
+        st.running.insert(id, Running { abort, reporting });
+    }
+
+    /// The task of one job: run its handler (a panic is a permanent failure); report a
+    /// failure itself, leave a success to the completer.
     fn run_job(&self, job: Job, reporting: Arc<AtomicBool>) -> impl Future<Output = (Uuid, Outcome)> + Send + 'static {
         let db = self.db.clone();
         let handler = self.handlers.get(&job.kind);
@@ -248,17 +366,13 @@ impl Worker {
                 },
             };
             reporting.store(true, Ordering::SeqCst);
-            let reported = match &result {
-                Ok(()) => complete(&db, &worker_id, id).await.map(|_| Outcome::Succeeded),
-                Err(e) => {
-                    tracing::warn!(job = %id, %kind, error = e.message(), class = e.kind(), "job failed");
-                    fail_with(&db, &worker_id, id, e.clone(), &policy)
-                        .await
-                        .map(|_| Outcome::Failed)
-                }
+            let e = match result {
+                Ok(()) => return (id, Outcome::Succeeded),
+                Err(e) => e,
             };
-            match reported {
-                Ok(o) => (id, o),
+            tracing::warn!(job = %id, %kind, error = e.message(), class = e.kind(), "job failed");
+            match fail_with(&db, &worker_id, id, e, &policy).await {
+                Ok(_) => (id, Outcome::Failed),
                 Err(ServiceError::Conflict(m)) => {
                     tracing::warn!(job = %id, "outcome not recorded: {m}");
                     (id, Outcome::Lost)
@@ -272,18 +386,21 @@ impl Worker {
         }
     }
 
-    /// Extends the leases of running jobs; a job no longer held (reclaimed) is stopped.
-    async fn renew(&self, running: &mut HashMap<Uuid, Running>) {
-        let ids: Vec<Uuid> = running.keys().copied().collect();
+    /// Extends the leases of every job held; one no longer held (reclaimed) is dropped from
+    /// the buffer, or stopped if its handler still runs.
+    async fn renew(&self, st: &mut State) {
+        let ids = st.held();
         if ids.is_empty() {
             return;
         }
         match heartbeat(&self.db, &self.cfg.id, &ids, self.cfg.lease).await {
             Ok(held) => {
+                let held: HashSet<Uuid> = held.into_iter().collect();
+                st.buffer.retain(|j| held.contains(&j.id));
                 for id in ids.into_iter().filter(|id| !held.contains(id)) {
-                    // Either its handler is done (it is reporting, or reported) or another
-                    // worker owns it now: then stop the handler.
-                    if let Some(r) = running.get(&id) {
+                    // Either its handler is done (reporting, or its completion is being
+                    // written) or another worker owns it now: then stop the handler.
+                    if let Some(r) = st.running.get(&id) {
                         if !r.reporting.load(Ordering::SeqCst) && !r.abort.is_finished() {
                             tracing::warn!(worker = %self.cfg.id, job = %id, "lease lost; stopping the job");
                             r.abort.abort();
@@ -304,25 +421,73 @@ impl Worker {
     }
 }
 
+/// Writes completions in batches: whatever arrived while the previous batch was written.
+async fn completer(
+    db: Db,
+    worker_id: String,
+    mut rx: mpsc::UnboundedReceiver<Uuid>,
+    out: mpsc::UnboundedSender<Flushed>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let ids = std::mem::take(&mut batch);
+        let mut result = complete_many(&db, &worker_id, &ids).await;
+        if let Err(e) = &result {
+            // A database hiccup: try once more before leaving it to the leases.
+            tracing::warn!(worker = %worker_id, error = %e, n = ids.len(), "completion write failed; retrying");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            result = complete_many(&db, &worker_id, &ids).await;
+        }
+        if out.send((ids, result)).is_err() {
+            return;
+        }
+    }
+}
+
+fn flush_done(st: &mut State, (sent, result): Flushed) {
+    let written: HashSet<Uuid> = match result {
+        Ok(ids) => ids.into_iter().collect(),
+        Err(e) => {
+            // The lease runs out and the jobs run again: at-least-once.
+            tracing::error!(error = %e, n = sent.len(), "cannot record completions");
+            HashSet::new()
+        }
+    };
+    for id in sent {
+        st.unflushed.remove(&id);
+        if written.contains(&id) {
+            st.stats.succeeded += 1;
+        } else {
+            st.stats.lost += 1;
+        }
+    }
+}
+
 fn record(
-    stats: &mut WorkerStats,
-    running: &mut HashMap<Uuid, Running>,
+    st: &mut State,
     done: Result<(tokio::task::Id, (Uuid, Outcome)), JoinError>,
+    completions: &mpsc::UnboundedSender<Uuid>,
 ) {
     match done {
         Ok((_, (id, outcome))) => {
-            running.remove(&id);
+            st.running.remove(&id);
             match outcome {
-                Outcome::Succeeded => stats.succeeded += 1,
-                Outcome::Failed => stats.failed += 1,
-                Outcome::Lost => stats.lost += 1,
+                Outcome::Succeeded => {
+                    if completions.send(id).is_ok() {
+                        st.unflushed.insert(id);
+                    } else {
+                        st.stats.lost += 1;
+                    }
+                }
+                Outcome::Failed => st.stats.failed += 1,
+                Outcome::Lost => st.stats.lost += 1,
             }
         }
         // Aborted after losing its lease.
         Err(e) => {
             let task = e.id();
-            running.retain(|_, r| r.abort.id() != task);
-            stats.lost += 1;
+            st.running.retain(|_, r| r.abort.id() != task);
+            st.stats.lost += 1;
         }
     }
 }
