@@ -90,3 +90,107 @@ pub fn new_tenant(name: &str, domain: &str) -> backend::tenants::NewTenant {
         ..Default::default()
     }
 }
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// The test Redis server's URL. In CI a missing server is a failure; on a developer machine
+/// the test is skipped with a reason.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("PAINEL_TEST_REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if in_ci() => {
+            panic!("CI is set but PAINEL_TEST_REDIS_URL is not: Redis tests cannot be skipped in CI (run scripts/test)")
+        }
+        _ => {
+            eprintln!("skipping Redis test: PAINEL_TEST_REDIS_URL is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// A Redis server of the test's own, which it may stop and start again on the same port.
+pub struct OwnRedis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+    dir: tempfile::TempDir,
+}
+
+impl OwnRedis {
+    /// Starts `redis-server` on a free loopback port; `None` (with a reason) when the binary
+    /// is missing on a developer machine, a failure in CI.
+    pub fn start() -> Option<OwnRedis> {
+        let found = std::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                !in_ci(),
+                "CI is set but redis-server is not installed (scripts/test installs it)"
+            );
+            eprintln!("skipping: redis-server is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = OwnRedis {
+            port,
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        r.up();
+        Some(r)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts the server (again) and waits until it answers.
+    pub fn up(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server (SIGKILL: connections drop as in a crash).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.down();
+    }
+}

@@ -9,6 +9,8 @@ mod cli;
 mod common;
 mod customers;
 mod jobs;
+mod schedules;
+mod signals;
 mod storage;
 mod tenants;
 mod tmux;
