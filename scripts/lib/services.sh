@@ -15,6 +15,7 @@
 #   PAINEL_TEST_PG_USER     system user that owns the cluster when running as root
 #                           (default painel-test; initdb refuses to run as root)
 #   PAINEL_TEST_START_TIMEOUT  seconds to wait for each server (default 30)
+#   PAINEL_PG_DURABLE=1     keep PostgreSQL's fsync/synchronous_commit (benchmarks)
 
 PAINEL_PG_ROLE=painel
 
@@ -145,7 +146,11 @@ painel_pg_start() { # <state-dir>
   fi
 
   local opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg/sock"
-  opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+  opts+=" -c max_connections=300"
+  # Tests trade durability for speed; benchmarks (PAINEL_PG_DURABLE=1) keep the defaults.
+  if [[ "${PAINEL_PG_DURABLE:-0}" != 1 ]]; then
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
   if ! (cd "$pg" && painel_as_pg_owner "$bindir/pg_ctl" -D "$pg/data" -l "$pg/server.log" \
     -o "$opts" -W start >"$pg/pg_ctl.log" 2>&1); then
     painel_print_file "$pg/pg_ctl.log" "pg_ctl output"
