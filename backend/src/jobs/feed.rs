@@ -174,7 +174,8 @@ pub async fn overview(db: &Db, actor: &Actor, limit: usize) -> Result<Overview, 
         Backend::Postgres => "CAST(floor(extract(epoch FROM finished_at) / 60) AS bigint)",
         Backend::Sqlite => "CAST(CAST(strftime('%s', finished_at) AS INTEGER) / 60 AS INTEGER)",
     };
-    let mut conds = vec!["finished_at >= $1".to_owned()];
+    // Through jobs_updated_idx: a finished job's last change is its finishing.
+    let mut conds = vec!["updated_at >= $1".to_owned(), "finished_at >= $1".to_owned()];
     let mut args = crate::args![from];
     scope(actor, &mut conds, &mut args);
     let per_minute: Vec<(i64, i64)> = db

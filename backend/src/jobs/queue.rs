@@ -376,16 +376,32 @@ pub async fn complete_many(db: &Db, worker_id: &str, ids: &[Uuid]) -> Result<Vec
         // Padding with a repeated id keeps the number of distinct statements (and so of
         // prepared statements per connection) to a handful.
         args.extend((0..n).map(|i| Arg::from(chunk[i.min(chunk.len() - 1)])));
+        // Only what the events need: this runs for every job, and payloads can be large.
         let sql = format!(
             "UPDATE jobs SET status = 'succeeded', finished_at = $1, updated_at = $1, lease_until = NULL \
-             WHERE status = 'running' AND locked_by = $2 AND id IN ({}) RETURNING {COLUMNS}",
+             WHERE status = 'running' AND locked_by = $2 AND id IN ({}) RETURNING id, queue, kind, attempts, tenant_id",
             placeholders(3, n)
         );
         let mut tx = db.begin().await?;
-        let jobs: Vec<Job> = tx.fetch_all(&sql, args).await?;
+        let rows: Vec<(Uuid, String, String, i64, Option<Uuid>)> = tx.fetch_all(&sql, args).await?;
         tx.commit().await?;
-        publish_each(db, &jobs, |_| EventKind::Succeeded);
-        done.extend(jobs.into_iter().map(|j| j.id));
+        if db.bus().is_some() {
+            let evs: Vec<JobEvent> = rows
+                .iter()
+                .map(|(id, queue, kind, attempt, tenant_id)| JobEvent {
+                    at,
+                    event: EventKind::Succeeded,
+                    job_id: *id,
+                    queue: queue.clone(),
+                    kind: kind.clone(),
+                    attempt: *attempt,
+                    tenant_id: *tenant_id,
+                    error: None,
+                })
+                .collect();
+            events::publish(db, &evs);
+        }
+        done.extend(rows.into_iter().map(|r| r.0));
     }
     Ok(done)
 }
