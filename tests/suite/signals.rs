@@ -380,3 +380,124 @@ async fn jobs_watch_streams_json_lines_from_the_binary() {
         .iter()
         .all(|e| e["event"] == "failed" && e["error"].as_str().unwrap().starts_with("boom")));
 }
+
+#[tokio::test]
+async fn three_workers_run_each_of_many_jobs_once() {
+    let t = fresh().await;
+    let queue = "many";
+    let mut tx = t.db.begin().await.unwrap();
+    let batch = (0..600)
+        .map(|i| job(queue, "audit.note", json!({ "key": format!("many-{i}") })))
+        .collect();
+    jobs::enqueue_many(&mut tx, batch).await.unwrap();
+    tx.commit().await.unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let mut cfg = slow_poll(&format!("many-{i}"), queue, Duration::from_millis(20));
+            cfg.concurrency = 8;
+            cfg.prefetch = 16;
+            tokio::spawn(Worker::new(t.db.clone(), cfg, Handlers::builtin()).run(stopped.clone()))
+        })
+        .collect();
+    let start = Instant::now();
+    loop {
+        let left: i64 =
+            t.db.scalar("SELECT COUNT(*) FROM jobs WHERE status <> 'succeeded'", args![])
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{left} jobs left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    let mut total = 0;
+    for w in workers {
+        let s = w.await.unwrap().unwrap();
+        assert_eq!((s.failed, s.lost, s.released), (0, 0, 0), "{s:?}");
+        total += s.succeeded;
+    }
+    assert_eq!(total, 600);
+    let (rows, keys): (i64, i64) = (
+        t.db.scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'note'", args![])
+            .await
+            .unwrap(),
+        t.db.scalar(
+            "SELECT COUNT(DISTINCT entity_id) FROM audit_log WHERE entity = 'note'",
+            args![],
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!((rows, keys), (600, 600));
+    let attempts: i64 = t.db.scalar("SELECT MAX(attempts) FROM jobs", args![]).await.unwrap();
+    assert_eq!(attempts, 1, "no job ran twice");
+}
+
+#[tokio::test]
+async fn the_overview_counts_depths_throughput_running_and_failures_in_scope() {
+    let t = fresh().await;
+    let op = operator();
+    let tenant = backend::tenants::create(&t.db, &op, new_tenant("Gamma", "gamma.example"))
+        .await
+        .unwrap();
+    let q = "ov".to_owned();
+    let mut mine = job(&q, "x", json!({}));
+    mine.tenant_id = Some(tenant.id);
+    let mine = put(&t.db, mine).await;
+    let platform_jobs: Vec<Uuid> = put_many(&t.db, &q, 4).await;
+    let claimed = jobs::claim(&t.db, "w", std::slice::from_ref(&q), 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5);
+    jobs::fail(&t.db, "w", mine, JobError::Transient("flaky".into()))
+        .await
+        .unwrap();
+    jobs::fail(&t.db, "w", platform_jobs[0], JobError::Permanent("broken".into()))
+        .await
+        .unwrap();
+    jobs::complete_many(&t.db, "w", &platform_jobs[1..3]).await.unwrap();
+
+    let ov = feed::overview(&t.db, &op, 50).await.unwrap();
+    let count = |status: &str| {
+        ov.depths
+            .iter()
+            .filter(|d| d.queue == q && d.status == status)
+            .map(|d| d.count)
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (count("queued"), count("running"), count("failed"), count("succeeded")),
+        (1, 1, 1, 2)
+    );
+    assert_eq!(ov.throughput.len(), feed::THROUGHPUT_MINUTES);
+    assert_eq!(*ov.throughput.last().unwrap(), 3, "{:?}", ov.throughput);
+    assert_eq!(ov.running.len(), 1);
+    assert!(ov.running[0].started_at.is_some());
+    let failed: Vec<Uuid> = ov.failures.iter().map(|j| j.id).collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.contains(&mine) && failed.contains(&platform_jobs[0]));
+
+    let scoped = feed::overview(&t.db, &Actor::tenant_user("g", Role::SupportAgent, tenant.id), 50)
+        .await
+        .unwrap();
+    assert_eq!(scoped.depths.iter().map(|d| d.count).sum::<i64>(), 1);
+    assert!(scoped.running.is_empty());
+    assert_eq!(scoped.failures.iter().map(|j| j.id).collect::<Vec<_>>(), vec![mine]);
+    assert!(scoped.throughput.iter().all(|n| *n == 0));
+    assert!(
+        feed::overview(&t.db, &Actor::tenant_user("r", Role::Reseller, tenant.id), 50)
+            .await
+            .is_err()
+    );
+}
+
+async fn put_many(db: &Db, queue: &str, n: usize) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(put(db, job(queue, "x", json!({}))).await);
+    }
+    ids
+}
