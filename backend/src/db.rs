@@ -131,6 +131,9 @@ macro_rules! on_engine_tx {
 pub struct Db {
     pool: Pool,
     bus: Option<Bus>,
+    /// The tenant this handle is confined to on PostgreSQL's row-level security
+    /// (docs/adr/0007); `None` = platform-wide.
+    scope: Option<Uuid>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +172,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Postgres(pool),
                 bus: None,
+                scope: None,
             })
         } else if url.starts_with("sqlite:") {
             // WAL, busy timeout and foreign keys are per-connection settings: the URL alone
@@ -188,6 +192,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 bus: None,
+                scope: None,
             })
         } else {
             Err(ServiceError::invalid(
@@ -201,6 +206,27 @@ impl Db {
     pub fn with_bus(mut self, bus: Option<Bus>) -> Db {
         self.bus = bus;
         self
+    }
+
+    /// The same pool confined to `tenant` (the actor's tenant, `None` for platform staff):
+    /// on PostgreSQL every transaction of this handle sets `painel.tenant_id`, and queries
+    /// outside a transaction run in one, so row-level security holds even where a query
+    /// forgot its tenant filter. SQLite has no row-level security; the service layer's
+    /// scoping is all there is.
+    pub fn scoped(&self, tenant: Option<Uuid>) -> Db {
+        Db {
+            scope: tenant,
+            ..self.clone()
+        }
+    }
+
+    pub fn scope(&self) -> Option<Uuid> {
+        self.scope
+    }
+
+    /// Whether pool-level queries must run in a transaction to carry the scope.
+    fn scoped_pg(&self) -> bool {
+        self.scope.is_some() && matches!(self.pool, Pool::Postgres(_))
     }
 
     pub fn bus(&self) -> Option<&Bus> {
@@ -244,11 +270,17 @@ impl Db {
             Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
-        Ok(Tx {
+        let mut tx = Tx {
             inner,
             bus: self.bus.clone(),
             after_commit: Vec::new(),
-        })
+        };
+        if let (Some(t), TxInner::Postgres(_)) = (self.scope, &tx.inner) {
+            // Transaction-local (`true`): a pooled connection never carries it to the next user.
+            tx.execute("SELECT set_config('painel.tenant_id', $1, true)", args![t.to_string()])
+                .await?;
+        }
+        Ok(tx)
     }
 
     pub async fn close(&self) {
@@ -256,11 +288,23 @@ impl Db {
     }
 
     pub async fn fetch_all<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            let rows = tx.fetch_all(sql, args).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
         let sql = AssertSqlSafe(sql.to_owned());
         Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await?))
     }
 
     pub async fn fetch_optional<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            let row = tx.fetch_optional(sql, args).await?;
+            tx.commit().await?;
+            return Ok(row);
+        }
         let sql = AssertSqlSafe(sql.to_owned());
         Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?))
     }
@@ -277,6 +321,12 @@ impl Db {
     }
 
     pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, ServiceError> {
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            let n = tx.execute(sql, args).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
         let sql = AssertSqlSafe(sql.to_owned());
         Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()))
     }
@@ -454,6 +504,16 @@ impl Db {
         kinds: &[CellKind],
     ) -> Result<Vec<Vec<Cell>>, ServiceError> {
         let sql = AssertSqlSafe(sql.to_owned());
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            let TxInner::Postgres(t) = &mut tx.inner else {
+                return Err(ServiceError::Database("scoped handle is not PostgreSQL".into()));
+            };
+            let rows = bind_all!(sqlx::query(sql), args).fetch_all(&mut **t).await?;
+            let cells = rows.iter().map(|r| decode_cells(r, kinds)).collect::<Result<Vec<_>, _>>()?;
+            tx.commit().await?;
+            return Ok(cells);
+        }
         let rows = on_engine!(&self.pool, p => {
             let rows = bind_all!(sqlx::query(sql), args).fetch_all(p).await?;
             rows.iter().map(|r| decode_cells(r, kinds)).collect::<Result<Vec<_>, _>>()?

@@ -89,9 +89,14 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<Uu
         tx.execute("SELECT pg_advisory_xact_lock($1)", args![CHAIN_LOCK])
             .await?;
     }
-    let last: Option<(i64, Option<String>)> = tx
-        .fetch_optional("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", args![])
-        .await?;
+    // On PostgreSQL through a function with the owner's rights: a tenant-scoped transaction
+    // cannot see other tenants' rows under row-level security, but must link to the newest.
+    let head = if postgres {
+        "SELECT seq, hash FROM painel_audit_head()"
+    } else {
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+    };
+    let last: Option<(i64, Option<String>)> = tx.fetch_optional(head, args![]).await?;
     // seq is assigned here, under the lock, rather than by the identity/autoincrement: it is
     // part of the hashed content, and a rolled-back append leaves no gap for verify to mistake
     // for a removed row.
