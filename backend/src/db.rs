@@ -44,6 +44,8 @@ pub enum Arg {
     Bool(bool),
     Time(Option<DateTime<Utc>>),
     Json(Option<Value>),
+    /// BLOB on SQLite, bytea on PostgreSQL (encrypted `*_enc` columns).
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -69,6 +71,7 @@ arg_from!(Uuid, Uuid, |v| v);
 arg_from!(i64, Int, |v| v);
 arg_from!(DateTime<Utc>, Time, |v| v);
 arg_from!(Value, Json, |v| v);
+arg_from!(Vec<u8>, Bytes, |v| v);
 
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
@@ -99,6 +102,7 @@ macro_rules! bind_all {
                 Arg::Bool(v) => q.bind(v),
                 Arg::Time(v) => q.bind(v),
                 Arg::Json(v) => q.bind(v.map(Json)),
+                Arg::Bytes(v) => q.bind(v),
             };
         }
         q

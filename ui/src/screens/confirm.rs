@@ -77,6 +77,7 @@ impl ConfirmModal {
                         key: self.slug.clone(),
                         reason: self.form.value("reason"),
                         confirm: self.form.value("confirm"),
+                        code: None,
                     },
                     ConfirmKind::Reactivate => Request::Reactivate(self.slug.clone()),
                 };

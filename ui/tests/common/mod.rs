@@ -92,6 +92,8 @@ pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
             theme: widgets::Theme::dark(),
             backend_label: "sqlite".into(),
             start_route: Some(route.into()),
+            keys: None,
+            login: None,
         },
     );
     app.settle().await;
