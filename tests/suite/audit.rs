@@ -2,6 +2,7 @@
 
 use backend::audit::{self, AuditQuery, Change, GENESIS, REDACTED};
 use backend::page::PageAt;
+use backend::sensitive::Proof;
 use backend::{args, tenants, Actor, Role, ServiceError};
 use serde_json::json;
 

@@ -212,6 +212,8 @@ async fn errors_have_stable_exit_codes_and_change_nothing() {
         audit,
         [
             ("tenant.create".into(), "cli-tester".into()),
+            // The wrong confirmation changed nothing, but its refusal is on record.
+            ("sensitive.refused".into(), "cli-tester".into()),
             ("tenant.suspend".into(), "cli-tester".into())
         ]
     );

@@ -5,10 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod auth_cli;
 mod cli;
 mod common;
 mod customers;
+mod identity;
 mod jobs;
+mod secrets;
 mod storage;
 mod tenants;
 mod tmux;

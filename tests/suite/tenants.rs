@@ -1,6 +1,7 @@
 //! The tenants service on the engine under test.
 
 use backend::page::{PageAt, SortDir};
+use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, TenantPatch, TenantQuery, TenantSort};
 use backend::{args, Actor, Role, ServiceError};
 
