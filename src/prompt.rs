@@ -14,7 +14,10 @@ pub fn line(label: &str) -> Result<String> {
     eprint!("{label}: ");
     io::stderr().flush()?;
     let mut s = String::new();
-    io::stdin().lock().read_line(&mut s).context("cannot read standard input")?;
+    io::stdin()
+        .lock()
+        .read_line(&mut s)
+        .context("cannot read standard input")?;
     Ok(s.trim().to_owned())
 }
 
@@ -26,7 +29,10 @@ pub fn secret(label: &str) -> Result<String> {
 /// The first line of standard input, without its line ending (`--password-stdin`).
 pub fn stdin_line() -> Result<String> {
     let mut s = String::new();
-    io::stdin().lock().read_line(&mut s).context("cannot read standard input")?;
+    io::stdin()
+        .lock()
+        .read_line(&mut s)
+        .context("cannot read standard input")?;
     let s = s.trim_end_matches(['\n', '\r']).to_owned();
     if s.is_empty() {
         bail!("standard input was empty: expected the password on its first line");

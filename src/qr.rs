@@ -26,7 +26,13 @@ mod tests {
         assert!(rows.len() >= 15, "{}", rows.len());
         let width = rows[0].chars().count();
         assert!(rows.iter().all(|r| r.chars().count() == width));
-        assert!(text.chars().all(|c| matches!(c, ' ' | '\u{2580}' | '\u{2584}' | '\u{2588}' | '\n')));
-        assert!(rows[0].chars().all(|c| c == '\u{2588}'), "quiet zone is light: {}", rows[0]);
+        assert!(text
+            .chars()
+            .all(|c| matches!(c, ' ' | '\u{2580}' | '\u{2584}' | '\u{2588}' | '\n')));
+        assert!(
+            rows[0].chars().all(|c| c == '\u{2588}'),
+            "quiet zone is light: {}",
+            rows[0]
+        );
     }
 }

@@ -153,7 +153,9 @@ impl SessionStore {
                 match e.delete_credential() {
                     Ok(()) | Err(keyring_core::Error::NoEntry) => {}
                     Err(err) if self.mode == Mode::Keyring => {
-                        return Err(anyhow::anyhow!("cannot remove the session from the kernel keyring: {err}"))
+                        return Err(anyhow::anyhow!(
+                            "cannot remove the session from the kernel keyring: {err}"
+                        ))
                     }
                     Err(_) => {}
                 }
@@ -172,5 +174,8 @@ impl SessionStore {
 }
 
 fn is_missing(e: &anyhow::Error) -> bool {
-    matches!(e.downcast_ref::<keyring_core::Error>(), Some(keyring_core::Error::NoEntry))
+    matches!(
+        e.downcast_ref::<keyring_core::Error>(),
+        Some(keyring_core::Error::NoEntry)
+    )
 }

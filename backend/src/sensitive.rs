@@ -20,8 +20,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::actor::Actor;
-use crate::audit::{self, Change};
 use crate::args;
+use crate::audit::{self, Change};
 use crate::db::{now, Tx};
 use crate::error::ServiceError;
 use crate::identity::{login, totp};
@@ -152,7 +152,13 @@ async fn require_second_factor_at(
     }
 }
 
-async fn refuse(mut tx: Tx, actor: &Actor, target: &Target<'_>, reason: &str, err: ServiceError) -> Result<Tx, ServiceError> {
+async fn refuse(
+    mut tx: Tx,
+    actor: &Actor,
+    target: &Target<'_>,
+    reason: &str,
+    err: ServiceError,
+) -> Result<Tx, ServiceError> {
     audit::record(
         &mut tx,
         actor,

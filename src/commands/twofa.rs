@@ -30,7 +30,9 @@ impl Record for Code {
 }
 
 fn print_codes(out: &mut Printer, codes: Vec<String>) -> Result<()> {
-    eprintln!("recovery codes — each works once, instead of a code from the app; store them now, they are not shown again:");
+    eprintln!(
+        "recovery codes — each works once, instead of a code from the app; store them now, they are not shown again:"
+    );
     let rows: Vec<Code> = codes.into_iter().map(|recovery_code| Code { recovery_code }).collect();
     out.list(&rows)
 }

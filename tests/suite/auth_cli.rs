@@ -65,7 +65,14 @@ impl Home {
     fn init_and_login(&self, t: &TestDb) {
         let init = self.run(
             t,
-            &["init", "--username", "admin", "--email", "admin@example.com", "--password-stdin"],
+            &[
+                "init",
+                "--username",
+                "admin",
+                "--email",
+                "admin@example.com",
+                "--password-stdin",
+            ],
             Some(&format!("{PASSWORD}\n")),
         );
         assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
@@ -87,7 +94,11 @@ impl Home {
 
     fn logs(&self) -> String {
         let mut all = String::new();
-        for e in std::fs::read_dir(self.data().join("logs")).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(self.data().join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
         }
         all
@@ -108,22 +119,50 @@ async fn init_login_whoami_logout_through_the_binary() {
     let h = Home::new();
     let init = h.run(
         &t,
-        &["-o", "json", "init", "--username", "admin", "--email", "admin@example.com", "--password-stdin"],
+        &[
+            "-o",
+            "json",
+            "init",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--password-stdin",
+        ],
         Some(&format!("{PASSWORD}\n")),
     );
     assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
     assert_eq!(json(&init)["role"], "super_admin");
     let again = h.run(
         &t,
-        &["init", "--username", "other", "--email", "o@example.com", "--password-stdin"],
+        &[
+            "init",
+            "--username",
+            "other",
+            "--email",
+            "o@example.com",
+            "--password-stdin",
+        ],
         Some(&format!("{PASSWORD}\n")),
     );
     assert_eq!(again.status.code(), Some(5), "{}", stderr(&again));
     let who = h.run(&t, &["whoami"], None);
     assert_eq!(who.status.code(), Some(4));
-    assert!(stderr(&who).contains("not logged in — run painel login"), "{}", stderr(&who));
-    let wrong = h.run(&t, &["login", "--username", "admin", "--password-stdin"], Some("not the password\n"));
-    let unknown = h.run(&t, &["login", "--username", "nobody", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+    assert!(
+        stderr(&who).contains("not logged in — run painel login"),
+        "{}",
+        stderr(&who)
+    );
+    let wrong = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some("not the password\n"),
+    );
+    let unknown = h.run(
+        &t,
+        &["login", "--username", "nobody", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
     assert_eq!((wrong.status.code(), unknown.status.code()), (Some(4), Some(4)));
     assert_eq!(stderr(&wrong), stderr(&unknown), "one message whatever was wrong");
     assert!(stderr(&wrong).contains("login failed"));
@@ -134,25 +173,35 @@ async fn init_login_whoami_logout_through_the_binary() {
     );
     assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
     assert_eq!(json(&login)["mode"], "session");
-    let file = h.token_file().expect("the session is kept in a file (PAINEL_SESSION_STORE=file)");
+    let file = h
+        .token_file()
+        .expect("the session is kept in a file (PAINEL_SESSION_STORE=file)");
     assert_eq!(mode(&file), 0o600);
     let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
     assert!(token.starts_with("pnl_"));
     let who = h.run(&t, &["-o", "json", "whoami"], None);
     assert_eq!(who.status.code(), Some(0), "{}", stderr(&who));
     let v = json(&who);
-    assert_eq!((v["username"].as_str(), v["role"].as_str()), (Some("admin"), Some("super_admin")));
+    assert_eq!(
+        (v["username"].as_str(), v["role"].as_str()),
+        (Some("admin"), Some("super_admin"))
+    );
     assert!(v["expires_at"].is_string() && v["session_id"].is_string());
     let csv = h.run(&t, &["-o", "csv", "whoami"], None);
     assert!(stdout(&csv).starts_with("username,display_name,role,tenant_id,mode,two_factor"));
     let table = h.run(&t, &["-o", "table", "whoami"], None);
-    assert!(stdout(&table).lines().any(|l| l.starts_with("mode") && l.ends_with("session")));
+    assert!(stdout(&table)
+        .lines()
+        .any(|l| l.starts_with("mode") && l.ends_with("session")));
     // Batch verbs act as the session's user.
-    let created = h.run(&t, &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"], None);
+    let created = h.run(
+        &t,
+        &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"],
+        None,
+    );
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
-    let (name, user_id): (String, Option<uuid::Uuid>) = t
-        .db
-        .fetch_optional(
+    let (name, user_id): (String, Option<uuid::Uuid>) =
+        t.db.fetch_optional(
             "SELECT actor_name, actor_user_id FROM audit_log WHERE action = 'tenant.create'",
             args![],
         )
@@ -180,8 +229,16 @@ async fn expired_and_revoked_sessions_exit_4_with_a_clear_message() {
         .unwrap();
     let r = h.run(&t, &["tenants", "list"], None);
     assert_eq!(r.status.code(), Some(4));
-    assert!(stderr(&r).contains("session revoked — run painel login"), "{}", stderr(&r));
-    let login = h.run(&t, &["login", "--username", "admin", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+    assert!(
+        stderr(&r).contains("session revoked — run painel login"),
+        "{}",
+        stderr(&r)
+    );
+    let login = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
     assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
     assert_eq!(h.run(&t, &["whoami"], None).status.code(), Some(0));
     t.db.execute(
@@ -194,7 +251,10 @@ async fn expired_and_revoked_sessions_exit_4_with_a_clear_message() {
     assert_eq!(r.status.code(), Some(4));
     let err: serde_json::Value = serde_json::from_str(stderr(&r).trim()).unwrap();
     assert_eq!(err["error"]["kind"], "permission_denied");
-    assert!(err["error"]["message"].as_str().unwrap().contains("session expired — run painel login"));
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("session expired — run painel login"));
 }
 
 #[tokio::test]
@@ -222,7 +282,11 @@ async fn two_factor_through_the_binary() {
         .collect();
     assert_eq!(codes.len(), 10);
     assert_eq!(h.run(&t, &["logout"], None).status.code(), Some(0));
-    let no_code = h.run(&t, &["login", "--username", "admin", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+    let no_code = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
     assert_eq!(no_code.status.code(), Some(2));
     assert!(stderr(&no_code).contains("pass --totp"), "{}", stderr(&no_code));
     // The code that enabled 2FA was spent: a recovery code logs in instead.
@@ -240,16 +304,26 @@ async fn two_factor_through_the_binary() {
     assert_eq!(rc.status.code(), Some(0), "{}", stderr(&rc));
     // That login presented a second factor: sensitive verbs need only the typed name for 5
     // minutes.
-    h.run(&t, &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"], None);
-    let s = h.run(&t, &["tenants", "suspend", "loja", "--reason", "test", "--confirm", "loja"], None);
+    h.run(
+        &t,
+        &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"],
+        None,
+    );
+    let s = h.run(
+        &t,
+        &["tenants", "suspend", "loja", "--reason", "test", "--confirm", "loja"],
+        None,
+    );
     assert_eq!(s.status.code(), Some(0), "{}", stderr(&s));
     let wrong = h.run(&t, &["2fa", "disable", "--confirm", "root"], None);
     assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
     let off = h.run(&t, &["2fa", "disable", "--confirm", "admin"], None);
     assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
-    let refused: i64 = t
-        .db
-        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused'", args![])
+    let refused: i64 =
+        t.db.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused'",
+            args![],
+        )
         .await
         .unwrap();
     assert_eq!(refused, 1);
@@ -290,12 +364,11 @@ async fn keys_status_and_rotate_through_the_binary() {
     for f in ["master.key", "master.key.retired"] {
         assert_eq!(mode(&h.data().join(f)), 0o600, "{f}");
     }
-    let (value,): (Vec<u8>,) = t
-        .db
-        .fetch_optional("SELECT api_token_enc FROM servers", args![])
-        .await
-        .unwrap()
-        .unwrap();
+    let (value,): (Vec<u8>,) =
+        t.db.fetch_optional("SELECT api_token_enc FROM servers", args![])
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(secrets::key_id_of(&value).map(|k| k.to_string()), Some(new_id));
     // A key file others can read is refused.
     std::fs::set_permissions(h.data().join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -308,7 +381,12 @@ async fn keys_status_and_rotate_through_the_binary() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let st = json(&h.run_env(&t, &["-o", "json", "keys", "status"], None, &env));
     assert_eq!(st["source"], "env PAINEL_MASTER_KEY");
-    let refused = h.run_env(&t, &["keys", "rotate", "--confirm", &env_key.id().to_string()], None, &env);
+    let refused = h.run_env(
+        &t,
+        &["keys", "rotate", "--confirm", &env_key.id().to_string()],
+        None,
+        &env,
+    );
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
 }
 

@@ -49,7 +49,13 @@ pub async fn try_login(
     code: Option<String>,
     at: DateTime<Utc>,
 ) -> Result<LoginOutcome, ServiceError> {
-    identity::login_at(db, Some(&keys()), &req(username, password, code, "ssh:198.51.100.7"), at).await
+    identity::login_at(
+        db,
+        Some(&keys()),
+        &req(username, password, code, "ssh:198.51.100.7"),
+        at,
+    )
+    .await
 }
 
 pub fn session(o: Result<LoginOutcome, ServiceError>) -> Box<NewSession> {
@@ -101,11 +107,10 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_are_recorded() 
     assert_eq!((s.user.username.as_str(), s.actor.role), ("alice", Role::SuperAdmin));
     assert_eq!(s.actor.session_id, Some(s.session.id));
     assert_eq!(failure_reasons(&t.db).await, ["bad_password", "unknown_user"]);
-    let attempts: Vec<(String, bool)> = t
-        .db
-        .fetch_all("SELECT username, success FROM login_attempts ORDER BY at, id", args![])
-        .await
-        .unwrap();
+    let attempts: Vec<(String, bool)> =
+        t.db.fetch_all("SELECT username, success FROM login_attempts ORDER BY at, id", args![])
+            .await
+            .unwrap();
     assert_eq!(
         attempts,
         [
@@ -114,21 +119,19 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_are_recorded() 
             ("alice".to_owned(), true)
         ]
     );
-    let leaked: i64 = t
-        .db
-        .scalar(
+    let leaked: i64 =
+        t.db.scalar(
             "SELECT COUNT(*) FROM audit_log WHERE CAST(after AS TEXT) LIKE $1",
             args![format!("%{PASSWORD}%")],
         )
         .await
         .unwrap();
     assert_eq!(leaked, 0);
-    let stored: (String,) = t
-        .db
-        .fetch_optional("SELECT token_hash FROM sessions", args![])
-        .await
-        .unwrap()
-        .unwrap();
+    let stored: (String,) =
+        t.db.fetch_optional("SELECT token_hash FROM sessions", args![])
+            .await
+            .unwrap()
+            .unwrap();
     assert_ne!(stored.0, s.token, "only the token's hash is stored");
     assert_eq!(stored.0.len(), 64);
 }
@@ -156,7 +159,17 @@ async fn account_lockout_doubles_and_expires() {
     session(try_login(&t.db, "bruno", PASSWORD, None, at(426)).await);
     assert_eq!(
         failure_reasons(&t.db).await,
-        ["bad_password", "bad_password", "bad_password", "bad_password", "bad_password", "locked", "locked", "locked", "bad_password"]
+        [
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "locked",
+            "locked",
+            "locked",
+            "bad_password"
+        ]
     );
 }
 
@@ -194,7 +207,10 @@ async fn totp_codes_and_recovery_codes_work_once() {
     let first = totp::code_at(&e.secret, t0).unwrap();
     let codes = totp::enable_at(&t.db, &keys(), &s.actor, &first, t0).await.unwrap();
     assert_eq!(codes.len(), 10);
-    assert!(codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{codes:?}");
+    assert!(
+        codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3),
+        "{codes:?}"
+    );
     assert!(matches!(
         try_login(&t.db, "dora", PASSWORD, None, t0).await,
         Ok(LoginOutcome::CodeRequired)
@@ -211,26 +227,23 @@ async fn totp_codes_and_recovery_codes_work_once() {
     session(try_login(&t.db, "dora", PASSWORD, Some(rc.to_uppercase()), next).await);
     failed(try_login(&t.db, "dora", PASSWORD, Some(rc.replace('-', "")), next).await);
     session(try_login(&t.db, "dora", PASSWORD, Some(codes[1].clone()), next).await);
-    assert_eq!(
-        failure_reasons(&t.db).await,
-        ["bad_code", "bad_code", "bad_code"]
-    );
+    assert_eq!(failure_reasons(&t.db).await, ["bad_code", "bad_code", "bad_code"]);
     // Stored encrypted and hashed, never in clear.
-    let (sealed,): (Vec<u8>,) = t
-        .db
-        .fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'dora'", args![])
-        .await
-        .unwrap()
-        .unwrap();
+    let (sealed,): (Vec<u8>,) =
+        t.db.fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'dora'", args![])
+            .await
+            .unwrap()
+            .unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains(&e.secret));
     assert_eq!(keys().decrypt(totp::CONTEXT, &sealed).unwrap().len(), 20);
-    let hashes: Vec<(String,)> = t
-        .db
-        .fetch_all("SELECT code_hash FROM recovery_codes", args![])
-        .await
-        .unwrap();
+    let hashes: Vec<(String,)> =
+        t.db.fetch_all("SELECT code_hash FROM recovery_codes", args![])
+            .await
+            .unwrap();
     assert_eq!(hashes.len(), 10);
-    assert!(hashes.iter().all(|(h,)| !codes.iter().any(|c| h.contains(&c.replace('-', "")))));
+    assert!(hashes
+        .iter()
+        .all(|(h,)| !codes.iter().any(|c| h.contains(&c.replace('-', "")))));
 }
 
 #[tokio::test]
@@ -244,7 +257,9 @@ async fn expired_and_revoked_sessions_are_refused() {
         other => panic!("{other:?}"),
     }
     let s = session(try_login(&t.db, "edu", PASSWORD, None, now).await);
-    let auth = identity::authenticate_at(&t.db, &s.token, "ssh:192.0.2.1", now).await.unwrap();
+    let auth = identity::authenticate_at(&t.db, &s.token, "ssh:192.0.2.1", now)
+        .await
+        .unwrap();
     assert_eq!(
         (auth.actor.name.as_str(), auth.actor.role, auth.actor.source.as_str()),
         ("edu", Role::OnCall, "ssh:192.0.2.1")
@@ -264,9 +279,11 @@ async fn expired_and_revoked_sessions_are_refused() {
     let b = session(try_login(&t.db, "edu", PASSWORD, None, backend::db::now()).await);
     assert_eq!(sessions::revoke_all(&t.db, &a.actor).await.unwrap(), 2);
     assert!(identity::authenticate(&t.db, &b.token, "test").await.is_err());
-    let audited: i64 = t
-        .db
-        .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('auth.logout', 'auth.revoke')", args![])
+    let audited: i64 =
+        t.db.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('auth.logout', 'auth.revoke')",
+            args![],
+        )
         .await
         .unwrap();
     assert_eq!(audited, 3);
@@ -281,7 +298,13 @@ async fn refusals(db: &Db) -> Vec<String> {
         .await
         .unwrap();
     rows.into_iter()
-        .map(|(v,)| format!("{}:{}", v["action"].as_str().unwrap_or(""), v["reason"].as_str().unwrap_or("")))
+        .map(|(v,)| {
+            format!(
+                "{}:{}",
+                v["action"].as_str().unwrap_or(""),
+                v["reason"].as_str().unwrap_or("")
+            )
+        })
         .collect()
 }
 
@@ -303,22 +326,37 @@ async fn sensitive_actions_need_a_recent_code_and_the_typed_name() {
     };
     // Without 2FA enrolled, a user account may not do sensitive actions at all.
     let r = suspend(Proof::confirm("turbo-host")).await;
-    assert!(matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_ENROLMENT), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_ENROLMENT),
+        "{r:?}"
+    );
     let (secret, _) = enable_2fa(&t.db, &s, ten_ago).await;
     // 2FA was presented ten minutes ago: too old.
     let r = suspend(Proof::confirm("turbo-host")).await;
-    assert!(matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CODE), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CODE),
+        "{r:?}"
+    );
     // A wrong or replayed code is refused.
     let stale = totp::code_at(&secret, ten_ago).unwrap();
     let proof = Proof::confirm("turbo-host").with_code(Some(&stale), &k);
     let r = tenants::suspend(&t.db, &s.actor, "turbo-host", "chargeback", &proof).await;
-    assert!(matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::BAD_CODE), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::BAD_CODE),
+        "{r:?}"
+    );
     // The wrong name is refused even with a good code, and the code is not spent.
     let fresh_code = totp::code_at(&secret, backend::db::now()).unwrap();
     let proof = Proof::confirm("turbo").with_code(Some(&fresh_code), &k);
     let r = tenants::suspend(&t.db, &s.actor, "turbo-host", "chargeback", &proof).await;
-    assert!(matches!(&r, Err(e) if e.fields().first().is_some_and(|f| f.field == "confirm")), "{r:?}");
-    assert_eq!(tenants::get(&t.db, &operator(), "turbo-host").await.unwrap().status, "active");
+    assert!(
+        matches!(&r, Err(e) if e.fields().first().is_some_and(|f| f.field == "confirm")),
+        "{r:?}"
+    );
+    assert_eq!(
+        tenants::get(&t.db, &operator(), "turbo-host").await.unwrap().status,
+        "active"
+    );
     let proof = Proof::confirm("turbo-host").with_code(Some(&fresh_code), &k);
     let done = tenants::suspend(&t.db, &s.actor, "turbo-host", "chargeback", &proof)
         .await
@@ -348,7 +386,10 @@ async fn sensitive_actions_need_a_recent_code_and_the_typed_name() {
         .unwrap()
         .unwrap();
     assert_eq!((enabled, secret_left, codes_left), (false, None, 0));
-    assert_eq!(refusals(&t.db).await.last().map(String::as_str), Some("user.2fa_disable:wrong_confirmation"));
+    assert_eq!(
+        refusals(&t.db).await.last().map(String::as_str),
+        Some("user.2fa_disable:wrong_confirmation")
+    );
 }
 
 #[tokio::test]

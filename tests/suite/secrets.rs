@@ -75,7 +75,11 @@ async fn rotation_reencrypts_everything_under_the_new_key_only() {
     add_integration(&t.db, &old, "sk_live_abc").await;
     let wrong = secrets::rotate(&t.db, &operator(), &old, &k2, &Proof::confirm("nope")).await;
     assert!(matches!(wrong, Err(ServiceError::Validation(_))), "{wrong:?}");
-    assert_eq!(secrets::key_id_of(&token_of(&t.db, server).await), Some(k1.id()), "nothing changed");
+    assert_eq!(
+        secrets::key_id_of(&token_of(&t.db, server).await),
+        Some(k1.id()),
+        "nothing changed"
+    );
     let report = secrets::rotate(&t.db, &operator(), &old, &k2, &Proof::confirm(&k1.id().to_string()))
         .await
         .unwrap();
@@ -104,9 +108,8 @@ async fn rotation_reencrypts_everything_under_the_new_key_only() {
         old.decrypt("servers.api_token_enc", &value),
         Err(SecretError::UnknownKey(_))
     ));
-    let audit: Vec<(String, Option<String>)> = t
-        .db
-        .fetch_all(
+    let audit: Vec<(String, Option<String>)> =
+        t.db.fetch_all(
             "SELECT action, entity_id FROM audit_log WHERE action IN ('keys.rotate', 'sensitive.refused') ORDER BY seq",
             args![],
         )
@@ -137,13 +140,19 @@ async fn a_value_under_an_unknown_key_aborts_the_whole_rotation() {
         &Proof::confirm(&k1.id().to_string()),
     )
     .await;
-    assert!(matches!(&r, Err(ServiceError::Unavailable(m)) if m.contains("servers.api_token_enc")), "{r:?}");
-    assert_eq!(secrets::key_id_of(&token_of(&t.db, a).await), Some(k1.id()), "rolled back");
-    let rotations: i64 = t
-        .db
-        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.rotate'", args![])
-        .await
-        .unwrap();
+    assert!(
+        matches!(&r, Err(ServiceError::Unavailable(m)) if m.contains("servers.api_token_enc")),
+        "{r:?}"
+    );
+    assert_eq!(
+        secrets::key_id_of(&token_of(&t.db, a).await),
+        Some(k1.id()),
+        "rolled back"
+    );
+    let rotations: i64 =
+        t.db.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.rotate'", args![])
+            .await
+            .unwrap();
     assert_eq!(rotations, 0);
 }
 
@@ -154,17 +163,40 @@ async fn rotation_is_for_platform_super_admins_with_2fa() {
     let keys = crate::identity::keys();
     user(&t.db, "oncall", Role::OnCall).await;
     let s = session(try_login(&t.db, "oncall", PASSWORD, None, backend::db::now()).await);
-    let r = secrets::rotate(&t.db, &s.actor, &keys, &MasterKey::from_bytes([2; 32]), &Proof::confirm("x")).await;
+    let r = secrets::rotate(
+        &t.db,
+        &s.actor,
+        &keys,
+        &MasterKey::from_bytes([2; 32]),
+        &Proof::confirm("x"),
+    )
+    .await;
     assert!(matches!(r, Err(ServiceError::PermissionDenied(_))));
     user(&t.db, "boss", Role::SuperAdmin).await;
     let s = session(try_login(&t.db, "boss", PASSWORD, None, backend::db::now()).await);
     let confirm = keys.current_id().to_string();
-    let r = secrets::rotate(&t.db, &s.actor, &keys, &MasterKey::from_bytes([2; 32]), &Proof::confirm(&confirm)).await;
-    assert!(matches!(&r, Err(ServiceError::PermissionDenied(m)) if m.contains("2fa enroll")), "{r:?}");
+    let r = secrets::rotate(
+        &t.db,
+        &s.actor,
+        &keys,
+        &MasterKey::from_bytes([2; 32]),
+        &Proof::confirm(&confirm),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m.contains("2fa enroll")),
+        "{r:?}"
+    );
     enable_2fa(&t.db, &s, backend::db::now()).await;
-    secrets::rotate(&t.db, &s.actor, &keys, &MasterKey::from_bytes([2; 32]), &Proof::confirm(&confirm))
-        .await
-        .unwrap();
+    secrets::rotate(
+        &t.db,
+        &s.actor,
+        &keys,
+        &MasterKey::from_bytes([2; 32]),
+        &Proof::confirm(&confirm),
+    )
+    .await
+    .unwrap();
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -183,12 +215,11 @@ async fn no_secret_is_in_the_sqlite_file_in_clear() {
     let (secret, codes) = enable_2fa(&t.db, &s, now).await;
     add_server(&t.db, &keys, "whm-fra-02", "WHMTOKEN-SHOULD-NEVER-APPEAR").await;
     let raw_secret = {
-        let (sealed,): (Vec<u8>,) = t
-            .db
-            .fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'gina'", args![])
-            .await
-            .unwrap()
-            .unwrap();
+        let (sealed,): (Vec<u8>,) =
+            t.db.fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'gina'", args![])
+                .await
+                .unwrap()
+                .unwrap();
         keys.decrypt(backend::identity::totp::CONTEXT, &sealed).unwrap()
     };
     t.db.execute("PRAGMA wal_checkpoint(TRUNCATE)", args![]).await.unwrap();

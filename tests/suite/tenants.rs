@@ -291,9 +291,15 @@ async fn suspension_needs_typed_confirmation_and_a_reason() {
         .await
         .unwrap_err();
     assert_eq!(no_reason.fields()[0].field, "reason");
-    let s = tenants::suspend(&t.db, &operator(), "turbo-host", "chargeback", &Proof::confirm("turbo-host"))
-        .await
-        .unwrap();
+    let s = tenants::suspend(
+        &t.db,
+        &operator(),
+        "turbo-host",
+        "chargeback",
+        &Proof::confirm("turbo-host"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (s.status.as_str(), s.suspended_reason.as_deref()),
         ("suspended", Some("chargeback"))

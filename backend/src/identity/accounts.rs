@@ -98,7 +98,14 @@ struct Snapshot<'a> {
     has_password: bool,
 }
 
-async fn insert(tx: &mut Tx, actor: &Actor, v: Valid, role: Role, u: &NewUser, action: &str) -> Result<User, ServiceError> {
+async fn insert(
+    tx: &mut Tx,
+    actor: &Actor,
+    v: Valid,
+    role: Role,
+    u: &NewUser,
+    action: &str,
+) -> Result<User, ServiceError> {
     let id = Uuid::now_v7();
     let at = now();
     let user: User = tx
@@ -152,14 +159,18 @@ pub async fn init(db: &Db, actor: &Actor, mut new: NewUser) -> Result<User, Serv
     new.tenant_id = None;
     new.parent_id = None;
     if new.password.is_none() {
-        return Err(ServiceError::invalid("password", "the first administrator needs a password"));
+        return Err(ServiceError::invalid(
+            "password",
+            "the first administrator needs a password",
+        ));
     }
     let v = validate_new(&new).await?;
     let mut tx = db.begin().await?;
     // Two concurrent inits must not both see an empty table (SQLite: BEGIN IMMEDIATE already
     // serialises writers).
     if tx.backend() == Backend::Postgres {
-        tx.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", args![]).await?;
+        tx.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", args![])
+            .await?;
     }
     let n: i64 = tx.scalar("SELECT COUNT(*) FROM users", args![]).await?;
     if n > 0 {

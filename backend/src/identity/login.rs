@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 use super::{password, sessions, totp, NewSession, User, USER_COLUMNS};
 use crate::actor::Actor;
-use crate::audit::{self, Change};
 use crate::args;
+use crate::audit::{self, Change};
 use crate::db::{now, Db, Tx};
 use crate::error::ServiceError;
 use crate::secrets::Keys;
 
-pub const LOGIN_FAILED: &str =
-    "login failed: wrong username, password or code, or too many attempts — wait a moment and try again";
+/// Short enough for one line of the TUI's login form at 80 columns.
+pub const LOGIN_FAILED: &str = "login failed: wrong username, password or code, or too many attempts";
 
 /// How fast failures lock.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +120,12 @@ async fn lock_state(tx: &mut Tx, column: &str, key: &str, p: &Policy, at: DateTi
 }
 
 /// Whether the account or the source is locked out at `at`.
-pub(crate) async fn is_locked(tx: &mut Tx, username: &str, source: &str, at: DateTime<Utc>) -> Result<bool, ServiceError> {
+pub(crate) async fn is_locked(
+    tx: &mut Tx,
+    username: &str,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     Ok(lock_state(tx, "username", username, &ACCOUNT, at).await?
         || lock_state(tx, "source", source, &SOURCE, at).await?)
 }
@@ -229,11 +234,8 @@ pub async fn login_at(
         }
     }
     record_attempt(&mut tx, &username, &req.source, true, at).await?;
-    tx.execute(
-        "UPDATE users SET last_login_at = $2 WHERE id = $1",
-        args![user.id, at],
-    )
-    .await?;
+    tx.execute("UPDATE users SET last_login_at = $2 WHERE id = $1", args![user.id, at])
+        .await?;
     let new = sessions::create(&mut tx, &user, &req.source, user.totp_enabled, at).await?;
     audit::record(
         &mut tx,

@@ -49,7 +49,8 @@ pub struct User {
 
 impl User {
     pub fn role(&self) -> Result<Role, ServiceError> {
-        Role::parse(&self.role).ok_or_else(|| ServiceError::Database(format!("user {} has unknown role", self.username)))
+        Role::parse(&self.role)
+            .ok_or_else(|| ServiceError::Database(format!("user {} has unknown role", self.username)))
     }
 
     /// The actor this user is, acting from `source` within `session`.
@@ -88,9 +89,12 @@ pub(crate) async fn user_for_update(tx: &mut Tx, id: Uuid) -> Result<User, Servi
     } else {
         ""
     };
-    tx.fetch_optional(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1{lock}"), args![id])
-        .await?
-        .ok_or_else(|| ServiceError::not_found("user", id.to_string()))
+    tx.fetch_optional(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1{lock}"),
+        args![id],
+    )
+    .await?
+    .ok_or_else(|| ServiceError::not_found("user", id.to_string()))
 }
 
 /// The signed-in user behind `actor`, or a permission error for actors without an account

@@ -12,8 +12,8 @@ pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 1024;
 
 fn hasher() -> Result<Argon2<'static>, ServiceError> {
-    let params = Params::new(19 * 1024, 2, 1, None)
-        .map_err(|e| ServiceError::Database(format!("argon2 parameters: {e}")))?;
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(|e| ServiceError::Database(format!("argon2 parameters: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 

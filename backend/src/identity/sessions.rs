@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{sha256_hex, User};
 use crate::actor::Actor;
-use crate::audit::{self, Change};
 use crate::args;
+use crate::audit::{self, Change};
 use crate::db::{now, Db, Tx};
 use crate::error::ServiceError;
 use crate::secrets;

@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::{account_of, sha256_hex, user_for_update};
 use crate::actor::Actor;
-use crate::audit::{self, Change};
 use crate::args;
+use crate::audit::{self, Change};
 use crate::db::{now, Db, Tx};
 use crate::error::ServiceError;
 use crate::secrets::{self, Keys};
@@ -114,7 +114,10 @@ pub async fn enable_at(
     let mut tx = db.begin().await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if user.totp_enabled {
-        return Err(ServiceError::Conflict(format!("2FA is already enabled for {}", user.username)));
+        return Err(ServiceError::Conflict(format!(
+            "2FA is already enabled for {}",
+            user.username
+        )));
     }
     let (sealed, _) = totp_state(&mut tx, user_id).await?;
     let Some(sealed) = sealed else {
@@ -153,7 +156,10 @@ pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>) -> Result<(), Se
     let mut tx = db.begin().await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if !user.totp_enabled {
-        return Err(ServiceError::Conflict(format!("2FA is not enabled for {}", user.username)));
+        return Err(ServiceError::Conflict(format!(
+            "2FA is not enabled for {}",
+            user.username
+        )));
     }
     let target = Target {
         action: "user.2fa_disable",
@@ -180,7 +186,10 @@ pub async fn regenerate_recovery_codes(db: &Db, actor: &Actor, proof: &Proof<'_>
     let mut tx = db.begin().await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if !user.totp_enabled {
-        return Err(ServiceError::Conflict(format!("2FA is not enabled for {}", user.username)));
+        return Err(ServiceError::Conflict(format!(
+            "2FA is not enabled for {}",
+            user.username
+        )));
     }
     let target = Target {
         action: "user.recovery_codes",

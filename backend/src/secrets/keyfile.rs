@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(loaded.source, KeySource::Env);
         assert_eq!(loaded.keys.current_id(), a.id());
         assert_eq!(loaded.keys.retired_ids(), vec![b.id()]);
-        assert!(!dir.path().join("master.key").exists(), "no file when the env has the key");
+        assert!(
+            !dir.path().join("master.key").exists(),
+            "no file when the env has the key"
+        );
         let bad = load(&KeyConfig {
             env_key: Some("short".into()),
             ..KeyConfig::default()

@@ -206,7 +206,13 @@ impl Keys {
         let nonce = Nonce::try_from(&nonce[..]).map_err(|_| SecretError::Malformed)?;
         let sealed = key
             .cipher()?
-            .encrypt(&nonce, Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| SecretError::Inauthentic)?;
         out.extend_from_slice(&sealed);
         Ok(out)
@@ -308,6 +314,10 @@ mod tests {
         assert_eq!(MasterKey::parse(&format!(" {hex}\n")).unwrap().id(), k.id());
         assert!(MasterKey::parse("c2hvcnQ=").is_err());
         assert!(MasterKey::parse("not a key").is_err());
-        assert_eq!(format!("{k:?}"), format!("MasterKey({})", k.id()), "no key bytes in Debug");
+        assert_eq!(
+            format!("{k:?}"),
+            format!("MasterKey({})", k.id()),
+            "no key bytes in Debug"
+        );
     }
 }

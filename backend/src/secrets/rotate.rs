@@ -7,12 +7,12 @@ use uuid::Uuid;
 
 use super::{key_id_of, Keys, MasterKey};
 use crate::actor::Actor;
+use crate::args;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::db::{Backend, Db, Tx};
 use crate::error::ServiceError;
 use crate::sensitive::{self, Proof, Target};
-use crate::args;
 
 /// Every column holding a sealed value, as `(table, column)`; a schema test keeps this list
 /// equal to the `*_enc` columns of the schema.
@@ -131,9 +131,9 @@ async fn rewrap_column(tx: &mut Tx, keys: &Keys, table: &str, column: &str) -> R
             if key_id_of(&value) == Some(keys.current_id()) {
                 continue;
             }
-            let plain = keys.decrypt(&context, &value).map_err(|e| {
-                ServiceError::Unavailable(format!("{context} of row {id}: {e}; nothing was changed"))
-            })?;
+            let plain = keys
+                .decrypt(&context, &value)
+                .map_err(|e| ServiceError::Unavailable(format!("{context} of row {id}: {e}; nothing was changed")))?;
             let sealed = keys.encrypt(&context, &plain)?;
             tx.execute(
                 &format!("UPDATE {table} SET {column} = $2 WHERE id = $1"),

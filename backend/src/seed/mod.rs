@@ -366,7 +366,9 @@ fn arg_json(a: &Arg) -> Value {
         }),
         Arg::Json(v) => v.clone().unwrap_or(Value::Null),
         // Binary columns hold sealed secrets: never copied into the audit log.
-        Arg::Bytes(v) => v.as_ref().map_or(Value::Null, |_| Value::String(audit::REDACTED.to_owned())),
+        Arg::Bytes(v) => v
+            .as_ref()
+            .map_or(Value::Null, |_| Value::String(audit::REDACTED.to_owned())),
     }
 }
 

@@ -132,7 +132,10 @@ async fn check_demo(db: &Db) {
     want.sort_unstable();
     assert_eq!(hashes.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(), want);
     for (u, h) in &hashes {
-        assert!(h.starts_with("$argon2id$") && !h.contains(super::DEMO_PASSWORD), "{u}: {h}");
+        assert!(
+            h.starts_with("$argon2id$") && !h.contains(super::DEMO_PASSWORD),
+            "{u}: {h}"
+        );
     }
     let leaked: i64 = db
         .scalar(

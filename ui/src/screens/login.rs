@@ -120,7 +120,7 @@ impl LoginScreen {
     pub fn draw(&self, f: &mut Frame, theme: &Theme, backend_label: &str) {
         let area = f.area();
         f.render_widget(ratatui::widgets::Block::new().style(theme.base), area);
-        let width = area.width.saturating_sub(4).min(60);
+        let width = area.width.saturating_sub(4).min(78);
         let height = u16::try_from(self.form.fields.len()).unwrap_or(3) + 3 + u16::from(self.form.error.is_some());
         let [_, title, notice, body, _, status] = Layout::vertical([
             Constraint::Fill(1),
