@@ -57,24 +57,34 @@ pub async fn open_tui(
 /// account exists); with accounts but no valid session, behind the login screen, which keeps
 /// the new session's token like `painel login` does.
 pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
-    let notice = match auth::resolve(cfg, db).await {
-        Ok(id) => return open_tui(cfg, db, id.actor().clone(), route, None).await,
+    let (actor, token, notice) = match auth::resolve(cfg, db).await {
+        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None).await,
+        Ok(auth::Identity::Session(s, token)) => (s.actor, Some(token), None),
         Err(e) => match e.downcast_ref::<ServiceError>() {
-            Some(ServiceError::PermissionDenied(m)) if m == sessions::NOT_LOGGED_IN => None,
-            Some(ServiceError::PermissionDenied(m)) => Some(m.clone()),
+            Some(ServiceError::PermissionDenied(m)) if m == sessions::NOT_LOGGED_IN => {
+                (Actor::local_operator(), None, None)
+            }
+            Some(ServiceError::PermissionDenied(m)) => (Actor::local_operator(), None, Some(m.clone())),
             _ => return Err(e),
         },
     };
-    let store = Arc::new(SessionStore::new(cfg)?);
-    let login = ui::LoginOptions {
+    let login = login_options(SessionStore::new(cfg)?, token, notice);
+    open_tui(cfg, db, actor, route, Some(login)).await
+}
+
+/// The TUI's login: new sessions are kept in `store`; with `token` the TUI starts signed in
+/// and re-checks it periodically (an expired or revoked session brings the login back).
+fn login_options(store: SessionStore, token: Option<String>, notice: Option<String>) -> ui::LoginOptions {
+    let store = Arc::new(store);
+    ui::LoginOptions {
         notice,
+        token,
         on_login: Some(Arc::new(move |s: &NewSession| {
             if let Err(e) = store.save(&s.token) {
                 tracing::warn!(error = %e, "cannot keep the session token");
             }
         })),
-    };
-    open_tui(cfg, db, Actor::local_operator(), route, Some(login)).await
+    }
 }
 
 /// Seeds a fresh database and opens the TUI on it. Without `--database-url` the database is
@@ -109,9 +119,14 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         db.close().await;
         return Ok(());
     }
-    let result = demo_session(cfg, &db, &url).await;
-    let result = match result {
-        Ok(actor) => open_tui(cfg, &db, actor, None, None).await,
+    let result = match demo_session(cfg, &db, &url).await {
+        Ok((actor, token)) => {
+            let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
+            match login {
+                Ok(login) => open_tui(cfg, &db, actor, None, Some(login)).await,
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     };
     db.close().await;
@@ -121,7 +136,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
 /// Logs in as the demo super admin, through the real login service (so the session, the
 /// attempt and the audit row are the same as an operator's), and keeps the token for batch
 /// commands run against the demo database.
-async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<Actor> {
+async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<(Actor, String)> {
     let req = LoginRequest {
         username: DEMO_ADMIN.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
@@ -134,5 +149,5 @@ async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<Actor> {
     if let Err(e) = SessionStore::for_database(cfg, url).and_then(|store| store.save(&s.token)) {
         tracing::warn!(error = %e, "cannot keep the demo session token");
     }
-    Ok(s.actor)
+    Ok((s.actor, s.token))
 }

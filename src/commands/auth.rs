@@ -16,14 +16,14 @@ use crate::session_store::SessionStore;
 pub enum Identity {
     /// The database has no accounts yet (before `painel init`): the OS user, as super admin.
     Local(Actor),
-    Session(Box<Authenticated>),
+    Session(Box<Authenticated>, String),
 }
 
 impl Identity {
     pub fn actor(&self) -> &Actor {
         match self {
             Identity::Local(a) => a,
-            Identity::Session(s) => &s.actor,
+            Identity::Session(s, _) => &s.actor,
         }
     }
 }
@@ -38,7 +38,7 @@ pub async fn resolve(cfg: &Config, db: &Db) -> Result<Identity> {
         .load()?
         .ok_or_else(|| ServiceError::PermissionDenied(sessions::NOT_LOGGED_IN.into()))?;
     let auth = identity::authenticate(db, &token, &actor::detect_source()).await?;
-    Ok(Identity::Session(Box::new(auth)))
+    Ok(Identity::Session(Box::new(auth), token))
 }
 
 pub fn key_config(cfg: &Config) -> KeyConfig {
@@ -166,7 +166,7 @@ pub async fn whoami(cfg: &Config, db: &Db, out: &mut Printer) -> Result<()> {
             expires_at: None,
             source: a.source,
         }),
-        Identity::Session(s) => out.one(&WhoAmI {
+        Identity::Session(s, _) => out.one(&WhoAmI {
             source: s.actor.source.clone(),
             ..WhoAmI::of_user(&s.user, Some(&s.session))
         }),

@@ -49,7 +49,14 @@ pub struct App {
     pub login: Option<LoginScreen>,
     on_login: Option<OnLogin>,
     start_route: String,
+    /// The session acted through, re-checked every [`SESSION_CHECK`].
+    session_token: Option<String>,
+    session_checked: Instant,
 }
+
+/// How often the TUI asks whether its session is still valid.
+pub const SESSION_CHECK: Duration = Duration::from_secs(60);
+const SESSION_SLOT: &str = "session";
 
 /// Who the app acts as before anyone signed in: nobody who can see anything (a read-only
 /// role confined to a tenant that does not exist). No screen exists to use it; this is the
@@ -67,9 +74,10 @@ fn signed_out() -> Actor {
 
 impl App {
     pub fn new(db: Db, actor: Actor, opts: UiOptions) -> App {
-        let (login, on_login, actor) = match opts.login {
-            Some(l) => (Some(LoginScreen::new(l.notice)), l.on_login, signed_out()),
-            None => (None, None, actor),
+        let (login, on_login, session_token, actor) = match opts.login {
+            Some(l) if l.token.is_some() => (None, l.on_login, l.token, actor),
+            Some(l) => (Some(LoginScreen::new(l.notice)), l.on_login, None, signed_out()),
+            None => (None, None, None, actor),
         };
         let start = opts.start_route.unwrap_or_else(|| "dashboard".to_owned());
         let mut app = App {
@@ -89,11 +97,39 @@ impl App {
             login,
             on_login,
             start_route: start,
+            session_token,
+            session_checked: Instant::now(),
         };
         if app.login.is_none() {
             app.open_start();
         }
         app
+    }
+
+    /// Asks the backend whether the session is still valid (every minute from `tick`).
+    pub fn check_session(&mut self) {
+        if let (Some(token), None) = (&self.session_token, &self.login) {
+            let job = Job {
+                slot: SESSION_SLOT,
+                request: crate::tasks::Request::Session(token.clone()),
+                delay: None,
+            };
+            self.outbox.push((LOGIN_SID, job));
+            self.session_checked = Instant::now();
+            self.flush();
+        }
+    }
+
+    /// The session ended (expired, revoked): back to the login screen, saying why.
+    fn sign_out(&mut self, why: String) {
+        for (sid, _) in std::mem::take(&mut self.stack) {
+            self.forget(sid);
+        }
+        self.popup = None;
+        self.session_token = None;
+        self.tasks.set_actor(signed_out());
+        self.login = Some(LoginScreen::new(Some(why)));
+        self.dirty = true;
     }
 
     fn open_start(&mut self) {
@@ -113,6 +149,8 @@ impl App {
             keep(&s);
         }
         self.tasks.set_actor(s.actor.clone());
+        self.session_token = Some(s.token.clone());
+        self.session_checked = Instant::now();
         self.login = None;
         self.open_start();
         self.set_flash(Flash::success(format!("signed in as {}", s.user.username)));
@@ -397,6 +435,12 @@ impl App {
         if !self.tasks.accept(&r) {
             return;
         }
+        if r.screen == LOGIN_SID && r.slot == SESSION_SLOT {
+            if let crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) = r.reply {
+                self.sign_out(why);
+            }
+            return;
+        }
         if r.screen == LOGIN_SID {
             let done = self.login.as_mut().and_then(|l| {
                 l.apply(r.reply);
@@ -441,8 +485,11 @@ impl App {
         }
     }
 
-    /// The 250 ms tick: expires flash messages.
+    /// The 250 ms tick: expires flash messages, re-checks the session now and then.
     pub fn tick(&mut self) {
+        if self.session_checked.elapsed() >= SESSION_CHECK {
+            self.check_session();
+        }
         if self.flash.as_ref().is_some_and(|(_, at)| at.elapsed() >= FLASH_FOR) {
             self.flash = None;
             self.dirty = true;

@@ -51,6 +51,10 @@ pub struct LoginOptions {
     /// Shown above the form, e.g. "session expired — log in again".
     pub notice: Option<String>,
     pub on_login: Option<OnLogin>,
+    /// Already signed in with this session (the actor given to `App::new` is its user): the
+    /// app starts on the console and re-checks the session every minute, showing the login
+    /// screen again once it has expired or been revoked. `None`: start on the login screen.
+    pub token: Option<String>,
 }
 
 impl UiOptions {

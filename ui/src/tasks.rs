@@ -51,6 +51,8 @@ pub enum Request {
         password: String,
         code: Option<String>,
     },
+    /// Is this session still valid?
+    Session(String),
 }
 
 /// What came back.
@@ -63,6 +65,7 @@ pub enum Reply {
     Tenant(Result<Box<Tenant>, ServiceError>),
     Table(Result<Table, ServiceError>),
     Login(Result<LoginOutcome, ServiceError>),
+    Session(Result<Box<identity::Authenticated>, ServiceError>),
 }
 
 /// A finished backend call, addressed to the screen that asked for it.
@@ -134,6 +137,9 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
             }
             .await,
         ),
+        Request::Session(token) => {
+            Reply::Session(identity::authenticate(db, &token, &actor.source).await.map(Box::new))
+        }
     }
 }
 

@@ -368,3 +368,25 @@ async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
         "the reason typed first is kept"
     );
 }
+
+#[tokio::test]
+async fn a_revoked_session_brings_the_login_screen_back() {
+    let (mut app, db, _dir, kept) = login_app(1).await;
+    typ(&mut app, "ana");
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, PASSWORD);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.login.is_none());
+    app.check_session();
+    app.settle().await;
+    assert!(app.login.is_none(), "still valid");
+    let token = kept.lock().unwrap().clone().unwrap();
+    backend::identity::logout(&db, &token, "elsewhere").await.unwrap();
+    app.check_session();
+    app.settle().await;
+    let l = app.login.as_ref().expect("back on the login screen");
+    assert_eq!(l.notice.as_deref(), Some(backend::identity::sessions::REVOKED));
+    assert!(app.screen().is_none(), "the console is gone");
+    assert_eq!(app.actor().name, "(not signed in)");
+}

@@ -199,6 +199,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
             keys: Some(key_config(&dir)),
             login: Some(painel_ui::LoginOptions {
                 notice: None,
+                token: None,
                 on_login: Some(std::sync::Arc::new(move |s: &backend::identity::NewSession| {
                     *keep.lock().unwrap() = Some(s.token.clone());
                 })),
