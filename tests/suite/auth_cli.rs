@@ -153,10 +153,11 @@ async fn init_login_whoami_logout_through_the_binary() {
         "{}",
         stderr(&who)
     );
-    let wrong = h.run(
+    let wrong = h.run_env(
         &t,
         &["login", "--username", "admin", "--password-stdin"],
         Some("not the password\n"),
+        &[("SSH_CONNECTION", "203.0.113.9 51234 10.0.0.1 22")],
     );
     let unknown = h.run(
         &t,
@@ -166,6 +167,15 @@ async fn init_login_whoami_logout_through_the_binary() {
     assert_eq!((wrong.status.code(), unknown.status.code()), (Some(4), Some(4)));
     assert_eq!(stderr(&wrong), stderr(&unknown), "one message whatever was wrong");
     assert!(stderr(&wrong).contains("login failed"));
+    let sources: Vec<(String, String)> =
+        t.db.fetch_all("SELECT username, source FROM login_attempts ORDER BY at", args![])
+            .await
+            .unwrap();
+    assert_eq!(
+        sources[0],
+        ("admin".to_owned(), "ssh:203.0.113.9".to_owned()),
+        "the SSH client is the source"
+    );
     let login = h.run(
         &t,
         &["-o", "json", "login", "--username", "admin", "--password-stdin"],
@@ -404,4 +414,59 @@ async fn the_default_store_keeps_the_session_in_the_keyring_or_a_file() {
     assert_eq!(h.run(&t, &["logout"], None).status.code(), Some(0));
     let who = h.run(&t, &["whoami"], None);
     assert_eq!(who.status.code(), Some(4), "logged out wherever the token was kept");
+}
+
+/// With a session keyring (as an SSH login on Debian has, via pam_keyinit), the token goes to
+/// the kernel keyring and no file is written. `keyctl session` gives the test a keyring of its
+/// own; all painel runs happen inside it.
+#[tokio::test]
+async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
+    let available = Command::new("keyctl")
+        .args(["session", "-", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+            && Command::new("keyctl").arg("--version").output().is_err()
+        {
+            panic!("keyctl is required in CI (scripts/test installs keyutils)");
+        }
+        eprintln!("skipping: cannot start a session keyring (keyctl missing or not permitted)");
+        return;
+    }
+    let t = fresh().await;
+    let h = Home {
+        store: "keyring",
+        ..Home::new()
+    };
+    let bin = env!("CARGO_BIN_EXE_painel");
+    let script = format!(
+        "set -u; p() {{ {bin} --database-url '{url}' --data-dir '{data}' \"$@\"; }}; \
+         printf '%s\\n' '{PASSWORD}' | p init --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
+         printf '%s\\n' '{PASSWORD}' | p login --username kai --password-stdin >/dev/null || exit 11; \
+         p -o json whoami || exit 12; \
+         p logout >/dev/null || exit 13; \
+         p whoami >/dev/null 2>&1; echo \"after-logout=$?\"",
+        url = t.url,
+        data = h.data().display(),
+    );
+    let out = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .env("XDG_CONFIG_HOME", h.dir.path())
+        .env("XDG_DATA_HOME", h.dir.path())
+        .env("PAINEL_SESSION_STORE", h.store)
+        .env_remove("PAINEL_DATABASE_URL")
+        .env_remove("PAINEL_MASTER_KEY")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("session kept in the kernel keyring"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(text.contains("\"username\": \"kai\""), "{text}");
+    assert!(text.trim_end().ends_with("after-logout=4"), "{text}");
+    assert!(h.token_file().is_none(), "no token file when the keyring works");
 }
