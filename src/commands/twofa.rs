@@ -112,6 +112,12 @@ impl Record for Rewrapped<'_> {
 
 pub async fn keys(cfg: &Config, db: &Db, id: &Identity, cmd: KeysCmd, out: &mut Printer) -> Result<()> {
     let loaded = secrets::load(&key_config(cfg))?;
+    if loaded.created {
+        eprintln!(
+            "created a new master key in {} — back it up: without it the encrypted secrets cannot be read",
+            cfg.data_dir.join("master.key").display()
+        );
+    }
     let source = match &loaded.source {
         KeySource::Env => "env PAINEL_MASTER_KEY".to_owned(),
         KeySource::File(f) => format!("file {}", f.current.display()),

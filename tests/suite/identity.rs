@@ -437,3 +437,31 @@ async fn init_creates_only_the_first_account() {
     .await;
     assert!(matches!(again, Err(ServiceError::Conflict(_))));
 }
+
+#[tokio::test]
+async fn recovery_codes_are_replaced_only_with_a_recent_second_factor() {
+    let t = fresh().await;
+    user(&t.db, "hana", Role::SupportAgent).await;
+    let then = backend::db::now() - TimeDelta::minutes(10);
+    let s = session(try_login(&t.db, "hana", PASSWORD, None, then).await);
+    let (secret, old_codes) = enable_2fa(&t.db, &s, then).await;
+    assert!(matches!(
+        totp::enroll(&t.db, &keys(), &s.actor).await,
+        Err(ServiceError::Conflict(_))
+    ));
+    let r = totp::regenerate_recovery_codes(&t.db, &s.actor, &Proof::default()).await;
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CODE),
+        "{r:?}"
+    );
+    let k = keys();
+    let code = totp::code_at(&secret, backend::db::now()).unwrap();
+    let new_codes = totp::regenerate_recovery_codes(&t.db, &s.actor, &Proof::default().with_code(Some(&code), &k))
+        .await
+        .unwrap();
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
+    let now = backend::db::now();
+    failed(try_login(&t.db, "hana", PASSWORD, Some(old_codes[0].clone()), now).await);
+    session(try_login(&t.db, "hana", PASSWORD, Some(new_codes[0].clone()), now).await);
+}

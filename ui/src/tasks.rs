@@ -48,11 +48,21 @@ pub enum Request {
     Reactivate(String),
     Login {
         username: String,
-        password: String,
-        code: Option<String>,
+        password: Hidden,
+        code: Option<Hidden>,
     },
     /// Is this session still valid?
     Session(String),
+}
+
+/// A secret typed into a form: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(backend::audit::REDACTED)
+    }
 }
 
 /// What came back.
@@ -126,10 +136,11 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
             code,
         } => Reply::Login(
             async {
+                let code = code.map(|c| c.0);
                 let keys = keys_for(code.as_deref(), keys)?;
                 let req = LoginRequest {
                     username,
-                    password,
+                    password: password.0,
                     code,
                     source: backend::actor::detect_source(),
                 };

@@ -59,7 +59,7 @@ pub fn locked_until(p: &Policy, failures: i64, last: DateTime<Utc>) -> Option<Da
     Some(last + wait)
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -67,6 +67,18 @@ pub struct LoginRequest {
     pub code: Option<String>,
     /// IP address, `ssh:<client>` or `tty:<device>` (see `actor::detect_source`).
     pub source: String,
+}
+
+/// The password and code never appear in `Debug` output (logs, panics).
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &audit::REDACTED)
+            .field("code", &self.code.as_ref().map(|_| audit::REDACTED))
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +273,21 @@ pub async fn login_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_the_password_and_code() {
+        let r = LoginRequest {
+            username: "ana".into(),
+            password: "hunter2-hunter2".into(),
+            code: Some("123456".into()),
+            source: "tty:/dev/pts/1".into(),
+        };
+        let text = format!("{r:?}");
+        assert!(
+            text.contains("ana") && !text.contains("hunter2") && !text.contains("123456"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn lockout_doubles_from_the_free_failures_and_is_capped() {

@@ -37,12 +37,22 @@ pub struct Session {
 }
 
 /// A session just created: the token is shown to the client here and never again.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewSession {
     pub token: String,
     pub session: Session,
     pub user: User,
     pub actor: Actor,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("token", &audit::REDACTED)
+            .field("session", &self.session)
+            .field("user", &self.user.username)
+            .finish()
+    }
 }
 
 /// A token that checked out: who is acting, through which session.

@@ -57,11 +57,20 @@ pub fn code_at(secret_base32: &str, at: DateTime<Utc>) -> Result<String, Service
 
 /// What enrolment shows the user once: the secret (base32) and the `otpauth://` URI the QR
 /// code carries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Enrollment {
     pub username: String,
     pub secret: String,
     pub uri: String,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("username", &self.username)
+            .field("secret", &audit::REDACTED)
+            .finish()
+    }
 }
 
 /// Starts (or restarts) enrolment: a new secret, stored encrypted, 2FA still off.

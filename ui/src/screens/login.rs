@@ -14,7 +14,7 @@ use widgets::Theme;
 use super::Ctx;
 use crate::action::Action;
 use crate::form::Form;
-use crate::tasks::{Reply, Request};
+use crate::tasks::{Hidden, Reply, Request};
 
 pub const SLOT: &str = "login";
 
@@ -68,12 +68,12 @@ impl LoginScreen {
             Action::Accept if !self.busy => {
                 self.busy = true;
                 self.form.clear_errors();
-                let code = self.wants_code.then(|| self.form.value("code"));
+                let code = self.wants_code.then(|| Hidden(self.form.value("code")));
                 ctx.load(
                     SLOT,
                     Request::Login {
                         username: self.form.value("username"),
-                        password: self.form.value("password"),
+                        password: Hidden(self.form.value("password")),
                         code,
                     },
                 );
