@@ -465,3 +465,23 @@ async fn recovery_codes_are_replaced_only_with_a_recent_second_factor() {
     failed(try_login(&t.db, "hana", PASSWORD, Some(old_codes[0].clone()), now).await);
     session(try_login(&t.db, "hana", PASSWORD, Some(new_codes[0].clone()), now).await);
 }
+
+#[tokio::test]
+async fn two_logins_racing_with_one_code_cannot_both_win() {
+    let t = fresh().await;
+    user(&t.db, "ivan", Role::SuperAdmin).await;
+    let then = backend::db::now() - TimeDelta::minutes(2);
+    let s = session(try_login(&t.db, "ivan", PASSWORD, None, then).await);
+    let (secret, _) = enable_2fa(&t.db, &s, then).await;
+    let now = backend::db::now();
+    let code = totp::code_at(&secret, now).unwrap();
+    let (a, b) = tokio::join!(
+        try_login(&t.db, "ivan", PASSWORD, Some(code.clone()), now),
+        try_login(&t.db, "ivan", PASSWORD, Some(code.clone()), now)
+    );
+    let wins = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Ok(LoginOutcome::Session(_))))
+        .count();
+    assert_eq!(wins, 1, "{a:?} / {b:?}");
+}

@@ -324,12 +324,16 @@ pub(crate) async fn check_second_factor(
         if last.is_some_and(|l| step <= l) {
             return Ok(false);
         }
-        tx.execute(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1",
-            args![user_id, step],
-        )
-        .await?;
-        return Ok(true);
+        // Conditional, so two logins racing with one code cannot both win: on PostgreSQL the
+        // second UPDATE waits for the first's row lock, then re-reads the step and matches
+        // nothing.
+        let won = tx
+            .execute(
+                "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                args![user_id, step],
+            )
+            .await?;
+        return Ok(won == 1);
     }
     let spent = tx
         .execute(
