@@ -50,7 +50,25 @@ impl std::fmt::Display for Saved {
     }
 }
 
+/// Whether this process has a session keyring of its own. Without one (cron, systemd, some
+/// sandboxes) the kernel falls back to the user's default session keyring, where a key can be
+/// written but is not found again by the next process: keep the token in the file instead.
+fn has_session_keyring() -> bool {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+    match (
+        KeyRing::from_special_id(KeyRingIdentifier::Session, false),
+        KeyRing::from_special_id(KeyRingIdentifier::UserSession, false),
+    ) {
+        (Ok(session), Ok(user_default)) => session != user_default,
+        (Ok(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
 fn entry(account: &str) -> Result<Entry> {
+    if !has_session_keyring() {
+        bail!("keyutils: this process has no session keyring (log in over SSH, or PAINEL_SESSION_STORE=file)");
+    }
     let store: Arc<CredentialStore> =
         linux_keyutils_keyring_store::Store::new().map_err(|e| anyhow::anyhow!("keyutils: {e}"))?;
     Entry::new_in_store(&store, SERVICE, account).map_err(|e| anyhow::anyhow!("keyutils: {e}"))
@@ -111,7 +129,18 @@ impl SessionStore {
     /// Saves the token: the keyring when it works, else the file (and says why in the log).
     pub fn save(&self, token: &str) -> Result<Saved> {
         if self.mode != Mode::File {
-            match entry(&self.account).and_then(|e| e.set_password(token).map_err(anyhow::Error::from)) {
+            // Read back what was written: a process without a session keyring of its own can
+            // have the write accepted (into the user's default keyring) and every later read
+            // refused, which would lose the session.
+            let stored = entry(&self.account).and_then(|e| {
+                e.set_password(token)?;
+                match e.get_password() {
+                    Ok(back) if back == token => Ok(()),
+                    Ok(_) => Err(anyhow::anyhow!("keyutils: the token read back differs")),
+                    Err(err) => Err(anyhow::anyhow!("keyutils: cannot read the token back: {err}")),
+                }
+            });
+            match stored {
                 Ok(()) => {
                     // A stale file token from an earlier fallback must not shadow this one
                     // later, when the keyring has been cleared.

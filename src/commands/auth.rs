@@ -121,9 +121,18 @@ pub async fn login(cfg: &Config, db: &Db, a: LoginArgs, out: &mut Printer) -> Re
     let LoginOutcome::Session(new) = outcome else {
         return Err(ServiceError::PermissionDenied(identity::LOGIN_FAILED.into()).into());
     };
-    let saved = SessionStore::new(cfg)?
+    let store = SessionStore::new(cfg)?;
+    // Logging in again replaces the session this machine kept: end the old one rather than
+    // leave it live and forgotten.
+    let previous = store.load().ok().flatten();
+    let saved = store
         .save(&new.token)
         .context("logged in, but the session could not be kept")?;
+    if let Some(old) = previous.filter(|t| *t != new.token) {
+        if let Err(e) = identity::logout(db, &old, &req.source).await {
+            tracing::warn!(error = %e, "cannot revoke the previous session");
+        }
+    }
     eprintln!(
         "logged in as {} ({}) until {}; session kept in {saved}",
         new.user.username,

@@ -189,6 +189,20 @@ async fn init_login_whoami_logout_through_the_binary() {
     assert_eq!(mode(&file), 0o600);
     let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
     assert!(token.starts_with("pnl_"));
+    // Logging in again ends the session it replaces.
+    let again = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let live: i64 =
+        t.db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL", args![])
+            .await
+            .unwrap();
+    assert_eq!(live, 1);
+    let file = h.token_file().unwrap();
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
     let who = h.run(&t, &["-o", "json", "whoami"], None);
     assert_eq!(who.status.code(), Some(0), "{}", stderr(&who));
     let v = json(&who);
