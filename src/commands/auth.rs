@@ -202,7 +202,8 @@ pub struct WhoAmI {
     pub display_name: String,
     pub role: String,
     pub tenant_id: Option<uuid::Uuid>,
-    /// `session` or `local-operator` (no accounts yet).
+    /// `session`, `local-operator` (no accounts yet), or `account` (`init`: created, not
+    /// logged in).
     pub mode: &'static str,
     pub two_factor: bool,
     pub session_id: Option<uuid::Uuid>,
@@ -217,7 +218,7 @@ impl WhoAmI {
             display_name: u.display_name.clone(),
             role: u.role.clone(),
             tenant_id: u.tenant_id,
-            mode: "session",
+            mode: if s.is_some() { "session" } else { "account" },
             two_factor: u.totp_enabled,
             session_id: s.map(|s| s.id),
             expires_at: s.map(|s| s.expires_at),
