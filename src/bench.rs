@@ -230,6 +230,8 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
             theme,
             backend_label: db.backend().as_str().to_owned(),
             start_route: Some("tenants".into()),
+            keys: None,
+            login: None,
         },
     );
     app.settle().await;

@@ -59,6 +59,24 @@ pub enum Command {
     /// Recurring jobs (cron, UTC) that the workers' schedulers fire.
     #[command(subcommand)]
     Schedules(SchedulesCmd),
+    /// Create the first account, a super admin (only while the database has none).
+    Init(InitArgs),
+    /// Log in; the session is kept in the kernel keyring (or a 0600 file).
+    Login(LoginArgs),
+    /// End this session (revoke it) and forget its token.
+    Logout {
+        /// Revoke every session of this account, on every machine.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Who batch commands and the TUI act as.
+    Whoami,
+    /// Two-factor authentication (TOTP) of the logged-in account.
+    #[command(name = "2fa", subcommand)]
+    TwoFa(TwoFaCmd),
+    /// The master key that encrypts secrets at rest.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -93,6 +111,9 @@ pub enum TenantsCmd {
         /// The tenant's slug, typed again.
         #[arg(long)]
         confirm: String,
+        /// A current 2FA code (needed unless one was given in the last 5 minutes).
+        #[arg(long)]
+        totp: Option<String>,
     },
     /// Reactivate a suspended tenant.
     Reactivate { key: String },
@@ -327,6 +348,74 @@ pub enum SchedulesCmd {
     Disable { name: String },
     /// Enqueue a schedule's job now.
     Run { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Prompted for on a terminal when missing.
+    #[arg(long)]
+    pub username: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Prompted for on a terminal when missing.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The 2FA code (or a recovery code); prompted for on a terminal when the account needs one.
+    #[arg(long)]
+    pub totp: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TwoFaCmd {
+    /// Start enrolment: shows a QR code and the secret for an authenticator app.
+    Enroll,
+    /// Finish enrolment with a code from the app; prints 10 single-use recovery codes.
+    Enable {
+        #[arg(long)]
+        code: String,
+    },
+    /// Turn 2FA off (sensitive: type your username with --confirm).
+    Disable {
+        #[arg(long)]
+        confirm: String,
+        #[arg(long)]
+        totp: Option<String>,
+    },
+    /// Replace the recovery codes (the old ones stop working).
+    RecoveryCodes {
+        #[arg(long)]
+        totp: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// The current key's id, where it comes from, and the retired keys still readable.
+    Status,
+    /// Re-encrypt every secret under a new master key (sensitive: type the current key id).
+    Rotate {
+        /// The current key id (see `painel keys status`).
+        #[arg(long)]
+        confirm: String,
+        #[arg(long)]
+        totp: Option<String>,
+        /// Read the new key (base64 or hex of 32 bytes) from standard input; required when the
+        /// key comes from PAINEL_MASTER_KEY, otherwise a new key file is generated.
+        #[arg(long)]
+        new_key_stdin: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use backend::customers::{self, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
+use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, NewTenant, TenantPatch, TenantQuery, TenantSort};
 use backend::{validate, Actor, Db, ServiceError};
 
@@ -12,7 +13,9 @@ use crate::config::Config;
 use crate::output::Printer;
 use crate::records::TenantRow;
 
+pub mod auth;
 mod jobs;
+mod twofa;
 pub mod worker;
 
 /// Connects and brings the schema up to date (migrations run on every start).
@@ -36,26 +39,41 @@ pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
 }
 
 pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFormat) -> Result<()> {
-    let actor = Actor::local_operator();
     let mut out = Printer::new(format);
-    match command {
-        Command::Tui { route } => crate::demo::open_tui(cfg, db, actor, route).await,
+    // Verbs that need no acting identity (or establish one) come first; every other verb acts
+    // as the logged-in session's user, or as the local operator while no account exists.
+    let command = match command {
+        Command::Tui { route } => return crate::demo::tui(cfg, db, route).await,
         Command::Migrate => {
             // open_db has already applied them; say what the database is at.
             eprintln!("database is up to date ({})", db.backend().as_str());
-            Ok(())
+            return Ok(());
         }
-        Command::Tenants(cmd) => tenants_cmd(db, &actor, *cmd, &mut out).await,
-        Command::Customers(cmd) => customers_cmd(db, &actor, cmd, &mut out).await,
-        Command::Jobs(cmd) => jobs::run(db, &actor, cmd, &mut out).await,
-        Command::Audit(cmd) => crate::audit_cmd::run(db, &actor, cmd, &mut out).await,
-        Command::Worker(args) => worker::run(db, args).await,
-        Command::Schedules(cmd) => jobs::schedules(db, &actor, cmd, &mut out).await,
-        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => Ok(()),
+        Command::Worker(args) => return worker::run(db, args).await,
+        Command::Init(a) => return auth::init(db, a, &mut out).await,
+        Command::Login(a) => return auth::login(cfg, db, a, &mut out).await,
+        Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
+        Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
+        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => return Ok(()),
+        other => other,
+    };
+    let id = auth::resolve(cfg, db).await?;
+    let actor = id.actor();
+    // Row-level security on PostgreSQL confines a tenant user's queries a second time.
+    let db = &db.scoped(actor.tenant_id);
+    match command {
+        Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, &mut out).await,
+        Command::Customers(cmd) => customers_cmd(db, actor, cmd, &mut out).await,
+        Command::Jobs(cmd) => jobs::run(db, actor, cmd, &mut out).await,
+        Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, &mut out).await,
+        Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
+        Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
+        Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
+        _ => Ok(()),
     }
 }
 
-async fn tenants_cmd(db: &Db, actor: &Actor, cmd: TenantsCmd, out: &mut Printer) -> Result<()> {
+async fn tenants_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: TenantsCmd, out: &mut Printer) -> Result<()> {
     match cmd {
         TenantsCmd::List(args) => list_tenants(db, actor, args, out).await,
         TenantsCmd::Show { key } => out.one(&tenants::get(db, actor, &key).await?),
@@ -82,8 +100,21 @@ async fn tenants_cmd(db: &Db, actor: &Actor, cmd: TenantsCmd, out: &mut Printer)
             out.one(&t)
         }
         TenantsCmd::Update(a) => update_tenant(db, actor, a, out).await,
-        TenantsCmd::Suspend { key, reason, confirm } => {
-            out.one(&tenants::suspend(db, actor, &key, &reason, &confirm).await?)
+        TenantsCmd::Suspend {
+            key,
+            reason,
+            confirm,
+            totp,
+        } => {
+            let keys = match &totp {
+                Some(_) => Some(auth::load_keys(cfg)?),
+                None => None,
+            };
+            let mut proof = Proof::confirm(&confirm);
+            if let Some(k) = &keys {
+                proof = proof.with_code(totp.as_deref(), k);
+            }
+            out.one(&tenants::suspend(db, actor, &key, &reason, &proof).await?)
         }
         TenantsCmd::Reactivate { key } => out.one(&tenants::reactivate(db, actor, &key).await?),
     }

@@ -116,6 +116,17 @@ impl Config {
             source: src,
         });
 
+        // Never the key itself: where it comes from (docs/adr/0006).
+        let (value, source) = match env("PAINEL_MASTER_KEY") {
+            Some(_) => ("**** (PAINEL_MASTER_KEY)".to_owned(), "env"),
+            None => (data_dir.join("master.key").display().to_string(), "default"),
+        };
+        settings.push(Setting {
+            key: "master_key",
+            value,
+            source,
+        });
+
         let log_dir = data_dir.join("logs");
         settings.push(Setting {
             key: "log_dir",

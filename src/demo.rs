@@ -1,11 +1,16 @@
 //! `painel demo` and opening the TUI.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use backend::{Actor, Db};
+use backend::identity::{self, sessions, LoginOutcome, LoginRequest, NewSession};
+use backend::seed::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
+use backend::{Actor, Db, ServiceError};
 
+use crate::commands::auth;
 use crate::config::Config;
+use crate::session_store::SessionStore;
 
 /// Picks the configured theme: a built-in name, or a user file `themes/<name>.toml` in the
 /// config dir that patches the dark theme.
@@ -26,7 +31,13 @@ fn load_theme(cfg: &Config) -> Result<widgets::Theme> {
     widgets::Theme::from_toml_patch(&base, &text).with_context(|| format!("invalid theme file {}", path.display()))
 }
 
-pub async fn open_tui(cfg: &Config, db: &Db, actor: Actor, route: Option<String>) -> Result<()> {
+pub async fn open_tui(
+    cfg: &Config,
+    db: &Db,
+    actor: Actor,
+    route: Option<String>,
+    login: Option<ui::LoginOptions>,
+) -> Result<()> {
     let theme = load_theme(cfg)?;
     ui::run(
         db.clone(),
@@ -35,9 +46,45 @@ pub async fn open_tui(cfg: &Config, db: &Db, actor: Actor, route: Option<String>
             theme,
             backend_label: db.backend().as_str().to_owned(),
             start_route: route,
+            keys: Some(auth::key_config(cfg)),
+            login,
         },
     )
     .await
+}
+
+/// `painel` / `painel tui`: as the stored session's user (or the local operator before any
+/// account exists); with accounts but no valid session, behind the login screen, which keeps
+/// the new session's token like `painel login` does.
+pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
+    let (actor, token, notice) = match auth::resolve(cfg, db).await {
+        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None).await,
+        Ok(auth::Identity::Session(s, token)) => (s.actor, Some(token), None),
+        Err(e) => match e.downcast_ref::<ServiceError>() {
+            Some(ServiceError::PermissionDenied(m)) if m == sessions::NOT_LOGGED_IN => {
+                (Actor::local_operator(), None, None)
+            }
+            Some(ServiceError::PermissionDenied(m)) => (Actor::local_operator(), None, Some(m.clone())),
+            _ => return Err(e),
+        },
+    };
+    let login = login_options(SessionStore::new(cfg)?, token, notice);
+    open_tui(cfg, db, actor, route, Some(login)).await
+}
+
+/// The TUI's login: new sessions are kept in `store`; with `token` the TUI starts signed in
+/// and re-checks it periodically (an expired or revoked session brings the login back).
+fn login_options(store: SessionStore, token: Option<String>, notice: Option<String>) -> ui::LoginOptions {
+    let store = Arc::new(store);
+    ui::LoginOptions {
+        notice,
+        token,
+        on_login: Some(Arc::new(move |s: &NewSession| {
+            if let Err(e) = store.save(&s.token) {
+                tracing::warn!(error = %e, "cannot keep the session token");
+            }
+        })),
+    }
 }
 
 /// Seeds a fresh database and opens the TUI on it. Without `--database-url` the database is
@@ -66,11 +113,41 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     tracing::info!(?report, "demo data seeded");
     if seed_only {
         eprintln!("demo data seeded into {}", crate::config::mask_url(&url));
+        let logins: Vec<String> = DEMO_LOGINS.iter().map(|(u, r)| format!("{u} ({r})")).collect();
+        eprintln!("demo accounts, password {DEMO_PASSWORD}: {}", logins.join(", "));
         println!("{}", serde_json::to_string_pretty(&report)?);
         db.close().await;
         return Ok(());
     }
-    let result = open_tui(cfg, &db, Actor::local_operator(), None).await;
+    let result = match demo_session(cfg, &db, &url).await {
+        Ok((actor, token)) => {
+            let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
+            match login {
+                Ok(login) => open_tui(cfg, &db, actor, None, Some(login)).await,
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
     db.close().await;
     result
+}
+
+/// Logs in as the demo super admin, through the real login service (so the session, the
+/// attempt and the audit row are the same as an operator's), and keeps the token for batch
+/// commands run against the demo database.
+async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<(Actor, String)> {
+    let req = LoginRequest {
+        username: DEMO_ADMIN.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+        code: None,
+        source: backend::actor::detect_source(),
+    };
+    let LoginOutcome::Session(s) = identity::login(db, None, &req).await? else {
+        bail!("the demo admin unexpectedly has 2FA");
+    };
+    if let Err(e) = SessionStore::for_database(cfg, url).and_then(|store| store.save(&s.token)) {
+        tracing::warn!(error = %e, "cannot keep the demo session token");
+    }
+    Ok((s.actor, s.token))
 }

@@ -8,7 +8,10 @@ mod commands;
 mod config;
 mod demo;
 mod output;
+mod prompt;
+mod qr;
 mod records;
+mod session_store;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

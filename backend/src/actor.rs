@@ -58,12 +58,16 @@ pub struct Actor {
     pub tenant_id: Option<Uuid>,
     /// IP address, `ssh:<client address>`, `tty:<device>` or `system`.
     pub source: String,
+    /// The login session acted through (sensitive actions check its recent 2FA); `None` for
+    /// the local operator before accounts exist and for internal work.
+    pub session_id: Option<Uuid>,
 }
 
 impl Actor {
-    /// The operator at this terminal, before accounts exist: a platform super admin named
-    /// after the OS user. Identity and login arrive with the access-control work; until then
-    /// the audit log still records the OS user and where they connected from.
+    /// The operator at this terminal while the database has no accounts yet (a fresh install
+    /// before `painel init`): a platform super admin named after the OS user, so the audit log
+    /// still records who and from where (docs/adr/0007). Once a user exists, batch commands
+    /// and the TUI act as the logged-in session's user instead.
     pub fn local_operator() -> Actor {
         let name = std::env::var("PAINEL_OPERATOR")
             .or_else(|_| std::env::var("USER"))
@@ -75,6 +79,7 @@ impl Actor {
             role: Role::SuperAdmin,
             tenant_id: None,
             source: detect_source(),
+            session_id: None,
         }
     }
 
@@ -86,6 +91,7 @@ impl Actor {
             role: Role::SuperAdmin,
             tenant_id: None,
             source: "system".to_owned(),
+            session_id: None,
         }
     }
 
@@ -96,6 +102,7 @@ impl Actor {
             role,
             tenant_id: Some(tenant_id),
             source: "test".to_owned(),
+            session_id: None,
         }
     }
 

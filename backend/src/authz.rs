@@ -22,6 +22,8 @@ pub enum Permission {
     SettingsRead,
     JobsRead,
     JobsManage,
+    UsersCreate,
+    KeysRotate,
 }
 
 impl Permission {
@@ -43,6 +45,8 @@ impl Permission {
             Permission::SettingsRead => "settings:read",
             Permission::JobsRead => "jobs:read",
             Permission::JobsManage => "jobs:manage",
+            Permission::UsersCreate => "users:create",
+            Permission::KeysRotate => "keys:rotate",
         }
     }
 }
@@ -52,7 +56,12 @@ impl Permission {
 fn platform_only(p: Permission) -> bool {
     matches!(
         p,
-        Permission::TenantsCreate | Permission::TenantsSuspend | Permission::ServersRead | Permission::IncidentsRead
+        Permission::TenantsCreate
+            | Permission::TenantsSuspend
+            | Permission::ServersRead
+            | Permission::IncidentsRead
+            | Permission::UsersCreate
+            | Permission::KeysRotate
     )
 }
 
@@ -60,7 +69,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
     use Permission::*;
     match role {
         Role::SuperAdmin => true,
-        Role::TenantAdmin => !matches!(p, TenantsCreate | TenantsSuspend),
+        Role::TenantAdmin => !matches!(p, TenantsCreate | TenantsSuspend | UsersCreate | KeysRotate),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,
             TenantsRead | CustomersRead | CustomersCreate | ServicesRead | BillingRead | MigrationsRead | DnsRead

@@ -1,5 +1,5 @@
 //! Signals between processes over Redis pub/sub: job wake-ups and lifecycle events
-//! (docs/adr/0006-redis-signals.md). Best effort by design: the database stays the source of
+//! (docs/adr/0008-redis-signals.md). Best effort by design: the database stays the source of
 //! truth, so a message lost while Redis is down costs latency (workers poll), never a job.
 //!
 //! Publishing never blocks the caller: messages go through a bounded channel to one

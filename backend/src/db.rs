@@ -45,6 +45,8 @@ pub enum Arg {
     Bool(bool),
     Time(Option<DateTime<Utc>>),
     Json(Option<Value>),
+    /// BLOB on SQLite, bytea on PostgreSQL (encrypted `*_enc` columns).
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -70,6 +72,7 @@ arg_from!(Uuid, Uuid, |v| v);
 arg_from!(i64, Int, |v| v);
 arg_from!(DateTime<Utc>, Time, |v| v);
 arg_from!(Value, Json, |v| v);
+arg_from!(Vec<u8>, Bytes, |v| v);
 
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
@@ -100,6 +103,7 @@ macro_rules! bind_all {
                 Arg::Bool(v) => q.bind(v),
                 Arg::Time(v) => q.bind(v),
                 Arg::Json(v) => q.bind(v.map(Json)),
+                Arg::Bytes(v) => q.bind(v),
             };
         }
         q
@@ -132,7 +136,7 @@ pub struct Db {
     pool: Pool,
     bus: Option<Bus>,
     /// The tenant this handle is confined to on PostgreSQL's row-level security
-    /// (docs/adr/0007); `None` = platform-wide.
+    /// (docs/adr/0009); `None` = platform-wide.
     scope: Option<Uuid>,
 }
 
@@ -250,12 +254,41 @@ impl Db {
     /// Applies the embedded migrations of this engine; returns how many were new.
     pub async fn migrate(&self) -> Result<usize, ServiceError> {
         let before = self.applied_migrations().await.unwrap_or(0);
+        // Up to date: nothing to run. The application role on PostgreSQL may not create or
+        // lock anything in the schema (docs/adr/0009), so it must not reach the migrator.
+        let embedded = match &self.pool {
+            Pool::Sqlite(_) => SQLITE_MIGRATOR.iter().count(),
+            Pool::Postgres(_) => POSTGRES_MIGRATOR.iter().count(),
+        };
+        if before == embedded && self.applied_versions_match().await.unwrap_or(false) {
+            return Ok(0);
+        }
         match &self.pool {
             Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
         let after = self.applied_migrations().await?;
         Ok(after.saturating_sub(before))
+    }
+
+    /// Whether the applied migrations are exactly the embedded ones, checksums included.
+    async fn applied_versions_match(&self) -> Result<bool, ServiceError> {
+        let applied: Vec<(i64, Vec<u8>)> = self
+            .fetch_all(
+                "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+                args![],
+            )
+            .await?;
+        let migrator = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATOR,
+            Pool::Postgres(_) => &POSTGRES_MIGRATOR,
+        };
+        let embedded: Vec<(i64, &[u8])> = migrator.iter().map(|m| (m.version, m.checksum.as_ref())).collect();
+        Ok(applied.len() == embedded.len()
+            && applied
+                .iter()
+                .zip(&embedded)
+                .all(|(a, e)| a.0 == e.0 && a.1.as_slice() == e.1))
     }
 
     async fn applied_migrations(&self) -> Result<usize, ServiceError> {
@@ -314,6 +347,12 @@ impl Db {
     where
         (T,): Record,
     {
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            let v = tx.scalar(sql, args).await?;
+            tx.commit().await?;
+            return Ok(v);
+        }
         let sql = AssertSqlSafe(sql.to_owned());
         let row: (T,) =
             on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, (T,)>(sql), args).fetch_one(p).await?);
@@ -510,7 +549,10 @@ impl Db {
                 return Err(ServiceError::Database("scoped handle is not PostgreSQL".into()));
             };
             let rows = bind_all!(sqlx::query(sql), args).fetch_all(&mut **t).await?;
-            let cells = rows.iter().map(|r| decode_cells(r, kinds)).collect::<Result<Vec<_>, _>>()?;
+            let cells = rows
+                .iter()
+                .map(|r| decode_cells(r, kinds))
+                .collect::<Result<Vec<_>, _>>()?;
             tx.commit().await?;
             return Ok(cells);
         }

@@ -10,7 +10,7 @@ use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Backend, Db, Tx};
 use crate::error::{FieldError, ServiceError};
 use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
-use crate::{args, search, validate};
+use crate::{args, search, sensitive, validate};
 
 pub const STATUSES: [&str; 3] = ["active", "suspended", "cancelled"];
 pub const TIERS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
@@ -687,9 +687,16 @@ pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Re
     Ok(after)
 }
 
-/// Suspends a tenant. A sensitive action: the caller must type the tenant's slug as
-/// confirmation, and a reason is kept on the tenant and in the audit log.
-pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &str) -> Result<Tenant, ServiceError> {
+/// Suspends a tenant. A sensitive action (see [`crate::sensitive`]): the caller types the
+/// tenant's slug as confirmation and, as an account, presents a recent 2FA code; a reason is
+/// kept on the tenant and in the audit log.
+pub async fn suspend(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    reason: &str,
+    proof: &sensitive::Proof<'_>,
+) -> Result<Tenant, ServiceError> {
     require(actor, Permission::TenantsSuspend)?;
     let reason = reason.trim();
     if reason.is_empty() {
@@ -700,12 +707,12 @@ pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str, confirm: &
     }
     let mut tx = db.begin().await?;
     let before = get_for_update(&mut tx, actor, key).await?;
-    if confirm.trim() != before.slug {
-        return Err(ServiceError::invalid(
-            "confirm",
-            format!("type the tenant's slug '{}' to confirm", before.slug),
-        ));
-    }
+    let target = sensitive::Target {
+        action: "tenant.suspend",
+        name: &before.slug,
+        tenant_id: Some(before.id),
+    };
+    let mut tx = sensitive::require(tx, actor, &target, proof).await?;
     if before.status != "active" {
         return Err(ServiceError::Conflict(format!(
             "tenant is {}, not active",

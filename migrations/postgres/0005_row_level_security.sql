@@ -1,5 +1,5 @@
 -- Row-level security: defence in depth behind the service layer's tenant scoping
--- (docs/adr/0007-row-level-security.md). A transaction of a tenant-scoped actor sets
+-- (docs/adr/0009-row-level-security.md). A transaction of a tenant-scoped actor sets
 -- painel.tenant_id (set_config(..., true): transaction-local); then every tenant-owned table
 -- shows and accepts only that tenant's rows, whatever the SQL says. Platform staff and the
 -- system run without the setting and see every row. FORCE makes the table owner obey too;

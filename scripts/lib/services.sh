@@ -47,12 +47,14 @@ painel_pg_bindir() {
   printf '%s' "$best"
 }
 
-# Install postgresql, redis-server and tmux if their binaries are missing.
+# Install postgresql, redis-server, tmux and keyutils (keyctl: the session-keyring test) if
+# their binaries are missing.
 painel_ensure_packages() {
   local missing=()
   [[ -n "$(painel_pg_bindir)" ]] || missing+=(postgresql)
   { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || missing+=(redis-server)
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+  command -v keyctl >/dev/null 2>&1 || missing+=(keyutils)
   ((${#missing[@]} == 0)) && return 0
 
   painel_log "installing missing Debian packages: ${missing[*]} (apt-get, quiet; may take a minute)"
@@ -71,6 +73,7 @@ painel_ensure_packages() {
   [[ -n "$(painel_pg_bindir)" ]] || painel_die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
   command -v redis-server >/dev/null 2>&1 || painel_die "redis-server still missing after install"
   command -v tmux >/dev/null 2>&1 || painel_die "tmux still missing after install"
+  command -v keyctl >/dev/null 2>&1 || painel_die "keyctl still missing after install (keyutils)"
 }
 
 # True if something accepts TCP connections on 127.0.0.1:$1.

@@ -2,6 +2,7 @@
 
 use backend::audit::{self, AuditQuery, Change, GENESIS, REDACTED};
 use backend::page::PageAt;
+use backend::sensitive::Proof;
 use backend::{args, tenants, Actor, Role, ServiceError};
 use serde_json::json;
 
@@ -69,7 +70,7 @@ async fn services_write_an_intact_chain() {
     let empty = audit::verify(&t.db, &operator()).await.unwrap();
     assert!(empty.ok && empty.rows == 0 && empty.first_bad.is_none());
     make_tenants(&t, 3).await;
-    tenants::suspend(&t.db, &operator(), "chain-1", "late", "chain-1")
+    tenants::suspend(&t.db, &operator(), "chain-1", "late", &Proof::confirm("chain-1"))
         .await
         .unwrap();
     let rows: Vec<(i64, Option<String>, Option<String>)> =
@@ -222,7 +223,7 @@ async fn lists_filter_page_and_scope() {
     let b = tenants::create(&t.db, &operator(), new_tenant("Beta", "beta.com"))
         .await
         .unwrap();
-    tenants::suspend(&t.db, &operator(), "beta", "late", "beta")
+    tenants::suspend(&t.db, &operator(), "beta", "late", &Proof::confirm("beta"))
         .await
         .unwrap();
     let mut tx = t.db.begin().await.unwrap();

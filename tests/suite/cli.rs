@@ -212,6 +212,8 @@ async fn errors_have_stable_exit_codes_and_change_nothing() {
         audit,
         [
             ("tenant.create".into(), "cli-tester".into()),
+            // The wrong confirmation changed nothing, but its refusal is on record.
+            ("sensitive.refused".into(), "cli-tester".into()),
             ("tenant.suspend".into(), "cli-tester".into())
         ]
     );
@@ -244,10 +246,12 @@ async fn customers_and_config_show() {
         .args(["-o", "json", "config", "show"])
         .env("XDG_CONFIG_HOME", home.path())
         .env("PAINEL_DATABASE_URL", "postgres://app:hunter2@db.internal:5432/painel")
+        .env("PAINEL_MASTER_KEY", "c2VjcmV0LW1hc3Rlci1rZXktb2YtMzItYnl0ZXMhISE=")
         .output()
         .unwrap();
     let text = stdout(&cfg);
     assert!(!text.contains("hunter2"), "secrets are masked: {text}");
+    assert!(!text.contains("c2VjcmV0"), "the master key is never shown: {text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let db = v
         .as_array()

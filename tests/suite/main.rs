@@ -5,11 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod auth_cli;
 mod cli;
 mod common;
 mod customers;
+mod identity;
 mod jobs;
+mod rls;
 mod schedules;
+mod secrets;
 mod signals;
 mod storage;
 mod tenants;

@@ -1,6 +1,7 @@
 //! The tenants service on the engine under test.
 
 use backend::page::{PageAt, SortDir};
+use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, TenantPatch, TenantQuery, TenantSort};
 use backend::{args, Actor, Role, ServiceError};
 
@@ -282,24 +283,30 @@ async fn suspension_needs_typed_confirmation_and_a_reason() {
     tenants::create(&t.db, &operator(), new_tenant("Turbo Host", "turbo.com.br"))
         .await
         .unwrap();
-    let wrong = tenants::suspend(&t.db, &operator(), "turbo-host", "chargeback", "turbo")
+    let wrong = tenants::suspend(&t.db, &operator(), "turbo-host", "chargeback", &Proof::confirm("turbo"))
         .await
         .unwrap_err();
     assert_eq!(wrong.fields()[0].field, "confirm");
-    let no_reason = tenants::suspend(&t.db, &operator(), "turbo-host", "  ", "turbo-host")
+    let no_reason = tenants::suspend(&t.db, &operator(), "turbo-host", "  ", &Proof::confirm("turbo-host"))
         .await
         .unwrap_err();
     assert_eq!(no_reason.fields()[0].field, "reason");
-    let s = tenants::suspend(&t.db, &operator(), "turbo-host", "chargeback", "turbo-host")
-        .await
-        .unwrap();
+    let s = tenants::suspend(
+        &t.db,
+        &operator(),
+        "turbo-host",
+        "chargeback",
+        &Proof::confirm("turbo-host"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (s.status.as_str(), s.suspended_reason.as_deref()),
         ("suspended", Some("chargeback"))
     );
     assert!(s.suspended_at.is_some());
     assert!(matches!(
-        tenants::suspend(&t.db, &operator(), "turbo-host", "x", "turbo-host").await,
+        tenants::suspend(&t.db, &operator(), "turbo-host", "x", &Proof::confirm("turbo-host")).await,
         Err(ServiceError::Conflict(_))
     ));
     let r = tenants::reactivate(&t.db, &operator(), "turbo-host").await.unwrap();

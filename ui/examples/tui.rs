@@ -32,6 +32,8 @@ async fn main() -> anyhow::Result<()> {
             theme: widgets::Theme::dark(),
             backend_label: db.backend().as_str().to_owned(),
             start_route: route.or(Some("tenants".into())),
+            keys: None,
+            login: None,
         },
     )
     .await

@@ -13,15 +13,18 @@ use crate::help::Help;
 use crate::keymap::{key_name, Context, Keymap, Lookup};
 use crate::palette::Palette;
 use crate::router::{Route, TenantTab};
+use crate::screens::login::{self, LoginScreen};
 use crate::screens::{Ctx, Mode, Screen};
 use crate::tasks::{BackendResult, Job, Tasks};
-use crate::UiOptions;
+use crate::{OnLogin, UiOptions};
 
 mod draw;
 
 pub const FLASH_FOR: Duration = Duration::from_secs(4);
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 const HISTORY: usize = 32;
+/// The screen id of the login screen, which is not on the stack.
+const LOGIN_SID: u64 = 0;
 
 pub enum Popup {
     Help(Help),
@@ -42,15 +45,46 @@ pub struct App {
     next_sid: u64,
     pub dirty: bool,
     quit: bool,
+    /// While `Some`, the console is hidden behind the login screen.
+    pub login: Option<LoginScreen>,
+    on_login: Option<OnLogin>,
+    start_route: String,
+    /// The session acted through, re-checked every [`SESSION_CHECK`].
+    session_token: Option<String>,
+    session_checked: Instant,
+}
+
+/// How often the TUI asks whether its session is still valid.
+pub const SESSION_CHECK: Duration = Duration::from_secs(60);
+const SESSION_SLOT: &str = "session";
+
+/// Who the app acts as before anyone signed in: nobody who can see anything (a read-only
+/// role confined to a tenant that does not exist). No screen exists to use it; this is the
+/// fallback should one ever ask.
+fn signed_out() -> Actor {
+    Actor {
+        user_id: None,
+        name: "(not signed in)".to_owned(),
+        role: backend::Role::OnCall,
+        tenant_id: Some(uuid::Uuid::nil()),
+        source: backend::actor::detect_source(),
+        session_id: None,
+    }
 }
 
 impl App {
     pub fn new(db: Db, actor: Actor, opts: UiOptions) -> App {
+        let (login, on_login, session_token, actor) = match opts.login {
+            Some(l) if l.token.is_some() => (None, l.on_login, l.token, actor),
+            Some(l) => (Some(LoginScreen::new(l.notice)), l.on_login, None, signed_out()),
+            None => (None, None, None, actor),
+        };
+        let start = opts.start_route.unwrap_or_else(|| "dashboard".to_owned());
         let mut app = App {
             keymap: Keymap::default_keymap(),
             theme: opts.theme,
             backend_label: opts.backend_label,
-            tasks: Tasks::new(db, actor),
+            tasks: Tasks::new(db, actor, opts.keys),
             stack: Vec::new(),
             popup: None,
             pending_keys: Vec::new(),
@@ -60,16 +94,66 @@ impl App {
             next_sid: 1,
             dirty: true,
             quit: false,
+            login,
+            on_login,
+            start_route: start,
+            session_token,
+            session_checked: Instant::now(),
         };
-        let start = opts.start_route.as_deref().unwrap_or("dashboard");
-        match Route::parse(start) {
-            Some(r) => app.push(r),
-            None => {
-                app.push(Route::dashboard());
-                app.flash_error(format!("no such screen: {start}"));
-            }
+        if app.login.is_none() {
+            app.open_start();
         }
         app
+    }
+
+    /// Asks the backend whether the session is still valid (every minute from `tick`).
+    pub fn check_session(&mut self) {
+        if let (Some(token), None) = (&self.session_token, &self.login) {
+            let job = Job {
+                slot: SESSION_SLOT,
+                request: crate::tasks::Request::Session(token.clone()),
+                delay: None,
+            };
+            self.outbox.push((LOGIN_SID, job));
+            self.session_checked = Instant::now();
+            self.flush();
+        }
+    }
+
+    /// The session ended (expired, revoked): back to the login screen, saying why.
+    fn sign_out(&mut self, why: String) {
+        for (sid, _) in std::mem::take(&mut self.stack) {
+            self.forget(sid);
+        }
+        self.popup = None;
+        self.session_token = None;
+        self.tasks.set_actor(signed_out());
+        self.login = Some(LoginScreen::new(Some(why)));
+        self.dirty = true;
+    }
+
+    fn open_start(&mut self) {
+        let start = self.start_route.clone();
+        match Route::parse(&start) {
+            Some(r) => self.push(r),
+            None => {
+                self.push(Route::dashboard());
+                self.flash_error(format!("no such screen: {start}"));
+            }
+        }
+    }
+
+    /// The login succeeded: keep the token, act as the session's user, open the console.
+    fn signed_in(&mut self, s: Box<backend::identity::NewSession>) {
+        if let Some(keep) = &self.on_login {
+            keep(&s);
+        }
+        self.tasks.set_actor(s.actor.clone());
+        self.session_token = Some(s.token.clone());
+        self.session_checked = Instant::now();
+        self.login = None;
+        self.open_start();
+        self.set_flash(Flash::success(format!("signed in as {}", s.user.username)));
     }
 
     /// Rows fetched per page (default 100); reopens the current screen with the new size.
@@ -173,6 +257,9 @@ impl App {
     // ---- keys and actions ------------------------------------------------------------
 
     fn contexts(&self) -> (Vec<Context>, bool) {
+        if self.login.is_some() {
+            return (vec![Context::Form], true);
+        }
         match &self.popup {
             Some(Popup::Help(_)) => (vec![Context::Help], false),
             Some(Popup::Palette(_)) => (vec![Context::Palette], true),
@@ -222,6 +309,10 @@ impl App {
     }
 
     fn text_input(&mut self, key: KeyEvent) {
+        if let Some(l) = &mut self.login {
+            l.on_input(key);
+            return;
+        }
         if let Some(Popup::Palette(p)) = &mut self.popup {
             p.on_input(key);
             return;
@@ -238,6 +329,14 @@ impl App {
     /// Runs an action: popups first, then app-wide actions, then the screen, then the router.
     pub fn dispatch(&mut self, a: Action) {
         self.dirty = true;
+        if let Some(l) = &mut self.login {
+            let mut ctx = Ctx::new(self.page_size);
+            if l.on_action(&a, &mut ctx) == login::Outcome::Quit {
+                self.quit = true;
+            }
+            self.process(LOGIN_SID, ctx);
+            return;
+        }
         match &mut self.popup {
             Some(Popup::Help(h)) => {
                 match a {
@@ -336,6 +435,24 @@ impl App {
         if !self.tasks.accept(&r) {
             return;
         }
+        if r.screen == LOGIN_SID && r.slot == SESSION_SLOT {
+            if let crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) = r.reply {
+                self.sign_out(why);
+            }
+            return;
+        }
+        if r.screen == LOGIN_SID {
+            let done = self.login.as_mut().and_then(|l| {
+                l.apply(r.reply);
+                l.take_session()
+            });
+            if let Some(s) = done {
+                self.signed_in(s);
+            }
+            self.dirty = true;
+            self.flush();
+            return;
+        }
         let page_size = self.page_size;
         let Some((sid, screen)) = self.stack.iter_mut().find(|(sid, _)| *sid == r.screen) else {
             return;
@@ -368,8 +485,11 @@ impl App {
         }
     }
 
-    /// The 250 ms tick: expires flash messages.
+    /// The 250 ms tick: expires flash messages, re-checks the session now and then.
     pub fn tick(&mut self) {
+        if self.session_checked.elapsed() >= SESSION_CHECK {
+            self.check_session();
+        }
         if self.flash.as_ref().is_some_and(|(_, at)| at.elapsed() >= FLASH_FOR) {
             self.flash = None;
             self.dirty = true;

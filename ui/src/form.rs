@@ -19,6 +19,8 @@ pub struct Field {
     pub hint: &'static str,
     pub input: Input,
     pub error: Option<String>,
+    /// Drawn as dots (passwords).
+    pub masked: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +43,7 @@ impl Form {
                     hint,
                     input: Input::default(),
                     error: None,
+                    masked: false,
                 })
                 .collect(),
             focus: 0,
@@ -60,6 +63,15 @@ impl Form {
         if let Some(f) = self.fields.iter_mut().find(|f| f.key == key) {
             f.input = Input::new(value.to_owned());
         }
+    }
+
+    /// Shows the field `key` as dots.
+    #[must_use]
+    pub fn masked(mut self, key: &str) -> Form {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.key == key) {
+            f.masked = true;
+        }
+        self
     }
 
     pub fn error_of(&self, key: &str) -> Option<&str> {
@@ -134,6 +146,7 @@ impl Form {
                     .placeholder(f.hint)
                     .error(f.error.as_deref())
                     .swatch(f.key.ends_with("_color"))
+                    .masked(f.masked)
             })
             .collect()
     }

@@ -17,6 +17,10 @@ pub mod terminal;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use backend::identity::NewSession;
+use backend::secrets::KeyConfig;
 use backend::{Actor, Db};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -34,6 +38,36 @@ pub struct UiOptions {
     pub backend_label: String,
     /// A sitemap path to open first (`tenants`, `billing/invoices`, `tenants/acme/limits`).
     pub start_route: Option<String>,
+    /// Where the master keys come from (checking 2FA codes); `None` turns codes off.
+    pub keys: Option<KeyConfig>,
+    /// Start on the login screen: accounts exist and there is no valid session.
+    pub login: Option<LoginOptions>,
+}
+
+/// Called with a new session after a successful login (the binary keeps its token).
+pub type OnLogin = Arc<dyn Fn(&NewSession) + Send + Sync>;
+
+pub struct LoginOptions {
+    /// Shown above the form, e.g. "session expired — log in again".
+    pub notice: Option<String>,
+    pub on_login: Option<OnLogin>,
+    /// Already signed in with this session (the actor given to `App::new` is its user): the
+    /// app starts on the console and re-checks the session every minute, showing the login
+    /// screen again once it has expired or been revoked. `None`: start on the login screen.
+    pub token: Option<String>,
+}
+
+impl UiOptions {
+    /// Defaults for everything but the theme.
+    pub fn new(theme: widgets::Theme, backend_label: &str) -> UiOptions {
+        UiOptions {
+            theme,
+            backend_label: backend_label.to_owned(),
+            start_route: None,
+            keys: None,
+            login: None,
+        }
+    }
 }
 
 const TICK: Duration = Duration::from_millis(250);

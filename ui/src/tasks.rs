@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use backend::browse::{self, BrowseQuery, Table};
 use backend::dashboard::{self, Stat};
+use backend::identity::{self, LoginOutcome, LoginRequest};
 use backend::page::Page;
+use backend::secrets::{self, KeyConfig};
+use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, NewTenant, Tenant, TenantPatch, TenantQuery};
 use backend::{Actor, Db, ServiceError};
 use tokio::sync::mpsc;
@@ -39,8 +42,27 @@ pub enum Request {
         key: String,
         reason: String,
         confirm: String,
+        /// A 2FA code typed in the modal, when the session's last one is too old.
+        code: Option<String>,
     },
     Reactivate(String),
+    Login {
+        username: String,
+        password: Hidden,
+        code: Option<Hidden>,
+    },
+    /// Is this session still valid?
+    Session(String),
+}
+
+/// A secret typed into a form: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(backend::audit::REDACTED)
+    }
 }
 
 /// What came back.
@@ -52,6 +74,8 @@ pub enum Reply {
     /// A tenant read or changed (get, create, update, limits, suspend, reactivate).
     Tenant(Result<Box<Tenant>, ServiceError>),
     Table(Result<Table, ServiceError>),
+    Login(Result<LoginOutcome, ServiceError>),
+    Session(Result<Box<identity::Authenticated>, ServiceError>),
 }
 
 /// A finished backend call, addressed to the screen that asked for it.
@@ -63,7 +87,16 @@ pub struct BackendResult {
     pub reply: Reply,
 }
 
-async fn call(db: &Db, actor: &Actor, req: Request) -> Reply {
+/// Loads the master keys only when a code must be checked (the key file is created on first
+/// use, not by merely opening the console).
+fn keys_for(code: Option<&str>, cfg: Option<&KeyConfig>) -> Result<Option<secrets::Keys>, ServiceError> {
+    match (code.filter(|c| !c.trim().is_empty()), cfg) {
+        (Some(_), Some(cfg)) => Ok(Some(secrets::load(cfg)?.keys)),
+        _ => Ok(None),
+    }
+}
+
+async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) -> Reply {
     match req {
         Request::Stats => Reply::Stats(dashboard::stats(db, actor).await),
         Request::TenantPage(q) => Reply::TenantPage(tenants::list(db, actor, &q).await),
@@ -80,10 +113,44 @@ async fn call(db: &Db, actor: &Actor, req: Request) -> Reply {
         Request::SetLimits { key, limits } => {
             Reply::Tenant(tenants::set_limits(db, actor, &key, limits).await.map(Box::new))
         }
-        Request::Suspend { key, reason, confirm } => {
-            Reply::Tenant(tenants::suspend(db, actor, &key, &reason, &confirm).await.map(Box::new))
-        }
+        Request::Suspend {
+            key,
+            reason,
+            confirm,
+            code,
+        } => Reply::Tenant(
+            async {
+                let keys = keys_for(code.as_deref(), keys)?;
+                let mut proof = Proof::confirm(&confirm);
+                if let Some(k) = &keys {
+                    proof = proof.with_code(code.as_deref(), k);
+                }
+                tenants::suspend(db, actor, &key, &reason, &proof).await.map(Box::new)
+            }
+            .await,
+        ),
         Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await.map(Box::new)),
+        Request::Login {
+            username,
+            password,
+            code,
+        } => Reply::Login(
+            async {
+                let code = code.map(|c| c.0);
+                let keys = keys_for(code.as_deref(), keys)?;
+                let req = LoginRequest {
+                    username,
+                    password: password.0,
+                    code,
+                    source: backend::actor::detect_source(),
+                };
+                identity::login(db, keys.as_ref(), &req).await
+            }
+            .await,
+        ),
+        Request::Session(token) => {
+            Reply::Session(identity::authenticate(db, &token, &actor.source).await.map(Box::new))
+        }
     }
 }
 
@@ -98,6 +165,7 @@ pub struct Job {
 pub struct Tasks {
     db: Db,
     actor: Actor,
+    keys: Option<KeyConfig>,
     tx: mpsc::UnboundedSender<BackendResult>,
     rx: mpsc::UnboundedReceiver<BackendResult>,
     latest: HashMap<(u64, &'static str), (u64, AbortHandle)>,
@@ -106,11 +174,12 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    pub fn new(db: Db, actor: Actor) -> Tasks {
+    pub fn new(db: Db, actor: Actor, keys: Option<KeyConfig>) -> Tasks {
         let (tx, rx) = mpsc::unbounded_channel();
         Tasks {
             db,
             actor,
+            keys,
             tx,
             rx,
             latest: HashMap::new(),
@@ -123,6 +192,11 @@ impl Tasks {
         &self.actor
     }
 
+    /// Acts as `actor` from now on (after a login).
+    pub fn set_actor(&mut self, actor: Actor) {
+        self.actor = actor;
+    }
+
     /// Starts `job` for `screen`, aborting the previous request in the same slot.
     pub fn spawn(&mut self, screen: u64, job: Job) {
         let id = self.next_id;
@@ -131,13 +205,19 @@ impl Tasks {
             handle.abort();
             self.inflight.remove(&old);
         }
-        let (db, actor, tx) = (self.db.clone(), self.actor.clone(), self.tx.clone());
+        // Row-level security on PostgreSQL confines a tenant user's queries a second time.
+        let (db, actor, tx) = (
+            self.db.scoped(self.actor.tenant_id),
+            self.actor.clone(),
+            self.tx.clone(),
+        );
+        let keys = self.keys.clone();
         let slot = job.slot;
         let handle = tokio::spawn(async move {
             if let Some(d) = job.delay {
                 tokio::time::sleep(d).await;
             }
-            let reply = call(&db, &actor, job.request).await;
+            let reply = call(&db, &actor, keys.as_ref(), job.request).await;
             // The receiver is gone only when the app is shutting down.
             let _ = tx.send(BackendResult {
                 id,

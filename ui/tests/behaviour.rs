@@ -255,3 +255,138 @@ fn every_keymap_action_has_a_handler_and_every_key_is_in_help() {
         }
     }
 }
+
+#[tokio::test]
+async fn login_screen_signs_in_and_shows_one_message_for_every_failure() {
+    let (mut app, db, _dir, kept) = login_app(2).await;
+    assert!(
+        app.login.is_some() && app.screen().is_none(),
+        "nothing but the login screen"
+    );
+    let mut messages = Vec::new();
+    for (user, pw) in [("ana", "wrong password"), ("nobody", PASSWORD)] {
+        typ(&mut app, user);
+        press(&mut app, KeyCode::Enter);
+        typ(&mut app, pw);
+        press(&mut app, KeyCode::Enter);
+        app.settle().await;
+        let l = app.login.as_ref().expect("still on the login screen");
+        messages.push(l.form.error.clone().expect("an error is shown"));
+        assert_eq!(l.form.value("password"), "", "the password is not kept");
+        // Start the next try from an empty username.
+        let n = l.form.value("username").chars().count();
+        press(&mut app, KeyCode::BackTab);
+        for _ in 0..n {
+            press(&mut app, KeyCode::Backspace);
+        }
+    }
+    assert_eq!(messages[0], backend::identity::LOGIN_FAILED);
+    assert_eq!(messages[0], messages[1]);
+    typ(&mut app, "ana");
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, PASSWORD);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.login.is_none(), "signed in");
+    assert_eq!(
+        (app.actor().name.as_str(), app.route().path().as_str()),
+        ("ana", "dashboard")
+    );
+    assert!(app.actor().session_id.is_some());
+    let token = kept.lock().unwrap().clone().expect("the token was handed over");
+    let auth = backend::identity::authenticate(&db, &token, "test").await.unwrap();
+    assert_eq!(auth.user.username, "ana");
+}
+
+#[tokio::test]
+async fn login_screen_asks_for_the_2fa_code_when_the_account_has_one() {
+    use backend::identity::{self, totp, LoginOutcome, LoginRequest};
+    let (mut app, db, dir, _) = login_app(0).await;
+    let keys = backend::secrets::load(&key_config(&dir)).unwrap().keys;
+    let req = LoginRequest {
+        username: "ana".into(),
+        password: PASSWORD.into(),
+        code: None,
+        source: "test".into(),
+    };
+    let Ok(LoginOutcome::Session(s)) = identity::login(&db, None, &req).await else {
+        panic!("login")
+    };
+    let e = totp::enroll(&db, &keys, &s.actor).await.unwrap();
+    let earlier = backend::db::now() - chrono::TimeDelta::seconds(60);
+    let code = totp::code_at(&e.secret, earlier).unwrap();
+    totp::enable_at(&db, &keys, &s.actor, &code, earlier).await.unwrap();
+    typ(&mut app, "ana");
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, PASSWORD);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let l = app.login.as_ref().expect("asks for the code");
+    assert!(l.wants_code && l.form.focus == 2 && l.form.error.is_none());
+    typ(&mut app, &totp::code_at(&e.secret, backend::db::now()).unwrap());
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.login.is_none(), "signed in with the code");
+    assert_eq!(app.actor().name, "ana");
+}
+
+#[tokio::test]
+async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
+    use backend::identity::totp;
+    let (mut app, db, dir, _) = login_app(1).await;
+    typ(&mut app, "ana");
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, PASSWORD);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    // 2FA enabled on this very session, ten minutes ago: too long ago for a sensitive action.
+    let keys = backend::secrets::load(&key_config(&dir)).unwrap().keys;
+    let actor = app.actor().clone();
+    let e = totp::enroll(&db, &keys, &actor).await.unwrap();
+    let then = backend::db::now() - chrono::TimeDelta::minutes(10);
+    totp::enable_at(&db, &keys, &actor, &totp::code_at(&e.secret, then).unwrap(), then)
+        .await
+        .unwrap();
+    palette(&mut app, "tenants");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    ch(&mut app, 'x');
+    typ(&mut app, "acme-hosting");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "chargeback");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
+    assert_eq!(t.status, "active", "refused without a recent code");
+    typ(&mut app, &totp::code_at(&e.secret, backend::db::now()).unwrap());
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
+    assert_eq!(
+        (t.status.as_str(), t.suspended_reason.as_deref()),
+        ("suspended", Some("chargeback")),
+        "the reason typed first is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_session_brings_the_login_screen_back() {
+    let (mut app, db, _dir, kept) = login_app(1).await;
+    typ(&mut app, "ana");
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, PASSWORD);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.login.is_none());
+    app.check_session();
+    app.settle().await;
+    assert!(app.login.is_none(), "still valid");
+    let token = kept.lock().unwrap().clone().unwrap();
+    backend::identity::logout(&db, &token, "elsewhere").await.unwrap();
+    app.check_session();
+    app.settle().await;
+    let l = app.login.as_ref().expect("back on the login screen");
+    assert_eq!(l.notice.as_deref(), Some(backend::identity::sessions::REVOKED));
+    assert!(app.screen().is_none(), "the console is gone");
+    assert_eq!(app.actor().name, "(not signed in)");
+}

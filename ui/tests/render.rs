@@ -79,3 +79,23 @@ async fn view_missing_from_this_build() {
     t.draw(|f| state.draw(f, f.area(), &theme)).unwrap();
     assert_snapshot!(t.backend());
 }
+
+#[tokio::test]
+async fn login_screen_80x24() {
+    let (mut app, _db, _dir, _) = login_app(0).await;
+    typ(&mut app, "ana");
+    press(&mut app, crossterm::event::KeyCode::Enter);
+    typ(&mut app, "secret");
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[tokio::test]
+async fn login_screen_after_a_failure_80x24() {
+    let (mut app, _db, _dir, _) = login_app(0).await;
+    typ(&mut app, "ana");
+    press(&mut app, crossterm::event::KeyCode::Tab);
+    typ(&mut app, "wrong password");
+    press(&mut app, crossterm::event::KeyCode::Enter);
+    app.settle().await;
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}

@@ -358,9 +358,11 @@ impl Worker {
         async move {
             let id = job.id;
             let kind = job.kind.clone();
+            let tenant = job.tenant_id;
             let result = match handler {
                 None => Err(JobError::Permanent(format!("no handler for kind {kind}"))),
-                Some(h) => match AssertUnwindSafe(h(job, db.clone())).catch_unwind().await {
+                // A tenant's job works inside that tenant's row-level security scope.
+                Some(h) => match AssertUnwindSafe(h(job, db.scoped(tenant))).catch_unwind().await {
                     Ok(r) => r,
                     Err(_) => Err(JobError::Permanent(format!("handler for kind {kind} panicked"))),
                 },

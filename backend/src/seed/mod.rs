@@ -12,8 +12,9 @@
 //!
 //! The content is deterministic (fixed lists and a fixed-seed PRNG); only ids (UUIDv7) and
 //! timestamps (relative to the moment of seeding) differ between runs. Columns holding
-//! secrets (`*_enc`) are left NULL: encryption at rest is not built yet, and plaintext must
-//! never land there.
+//! secrets (`*_enc`) are left NULL (no real credentials exist in a demo; plaintext must never
+//! land there). The demo accounts of [`DEMO_LOGINS`] get [`DEMO_PASSWORD`] (argon2id-hashed)
+//! so `painel demo` can log in as `admin`.
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Serialize;
@@ -49,6 +50,7 @@ mod tests;
 mod text;
 
 pub use bulk::bulk_tenants;
+pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
 
 macro_rules! report {
     ($($table:ident),* $(,)?) => {
@@ -141,6 +143,7 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
     platform::incidents(&mut ctx, &world).await?;
     platform::integrations_and_settings(&mut ctx, &world).await?;
     platform::jobs(&mut ctx, &world).await?;
+    people::demo_logins(&mut ctx, &world).await?;
     ctx.tx.commit().await?;
     SeedReport::count(db).await
 }
@@ -362,6 +365,10 @@ fn arg_json(a: &Arg) -> Value {
             Value::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
         }),
         Arg::Json(v) => v.clone().unwrap_or(Value::Null),
+        // Binary columns hold sealed secrets: never copied into the audit log.
+        Arg::Bytes(v) => v
+            .as_ref()
+            .map_or(Value::Null, |_| Value::String(audit::REDACTED.to_owned())),
     }
 }
 

@@ -80,7 +80,7 @@ pub(super) async fn brands_and_customers(db: &Db, actor: &Actor) -> Result<World
     for b in &mut world.brands {
         if let Some(reason) = b.spec.suspend {
             let slug = b.tenant.slug.clone();
-            b.tenant = tenants::suspend(db, actor, &slug, reason, &slug).await?;
+            b.tenant = tenants::suspend(db, actor, &slug, reason, &crate::sensitive::Proof::confirm(&slug)).await?;
         }
     }
     Ok(world)
@@ -333,4 +333,54 @@ pub(super) async fn users(ctx: &mut Ctx, world: &mut World) -> Result<(), Servic
 
 fn role_str(role: &str) -> &'static str {
     crate::actor::Role::parse(role).map_or("reseller", |r| r.as_str())
+}
+
+/// The password of the demo accounts (README: "Demo accounts"). Demo data only.
+pub const DEMO_PASSWORD: &str = "painel-demo-2024";
+/// The demo's platform super admin; `painel demo` logs in as it.
+pub const DEMO_ADMIN: &str = "admin";
+/// Every demo account with [`DEMO_PASSWORD`]: (username, role).
+pub const DEMO_LOGINS: [(&str, &str); 3] = [
+    (DEMO_ADMIN, "super_admin"),
+    ("thiago.barbosa", "tenant_admin"),
+    ("toptv.wesley", "reseller"),
+];
+
+/// The demo accounts: a platform super admin `admin`, and the StreamMax tenant admin and one
+/// of its resellers given the demo password, so each kind of login can be tried.
+pub(super) async fn demo_logins(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError> {
+    let id = Uuid::now_v7();
+    let created = ctx.days(-95);
+    let hash = crate::identity::password::hash(DEMO_PASSWORD).await?;
+    ctx.add(
+        "users",
+        "user",
+        None,
+        cols![
+            "id" => id,
+            "username" => DEMO_ADMIN,
+            "email" => "admin@painelcloud.net.br",
+            "display_name" => "Administrador (demo)",
+            "role" => "super_admin",
+            "status" => "active",
+            "totp_enabled" => false,
+            "password_hash" => hash,
+            "created_at" => created,
+            "updated_at" => created,
+        ],
+    )
+    .await?;
+    for (username, _) in DEMO_LOGINS.iter().skip(1) {
+        let found = world.brands.iter().find_map(|b| {
+            b.admin
+                .iter()
+                .chain(b.resellers.iter())
+                .find(|u| u.username == *username)
+                .map(|u| (u.id, Some(b.tenant.id)))
+        });
+        let Some(user) = found else { continue };
+        let hash = crate::identity::password::hash(DEMO_PASSWORD).await?;
+        crate::identity::accounts::set_password_hash(&mut ctx.tx, &ctx.actor, user, &hash).await?;
+    }
+    Ok(())
 }

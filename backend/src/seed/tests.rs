@@ -116,10 +116,35 @@ async fn check_demo(db: &Db) {
         "SELECT (SELECT COUNT(*) FROM servers WHERE api_token_enc IS NOT NULL) \
          + (SELECT COUNT(*) FROM integrations WHERE secret_enc IS NOT NULL OR webhook_secret_enc IS NOT NULL) \
          + (SELECT COUNT(*) FROM streaming_servers WHERE access_code_enc IS NOT NULL OR api_key_enc IS NOT NULL OR password_enc IS NOT NULL) \
-         + (SELECT COUNT(*) FROM users WHERE totp_secret_enc IS NOT NULL OR password_hash IS NOT NULL)",
+         + (SELECT COUNT(*) FROM users WHERE totp_secret_enc IS NOT NULL)",
     )
     .await;
     assert_eq!(secrets, 0);
+    // Only the demo accounts have a password, and only as an argon2id hash.
+    let hashes: Vec<(String, String)> = db
+        .fetch_all(
+            "SELECT username, password_hash FROM users WHERE password_hash IS NOT NULL ORDER BY username",
+            args![],
+        )
+        .await
+        .unwrap();
+    let mut want: Vec<&str> = super::DEMO_LOGINS.iter().map(|(u, _)| *u).collect();
+    want.sort_unstable();
+    assert_eq!(hashes.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(), want);
+    for (u, h) in &hashes {
+        assert!(
+            h.starts_with("$argon2id$") && !h.contains(super::DEMO_PASSWORD),
+            "{u}: {h}"
+        );
+    }
+    let leaked: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE CAST(after AS TEXT) LIKE '%argon2%' OR CAST(after AS TEXT) LIKE $1",
+            args![format!("%{}%", super::DEMO_PASSWORD)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(leaked, 0, "no password hash or password in the audit log");
     // A second run refuses.
     assert!(matches!(demo(db).await, Err(ServiceError::Conflict(_))));
 }

@@ -11,6 +11,10 @@ use crate::screens::{Mode, Screen};
 
 impl App {
     pub fn draw(&mut self, f: &mut Frame) {
+        if let Some(l) = &self.login {
+            l.draw(f, &self.theme, &self.backend_label);
+            return;
+        }
         let route = self.route();
         let hint_ctx = self.hint_contexts();
         let base = self.theme.clone();

@@ -1,7 +1,10 @@
 //! The typed confirmation for suspending (slug + reason) and reactivating a tenant, drawn by
-//! [`ConfirmDialog`]. The backend checks the typed slug; this modal only collects it and shows
-//! what was wrong.
+//! [`ConfirmDialog`]. The backend checks the typed slug and the second factor; this modal only
+//! collects them and shows what was wrong. When the backend says the session's last 2FA code
+//! is too old (or the code was wrong), the modal asks for a current code in place of the
+//! reason and sends the same request again with it.
 
+use backend::sensitive;
 use backend::tenants::Tenant;
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
@@ -34,6 +37,8 @@ pub struct ConfirmModal {
     pub name: String,
     pub form: Form,
     pub busy: bool,
+    /// Asking for a 2FA code; the reason typed first is kept here.
+    pub code_for: Option<String>,
 }
 
 impl ConfirmModal {
@@ -48,6 +53,7 @@ impl ConfirmModal {
             name: t.name.clone(),
             form,
             busy: false,
+            code_for: None,
         }
     }
 
@@ -75,8 +81,9 @@ impl ConfirmModal {
                 let req = match self.kind {
                     ConfirmKind::Suspend => Request::Suspend {
                         key: self.slug.clone(),
-                        reason: self.form.value("reason"),
+                        reason: self.code_for.clone().unwrap_or_else(|| self.form.value("reason")),
                         confirm: self.form.value("confirm"),
+                        code: self.code_for.is_some().then(|| self.form.value("code")),
                     },
                     ConfirmKind::Reactivate => Request::Reactivate(self.slug.clone()),
                 };
@@ -93,6 +100,24 @@ impl ConfirmModal {
 
     pub fn failed(&mut self, e: &ServiceError) {
         self.busy = false;
+        let wants_code = matches!(e, ServiceError::PermissionDenied(m)
+            if m == sensitive::NEEDS_CODE || m == sensitive::BAD_CODE);
+        if self.kind == ConfirmKind::Suspend && wants_code {
+            let reason = self.code_for.take().unwrap_or_else(|| self.form.value("reason"));
+            let typed = self.form.value("confirm");
+            self.form = Form::new(&[("confirm", "Type the slug", ""), ("code", "2FA code", "")]);
+            self.form.set("confirm", &typed);
+            self.form.focus = 1;
+            self.code_for = Some(reason);
+            self.form.error = Some(
+                if matches!(e, ServiceError::PermissionDenied(m) if m == sensitive::BAD_CODE) {
+                    "wrong or already used 2FA code".to_owned()
+                } else {
+                    "enter a current 2FA code: the last one is over 5 minutes old".to_owned()
+                },
+            );
+            return;
+        }
         self.form.show_error(e);
     }
 
@@ -135,7 +160,12 @@ impl ConfirmModal {
             ConfirmDialog::new(title, &message, &self.slug, value(0), cursor, theme).error(error.as_deref());
         dialog = match self.kind {
             ConfirmKind::Suspend => {
-                let dialog = dialog.extra("Reason (kept in the audit log)", value(1));
+                let label = if self.code_for.is_some() {
+                    "2FA code (from your authenticator app)"
+                } else {
+                    "Reason (kept in the audit log)"
+                };
+                let dialog = dialog.extra(label, value(1));
                 if self.form.focus == 1 {
                     dialog.focus_extra(cursor)
                 } else {

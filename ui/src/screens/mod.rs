@@ -5,6 +5,7 @@ pub mod browse;
 pub mod confirm;
 pub mod dashboard;
 pub mod filter;
+pub mod login;
 pub mod paging;
 pub mod tenant_detail;
 pub mod tenant_form;

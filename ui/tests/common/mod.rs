@@ -92,6 +92,8 @@ pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
             theme: widgets::Theme::dark(),
             backend_label: "sqlite".into(),
             start_route: Some(route.into()),
+            keys: None,
+            login: None,
         },
     );
     app.settle().await;
@@ -161,4 +163,55 @@ pub fn tenant_detail(app: &App) -> &TenantDetail {
 /// The names on the tenant list's current page.
 pub fn tenant_names(app: &App) -> Vec<String> {
     tenants_list(app).rows().iter().map(|t| t.name.clone()).collect()
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Someone who saw the login screen's callback: the token it was handed.
+pub type Kept = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// An app behind the login screen, on a database with one super admin `ana` (and `n`
+/// tenants); the master keys live in the temp dir.
+pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
+    let (db, dir) = db_with(n).await;
+    backend::identity::accounts::create_user(
+        &db,
+        &actor(),
+        backend::identity::accounts::NewUser {
+            username: "ana".into(),
+            email: "ana@example.com".into(),
+            password: Some(PASSWORD.into()),
+            role: Some(backend::Role::SuperAdmin),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create user");
+    let kept: Kept = Default::default();
+    let keep = kept.clone();
+    let app = App::new(
+        db.clone(),
+        actor(),
+        UiOptions {
+            theme: widgets::Theme::dark(),
+            backend_label: "sqlite".into(),
+            start_route: Some("dashboard".into()),
+            keys: Some(key_config(&dir)),
+            login: Some(painel_ui::LoginOptions {
+                notice: None,
+                token: None,
+                on_login: Some(std::sync::Arc::new(move |s: &backend::identity::NewSession| {
+                    *keep.lock().unwrap() = Some(s.token.clone());
+                })),
+            }),
+        },
+    );
+    (app, db, dir, kept)
+}
+
+pub fn key_config(dir: &TempDir) -> backend::secrets::KeyConfig {
+    backend::secrets::KeyConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    }
 }

@@ -1,0 +1,240 @@
+//! Accounts: the first super admin (`painel init`) and creating users.
+
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{password, User, USER_COLUMNS};
+use crate::actor::{Actor, Role};
+use crate::audit::{self, Change};
+use crate::authz::{require, Permission};
+use crate::db::{now, Backend, Db, Tx};
+use crate::error::{FieldError, ServiceError};
+use crate::{args, validate};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    /// Empty: the username.
+    pub display_name: String,
+    /// `None`: an account that cannot log in with a password (yet).
+    pub password: Option<String>,
+    pub role: Option<Role>,
+    pub tenant_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// 3–64 characters: lower-case letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+pub fn username(raw: &str) -> Result<String, String> {
+    let u = raw.trim().to_lowercase();
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+    if !(3..=64).contains(&u.chars().count()) {
+        return Err("must be 3 to 64 characters".into());
+    }
+    if !u.chars().all(ok_char) || !u.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("may hold lower-case letters, digits, '.', '_' and '-', and starts with a letter or digit".into());
+    }
+    Ok(u)
+}
+
+struct Valid {
+    username: String,
+    email: String,
+    display_name: String,
+    password_hash: Option<String>,
+}
+
+async fn validate_new(u: &NewUser) -> Result<Valid, ServiceError> {
+    let mut errors = Vec::new();
+    let mut field = |name: &str, r: Result<String, String>| match r {
+        Ok(v) => Some(v),
+        Err(message) => {
+            errors.push(FieldError {
+                field: name.to_owned(),
+                message,
+            });
+            None
+        }
+    };
+    let username = field("username", username(&u.username));
+    let email = field("email", validate::email(&u.email));
+    let display = if u.display_name.trim().is_empty() {
+        username.clone()
+    } else {
+        field("display_name", validate::name(&u.display_name, 120))
+    };
+    if let Some(pw) = &u.password {
+        if let Err(ServiceError::Validation(mut e)) = password::check_policy(pw) {
+            errors.append(&mut e);
+        }
+    }
+    let (Some(username), Some(email), Some(display_name)) = (username, email, display) else {
+        return Err(ServiceError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ServiceError::Validation(errors));
+    }
+    let password_hash = match &u.password {
+        Some(pw) => Some(password::hash(pw).await?),
+        None => None,
+    };
+    Ok(Valid {
+        username,
+        email,
+        display_name,
+        password_hash,
+    })
+}
+
+#[derive(Serialize)]
+struct Snapshot<'a> {
+    id: Uuid,
+    username: &'a str,
+    email: &'a str,
+    display_name: &'a str,
+    role: &'a str,
+    tenant_id: Option<Uuid>,
+    has_password: bool,
+}
+
+async fn insert(
+    tx: &mut Tx,
+    actor: &Actor,
+    v: Valid,
+    role: Role,
+    u: &NewUser,
+    action: &str,
+) -> Result<User, ServiceError> {
+    let id = Uuid::now_v7();
+    let at = now();
+    let user: User = tx
+        .fetch_one(
+            &format!(
+                "INSERT INTO users (id, tenant_id, parent_id, username, email, display_name, password_hash, role, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {USER_COLUMNS}"
+            ),
+            args![
+                id,
+                u.tenant_id,
+                u.parent_id,
+                v.username.as_str(),
+                v.email.as_str(),
+                v.display_name.as_str(),
+                v.password_hash.clone(),
+                role.as_str(),
+                at,
+            ],
+        )
+        .await?;
+    let snap = Snapshot {
+        id,
+        username: &user.username,
+        email: &user.email,
+        display_name: &user.display_name,
+        role: &user.role,
+        tenant_id: user.tenant_id,
+        has_password: v.password_hash.is_some(),
+    };
+    audit::record(
+        tx,
+        actor,
+        Change {
+            action,
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            tenant_id: user.tenant_id,
+            before: None,
+            after: audit::snapshot(&snap),
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Creates the first account, a platform super admin. Refuses (Conflict) once any user
+/// exists: from then on accounts are created by a logged-in administrator.
+pub async fn init(db: &Db, actor: &Actor, mut new: NewUser) -> Result<User, ServiceError> {
+    new.role = Some(Role::SuperAdmin);
+    new.tenant_id = None;
+    new.parent_id = None;
+    if new.password.is_none() {
+        return Err(ServiceError::invalid(
+            "password",
+            "the first administrator needs a password",
+        ));
+    }
+    let v = validate_new(&new).await?;
+    let mut tx = db.begin().await?;
+    // Two concurrent inits must not both see an empty table (SQLite: BEGIN IMMEDIATE already
+    // serialises writers).
+    if tx.backend() == Backend::Postgres {
+        tx.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", args![])
+            .await?;
+    }
+    let n: i64 = tx.scalar("SELECT COUNT(*) FROM users", args![]).await?;
+    if n > 0 {
+        return Err(ServiceError::Conflict(
+            "accounts already exist: `painel init` only creates the first one — log in with `painel login`".into(),
+        ));
+    }
+    let user = insert(&mut tx, actor, v, Role::SuperAdmin, &new, "user.init").await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Creates a user (platform super admins only until RBAC editing arrives).
+pub async fn create_user(db: &Db, actor: &Actor, new: NewUser) -> Result<User, ServiceError> {
+    require(actor, Permission::UsersCreate)?;
+    let role = new
+        .role
+        .ok_or_else(|| ServiceError::invalid("role", "a role is required"))?;
+    let v = validate_new(&new).await?;
+    let mut tx = db.begin().await?;
+    let user = insert(&mut tx, actor, v, role, &new, "user.create").await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Sets a user's password directly (demo seeding, inside its transaction). Audited by the
+/// caller's change log; the hash never reaches the audit row.
+pub(crate) async fn set_password_hash(
+    tx: &mut Tx,
+    actor: &Actor,
+    (user_id, tenant_id): (Uuid, Option<Uuid>),
+    hash: &str,
+) -> Result<(), ServiceError> {
+    tx.execute(
+        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+        args![user_id, hash, now()],
+    )
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        Change {
+            action: "user.set_password",
+            entity: "user",
+            entity_id: Some(user_id.to_string()),
+            tenant_id,
+            before: None,
+            after: Some(json!({ "has_password": true })),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::username;
+
+    #[test]
+    fn usernames_are_folded_and_checked() {
+        assert_eq!(username("  Ana.Lima "), Ok("ana.lima".into()));
+        assert!(username("ab").is_err());
+        assert!(username(".hidden").is_err());
+        assert!(username("ana lima").is_err());
+        assert!(username("ana@x").is_err());
+    }
+}

@@ -1,0 +1,19 @@
+-- Logins, 2FA and step-up (docs/adr/0007-sessions-and-lockout.md).
+-- totp_last_step: the RFC 6238 time step of the last accepted code; a code for that step or an
+-- earlier one is refused, so a code seen over someone's shoulder cannot be replayed.
+ALTER TABLE users ADD COLUMN totp_last_step bigint NULL;
+
+-- When this session last presented a correct second factor: sensitive actions need one from
+-- the last five minutes.
+ALTER TABLE sessions ADD COLUMN totp_verified_at timestamptz NULL;
+
+-- Single-use 2FA recovery codes, stored as SHA-256 (the codes carry 80 random bits, so a fast
+-- hash is enough). used_at is set when one is spent; regenerating deletes the old set.
+CREATE TABLE recovery_codes (
+    id         uuid        NOT NULL PRIMARY KEY,
+    user_id    uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash  text        NOT NULL,
+    used_at    timestamptz NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (user_id, code_hash)
+);

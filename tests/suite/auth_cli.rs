@@ -1,0 +1,486 @@
+//! init, login, whoami, logout, 2fa and keys through the real binary.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use backend::args;
+use backend::identity::totp;
+use backend::secrets::{self, KeyConfig};
+
+use crate::cli::{stderr, stdout};
+use crate::common::{fresh, TestDb};
+use crate::identity::PASSWORD;
+
+/// A user's home for the binary: config, data dir (key file, session file, logs).
+struct Home {
+    dir: tempfile::TempDir,
+    store: &'static str,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+            store: "file",
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, t: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_env(t, args, stdin, &[])
+    }
+
+    fn run_env(&self, t: &TestDb, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+        let data = self.data();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_painel"));
+        cmd.args(["--database-url", &t.url, "--data-dir"])
+            .arg(&data)
+            .args(args)
+            .env("XDG_CONFIG_HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path())
+            .env("PAINEL_OPERATOR", "cli-tester")
+            .env("PAINEL_SESSION_STORE", self.store)
+            .env_remove("PAINEL_DATABASE_URL")
+            .env_remove("PAINEL_MASTER_KEY")
+            .env_remove("PAINEL_MASTER_KEY_PREVIOUS")
+            .env_remove("SSH_CONNECTION")
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn init_and_login(&self, t: &TestDb) {
+        let init = self.run(
+            t,
+            &[
+                "init",
+                "--username",
+                "admin",
+                "--email",
+                "admin@example.com",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        );
+        assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+        let login = self.run(
+            t,
+            &["-o", "json", "login", "--username", "admin", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        );
+        assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    }
+
+    fn token_file(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.data().join("sessions"))
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "token"))
+    }
+
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for e in std::fs::read_dir(self.data().join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+        all
+    }
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn init_login_whoami_logout_through_the_binary() {
+    let t = fresh().await;
+    let h = Home::new();
+    let init = h.run(
+        &t,
+        &[
+            "-o",
+            "json",
+            "init",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    assert_eq!(json(&init)["role"], "super_admin");
+    let again = h.run(
+        &t,
+        &[
+            "init",
+            "--username",
+            "other",
+            "--email",
+            "o@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(again.status.code(), Some(5), "{}", stderr(&again));
+    let who = h.run(&t, &["whoami"], None);
+    assert_eq!(who.status.code(), Some(4));
+    assert!(
+        stderr(&who).contains("not logged in — run painel login"),
+        "{}",
+        stderr(&who)
+    );
+    let wrong = h.run_env(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some("not the password\n"),
+        &[("SSH_CONNECTION", "203.0.113.9 51234 10.0.0.1 22")],
+    );
+    let unknown = h.run(
+        &t,
+        &["login", "--username", "nobody", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!((wrong.status.code(), unknown.status.code()), (Some(4), Some(4)));
+    assert_eq!(stderr(&wrong), stderr(&unknown), "one message whatever was wrong");
+    assert!(stderr(&wrong).contains("login failed"));
+    let sources: Vec<(String, String)> =
+        t.db.fetch_all("SELECT username, source FROM login_attempts ORDER BY at", args![])
+            .await
+            .unwrap();
+    assert_eq!(
+        sources[0],
+        ("admin".to_owned(), "ssh:203.0.113.9".to_owned()),
+        "the SSH client is the source"
+    );
+    let login = h.run(
+        &t,
+        &["-o", "json", "login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    assert_eq!(json(&login)["mode"], "session");
+    let file = h
+        .token_file()
+        .expect("the session is kept in a file (PAINEL_SESSION_STORE=file)");
+    assert_eq!(mode(&file), 0o600);
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(token.starts_with("pnl_"));
+    // Logging in again ends the session it replaces.
+    let again = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let live: i64 =
+        t.db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL", args![])
+            .await
+            .unwrap();
+    assert_eq!(live, 1);
+    let file = h.token_file().unwrap();
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    let who = h.run(&t, &["-o", "json", "whoami"], None);
+    assert_eq!(who.status.code(), Some(0), "{}", stderr(&who));
+    let v = json(&who);
+    assert_eq!(
+        (v["username"].as_str(), v["role"].as_str()),
+        (Some("admin"), Some("super_admin"))
+    );
+    assert!(v["expires_at"].is_string() && v["session_id"].is_string());
+    let csv = h.run(&t, &["-o", "csv", "whoami"], None);
+    assert!(stdout(&csv).starts_with("username,display_name,role,tenant_id,mode,two_factor"));
+    let table = h.run(&t, &["-o", "table", "whoami"], None);
+    assert!(stdout(&table)
+        .lines()
+        .any(|l| l.starts_with("mode") && l.ends_with("session")));
+    // Batch verbs act as the session's user.
+    let created = h.run(
+        &t,
+        &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"],
+        None,
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    let (name, user_id): (String, Option<uuid::Uuid>) =
+        t.db.fetch_optional(
+            "SELECT actor_name, actor_user_id FROM audit_log WHERE action = 'tenant.create'",
+            args![],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(name, "admin");
+    assert!(user_id.is_some());
+    let out = h.run(&t, &["logout"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(h.token_file().is_none(), "the token is forgotten");
+    assert_eq!(h.run(&t, &["tenants", "list"], None).status.code(), Some(4));
+    // Neither the password nor the token reached the log.
+    let logs = h.logs();
+    assert!(!logs.contains(PASSWORD) && !logs.contains(&token), "{logs}");
+}
+
+#[tokio::test]
+async fn expired_and_revoked_sessions_exit_4_with_a_clear_message() {
+    let t = fresh().await;
+    let h = Home::new();
+    h.init_and_login(&t);
+    t.db.execute("UPDATE sessions SET revoked_at = $1", args![backend::db::now()])
+        .await
+        .unwrap();
+    let r = h.run(&t, &["tenants", "list"], None);
+    assert_eq!(r.status.code(), Some(4));
+    assert!(
+        stderr(&r).contains("session revoked — run painel login"),
+        "{}",
+        stderr(&r)
+    );
+    let login = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    assert_eq!(h.run(&t, &["whoami"], None).status.code(), Some(0));
+    t.db.execute(
+        "UPDATE sessions SET expires_at = $1 WHERE revoked_at IS NULL",
+        args![backend::db::now() - chrono::TimeDelta::minutes(1)],
+    )
+    .await
+    .unwrap();
+    let r = h.run(&t, &["-o", "json", "whoami"], None);
+    assert_eq!(r.status.code(), Some(4));
+    let err: serde_json::Value = serde_json::from_str(stderr(&r).trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "permission_denied");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("session expired — run painel login"));
+}
+
+#[tokio::test]
+async fn two_factor_through_the_binary() {
+    let t = fresh().await;
+    let h = Home::new();
+    h.init_and_login(&t);
+    let qr = h.run(&t, &["-o", "table", "2fa", "enroll"], None);
+    assert_eq!(qr.status.code(), Some(0), "{}", stderr(&qr));
+    assert!(stdout(&qr).contains('█') && stdout(&qr).contains("otpauth://totp/painel:admin?secret="));
+    assert!(stderr(&qr).contains("created a new master key"), "{}", stderr(&qr));
+    assert_eq!(mode(&h.data().join("master.key")), 0o600);
+    let e = h.run(&t, &["-o", "json", "2fa", "enroll"], None);
+    let secret = json(&e)["secret"].as_str().unwrap().to_owned();
+    let bad = h.run(&t, &["2fa", "enable", "--code", "000000"], None);
+    assert_eq!(bad.status.code(), Some(4), "{}", stderr(&bad));
+    let code = totp::code_at(&secret, backend::db::now()).unwrap();
+    let on = h.run(&t, &["-o", "json", "2fa", "enable", "--code", &code], None);
+    assert_eq!(on.status.code(), Some(0), "{}", stderr(&on));
+    let codes: Vec<String> = json(&on)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["recovery_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(h.run(&t, &["logout"], None).status.code(), Some(0));
+    let no_code = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(no_code.status.code(), Some(2));
+    assert!(stderr(&no_code).contains("pass --totp"), "{}", stderr(&no_code));
+    // The code that enabled 2FA was spent: a recovery code logs in instead.
+    let replay = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin", "--totp", &code],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(replay.status.code(), Some(4), "{}", stderr(&replay));
+    let rc = h.run(
+        &t,
+        &["login", "--username", "admin", "--password-stdin", "--totp", &codes[0]],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(rc.status.code(), Some(0), "{}", stderr(&rc));
+    // That login presented a second factor: sensitive verbs need only the typed name for 5
+    // minutes.
+    h.run(
+        &t,
+        &["tenants", "create", "--name", "Loja", "--domain", "loja.com.br"],
+        None,
+    );
+    let s = h.run(
+        &t,
+        &["tenants", "suspend", "loja", "--reason", "test", "--confirm", "loja"],
+        None,
+    );
+    assert_eq!(s.status.code(), Some(0), "{}", stderr(&s));
+    let wrong = h.run(&t, &["2fa", "disable", "--confirm", "root"], None);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    let off = h.run(&t, &["2fa", "disable", "--confirm", "admin"], None);
+    assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
+    let refused: i64 =
+        t.db.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused'",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, 1);
+    let logs = h.logs();
+    assert!(!logs.contains(&secret) && !logs.contains(&codes[1]), "{logs}");
+}
+
+#[tokio::test]
+async fn keys_status_and_rotate_through_the_binary() {
+    let t = fresh().await;
+    let h = Home::new();
+    // No account yet: the local operator needs only the typed key id.
+    let st = h.run(&t, &["-o", "json", "keys", "status"], None);
+    assert_eq!(st.status.code(), Some(0), "{}", stderr(&st));
+    let old_id = json(&st)["key_id"].as_str().unwrap().to_owned();
+    let loaded = secrets::load(&KeyConfig {
+        data_dir: h.data(),
+        ..KeyConfig::default()
+    })
+    .unwrap();
+    let sealed = loaded.keys.encrypt("servers.api_token_enc", b"whm-token").unwrap();
+    t.db.execute(
+        "INSERT INTO servers (id, name, hostname, ip, api_token_enc) VALUES ($1, 'whm-1', 'whm-1.example.net', '192.0.2.5', $2)",
+        args![uuid::Uuid::now_v7(), sealed],
+    )
+    .await
+    .unwrap();
+    let wrong = h.run(&t, &["keys", "rotate", "--confirm", "deadbeef"], None);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(!h.data().join("master.key.new").exists(), "the staged key is discarded");
+    let rot = h.run(&t, &["-o", "json", "keys", "rotate", "--confirm", &old_id], None);
+    assert_eq!(rot.status.code(), Some(0), "{}", stderr(&rot));
+    let new_id = json(&rot)["new_key_id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, old_id);
+    let st = json(&h.run(&t, &["-o", "json", "keys", "status"], None));
+    assert_eq!(st["key_id"], new_id.as_str());
+    assert_eq!(st["retired"], serde_json::json!([old_id]));
+    for f in ["master.key", "master.key.retired"] {
+        assert_eq!(mode(&h.data().join(f)), 0o600, "{f}");
+    }
+    let (value,): (Vec<u8>,) =
+        t.db.fetch_optional("SELECT api_token_enc FROM servers", args![])
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(secrets::key_id_of(&value).map(|k| k.to_string()), Some(new_id));
+    // A key file others can read is refused.
+    std::fs::set_permissions(h.data().join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = h.run(&t, &["keys", "status"], None);
+    assert_eq!(open.status.code(), Some(1));
+    assert!(stderr(&open).contains("chmod 600"), "{}", stderr(&open));
+    // With the key in the environment, the new key comes from standard input.
+    let env_key = secrets::MasterKey::from_bytes([5; 32]);
+    let env = [("PAINEL_MASTER_KEY", env_key.encode())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let st = json(&h.run_env(&t, &["-o", "json", "keys", "status"], None, &env));
+    assert_eq!(st["source"], "env PAINEL_MASTER_KEY");
+    let refused = h.run_env(
+        &t,
+        &["keys", "rotate", "--confirm", &env_key.id().to_string()],
+        None,
+        &env,
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+}
+
+#[tokio::test]
+async fn the_default_store_keeps_the_session_in_the_keyring_or_a_file() {
+    let t = fresh().await;
+    let h = Home {
+        store: "auto",
+        ..Home::new()
+    };
+    h.init_and_login(&t);
+    let who = h.run(&t, &["-o", "json", "whoami"], None);
+    assert_eq!(who.status.code(), Some(0), "{}", stderr(&who));
+    assert_eq!(json(&who)["username"], "admin");
+    assert_eq!(h.run(&t, &["logout"], None).status.code(), Some(0));
+    let who = h.run(&t, &["whoami"], None);
+    assert_eq!(who.status.code(), Some(4), "logged out wherever the token was kept");
+}
+
+/// With a session keyring (as an SSH login on Debian has, via pam_keyinit), the token goes to
+/// the kernel keyring and no file is written. `keyctl session` gives the test a keyring of its
+/// own; all painel runs happen inside it.
+#[tokio::test]
+async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
+    let available = Command::new("keyctl")
+        .args(["session", "-", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+            && Command::new("keyctl").arg("--version").output().is_err()
+        {
+            panic!("keyctl is required in CI (scripts/test installs keyutils)");
+        }
+        eprintln!("skipping: cannot start a session keyring (keyctl missing or not permitted)");
+        return;
+    }
+    let t = fresh().await;
+    let h = Home {
+        store: "keyring",
+        ..Home::new()
+    };
+    let bin = env!("CARGO_BIN_EXE_painel");
+    let script = format!(
+        "set -u; p() {{ {bin} --database-url '{url}' --data-dir '{data}' \"$@\"; }}; \
+         printf '%s\\n' '{PASSWORD}' | p init --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
+         printf '%s\\n' '{PASSWORD}' | p login --username kai --password-stdin >/dev/null || exit 11; \
+         p -o json whoami || exit 12; \
+         p logout >/dev/null || exit 13; \
+         p whoami >/dev/null 2>&1; echo \"after-logout=$?\"",
+        url = t.url,
+        data = h.data().display(),
+    );
+    let out = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .env("XDG_CONFIG_HOME", h.dir.path())
+        .env("XDG_DATA_HOME", h.dir.path())
+        .env("PAINEL_SESSION_STORE", h.store)
+        .env_remove("PAINEL_DATABASE_URL")
+        .env_remove("PAINEL_MASTER_KEY")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("session kept in the kernel keyring"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(text.contains("\"username\": \"kai\""), "{text}");
+    assert!(text.trim_end().ends_with("after-logout=4"), "{text}");
+    assert!(h.token_file().is_none(), "no token file when the keyring works");
+}
