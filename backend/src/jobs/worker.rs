@@ -282,7 +282,7 @@ impl Worker {
                 Some(flushed) = flushed_rx.recv() => flush_done(&mut st, flushed),
                 Some(msg) = wake.recv() => {
                     if let BusMessage::Message { payload, .. } = msg {
-                        if cfg.queues.iter().any(|q| *q == payload) {
+                        if cfg.queues.contains(&payload) {
                             st.next_claim = Instant::now();
                         }
                     } else {
