@@ -237,3 +237,36 @@ async fn without_jobs_read_the_screen_says_so() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("lacks jobs:read"), "{text}");
 }
+
+#[tokio::test]
+async fn with_redis_the_feed_says_live_redis_and_failures_arrive_from_it() {
+    let Ok(url) = std::env::var("PAINEL_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs with Redis (PAINEL_TEST_REDIS_URL)"
+        );
+        eprintln!("skipping: PAINEL_TEST_REDIS_URL is not set");
+        return;
+    };
+    let (db, _dir) = db_with(0).await;
+    let db = db.with_bus(Some(backend::bus::Bus::connect(&url).unwrap()));
+    let mut app = app_on(&db, actor(), ROUTE).await;
+    pump_until(&mut app, Duration::from_secs(20), |app| {
+        queues(app).source == Some("redis")
+    })
+    .await;
+
+    let job = failed_job(&db, "redis-q", JobError::Permanent("provider said no".into()), None).await;
+    pump_until(&mut app, Duration::from_secs(20), |app| {
+        queues(app)
+            .feed
+            .rows
+            .iter()
+            .any(|r| r.job_id == job.id && r.status == "failed")
+    })
+    .await;
+    assert!(queues(&app).feed.live_failures >= 1, "it came as a Redis event");
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("Failures · live: redis"), "{text}");
+    assert!(text.contains("provider said no"), "{text}");
+}

@@ -61,8 +61,8 @@ impl QueuesScreen {
         let modal = self.modal.is_some() || self.detail.is_some();
         // The feed matters most, then running jobs: the depths take at most a third or so.
         let depth_h = u16::try_from(self.depths.len().max(1) + 3)
-            .unwrap_or(9)
-            .clamp(5, 9)
+            .unwrap_or(u16::MAX)
+            .clamp(5, 14)
             .min((area.height * 35 / 100).max(5));
         let [top, rest] = Layout::vertical([Constraint::Length(depth_h), Constraint::Min(0)]).areas(area);
         let running_h = u16::try_from(self.running.len().max(1) + 3)
@@ -200,8 +200,20 @@ impl QueuesScreen {
 
     fn draw_failures(&mut self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
         let rows_src = &self.feed.rows;
+        // Today's failures by the second; older ones with their date.
+        let times: Vec<String> = rows_src
+            .iter()
+            .map(|r| {
+                let fmt = if r.at.date_naive() == self.clock.date_naive() {
+                    "%H:%M:%S"
+                } else {
+                    "%m-%d %H:%M"
+                };
+                r.at.format(fmt).to_string()
+            })
+            .collect();
         let columns = [
-            Column::new("TIME", Constraint::Length(8)),
+            Column::new("TIME", fit("TIME", times.iter().map(String::as_str), 8, 11)),
             Column::new("EVENT", Constraint::Length(8)).priority(3),
             Column::new("ID", Constraint::Length(8)),
             Column::new("QUEUE", fit("QUEUE", rows_src.iter().map(|r| r.queue.as_str()), 8, 14)).priority(2),
@@ -212,21 +224,20 @@ impl QueuesScreen {
         ];
         let rows: Vec<DataRow> = rows_src
             .iter()
-            .map(|r| {
+            .zip(times)
+            .map(|(r, time)| {
                 let tries = match r.max_attempts {
                     Some(m) => format!("{}/{m}", r.attempt),
                     None => r.attempt.to_string(),
                 };
-                // The job's status now when it moved on (retried, cancelled), else the failure.
+                // What the job is now: waiting for another attempt, failed for good, or moved
+                // on (cancelled, running again, succeeded) since it failed.
                 let event = match r.status.as_str() {
-                    "queued" | "failed" | "dead" => r.event.as_str().to_owned(),
+                    "queued" => "retrying".to_owned(),
                     other => other.to_owned(),
                 };
                 DataRow::new([
-                    DataCell::styled(
-                        r.at.format("%H:%M:%S").to_string(),
-                        if r.live { Tone::Accent } else { Tone::Muted },
-                    ),
+                    DataCell::styled(time, if r.live { Tone::Accent } else { Tone::Muted }),
                     DataCell::styled(event.clone(), tone_for(&event)),
                     DataCell::styled(short_id(&r.job_id), Tone::Muted),
                     DataCell::new(r.queue.clone()),
