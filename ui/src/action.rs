@@ -40,6 +40,8 @@ pub enum Action {
     Retry,
     /// Cancel a queued job.
     CancelJob,
+    /// Narrow a job list to the next status.
+    NextStatus,
     // Panels of a multi-panel screen (the queues).
     NextPanel,
     PrevPanel,
@@ -99,6 +101,7 @@ impl Action {
             "reactivate" => Action::Reactivate,
             "retry" => Action::Retry,
             "cancel_job" => Action::CancelJob,
+            "next_status" => Action::NextStatus,
             "next_panel" => Action::NextPanel,
             "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,

@@ -49,7 +49,8 @@ pub const PAGES: &[Page] = &[
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
-    page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "jobs"]),
+    page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "queue"]),
+    page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
     page("migrations", "Queue", "migrations", Some("migrations")),
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
@@ -85,7 +86,12 @@ pub const SECTIONS: &[Section] = &[
         key: "services",
         title: "Services",
         aliases: &["svc"],
-        pages: &["services/plans", "services/addons", "services/provisioning"],
+        pages: &[
+            "services/plans",
+            "services/addons",
+            "services/provisioning",
+            "services/jobs",
+        ],
     },
     Section {
         key: "migrations",

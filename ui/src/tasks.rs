@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use backend::browse::{self, BrowseQuery, Table};
 use backend::dashboard::{self, Stat};
-use backend::jobs::admin;
+use backend::jobs::admin::{self, JobQuery};
 use backend::jobs::feed::{self, Overview, WatchFilter, WatchItem};
 use backend::page::Page;
 use backend::tenants::{self, Limits, NewTenant, Tenant, TenantPatch, TenantQuery};
@@ -52,6 +52,7 @@ pub enum Request {
     JobOverview {
         limit: usize,
     },
+    JobPage(JobQuery),
     Job(String),
     RetryJob(String),
     CancelJob(String),
@@ -73,6 +74,7 @@ pub enum Reply {
     Tenant(Result<Box<Tenant>, ServiceError>),
     Table(Result<Table, ServiceError>),
     Overview(Result<Box<Overview>, ServiceError>),
+    JobPage(Result<Page<backend::jobs::Job>, ServiceError>),
     /// A job read or changed (get, retry, cancel).
     Job(Result<Box<backend::jobs::Job>, ServiceError>),
     /// Events of a subscription, oldest first; an error ends it (e.g. no `jobs:read`).
@@ -110,6 +112,7 @@ async fn call(db: &Db, actor: &Actor, req: Request) -> Reply {
         }
         Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await.map(Box::new)),
         Request::JobOverview { limit } => Reply::Overview(feed::overview(db, actor, limit).await.map(Box::new)),
+        Request::JobPage(q) => Reply::JobPage(admin::list(db, actor, &q).await),
         Request::Job(id) => Reply::Job(admin::get(db, actor, &id).await.map(Box::new)),
         Request::RetryJob(id) => Reply::Job(admin::retry(db, actor, &id).await.map(Box::new)),
         Request::CancelJob(id) => Reply::Job(admin::cancel(db, actor, &id).await.map(Box::new)),

@@ -61,16 +61,60 @@ async fn status(db: &Db, job: &Job) -> String {
 }
 
 #[tokio::test]
-async fn palette_finds_the_queues() {
+async fn palette_finds_the_queues_and_the_job_list() {
     let (mut app, _dir) = app_at("dashboard", 0).await;
-    for alias in ["queues", "jobs"] {
+    for (alias, path) in [("queues", ROUTE), ("jobs", "services/jobs")] {
         palette(&mut app, alias);
         press(&mut app, KeyCode::Enter);
         app.settle().await;
-        assert_eq!(app.route().path(), ROUTE, ":{alias}");
-        assert!(queues(&app).read_at.is_some(), "overview loaded");
+        assert_eq!(app.route().path(), path, ":{alias}");
         ch(&mut app, 'q');
     }
+    palette(&mut app, "queues");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(queues(&app).read_at.is_some(), "overview loaded");
+}
+
+#[tokio::test]
+async fn job_list_filters_by_status_and_queue_and_cancels_a_queued_job() {
+    let (db, _dir) = db_with(0).await;
+    let waiting = enqueue(&db, "mail", "mail.send", None).await;
+    let failed = failed_job(&db, "dns", JobError::Permanent("boom".into()), None).await;
+    let mut app = app_on(&db, actor(), "services/jobs").await;
+    let ids = |app: &painel_ui::App| jobs_list(app).rows().iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(ids(&app), [failed.id, waiting.id], "newest first");
+
+    ch(&mut app, 'f'); // queued only
+    app.settle().await;
+    assert_eq!(ids(&app), [waiting.id]);
+    ch(&mut app, 'f'); // running: none
+    ch(&mut app, 'f'); // failed
+    app.settle().await;
+    assert_eq!(ids(&app), [failed.id]);
+    for _ in 0..4 {
+        ch(&mut app, 'f'); // dead, cancelled, succeeded, then every status again
+    }
+    ch(&mut app, '/');
+    typ(&mut app, "mail");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(ids(&app), [waiting.id], "a queue name narrows");
+
+    ch(&mut app, 'x');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(
+        app.flash().is_some_and(|f| f.text.contains("cancelled")),
+        "{:?}",
+        app.flash()
+    );
+    assert_eq!(status(&db, &waiting).await, "cancelled");
+    assert_eq!(audits(&db, "job.cancel", &waiting).await, 1);
+    assert_eq!(jobs_list(&app).rows()[0].status, "cancelled", "the list reloaded");
+    // Tab still walks the section's tabs from here.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.route().path(), "services/plans");
 }
 
 #[tokio::test]

@@ -269,3 +269,25 @@ async fn queues_job_detail() {
     });
     assert_snapshot!(render(&mut app, 100, 30).backend());
 }
+
+#[tokio::test]
+async fn job_list_80x24() {
+    use backend::page::Page;
+    let (mut app, _dir) = app_at("services/jobs", 0).await;
+    let ov = queue_state::overview();
+    let items: Vec<_> = ov.failures.into_iter().chain(ov.running).collect();
+    match app.screen_mut() {
+        Some(painel_ui::screens::Screen::Jobs(l)) => {
+            l.page = Some(Page {
+                items,
+                has_next: true,
+                has_prev: false,
+                first: None,
+                last: None,
+                next_cursor: None,
+            })
+        }
+        _ => panic!("not on the job list"),
+    }
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod filter;
 pub mod job_confirm;
 pub mod job_detail;
+pub mod jobs_list;
 pub mod paging;
 pub mod queues;
 pub mod tenant_detail;
@@ -99,6 +100,7 @@ pub enum Screen {
     Tenant(Box<tenant_detail::TenantDetail>),
     Browse(browse::BrowseScreen),
     Queues(Box<queues::QueuesScreen>),
+    Jobs(Box<jobs_list::JobsList>),
 }
 
 impl Screen {
@@ -113,6 +115,7 @@ impl Screen {
                 "tenants" => Screen::Tenants(tenants_list::TenantsList::default()),
                 "tenants/create" => Screen::TenantCreate(tenant_form::TenantForm::new()),
                 "services/provisioning" => Screen::Queues(Box::default()),
+                "services/jobs" => Screen::Jobs(Box::default()),
                 _ => Screen::Browse(browse::BrowseScreen::new(p)),
             },
         }
@@ -126,6 +129,7 @@ impl Screen {
             Screen::Tenant(s) => s.route(),
             Screen::Browse(s) => Route::Page(s.page),
             Screen::Queues(_) => Route::parse("services/provisioning").unwrap_or_else(Route::dashboard),
+            Screen::Jobs(_) => Route::parse("services/jobs").unwrap_or_else(Route::dashboard),
         }
     }
 
@@ -137,6 +141,7 @@ impl Screen {
             Screen::Tenant(s) => s.mode(),
             Screen::Browse(s) => s.state.mode(),
             Screen::Queues(s) => s.mode(),
+            Screen::Jobs(s) => s.mode(),
         }
     }
 
@@ -149,6 +154,7 @@ impl Screen {
             Screen::Tenant(s) => s.reload(ctx),
             Screen::Browse(s) => s.state.reload(ctx),
             Screen::Queues(s) => s.start(ctx),
+            Screen::Jobs(s) => s.reload(ctx),
         }
     }
 
@@ -161,6 +167,7 @@ impl Screen {
             Screen::Tenant(s) => s.on_action(a, ctx),
             Screen::Browse(s) => s.state.on_action(a, ctx),
             Screen::Queues(s) => s.on_action(a, ctx),
+            Screen::Jobs(s) => s.on_action(a, ctx),
         }
     }
 
@@ -173,6 +180,7 @@ impl Screen {
             Screen::Tenant(s) => s.on_input(key, ctx),
             Screen::Browse(s) => s.state.on_input(key, ctx),
             Screen::Queues(_) => {}
+            Screen::Jobs(s) => s.on_input(key, ctx),
         }
     }
 
@@ -184,6 +192,7 @@ impl Screen {
             Screen::Tenant(s) => s.apply(slot, reply, ctx),
             Screen::Browse(s) => s.state.apply(reply, ctx),
             Screen::Queues(s) => s.apply(slot, reply, ctx),
+            Screen::Jobs(s) => s.apply(slot, reply, ctx),
         }
     }
 
@@ -213,6 +222,7 @@ impl Screen {
             Screen::Tenant(s) => s.supports(a, listing),
             Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && s.page.section != s.page.path),
             Screen::Queues(s) => s.supports(a),
+            Screen::Jobs(s) => s.supports(a, listing),
         }
     }
 
@@ -240,6 +250,7 @@ impl Screen {
             Screen::Tenant(s) => s.draw(f, area, theme),
             Screen::Browse(s) => s.draw(f, area, theme),
             Screen::Queues(s) => s.draw(f, area, theme),
+            Screen::Jobs(s) => s.draw(f, area, theme),
         }
     }
 }

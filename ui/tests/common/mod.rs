@@ -222,3 +222,11 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The job list on screen.
+pub fn jobs_list(app: &App) -> &painel_ui::screens::jobs_list::JobsList {
+    match app.screen() {
+        Some(Screen::Jobs(l)) => l,
+        _ => panic!("not on the job list: {}", app.route().path()),
+    }
+}
