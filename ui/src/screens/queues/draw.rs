@@ -114,13 +114,14 @@ impl QueuesScreen {
     }
 
     fn draw_throughput(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let now = self.throughput.last().copied().unwrap_or(0);
+        // The rate of the last complete minute: the current one is still filling up.
+        let rate = self.throughput.iter().rev().nth(1).copied().unwrap_or(0);
         let peak = self.throughput.iter().copied().max().unwrap_or(0);
         let sum: u64 = self.throughput.iter().sum();
         let room = usize::from(area.width.saturating_sub(2));
         let block = theme
             .block(false)
-            .title(theme.title_line(&format!("Throughput · {now}/min"), room + 2))
+            .title(theme.title_line(&format!("Throughput · {rate}/min"), room + 2))
             .title_bottom(Line::styled(
                 format!(
                     " {} ",
