@@ -31,7 +31,7 @@ impl Drop for Session {
 }
 
 #[test]
-fn demo_opens_jumps_to_tenants_and_quits_cleanly() {
+fn demo_opens_jumps_to_tenants_and_queues_and_quits_cleanly() {
     if Command::new("tmux").arg("-V").output().is_err() {
         if std::env::var("CI").is_ok() {
             panic!("tmux is required in CI (scripts/test installs it)");
@@ -57,8 +57,14 @@ fn demo_opens_jumps_to_tenants_and_quits_cleanly() {
         tmux(&["display-message", "-p", "-t", &session.0, "#{alternate_on}"]).trim(),
         "1"
     );
-    tmux(&["send-keys", "-t", &session.0, "q"]);
-    tmux(&["send-keys", "-t", &session.0, "q"]);
+    // The queue screen: the demo's seeded failures, with the live feed's source in the title.
+    tmux(&["send-keys", "-t", &session.0, ":queues", "Enter"]);
+    let screen = wait_for(&session.0, "Failures · live:", Duration::from_secs(20));
+    assert!(screen.contains("Running ("), "running panel shown:\n{screen}");
+    assert!(screen.contains("dns.sync_zone"), "seeded failure shown:\n{screen}");
+    for _ in 0..3 {
+        tmux(&["send-keys", "-t", &session.0, "q"]);
+    }
     let after = wait_for(&session.0, "PAINEL-EXITED=", Duration::from_secs(20));
     assert!(after.contains("PAINEL-EXITED=0"), "clean exit:\n{after}");
     assert_eq!(

@@ -36,6 +36,15 @@ pub enum Action {
     Edit,
     Suspend,
     Reactivate,
+    /// Put a failed, dead or cancelled job back in the queue.
+    Retry,
+    /// Cancel a queued job.
+    CancelJob,
+    /// Narrow a job list to the next status.
+    NextStatus,
+    // Panels of a multi-panel screen (the queues).
+    NextPanel,
+    PrevPanel,
     // Text input (forms, palette, filter).
     Accept,
     Close,
@@ -90,6 +99,11 @@ impl Action {
             "edit" => Action::Edit,
             "suspend" => Action::Suspend,
             "reactivate" => Action::Reactivate,
+            "retry" => Action::Retry,
+            "cancel_job" => Action::CancelJob,
+            "next_status" => Action::NextStatus,
+            "next_panel" => Action::NextPanel,
+            "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,
             "close" => Action::Close,
             "next_field" => Action::NextField,

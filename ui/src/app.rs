@@ -199,6 +199,10 @@ impl App {
     // ---- navigation -------------------------------------------------------------------
 
     fn push(&mut self, route: Route) {
+        // The covered screen stops following live events; it starts again on `back`.
+        if let Some((covered, _)) = self.stack.last() {
+            self.tasks.forget_streams(*covered);
+        }
         let sid = self.next_sid;
         self.next_sid += 1;
         let mut screen = Screen::for_route(&route, &self.theme);
@@ -265,6 +269,7 @@ impl App {
             Some(Popup::Palette(_)) => (vec![Context::Palette], true),
             None => match self.screen().map_or(Mode::List, Screen::mode) {
                 Mode::List => (vec![Context::List, Context::Global], false),
+                Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
                 Mode::Form => (vec![Context::Form], true),
                 Mode::Text => (vec![Context::Palette], true),
             },
@@ -273,12 +278,12 @@ impl App {
 
     /// The hint-bar contexts for the current state.
     pub fn hint_contexts(&self) -> Vec<Context> {
-        let (ctx, _) = self.contexts();
-        if ctx == [Context::List, Context::Global] {
-            vec![Context::Global, Context::List]
-        } else {
-            ctx
+        let (mut ctx, _) = self.contexts();
+        // The app-wide keys (cmd, help, back) lead the hint bar.
+        if ctx.last() == Some(&Context::Global) {
+            ctx.rotate_right(1);
         }
+        ctx
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) {
@@ -485,7 +490,15 @@ impl App {
         }
     }
 
-    /// The 250 ms tick: expires flash messages, re-checks the session now and then.
+    /// Applies every result already waiting, so a burst costs one redraw, not one each.
+    pub fn drain_ready(&mut self) {
+        while let Some(r) = self.tasks.try_recv() {
+            self.apply(r);
+        }
+    }
+
+    /// The 250 ms tick: expires flash messages, re-checks the session now and then, and lets
+    /// the current screen do timed work (the queue screen's periodic refresh and ages).
     pub fn tick(&mut self) {
         if self.session_checked.elapsed() >= SESSION_CHECK {
             self.check_session();
@@ -493,6 +506,16 @@ impl App {
         if self.flash.as_ref().is_some_and(|(_, at)| at.elapsed() >= FLASH_FOR) {
             self.flash = None;
             self.dirty = true;
+        }
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            let mut ctx = Ctx::new(page_size);
+            if screen.tick(&mut ctx) {
+                self.dirty = true;
+            }
+            self.process(sid, ctx);
+            self.flush();
         }
     }
 }

@@ -13,15 +13,18 @@ pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 pub enum Context {
     Global,
     List,
+    /// The queue screens: their own keys, looked up before [list].
+    Jobs,
     Form,
     Palette,
     Help,
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Global,
         Context::List,
+        Context::Jobs,
         Context::Form,
         Context::Palette,
         Context::Help,
@@ -31,6 +34,7 @@ impl Context {
         match self {
             Context::Global => "global",
             Context::List => "list",
+            Context::Jobs => "jobs",
             Context::Form => "form",
             Context::Palette => "palette",
             Context::Help => "help",
@@ -41,6 +45,7 @@ impl Context {
         match self {
             Context::Global => "Everywhere",
             Context::List => "Lists and screens",
+            Context::Jobs => "Job queues",
             Context::Form => "Forms",
             Context::Palette => "Palette and filter line",
             Context::Help => "This help",
@@ -100,6 +105,8 @@ struct RawFile {
     #[serde(default)]
     list: RawTable,
     #[serde(default)]
+    jobs: RawTable,
+    #[serde(default)]
     form: RawTable,
     #[serde(default)]
     palette: RawTable,
@@ -128,6 +135,7 @@ impl Keymap {
         for (ctx, table) in [
             (Context::Global, raw.global),
             (Context::List, raw.list),
+            (Context::Jobs, raw.jobs),
             (Context::Form, raw.form),
             (Context::Palette, raw.palette),
             (Context::Help, raw.help),

@@ -102,7 +102,10 @@ pub async fn run(db: Db, actor: Actor, opts: UiOptions) -> anyhow::Result<()> {
                 None => break,
             },
             _ = tick.tick() => app.tick(),
-            Some(r) = app.next_result() => app.apply(r),
+            Some(r) = app.next_result() => {
+                app.apply(r);
+                app.drain_ready();
+            }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
         }

@@ -32,11 +32,12 @@ pub fn entries() -> Vec<Entry> {
             action: Action::Goto(s.key.to_owned()),
         });
         for path in s.pages.iter().filter(|p| **p != s.key) {
-            let title = page_at(path).map_or("", |p| p.title);
+            let page = page_at(path);
+            let title = page.map_or("", |p| p.title);
             out.push(Entry {
                 name: (*path).to_owned(),
                 desc: format!("{} › {title}", s.title),
-                aliases: Vec::new(),
+                aliases: page.map_or_else(Vec::new, |p| p.aliases.to_vec()),
                 action: Action::Goto((*path).to_owned()),
             });
         }

@@ -10,6 +10,8 @@ pub struct Page {
     pub section: &'static str,
     /// The `backend::browse` view the page shows, for generic table pages.
     pub view: Option<&'static str>,
+    /// Extra names the palette and `Route::parse` accept for this page (`queues`).
+    pub aliases: &'static [&'static str],
 }
 
 /// A top-level entry of the side navigation; its pages are shown as tabs.
@@ -28,6 +30,14 @@ const fn page(path: &'static str, title: &'static str, section: &'static str, vi
         title,
         section,
         view,
+        aliases: &[],
+    }
+}
+
+impl Page {
+    const fn aka(mut self, aliases: &'static [&'static str]) -> Page {
+        self.aliases = aliases;
+        self
     }
 }
 
@@ -38,7 +48,9 @@ pub const PAGES: &[Page] = &[
     page("servers", "List", "servers", Some("servers")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
-    page("services/provisioning", "Provisioning", "services", Some("jobs")),
+    // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
+    page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "queue"]),
+    page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
     page("migrations", "Queue", "migrations", Some("migrations")),
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
@@ -74,7 +86,12 @@ pub const SECTIONS: &[Section] = &[
         key: "services",
         title: "Services",
         aliases: &["svc"],
-        pages: &["services/plans", "services/addons", "services/provisioning"],
+        pages: &[
+            "services/plans",
+            "services/addons",
+            "services/provisioning",
+            "services/jobs",
+        ],
     },
     Section {
         key: "migrations",
@@ -176,6 +193,11 @@ pub fn page_at(path: &str) -> Option<&'static Page> {
     PAGES.iter().find(|p| p.path == path)
 }
 
+/// The page a palette alias names (`queues` → `services/provisioning`).
+pub fn page_by_alias(alias: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.aliases.contains(&alias))
+}
+
 impl Route {
     pub fn dashboard() -> Route {
         Route::parse("dashboard").unwrap_or(Route::Page(&PAGES[0]))
@@ -190,6 +212,9 @@ impl Route {
         }
         if let Some(s) = section(path) {
             return s.pages.first().and_then(|p| page_at(p)).map(Route::Page);
+        }
+        if let Some(p) = page_by_alias(path) {
+            return Some(Route::Page(p));
         }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
@@ -308,6 +333,10 @@ mod tests {
             Some("tenants/acme/overview".into())
         );
         assert_eq!(Route::parse("tenants/acme/nope"), None);
+        assert_eq!(
+            Route::parse("queues").map(|r| r.path()),
+            Some("services/provisioning".into())
+        );
         assert_eq!(Route::parse("nowhere"), None);
     }
 

@@ -1,6 +1,10 @@
 //! Backend calls run as spawned tokio tasks that send their result back over a channel. Only
 //! the latest request of a kind (per screen and slot) is kept: a newer one aborts the older,
 //! and a result that arrives late is dropped by its request id.
+//!
+//! A subscription ([`Request::WatchJobs`]) is a request that keeps answering: a task forwards
+//! the backend's event stream into the same channel, in batches, until the screen leaves
+//! (its task is aborted, which drops the stream and ends the backend's follower).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -8,6 +12,8 @@ use std::time::Duration;
 use backend::browse::{self, BrowseQuery, Table};
 use backend::dashboard::{self, Stat};
 use backend::identity::{self, LoginOutcome, LoginRequest};
+use backend::jobs::admin::{self, JobQuery};
+use backend::jobs::feed::{self, Overview, WatchFilter, WatchItem};
 use backend::page::Page;
 use backend::secrets::{self, KeyConfig};
 use backend::sensitive::Proof;
@@ -53,6 +59,17 @@ pub enum Request {
     },
     /// Is this session still valid?
     Session(String),
+    /// The queue screen's figures (`jobs::feed::overview`), with up to `limit` running jobs
+    /// and failures.
+    JobOverview {
+        limit: usize,
+    },
+    JobPage(JobQuery),
+    Job(String),
+    RetryJob(String),
+    CancelJob(String),
+    /// Follow job events until the screen leaves (a subscription, see the module doc).
+    WatchJobs(WatchFilter),
 }
 
 /// A secret typed into a form: `Debug` never shows it.
@@ -65,6 +82,10 @@ impl std::fmt::Debug for Hidden {
     }
 }
 
+/// Most events forwarded in one [`Reply::Watch`]: a burst reaches the screen as a few
+/// batches (one redraw each), not as thousands of results.
+pub const WATCH_BATCH: usize = 256;
+
 /// What came back.
 #[derive(Debug)]
 pub enum Reply {
@@ -76,6 +97,12 @@ pub enum Reply {
     Table(Result<Table, ServiceError>),
     Login(Result<LoginOutcome, ServiceError>),
     Session(Result<Box<identity::Authenticated>, ServiceError>),
+    Overview(Result<Box<Overview>, ServiceError>),
+    JobPage(Result<Page<backend::jobs::Job>, ServiceError>),
+    /// A job read or changed (get, retry, cancel).
+    Job(Result<Box<backend::jobs::Job>, ServiceError>),
+    /// Events of a subscription, oldest first; an error ends it (e.g. no `jobs:read`).
+    Watch(Result<Vec<WatchItem>, ServiceError>),
 }
 
 /// A finished backend call, addressed to the screen that asked for it.
@@ -151,6 +178,37 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
         Request::Session(token) => {
             Reply::Session(identity::authenticate(db, &token, &actor.source).await.map(Box::new))
         }
+        Request::JobOverview { limit } => Reply::Overview(feed::overview(db, actor, limit).await.map(Box::new)),
+        Request::JobPage(q) => Reply::JobPage(admin::list(db, actor, &q).await),
+        Request::Job(id) => Reply::Job(admin::get(db, actor, &id).await.map(Box::new)),
+        Request::RetryJob(id) => Reply::Job(admin::retry(db, actor, &id).await.map(Box::new)),
+        Request::CancelJob(id) => Reply::Job(admin::cancel(db, actor, &id).await.map(Box::new)),
+        // Subscriptions never get here (see `Tasks::spawn`); answer like a closed stream.
+        Request::WatchJobs(_) => Reply::Watch(Ok(Vec::new())),
+    }
+}
+
+/// Forwards a job event stream as batches of [`Reply::Watch`] until the app drops the
+/// channel or the task is aborted.
+async fn forward_watch(db: Db, actor: Actor, filter: WatchFilter, send: impl Fn(Reply) -> bool) {
+    let mut rx = match feed::watch(&db, &actor, filter) {
+        Ok(rx) => rx,
+        Err(e) => {
+            send(Reply::Watch(Err(e)));
+            return;
+        }
+    };
+    while let Some(first) = rx.recv().await {
+        let mut items = vec![first];
+        while items.len() < WATCH_BATCH {
+            match rx.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
+            }
+        }
+        if !send(Reply::Watch(Ok(items))) {
+            return;
+        }
     }
 }
 
@@ -169,6 +227,8 @@ pub struct Tasks {
     tx: mpsc::UnboundedSender<BackendResult>,
     rx: mpsc::UnboundedReceiver<BackendResult>,
     latest: HashMap<(u64, &'static str), (u64, AbortHandle)>,
+    /// Live subscriptions: not "in flight" (they never finish), so `busy` ignores them.
+    streams: HashMap<(u64, &'static str), (u64, AbortHandle)>,
     inflight: HashSet<u64>,
     next_id: u64,
 }
@@ -183,6 +243,7 @@ impl Tasks {
             tx,
             rx,
             latest: HashMap::new(),
+            streams: HashMap::new(),
             inflight: HashSet::new(),
             next_id: 1,
         }
@@ -201,6 +262,10 @@ impl Tasks {
     pub fn spawn(&mut self, screen: u64, job: Job) {
         let id = self.next_id;
         self.next_id += 1;
+        if let Request::WatchJobs(filter) = job.request {
+            self.subscribe(id, screen, job.slot, filter);
+            return;
+        }
         if let Some((old, handle)) = self.latest.remove(&(screen, job.slot)) {
             handle.abort();
             self.inflight.remove(&old);
@@ -230,8 +295,41 @@ impl Tasks {
         self.inflight.insert(id);
     }
 
+    /// Starts (or restarts) the subscription in `slot` of `screen`.
+    fn subscribe(&mut self, id: u64, screen: u64, slot: &'static str, filter: WatchFilter) {
+        if let Some((_, handle)) = self.streams.remove(&(screen, slot)) {
+            handle.abort();
+        }
+        let (db, actor, tx) = (self.db.clone(), self.actor.clone(), self.tx.clone());
+        let send = move |reply| {
+            tx.send(BackendResult {
+                id,
+                screen,
+                slot,
+                reply,
+            })
+            .is_ok()
+        };
+        let handle = tokio::spawn(forward_watch(db, actor, filter, send));
+        self.streams.insert((screen, slot), (id, handle.abort_handle()));
+    }
+
+    /// Ends the subscriptions of `screen` (it left the top of the stack or is gone); it
+    /// subscribes again when it starts.
+    pub fn forget_streams(&mut self, screen: u64) {
+        self.streams.retain(|(s, _), (_, handle)| {
+            if *s == screen {
+                handle.abort();
+            }
+            *s != screen
+        });
+    }
+
     /// Whether `r` is still the latest of its slot; forgets it either way.
     pub fn accept(&mut self, r: &BackendResult) -> bool {
+        if let Reply::Watch(_) = r.reply {
+            return self.streams.get(&(r.screen, r.slot)).is_some_and(|(id, _)| *id == r.id);
+        }
         self.inflight.remove(&r.id);
         match self.latest.get(&(r.screen, r.slot)) {
             Some((id, _)) if *id == r.id => {
@@ -244,6 +342,7 @@ impl Tasks {
 
     /// Drops every request of a screen that is gone.
     pub fn forget_screen(&mut self, screen: u64) {
+        self.forget_streams(screen);
         let keys: Vec<_> = self.latest.keys().filter(|(s, _)| *s == screen).copied().collect();
         for k in keys {
             if let Some((id, handle)) = self.latest.remove(&k) {
@@ -259,5 +358,10 @@ impl Tasks {
 
     pub async fn recv(&mut self) -> Option<BackendResult> {
         self.rx.recv().await
+    }
+
+    /// A result that is already waiting, if any.
+    pub fn try_recv(&mut self) -> Option<BackendResult> {
+        self.rx.try_recv().ok()
     }
 }

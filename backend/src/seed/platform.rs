@@ -494,6 +494,8 @@ pub(super) async fn jobs(ctx: &mut Ctx, world: &World) -> Result<(), ServiceErro
                 "last_error" => last_error, "error_history" => history, "unique_key" => unique, "tenant_id" => tenant,
                 "enqueued_by" => "system", "created_at" => created, "updated_at" => finished.unwrap_or(created.max(ctx.mins(-1))),
                 "finished_at" => finished,
+                // Claimed jobs started when they became due (the queue screen shows their age).
+                "started_at" => (attempts > 0).then_some(run_at),
             ],
         )
         .await?;

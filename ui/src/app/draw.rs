@@ -34,7 +34,7 @@ impl App {
             screen.draw(f, areas.body, &theme);
         }
         let screen = self.stack.last().map(|(_, s)| s);
-        let list_mode = self.popup.is_none() && screen.is_some_and(|s| s.mode() == Mode::List);
+        let list_mode = self.popup.is_none() && screen.is_some_and(|s| matches!(s.mode(), Mode::List | Mode::Jobs));
         let pairs = self.keymap.hints(&hint_ctx, |a| {
             !list_mode
                 || matches!(a, Action::Palette | Action::Help | Action::Back | Action::Quit)

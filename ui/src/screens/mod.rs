@@ -5,8 +5,12 @@ pub mod browse;
 pub mod confirm;
 pub mod dashboard;
 pub mod filter;
+pub mod job_confirm;
+pub mod job_detail;
+pub mod jobs_list;
 pub mod login;
 pub mod paging;
+pub mod queues;
 pub mod tenant_detail;
 pub mod tenant_form;
 pub mod tenant_overview;
@@ -86,6 +90,8 @@ pub enum Mode {
     Form,
     /// Typing in a one-line input (the filter): [palette]; other keys go to the input.
     Text,
+    /// The queue screens: [jobs], then [list] and [global].
+    Jobs,
 }
 
 pub enum Screen {
@@ -94,6 +100,8 @@ pub enum Screen {
     TenantCreate(tenant_form::TenantForm),
     Tenant(Box<tenant_detail::TenantDetail>),
     Browse(browse::BrowseScreen),
+    Queues(Box<queues::QueuesScreen>),
+    Jobs(Box<jobs_list::JobsList>),
 }
 
 impl Screen {
@@ -107,6 +115,8 @@ impl Screen {
                 "dashboard" => Screen::Dashboard(dashboard::Dashboard::default()),
                 "tenants" => Screen::Tenants(tenants_list::TenantsList::default()),
                 "tenants/create" => Screen::TenantCreate(tenant_form::TenantForm::new()),
+                "services/provisioning" => Screen::Queues(Box::default()),
+                "services/jobs" => Screen::Jobs(Box::default()),
                 _ => Screen::Browse(browse::BrowseScreen::new(p)),
             },
         }
@@ -119,6 +129,8 @@ impl Screen {
             Screen::TenantCreate(_) => Route::parse("tenants/create").unwrap_or_else(Route::dashboard),
             Screen::Tenant(s) => s.route(),
             Screen::Browse(s) => Route::Page(s.page),
+            Screen::Queues(_) => Route::parse("services/provisioning").unwrap_or_else(Route::dashboard),
+            Screen::Jobs(_) => Route::parse("services/jobs").unwrap_or_else(Route::dashboard),
         }
     }
 
@@ -129,6 +141,8 @@ impl Screen {
             Screen::TenantCreate(_) => Mode::Form,
             Screen::Tenant(s) => s.mode(),
             Screen::Browse(s) => s.state.mode(),
+            Screen::Queues(s) => s.mode(),
+            Screen::Jobs(s) => s.mode(),
         }
     }
 
@@ -140,6 +154,8 @@ impl Screen {
             Screen::TenantCreate(_) => {}
             Screen::Tenant(s) => s.reload(ctx),
             Screen::Browse(s) => s.state.reload(ctx),
+            Screen::Queues(s) => s.start(ctx),
+            Screen::Jobs(s) => s.reload(ctx),
         }
     }
 
@@ -151,6 +167,8 @@ impl Screen {
             Screen::TenantCreate(s) => s.on_action(a, ctx),
             Screen::Tenant(s) => s.on_action(a, ctx),
             Screen::Browse(s) => s.state.on_action(a, ctx),
+            Screen::Queues(s) => s.on_action(a, ctx),
+            Screen::Jobs(s) => s.on_action(a, ctx),
         }
     }
 
@@ -162,6 +180,8 @@ impl Screen {
             Screen::TenantCreate(s) => s.on_input(key),
             Screen::Tenant(s) => s.on_input(key, ctx),
             Screen::Browse(s) => s.state.on_input(key, ctx),
+            Screen::Queues(_) => {}
+            Screen::Jobs(s) => s.on_input(key, ctx),
         }
     }
 
@@ -172,6 +192,16 @@ impl Screen {
             Screen::TenantCreate(s) => s.apply(reply, ctx),
             Screen::Tenant(s) => s.apply(slot, reply, ctx),
             Screen::Browse(s) => s.state.apply(reply, ctx),
+            Screen::Queues(s) => s.apply(slot, reply, ctx),
+            Screen::Jobs(s) => s.apply(slot, reply, ctx),
+        }
+    }
+
+    /// The app's 250 ms tick, for the screen on top; true when it needs a redraw.
+    pub fn tick(&mut self, ctx: &mut Ctx) -> bool {
+        match self {
+            Screen::Queues(s) => s.tick(ctx),
+            _ => false,
         }
     }
 
@@ -192,6 +222,8 @@ impl Screen {
             Screen::TenantCreate(_) => matches!(a, NextTab | PrevTab),
             Screen::Tenant(s) => s.supports(a, listing),
             Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && s.page.section != s.page.path),
+            Screen::Queues(s) => s.supports(a),
+            Screen::Jobs(s) => s.supports(a, listing),
         }
     }
 
@@ -218,6 +250,8 @@ impl Screen {
             Screen::TenantCreate(s) => s.draw(f, area, theme),
             Screen::Tenant(s) => s.draw(f, area, theme),
             Screen::Browse(s) => s.draw(f, area, theme),
+            Screen::Queues(s) => s.draw(f, area, theme),
+            Screen::Jobs(s) => s.draw(f, area, theme),
         }
     }
 }

@@ -215,3 +215,73 @@ pub fn key_config(dir: &TempDir) -> backend::secrets::KeyConfig {
         ..Default::default()
     }
 }
+
+/// The queue screen on screen.
+pub fn queues(app: &App) -> &painel_ui::screens::queues::QueuesScreen {
+    match app.screen() {
+        Some(Screen::Queues(q)) => q,
+        _ => panic!("not on the queue screen: {}", app.route().path()),
+    }
+}
+
+pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::queues::QueuesScreen {
+    let path = app.route().path();
+    match app.screen_mut() {
+        Some(Screen::Queues(q)) => q,
+        _ => panic!("not on the queue screen: {path}"),
+    }
+}
+
+/// Runs the app loop as `painel_ui::run` does (backend results, live events and the 250 ms
+/// tick), with no key pressed, until `done` holds; panics after `timeout`.
+pub async fn pump_until(app: &mut App, timeout: std::time::Duration, done: impl Fn(&App) -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    while !done(app) {
+        if tokio::time::Instant::now() > deadline {
+            panic!("condition not met within {timeout:?} on {}", app.route().path());
+        }
+        tokio::select! {
+            Some(r) = app.next_result() => {
+                app.apply(r);
+                app.drain_ready();
+            }
+            _ = tick.tick() => app.tick(),
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// An app on `route` over `db`, acting as `actor`.
+pub async fn app_on(db: &Db, actor: Actor, route: &str) -> App {
+    let mut app = App::new(
+        db.clone(),
+        actor,
+        UiOptions {
+            theme: widgets::Theme::dark(),
+            backend_label: "sqlite".into(),
+            start_route: Some(route.into()),
+            keys: None,
+            login: None,
+        },
+    );
+    app.settle().await;
+    app
+}
+
+/// The whole screen as text, one line per row.
+pub fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The job list on screen.
+pub fn jobs_list(app: &App) -> &painel_ui::screens::jobs_list::JobsList {
+    match app.screen() {
+        Some(Screen::Jobs(l)) => l,
+        _ => panic!("not on the job list: {}", app.route().path()),
+    }
+}

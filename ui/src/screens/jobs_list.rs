@@ -1,0 +1,292 @@
+//! The job list (`services/jobs`, `:jobs`): every job, newest first, in keyset pages, narrowed
+//! by status (`f` cycles) and by queue or kind (`/`: a name with a dot is a kind); retry,
+//! cancel and the detail popup as on the queue screen. This is where a plain queued job (one
+//! that never failed, so not in the failure feed) is cancelled.
+
+use backend::jobs::admin::JobQuery;
+use backend::jobs::Job;
+use backend::page::{Page, PageAt};
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::Frame;
+use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
+
+use super::browse::tone_for;
+use super::filter::FilterLine;
+use super::job_confirm::{self, JobAction, JobConfirm, Target};
+use super::job_detail::{self, JobDetail};
+use super::paging::{Move, Paging};
+use super::queues::model::short_id;
+use super::{Ctx, Mode};
+use crate::action::Action;
+use crate::tasks::{Reply, Request};
+
+const PAGE: &str = "jobs";
+/// `f` walks these; `None` is every status.
+const STATUSES: [Option<&str>; 7] = [
+    None,
+    Some("queued"),
+    Some("running"),
+    Some("failed"),
+    Some("dead"),
+    Some("cancelled"),
+    Some("succeeded"),
+];
+
+#[derive(Default)]
+pub struct JobsList {
+    pub page: Option<Page<Job>>,
+    pub error: Option<String>,
+    pub status: Option<&'static str>,
+    pub filter: FilterLine,
+    pub paging: Paging,
+    pub modal: Option<JobConfirm>,
+    pub detail: Option<JobDetail>,
+}
+
+fn target(j: &Job) -> Target {
+    Target {
+        id: j.id,
+        queue: j.queue.clone(),
+        kind: j.kind.clone(),
+        status: j.status.clone(),
+    }
+}
+
+impl JobsList {
+    pub fn mode(&self) -> Mode {
+        if self.modal.is_some() {
+            Mode::Form
+        } else if self.filter.editing {
+            Mode::Text
+        } else {
+            Mode::Jobs
+        }
+    }
+
+    pub fn supports(&self, a: &Action, listing: bool) -> bool {
+        listing || matches!(a, Action::Open | Action::Retry | Action::CancelJob | Action::NextStatus)
+    }
+
+    pub fn rows(&self) -> &[Job] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    fn selected(&self) -> Option<&Job> {
+        self.rows().get(self.paging.selected())
+    }
+
+    fn query(&self, ctx: &Ctx, at: PageAt) -> JobQuery {
+        let text = self.filter.value();
+        let (queue, kind) = match text {
+            Some(t) if t.contains('.') => (None, Some(t)),
+            other => (other, None),
+        };
+        JobQuery {
+            queue,
+            kind,
+            status: self.status.map(str::to_owned),
+            limit: ctx.page_size,
+            at,
+        }
+    }
+
+    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
+        let q = self.query(ctx, at.clone());
+        self.paging.fetching(at, how);
+        if debounce {
+            ctx.debounced(PAGE, Request::JobPage(q));
+        } else {
+            ctx.load(PAGE, Request::JobPage(q));
+        }
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let at = self.paging.at.clone();
+        self.fetch(ctx, at, Move::Stay, false);
+    }
+
+    fn act(&mut self, action: JobAction, job: Option<Target>, ctx: &mut Ctx) {
+        if let Some(t) = job {
+            self.modal = JobConfirm::open(action, t, ctx);
+        }
+    }
+
+    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(m) = &mut self.modal {
+            if !m.on_action(a, ctx) {
+                self.modal = None;
+            }
+            return true;
+        }
+        if let Some(d) = &self.detail {
+            match (a, JobAction::of(a)) {
+                (_, Some(action)) => {
+                    let t = d.job.as_ref().map(target);
+                    self.act(action, t, ctx);
+                }
+                (Action::Back | Action::Close | Action::Open, _) => self.detail = None,
+                _ => {}
+            }
+            return true;
+        }
+        if let Some(action) = JobAction::of(a) {
+            let t = self.selected().map(target);
+            self.act(action, t, ctx);
+            return true;
+        }
+        if self.paging.on_move(a, self.rows().len()) {
+            return true;
+        }
+        match a {
+            Action::NextPage | Action::PrevPage => {
+                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
+                    self.fetch(ctx, at, how, false);
+                }
+            }
+            Action::NextStatus => {
+                let i = STATUSES.iter().position(|s| *s == self.status).unwrap_or(0);
+                self.status = STATUSES[(i + 1) % STATUSES.len()];
+                self.fetch(ctx, PageAt::First, Move::First, false);
+            }
+            // One panel here: Tab keeps walking the section's tabs.
+            Action::NextPanel => ctx.emit(Action::NextTab),
+            Action::PrevPanel => ctx.emit(Action::PrevTab),
+            Action::Open => {
+                if let Some(id) = self.selected().map(|j| j.id) {
+                    self.detail = Some(JobDetail::loading(id));
+                    ctx.load(job_detail::SLOT, Request::Job(id.to_string()));
+                }
+            }
+            Action::Refresh => self.reload(ctx),
+            Action::Filter => self.filter.start(),
+            Action::Accept if self.filter.editing => self.filter.accept(),
+            Action::Close if self.filter.editing => {
+                if self.filter.cancel() {
+                    self.fetch(ctx, PageAt::First, Move::First, false);
+                }
+            }
+            Action::Back if self.filter.value().is_some() => {
+                self.filter.cancel();
+                self.fetch(ctx, PageAt::First, Move::First, false);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        if self.filter.editing && self.filter.input(key) {
+            self.fetch(ctx, PageAt::First, Move::First, true);
+        }
+    }
+
+    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
+        match (slot, reply) {
+            (PAGE, Reply::JobPage(Ok(p))) => {
+                self.paging.arrived(&p);
+                self.error = None;
+                self.page = Some(p);
+            }
+            (PAGE, Reply::JobPage(Err(e))) => {
+                ctx.emit(Action::FlashError(e.to_string()));
+                self.error = Some(e.to_string());
+            }
+            (job_confirm::SLOT, Reply::Job(r)) => {
+                let Some(m) = self.modal.take() else { return };
+                match r {
+                    Ok(_) => {
+                        ctx.emit(Action::Flash(m.done_message()));
+                        self.reload(ctx);
+                        if let Some(d) = &self.detail {
+                            ctx.load(job_detail::SLOT, Request::Job(d.id.to_string()));
+                        }
+                    }
+                    Err(e) => {
+                        let id = short_id(&m.target.id);
+                        ctx.emit(Action::FlashError(format!("job {id}: {e}")));
+                    }
+                }
+            }
+            (job_detail::SLOT, Reply::Job(r)) => {
+                if let Some(d) = self.detail.as_mut() {
+                    match r {
+                        Ok(job) if job.id == d.id => d.job = Some(*job),
+                        Ok(_) => {}
+                        Err(e) => d.error = Some(e.to_string()),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn footer(&self) -> String {
+        let status = self.status.unwrap_or("any status");
+        let rows = match &self.page {
+            None => "loading…".to_owned(),
+            Some(p) if p.items.is_empty() => "no rows".to_owned(),
+            Some(p) => {
+                let more = if p.has_next { " · more ]" } else { "" };
+                format!("{}{more}", self.paging.rows_label(p.items.len()))
+            }
+        };
+        format!("{rows} · {status} (f)")
+    }
+
+    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let area = self.filter.draw_above(f, area, theme);
+        self.paging.set_viewport(area);
+        let columns = [
+            Column::new("ID", Constraint::Length(8)),
+            Column::new("QUEUE", Constraint::Length(14)).priority(3),
+            Column::new("KIND", Constraint::Fill(2)).priority(3),
+            Column::new("STATUS", Constraint::Length(9)).priority(4),
+            Column::new("TRY", Constraint::Length(5)).right().priority(2),
+            // On narrow terminals the error says more than the creation time.
+            Column::new("CREATED", Constraint::Length(16)),
+            Column::new("LAST ERROR", Constraint::Fill(3)).priority(1),
+        ];
+        let rows: Vec<DataRow> = self
+            .page
+            .iter()
+            .flat_map(|p| &p.items)
+            .map(|j| {
+                DataRow::new([
+                    DataCell::styled(short_id(&j.id), Tone::Muted),
+                    DataCell::new(j.queue.as_str()),
+                    DataCell::new(j.kind.as_str()),
+                    DataCell::styled(j.status.as_str(), tone_for(&j.status)),
+                    DataCell::new(format!("{}/{}", j.attempts, j.max_attempts)),
+                    DataCell::styled(j.created_at.format("%Y-%m-%d %H:%M").to_string(), Tone::Muted),
+                    DataCell::new(j.last_error.as_deref().unwrap_or("")),
+                ])
+            })
+            .collect();
+        let footer = self.footer();
+        let empty = match (&self.error, &self.page) {
+            (Some(e), _) => e.clone(),
+            (None, None) => "Loading…".to_owned(),
+            (None, Some(_)) if self.status.is_some() || self.filter.value().is_some() => {
+                "No job matches: f changes the status, Esc clears the filter.".to_owned()
+            }
+            (None, Some(_)) => "No jobs yet.".to_owned(),
+        };
+        let title = match self.status {
+            Some(s) => format!("Jobs · {s}"),
+            None => "Jobs".to_owned(),
+        };
+        let table = DataTable::new(&columns, &rows, theme)
+            .title(&title)
+            .footer(&footer)
+            .empty_message(&empty)
+            .focused(self.modal.is_none() && self.detail.is_none());
+        f.render_stateful_widget(table, area, &mut self.paging.state);
+        if let Some(d) = &self.detail {
+            d.draw(f, theme);
+        }
+        if let Some(m) = &self.modal {
+            m.draw(f, theme);
+        }
+    }
+}
