@@ -7,6 +7,8 @@ use crate::db::CellKind;
 use crate::db::CellKind::{Int, Money, Text, Time};
 
 const NEWEST: &[(&str, CellKind)] = &[("x.created_at", Time), ("x.id", CellKind::Id)];
+/// Newest first by UUIDv7 id, for tables that keep no (created_at, id) index (jobs).
+const BY_ID: &[(&str, CellKind)] = &[("x.id", CellKind::Id)];
 
 const fn col(title: &'static str, expr: &'static str, kind: CellKind) -> Column {
     Column { title, expr, kind }
@@ -87,7 +89,7 @@ pub static VIEWS: &[View] = &[
             col("Run at", "x.run_at", Time),
             col("Last error", "x.last_error", Text),
         ],
-        order: NEWEST,
+        order: BY_ID,
         cond: None,
         tenant_col: Some("x.tenant_id"),
         search: "x.queue || ' ' || x.kind || ' ' || x.status",

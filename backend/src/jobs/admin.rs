@@ -42,8 +42,10 @@ pub(crate) fn scope(actor: &Actor, conds: &mut Vec<String>, args: &mut Vec<Arg>)
     }
 }
 
+// Ids are UUIDv7, so id order is creation order; the primary key serves the list and a
+// keyset on (created_at, id) would need an index that every job update pays for.
 fn key(j: &Job) -> Cursor {
-    Cursor(vec![KeyPart::Time(j.created_at), KeyPart::Uuid(j.id)])
+    Cursor(vec![KeyPart::Uuid(j.id)])
 }
 
 pub async fn list(db: &Db, actor: &Actor, q: &JobQuery) -> Result<Page<Job>, ServiceError> {
@@ -63,7 +65,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &JobQuery) -> Result<Page<Job>, Ser
             conds.push(format!("{col} = ${}", args.len()));
         }
     }
-    let order = apply_keyset(&["created_at", "id"], SortDir::Desc, &q.at, &mut conds, &mut args)?;
+    let order = apply_keyset(&["id"], SortDir::Desc, &q.at, &mut conds, &mut args)?;
     let sql = format!(
         "SELECT {COLUMNS} FROM jobs {} ORDER BY {order} LIMIT {}",
         where_clause(&conds),

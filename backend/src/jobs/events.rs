@@ -132,7 +132,8 @@ pub fn decode(payload: &str) -> Vec<JobEvent> {
 }
 
 /// Jobs changed after `(since, after_id)` in change order, at most `limit`: the polling
-/// fallback of the live feeds. `updated_at` is bound by the app on every change, so the
+/// fallback of the live feeds. Running jobs are left out (index `jobs_updated_idx` does not
+/// hold them, so heartbeats cost nothing): polling shows outcomes, not starts. `updated_at` is bound by the app on every change, so the
 /// order is the order of changes (to the clock's precision).
 pub async fn poll_changes(
     db: &Db,
@@ -148,7 +149,7 @@ pub async fn poll_changes(
         scope = " AND tenant_id = $3".into();
     }
     let sql = format!(
-        "SELECT {} FROM jobs WHERE (updated_at > $1 OR (updated_at = $1 AND id > $2)){scope} \
+        "SELECT {} FROM jobs WHERE status <> 'running' AND (updated_at > $1 OR (updated_at = $1 AND id > $2)){scope} \
          ORDER BY updated_at, id LIMIT {}",
         super::COLUMNS,
         limit.clamp(1, 1000)

@@ -175,7 +175,11 @@ pub async fn overview(db: &Db, actor: &Actor, limit: usize) -> Result<Overview, 
         Backend::Sqlite => "CAST(CAST(strftime('%s', finished_at) AS INTEGER) / 60 AS INTEGER)",
     };
     // Through jobs_updated_idx: a finished job's last change is its finishing.
-    let mut conds = vec!["updated_at >= $1".to_owned(), "finished_at >= $1".to_owned()];
+    let mut conds = vec![
+        "status <> 'running'".to_owned(),
+        "updated_at >= $1".to_owned(),
+        "finished_at >= $1".to_owned(),
+    ];
     let mut args = crate::args![from];
     scope(actor, &mut conds, &mut args);
     let per_minute: Vec<(i64, i64)> = db

@@ -249,6 +249,17 @@ impl Ctx {
         self.t0 + TimeDelta::minutes(m)
     }
 
+    /// A UUIDv7 for a row backdated to `at`, so id order stays creation order (job lists
+    /// sort by id).
+    pub fn id_at(&self, at: DateTime<Utc>) -> uuid::Uuid {
+        let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            ms / 1000,
+            ((ms % 1000) * 1_000_000) as u32,
+        ))
+    }
+
     pub fn hours(&self, h: i64) -> DateTime<Utc> {
         self.mins(h * 60)
     }

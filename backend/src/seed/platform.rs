@@ -488,7 +488,7 @@ pub(super) async fn jobs(ctx: &mut Ctx, world: &World) -> Result<(), ServiceErro
             "job",
             tenant,
             cols![
-                "id" => Uuid::now_v7(), "queue" => queue, "kind" => kind, "payload" => payload, "status" => status,
+                "id" => ctx.id_at(created), "queue" => queue, "kind" => kind, "payload" => payload, "status" => status,
                 "attempts" => attempts, "max_attempts" => max, "run_at" => run_at,
                 "lease_until" => lock.map(|_| ctx.t0 + TimeDelta::minutes(2)), "locked_by" => lock,
                 "last_error" => last_error, "error_history" => history, "unique_key" => unique, "tenant_id" => tenant,
