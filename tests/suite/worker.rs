@@ -410,3 +410,44 @@ async fn jobs_enqueue_through_the_binary() {
     assert_eq!(run(&["--kind", "x", "--payload", "{nope"]).status.code(), Some(2));
     assert_eq!(run(&["--kind", "x", "--run-at", "tomorrow"]).status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_kind_can_override_the_workers_backoff() {
+    let t = fresh().await;
+    let ids = put_many(
+        &t.db,
+        vec![
+            new_job("kinds", "slow.retry", json!({})),
+            new_job("kinds", "fast.retry", json!({})),
+        ],
+    )
+    .await;
+    let mut handlers = Handlers::new();
+    for kind in ["slow.retry", "fast.retry"] {
+        handlers.register(kind, |_job, _db| async { Err(JobError::Transient("try later".into())) });
+    }
+    handlers.retry_policy(
+        "slow.retry",
+        RetryPolicy {
+            base: Duration::from_secs(600),
+            cap: Duration::from_secs(3600),
+        },
+    );
+    let (stop, stopped) = watch::channel(false);
+    let w = tokio::spawn(Worker::new(t.db.clone(), fast("kinds-w", "kinds"), handlers).run(stopped));
+    wait_for(Duration::from_secs(10), "the slow kind's first failure", || async {
+        get(&t.db, ids[0]).await.attempts >= 1 && get(&t.db, ids[0]).await.status == "queued"
+    })
+    .await;
+    // The default (10–50 ms) keeps retrying the fast kind meanwhile.
+    wait_for(Duration::from_secs(10), "the fast kind to be dead", || async {
+        get(&t.db, ids[1]).await.status == "dead"
+    })
+    .await;
+    stop.send(true).unwrap();
+    w.await.unwrap().unwrap();
+    let slow = get(&t.db, ids[0]).await;
+    let wait = slow.run_at - chrono::Utc::now();
+    assert!(wait > chrono::Duration::seconds(400), "slow kind retries in {wait:?}");
+    assert_eq!(slow.attempts, 1);
+}

@@ -9,7 +9,8 @@ pub const CAP: Duration = Duration::from_secs(3600);
 /// Jitter spreads retries of jobs that failed together over ±20 % of the delay.
 pub const JITTER: f64 = 0.2;
 
-/// How failed attempts are spaced. Per-kind policies can be passed to [`super::fail_with`].
+/// How failed attempts are spaced: the worker's default, or per kind
+/// ([`super::Handlers::retry_policy`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     pub base: Duration,

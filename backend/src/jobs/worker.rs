@@ -43,6 +43,8 @@ type Handler = Arc<dyn Fn(Job, Db) -> HandlerFuture + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Handlers {
     map: HashMap<String, Handler>,
+    /// Backoff of kinds that override the worker's (e.g. a provider that asks for minutes).
+    retry: HashMap<String, RetryPolicy>,
 }
 
 impl Handlers {
@@ -69,6 +71,12 @@ impl Handlers {
             kind.to_owned(),
             Arc::new(move |job, db| Box::pin(f(job, db)) as HandlerFuture),
         );
+        self
+    }
+
+    /// Transient failures of `kind` back off by `policy` instead of the worker's default.
+    pub fn retry_policy(&mut self, kind: &str, policy: RetryPolicy) -> &mut Self {
+        self.retry.insert(kind.to_owned(), policy);
         self
     }
 
@@ -354,7 +362,7 @@ impl Worker {
         let db = self.db.clone();
         let handler = self.handlers.get(&job.kind);
         let worker_id = self.cfg.id.clone();
-        let policy = self.cfg.retry;
+        let policy = self.handlers.retry.get(&job.kind).copied().unwrap_or(self.cfg.retry);
         async move {
             let id = job.id;
             let kind = job.kind.clone();
