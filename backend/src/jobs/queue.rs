@@ -222,6 +222,22 @@ pub async fn enqueue_many(tx: &mut Tx, jobs: Vec<NewJob>) -> Result<usize, Servi
     Ok(checked.len())
 }
 
+/// Runs one writing statement that is its own transaction. PostgreSQL: in autocommit, which
+/// saves the BEGIN and COMMIT round trips on the hot path (a claim or a completion batch is
+/// one atomic statement). SQLite: inside `BEGIN IMMEDIATE`, so concurrent writers wait for
+/// the lock instead of failing (STACK.md).
+async fn write_one<T: crate::db::Record>(db: &Db, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
+    match db.backend() {
+        Backend::Postgres => db.fetch_all(sql, args).await,
+        Backend::Sqlite => {
+            let mut tx = db.begin().await?;
+            let rows = tx.fetch_all(sql, args).await?;
+            tx.commit().await?;
+            Ok(rows)
+        }
+    }
+}
+
 /// Wakes idle workers of the job's queue and tells live feeds, once `tx` commits.
 fn announce(tx: &mut Tx, job: &Job) {
     if tx.has_bus() {
@@ -262,9 +278,7 @@ pub async fn claim(
         placeholders(4, queues.len()),
         batch.min(MAX_BATCH)
     );
-    let mut tx = db.begin().await?;
-    let mut jobs: Vec<Job> = tx.fetch_all(&sql, args).await?;
-    tx.commit().await?;
+    let mut jobs: Vec<Job> = write_one(db, &sql, args).await?;
     // RETURNING has no order: hand them out in claim order.
     jobs.sort_by(|a, b| (&a.queue, a.run_at, a.id).cmp(&(&b.queue, b.run_at, b.id)));
     publish_each(db, &jobs, |_| EventKind::Started);
@@ -382,9 +396,7 @@ pub async fn complete_many(db: &Db, worker_id: &str, ids: &[Uuid]) -> Result<Vec
              WHERE status = 'running' AND locked_by = $2 AND id IN ({}) RETURNING id, queue, kind, attempts, tenant_id",
             placeholders(3, n)
         );
-        let mut tx = db.begin().await?;
-        let rows: Vec<(Uuid, String, String, i64, Option<Uuid>)> = tx.fetch_all(&sql, args).await?;
-        tx.commit().await?;
+        let rows: Vec<(Uuid, String, String, i64, Option<Uuid>)> = write_one(db, &sql, args).await?;
         if db.bus().is_some() {
             let evs: Vec<JobEvent> = rows
                 .iter()
