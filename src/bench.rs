@@ -57,22 +57,26 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Opens the bench database: `--database-url` if given (it must be disposable: rows are
-/// added), else a fresh SQLite file in a temporary directory.
-async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::TempDir>)> {
+/// The bench database's URL: `--database-url` if given (it must be disposable: rows are
+/// added), else a fresh SQLite file in a temporary directory (returned to keep it alive).
+pub fn bench_url(cfg: &Config) -> Result<(String, Option<tempfile::TempDir>)> {
     let explicit = cfg
         .settings
         .iter()
         .any(|s| s.key == "database_url" && s.source != "default");
-    let (url, dir) = if explicit {
-        (cfg.database_url.clone(), None)
-    } else {
-        let dir = tempfile::tempdir()?;
-        (
-            format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
-            Some(dir),
-        )
-    };
+    if explicit {
+        return Ok((cfg.database_url.clone(), None));
+    }
+    let dir = tempfile::tempdir()?;
+    Ok((
+        format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
+        Some(dir),
+    ))
+}
+
+/// Opens the bench database (see [`bench_url`]) with at least `rows` tenants.
+async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::TempDir>)> {
+    let (url, dir) = bench_url(cfg)?;
     let db = Db::connect(&url).await?;
     db.migrate().await?;
     let have: i64 = db.scalar("SELECT COUNT(*) FROM tenants", backend::args![]).await?;

@@ -25,19 +25,7 @@ pub struct JobsBench {
 }
 
 async fn open(cfg: &Config) -> Result<(Db, Option<tempfile::TempDir>)> {
-    let explicit = cfg
-        .settings
-        .iter()
-        .any(|s| s.key == "database_url" && s.source != "default");
-    let (url, dir) = if explicit {
-        (cfg.database_url.clone(), None)
-    } else {
-        let dir = tempfile::tempdir()?;
-        (
-            format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
-            Some(dir),
-        )
-    };
+    let (url, dir) = crate::bench::bench_url(cfg)?;
     let db = Db::connect(&url).await?;
     db.migrate().await?;
     let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
