@@ -69,6 +69,7 @@ fn signed_out() -> Actor {
         tenant_id: Some(uuid::Uuid::nil()),
         source: backend::actor::detect_source(),
         session_id: None,
+        grants: backend::authz::Grants::default(),
     }
 }
 
