@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth_cli;
+mod authz_matrix;
 mod cli;
 mod common;
 mod customers;
