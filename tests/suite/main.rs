@@ -12,6 +12,7 @@ mod common;
 mod customers;
 mod identity;
 mod jobs;
+mod rbac;
 mod rls;
 mod schedules;
 mod secrets;
