@@ -210,6 +210,37 @@ mod tests {
     use uuid::Uuid;
 
     #[test]
+    fn the_catalogue_keys_are_unique_and_parse_back() {
+        let keys: std::collections::HashSet<&str> = Permission::ALL.iter().map(|p| p.key()).collect();
+        assert_eq!(keys.len(), Permission::ALL.len());
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.key()), Some(p));
+        }
+        assert_eq!(default_grants(Role::SuperAdmin).len(), Permission::ALL.len());
+        assert_eq!(Permission::parse("servers:write"), None);
+    }
+
+    #[test]
+    fn stored_grants_replace_the_default_but_never_lift_the_hard_limits() {
+        let all: BTreeSet<Permission> = Permission::ALL.into_iter().collect();
+        let tenant =
+            Actor::tenant_user("t", Role::Reseller, uuid::Uuid::nil()).with_grants(Grants::stored(all.clone()));
+        assert!(allows(&tenant, Permission::JobsManage));
+        assert!(!allows(&tenant, Permission::ServersRead));
+        let staff = Actor {
+            tenant_id: None,
+            ..tenant.clone()
+        };
+        assert!(allows(&staff, Permission::ServersRead));
+        assert!(
+            !allows(&staff, Permission::RolesManage),
+            "roles:manage stays with super_admin"
+        );
+        let none = tenant.with_grants(Grants::stored(BTreeSet::new()));
+        assert!(!allows(&none, Permission::CustomersRead));
+    }
+
+    #[test]
     fn tenant_scoped_admin_never_reaches_infrastructure() {
         let a = Actor::tenant_user("ana", Role::SuperAdmin, Uuid::nil());
         assert!(!allows(&a, Permission::ServersRead));

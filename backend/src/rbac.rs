@@ -4,7 +4,8 @@
 //! * [`ensure_catalogue`] seeds `permissions`, the built-in global `roles` and their default
 //!   `role_permissions` from [`authz::role_allows`]. It only adds: a permission new to the
 //!   catalogue (a newer release) gets its default grants once, when it first appears, so a
-//!   super admin's earlier revocation is never undone.
+//!   super admin's earlier revocation is never undone. Like a migration it is not audited:
+//!   it stores the default already in force.
 //! * [`load`] / [`load_in`] read a role's stored set when an actor is resolved (session
 //!   authentication, login); a tenant's own role row of the same key narrows it for that
 //!   tenant. No stored global row: the default policy.
@@ -82,7 +83,9 @@ pub async fn ensure_catalogue(db: &Db) -> Result<usize, ServiceError> {
     Ok(added.permissions.len() + added.roles.len() + added.grants)
 }
 
-/// The catalogue seeding inside the caller's transaction, audited when it adds anything.
+/// The catalogue seeding inside the caller's transaction. Not audited, like a migration: it
+/// stores exactly the built-in default that was already in force, so the effective policy
+/// does not change (docs/adr/0011); every edit after it is audited.
 async fn ensure_in(tx: &mut Tx) -> Result<Added, ServiceError> {
     let mut added = Added::default();
     // ON CONFLICT DO NOTHING: two processes starting at once must not fail on each other's
@@ -127,25 +130,6 @@ async fn ensure_in(tx: &mut Tx) -> Result<Added, ServiceError> {
             )
             .unwrap_or(0);
         }
-    }
-    if !(added.permissions.is_empty() && added.roles.is_empty() && added.grants == 0) {
-        audit::record(
-            tx,
-            &Actor::system("rbac"),
-            Change {
-                action: "rbac.seed",
-                entity: "role_catalogue",
-                entity_id: None,
-                tenant_id: None,
-                before: None,
-                after: Some(json!({
-                    "permissions": added.permissions,
-                    "roles": added.roles,
-                    "grants": added.grants,
-                })),
-            },
-        )
-        .await?;
     }
     Ok(added)
 }
