@@ -77,6 +77,9 @@ pub enum Command {
     /// The master key that encrypts secrets at rest.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Roles and their permissions (editing is super-admin only and sensitive).
+    #[command(subcommand)]
+    Roles(RolesCmd),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -235,6 +238,9 @@ pub enum CustomersCmd {
         document: String,
         #[arg(long, default_value = "")]
         notes: String,
+        /// The reseller (username or id) it belongs to; default: you, when you are one.
+        #[arg(long, default_value = "")]
+        reseller: String,
     },
 }
 
@@ -398,6 +404,30 @@ pub enum TwoFaCmd {
         #[arg(long)]
         totp: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolesCmd {
+    /// Every role with its permission keys.
+    List,
+    /// Give a role a permission (sensitive: type the role key with --confirm).
+    Grant(RoleEditArgs),
+    /// Take a permission from a role (sensitive: type the role key with --confirm).
+    Revoke(RoleEditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RoleEditArgs {
+    /// Role key, e.g. reseller.
+    pub role: String,
+    /// Permission key, e.g. dns:read.
+    pub permission: String,
+    /// The role key, typed again.
+    #[arg(long)]
+    pub confirm: String,
+    /// A current 2FA code (needed unless one was given in the last 5 minutes).
+    #[arg(long)]
+    pub totp: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,7 @@ use crate::records::TenantRow;
 
 pub mod auth;
 mod jobs;
+mod roles;
 mod twofa;
 pub mod worker;
 
@@ -29,6 +30,8 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     }
     let db = Db::connect(&cfg.database_url).await?;
     db.migrate().await?;
+    // The permission catalogue a newer release brings (docs/adr/0011); a no-op read when complete.
+    backend::rbac::ensure_catalogue(&db).await?;
     // Redis is optional and may be down: the bus never blocks and workers poll anyway.
     let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
     Ok(db.with_bus(bus))
@@ -69,6 +72,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
         Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
+        Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
         _ => Ok(()),
     }
 }
@@ -237,6 +241,7 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
             phone,
             document,
             notes,
+            reseller,
         } => {
             let c = customers::create(
                 db,
@@ -248,6 +253,7 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
                     phone,
                     document,
                     notes,
+                    reseller,
                 },
             )
             .await?;

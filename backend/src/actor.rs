@@ -4,6 +4,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::authz::Grants;
+
 /// Roles from the seeds plus support and read-only on-call staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,6 +45,11 @@ impl Role {
         }
     }
 
+    /// The reseller tree's roles (partner > ultra > master > reseller).
+    pub fn is_reseller_family(self) -> bool {
+        matches!(self, Role::Partner | Role::Ultra | Role::Master | Role::Reseller)
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
@@ -61,6 +68,10 @@ pub struct Actor {
     /// The login session acted through (sensitive actions check its recent 2FA); `None` for
     /// the local operator before accounts exist and for internal work.
     pub session_id: Option<Uuid>,
+    /// The role's permission set as stored when the actor was resolved (docs/adr/0011);
+    /// the default policy when none is stored. Not serialised: it is policy, not identity.
+    #[serde(skip)]
+    pub grants: Grants,
 }
 
 impl Actor {
@@ -80,6 +91,7 @@ impl Actor {
             tenant_id: None,
             source: detect_source(),
             session_id: None,
+            grants: Grants::default(),
         }
     }
 
@@ -92,6 +104,7 @@ impl Actor {
             tenant_id: None,
             source: "system".to_owned(),
             session_id: None,
+            grants: Grants::default(),
         }
     }
 
@@ -103,11 +116,25 @@ impl Actor {
             tenant_id: Some(tenant_id),
             source: "test".to_owned(),
             session_id: None,
+            grants: Grants::default(),
         }
     }
 
     pub fn is_platform(&self) -> bool {
         self.tenant_id.is_none()
+    }
+
+    /// The same actor carrying `grants` (the stored permission set of its role).
+    #[must_use]
+    pub fn with_grants(mut self, grants: Grants) -> Actor {
+        self.grants = grants;
+        self
+    }
+
+    /// A partner, ultra, master or reseller account: it acts on its own subtree of the
+    /// reseller tree only. Actors without an account are platform staff and unaffected.
+    pub fn reseller_root(&self) -> Option<Uuid> {
+        self.user_id.filter(|_| self.role.is_reseller_family())
     }
 
     pub fn sees_tenant(&self, tenant_id: Uuid) -> bool {

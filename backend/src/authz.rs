@@ -1,10 +1,20 @@
 //! The permission policy: which role may do what. Checked in the service layer only, so the
 //! TUI, the batch mode and the API cannot disagree.
+//!
+//! [`role_allows`] is the declared default policy. The effective policy is data
+//! (`roles`/`role_permissions`, seeded from the default by `rbac::ensure_catalogue` and edited
+//! by a super admin, docs/adr/0011): it is loaded once when an actor is resolved and carried on
+//! the [`Actor`] as [`Grants`], so [`require`] stays a synchronous set lookup. Whatever the
+//! table says, platform-only permissions never reach tenant users and super-admin-only ones
+//! never reach another role.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
     TenantsRead,
     TenantsCreate,
@@ -24,6 +34,8 @@ pub enum Permission {
     JobsManage,
     UsersCreate,
     KeysRotate,
+    RolesRead,
+    RolesManage,
 }
 
 impl Permission {
@@ -47,13 +59,72 @@ impl Permission {
             Permission::JobsManage => "jobs:manage",
             Permission::UsersCreate => "users:create",
             Permission::KeysRotate => "keys:rotate",
+            Permission::RolesRead => "roles:read",
+            Permission::RolesManage => "roles:manage",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.key() == key.trim())
+    }
+
+    /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
+    /// A new variant must be listed here, or no stored role can ever hold it.
+    pub const ALL: [Permission; 20] = [
+        Permission::TenantsRead,
+        Permission::TenantsCreate,
+        Permission::TenantsUpdate,
+        Permission::TenantsSuspend,
+        Permission::CustomersRead,
+        Permission::CustomersCreate,
+        Permission::ServersRead,
+        Permission::ServicesRead,
+        Permission::BillingRead,
+        Permission::MigrationsRead,
+        Permission::DnsRead,
+        Permission::AuditRead,
+        Permission::IncidentsRead,
+        Permission::SettingsRead,
+        Permission::JobsRead,
+        Permission::JobsManage,
+        Permission::UsersCreate,
+        Permission::KeysRotate,
+        Permission::RolesRead,
+        Permission::RolesManage,
+    ];
+}
+
+/// The permission set an actor's role has, as loaded from the database when the actor was
+/// resolved; `None` means "the default policy" (no stored role rows, the local operator,
+/// internal work, tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(Option<Arc<BTreeSet<Permission>>>);
+
+impl Grants {
+    pub fn stored(set: BTreeSet<Permission>) -> Grants {
+        Grants(Some(Arc::new(set)))
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn contains(&self, role: Role, p: Permission) -> bool {
+        match &self.0 {
+            Some(set) => set.contains(&p),
+            None => role_allows(role, p),
         }
     }
 }
 
+/// The default permission set of `role`, from [`role_allows`].
+pub fn default_grants(role: Role) -> BTreeSet<Permission> {
+    Permission::ALL.into_iter().filter(|p| role_allows(role, *p)).collect()
+}
+
 /// Infrastructure and global logs are for platform staff only: tenant users never see servers
 /// or other tenants' activity, whatever their role.
-fn platform_only(p: Permission) -> bool {
+pub fn platform_only(p: Permission) -> bool {
     matches!(
         p,
         Permission::TenantsCreate
@@ -62,14 +133,24 @@ fn platform_only(p: Permission) -> bool {
             | Permission::IncidentsRead
             | Permission::UsersCreate
             | Permission::KeysRotate
+            | Permission::RolesManage
     )
+}
+
+/// Editing the policy itself stays with super admins: were it grantable, an edit could hand
+/// the keys to any role (and the lock-out rule in `rbac` relies on it).
+pub fn super_admin_only(p: Permission) -> bool {
+    matches!(p, Permission::RolesManage)
 }
 
 pub fn role_allows(role: Role, p: Permission) -> bool {
     use Permission::*;
     match role {
         Role::SuperAdmin => true,
-        Role::TenantAdmin => !matches!(p, TenantsCreate | TenantsSuspend | UsersCreate | KeysRotate),
+        Role::TenantAdmin => !matches!(
+            p,
+            TenantsCreate | TenantsSuspend | UsersCreate | KeysRotate | RolesManage
+        ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,
             TenantsRead | CustomersRead | CustomersCreate | ServicesRead | BillingRead | MigrationsRead | DnsRead
@@ -99,12 +180,15 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | IncidentsRead
                 | SettingsRead
                 | JobsRead
+                | RolesRead
         ),
     }
 }
 
 pub fn allows(actor: &Actor, p: Permission) -> bool {
-    role_allows(actor.role, p) && (actor.is_platform() || !platform_only(p))
+    actor.grants.contains(actor.role, p)
+        && (actor.is_platform() || !platform_only(p))
+        && (actor.role == Role::SuperAdmin || !super_admin_only(p))
 }
 
 pub fn require(actor: &Actor, p: Permission) -> Result<(), ServiceError> {
@@ -124,6 +208,37 @@ pub fn require(actor: &Actor, p: Permission) -> Result<(), ServiceError> {
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    #[test]
+    fn the_catalogue_keys_are_unique_and_parse_back() {
+        let keys: std::collections::HashSet<&str> = Permission::ALL.iter().map(|p| p.key()).collect();
+        assert_eq!(keys.len(), Permission::ALL.len());
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.key()), Some(p));
+        }
+        assert_eq!(default_grants(Role::SuperAdmin).len(), Permission::ALL.len());
+        assert_eq!(Permission::parse("servers:write"), None);
+    }
+
+    #[test]
+    fn stored_grants_replace_the_default_but_never_lift_the_hard_limits() {
+        let all: BTreeSet<Permission> = Permission::ALL.into_iter().collect();
+        let tenant =
+            Actor::tenant_user("t", Role::Reseller, uuid::Uuid::nil()).with_grants(Grants::stored(all.clone()));
+        assert!(allows(&tenant, Permission::JobsManage));
+        assert!(!allows(&tenant, Permission::ServersRead));
+        let staff = Actor {
+            tenant_id: None,
+            ..tenant.clone()
+        };
+        assert!(allows(&staff, Permission::ServersRead));
+        assert!(
+            !allows(&staff, Permission::RolesManage),
+            "roles:manage stays with super_admin"
+        );
+        let none = tenant.with_grants(Grants::stored(BTreeSet::new()));
+        assert!(!allows(&none, Permission::CustomersRead));
+    }
 
     #[test]
     fn tenant_scoped_admin_never_reaches_infrastructure() {

@@ -32,6 +32,8 @@ pub struct View {
     pub order: &'static [(&'static str, CellKind)],
     /// Column holding the owning tenant, for scoping; `None` for platform-level tables.
     pub tenant_col: Option<&'static str>,
+    /// How rows belong to a reseller's subtree (docs/adr/0011).
+    pub reach: crate::reseller::Reach,
     /// A fixed condition of the view (e.g. only failed rows), or `None`.
     pub cond: Option<&'static str>,
     pub search: &'static str,
@@ -99,6 +101,7 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
         args.push(validate::like_contains(f).into());
         conds.push(format!("lower({}) LIKE ${} ESCAPE '\\'", v.search, args.len()));
     }
+    crate::reseller::restrict(actor, v.reach, v.title, &mut conds, &mut args)?;
     let order_cols: Vec<&str> = v.order.iter().map(|(c, _)| *c).collect();
     // Newest first: the lists are logs and queues more than catalogues.
     let order = apply_keyset(&order_cols, SortDir::Desc, &q.at, &mut conds, &mut args)?;

@@ -10,7 +10,14 @@ use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Db};
 use crate::error::{FieldError, ServiceError};
 use crate::page::{apply_keyset, finish, where_clause, Cursor, KeyPart, Page, PageAt, SortDir};
+use crate::reseller::{self, Reach};
 use crate::{args, tenants, validate};
+
+/// Customers belong to the reseller named by `reseller_id` (and so to its ancestors).
+const REACH: Reach = Reach::Owned {
+    reseller: Some("c.reseller_id"),
+    customer: None,
+};
 
 const COLUMNS: &str = "c.id, c.tenant_id, t.slug AS tenant_slug, c.reseller_id, c.name, c.email, c.phone, c.document, \
     c.status, c.notes, c.created_at, c.updated_at";
@@ -41,6 +48,10 @@ pub struct NewCustomer {
     /// CPF (11 digits) or CNPJ (14 digits); punctuation is ignored.
     pub document: String,
     pub notes: String,
+    /// The reseller (username or user id) the customer belongs to; empty: the acting
+    /// reseller itself, or none for staff.
+    #[serde(default)]
+    pub reseller: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -99,6 +110,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
         )));
     }
     let mut tx = db.begin().await?;
+    let reseller_id = owner(&mut tx, actor, tenant.id, &tenant.slug, &input.reseller).await?;
     if let Some(max) = tenant.max_customers {
         let n: i64 = tx
             .scalar("SELECT COUNT(*) FROM customers WHERE tenant_id = $1", args![tenant.id])
@@ -113,8 +125,8 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
     let id = Uuid::now_v7();
     let at = now();
     tx.execute(
-        "INSERT INTO customers (id, tenant_id, name, email, phone, document, status, notes, search_text, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $9)",
+        "INSERT INTO customers (id, tenant_id, name, email, phone, document, status, notes, search_text, created_at, updated_at, reseller_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $9, $10)",
         args![
             id,
             tenant.id,
@@ -125,6 +137,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
             input.notes.trim(),
             format!("{} {}", name.to_lowercase(), email.to_lowercase()),
             at,
+            reseller_id,
         ],
     )
     .await?;
@@ -151,13 +164,60 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
     Ok(c)
 }
 
+/// Who a new customer belongs to: the named reseller (of this tenant, and within the actor's
+/// own subtree when the actor is a reseller), else the acting reseller, else nobody.
+async fn owner(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    tenant_id: Uuid,
+    tenant_slug: &str,
+    key: &str,
+) -> Result<Option<Uuid>, ServiceError> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(actor.reseller_root());
+    }
+    let by_id = Uuid::parse_str(key).ok();
+    let found: Option<(Uuid, Option<Uuid>, String)> = tx
+        .fetch_optional(
+            "SELECT id, tenant_id, role FROM users WHERE id = $1 OR username = $2",
+            args![by_id, key.to_lowercase()],
+        )
+        .await?;
+    let fits = |t: &Option<Uuid>, role: &str| {
+        *t == Some(tenant_id) && crate::Role::parse(role).is_some_and(crate::Role::is_reseller_family)
+    };
+    let Some((user, _, _)) = found.filter(|(_, t, role)| fits(t, role)) else {
+        return Err(ServiceError::invalid(
+            "reseller",
+            format!("must be a reseller account of tenant {tenant_slug}"),
+        ));
+    };
+    if let Some(root) = actor.reseller_root() {
+        if !reseller::in_subtree(tx, root, user).await? {
+            return Err(ServiceError::PermissionDenied(format!(
+                "{} may create customers only for itself or its own resellers",
+                actor.name
+            )));
+        }
+    }
+    Ok(Some(user))
+}
+
 pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Customer, ServiceError> {
     require(actor, Permission::CustomersRead)?;
     let uuid = Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid("id", "must be a customer id (UUID)"))?;
+    let mut conds = vec!["c.id = $1".to_owned()];
+    let mut args: Vec<Arg> = args![uuid];
+    // Outside the reseller's subtree a customer does not exist for it, as in another tenant.
+    reseller::restrict(actor, REACH, "customers", &mut conds, &mut args)?;
     let c: Option<Customer> = db
         .fetch_optional(
-            &format!("SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1"),
-            args![uuid],
+            &format!(
+                "SELECT {COLUMNS} FROM customers c JOIN tenants t ON t.id = c.tenant_id {}",
+                where_clause(&conds)
+            ),
+            args,
         )
         .await?;
     match c {
@@ -184,6 +244,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &CustomerQuery) -> Result<Page<Cust
         args.push(validate::like_contains(f).into());
         conds.push(format!("c.search_text LIKE ${} ESCAPE '\\'", args.len()));
     }
+    reseller::restrict(actor, REACH, "customers", &mut conds, &mut args)?;
     let cols = ["c.name", "c.id"];
     let order = apply_keyset(&cols, q.dir, &q.at, &mut conds, &mut args)?;
     let where_sql = where_clause(&conds);

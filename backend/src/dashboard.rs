@@ -6,6 +6,7 @@ use crate::actor::Actor;
 use crate::authz::{allows, Permission};
 use crate::db::{Arg, Db};
 use crate::error::ServiceError;
+use crate::reseller::{self, Reach};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stat {
@@ -23,6 +24,8 @@ struct Metric {
     cond: &'static str,
     /// Platform tables have no tenant column: hidden from scoped actors.
     tenant_col: Option<&'static str>,
+    /// How the rows belong to a reseller's subtree; figures out of its reach are left out.
+    reach: Reach,
 }
 
 const METRICS: &[Metric] = &[
@@ -33,6 +36,7 @@ const METRICS: &[Metric] = &[
         table: "tenants",
         cond: "status = 'active'",
         tenant_col: Some("id"),
+        reach: Reach::Catalogue,
     },
     Metric {
         label: "Suspended tenants",
@@ -41,6 +45,7 @@ const METRICS: &[Metric] = &[
         table: "tenants",
         cond: "status = 'suspended'",
         tenant_col: Some("id"),
+        reach: Reach::Catalogue,
     },
     Metric {
         label: "Customers",
@@ -49,6 +54,10 @@ const METRICS: &[Metric] = &[
         table: "customers",
         cond: "1 = 1",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: Some("reseller_id"),
+            customer: None,
+        },
     },
     Metric {
         label: "Active services",
@@ -57,6 +66,10 @@ const METRICS: &[Metric] = &[
         table: "services",
         cond: "status = 'active'",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: None,
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Services in error",
@@ -65,6 +78,10 @@ const METRICS: &[Metric] = &[
         table: "services",
         cond: "status = 'error'",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: None,
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Servers online",
@@ -73,6 +90,7 @@ const METRICS: &[Metric] = &[
         table: "servers",
         cond: "status = 'online'",
         tenant_col: None,
+        reach: Reach::None,
     },
     Metric {
         label: "Servers degraded/offline",
@@ -81,6 +99,7 @@ const METRICS: &[Metric] = &[
         table: "servers",
         cond: "status IN ('degraded', 'offline')",
         tenant_col: None,
+        reach: Reach::None,
     },
     Metric {
         label: "Unpaid invoices",
@@ -89,6 +108,10 @@ const METRICS: &[Metric] = &[
         table: "invoices",
         cond: "status IN ('pending', 'overdue')",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: Some("user_id"),
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Overdue invoices",
@@ -97,6 +120,10 @@ const METRICS: &[Metric] = &[
         table: "invoices",
         cond: "status = 'overdue'",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: Some("user_id"),
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Migrations running",
@@ -105,6 +132,10 @@ const METRICS: &[Metric] = &[
         table: "migrations",
         cond: "status IN ('queued', 'validating', 'running')",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: None,
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Migrations failed",
@@ -113,6 +144,10 @@ const METRICS: &[Metric] = &[
         table: "migrations",
         cond: "status IN ('failed', 'aborted')",
         tenant_col: Some("tenant_id"),
+        reach: Reach::Owned {
+            reseller: None,
+            customer: Some("customer_id"),
+        },
     },
     Metric {
         label: "Open incidents",
@@ -121,19 +156,25 @@ const METRICS: &[Metric] = &[
         table: "incidents",
         cond: "status <> 'resolved'",
         tenant_col: None,
+        reach: Reach::None,
     },
 ];
 
 pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<Stat>, ServiceError> {
     let mut out = Vec::new();
     for m in METRICS.iter().filter(|m| allows(actor, m.permission)) {
-        let mut sql = format!("SELECT COUNT(*) FROM {} WHERE {}", m.table, m.cond);
+        let mut conds = vec![m.cond.to_owned()];
         let mut args: Vec<Arg> = Vec::new();
         if let Some(scope) = actor.tenant_id {
             let Some(col) = m.tenant_col else { continue };
-            sql.push_str(&format!(" AND {col} = $1"));
             args.push(scope.into());
+            conds.push(format!("{col} = ${}", args.len()));
         }
+        if actor.reseller_root().is_some() && matches!(m.reach, Reach::None) {
+            continue;
+        }
+        reseller::restrict(actor, m.reach, m.label, &mut conds, &mut args)?;
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", m.table, conds.join(" AND "));
         let value: i64 = db.scalar(&sql, args).await?;
         out.push(Stat {
             label: m.label,

@@ -15,6 +15,8 @@ pub mod identity;
 pub mod jobs;
 pub mod money;
 pub mod page;
+pub mod rbac;
+pub mod reseller;
 pub mod search;
 pub mod secrets;
 pub mod seed;

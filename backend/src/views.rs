@@ -5,6 +5,13 @@ use crate::authz::Permission;
 use crate::browse::{Column, View};
 use crate::db::CellKind;
 use crate::db::CellKind::{Int, Money, Text, Time};
+use crate::reseller::Reach;
+
+/// Rows a reseller reaches through an owning user column and/or a customer column. Views
+/// without an owner link (`Reach::None`) are out of a reseller's reach.
+const fn owned(reseller: Option<&'static str>, customer: Option<&'static str>) -> Reach {
+    Reach::Owned { reseller, customer }
+}
 
 const NEWEST: &[(&str, CellKind)] = &[("x.created_at", Time), ("x.id", CellKind::Id)];
 /// Newest first by UUIDv7 id, for tables that keep no (created_at, id) index (jobs).
@@ -34,6 +41,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: None,
+        reach: Reach::None,
         search: "x.name || ' ' || x.hostname || ' ' || x.ip || ' ' || x.region",
         empty: "No servers registered yet.",
     },
@@ -52,6 +60,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(Some("x.reseller_id"), None),
         search: "x.search_text",
         empty: "No customers yet.",
     },
@@ -73,6 +82,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(None, Some("x.customer_id")),
         search: "x.source_host || ' ' || x.source_user || ' ' || x.status || ' ' || t.slug",
         empty: "No migrations queued.",
     },
@@ -92,6 +102,7 @@ pub static VIEWS: &[View] = &[
         order: BY_ID,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::None,
         search: "x.queue || ' ' || x.kind || ' ' || x.status",
         empty: "No jobs: nothing is being provisioned.",
     },
@@ -112,6 +123,7 @@ pub static VIEWS: &[View] = &[
         order: &[("x.seq", Int)],
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::None,
         search: "x.actor_name || ' ' || x.action || ' ' || x.entity || ' ' || x.source",
         empty: "The audit log is empty.",
     },
@@ -128,6 +140,7 @@ pub static VIEWS: &[View] = &[
         order: &[("x.updated_at", Time), ("x.id", CellKind::Id)],
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::None,
         search: "x.key",
         empty: "No settings stored: defaults apply.",
     },
@@ -148,6 +161,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(None, Some("x.customer_id")),
         search: "c.name || ' ' || p.name || ' ' || coalesce(x.domain, '') || ' ' || x.status",
         empty: "No services yet.",
     },
@@ -168,6 +182,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::Catalogue,
         search: "x.code || ' ' || x.name || ' ' || x.kind",
         empty: "No plans defined yet.",
     },
@@ -188,6 +203,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::Catalogue,
         search: "x.code || ' ' || x.name || ' ' || x.kind",
         empty: "No add-ons defined yet.",
     },
@@ -208,6 +224,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(Some("x.user_id"), Some("x.customer_id")),
         search: "x.number || ' ' || coalesce(c.name, '') || ' ' || x.status",
         empty: "No invoices yet.",
     },
@@ -228,6 +245,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(Some("i.user_id"), Some("i.customer_id")),
         search: "i.number || ' ' || x.provider || ' ' || coalesce(x.external_id, '') || ' ' || x.status",
         empty: "No payments received yet.",
     },
@@ -248,6 +266,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::None,
         search: "x.provider || ' ' || coalesce(x.external_id, '') || ' ' || x.status",
         empty: "No disputes: no chargebacks opened.",
     },
@@ -267,6 +286,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: owned(None, Some("x.customer_id")),
         search: "x.name || ' ' || x.provider || ' ' || x.status",
         empty: "No DNS zones yet.",
     },
@@ -286,6 +306,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: Some("x.tenant_id"),
+        reach: Reach::None,
         search: "x.common_name || ' ' || x.status",
         empty: "No certificates yet.",
     },
@@ -305,6 +326,7 @@ pub static VIEWS: &[View] = &[
         order: &[("x.updated_at", Time), ("x.id", CellKind::Id)],
         cond: Some("x.sync_status = 'error'"),
         tenant_col: Some("x.tenant_id"),
+        reach: owned(None, Some("z.customer_id")),
         search: "z.name || ' ' || x.name || ' ' || coalesce(x.last_error, '')",
         empty: "No DNS failures: every record is in sync.",
     },
@@ -324,6 +346,7 @@ pub static VIEWS: &[View] = &[
         order: NEWEST,
         cond: None,
         tenant_col: None,
+        reach: Reach::None,
         search: "x.title || ' ' || x.severity || ' ' || x.status",
         empty: "No incidents. All quiet.",
     },

@@ -6,11 +6,13 @@
 
 mod audit;
 mod auth_cli;
+mod authz_matrix;
 mod cli;
 mod common;
 mod customers;
 mod identity;
 mod jobs;
+mod rbac;
 mod rls;
 mod schedules;
 mod secrets;

@@ -69,6 +69,7 @@ fn signed_out() -> Actor {
         tenant_id: Some(uuid::Uuid::nil()),
         source: backend::actor::detect_source(),
         session_id: None,
+        grants: backend::authz::Grants::default(),
     }
 }
 
@@ -441,8 +442,12 @@ impl App {
             return;
         }
         if r.screen == LOGIN_SID && r.slot == SESSION_SLOT {
-            if let crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) = r.reply {
-                self.sign_out(why);
+            match r.reply {
+                crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) => self.sign_out(why),
+                // The check re-reads the role's permissions: an edit reaches a running console
+                // within a minute (docs/adr/0011).
+                crate::tasks::Reply::Session(Ok(auth)) => self.tasks.set_actor(auth.actor),
+                _ => {}
             }
             return;
         }

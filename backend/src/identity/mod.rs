@@ -62,6 +62,7 @@ impl User {
             tenant_id: self.tenant_id,
             source: source.to_owned(),
             session_id: session,
+            grants: crate::authz::Grants::default(),
         })
     }
 }

@@ -99,6 +99,9 @@ pub(crate) async fn create(
         )
         .await?;
     let actor = user.actor(Some(session.id), source)?;
+    // The role's stored permission set travels with the actor (docs/adr/0011).
+    let grants = crate::rbac::load_in(tx, actor.role, actor.tenant_id).await?;
+    let actor = actor.with_grants(grants);
     Ok(NewSession {
         token,
         session,
@@ -144,6 +147,8 @@ pub async fn authenticate_at(
         )));
     }
     let actor = user.actor(Some(session.id), source)?;
+    let grants = crate::rbac::load(db, actor.role, actor.tenant_id).await?;
+    let actor = actor.with_grants(grants);
     Ok(Authenticated { session, user, actor })
 }
 

@@ -159,6 +159,7 @@ fn new_customer(
         phone,
         document,
         notes: notes.into(),
+        reseller: String::new(),
     };
     (input, site)
 }
