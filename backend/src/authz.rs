@@ -24,6 +24,8 @@ pub enum Permission {
     JobsManage,
     UsersCreate,
     KeysRotate,
+    ApikeysRead,
+    ApikeysManage,
 }
 
 impl Permission {
@@ -47,13 +49,47 @@ impl Permission {
             Permission::JobsManage => "jobs:manage",
             Permission::UsersCreate => "users:create",
             Permission::KeysRotate => "keys:rotate",
+            Permission::ApikeysRead => "apikeys:read",
+            Permission::ApikeysManage => "apikeys:manage",
         }
+    }
+}
+
+impl Permission {
+    /// Every permission, for parsing keys (API key scopes). A new variant must be added here
+    /// too; `all_keys_parse_back` catches a key missing from the list only once it is used.
+    pub const ALL: &'static [Permission] = &[
+        Permission::TenantsRead,
+        Permission::TenantsCreate,
+        Permission::TenantsUpdate,
+        Permission::TenantsSuspend,
+        Permission::CustomersRead,
+        Permission::CustomersCreate,
+        Permission::ServersRead,
+        Permission::ServicesRead,
+        Permission::BillingRead,
+        Permission::MigrationsRead,
+        Permission::DnsRead,
+        Permission::AuditRead,
+        Permission::IncidentsRead,
+        Permission::SettingsRead,
+        Permission::JobsRead,
+        Permission::JobsManage,
+        Permission::UsersCreate,
+        Permission::KeysRotate,
+        Permission::ApikeysRead,
+        Permission::ApikeysManage,
+    ];
+
+    /// The permission with this key (`customers:read`).
+    pub fn parse(key: &str) -> Option<Permission> {
+        Permission::ALL.iter().copied().find(|p| p.key() == key)
     }
 }
 
 /// Infrastructure and global logs are for platform staff only: tenant users never see servers
 /// or other tenants' activity, whatever their role.
-fn platform_only(p: Permission) -> bool {
+pub fn platform_only(p: Permission) -> bool {
     matches!(
         p,
         Permission::TenantsCreate
@@ -84,6 +120,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | DnsRead
                 | IncidentsRead
                 | JobsRead
+                | ApikeysRead
         ),
         // On-call staff watch everything and change nothing.
         Role::OnCall => matches!(
@@ -99,6 +136,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | IncidentsRead
                 | SettingsRead
                 | JobsRead
+                | ApikeysRead
         ),
     }
 }
@@ -156,5 +194,29 @@ mod tests {
             assert_eq!(role_allows(role, Permission::JobsRead), read, "{role:?}");
             assert_eq!(role_allows(role, Permission::JobsManage), manage, "{role:?}");
         }
+    }
+
+    #[test]
+    fn api_keys_are_managed_by_admins_and_read_by_staff() {
+        for (role, read, manage) in [
+            (Role::SuperAdmin, true, true),
+            (Role::TenantAdmin, true, true),
+            (Role::OnCall, true, false),
+            (Role::SupportAgent, true, false),
+            (Role::Reseller, false, false),
+        ] {
+            assert_eq!(role_allows(role, Permission::ApikeysRead), read, "{role:?}");
+            assert_eq!(role_allows(role, Permission::ApikeysManage), manage, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn all_keys_parse_back_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.key()), Some(*p));
+            assert!(seen.insert(p.key()), "{}", p.key());
+        }
+        assert_eq!(Permission::parse("customers:delete"), None);
     }
 }
