@@ -154,12 +154,10 @@ pub struct ApiKeyQuery {
     pub at: PageAt,
 }
 
-/// The scopes as permissions, deduplicated and sorted: unknown keys are validation errors,
-/// and so are platform-only permissions (a key acts inside one tenant).
+/// The scopes as permissions, deduplicated and sorted; unknown keys are validation errors.
 fn parse_scopes(raw: &[String]) -> Result<Vec<Permission>, String> {
     let mut out: Vec<Permission> = Vec::new();
     let mut unknown = Vec::new();
-    let mut platform = Vec::new();
     for s in raw
         .iter()
         .flat_map(|s| s.split(','))
@@ -167,7 +165,6 @@ fn parse_scopes(raw: &[String]) -> Result<Vec<Permission>, String> {
         .filter(|s| !s.is_empty())
     {
         match Permission::parse(s) {
-            Some(p) if authz::platform_only(p) => platform.push(s.to_owned()),
             Some(p) if !out.contains(&p) => out.push(p),
             Some(_) => {}
             None => unknown.push(s.to_owned()),
@@ -185,17 +182,40 @@ fn parse_scopes(raw: &[String]) -> Result<Vec<Permission>, String> {
                 .join(", ")
         ));
     }
-    if !platform.is_empty() {
-        return Err(format!(
-            "{} is for platform staff only; a tenant's key cannot hold it",
-            platform.join(", ")
-        ));
-    }
     if out.is_empty() {
         return Err("give at least one scope (a permission key such as customers:read)".into());
     }
     out.sort_by_key(|p| p.key());
     Ok(out)
+}
+
+/// Checks, in this order, that the actor holds every scope it grants (no escalation through
+/// keys: PermissionDenied) and that none is platform-only (a key acts inside one tenant, so
+/// such a scope could never be used: a validation error, reached only by platform staff).
+fn grantable(actor: &Actor, scopes: &[Permission]) -> Result<(), ServiceError> {
+    if let Some(p) = scopes.iter().find(|p| !authz::allows(actor, **p)) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "{} ({}) cannot grant {}: the role lacks it",
+            actor.name,
+            actor.role.as_str(),
+            p.key()
+        )));
+    }
+    let platform: Vec<&str> = scopes
+        .iter()
+        .filter(|p| authz::platform_only(**p))
+        .map(|p| p.key())
+        .collect();
+    if !platform.is_empty() {
+        return Err(ServiceError::invalid(
+            "scopes",
+            format!(
+                "{} is for platform staff only; a tenant's key cannot hold it",
+                platform.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn positive(field: &str, v: Option<i64>, e: &mut Vec<FieldError>) {
@@ -237,15 +257,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewApiKey) -> Result<CreatedA
     if !e.is_empty() {
         return Err(ServiceError::Validation(e));
     }
-    // A key must not reach further than whoever made it: no escalation through keys.
-    if let Some(p) = scopes.iter().find(|p| !authz::allows(actor, **p)) {
-        return Err(ServiceError::PermissionDenied(format!(
-            "{} ({}) cannot grant {}: the role lacks it",
-            actor.name,
-            actor.role.as_str(),
-            p.key()
-        )));
-    }
+    grantable(actor, &scopes)?;
     if tenant.status != "active" {
         return Err(ServiceError::Conflict(format!(
             "tenant {} is {}",
@@ -422,9 +434,17 @@ mod tests {
         assert!(parse_scopes(&strings(&["customers:read", "root:all"]))
             .unwrap_err()
             .contains("unknown permission root:all"));
-        assert!(parse_scopes(&strings(&["servers:read"]))
+        let platform = Actor::system("t");
+        let scopes = parse_scopes(&strings(&["servers:read"])).unwrap();
+        assert!(grantable(&platform, &scopes)
             .unwrap_err()
+            .to_string()
             .contains("platform staff only"));
+        let tenant_admin = Actor::tenant_user("a", crate::Role::TenantAdmin, Uuid::nil());
+        assert!(matches!(
+            grantable(&tenant_admin, &scopes),
+            Err(ServiceError::PermissionDenied(_))
+        ));
         assert!(parse_scopes(&strings(&[" ", ""])).unwrap_err().contains("at least one"));
     }
 
