@@ -312,6 +312,7 @@ async fn login_screen_after_a_failure_80x24() {
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
 
+#[allow(clippy::unwrap_used)]
 mod api_keys_state {
     use backend::apikeys::ApiKey;
     use backend::page::Page;
