@@ -54,6 +54,9 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// API keys of a tenant for the public API: shown once, stored hashed, revocable.
+    #[command(subcommand)]
+    Apikeys(ApikeysCmd),
     /// Run jobs from the queue until SIGTERM/SIGINT, then drain.
     Worker(WorkerArgs),
     /// Recurring jobs (cron, UTC) that the workers' schedulers fire.
@@ -242,6 +245,43 @@ pub enum CustomersCmd {
         #[arg(long, default_value = "")]
         reseller: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApikeysCmd {
+    /// Create a key; prints it once (it cannot be shown again).
+    Create {
+        /// Tenant id or slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// A permission key the API key grants (repeat, or comma-separated).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// When it stops working (RFC 3339, e.g. 2026-12-31T23:59:59Z); default never.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Requests per minute (default: the tenant's).
+        #[arg(long)]
+        rate_limit: Option<i64>,
+        #[arg(long)]
+        burst: Option<i64>,
+    },
+    /// List keys (of one tenant with --tenant), never their secrets.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this cursor (printed on stderr when more rows exist).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one key by id or prefix.
+    Show { key: String },
+    /// Revoke a key by id or prefix: the API refuses it from now on.
+    Revoke { key: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::output::Printer;
 use crate::records::TenantRow;
 
+mod apikeys;
 pub mod auth;
 mod jobs;
 mod roles;
@@ -70,6 +71,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, &mut out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, &mut out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
+        Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
         Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,

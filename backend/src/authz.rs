@@ -36,6 +36,8 @@ pub enum Permission {
     KeysRotate,
     RolesRead,
     RolesManage,
+    ApikeysRead,
+    ApikeysManage,
 }
 
 impl Permission {
@@ -61,6 +63,8 @@ impl Permission {
             Permission::KeysRotate => "keys:rotate",
             Permission::RolesRead => "roles:read",
             Permission::RolesManage => "roles:manage",
+            Permission::ApikeysRead => "apikeys:read",
+            Permission::ApikeysManage => "apikeys:manage",
         }
     }
 
@@ -70,7 +74,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 22] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -91,6 +95,8 @@ impl Permission {
         Permission::KeysRotate,
         Permission::RolesRead,
         Permission::RolesManage,
+        Permission::ApikeysRead,
+        Permission::ApikeysManage,
     ];
 }
 
@@ -165,6 +171,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | DnsRead
                 | IncidentsRead
                 | JobsRead
+                | ApikeysRead
         ),
         // On-call staff watch everything and change nothing.
         Role::OnCall => matches!(
@@ -181,6 +188,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | SettingsRead
                 | JobsRead
                 | RolesRead
+                | ApikeysRead
         ),
     }
 }
@@ -271,5 +279,29 @@ mod tests {
             assert_eq!(role_allows(role, Permission::JobsRead), read, "{role:?}");
             assert_eq!(role_allows(role, Permission::JobsManage), manage, "{role:?}");
         }
+    }
+
+    #[test]
+    fn api_keys_are_managed_by_admins_and_read_by_staff() {
+        for (role, read, manage) in [
+            (Role::SuperAdmin, true, true),
+            (Role::TenantAdmin, true, true),
+            (Role::OnCall, true, false),
+            (Role::SupportAgent, true, false),
+            (Role::Reseller, false, false),
+        ] {
+            assert_eq!(role_allows(role, Permission::ApikeysRead), read, "{role:?}");
+            assert_eq!(role_allows(role, Permission::ApikeysManage), manage, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn all_keys_parse_back_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.key()), Some(p));
+            assert!(seen.insert(p.key()), "{}", p.key());
+        }
+        assert_eq!(Permission::parse("customers:delete"), None);
     }
 }

@@ -3,6 +3,7 @@
 //! tenant, validate input and write the audit log in the same transaction. No terminal code.
 
 pub mod actor;
+pub mod apikeys;
 pub mod audit;
 pub mod authz;
 pub mod browse;

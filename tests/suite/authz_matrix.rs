@@ -16,7 +16,7 @@ use backend::jobs::schedule::{self, NewSchedule};
 use backend::secrets::{self, Keys, MasterKey};
 use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, TenantPatch, TenantQuery};
-use backend::{args, dashboard, rbac, Actor, Db, Role, ServiceError};
+use backend::{apikeys, args, dashboard, rbac, Actor, Db, Role, ServiceError};
 use uuid::Uuid;
 
 use crate::common::{fresh, new_tenant, operator};
@@ -81,6 +81,8 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("audit.verify", "AA-...-A", "--------"),
     ("keys.rotate", "A--...--", "--------"),
     ("roles.list", "AA-...-A", "AA-----A"),
+    ("apikeys.list", "AA-...AA", "AA----AA"),
+    ("apikeys.create", "AA-...--", "AA------"),
     ("roles.grant", "A--...--", "--------"),
     ("roles.revoke", "A--...--", "--------"),
     ("tenants.suspend", "A--...--", "--------"),
@@ -248,6 +250,32 @@ async fn run_all(db: &Db, a: &Actor, w: &World, n: usize, keys: &Keys) -> Vec<(&
                 outcome(secrets::rotate(db, a, keys, &new, &Proof::confirm(&id)).await)
             }
             "roles.list" => outcome(rbac::list(db, a).await),
+            "apikeys.list" => outcome(
+                apikeys::list(
+                    db,
+                    a,
+                    &apikeys::ApiKeyQuery {
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await,
+            ),
+            "apikeys.create" => outcome(
+                apikeys::create(
+                    db,
+                    a,
+                    apikeys::NewApiKey {
+                        tenant: w.tenant.clone(),
+                        name: format!("matrix {n}"),
+                        scopes: vec!["customers:read".into()],
+                        expires_at: None,
+                        rate_limit_per_minute: None,
+                        burst: None,
+                    },
+                )
+                .await,
+            ),
             "roles.grant" => outcome(rbac::grant(db, a, "on_call", "jobs:manage", &Proof::confirm("on_call")).await),
             "roles.revoke" => outcome(rbac::revoke(db, a, "on_call", "jobs:manage", &Proof::confirm("on_call")).await),
             view if view.starts_with("browse.") => {

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apikeys;
 mod audit;
 mod auth_cli;
 mod authz_matrix;

@@ -61,6 +61,7 @@ pub const PAGES: &[Page] = &[
     page("audit-logs", "Audit log", "audit-logs", Some("audit")),
     page("incidents", "Incidents", "incidents", Some("incidents")),
     page("settings", "Settings", "settings", Some("settings")),
+    page("settings/api-keys", "API keys", "settings", None).aka(&["api-keys", "apikeys"]),
 ];
 
 pub const SECTIONS: &[Section] = &[
@@ -127,7 +128,7 @@ pub const SECTIONS: &[Section] = &[
         key: "settings",
         title: "Settings",
         aliases: &["cfg"],
-        pages: &["settings"],
+        pages: &["settings", "settings/api-keys"],
     },
 ];
 

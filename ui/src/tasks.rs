@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
 use backend::browse::{self, BrowseQuery, Table};
 use backend::dashboard::{self, Stat};
 use backend::identity::{self, LoginOutcome, LoginRequest};
@@ -70,6 +71,10 @@ pub enum Request {
     CancelJob(String),
     /// Follow job events until the screen leaves (a subscription, see the module doc).
     WatchJobs(WatchFilter),
+    ApiKeyPage(ApiKeyQuery),
+    CreateApiKey(Box<NewApiKey>),
+    /// Revoke by id.
+    RevokeApiKey(String),
 }
 
 /// A secret typed into a form: `Debug` never shows it.
@@ -103,6 +108,11 @@ pub enum Reply {
     Job(Result<Box<backend::jobs::Job>, ServiceError>),
     /// Events of a subscription, oldest first; an error ends it (e.g. no `jobs:read`).
     Watch(Result<Vec<WatchItem>, ServiceError>),
+    ApiKeyPage(Result<Page<ApiKey>, ServiceError>),
+    /// A key just created, with its secret (shown once, then dropped by the screen).
+    ApiKeyCreated(Result<Box<CreatedApiKey>, ServiceError>),
+    /// A key changed (revoked).
+    ApiKey(Result<Box<ApiKey>, ServiceError>),
 }
 
 /// A finished backend call, addressed to the screen that asked for it.
@@ -183,6 +193,9 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
         Request::Job(id) => Reply::Job(admin::get(db, actor, &id).await.map(Box::new)),
         Request::RetryJob(id) => Reply::Job(admin::retry(db, actor, &id).await.map(Box::new)),
         Request::CancelJob(id) => Reply::Job(admin::cancel(db, actor, &id).await.map(Box::new)),
+        Request::ApiKeyPage(q) => Reply::ApiKeyPage(apikeys::list(db, actor, &q).await),
+        Request::CreateApiKey(k) => Reply::ApiKeyCreated(apikeys::create(db, actor, *k).await.map(Box::new)),
+        Request::RevokeApiKey(id) => Reply::ApiKey(apikeys::revoke(db, actor, &id).await.map(Box::new)),
         // Subscriptions never get here (see `Tasks::spawn`); answer like a closed stream.
         Request::WatchJobs(_) => Reply::Watch(Ok(Vec::new())),
     }

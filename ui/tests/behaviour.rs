@@ -390,3 +390,86 @@ async fn a_revoked_session_brings_the_login_screen_back() {
     assert!(app.screen().is_none(), "the console is gone");
     assert_eq!(app.actor().name, "(not signed in)");
 }
+
+fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::api_keys::ApiKeysScreen {
+    match app.screen() {
+        Some(Screen::ApiKeys(s)) => s,
+        _ => panic!("not on the API keys page"),
+    }
+}
+
+#[tokio::test]
+async fn api_keys_create_shows_the_secret_once_and_revoke_confirms() {
+    let (mut app, db, _dir) = app_and_db("settings", 1).await;
+    // Tab walks from Settings to API keys.
+    press(&mut app, KeyCode::Tab);
+    app.settle().await;
+    assert_eq!(app.route().path(), "settings/api-keys");
+    assert!(screen_text(&render(&mut app, 100, 24)).contains("No API keys yet"));
+    // A bad scope: the error lands on the field and nothing is stored.
+    ch(&mut app, 'c');
+    typ(&mut app, "acme-hosting");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "Billing bot");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "customers:read, root:all");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = &api_keys(&app).form.as_ref().expect("form stays open").0;
+    assert!(form.error_of("scopes").is_some_and(|e| e.contains("root:all")));
+    let q = backend::apikeys::ApiKeyQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    assert!(backend::apikeys::list(&db, &actor(), &q)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    for _ in 0..", root:all".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let stored = backend::apikeys::list(&db, &actor(), &q).await.unwrap().items;
+    assert_eq!(stored.len(), 1);
+    let shown = api_keys(&app).shown.as_ref().expect("the secret modal");
+    let secret = shown.secret.clone();
+    assert!(secret.starts_with(&format!("pk_{}_", stored[0].prefix)));
+    let text = screen_text(&render(&mut app, 100, 24));
+    assert!(text.contains(&secret) && text.contains("Copy it now"), "{text}");
+    assert!(backend::apikeys::authenticate(&db, &secret, "test").await.is_ok());
+    // Closed: the secret is gone from the screen and from its state; the list shows the prefix.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(api_keys(&app).shown.is_none());
+    let text = screen_text(&render(&mut app, 100, 24));
+    assert!(!text.contains(&secret) && !text.contains("pk_"), "{text}");
+    assert!(
+        text.contains(&stored[0].prefix) && text.contains("Billing bot"),
+        "{text}"
+    );
+    // x asks first; Esc changes nothing, Enter revokes.
+    ch(&mut app, 'x');
+    assert!(screen_text(&render(&mut app, 100, 24)).contains("Revoke API key"));
+    press(&mut app, KeyCode::Esc);
+    app.settle().await;
+    assert_eq!(
+        backend::apikeys::list(&db, &actor(), &q).await.unwrap().items[0].status,
+        "active"
+    );
+    ch(&mut app, 'x');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(api_keys(&app).confirm.is_none());
+    assert_eq!(
+        backend::apikeys::list(&db, &actor(), &q).await.unwrap().items[0].status,
+        "revoked"
+    );
+    assert!(app.flash().is_some_and(|f| f.text.contains("revoked")));
+    assert_eq!(api_keys(&app).rows()[0].status, "revoked");
+    assert!(backend::apikeys::authenticate(&db, &secret, "test").await.is_err());
+    // Revoking again is refused before asking.
+    ch(&mut app, 'x');
+    assert!(api_keys(&app).confirm.is_none());
+}

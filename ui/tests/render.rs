@@ -311,3 +311,122 @@ async fn login_screen_after_a_failure_80x24() {
     app.settle().await;
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
+
+#[allow(clippy::unwrap_used)]
+mod api_keys_state {
+    use backend::apikeys::ApiKey;
+    use backend::page::Page;
+    use chrono::{DateTime, TimeDelta, Utc};
+    use uuid::Uuid;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn key(n: u128, tenant: &str, name: &str, prefix: &str, scopes: &[&str], status: &str) -> ApiKey {
+        ApiKey {
+            id: Uuid::from_u128(n),
+            tenant_id: Uuid::from_u128(100 + n),
+            tenant_slug: tenant.into(),
+            user_id: None,
+            name: name.into(),
+            prefix: prefix.into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            rate_limit_per_minute: None,
+            burst: None,
+            expires_at: (n == 2).then(|| at() + TimeDelta::days(30)),
+            last_used_at: (n != 3).then(|| at() - TimeDelta::minutes(5)),
+            last_used_source: None,
+            revoked_at: (status == "revoked").then(at),
+            created_at: at() - TimeDelta::days(10),
+            updated_at: at(),
+            status: status.into(),
+        }
+    }
+
+    pub fn page() -> Page<ApiKey> {
+        Page {
+            items: vec![
+                key(
+                    1,
+                    "acme-hosting",
+                    "Billing bot",
+                    "bfbztpgd",
+                    &["customers:read", "services:read"],
+                    "active",
+                ),
+                key(
+                    2,
+                    "acme-hosting",
+                    "Provisioner",
+                    "k7m2xq9r",
+                    &["services:read"],
+                    "active",
+                ),
+                key(
+                    3,
+                    "aurora-stream",
+                    "Old importer",
+                    "zz4h8wnc",
+                    &["customers:create"],
+                    "revoked",
+                ),
+            ],
+            has_next: false,
+            has_prev: false,
+            first: None,
+            last: None,
+            next_cursor: None,
+        }
+    }
+}
+
+async fn api_keys_app() -> (painel_ui::App, tempfile::TempDir) {
+    let (mut app, dir) = app_at("settings/api-keys", 0).await;
+    match app.screen_mut() {
+        Some(painel_ui::screens::Screen::ApiKeys(s)) => s.page = Some(api_keys_state::page()),
+        _ => panic!("not on the API keys page"),
+    }
+    (app, dir)
+}
+
+#[tokio::test]
+async fn api_keys_80x24() {
+    let (mut app, _dir) = api_keys_app().await;
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[tokio::test]
+async fn api_keys_120x40() {
+    let (mut app, _dir) = api_keys_app().await;
+    assert_snapshot!(render(&mut app, 120, 40).backend());
+}
+
+#[tokio::test]
+async fn api_key_secret_modal_80x24() {
+    let (mut app, _dir) = api_keys_app().await;
+    match app.screen_mut() {
+        Some(painel_ui::screens::Screen::ApiKeys(s)) => {
+            s.shown = Some(painel_ui::screens::api_keys::Shown {
+                name: "Billing bot".into(),
+                prefix: "bfbztpgd".into(),
+                secret: "pk_bfbztpgd_bok0ywvZrPYBpbIOTVrIJvf6c_fXMb2qhOweDM6wFes".into(),
+            })
+        }
+        _ => panic!("not on the API keys page"),
+    }
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[tokio::test]
+async fn api_key_create_form_and_revoke_modal_80x24() {
+    let (mut app, _dir) = api_keys_app().await;
+    ch(&mut app, 'c');
+    typ(&mut app, "acme-hosting");
+    assert_snapshot!("api_key_create_form", render(&mut app, 80, 24).backend());
+    press(&mut app, crossterm::event::KeyCode::Esc);
+    ch(&mut app, 'x');
+    assert_snapshot!("api_key_revoke_modal", render(&mut app, 80, 24).backend());
+}

@@ -1,6 +1,7 @@
 //! Screens: each owns its state, turns actions into backend requests (through [`Ctx`]) and
 //! router actions, applies backend replies and draws itself. They never call each other.
 
+pub mod api_keys;
 pub mod browse;
 pub mod confirm;
 pub mod dashboard;
@@ -102,6 +103,7 @@ pub enum Screen {
     Browse(browse::BrowseScreen),
     Queues(Box<queues::QueuesScreen>),
     Jobs(Box<jobs_list::JobsList>),
+    ApiKeys(Box<api_keys::ApiKeysScreen>),
 }
 
 impl Screen {
@@ -117,6 +119,7 @@ impl Screen {
                 "tenants/create" => Screen::TenantCreate(tenant_form::TenantForm::new()),
                 "services/provisioning" => Screen::Queues(Box::default()),
                 "services/jobs" => Screen::Jobs(Box::default()),
+                "settings/api-keys" => Screen::ApiKeys(Box::default()),
                 _ => Screen::Browse(browse::BrowseScreen::new(p)),
             },
         }
@@ -131,6 +134,7 @@ impl Screen {
             Screen::Browse(s) => Route::Page(s.page),
             Screen::Queues(_) => Route::parse("services/provisioning").unwrap_or_else(Route::dashboard),
             Screen::Jobs(_) => Route::parse("services/jobs").unwrap_or_else(Route::dashboard),
+            Screen::ApiKeys(_) => Route::parse("settings/api-keys").unwrap_or_else(Route::dashboard),
         }
     }
 
@@ -143,6 +147,7 @@ impl Screen {
             Screen::Browse(s) => s.state.mode(),
             Screen::Queues(s) => s.mode(),
             Screen::Jobs(s) => s.mode(),
+            Screen::ApiKeys(s) => s.mode(),
         }
     }
 
@@ -156,6 +161,7 @@ impl Screen {
             Screen::Browse(s) => s.state.reload(ctx),
             Screen::Queues(s) => s.start(ctx),
             Screen::Jobs(s) => s.reload(ctx),
+            Screen::ApiKeys(s) => s.reload(ctx),
         }
     }
 
@@ -169,6 +175,7 @@ impl Screen {
             Screen::Browse(s) => s.state.on_action(a, ctx),
             Screen::Queues(s) => s.on_action(a, ctx),
             Screen::Jobs(s) => s.on_action(a, ctx),
+            Screen::ApiKeys(s) => s.on_action(a, ctx),
         }
     }
 
@@ -182,6 +189,7 @@ impl Screen {
             Screen::Browse(s) => s.state.on_input(key, ctx),
             Screen::Queues(_) => {}
             Screen::Jobs(s) => s.on_input(key, ctx),
+            Screen::ApiKeys(s) => s.on_input(key),
         }
     }
 
@@ -194,6 +202,7 @@ impl Screen {
             Screen::Browse(s) => s.state.apply(reply, ctx),
             Screen::Queues(s) => s.apply(slot, reply, ctx),
             Screen::Jobs(s) => s.apply(slot, reply, ctx),
+            Screen::ApiKeys(s) => s.apply(slot, reply, ctx),
         }
     }
 
@@ -221,9 +230,11 @@ impl Screen {
             }
             Screen::TenantCreate(_) => matches!(a, NextTab | PrevTab),
             Screen::Tenant(s) => s.supports(a, listing),
-            Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && s.page.section != s.page.path),
+            // Tabs move between a section's pages (settings has more than one).
+            Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && Route::Page(s.page).tabs().is_some()),
             Screen::Queues(s) => s.supports(a),
             Screen::Jobs(s) => s.supports(a, listing),
+            Screen::ApiKeys(s) => s.supports(a, listing),
         }
     }
 
@@ -252,6 +263,7 @@ impl Screen {
             Screen::Browse(s) => s.draw(f, area, theme),
             Screen::Queues(s) => s.draw(f, area, theme),
             Screen::Jobs(s) => s.draw(f, area, theme),
+            Screen::ApiKeys(s) => s.draw(f, area, theme),
         }
     }
 }

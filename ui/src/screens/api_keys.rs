@@ -1,0 +1,305 @@
+//! Settings › API keys (`settings/api-keys`, `:api-keys`): the keys the actor sees, `c` creates
+//! one through a small form and shows its secret once in a modal, `x` revokes the selected key
+//! after a confirmation. The backend checks permissions, scopes and tenancy and audits both
+//! changes; this screen holds the secret only until the modal is closed.
+
+use backend::apikeys::{ApiKey, ApiKeyQuery, NewApiKey};
+use backend::page::{Page, PageAt};
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Margin, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use widgets::{Column, ConfirmDialog, DataCell, DataRow, DataTable, Theme, Tone};
+
+use super::browse::tone_for;
+use super::paging::{Move, Paging};
+use super::{Ctx, Mode};
+use crate::action::Action;
+use crate::form::Form;
+use crate::tasks::{Reply, Request};
+
+const PAGE: &str = "api-keys";
+const CREATE: &str = "api-key-create";
+const REVOKE: &str = "api-key-revoke";
+
+pub const FIELDS: &[(&str, &str, &str)] = &[
+    ("tenant", "Tenant", "slug or id"),
+    ("name", "Name", "Billing bot"),
+    ("scopes", "Scopes", "customers:read, services:read"),
+];
+
+/// A key just created: the only place its secret lives in the console.
+pub struct Shown {
+    pub name: String,
+    pub prefix: String,
+    pub secret: String,
+}
+
+#[derive(Default)]
+pub struct ApiKeysScreen {
+    pub page: Option<Page<ApiKey>>,
+    pub error: Option<String>,
+    pub paging: Paging,
+    /// The create form while it is open, and whether it is saving.
+    pub form: Option<(Form, bool)>,
+    pub shown: Option<Shown>,
+    /// The key a revoke confirmation is about, and whether it was sent.
+    pub confirm: Option<(ApiKey, bool)>,
+}
+
+fn when(t: Option<DateTime<Utc>>, none: &str) -> String {
+    t.map_or_else(|| none.to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+impl ApiKeysScreen {
+    pub fn mode(&self) -> Mode {
+        if self.form.is_some() || self.shown.is_some() || self.confirm.is_some() {
+            Mode::Form
+        } else {
+            Mode::List
+        }
+    }
+
+    pub fn supports(&self, a: &Action, listing: bool) -> bool {
+        (listing && !matches!(a, Action::Filter))
+            || matches!(a, Action::Create | Action::Suspend | Action::NextTab | Action::PrevTab)
+    }
+
+    pub fn rows(&self) -> &[ApiKey] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move) {
+        self.paging.fetching(at.clone(), how);
+        let q = ApiKeyQuery {
+            tenant: None,
+            limit: ctx.page_size,
+            at,
+        };
+        ctx.load(PAGE, Request::ApiKeyPage(q));
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let at = self.paging.at.clone();
+        self.fetch(ctx, at, Move::Stay);
+    }
+
+    fn input(form: &Form) -> NewApiKey {
+        NewApiKey {
+            tenant: form.value("tenant"),
+            name: form.value("name"),
+            scopes: form.value("scopes").split(',').map(|s| s.trim().to_owned()).collect(),
+            ..NewApiKey::default()
+        }
+    }
+
+    fn on_modal(&mut self, a: &Action, ctx: &mut Ctx) {
+        if self.shown.is_some() {
+            // Enter or Esc: the secret is gone from memory with the modal.
+            if matches!(a, Action::Accept | Action::Close | Action::Back) {
+                self.shown = None;
+            }
+            return;
+        }
+        if let Some((key, sent)) = &mut self.confirm {
+            match a {
+                Action::Close | Action::Back => self.confirm = None,
+                Action::Accept if !*sent => {
+                    *sent = true;
+                    ctx.load(REVOKE, Request::RevokeApiKey(key.id.to_string()));
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some((form, busy)) = &mut self.form {
+            match a {
+                Action::NextField => form.next(),
+                Action::PrevField => form.prev(),
+                Action::Accept if !*busy => {
+                    *busy = true;
+                    form.clear_errors();
+                    ctx.load(CREATE, Request::CreateApiKey(Box::new(Self::input(form))));
+                }
+                Action::Close | Action::Back => self.form = None,
+                _ => {}
+            }
+        }
+    }
+
+    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if self.mode() == Mode::Form {
+            self.on_modal(a, ctx);
+            return true;
+        }
+        if self.paging.on_move(a, self.rows().len()) {
+            return true;
+        }
+        match a {
+            Action::Create => self.form = Some((Form::new(FIELDS), false)),
+            // `x`: revoke (the key bound to suspending a tenant on the tenant screens).
+            Action::Suspend => match self.rows().get(self.paging.selected()) {
+                Some(k) if k.revoked_at.is_none() => self.confirm = Some((k.clone(), false)),
+                Some(k) => ctx.emit(Action::FlashError(format!("key {} is already revoked", k.prefix))),
+                None => {}
+            },
+            Action::NextPage | Action::PrevPage => {
+                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
+                    self.fetch(ctx, at, how);
+                }
+            }
+            Action::Refresh => self.reload(ctx),
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn on_input(&mut self, key: KeyEvent) {
+        if let (Some((form, false)), None, None) = (&mut self.form, &self.shown, &self.confirm) {
+            form.input(key);
+        }
+    }
+
+    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
+        match (slot, reply) {
+            (PAGE, Reply::ApiKeyPage(Ok(p))) => {
+                self.paging.arrived(&p);
+                self.error = None;
+                self.page = Some(p);
+            }
+            (PAGE, Reply::ApiKeyPage(Err(e))) => {
+                ctx.emit(Action::FlashError(e.to_string()));
+                self.error = Some(e.to_string());
+            }
+            (CREATE, Reply::ApiKeyCreated(r)) => match r {
+                Ok(c) => {
+                    self.form = None;
+                    ctx.emit(Action::Flash(format!("API key {} created", c.key.prefix)));
+                    self.shown = Some(Shown {
+                        name: c.key.name.clone(),
+                        prefix: c.key.prefix.clone(),
+                        secret: c.secret,
+                    });
+                    self.reload(ctx);
+                }
+                Err(e) => {
+                    if let Some((form, busy)) = &mut self.form {
+                        *busy = false;
+                        form.show_error(&e);
+                    }
+                    ctx.emit(Action::FlashError(e.to_string()));
+                }
+            },
+            (REVOKE, Reply::ApiKey(r)) => {
+                self.confirm = None;
+                match r {
+                    Ok(k) => {
+                        ctx.emit(Action::Flash(format!("API key {} revoked", k.prefix)));
+                        self.reload(ctx);
+                    }
+                    Err(e) => ctx.emit(Action::FlashError(e.to_string())),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        self.paging.set_viewport(area);
+        let columns = [
+            // Higher priority stays longer on narrow terminals: which key, and is it live.
+            Column::new("NAME", Constraint::Fill(2)).priority(9),
+            Column::new("PREFIX", Constraint::Length(8)).priority(8),
+            Column::new("TENANT", Constraint::Fill(1)).priority(4),
+            Column::new("SCOPES", Constraint::Fill(3)).priority(5),
+            Column::new("LAST USED", Constraint::Length(16)).priority(3),
+            Column::new("EXPIRES", Constraint::Length(16)).priority(1),
+            Column::new("STATUS", Constraint::Length(7)).priority(7),
+        ];
+        let rows: Vec<DataRow> = self
+            .page
+            .iter()
+            .flat_map(|p| &p.items)
+            .map(|k| {
+                let status = if k.status == "revoked" {
+                    Tone::Muted
+                } else {
+                    tone_for(&k.status)
+                };
+                DataRow::new([
+                    DataCell::new(k.name.as_str()),
+                    DataCell::styled(k.prefix.as_str(), Tone::Accent),
+                    DataCell::new(k.tenant_slug.as_str()),
+                    DataCell::new(k.scopes.join(" ")),
+                    DataCell::styled(when(k.last_used_at, "never"), Tone::Muted),
+                    DataCell::styled(when(k.expires_at, "never"), Tone::Muted),
+                    DataCell::styled(k.status.as_str(), status),
+                ])
+            })
+            .collect();
+        let footer = match &self.page {
+            None => "loading…".to_owned(),
+            Some(p) if p.items.is_empty() => "no keys".to_owned(),
+            Some(p) => self.paging.rows_label(p.items.len()),
+        };
+        let empty = match (&self.error, &self.page) {
+            (Some(e), _) => e.clone(),
+            (None, None) => "Loading…".to_owned(),
+            (None, Some(_)) => "No API keys yet: c creates one.".to_owned(),
+        };
+        let table = DataTable::new(&columns, &rows, theme)
+            .title("API keys")
+            .footer(&footer)
+            .empty_message(&empty)
+            .focused(self.mode() == Mode::List);
+        f.render_stateful_widget(table, area, &mut self.paging.state);
+        if let Some((form, busy)) = &self.form {
+            let popup = widgets::popup_area(f.area(), 70, 9);
+            f.render_widget(Clear, popup);
+            let footer = if *busy {
+                "Creating…"
+            } else {
+                "Scopes: permission keys, comma-separated · Enter create · Esc cancel"
+            };
+            form.draw(f, popup, "New API key", footer, theme, !*busy);
+        }
+        if let Some((key, _)) = &self.confirm {
+            let message = format!(
+                "Revoke API key {} ({}, tenant {})? Requests with it are refused from now on; this cannot be undone.",
+                key.name, key.prefix, key.tenant_slug
+            );
+            let dialog = ConfirmDialog::new("Revoke API key", &message, "", "", 0, theme).typed(false);
+            f.render_widget(dialog, f.area());
+        }
+        if let Some(s) = &self.shown {
+            draw_secret(f, s, theme);
+        }
+    }
+}
+
+/// The secret, once, with the notice that it cannot be shown again.
+fn draw_secret(f: &mut Frame, s: &Shown, theme: &Theme) {
+    let frame = f.area();
+    let width = frame.width.saturating_sub(4).min(76);
+    let area = widgets::popup_area(frame, width, 11);
+    f.render_widget(Clear, area);
+    let block = theme
+        .popup_block()
+        .title(theme.title_line("API key created", usize::from(area.width.saturating_sub(2))))
+        .title_bottom(Line::styled(" Enter/Esc close ", theme.muted).right_aligned());
+    let inner = block.inner(area).inner(Margin::new(1, 0));
+    f.render_widget(block, area);
+    let lines = vec![
+        Line::from(format!("{} ({})", s.name, s.prefix)),
+        Line::default(),
+        Line::styled(s.secret.clone(), theme.tone(Tone::Accent)),
+        Line::default(),
+        Line::styled(
+            "Copy it now: it is shown only this once. painel keeps only its hash; a lost key is revoked and replaced.",
+            theme.tone(Tone::Warning),
+        ),
+    ];
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
