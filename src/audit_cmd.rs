@@ -58,13 +58,10 @@ pub async fn run(db: &Db, actor: &Actor, cmd: AuditCmd, out: &mut Printer) -> Re
     }
 }
 
+/// RFC 3339, a date or an age (`7d`), as on the audit screen's filter line.
 fn time(field: &str, raw: Option<String>) -> Result<Option<DateTime<Utc>>, ServiceError> {
-    raw.map(|s| {
-        DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| ServiceError::invalid(field, "must be an RFC 3339 time, e.g. 2025-01-31T00:00:00Z"))
-    })
-    .transpose()
+    raw.map(|s| backend::audit::filter::parse_time(&s, Utc::now()).map_err(|m| ServiceError::invalid(field, m)))
+        .transpose()
 }
 
 fn query(f: AuditFilterArgs) -> Result<AuditQuery, ServiceError> {

@@ -535,10 +535,10 @@ pub struct AuditFilterArgs {
     /// Tenant id or slug.
     #[arg(long)]
     pub tenant: Option<String>,
-    /// RFC 3339 time, inclusive (e.g. 2025-01-31T00:00:00Z).
+    /// Inclusive: RFC 3339, YYYY-MM-DD (UTC) or an age like 7d, 12h, 30m.
     #[arg(long)]
     pub since: Option<String>,
-    /// RFC 3339 time, exclusive.
+    /// Exclusive: same forms as --since.
     #[arg(long)]
     pub until: Option<String>,
 }

@@ -42,6 +42,8 @@ pub enum Action {
     CancelJob,
     /// Narrow a job list to the next status.
     NextStatus,
+    /// Walk the audit hash chain.
+    Verify,
     // Panels of a multi-panel screen (the queues).
     NextPanel,
     PrevPanel,
@@ -102,6 +104,7 @@ impl Action {
             "retry" => Action::Retry,
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,
+            "verify" => Action::Verify,
             "next_panel" => Action::NextPanel,
             "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,

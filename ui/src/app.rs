@@ -271,6 +271,7 @@ impl App {
             None => match self.screen().map_or(Mode::List, Screen::mode) {
                 Mode::List => (vec![Context::List, Context::Global], false),
                 Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
+                Mode::Audit => (vec![Context::Audit, Context::List, Context::Global], false),
                 Mode::Form => (vec![Context::Form], true),
                 Mode::Text => (vec![Context::Palette], true),
             },

@@ -15,16 +15,19 @@ pub enum Context {
     List,
     /// The queue screens: their own keys, looked up before [list].
     Jobs,
+    /// The audit log screen.
+    Audit,
     Form,
     Palette,
     Help,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::List,
         Context::Jobs,
+        Context::Audit,
         Context::Form,
         Context::Palette,
         Context::Help,
@@ -35,6 +38,7 @@ impl Context {
             Context::Global => "global",
             Context::List => "list",
             Context::Jobs => "jobs",
+            Context::Audit => "audit",
             Context::Form => "form",
             Context::Palette => "palette",
             Context::Help => "help",
@@ -46,6 +50,7 @@ impl Context {
             Context::Global => "Everywhere",
             Context::List => "Lists and screens",
             Context::Jobs => "Job queues",
+            Context::Audit => "Audit log",
             Context::Form => "Forms",
             Context::Palette => "Palette and filter line",
             Context::Help => "This help",
@@ -107,6 +112,8 @@ struct RawFile {
     #[serde(default)]
     jobs: RawTable,
     #[serde(default)]
+    audit: RawTable,
+    #[serde(default)]
     form: RawTable,
     #[serde(default)]
     palette: RawTable,
@@ -136,6 +143,7 @@ impl Keymap {
             (Context::Global, raw.global),
             (Context::List, raw.list),
             (Context::Jobs, raw.jobs),
+            (Context::Audit, raw.audit),
             (Context::Form, raw.form),
             (Context::Palette, raw.palette),
             (Context::Help, raw.help),

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
+use backend::audit::{self, AuditEntry, AuditQuery, AuditRecord, VerifyReport};
 use backend::browse::{self, BrowseQuery, Table};
 use backend::dashboard::{self, Stat};
 use backend::identity::{self, LoginOutcome, LoginRequest};
@@ -60,6 +61,12 @@ pub enum Request {
     },
     /// Is this session still valid?
     Session(String),
+    /// A page of the audit log (the filter line already parsed by `audit::filter`).
+    AuditPage(Box<AuditQuery>),
+    /// One audit row by seq or id, with its before/after.
+    AuditRecord(String),
+    /// Walk the hash chain (platform staff only).
+    AuditVerify,
     /// The queue screen's figures (`jobs::feed::overview`), with up to `limit` running jobs
     /// and failures.
     JobOverview {
@@ -106,6 +113,9 @@ pub enum Reply {
     JobPage(Result<Page<backend::jobs::Job>, ServiceError>),
     /// A job read or changed (get, retry, cancel).
     Job(Result<Box<backend::jobs::Job>, ServiceError>),
+    AuditPage(Result<Page<AuditEntry>, ServiceError>),
+    AuditRecord(Result<Box<AuditRecord>, ServiceError>),
+    AuditVerify(Result<VerifyReport, ServiceError>),
     /// Events of a subscription, oldest first; an error ends it (e.g. no `jobs:read`).
     Watch(Result<Vec<WatchItem>, ServiceError>),
     ApiKeyPage(Result<Page<ApiKey>, ServiceError>),
@@ -191,6 +201,9 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
         Request::JobOverview { limit } => Reply::Overview(feed::overview(db, actor, limit).await.map(Box::new)),
         Request::JobPage(q) => Reply::JobPage(admin::list(db, actor, &q).await),
         Request::Job(id) => Reply::Job(admin::get(db, actor, &id).await.map(Box::new)),
+        Request::AuditPage(q) => Reply::AuditPage(audit::list(db, actor, &q).await),
+        Request::AuditRecord(key) => Reply::AuditRecord(audit::get(db, actor, &key).await.map(Box::new)),
+        Request::AuditVerify => Reply::AuditVerify(audit::verify(db, actor).await),
         Request::RetryJob(id) => Reply::Job(admin::retry(db, actor, &id).await.map(Box::new)),
         Request::CancelJob(id) => Reply::Job(admin::cancel(db, actor, &id).await.map(Box::new)),
         Request::ApiKeyPage(q) => Reply::ApiKeyPage(apikeys::list(db, actor, &q).await),

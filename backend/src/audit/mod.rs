@@ -159,6 +159,7 @@ pub fn snapshot<T: Serialize>(v: &T) -> Option<Value> {
 }
 
 mod canonical;
+pub mod filter;
 mod read;
 mod verify;
 

@@ -2,6 +2,8 @@
 //! router actions, applies backend replies and draws itself. They never call each other.
 
 pub mod api_keys;
+pub mod audit_detail;
+pub mod audit_log;
 pub mod browse;
 pub mod confirm;
 pub mod dashboard;
@@ -93,6 +95,8 @@ pub enum Mode {
     Text,
     /// The queue screens: [jobs], then [list] and [global].
     Jobs,
+    /// The audit log: [audit], then [list] and [global].
+    Audit,
 }
 
 pub enum Screen {
@@ -104,6 +108,7 @@ pub enum Screen {
     Queues(Box<queues::QueuesScreen>),
     Jobs(Box<jobs_list::JobsList>),
     ApiKeys(Box<api_keys::ApiKeysScreen>),
+    Audit(Box<audit_log::AuditLog>),
 }
 
 impl Screen {
@@ -120,6 +125,7 @@ impl Screen {
                 "services/provisioning" => Screen::Queues(Box::default()),
                 "services/jobs" => Screen::Jobs(Box::default()),
                 "settings/api-keys" => Screen::ApiKeys(Box::default()),
+                "audit-logs" => Screen::Audit(Box::default()),
                 _ => Screen::Browse(browse::BrowseScreen::new(p)),
             },
         }
@@ -135,6 +141,7 @@ impl Screen {
             Screen::Queues(_) => Route::parse("services/provisioning").unwrap_or_else(Route::dashboard),
             Screen::Jobs(_) => Route::parse("services/jobs").unwrap_or_else(Route::dashboard),
             Screen::ApiKeys(_) => Route::parse("settings/api-keys").unwrap_or_else(Route::dashboard),
+            Screen::Audit(_) => Route::parse("audit-logs").unwrap_or_else(Route::dashboard),
         }
     }
 
@@ -148,6 +155,7 @@ impl Screen {
             Screen::Queues(s) => s.mode(),
             Screen::Jobs(s) => s.mode(),
             Screen::ApiKeys(s) => s.mode(),
+            Screen::Audit(s) => s.mode(),
         }
     }
 
@@ -162,6 +170,7 @@ impl Screen {
             Screen::Queues(s) => s.start(ctx),
             Screen::Jobs(s) => s.reload(ctx),
             Screen::ApiKeys(s) => s.reload(ctx),
+            Screen::Audit(s) => s.reload(ctx),
         }
     }
 
@@ -176,6 +185,7 @@ impl Screen {
             Screen::Queues(s) => s.on_action(a, ctx),
             Screen::Jobs(s) => s.on_action(a, ctx),
             Screen::ApiKeys(s) => s.on_action(a, ctx),
+            Screen::Audit(s) => s.on_action(a, ctx),
         }
     }
 
@@ -190,6 +200,7 @@ impl Screen {
             Screen::Queues(_) => {}
             Screen::Jobs(s) => s.on_input(key, ctx),
             Screen::ApiKeys(s) => s.on_input(key),
+            Screen::Audit(s) => s.on_input(key, ctx),
         }
     }
 
@@ -203,6 +214,7 @@ impl Screen {
             Screen::Queues(s) => s.apply(slot, reply, ctx),
             Screen::Jobs(s) => s.apply(slot, reply, ctx),
             Screen::ApiKeys(s) => s.apply(slot, reply, ctx),
+            Screen::Audit(s) => s.apply(slot, reply, ctx),
         }
     }
 
@@ -235,6 +247,7 @@ impl Screen {
             Screen::Queues(s) => s.supports(a),
             Screen::Jobs(s) => s.supports(a, listing),
             Screen::ApiKeys(s) => s.supports(a, listing),
+            Screen::Audit(s) => s.supports(a, listing),
         }
     }
 
@@ -264,6 +277,7 @@ impl Screen {
             Screen::Queues(s) => s.draw(f, area, theme),
             Screen::Jobs(s) => s.draw(f, area, theme),
             Screen::ApiKeys(s) => s.draw(f, area, theme),
+            Screen::Audit(s) => s.draw(f, area, theme),
         }
     }
 }

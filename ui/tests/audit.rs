@@ -1,0 +1,237 @@
+//! The audit log screen on a real SQLite file: filters, a refused filter line, the detail's
+//! diff, tenant scoping, and verifying the chain (intact, then tampered with).
+
+mod common;
+
+use backend::audit::{AuditEntry, AuditRecord};
+use backend::page::Page;
+use backend::tenants::TenantPatch;
+use backend::{args, Actor, Role};
+use chrono::TimeZone;
+use common::*;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use painel_ui::screens::audit_detail::{diff_lines, AuditDetail, Change, VerifyResult};
+use painel_ui::screens::audit_log::AuditLog;
+use painel_ui::screens::Screen;
+use painel_ui::App;
+use uuid::Uuid;
+
+fn audit(app: &App) -> &AuditLog {
+    match app.screen() {
+        Some(Screen::Audit(a)) => a,
+        _ => panic!("not on the audit log: {}", app.route().path()),
+    }
+}
+
+fn audit_mut(app: &mut App) -> &mut AuditLog {
+    match app.screen_mut() {
+        Some(Screen::Audit(a)) => a,
+        _ => panic!("not on the audit log"),
+    }
+}
+
+async fn filter(app: &mut App, line: &str) {
+    ch(app, '/');
+    typ(app, line);
+    press(app, KeyCode::Enter);
+    app.settle().await;
+}
+
+#[tokio::test]
+async fn filters_narrow_and_a_bad_line_changes_nothing() {
+    let (mut app, _db, _dir) = app_and_db("audit-logs", 3).await;
+    app.settle().await;
+    let all = audit(&app).rows().len();
+    assert!(all >= 3, "seeded tenants are audited: {all}");
+    filter(&mut app, "action:tenant.create entity:tenant").await;
+    let rows = audit(&app).rows();
+    assert!(!rows.is_empty() && rows.len() < all + 1);
+    assert!(rows.iter().all(|r| r.action == "tenant.create"), "{rows:?}");
+    let before: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+
+    // Clear the line, type a bad one: refused with the field named, rows unchanged.
+    ch(&mut app, '/');
+    for _ in 0.."action:tenant.create entity:tenant".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "since:soon");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let a = audit(&app);
+    assert!(
+        a.filter_error.as_deref().is_some_and(|e| e.contains("since")),
+        "{:?}",
+        a.filter_error
+    );
+    assert_eq!(a.rows().iter().map(|r| r.seq).collect::<Vec<_>>(), before);
+    assert!(a.title().contains("since"));
+}
+
+#[tokio::test]
+async fn the_detail_shows_what_an_update_changed() {
+    let (mut app, db, _dir) = app_and_db("audit-logs", 1).await;
+    let t = backend::tenants::list(&db, &actor(), &Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    backend::tenants::update(
+        &db,
+        &actor(),
+        &t.slug,
+        TenantPatch {
+            name: Some("Renamed Brand".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    filter(&mut app, "action:tenant.update").await;
+    assert_eq!(audit(&app).rows().len(), 1);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let d = audit(&app).detail.as_ref().expect("detail open");
+    let r = d.record.as_ref().expect("record loaded");
+    let lines = diff_lines(r);
+    assert!(
+        lines
+            .iter()
+            .any(|(c, p, text)| *c == Change::Changed && p == "name" && text.contains("Renamed Brand")),
+        "{lines:?}"
+    );
+    let screen = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        screen.contains("~ name:") && screen.contains("Renamed Brand"),
+        "{screen}"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(audit(&app).detail.is_none());
+}
+
+#[tokio::test]
+async fn a_tenant_user_sees_only_its_tenant_and_cannot_verify() {
+    let (db, _dir) = db_with(3).await;
+    let t = backend::tenants::list(&db, &actor(), &Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let mut app = app_on(&db, Actor::tenant_user("ta", Role::TenantAdmin, t.id), "audit-logs").await;
+    let rows = audit(&app).rows();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.tenant_id == Some(t.id)), "{rows:?}");
+    ch(&mut app, 'v');
+    app.settle().await;
+    match &audit(&app).verify {
+        Some(VerifyResult::Done(Err(e))) => assert!(e.contains("permission denied"), "{e}"),
+        _ => panic!("verify should be refused"),
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_an_intact_chain_then_the_tampered_row() {
+    let (mut app, db, _dir) = app_and_db("audit-logs", 2).await;
+    app.settle().await;
+    ch(&mut app, 'v');
+    app.settle().await;
+    let (text, good) = audit(&app).verify.as_ref().expect("verify ran").text();
+    assert!(good && text.starts_with("Chain intact"), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(audit(&app).verify.is_none());
+
+    let mut tx = db.begin().await.unwrap();
+    for s in [
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2",
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ] {
+        tx.execute(s, args![]).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    ch(&mut app, 'v');
+    app.settle().await;
+    let (text, good) = audit(&app).verify.as_ref().expect("verify ran").text();
+    assert!(!good && text.contains("row 2"), "{text}");
+}
+
+fn fixed_entry(seq: i64, action: &str, entity: &str, tenant: Option<Uuid>) -> AuditEntry {
+    AuditEntry {
+        seq,
+        id: Uuid::from_u128(seq as u128),
+        at: chrono::Utc
+            .with_ymd_and_hms(2026, 12, 1, 12, seq as u32 % 60, 0)
+            .unwrap(),
+        actor_name: "ana".into(),
+        actor_role: "super_admin".into(),
+        tenant_id: tenant,
+        action: action.into(),
+        entity: entity.into(),
+        entity_id: Some(format!("nuvem-{seq}")),
+        source: "ssh:203.0.113.7".into(),
+    }
+}
+
+/// The screen with fixed rows (times and ids do not depend on the clock).
+async fn fixed_app() -> (App, tempfile::TempDir) {
+    let (mut app, dir) = app_at("audit-logs", 0).await;
+    app.settle().await;
+    let tenant = Some(Uuid::from_u128(0xabcdef12));
+    let a = audit_mut(&mut app);
+    a.applied = "entity:tenant since:7d".into();
+    a.page = Some(Page {
+        items: vec![
+            fixed_entry(42, "tenant.update", "tenant", tenant),
+            fixed_entry(41, "tenant.suspend", "tenant", tenant),
+            fixed_entry(40, "tenant.create", "tenant", None),
+        ],
+        has_next: false,
+        has_prev: false,
+        first: None,
+        last: None,
+        next_cursor: None,
+    });
+    (app, dir)
+}
+
+fn fixed_record() -> AuditRecord {
+    let e = fixed_entry(42, "tenant.update", "tenant", Some(Uuid::from_u128(0xabcdef12)));
+    AuditRecord {
+        seq: e.seq,
+        id: e.id,
+        at: e.at,
+        actor_user_id: None,
+        actor_name: e.actor_name,
+        actor_role: e.actor_role,
+        tenant_id: e.tenant_id,
+        action: e.action,
+        entity: e.entity,
+        entity_id: e.entity_id,
+        before: Some(serde_json::json!({"name": "Nuvem", "primary_color": "#112233", "notes": "old"})),
+        after: Some(serde_json::json!({"name": "Nuvem BR", "primary_color": "#112233", "logo_url": "https://x"})),
+        source: e.source,
+        prev_hash: Some("9f2c".repeat(16)),
+        hash: Some("51ab".repeat(16)),
+    }
+}
+
+#[tokio::test]
+async fn audit_list_80x24() {
+    let (mut app, _dir) = fixed_app().await;
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[tokio::test]
+async fn audit_list_120x40() {
+    let (mut app, _dir) = fixed_app().await;
+    assert_snapshot!(render(&mut app, 120, 40).backend());
+}
+
+#[tokio::test]
+async fn audit_detail_with_diff_120x40() {
+    let (mut app, _dir) = fixed_app().await;
+    let mut d = AuditDetail::loading(42);
+    d.arrived(Ok(Box::new(fixed_record())));
+    audit_mut(&mut app).detail = Some(d);
+    assert_snapshot!(render(&mut app, 120, 40).backend());
+}
