@@ -77,6 +77,9 @@ pub enum Command {
     /// Two-factor authentication (TOTP) of the logged-in account.
     #[command(name = "2fa", subcommand)]
     TwoFa(TwoFaCmd),
+    /// Accounts (super admins create them; the first one comes from `painel init`).
+    #[command(subcommand)]
+    Users(UsersCmd),
     /// The master key that encrypts secrets at rest.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -408,6 +411,32 @@ pub struct InitArgs {
     /// Read the password from the first line of standard input (for scripts).
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCmd {
+    /// Create an account (audited). Tenant roles need --tenant.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// super_admin, tenant_admin, partner, ultra, master, reseller, support_agent, on_call.
+        #[arg(long)]
+        role: String,
+        /// Tenant id or slug.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Parent account in the reseller tree (username).
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the password from the first line of standard input; without it the account
+        /// cannot log in with a password yet.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -73,6 +73,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
         Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
+        Command::Users(cmd) => auth::users(db, actor, cmd, &mut out).await,
         Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
         _ => Ok(()),

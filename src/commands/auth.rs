@@ -257,3 +257,32 @@ impl Record for WhoAmI {
         ]
     }
 }
+
+/// `painel users create`.
+pub async fn users(db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut Printer) -> Result<()> {
+    let crate::cli::UsersCmd::Create {
+        username,
+        email,
+        role,
+        tenant,
+        parent,
+        display_name,
+        password_stdin,
+    } = cmd;
+    let password = if password_stdin {
+        Some(password_from(true, "Password", false)?)
+    } else {
+        None
+    };
+    let new = accounts::NewAccount {
+        username,
+        email,
+        display_name,
+        password,
+        role,
+        tenant,
+        parent,
+    };
+    let user = accounts::create_account(db, actor, new).await?;
+    out.one(&WhoAmI::of_user(&user, None))
+}

@@ -484,3 +484,113 @@ async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
     assert!(text.trim_end().ends_with("after-logout=4"), "{text}");
     assert!(h.token_file().is_none(), "no token file when the keyring works");
 }
+
+#[tokio::test]
+async fn a_super_admin_creates_accounts_that_can_log_in() {
+    let t = fresh().await;
+    let admin = Home::new();
+    admin.init_and_login(&t);
+    let tenant = admin.run(
+        &t,
+        &[
+            "tenants",
+            "create",
+            "--name",
+            "Rita Hosting",
+            "--domain",
+            "rita.example",
+        ],
+        None,
+    );
+    assert_eq!(tenant.status.code(), Some(0), "{}", stderr(&tenant));
+    let create = |args: &[&str], stdin: Option<&str>| {
+        let mut all = vec!["-o", "json", "users", "create"];
+        all.extend_from_slice(args);
+        admin.run(&t, &all, stdin)
+    };
+    let master = create(
+        &[
+            "--username",
+            "mara",
+            "--email",
+            "mara@example.com",
+            "--role",
+            "master",
+            "--tenant",
+            "rita-hosting",
+        ],
+        None,
+    );
+    assert_eq!(master.status.code(), Some(0), "{}", stderr(&master));
+    let rita = create(
+        &[
+            "--username",
+            "rita",
+            "--email",
+            "rita@example.com",
+            "--role",
+            "reseller",
+            "--tenant",
+            "rita-hosting",
+            "--parent",
+            "mara",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(rita.status.code(), Some(0), "{}", stderr(&rita));
+    assert_eq!(json(&rita)["role"], "reseller");
+    let bad_role = create(
+        &["--username", "zed", "--email", "z@example.com", "--role", "emperor"],
+        None,
+    );
+    assert_eq!(bad_role.status.code(), Some(2), "{}", stderr(&bad_role));
+    let no_parent = create(
+        &[
+            "--username",
+            "zed",
+            "--email",
+            "z@example.com",
+            "--role",
+            "reseller",
+            "--tenant",
+            "rita-hosting",
+            "--parent",
+            "nobody",
+        ],
+        None,
+    );
+    assert_eq!(no_parent.status.code(), Some(3), "{}", stderr(&no_parent));
+
+    let home = Home::new();
+    let login = home.run(
+        &t,
+        &["login", "--username", "rita", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    let who = home.run(&t, &["-o", "json", "whoami"], None);
+    assert_eq!(json(&who)["role"], "reseller", "{}", stdout(&who));
+    let denied = home.run(
+        &t,
+        &[
+            "users",
+            "create",
+            "--username",
+            "eve",
+            "--email",
+            "e@example.com",
+            "--role",
+            "reseller",
+            "--tenant",
+            "rita-hosting",
+        ],
+        None,
+    );
+    assert_eq!(denied.status.code(), Some(4), "{}", stderr(&denied));
+    let audited: i64 =
+        t.db.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'", args![])
+            .await
+            .unwrap();
+    assert!(audited >= 2, "{audited}");
+}

@@ -196,6 +196,65 @@ pub async fn create_user(db: &Db, actor: &Actor, new: NewUser) -> Result<User, S
     Ok(user)
 }
 
+/// What `painel users create` gives: the tenant and the reseller parent by name, resolved
+/// here in the actor's scope.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub password: Option<String>,
+    pub role: String,
+    /// Tenant id or slug; required for tenant roles.
+    pub tenant: Option<String>,
+    /// Username of the parent in the reseller tree.
+    pub parent: Option<String>,
+}
+
+/// Creates an account from names (`users:create`, audited `user.create`). The parent must
+/// belong to the same tenant.
+pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount) -> Result<User, ServiceError> {
+    require(actor, Permission::UsersCreate)?;
+    let role = Role::parse(a.role.trim()).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        ServiceError::invalid("role", format!("must be one of {}", all.join(", ")))
+    })?;
+    let tenant_id = match a.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(key) => Some(crate::tenants::get(db, actor, key).await?.id),
+        None => None,
+    };
+    let parent_id = match a.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(name) => {
+            let parent: Option<(Uuid, Option<Uuid>)> = db
+                .fetch_optional(
+                    "SELECT id, tenant_id FROM users WHERE username = $1",
+                    args![name.to_lowercase()],
+                )
+                .await?;
+            match parent {
+                Some((id, t)) if t == tenant_id => Some(id),
+                Some(_) => return Err(ServiceError::invalid("parent", "must belong to the same tenant")),
+                None => return Err(ServiceError::not_found("user", name)),
+            }
+        }
+        None => None,
+    };
+    create_user(
+        db,
+        actor,
+        NewUser {
+            username: a.username,
+            email: a.email,
+            display_name: a.display_name,
+            password: a.password,
+            role: Some(role),
+            tenant_id,
+            parent_id,
+        },
+    )
+    .await
+}
+
 /// Sets a user's password directly (demo seeding, inside its transaction). Audited by the
 /// caller's change log; the hash never reaches the audit row.
 pub(crate) async fn set_password_hash(
