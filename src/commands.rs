@@ -73,7 +73,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
         Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
-        Command::Users(cmd) => auth::users(db, actor, cmd, &mut out).await,
+        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, &mut out).await,
         Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
         _ => Ok(()),
@@ -207,10 +207,12 @@ async fn update_tenant(db: &Db, actor: &Actor, a: TenantUpdateArgs, out: &mut Pr
             current.max_tickets_month,
         )?,
     };
-    let mut t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
+    // Limits first: they are the stricter check (platform-only, confirmation below usage),
+    // so a refusal leaves the other fields untouched too.
     if limit_flags.iter().any(|f| f.is_some()) {
-        t = tenants::set_limits(db, actor, &current.id.to_string(), limits).await?;
+        tenants::set_limits(db, actor, &current.id.to_string(), limits, a.confirm_below_usage).await?;
     }
+    let t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
     out.one(&t)
 }
 

@@ -67,7 +67,7 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     let code = match service {
         Some(ServiceError::NotFound { .. }) => exit::NOT_FOUND,
         Some(ServiceError::PermissionDenied(_)) => exit::PERMISSION_DENIED,
-        Some(ServiceError::Conflict(_)) => exit::CONFLICT,
+        Some(ServiceError::Conflict(_) | ServiceError::NeedsConfirmation(_)) => exit::CONFLICT,
         Some(ServiceError::Validation(_)) => exit::USAGE,
         _ => exit::ERROR,
     };

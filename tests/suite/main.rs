@@ -21,4 +21,5 @@ mod signals;
 mod storage;
 mod tenants;
 mod tmux;
+mod trust;
 mod worker;

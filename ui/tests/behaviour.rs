@@ -312,10 +312,12 @@ async fn login_screen_asks_for_the_2fa_code_when_the_account_has_one() {
     let Ok(LoginOutcome::Session(s)) = identity::login(&db, None, &req).await else {
         panic!("login")
     };
-    let e = totp::enroll(&db, &keys, &s.actor).await.unwrap();
+    let e = totp::enroll(&db, &keys, &s.actor, PASSWORD).await.unwrap();
     let earlier = backend::db::now() - chrono::TimeDelta::seconds(60);
     let code = totp::code_at(&e.secret, earlier).unwrap();
-    totp::enable_at(&db, &keys, &s.actor, &code, earlier).await.unwrap();
+    totp::enable_at(&db, &keys, &s.actor, &code, PASSWORD, earlier)
+        .await
+        .unwrap();
     typ(&mut app, "ana");
     press(&mut app, KeyCode::Enter);
     typ(&mut app, PASSWORD);
@@ -342,11 +344,18 @@ async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
     // 2FA enabled on this very session, ten minutes ago: too long ago for a sensitive action.
     let keys = backend::secrets::load(&key_config(&dir)).unwrap().keys;
     let actor = app.actor().clone();
-    let e = totp::enroll(&db, &keys, &actor).await.unwrap();
+    let e = totp::enroll(&db, &keys, &actor, PASSWORD).await.unwrap();
     let then = backend::db::now() - chrono::TimeDelta::minutes(10);
-    totp::enable_at(&db, &keys, &actor, &totp::code_at(&e.secret, then).unwrap(), then)
-        .await
-        .unwrap();
+    totp::enable_at(
+        &db,
+        &keys,
+        &actor,
+        &totp::code_at(&e.secret, then).unwrap(),
+        PASSWORD,
+        then,
+    )
+    .await
+    .unwrap();
     palette(&mut app, "tenants");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
