@@ -646,7 +646,7 @@ pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Re
 }
 
 /// Sets a tenant's plan limits: platform staff only (`tenants:limits`), audited
-/// `tenant.limits`. Lowering a limit below what the tenant already uses (customers, live
+/// `tenant.limits`. Setting a limit below what the tenant already uses (customers, live
 /// services, live domains, tickets this month) is refused with
 /// [`ServiceError::NeedsConfirmation`] naming each such limit and its usage, unless
 /// `confirm_below_usage` says the caller saw that and means it (nothing is removed; the
@@ -727,7 +727,8 @@ fn usage_sql(field: &str) -> Option<&'static str> {
     })
 }
 
-/// The limits `new` lowers below the tenant's current usage, each with a message naming it.
+/// The limits `new` changes to a value below the tenant's current usage (lowered, or raised
+/// but still under it), each with a message naming the usage.
 async fn below_usage(tx: &mut Tx, t: &Tenant, new: &Limits) -> Result<Vec<FieldError>, ServiceError> {
     let at = now();
     let month = at
@@ -741,8 +742,8 @@ async fn below_usage(tx: &mut Tx, t: &Tenant, new: &Limits) -> Result<Vec<FieldE
         let (Some(limit), Some(sql)) = (limit, usage_sql(field)) else {
             continue;
         };
-        if was.is_some_and(|w| limit >= w) {
-            continue; // not lowered
+        if was == Some(limit) {
+            continue; // unchanged: an edit of another limit does not ask about this one
         }
         let used: i64 = if field == "max_tickets_month" {
             tx.scalar(sql, args![t.id, month]).await?

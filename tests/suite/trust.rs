@@ -54,7 +54,7 @@ async fn account(db: &Db, name: &str, role: Role, tenant_id: Option<Uuid>, paren
         db,
         &operator(),
         new_user(name, role, tenant_id, parent),
-        &Proof::default(),
+        &Proof::confirm(name),
     )
     .await
     .unwrap();
