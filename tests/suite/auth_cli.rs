@@ -291,13 +291,13 @@ async fn two_factor_through_the_binary() {
     let stolen = h.run(&t, &["2fa", "enroll"], None);
     assert_eq!(stolen.status.code(), Some(2), "{}", stderr(&stolen));
     assert!(stderr(&stolen).contains("--password-stdin"), "{}", stderr(&stolen));
-    let wrong = h.run(&t, &["2fa", "enroll", "--password-stdin"], Some("guess guess guess\n"));
-    assert_eq!(wrong.status.code(), Some(4), "{}", stderr(&wrong));
     let qr = h.run(&t, &["-o", "table", "2fa", "enroll", "--password-stdin"], Some(&pw));
     assert_eq!(qr.status.code(), Some(0), "{}", stderr(&qr));
     assert!(stdout(&qr).contains('█') && stdout(&qr).contains("otpauth://totp/painel:admin?secret="));
     assert!(stderr(&qr).contains("created a new master key"), "{}", stderr(&qr));
     assert_eq!(mode(&h.data().join("master.key")), 0o600);
+    let wrong = h.run(&t, &["2fa", "enroll", "--password-stdin"], Some("guess guess guess\n"));
+    assert_eq!(wrong.status.code(), Some(4), "{}", stderr(&wrong));
     let e = h.run(&t, &["-o", "json", "2fa", "enroll", "--password-stdin"], Some(&pw));
     let secret = json(&e)["secret"].as_str().unwrap().to_owned();
     let bad = h.run(
