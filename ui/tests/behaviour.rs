@@ -221,7 +221,10 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
     assert_eq!(d.tenant.as_ref().and_then(|t| t.max_customers), None);
     let field = d.limits.error_of("max_customers").unwrap_or_default();
     assert!(field.contains("3 in use"), "{field}");
-    assert_eq!(d.limits.error.as_deref(), Some(painel_ui::screens::tenant_detail::BELOW_USAGE));
+    assert_eq!(
+        d.limits.error.as_deref(),
+        Some(painel_ui::screens::tenant_detail::BELOW_USAGE)
+    );
     // Enter again with the same values confirms.
     press(&mut app, KeyCode::Enter);
     app.settle().await;
