@@ -304,9 +304,20 @@ pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount, proof: &Proof
     };
     let parent_id = match a.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(name) => {
-            let parent: Option<(Uuid,)> = db
-                .fetch_optional("SELECT id FROM users WHERE username = $1", args![name.to_lowercase()])
-                .await?;
+            // A tenant user looks in its own tenant only: another tenant's names stay unknown.
+            let parent: Option<(Uuid,)> = match actor.tenant_id {
+                Some(t) => {
+                    db.fetch_optional(
+                        "SELECT id FROM users WHERE username = $1 AND tenant_id = $2",
+                        args![name.to_lowercase(), t],
+                    )
+                    .await?
+                }
+                None => {
+                    db.fetch_optional("SELECT id FROM users WHERE username = $1", args![name.to_lowercase()])
+                        .await?
+                }
+            };
             match parent {
                 Some((id,)) => Some(id),
                 None => return Err(ServiceError::not_found("user", name)),
