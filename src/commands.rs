@@ -25,7 +25,7 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                crate::config::private_dir(dir)?;
             }
         }
     }

@@ -11,6 +11,12 @@ use crate::screens::{Mode, Screen};
 
 impl App {
     pub fn draw(&mut self, f: &mut Frame) {
+        self.draw_unscrubbed(f);
+        // Stored text is hostile: one pass over the finished frame, whatever drew it.
+        widgets::text::sanitize_buffer(f.buffer_mut());
+    }
+
+    fn draw_unscrubbed(&mut self, f: &mut Frame) {
         if let Some(l) = &self.login {
             l.draw(f, &self.theme, &self.backend_label);
             return;
