@@ -1,7 +1,7 @@
 //! Batch verbs: parse arguments into service calls and print the results. No rules live
 //! here; validation, permissions and audit are the service layer's.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use backend::customers::{self, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
 use backend::sensitive::Proof;

@@ -20,5 +20,6 @@ mod secrets;
 mod signals;
 mod storage;
 mod tenants;
+mod terminal;
 mod tmux;
 mod worker;
