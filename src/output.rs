@@ -19,8 +19,8 @@ pub fn clean(text: &str) -> String {
 }
 
 /// JSON for a terminal: serde_json escapes C0 controls but writes C1 controls and bidi
-/// overrides raw. Those only occur inside strings, so escaping them as `\uXXXX` anywhere in
-/// the text keeps it the same JSON value.
+/// overrides raw. Apart from the layout's newlines and spaces those only occur inside
+/// strings, so escaping them as `\uXXXX` anywhere in the text keeps it the same JSON value.
 fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) -> Result<()> {
     let text = if pretty {
         serde_json::to_string_pretty(value)?
@@ -34,7 +34,7 @@ fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) -> Res
 pub fn escape_json_controls(json: &str) -> String {
     let mut s = String::with_capacity(json.len());
     for c in json.chars() {
-        if widgets::text::is_unsafe_char(c) {
+        if widgets::text::is_unsafe_char(c) && !matches!(c, '\n' | '\r' | '\t') {
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 s.push_str(&format!("\\u{u:04x}"));

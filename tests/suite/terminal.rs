@@ -68,7 +68,7 @@ async fn hostile_stored_text_prints_harmless_in_every_format() {
         let json = painel(&t, args);
         assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
         assert_harmless("JSON", &stdout(&json));
-        let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+        let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&json)));
         assert_eq!(rows[0]["actor_name"], HOSTILE, "{args:?}");
     }
 
