@@ -16,6 +16,7 @@ mod jobs;
 mod rbac;
 mod rls;
 mod schedules;
+mod scoping;
 mod secrets;
 mod signals;
 mod storage;
