@@ -11,6 +11,7 @@ mod authz_matrix;
 mod cli;
 mod common;
 mod customers;
+mod demo;
 mod identity;
 mod jobs;
 mod rbac;
