@@ -175,7 +175,8 @@ pub fn private_dir(dir: &Path) -> Result<()> {
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).with_context(|| format!("cannot create {}", dir.display()))
+    b.create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// A warning when an existing data dir is open to other users (we do not change modes of a

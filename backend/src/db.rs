@@ -175,7 +175,12 @@ fn private_sqlite_file(path: &std::path::Path) -> Result<(), ServiceError> {
             return Ok(());
         }
         let denied = |e: std::io::Error| ServiceError::Unavailable(format!("cannot open SQLite database {name}: {e}"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
             Ok(_) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             // A missing parent directory: let SQLite report it as it would.

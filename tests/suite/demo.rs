@@ -41,24 +41,42 @@ async fn the_demo_seeds_through_the_binary_and_every_browse_view_reads_it_back()
         let tenant: Uuid = t
             .owner
             .scalar(
-                &format!("SELECT {col} FROM {} WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 1", v.from),
+                &format!(
+                    "SELECT {col} FROM {} WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 1",
+                    v.from
+                ),
                 args![],
             )
             .await
             .unwrap();
-        let theirs = browse::browse(&t.db, &platform, v, &all(Some(tenant))).await.unwrap().rows;
+        let theirs = browse::browse(&t.db, &platform, v, &all(Some(tenant)))
+            .await
+            .unwrap()
+            .rows;
         let admin = Actor::tenant_user("demo-admin", Role::TenantAdmin, tenant);
         match browse::browse(&t.db.scoped(Some(tenant)), &admin, v, &all(None)).await {
             Ok(table) => {
-                assert!(!table.rows.is_empty(), "{}: the tenant's admin sees none of its rows", v.key);
+                assert!(
+                    !table.rows.is_empty(),
+                    "{}: the tenant's admin sees none of its rows",
+                    v.key
+                );
                 // Same rows; joined platform columns (a migration's target server) may be
                 // blank in the tenant's scope.
-                assert_eq!(table.rows.len(), theirs.len(), "{}: the scoped read differs from the platform's", v.key);
+                assert_eq!(
+                    table.rows.len(),
+                    theirs.len(),
+                    "{}: the scoped read differs from the platform's",
+                    v.key
+                );
                 scoped_views += 1;
             }
             Err(ServiceError::PermissionDenied(_)) => {}
             Err(e) => panic!("{}: {e}", v.key),
         }
     }
-    assert!(scoped_views >= 8, "tenant views read in a tenant's scope: {scoped_views}");
+    assert!(
+        scoped_views >= 8,
+        "tenant views read in a tenant's scope: {scoped_views}"
+    );
 }

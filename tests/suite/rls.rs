@@ -152,7 +152,9 @@ async fn unpoliced_tenant_tables(db: &backend::Db) -> (usize, Vec<String>) {
     let bad = rows
         .iter()
         .filter(|(_, enabled, forced, policies)| !(*enabled && *forced && *policies > 0))
-        .map(|(name, enabled, forced, policies)| format!("{name} (enabled {enabled}, forced {forced}, {policies} policies)"))
+        .map(|(name, enabled, forced, policies)| {
+            format!("{name} (enabled {enabled}, forced {forced}, {policies} policies)")
+        })
         .collect();
     (rows.len(), bad)
 }
@@ -168,7 +170,10 @@ async fn every_tenant_owned_table_forces_row_level_security() {
     let t = fresh().await;
     let (tables, bad) = unpoliced_tenant_tables(&t.db).await;
     assert!(tables >= 20, "the tenant-owned tables are found: {tables}");
-    assert!(bad.is_empty(), "tenant-owned tables without forced row-level security: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "tenant-owned tables without forced row-level security: {bad:?}"
+    );
 
     // The check itself notices a table that lost FORCE.
     t.owner

@@ -41,7 +41,10 @@ async fn install_probe(t: &TestDb) {
 async fn scopes_of(t: &TestDb, action: &str) -> Vec<Option<String>> {
     let rows: Vec<(Option<String>,)> = t
         .owner
-        .fetch_all("SELECT scope FROM scope_probe WHERE action = $1 ORDER BY n", args![action])
+        .fetch_all(
+            "SELECT scope FROM scope_probe WHERE action = $1 ORDER BY n",
+            args![action],
+        )
         .await
         .unwrap();
     rows.into_iter().map(|r| r.0).collect()
@@ -97,38 +100,78 @@ async fn batch_dispatch_runs_a_tenant_users_command_in_its_scope() {
     let admin = Home(tempfile::tempdir().unwrap());
     admin.ok(
         &t,
-        &["init", "--username", "root", "--email", "root@example.com", "--password-stdin"],
+        &[
+            "init",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+            "--password-stdin",
+        ],
         Some(&pw),
     );
     admin.ok(&t, &["login", "--username", "root", "--password-stdin"], Some(&pw));
-    admin.ok(&t, &["tenants", "create", "--name", "Acme", "--domain", "acme.example"], None);
+    admin.ok(
+        &t,
+        &["tenants", "create", "--name", "Acme", "--domain", "acme.example"],
+        None,
+    );
     admin.ok(
         &t,
         &[
-            "users", "create", "--username", "tina", "--email", "tina@example.com", "--role",
-            "tenant_admin", "--tenant", "acme", "--password-stdin",
+            "users",
+            "create",
+            "--username",
+            "tina",
+            "--email",
+            "tina@example.com",
+            "--role",
+            "tenant_admin",
+            "--tenant",
+            "acme",
+            "--password-stdin",
         ],
         Some(&pw),
     );
     admin.ok(
         &t,
-        &["customers", "create", "--tenant", "acme", "--name", "By Root", "--email", "root-made@example.com"],
+        &[
+            "customers",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "By Root",
+            "--email",
+            "root-made@example.com",
+        ],
         None,
     );
     let tina = Home(tempfile::tempdir().unwrap());
     tina.ok(&t, &["login", "--username", "tina", "--password-stdin"], Some(&pw));
     tina.ok(
         &t,
-        &["customers", "create", "--tenant", "acme", "--name", "By Tina", "--email", "tina-made@example.com"],
+        &[
+            "customers",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "By Tina",
+            "--email",
+            "tina-made@example.com",
+        ],
         None,
     );
-    let acme: Uuid = t
-        .db
-        .scalar("SELECT id FROM tenants WHERE slug = 'acme'", args![])
-        .await
-        .unwrap();
+    let acme: Uuid =
+        t.db.scalar("SELECT id FROM tenants WHERE slug = 'acme'", args![])
+            .await
+            .unwrap();
     // The platform's command ran unscoped, the tenant admin's in Acme's scope.
-    assert_eq!(scopes_of(&t, "customer.create").await, vec![None, Some(acme.to_string())]);
+    assert_eq!(
+        scopes_of(&t, "customer.create").await,
+        vec![None, Some(acme.to_string())]
+    );
 }
 
 #[tokio::test]
@@ -170,7 +213,12 @@ async fn the_tui_runs_a_tenant_users_requests_in_its_scope() {
     key(&mut app, KeyCode::Enter);
     app.settle().await;
     let scopes = scopes_of(&t, "apikey.create").await;
-    assert_eq!(scopes, vec![Some(acme.id.to_string())], "flash: {:?}", app.flash().map(|f| f.text.clone()));
+    assert_eq!(
+        scopes,
+        vec![Some(acme.id.to_string())],
+        "flash: {:?}",
+        app.flash().map(|f| f.text.clone())
+    );
 }
 
 #[tokio::test]
@@ -234,7 +282,10 @@ async fn the_worker_runs_a_tenants_job_in_that_tenants_scope() {
     worker.await.unwrap().unwrap();
     let rls = matches!(engine(), Engine::Postgres);
     for (job_tenant, scope, visible) in reports {
-        assert_eq!(scope, job_tenant, "the handler's database is scoped to the job's tenant");
+        assert_eq!(
+            scope, job_tenant,
+            "the handler's database is scoped to the job's tenant"
+        );
         let expected = match (job_tenant, rls) {
             (Some(_), true) => 1,
             _ => 2,

@@ -18,7 +18,10 @@ const HOSTILE: &str = "\x1b[2J\x1b]0;pwned\x07\u{202e}nimda\u{9b}31m";
 fn assert_harmless(what: &str, text: &str) {
     let bad: Vec<char> = text
         .chars()
-        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .collect();
     assert!(bad.is_empty(), "{what} printed {bad:?}:\n{text}");
 }
@@ -49,7 +52,11 @@ async fn hostile_stored_text_prints_harmless_in_every_format() {
     assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
     assert_harmless("audit list -o table", &stdout(&table));
     // Visible, not hidden: the operator sees that someone typed escapes.
-    assert!(stdout(&table).contains("\u{241b}[2J\u{241b}]0;pwned\u{2407}"), "{}", stdout(&table));
+    assert!(
+        stdout(&table).contains("\u{241b}[2J\u{241b}]0;pwned\u{2407}"),
+        "{}",
+        stdout(&table)
+    );
 
     let csv = painel(&t, &["-o", "csv", "audit", "list"]);
     assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
@@ -68,7 +75,8 @@ async fn hostile_stored_text_prints_harmless_in_every_format() {
         let json = painel(&t, args);
         assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
         assert_harmless("JSON", &stdout(&json));
-        let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&json)));
+        let rows: serde_json::Value =
+            serde_json::from_str(&stdout(&json)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&json)));
         assert_eq!(rows[0]["actor_name"], HOSTILE, "{args:?}");
     }
 
@@ -119,7 +127,11 @@ async fn the_data_dir_and_sqlite_files_are_private() {
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = run(&["tenants", "list"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("warning: data dir") && stderr(&o).contains("chmod 700"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: data dir") && stderr(&o).contains("chmod 700"),
+        "{}",
+        stderr(&o)
+    );
 
     // While the database is open its WAL and shared-memory files exist: 0600 as well, and an
     // existing database left world-readable is narrowed when opened.
@@ -128,9 +140,14 @@ async fn the_data_dir_and_sqlite_files_are_private() {
     let db = backend::Db::connect(&format!("sqlite://{}", db_path.display()))
         .await
         .unwrap();
-    let _: i64 = db.scalar("SELECT COUNT(*) FROM tenants", backend::args![]).await.unwrap();
+    let _: i64 = db
+        .scalar("SELECT COUNT(*) FROM tenants", backend::args![])
+        .await
+        .unwrap();
     let mut tx = db.begin().await.unwrap();
-    tx.execute("UPDATE tenants SET name = name", backend::args![]).await.unwrap();
+    tx.execute("UPDATE tenants SET name = name", backend::args![])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     for file in ["painel.sqlite", "painel.sqlite-wal", "painel.sqlite-shm"] {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");

@@ -284,10 +284,49 @@ async fn hostile_audit_text_renders_harmless() {
     };
     let list = render(&mut app, 120, 40);
     assert_eq!(unsafe_cells(&list), 0, "{}", screen_text(&list));
-    assert!(screen_text(&list).contains("\u{241b}[2J\u{241b}]0;pwn"), "{}", screen_text(&list));
+    assert!(
+        screen_text(&list).contains("\u{241b}[2J\u{241b}]0;pwn"),
+        "{}",
+        screen_text(&list)
+    );
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let detail = render(&mut app, 120, 40);
     assert_eq!(unsafe_cells(&detail), 0, "{}", screen_text(&detail));
     assert!(screen_text(&detail).contains("nimda"), "{}", screen_text(&detail));
+}
+
+/// `?` on the audit log lists the keys this screen handles: verify and filter, not the
+/// tenant list's create, edit, suspend or sort.
+#[tokio::test]
+async fn help_shows_only_the_audit_logs_keys() {
+    let (mut app, _db, _dir) = app_and_db("audit-logs", 1).await;
+    ch(&mut app, '?');
+    let help: Vec<String> = painel_ui::help::entries(
+        &painel_ui::keymap::Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).unwrap(),
+        &app.screen_contexts(),
+        |a| app.screen().is_none_or(|s| s.offers(a)),
+    )
+    .into_iter()
+    .map(|(_, keys, desc)| format!("{keys} {desc}"))
+    .collect();
+    let all = help.join("\n");
+    assert!(
+        all.contains("Verify the audit hash chain") && all.contains("Filter rows"),
+        "{all}"
+    );
+    for absent in [
+        "Suspend the tenant",
+        "Create (",
+        "Edit the form",
+        "Sort by",
+        "Retry the selected job",
+    ] {
+        assert!(!all.contains(absent), "{absent} offered on the audit log:\n{all}");
+    }
+    let screen = screen_text(&render(&mut app, 120, 60));
+    assert!(
+        screen.contains("Verify the audit hash chain") && !screen.contains("Suspend the tenant"),
+        "{screen}"
+    );
 }

@@ -212,7 +212,10 @@ mod tests {
         use ratatui::widgets::Widget;
         let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
         Line::raw("ab\u{202e}cd\x1b").render(buf.area, &mut buf);
-        assert!(buf.content.iter().any(|c| c.symbol().contains('\u{202e}')), "ratatui keeps it");
+        assert!(
+            buf.content.iter().any(|c| c.symbol().contains('\u{202e}')),
+            "ratatui keeps it"
+        );
         sanitize_buffer(&mut buf);
         let text: String = buf.content.iter().map(|c| c.symbol()).collect();
         assert!(!text.chars().any(is_unsafe_char), "{text:?}");
