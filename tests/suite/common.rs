@@ -233,6 +233,40 @@ impl OwnRedis {
         }
     }
 
+    /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`), through `redis-cli`.
+    pub fn subscribers(&self, channel: &str) -> i64 {
+        let out = std::process::Command::new("redis-cli")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "PUBSUB",
+                "NUMSUB",
+                channel,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until at least `n` clients subscribe to `channel`: the readiness signal of a
+    /// worker's wake-up subscription (this server is the test's own, so nobody else counts).
+    pub async fn wait_subscribed(&self, channel: &str, n: i64, limit: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while self.subscribers(channel) < n {
+            assert!(
+                start.elapsed() < limit,
+                "{n} subscriber(s) of {channel} not there after {limit:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Kills the server (SIGKILL: connections drop as in a crash).
     pub fn down(&mut self) {
         if let Some(mut c) = self.child.take() {
