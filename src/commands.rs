@@ -1,7 +1,7 @@
 //! Batch verbs: parse arguments into service calls and print the results. No rules live
 //! here; validation, permissions and audit are the service layer's.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use backend::customers::{self, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
 use backend::sensitive::Proof;
@@ -25,7 +25,7 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                crate::config::private_dir(dir)?;
             }
         }
     }

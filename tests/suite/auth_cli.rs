@@ -489,12 +489,19 @@ async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !available {
-        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-            && Command::new("keyctl").arg("--version").output().is_err()
-        {
-            panic!("keyctl is required in CI (scripts/test installs keyutils)");
-        }
-        eprintln!("skipping: cannot start a session keyring (keyctl missing or not permitted)");
+        // In CI a refused keyring is a failure, not a skip: the jump host depends on it.
+        let why = match Command::new("keyctl").args(["session", "-", "true"]).output() {
+            Err(e) => format!("keyctl cannot run ({e}); scripts/test installs keyutils"),
+            Ok(o) => format!(
+                "the kernel refused a session keyring: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+        };
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false"),
+            "CI is set and {why}"
+        );
+        eprintln!("skipping: {why}");
         return;
     }
     let t = fresh().await;

@@ -305,7 +305,7 @@ async fn tenant_billing_tab_is_scoped() {
 #[test]
 fn every_keymap_action_has_a_handler_and_every_key_is_in_help() {
     let km = Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).expect("keymap parses: every run is an action");
-    let help: String = painel_ui::help::entries(&km)
+    let help: String = painel_ui::help::entries(&km, &Context::ALL, |_| true)
         .iter()
         .map(|(section, keys, desc)| format!("{section}\n  {keys}  {desc}\n"))
         .collect();

@@ -295,9 +295,13 @@ pub async fn claim(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
-         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
-         AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) RETURNING {COLUMNS}",
+        // A materialised CTE picks the rows once: as `WHERE id IN (SELECT … LIMIT n)` the
+        // planner may rescan the subquery per row (it did under row-level security, for the
+        // application role) and take more than `batch` rows.
+        "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
+         AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) \
+         UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
+         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM picked) RETURNING {COLUMNS}",
         placeholders(4, queues.len()),
         batch.min(MAX_BATCH)
     );
