@@ -313,9 +313,27 @@ mod tests {
         let mut later = r.clone();
         later.seq = 3;
         assert!(check_row(&later, 1, GENESIS).unwrap().contains("seq 2 is missing"));
-        let mut altered = r;
-        altered.action = "tenant.delete".into();
-        assert!(check_row(&altered, 0, GENESIS).unwrap().contains("altered"));
+        let mut unhashed = r;
+        unhashed.hash = None;
+        assert!(check_row(&unhashed, 0, GENESIS).unwrap().contains("no hash"));
+    }
+
+    #[test]
+    fn keyed_hash_needs_the_key_and_differs_from_the_plain_one() {
+        use crate::secrets::{Keys, MasterKey};
+        let r = row();
+        let keys = AuditKeys::from_keys(&Keys::new(MasterKey::from_bytes([1; 32]), vec![]));
+        let other = AuditKeys::from_keys(&Keys::new(MasterKey::from_bytes([2; 32]), vec![]));
+        let id = keys.current_id().to_owned();
+        let h = keyed_row_hash(&keys, &id, GENESIS, &r).unwrap();
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, row_hash(GENESIS, &r), "not the plain SHA-256");
+        assert_eq!(keyed_row_hash(&other, &id, GENESIS, &r), None, "another key cannot compute it");
+        let wrong = keyed_row_hash(&other, other.current_id(), GENESIS, &r).unwrap();
+        assert_ne!(h, wrong);
+        let mut changed = r;
+        changed.action = "tenant.delete".into();
+        assert_ne!(h, keyed_row_hash(&keys, &id, GENESIS, &changed).unwrap());
     }
 
     #[test]
