@@ -34,15 +34,21 @@ impl Keyed {
 
     /// The keyed handle without a checkpoint file (verify from the database alone).
     fn no_file(&self) -> Db {
-        self.bare.clone().with_audit_keys(Some(AuditKeys::from_keys(&self.keys)))
+        self.bare
+            .clone()
+            .with_audit_keys(Some(AuditKeys::from_keys(&self.keys)))
     }
 }
 
 async fn tenants_n(db: &Db, from: usize, n: usize) {
     for i in from..from + n {
-        tenants::create(db, &operator(), new_tenant(&format!("Keyed {i}"), &format!("keyed{i}.com.br")))
-            .await
-            .unwrap();
+        tenants::create(
+            db,
+            &operator(),
+            new_tenant(&format!("Keyed {i}"), &format!("keyed{i}.com.br")),
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -54,9 +60,9 @@ async fn keyed(legacy: usize, changes: usize) -> Keyed {
     assert!(init.registered);
     let dir = tempfile::tempdir().unwrap();
     let bare = t.db.clone();
-    t.db = bare
-        .clone()
-        .with_audit_keys(Some(AuditKeys::from_keys(&keys).with_checkpoint_file(&dir.path().join(CHECKPOINT_FILE))));
+    t.db = bare.clone().with_audit_keys(Some(
+        AuditKeys::from_keys(&keys).with_checkpoint_file(&dir.path().join(CHECKPOINT_FILE)),
+    ));
     tenants_n(&t.db, legacy, changes).await;
     Keyed { t, bare, keys, dir }
 }
@@ -184,13 +190,13 @@ async fn a_keyed_chain_follows_its_legacy_prefix_and_keyless_writers_are_refused
 async fn checkpoints_catch_a_cut_tail_and_a_wiped_table() {
     let k = keyed(1, 4).await;
     let cp = audit::checkpoint(&k.t.db, &operator()).await.unwrap();
-    assert_eq!((cp.seq, cp.rows, cp.key_id.as_str()), (6, 6, k.keys.current_id().to_string().as_str()));
+    assert_eq!(
+        (cp.seq, cp.rows, cp.key_id.as_str()),
+        (6, 6, k.keys.current_id().to_string().as_str())
+    );
     let text = std::fs::read_to_string(k.file()).unwrap();
     assert_eq!(text.lines().count(), 1);
-    assert_eq!(
-        serde_json::from_str::<audit::Checkpoint>(text.trim()).unwrap(),
-        cp
-    );
+    assert_eq!(serde_json::from_str::<audit::Checkpoint>(text.trim()).unwrap(), cp);
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(k.file()).unwrap().permissions().mode() & 0o777;
@@ -206,7 +212,10 @@ async fn checkpoints_catch_a_cut_tail_and_a_wiped_table() {
         "without the checkpoint a cut tail cannot be seen"
     );
     let why = reason(&k.t.db).await;
-    assert!(why.contains("rows after seq 4 are missing") && why.contains("cut off"), "{why}");
+    assert!(
+        why.contains("rows after seq 4 are missing") && why.contains("cut off"),
+        "{why}"
+    );
     // A broken chain is not vouched for.
     let refused = audit::checkpoint(&k.t.db, &operator()).await;
     assert!(matches!(refused, Err(ServiceError::Conflict(_))), "{refused:?}");
@@ -229,7 +238,11 @@ async fn a_chain_recomputed_without_the_key_is_caught() {
     k.t.db.execute("DELETE FROM master_keys", args![]).await.unwrap();
     let bad = audit::verify(&k.t.db, &operator()).await.unwrap().first_bad.unwrap();
     assert_eq!(bad.seq, 5, "the checkpoint's row");
-    assert!(bad.reason.contains("differs from the signed checkpoint"), "{}", bad.reason);
+    assert!(
+        bad.reason.contains("differs from the signed checkpoint"),
+        "{}",
+        bad.reason
+    );
 }
 
 #[tokio::test]
@@ -244,7 +257,11 @@ async fn a_chain_recomputed_with_another_key_is_caught() {
         audit::keyed_row_hash(&attacker, &theirs, prev, r).unwrap()
     })
     .await;
-    let bad = audit::verify(&k.no_file(), &operator()).await.unwrap().first_bad.unwrap();
+    let bad = audit::verify(&k.no_file(), &operator())
+        .await
+        .unwrap()
+        .first_bad
+        .unwrap();
     assert_eq!(bad.seq, 1);
     assert!(bad.reason.contains("without the right key"), "{}", bad.reason);
     // Naming their own key: nobody here holds it.
@@ -273,7 +290,11 @@ async fn a_forged_or_edited_checkpoint_is_reported() {
     let why = r.first_bad.unwrap().reason;
     assert!(why.contains("line 1") && why.contains("forged or edited"), "{why}");
     // A line that is not a checkpoint at all.
-    std::fs::write(k.file(), format!("{}\n{{\"seq\": 9}}\n", serde_json::to_string(&cp).unwrap())).unwrap();
+    std::fs::write(
+        k.file(),
+        format!("{}\n{{\"seq\": 9}}\n", serde_json::to_string(&cp).unwrap()),
+    )
+    .unwrap();
     let why = reason(&k.t.db).await;
     assert!(why.contains("line 2") && why.contains("not a checkpoint"), "{why}");
     // A file asked for that is not there is an error, not a pass.
@@ -396,7 +417,10 @@ async fn only_the_registered_key_is_used() {
     // Another OS user's own key is refused, for use and for registration.
     assert!(secrets::registered(&t.db, &stranger).await.is_err());
     let r = secrets::init(&t.db, &operator(), &stranger).await;
-    assert!(matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("is not one of them")), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("is not one of them")),
+        "{r:?}"
+    );
     // What is stored is an id and a check value, never the key.
     let (id, check): (String, String) =
         t.db.fetch_optional("SELECT key_id, check_value FROM master_keys", args![])
@@ -435,7 +459,9 @@ async fn the_postgres_audit_head_function_is_pinned_to_pg_catalog() {
     .unwrap();
     tenants_n(&t.db, 0, 1).await;
     let mut tx = t.db.begin().await.unwrap();
-    tx.execute("SET LOCAL search_path = evil, public", args![]).await.unwrap();
+    tx.execute("SET LOCAL search_path = evil, public", args![])
+        .await
+        .unwrap();
     let head: (i64,) = tx
         .fetch_one("SELECT seq FROM public.painel_audit_head()", args![])
         .await
@@ -479,7 +505,10 @@ async fn checkpoint_and_verify_through_the_binary() {
     let ok = painel_in(&t, h, &["-o", "json", "audit", "verify"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let report: serde_json::Value = serde_json::from_str(&stdout(&ok)).unwrap();
-    assert_eq!((report["keyed_rows"].as_i64(), report["checkpoints"].as_i64()), (Some(4), Some(1)));
+    assert_eq!(
+        (report["keyed_rows"].as_i64(), report["checkpoints"].as_i64()),
+        (Some(4), Some(1))
+    );
 
     // A copy shipped elsewhere, then edited: named, exit 1.
     let shipped = h.join("shipped.jsonl");
@@ -494,7 +523,11 @@ async fn checkpoint_and_verify_through_the_binary() {
     assert!(stderr(&cut).contains("cut off"), "{}", stderr(&cut));
     // Another OS user (no key of the deployment) can neither write nor verify.
     let other = tempfile::tempdir().unwrap();
-    let w = painel_in(&t, other.path(), &["tenants", "create", "--name", "Quatro", "--domain", "quatro.com"]);
+    let w = painel_in(
+        &t,
+        other.path(),
+        &["tenants", "create", "--name", "Quatro", "--domain", "quatro.com"],
+    );
     assert_eq!(w.status.code(), Some(1), "{}", stderr(&w));
     assert!(stderr(&w).contains("keyed"), "{}", stderr(&w));
     assert!(!other.path().join("data").join("master.key").exists());

@@ -290,10 +290,17 @@ async fn two_factor_through_the_binary() {
     let refused = h.run(&t, &["-o", "table", "2fa", "enroll"], None);
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("painel keys init"), "{}", stderr(&refused));
-    assert!(!h.data().join("master.key").exists(), "no key created behind the operator's back");
+    assert!(
+        !h.data().join("master.key").exists(),
+        "no key created behind the operator's back"
+    );
     let setup = h.run(&t, &["keys", "init"], None);
     assert_eq!(setup.status.code(), Some(0), "{}", stderr(&setup));
-    assert!(stderr(&setup).contains("created a new master key"), "{}", stderr(&setup));
+    assert!(
+        stderr(&setup).contains("created a new master key"),
+        "{}",
+        stderr(&setup)
+    );
     assert_eq!(mode(&h.data().join("master.key")), 0o600);
     let qr = h.run(&t, &["-o", "table", "2fa", "enroll"], None);
     assert_eq!(qr.status.code(), Some(0), "{}", stderr(&qr));
@@ -387,7 +394,10 @@ async fn keys_status_and_rotate_through_the_binary() {
     })
     .unwrap();
     let server = uuid::Uuid::now_v7();
-    let sealed = loaded.keys.encrypt("servers.api_token_enc", server, b"whm-token").unwrap();
+    let sealed = loaded
+        .keys
+        .encrypt("servers.api_token_enc", server, b"whm-token")
+        .unwrap();
     t.db.execute(
         "INSERT INTO servers (id, name, hostname, ip, api_token_enc) VALUES ($1, 'whm-1', 'whm-1.example.net', '192.0.2.5', $2)",
         args![server, sealed],
@@ -427,7 +437,11 @@ async fn keys_status_and_rotate_through_the_binary() {
     assert_eq!(st["registered"], false, "another key than the deployment's");
     let stranger = h.run_env(&t, &["keys", "init"], None, &env);
     assert_eq!(stranger.status.code(), Some(5), "{}", stderr(&stranger));
-    assert!(stderr(&stranger).contains("is not one of them"), "{}", stderr(&stranger));
+    assert!(
+        stderr(&stranger).contains("is not one of them"),
+        "{}",
+        stderr(&stranger)
+    );
     let refused = h.run_env(
         &t,
         &["keys", "rotate", "--confirm", &env_key.id().to_string()],

@@ -32,7 +32,9 @@ pub(crate) async fn add_server(db: &Db, keys: &Keys, name: &str, token: &str) ->
 async fn add_integration(db: &Db, keys: &Keys, secret: &str) -> Uuid {
     let id = Uuid::now_v7();
     let sealed = keys.encrypt("integrations.secret_enc", id, secret.as_bytes()).unwrap();
-    let hook = keys.encrypt("integrations.webhook_secret_enc", id, b"whsec_demo").unwrap();
+    let hook = keys
+        .encrypt("integrations.webhook_secret_enc", id, b"whsec_demo")
+        .unwrap();
     db.execute(
         "INSERT INTO integrations (id, provider, name, secret_enc, webhook_secret_enc) VALUES ($1, $2, $3, $4, $5)",
         args![id, "stripe", "main", sealed, hook],

@@ -136,11 +136,7 @@ pub struct BackendResult {
 
 /// Loads the master keys only when a code must be checked; only keys the database registered
 /// open anything (docs/adr/0013).
-async fn keys_for(
-    db: &Db,
-    code: Option<&str>,
-    cfg: Option<&KeyConfig>,
-) -> Result<Option<secrets::Keys>, ServiceError> {
+async fn keys_for(db: &Db, code: Option<&str>, cfg: Option<&KeyConfig>) -> Result<Option<secrets::Keys>, ServiceError> {
     match (code.filter(|c| !c.trim().is_empty()), cfg) {
         (Some(_), Some(cfg)) => Ok(Some(secrets::registered(db, &secrets::load(cfg)?.keys).await?)),
         _ => Ok(None),

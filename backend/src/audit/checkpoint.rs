@@ -116,11 +116,13 @@ pub(super) fn read_checkpoints(
 pub async fn checkpoint(db: &Db, actor: &Actor) -> Result<Checkpoint, ServiceError> {
     require_platform(actor)?;
     let keys = db.audit_keys().ok_or_else(|| {
-        ServiceError::Unavailable(format!("audit checkpoints are signed with the master key: {NO_AUDIT_KEY}"))
+        ServiceError::Unavailable(format!(
+            "audit checkpoints are signed with the master key: {NO_AUDIT_KEY}"
+        ))
     })?;
-    let path = keys.checkpoint_file().ok_or_else(|| {
-        ServiceError::Unavailable("no checkpoint file is configured for this process".into())
-    })?;
+    let path = keys
+        .checkpoint_file()
+        .ok_or_else(|| ServiceError::Unavailable("no checkpoint file is configured for this process".into()))?;
     let known = match read_checkpoints(Some(keys), path, false)? {
         Ok(cps) => cps,
         Err(bad) => return Err(ServiceError::Conflict(format!("{}; no checkpoint written", bad.reason))),
@@ -153,7 +155,10 @@ pub async fn checkpoint(db: &Db, actor: &Actor) -> Result<Checkpoint, ServiceErr
     // otherwise be signed over).
     if walk.prev_seq > 0 && report.rows == 0 {
         let present: i64 = db
-            .scalar("SELECT COUNT(*) FROM audit_log WHERE seq = $1", crate::args![walk.prev_seq])
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE seq = $1",
+                crate::args![walk.prev_seq],
+            )
             .await?;
         if present == 0 {
             return Err(ServiceError::Conflict(format!(

@@ -81,7 +81,8 @@ impl AuditKeys {
 
     /// HMAC-SHA256 (hex) of a checkpoint's text under the checkpoint key of master key `id`.
     pub(super) fn checkpoint_mac(&self, id: &str, text: &str) -> Option<String> {
-        self.pair(id).map(|p| hex(&hmac_sha256(&p.checkpoint, &[text.as_bytes()])))
+        self.pair(id)
+            .map(|p| hex(&hmac_sha256(&p.checkpoint, &[text.as_bytes()])))
     }
 }
 

@@ -142,8 +142,9 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<Uu
         hash: None,
     };
     let hash = match (&key_id, tx.audit_keys()) {
-        (Some(id), Some(keys)) => keyed_row_hash(keys, id, &prev_hash, &row)
-            .ok_or_else(|| ServiceError::Unavailable(NO_AUDIT_KEY.into()))?,
+        (Some(id), Some(keys)) => {
+            keyed_row_hash(keys, id, &prev_hash, &row).ok_or_else(|| ServiceError::Unavailable(NO_AUDIT_KEY.into()))?
+        }
         _ => row_hash(&prev_hash, &row),
     };
     row.prev_hash = Some(prev_hash);
@@ -328,7 +329,11 @@ mod tests {
         let h = keyed_row_hash(&keys, &id, GENESIS, &r).unwrap();
         assert_eq!(h.len(), 64);
         assert_ne!(h, row_hash(GENESIS, &r), "not the plain SHA-256");
-        assert_eq!(keyed_row_hash(&other, &id, GENESIS, &r), None, "another key cannot compute it");
+        assert_eq!(
+            keyed_row_hash(&other, &id, GENESIS, &r),
+            None,
+            "another key cannot compute it"
+        );
         let wrong = keyed_row_hash(&other, other.current_id(), GENESIS, &r).unwrap();
         assert_ne!(h, wrong);
         let mut changed = r;

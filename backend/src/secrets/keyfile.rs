@@ -246,7 +246,10 @@ mod tests {
         let (again, created) = create_key_file(&cfg(dir.path())).unwrap();
         assert!(!created);
         assert_eq!(again.keys.current_id(), first.keys.current_id());
-        assert_eq!(load(&cfg(dir.path())).unwrap().keys.current_id(), first.keys.current_id());
+        assert_eq!(
+            load(&cfg(dir.path())).unwrap().keys.current_id(),
+            first.keys.current_id()
+        );
     }
 
     #[test]

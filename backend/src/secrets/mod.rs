@@ -345,7 +345,10 @@ mod tests {
         assert_eq!(a[0], FORMAT);
         assert_eq!(key_id_of(&a), Some(keys.current_id()));
         assert!(!a.windows(16).any(|w| w == b"JBSWY3DPEHPK3PXP"));
-        assert_eq!(keys.decrypt("users.totp_secret_enc", ROW, &a).unwrap(), b"JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            keys.decrypt("users.totp_secret_enc", ROW, &a).unwrap(),
+            b"JBSWY3DPEHPK3PXP"
+        );
     }
 
     #[test]

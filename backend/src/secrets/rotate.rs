@@ -66,8 +66,11 @@ pub async fn rotate(
         // under the old key behind our back; readers carry on.
         let mut tables: Vec<&str> = ENCRYPTED_COLUMNS.iter().map(|(t, _)| *t).collect();
         tables.dedup();
-        tx.execute(&format!("LOCK TABLE master_keys, {} IN EXCLUSIVE MODE", tables.join(", ")), args![])
-            .await?;
+        tx.execute(
+            &format!("LOCK TABLE master_keys, {} IN EXCLUSIVE MODE", tables.join(", ")),
+            args![],
+        )
+        .await?;
     }
     let target = Target {
         action: "keys.rotate",
