@@ -46,6 +46,8 @@ pub async fn run(db: &Db, actor: &Actor, cmd: AuditCmd, out: &mut Printer) -> Re
             out.one(&report)?;
             match report.first_bad {
                 None => Ok(()),
+                // A checkpoint line that does not even parse names no row.
+                Some(bad) if bad.seq == 0 => bail!("audit checkpoints rejected: {}", bad.reason),
                 Some(bad) => bail!(
                     "audit chain broken at seq {}: {} ({} rows checked)",
                     bad.seq,

@@ -345,6 +345,11 @@ async fn the_scheduled_job_appends_checkpoints_and_needs_the_key() {
     assert_eq!(lines.iter().map(|c| c.seq).collect::<Vec<_>>(), [2, 3]);
     let keyless = jobs::checkpoint::audit_checkpoint(job("audit.checkpoint"), k.bare.clone()).await;
     assert!(matches!(keyless, Err(JobError::Permanent(m)) if m.contains("master key")));
+    // A deployment never set up has nothing to vouch for: no failure piling up, no file.
+    let unset = fresh().await;
+    jobs::checkpoint::audit_checkpoint(job("audit.checkpoint"), unset.db.clone())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

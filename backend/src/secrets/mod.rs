@@ -30,7 +30,7 @@ mod registry;
 mod rotate;
 
 pub use keyfile::{create_key_file, load, KeyConfig, KeyFiles, KeySource, Loaded, NO_MASTER_KEY};
-pub use registry::{check_value, init, registered, InitReport, Registered};
+pub use registry::{any_registered, check_value, init, registered, InitReport, Registered};
 pub use rotate::{rotate, RotateReport, ENCRYPTED_COLUMNS};
 
 /// Values sealed with the row's id in the associated data.
@@ -326,6 +326,35 @@ pub fn key_id_of(value: &[u8]) -> Option<KeyId> {
     Some(KeyId(id))
 }
 
+/// Sealing as earlier versions did (format 1, column-bound only), for tests of re-sealing.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub fn seal_v1(keys: &Keys, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = keys.current();
+        let mut out = vec![FORMAT_V1];
+        out.extend_from_slice(&key.id.0);
+        let mut nonce = [0u8; NONCE_LEN];
+        random(&mut nonce).unwrap();
+        out.extend_from_slice(&nonce);
+        let aad = aad(context, None, &out);
+        let sealed = key
+            .cipher()
+            .unwrap()
+            .encrypt(
+                &Nonce::try_from(&nonce[..]).unwrap(),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        out.extend_from_slice(&sealed);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,25 +409,15 @@ mod tests {
     #[test]
     fn legacy_values_open_only_for_resealing() {
         let keys = Keys::new(key(1), vec![]);
-        // What an earlier version wrote: format 1, the column alone in the associated data.
-        let mut legacy = vec![FORMAT_V1];
-        legacy.extend_from_slice(&keys.current_id().0);
-        legacy.extend_from_slice(&[9u8; NONCE_LEN]);
-        let sealed = key(1)
-            .cipher()
-            .unwrap()
-            .encrypt(
-                &Nonce::try_from(&[9u8; NONCE_LEN][..]).unwrap(),
-                Payload {
-                    msg: b"old",
-                    aad: &aad("c", None, &legacy),
-                },
-            )
-            .unwrap();
-        legacy.extend_from_slice(&sealed);
+        let legacy = tests_support::seal_v1(&keys, "c", b"old");
         assert!(Keys::is_legacy(&legacy));
+        assert_eq!(key_id_of(&legacy), Some(keys.current_id()));
         assert!(matches!(keys.decrypt("c", ROW, &legacy), Err(SecretError::Legacy)));
         assert_eq!(keys.decrypt_for_reseal("c", ROW, &legacy).unwrap(), b"old");
+        assert!(matches!(
+            keys.decrypt_for_reseal("other", ROW, &legacy),
+            Err(SecretError::Inauthentic)
+        ));
     }
 
     #[test]

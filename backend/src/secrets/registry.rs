@@ -43,6 +43,12 @@ pub(super) async fn list_tx(tx: &mut Tx) -> Result<Vec<Registered>, ServiceError
     .await
 }
 
+/// Whether the deployment registered any master key (ran `painel keys init`).
+pub async fn any_registered(db: &Db) -> Result<bool, ServiceError> {
+    let n: i64 = db.scalar("SELECT COUNT(*) FROM master_keys", args![]).await?;
+    Ok(n > 0)
+}
+
 /// `keys` restricted to the ones this database registered. The current key must be one of
 /// them (with a matching key-check value): sealing or opening under a key the deployment does
 /// not know is refused ([`SecretError::Unregistered`]).
@@ -198,5 +204,53 @@ async fn reseal_legacy(tx: &mut Tx, keys: &Keys, table: &str, column: &str) -> R
             .await?;
             n += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::tests_support::seal_v1;
+
+    #[tokio::test]
+    async fn init_reseals_values_of_earlier_versions_with_their_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.sqlite").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let keys = Keys::new(MasterKey::from_bytes([8; 32]), vec![]);
+        let row = Uuid::now_v7();
+        db.execute(
+            "INSERT INTO servers (id, name, hostname, ip, api_token_enc) VALUES ($1, 'a', 'a.example.net', '192.0.2.1', $2)",
+            args![row, seal_v1(&keys, "servers.api_token_enc", b"old-token")],
+        )
+        .await
+        .unwrap();
+        let stored = |db: Db| async move {
+            let (v,): (Vec<u8>,) = db
+                .fetch_optional("SELECT api_token_enc FROM servers", args![])
+                .await
+                .unwrap()
+                .unwrap();
+            v
+        };
+        let before = stored(db.clone()).await;
+        assert!(matches!(
+            keys.decrypt("servers.api_token_enc", row, &before),
+            Err(SecretError::Legacy)
+        ));
+        assert!(!any_registered(&db).await.unwrap());
+        let report = init(&db, &Actor::system("t"), &keys).await.unwrap();
+        assert!(report.registered && report.resealed == 1, "{report:?}");
+        assert!(any_registered(&db).await.unwrap());
+        let after = stored(db.clone()).await;
+        assert!(!Keys::is_legacy(&after));
+        assert_eq!(
+            keys.decrypt("servers.api_token_enc", row, &after).unwrap(),
+            b"old-token"
+        );
+        let again = init(&db, &Actor::system("t"), &keys).await.unwrap();
+        assert!(!again.registered && again.resealed == 0);
     }
 }
