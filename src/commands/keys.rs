@@ -28,7 +28,10 @@ pub async fn audit_keys(cfg: &Config, db: &Db) -> Option<AuditKeys> {
         }
     };
     match secrets::registered(db, &loaded.keys).await {
-        Ok(keys) => Some(AuditKeys::from_keys(&keys).with_checkpoint_file(&cfg.data_dir.join(CHECKPOINT_FILE))),
+        Ok(keys) if keys.can_seal() => {
+            Some(AuditKeys::from_keys(&keys).with_checkpoint_file(&cfg.data_dir.join(CHECKPOINT_FILE)))
+        }
+        Ok(_) => None,
         Err(e) => {
             tracing::debug!(error = %e, "master key not registered: the audit chain is not keyed by this process");
             None
@@ -132,7 +135,7 @@ pub async fn run(cfg: &Config, db: &Db, id: &Identity, cmd: KeysCmd, out: &mut P
     match cmd {
         KeysCmd::Init => Ok(()),
         KeysCmd::Status => {
-            let registered = secrets::registered(db, &loaded.keys).await.is_ok();
+            let registered = secrets::registered(db, &loaded.keys).await.is_ok_and(|k| k.can_seal());
             out.one(&KeyStatus {
                 key_id: loaded.keys.current_id().to_string(),
                 source,

@@ -410,17 +410,23 @@ async fn only_the_registered_key_is_used() {
     let mine = Keys::new(MasterKey::from_bytes([6; 32]), vec![]);
     let stranger = Keys::new(MasterKey::from_bytes([7; 32]), vec![]);
     // Before any setup nothing is registered: no key is good for sealing.
-    assert!(matches!(
-        secrets::registered(&t.db, &mine).await,
-        Err(ServiceError::Unavailable(m)) if m.contains("keys init")
-    ));
+    let pre = secrets::registered(&t.db, &mine).await.unwrap();
+    assert!(!pre.can_seal());
+    let refused = pre.encrypt("servers.api_token_enc", Uuid::now_v7(), b"x");
+    assert!(
+        matches!(&refused, Err(e @ SecretError::Unregistered(_)) if e.to_string().contains("painel keys init")),
+        "{refused:?}"
+    );
     secrets::init(&t.db, &operator(), &mine).await.unwrap();
     assert_eq!(
         secrets::registered(&t.db, &mine).await.unwrap().current_id(),
         mine.current_id()
     );
     // Another OS user's own key is refused, for use and for registration.
-    assert!(secrets::registered(&t.db, &stranger).await.is_err());
+    assert!(matches!(
+        secrets::registered(&t.db, &stranger).await,
+        Err(ServiceError::Unavailable(m)) if m.contains("not registered")
+    ));
     let r = secrets::init(&t.db, &operator(), &stranger).await;
     assert!(
         matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("is not one of them")),

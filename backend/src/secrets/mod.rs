@@ -185,6 +185,10 @@ pub fn random(buf: &mut [u8]) -> Result<(), SecretError> {
 #[derive(Clone, Debug)]
 pub struct Keys {
     inner: Arc<KeysInner>,
+    /// A deployment that has not registered any key yet (an upgrade before `keys init`):
+    /// values of earlier versions still open, so an operator with 2FA can log in to run
+    /// `keys init`, but nothing is sealed (docs/adr/0013).
+    unregistered: bool,
 }
 
 #[derive(Debug)]
@@ -211,6 +215,7 @@ impl Keys {
         let retired = retired.into_iter().filter(|k| k.id != current.id).collect();
         Keys {
             inner: Arc::new(KeysInner { current, retired }),
+            unregistered: false,
         }
     }
 
@@ -219,6 +224,20 @@ impl Keys {
         let mut retired = vec![self.inner.current.clone()];
         retired.extend(self.inner.retired.iter().cloned());
         Keys::new(key, retired)
+    }
+
+    /// These keys for a database that registered none yet: they open (old values included)
+    /// but refuse to seal.
+    pub(crate) fn before_registration(&self) -> Keys {
+        Keys {
+            inner: self.inner.clone(),
+            unregistered: true,
+        }
+    }
+
+    /// Whether values may be sealed with these keys (the current key is registered).
+    pub fn can_seal(&self) -> bool {
+        !self.unregistered
     }
 
     pub fn current_id(&self) -> KeyId {
@@ -247,6 +266,9 @@ impl Keys {
     /// Seals `plaintext` for the column named by `context` (`table.column`) of the row `row`
     /// (its `id`).
     pub fn encrypt(&self, context: &str, row: Uuid, plaintext: &[u8]) -> Result<Vec<u8>, SecretError> {
+        if self.unregistered {
+            return Err(SecretError::Unregistered(self.current_id().to_string()));
+        }
         let key = &self.inner.current;
         let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + 16);
         out.push(FORMAT);
@@ -272,9 +294,13 @@ impl Keys {
 
     /// Opens a value sealed by [`Keys::encrypt`] for the same `context` and `row`. Values of
     /// the earlier, row-unbound format are refused ([`SecretError::Legacy`]): they could have
-    /// been swapped between rows.
+    /// been swapped between rows — except before the deployment registered a key, when they
+    /// open as they did in earlier versions, so that `keys init` can be reached.
     pub fn decrypt(&self, context: &str, row: Uuid, value: &[u8]) -> Result<Vec<u8>, SecretError> {
         if value.first() == Some(&FORMAT_V1) {
+            if self.unregistered {
+                return self.open(context, None, value);
+            }
             return Err(SecretError::Legacy);
         }
         self.open(context, Some(row), value)

@@ -51,11 +51,16 @@ pub async fn any_registered(db: &Db) -> Result<bool, ServiceError> {
 
 /// `keys` restricted to the ones this database registered. The current key must be one of
 /// them (with a matching key-check value): sealing or opening under a key the deployment does
-/// not know is refused ([`SecretError::Unregistered`]).
+/// not know is refused ([`SecretError::Unregistered`]). A database that registered no key yet
+/// (an upgrade before `keys init`) gets keys that open what earlier versions sealed but seal
+/// nothing ([`Keys::can_seal`] is false), so an operator with 2FA can still log in to set up.
 pub async fn registered(db: &Db, keys: &Keys) -> Result<Keys, ServiceError> {
     let mut tx = db.begin().await?;
     let rows = list_tx(&mut tx).await?;
     tx.commit().await?;
+    if rows.is_empty() {
+        return Ok(keys.before_registration());
+    }
     restrict(&rows, keys)
 }
 
@@ -241,6 +246,17 @@ mod tests {
             Err(SecretError::Legacy)
         ));
         assert!(!any_registered(&db).await.unwrap());
+        // Before the setup: what earlier versions sealed still opens, nothing new is sealed.
+        let pre = registered(&db, &keys).await.unwrap();
+        assert!(!pre.can_seal());
+        assert_eq!(
+            pre.decrypt("servers.api_token_enc", row, &before).unwrap(),
+            b"old-token"
+        );
+        assert!(matches!(
+            pre.encrypt("servers.api_token_enc", row, b"new"),
+            Err(SecretError::Unregistered(_))
+        ));
         let report = init(&db, &Actor::system("t"), &keys).await.unwrap();
         assert!(report.registered && report.resealed == 1, "{report:?}");
         assert!(any_registered(&db).await.unwrap());
@@ -252,5 +268,11 @@ mod tests {
         );
         let again = init(&db, &Actor::system("t"), &keys).await.unwrap();
         assert!(!again.registered && again.resealed == 0);
+        let post = registered(&db, &keys).await.unwrap();
+        assert!(post.can_seal());
+        assert!(matches!(
+            post.decrypt("servers.api_token_enc", row, &before),
+            Err(SecretError::Legacy)
+        ));
     }
 }
