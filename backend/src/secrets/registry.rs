@@ -35,12 +35,11 @@ pub struct Registered {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
+const LIST: &str =
+    "SELECT key_id, check_value, registered_at, retired_at FROM master_keys ORDER BY registered_at, key_id";
+
 pub(super) async fn list_tx(tx: &mut Tx) -> Result<Vec<Registered>, ServiceError> {
-    tx.fetch_all(
-        "SELECT key_id, check_value, registered_at, retired_at FROM master_keys ORDER BY registered_at, key_id",
-        args![],
-    )
-    .await
+    tx.fetch_all(LIST, args![]).await
 }
 
 /// Whether the deployment registered any master key (ran `painel keys init`).
@@ -55,9 +54,9 @@ pub async fn any_registered(db: &Db) -> Result<bool, ServiceError> {
 /// (an upgrade before `keys init`) gets keys that open what earlier versions sealed but seal
 /// nothing ([`Keys::can_seal`] is false), so an operator with 2FA can still log in to set up.
 pub async fn registered(db: &Db, keys: &Keys) -> Result<Keys, ServiceError> {
-    let mut tx = db.begin().await?;
-    let rows = list_tx(&mut tx).await?;
-    tx.commit().await?;
+    // A plain read: every process start does this, and a SQLite write transaction would
+    // queue it behind writers for nothing.
+    let rows: Vec<Registered> = db.fetch_all(LIST, args![]).await?;
     if rows.is_empty() {
         return Ok(keys.before_registration());
     }
