@@ -527,8 +527,14 @@ pub struct RoleEditArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCmd {
-    /// The current key's id, where it comes from, and the retired keys still readable.
+    /// The current key's id, where it comes from, whether this database registered it, and
+    /// the retired keys still readable.
     Status,
+    /// Set the deployment up: register the master key with the database (creating
+    /// <data dir>/master.key when neither it nor PAINEL_MASTER_KEY exists), re-seal values of
+    /// earlier versions, and key the audit chain from here on. Only this (and `painel demo`)
+    /// creates a master key.
+    Init,
     /// Re-encrypt every secret under a new master key (sensitive: type the current key id).
     Rotate {
         /// The current key id (see `painel keys status`).
@@ -566,8 +572,16 @@ pub enum AuditCmd {
     },
     /// Show one audit row (by seq or id) with its before/after diff.
     Show { key: String },
-    /// Walk the hash chain; exit 1 naming the first altered or removed row.
-    Verify,
+    /// Walk the keyed hash chain and hold it against the signed checkpoints; exit 1 naming the
+    /// first altered or removed row, a cut-off tail, a wiped table or a forged checkpoint.
+    Verify {
+        /// Also check the checkpoints in FILE (e.g. a copy shipped off the host); repeatable.
+        #[arg(long = "checkpoints", value_name = "FILE")]
+        checkpoints: Vec<std::path::PathBuf>,
+    },
+    /// Verify the rows since the last checkpoint, then sign a checkpoint of the chain's head,
+    /// append it to <data dir>/audit-checkpoints.jsonl and print it (ship it elsewhere).
+    Checkpoint,
     /// Stream every matching row, oldest first, with before/after and hashes.
     Export {
         #[command(flatten)]

@@ -16,6 +16,7 @@ use crate::records::TenantRow;
 mod apikeys;
 pub mod auth;
 mod jobs;
+pub mod keys;
 mod roles;
 mod twofa;
 pub mod worker;
@@ -35,7 +36,9 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     backend::rbac::ensure_catalogue(&db).await?;
     // Redis is optional and may be down: the bus never blocks and workers poll anyway.
     let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
-    Ok(db.with_bus(bus))
+    // The audit chain is keyed with the registered master key when this process holds it.
+    let audit = keys::audit_keys(cfg, &db).await;
+    Ok(db.with_bus(bus).with_audit_keys(audit))
 }
 
 pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
@@ -74,7 +77,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
         Command::Users(cmd) => auth::users(cfg, db, actor, cmd, &mut out).await,
-        Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
+        Command::Keys(cmd) => keys::run(cfg, db, &id, cmd, &mut out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
         _ => Ok(()),
     }
@@ -114,7 +117,7 @@ async fn tenants_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: TenantsCmd, out:
             totp,
         } => {
             let keys = match &totp {
-                Some(_) => Some(auth::load_keys(cfg)?),
+                Some(_) => Some(auth::load_keys(cfg, db).await?),
                 None => None,
             };
             let mut proof = Proof::confirm(&confirm);

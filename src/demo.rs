@@ -108,6 +108,9 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     };
     let db = Db::connect(&url).await?;
     db.migrate().await?;
+    // The demo is an explicit setup: it creates (or reuses) the data dir's master key and
+    // registers it, so its audit chain is keyed like a deployment's (docs/adr/0013).
+    let (db, _) = crate::commands::keys::setup(cfg, &db, &Actor::local_operator()).await?;
     let report = backend::seed::demo(&db).await?;
     tracing::info!(?report, "demo data seeded");
     if seed_only {

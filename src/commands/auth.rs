@@ -46,16 +46,11 @@ pub fn key_config(cfg: &Config) -> KeyConfig {
     KeyConfig::from_env(&cfg.data_dir)
 }
 
-/// The master keys (creating the key file on first use, and saying so).
-pub fn load_keys(cfg: &Config) -> Result<Keys> {
+/// The master keys, restricted to the ones this database registered: nothing here creates a
+/// key (`painel keys init` does), and an unregistered key neither seals nor opens.
+pub async fn load_keys(cfg: &Config, db: &Db) -> Result<Keys> {
     let loaded = secrets::load(&key_config(cfg))?;
-    if loaded.created {
-        eprintln!(
-            "created a new master key in {} — back it up: without it the encrypted secrets cannot be read",
-            cfg.data_dir.join("master.key").display()
-        );
-    }
-    Ok(loaded.keys)
+    Ok(secrets::registered(db, &loaded.keys).await?)
 }
 
 pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<String> {
@@ -105,9 +100,9 @@ pub async fn login(cfg: &Config, db: &Db, a: LoginArgs, out: &mut Printer) -> Re
         code: a.totp,
         source: actor::detect_source(),
     };
-    // Keys are needed only to check a code; loading them may create the key file.
+    // Keys are needed only to check a code.
     let mut keys = match &req.code {
-        Some(_) => Some(load_keys(cfg)?),
+        Some(_) => Some(load_keys(cfg, db).await?),
         None => None,
     };
     let mut outcome = identity::login(db, keys.as_ref(), &req).await?;
@@ -116,7 +111,7 @@ pub async fn login(cfg: &Config, db: &Db, a: LoginArgs, out: &mut Printer) -> Re
             return Err(ServiceError::invalid("totp", "this account has 2FA: pass --totp CODE").into());
         }
         req.code = Some(prompt::line("2FA code (or a recovery code)")?);
-        keys = Some(load_keys(cfg)?);
+        keys = Some(load_keys(cfg, db).await?);
         outcome = identity::login(db, keys.as_ref(), &req).await?;
     }
     let LoginOutcome::Session(new) = outcome else {
@@ -288,7 +283,7 @@ pub async fn users(cfg: &Config, db: &Db, actor: &Actor, cmd: crate::cli::UsersC
     };
     // Keys open the TOTP secret; only a step-up code needs them (creating a super admin).
     let keys = match totp.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(_) => Some(load_keys(cfg)?),
+        Some(_) => Some(load_keys(cfg, db).await?),
         None => None,
     };
     let mut proof = Proof::confirm(confirm.as_deref().unwrap_or(""));

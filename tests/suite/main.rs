@@ -6,6 +6,7 @@
 
 mod apikeys;
 mod audit;
+mod audit_keys;
 mod auth_cli;
 mod authz_matrix;
 mod cli;

@@ -136,11 +136,11 @@ pub struct BackendResult {
     pub reply: Reply,
 }
 
-/// Loads the master keys only when a code must be checked (the key file is created on first
-/// use, not by merely opening the console).
-fn keys_for(code: Option<&str>, cfg: Option<&KeyConfig>) -> Result<Option<secrets::Keys>, ServiceError> {
+/// Loads the master keys only when a code must be checked; only keys the database registered
+/// open anything (docs/adr/0013).
+async fn keys_for(db: &Db, code: Option<&str>, cfg: Option<&KeyConfig>) -> Result<Option<secrets::Keys>, ServiceError> {
     match (code.filter(|c| !c.trim().is_empty()), cfg) {
-        (Some(_), Some(cfg)) => Ok(Some(secrets::load(cfg)?.keys)),
+        (Some(_), Some(cfg)) => Ok(Some(secrets::registered(db, &secrets::load(cfg)?.keys).await?)),
         _ => Ok(None),
     }
 }
@@ -175,7 +175,7 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
             code,
         } => Reply::Tenant(
             async {
-                let keys = keys_for(code.as_deref(), keys)?;
+                let keys = keys_for(db, code.as_deref(), keys).await?;
                 let mut proof = Proof::confirm(&confirm);
                 if let Some(k) = &keys {
                     proof = proof.with_code(code.as_deref(), k);
@@ -192,7 +192,7 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
         } => Reply::Login(
             async {
                 let code = code.map(|c| c.0);
-                let keys = keys_for(code.as_deref(), keys)?;
+                let keys = keys_for(db, code.as_deref(), keys).await?;
                 let req = LoginRequest {
                     username,
                     password: password.0,
