@@ -92,7 +92,7 @@ async fn as_owner(t: &TestDb, statements: &[String]) {
             tx.commit().await.unwrap();
         }
         Engine::Postgres => {
-            let mut tx = t.db.begin().await.unwrap();
+            let mut tx = t.owner.begin().await.unwrap();
             tx.execute("ALTER TABLE audit_log DISABLE TRIGGER USER", args![])
                 .await
                 .unwrap();
@@ -461,15 +461,17 @@ async fn the_postgres_audit_head_function_is_pinned_to_pg_catalog() {
     assert!(definer);
     assert_eq!(config, "search_path=pg_catalog");
     // A look-alike table earlier in a caller's path changes nothing: the name is qualified.
-    t.db.execute("CREATE SCHEMA evil", args![]).await.unwrap();
-    t.db.execute(
-        "CREATE TABLE evil.audit_log AS SELECT 999::bigint AS seq, 'x'::text AS hash, 'y'::text AS key_id",
-        args![],
-    )
-    .await
-    .unwrap();
+    // The owner can create look-alikes the application role could not.
+    t.owner.execute("CREATE SCHEMA evil", args![]).await.unwrap();
+    t.owner
+        .execute(
+            "CREATE TABLE evil.audit_log AS SELECT 999::bigint AS seq, 'x'::text AS hash, 'y'::text AS key_id",
+            args![],
+        )
+        .await
+        .unwrap();
     tenants_n(&t.db, 0, 1).await;
-    let mut tx = t.db.begin().await.unwrap();
+    let mut tx = t.owner.begin().await.unwrap();
     tx.execute("SET LOCAL search_path = evil, public", args![])
         .await
         .unwrap();
