@@ -170,6 +170,8 @@ pub struct OsUser {
     pub uid: Option<u32>,
     /// From /etc/passwd, when the uid is there.
     pub name: Option<String>,
+    /// The home directory /etc/passwd gives it (not `$HOME`, which `runuser` keeps).
+    pub home: Option<std::path::PathBuf>,
 }
 
 impl OsUser {
@@ -177,12 +179,13 @@ impl OsUser {
         let uid = std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|s| real_uid(&s));
-        let name = uid.and_then(|u| {
+        let entry = uid.and_then(|u| {
             std::fs::read_to_string("/etc/passwd")
                 .ok()
-                .and_then(|p| passwd_name(&p, u))
+                .and_then(|p| passwd_entry(&p, u))
         });
-        OsUser { uid, name }
+        let (name, home) = entry.map_or((None, None), |(n, h)| (Some(n), Some(h)));
+        OsUser { uid, name, home }
     }
 
     /// `uid:1000 (ana)`.
@@ -204,12 +207,13 @@ fn real_uid(status: &str) -> Option<u32> {
         .and_then(|u| u.parse().ok())
 }
 
-fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+/// Name and home of `uid` in /etc/passwd ("name:x:uid:gid:gecos:home:shell").
+fn passwd_entry(passwd: &str, uid: u32) -> Option<(String, std::path::PathBuf)> {
     passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        let entry_uid: u32 = f.nth(1)?.parse().ok()?;
-        (entry_uid == uid).then(|| name.chars().filter(|c| !c.is_control()).collect())
+        let f: Vec<&str> = l.split(':').collect();
+        let entry_uid: u32 = f.get(2)?.parse().ok()?;
+        let name = f[0].chars().filter(|c| !c.is_control()).collect();
+        (entry_uid == uid).then(|| (name, std::path::PathBuf::from(f.get(5).copied().unwrap_or("/"))))
     })
 }
 
@@ -232,7 +236,10 @@ mod tests {
 
     #[test]
     fn ssh_source_takes_only_an_address() {
-        assert_eq!(ssh_source("203.0.113.9 51234 10.0.0.1 22").as_deref(), Some("ssh:203.0.113.9"));
+        assert_eq!(
+            ssh_source("203.0.113.9 51234 10.0.0.1 22").as_deref(),
+            Some("ssh:203.0.113.9")
+        );
         assert_eq!(ssh_source("::1 51234 ::1 22").as_deref(), Some("ssh:::1"));
         assert_eq!(ssh_source("\x1b[31mevil 1 2 3"), None);
         assert_eq!(ssh_source(""), None);
@@ -243,8 +250,9 @@ mod tests {
         let status = "Name:\tpainel\nUid:\t1001\t0\t0\t0\nGid:\t1001\n";
         assert_eq!(real_uid(status), Some(1001));
         let passwd = "root:x:0:0:root:/root:/bin/bash\nana:x:1001:1001::/home/ana:/bin/sh\n";
-        assert_eq!(passwd_name(passwd, 1001).as_deref(), Some("ana"));
-        assert_eq!(passwd_name(passwd, 7), None);
+        let (name, home) = passwd_entry(passwd, 1001).unwrap();
+        assert_eq!((name.as_str(), home.to_str()), ("ana", Some("/home/ana")));
+        assert_eq!(passwd_entry(passwd, 7), None);
         let me = OsUser::current();
         assert!(me.uid.is_some(), "{me:?}");
         assert!(me.label().starts_with("uid:"));

@@ -66,7 +66,10 @@ fn require_manager(actor: &Actor) -> Result<(), ServiceError> {
 async fn user_by_name(tx: &mut Tx, username: &str) -> Result<User, ServiceError> {
     let name = username.trim().to_lowercase();
     tx.fetch_optional(
-        &format!("SELECT {} FROM users WHERE username = $1", crate::identity::USER_COLUMNS),
+        &format!(
+            "SELECT {} FROM users WHERE username = $1",
+            crate::identity::USER_COLUMNS
+        ),
         args![name.as_str()],
     )
     .await?
@@ -76,7 +79,13 @@ async fn user_by_name(tx: &mut Tx, username: &str) -> Result<User, ServiceError>
 /// Adds `text` (one OpenSSH public key line) to `username`'s keys. Sensitive: `proof.confirm`
 /// is the username typed again. Duplicates are refused whoever holds them (sshd would use the
 /// first line that matches, binding the key to whichever account came first).
-pub async fn add(db: &Db, actor: &Actor, username: &str, text: &str, proof: &Proof<'_>) -> Result<SshKey, ServiceError> {
+pub async fn add(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    text: &str,
+    proof: &Proof<'_>,
+) -> Result<SshKey, ServiceError> {
     require_manager(actor)?;
     let key = parse(text).map_err(|m| ServiceError::invalid("key", m))?;
     let mut tx = db.begin().await?;
@@ -162,14 +171,23 @@ pub async fn list(db: &Db, actor: &Actor, username: Option<&str>) -> Result<Vec<
             )
             .await
         }
-        None => db.fetch_all(&format!("SELECT {COLUMNS} {FROM} ORDER BY k.id"), args![]).await,
+        None => {
+            db.fetch_all(&format!("SELECT {COLUMNS} {FROM} ORDER BY k.id"), args![])
+                .await
+        }
     }
 }
 
 /// Removes `key` (its id or fingerprint) from `username`'s keys and revokes every session
 /// opened with it, in one transaction: a live SSH session notices within a minute. Sensitive:
 /// `proof.confirm` is the username.
-pub async fn remove(db: &Db, actor: &Actor, username: &str, key: &str, proof: &Proof<'_>) -> Result<SshKey, ServiceError> {
+pub async fn remove(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    key: &str,
+    proof: &Proof<'_>,
+) -> Result<SshKey, ServiceError> {
     require_manager(actor)?;
     let mut tx = db.begin().await?;
     let user = user_by_name(&mut tx, username).await?;
@@ -197,7 +215,8 @@ pub async fn remove(db: &Db, actor: &Actor, username: &str, key: &str, proof: &P
         tenant_id: user.tenant_id,
     };
     let mut tx = sensitive::require(tx, actor, &target, proof).await?;
-    tx.execute("DELETE FROM ssh_keys WHERE id = $1", args![found.id]).await?;
+    tx.execute("DELETE FROM ssh_keys WHERE id = $1", args![found.id])
+        .await?;
     let revoked = tx
         .execute(
             "UPDATE sessions SET revoked_at = $2 WHERE ssh_key_id = $1 AND revoked_at IS NULL",

@@ -75,7 +75,9 @@ const KNOWN_TYPES: [&str; 5] = [
 pub fn label_of(comment: &str) -> String {
     comment
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .take(LABEL_MAX)
         .collect::<String>()
         .trim()
@@ -125,7 +127,9 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<usize, String> {
             let n = strip_zeros(n);
             let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
             if bits < MIN_RSA_BITS {
-                return Err(format!("RSA keys need at least {MIN_RSA_BITS} bits (this one has {bits})"));
+                return Err(format!(
+                    "RSA keys need at least {MIN_RSA_BITS} bits (this one has {bits})"
+                ));
             }
             bits
         }

@@ -21,7 +21,9 @@ pub const REFUSED: &str = "ssh access refused: this key is not (or no longer) al
 pub enum SshOpen {
     Session(Box<NewSession>),
     /// The account has 2FA: ask for a code and call again with it.
-    CodeRequired { username: String },
+    CodeRequired {
+        username: String,
+    },
 }
 
 /// Opens a session for the account that owns key `key_id`, from `source` (`ssh:<client>`).
@@ -112,7 +114,13 @@ pub async fn close(db: &Db, token: &str, source: &str) -> Result<(), ServiceErro
     sessions::logout(db, token, source).await.map(|_| ())
 }
 
-async fn refuse(mut tx: Tx, key_id: i64, user: Option<&User>, source: &str, reason: &str) -> Result<SshOpen, ServiceError> {
+async fn refuse(
+    mut tx: Tx,
+    key_id: i64,
+    user: Option<&User>,
+    source: &str,
+    reason: &str,
+) -> Result<SshOpen, ServiceError> {
     let recorder = Actor {
         source: source.to_owned(),
         ..Actor::system("ssh")
