@@ -217,7 +217,12 @@ fn passwd_entry(passwd: &str, uid: u32) -> Option<(String, std::path::PathBuf)> 
     })
 }
 
+/// The terminal on standard input, if it is one (`/dev/null` is under /dev too).
 fn tty_name() -> Option<String> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
     std::fs::read_link("/proc/self/fd/0")
         .ok()
         .map(|p| p.display().to_string())

@@ -18,6 +18,7 @@ mod rls;
 mod schedules;
 mod secrets;
 mod signals;
+mod ssh;
 mod storage;
 mod tenants;
 mod tmux;
