@@ -461,7 +461,7 @@ async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
     let bin = env!("CARGO_BIN_EXE_painel");
     let script = format!(
         "set -u; p() {{ {bin} --database-url '{url}' --data-dir '{data}' \"$@\"; }}; \
-         printf '%s\\n' '{PASSWORD}' | p init --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
+         printf '%s\\n' '{PASSWORD}' | p init --bootstrap --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
          printf '%s\\n' '{PASSWORD}' | p login --username kai --password-stdin >/dev/null || exit 11; \
          p -o json whoami || exit 12; \
          p logout >/dev/null || exit 13; \
