@@ -19,6 +19,7 @@ mod schedules;
 mod secrets;
 mod signals;
 mod ssh;
+mod ssh_e2e;
 mod storage;
 mod tenants;
 mod tmux;
