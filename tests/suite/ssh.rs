@@ -398,7 +398,7 @@ async fn ssh_keys_verbs_keep_the_block_and_doctor_checks_it() {
         .unwrap();
     assert_eq!(init.status.code(), Some(2), "init needs --bootstrap: {}", stderr(&init));
     assert!(stderr(&init).contains("--bootstrap"));
-    let admin = user(&t.db, "admin", Role::SuperAdmin).await;
+    user(&t.db, "admin", Role::SuperAdmin).await;
     user(&t.db, "ana", Role::SuperAdmin).await;
     // Log admin in with 2FA through the services; the binary finds the session in its file.
     let now = backend::db::now();
@@ -430,7 +430,6 @@ async fn ssh_keys_verbs_keep_the_block_and_doctor_checks_it() {
         })
         .unwrap();
     assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
-    let _ = admin;
     let key_file = d.dir.path().join("ana.pub");
     std::fs::write(&key_file, format!("{ANA_KEY}\n")).unwrap();
     std::fs::create_dir_all(d.authorized_keys().parent().unwrap()).unwrap();
@@ -478,9 +477,7 @@ async fn ssh_keys_verbs_keep_the_block_and_doctor_checks_it() {
         "/nonexistent/sshd",
     ];
     chmod(&d.data(), 0o700);
-    for f in ["master.key"] {
-        chmod(&d.data().join(f), 0o600);
-    }
+    chmod(&d.data().join("master.key"), 0o600);
     if let Some(path) = t.url.strip_prefix("sqlite://") {
         for suffix in ["", "-wal", "-shm"] {
             let p = PathBuf::from(format!("{path}{suffix}"));

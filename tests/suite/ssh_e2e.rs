@@ -67,7 +67,9 @@ fn chmod(p: &Path, mode: u32) {
 }
 
 fn keygen(path: &Path) -> String {
-    let o = run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f"]).arg(path));
+    let o = run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f"])
+        .arg(path));
     assert!(o.status.success(), "{}", text(&o));
     std::fs::read_to_string(path.with_extension("pub")).unwrap()
 }
@@ -189,9 +191,14 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
         eprintln!("skipping the sshd test: {why}");
         return;
     }
-    let port: u16 = match engine() {
-        Engine::Sqlite => 2231,
-        Engine::Postgres => 2232,
+    // PAINEL_TEST_SSHD_PORT (default 2231) for SQLite, the next one for PostgreSQL.
+    let base: u16 = std::env::var("PAINEL_TEST_SSHD_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(2231);
+    let port = match engine() {
+        Engine::Sqlite => base,
+        Engine::Postgres => base + 1,
     };
     // One dir for everything, readable by the service account where it must be.
     let root = PathBuf::from(format!("/tmp/painel-sshd-{}-{port}", std::process::id()));
@@ -208,9 +215,15 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     std::fs::create_dir_all(&data).unwrap();
     let exists = run(Command::new("id").arg(OS_USER)).status.success();
     let o = if exists {
-        run(Command::new("usermod").args(["-d"]).arg(&home).args(["-s", "/bin/sh", OS_USER]))
+        run(Command::new("usermod")
+            .args(["-d"])
+            .arg(&home)
+            .args(["-s", "/bin/sh", OS_USER]))
     } else {
-        run(Command::new("useradd").args(["-r", "-M", "-d"]).arg(&home).args(["-s", "/bin/sh", OS_USER]))
+        run(Command::new("useradd")
+            .args(["-r", "-M", "-d"])
+            .arg(&home)
+            .args(["-s", "/bin/sh", OS_USER]))
     };
     assert!(o.status.success(), "{}", text(&o));
     // '*' rather than a locked '!': sshd without PAM refuses locked accounts even for keys.
@@ -247,8 +260,12 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     // Accounts and 2FA through the services (the test computes the codes), on the
     // deployment's own database and master key.
     let db = backend::Db::connect(&url).await.unwrap();
-    tenants::create(&db, &operator(), new_tenant("Acme", "acme.com.br")).await.unwrap();
-    tenants::create(&db, &operator(), new_tenant("Beta", "beta.com.br")).await.unwrap();
+    tenants::create(&db, &operator(), new_tenant("Acme", "acme.com.br"))
+        .await
+        .unwrap();
+    tenants::create(&db, &operator(), new_tenant("Beta", "beta.com.br"))
+        .await
+        .unwrap();
     user(&db, "boss", Role::SuperAdmin).await;
     accounts::create_account(
         &db,
@@ -293,7 +310,18 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     }
     for (who, public) in [("boss", &pubs[0]), ("tadmin", &pubs[1])] {
         let add = h.painel(
-            &["-o", "json", "ssh-keys", "add", "--user", who, "--key-file", "-", "--confirm", who],
+            &[
+                "-o",
+                "json",
+                "ssh-keys",
+                "add",
+                "--user",
+                who,
+                "--key-file",
+                "-",
+                "--confirm",
+                who,
+            ],
             Some(public),
         );
         assert!(add.status.success(), "{}", text(&add));
@@ -301,7 +329,10 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     let ak = home.join(".ssh/authorized_keys");
     let meta = std::fs::metadata(&ak).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    assert_eq!(std::fs::metadata(home.join(".ssh")).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(home.join(".ssh")).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 
     // sshd on loopback with a test config.
     let host_key = root.join("host_key");
@@ -330,8 +361,15 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
             .unwrap(),
     );
     let start = Instant::now();
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Server listening") {
-        assert!(start.elapsed() < Duration::from_secs(20), "sshd did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Server listening")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "sshd did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -339,7 +377,11 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     // tadmin (no 2FA) runs them and sees its own tenant only.
     let boss_batch = h.ssh(&boss_key, &[], &["tenants", "list", "-o", "json"]);
     assert_eq!(boss_batch.status.code(), Some(4), "{}", text(&boss_batch));
-    assert!(String::from_utf8_lossy(&boss_batch.stderr).contains("ssh -t"), "{}", text(&boss_batch));
+    assert!(
+        String::from_utf8_lossy(&boss_batch.stderr).contains("ssh -t"),
+        "{}",
+        text(&boss_batch)
+    );
     let own = h.ssh(&tadmin_key, &[], &["tenants", "list", "-o", "json"]);
     assert_eq!(own.status.code(), Some(0), "{}", text(&own));
     let slugs: Vec<String> = json(&own)
@@ -350,7 +392,11 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
         .collect();
     assert_eq!(slugs, vec!["acme"]);
     // The client's environment is inert: SetEnv of an accepted LC_* name changes nothing.
-    let who = h.ssh(&tadmin_key, &["-o", "SetEnv=LC_PAINEL_USER=boss LC_ALL=C"], &["whoami", "-o", "json"]);
+    let who = h.ssh(
+        &tadmin_key,
+        &["-o", "SetEnv=LC_PAINEL_USER=boss LC_ALL=C"],
+        &["whoami", "-o", "json"],
+    );
     assert_eq!(who.status.code(), Some(0), "{}", text(&who));
     assert_eq!(json(&who)["username"], "tadmin");
     assert_eq!(json(&who)["source"], "ssh:127.0.0.1");
@@ -365,10 +411,19 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     // -R asks for a listening port on the jump host.
     let local = h.ssh(&tadmin_key, &["-W", &format!("127.0.0.1:{port}")], &[]);
     assert_eq!(local.status.code(), Some(255), "{}", text(&local));
-    assert!(String::from_utf8_lossy(&local.stderr).contains("forwarding failed"), "{}", text(&local));
+    assert!(
+        String::from_utf8_lossy(&local.stderr).contains("forwarding failed"),
+        "{}",
+        text(&local)
+    );
     let remote = h.ssh(
         &tadmin_key,
-        &["-o", "ExitOnForwardFailure=yes", "-R", "2239:127.0.0.1:22"],
+        &[
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-R",
+            &format!("{}:127.0.0.1:22", port + 8),
+        ],
         &["whoami"],
     );
     assert_eq!(remote.status.code(), Some(255), "{}", text(&remote));
@@ -401,7 +456,10 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     let list = h.painel(&["-o", "json", "ssh-keys", "list", "--user", "tadmin"], None);
     assert!(list.status.success(), "{}", text(&list));
     let id = json(&list)[0]["id"].as_i64().unwrap().to_string();
-    let rm = h.painel(&["ssh-keys", "remove", "--user", "tadmin", &id, "--confirm", "tadmin"], None);
+    let rm = h.painel(
+        &["ssh-keys", "remove", "--user", "tadmin", &id, "--confirm", "tadmin"],
+        None,
+    );
     assert!(rm.status.success(), "{}", text(&rm));
     let removed = h.ssh(&tadmin_key, &[], &["whoami"]);
     assert_eq!(removed.status.code(), Some(255), "{}", text(&removed));
@@ -416,16 +474,33 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     };
     let good = doctor(&cfg);
     let checks = json(&good);
-    let sshd = checks.as_array().unwrap().iter().find(|c| c["check"] == "sshd").unwrap();
+    let sshd = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "sshd")
+        .unwrap();
     assert_eq!(sshd["status"], "ok", "{}", text(&good));
     let bent = root.join("sshd_config_bent");
-    std::fs::write(&bent, cfg_text.replace("AcceptEnv LANG LC_*", "AcceptEnv *\nPermitUserEnvironment yes")).unwrap();
+    std::fs::write(
+        &bent,
+        cfg_text.replace("AcceptEnv LANG LC_*", "AcceptEnv *\nPermitUserEnvironment yes"),
+    )
+    .unwrap();
     let bad = doctor(&bent);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     let checks = json(&bad);
-    let sshd = checks.as_array().unwrap().iter().find(|c| c["check"] == "sshd").unwrap();
+    let sshd = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "sshd")
+        .unwrap();
     assert_eq!(sshd["status"], "fail");
-    assert!(sshd["detail"].as_str().unwrap().contains("PermitUserEnvironment"), "{sshd}");
+    assert!(
+        sshd["detail"].as_str().unwrap().contains("PermitUserEnvironment"),
+        "{sshd}"
+    );
 
     drop(guard);
     drop(t);

@@ -15,7 +15,7 @@ use crate::identity::{login, sessions, totp, NewSession, User, USER_COLUMNS};
 use crate::secrets::Keys;
 
 /// What a refused key or account sees (the audit row says which).
-pub const REFUSED: &str = "ssh access refused: this key is not (or no longer) allowed";
+pub const REFUSED: &str = "ssh access refused: key not (or no longer) allowed, wrong code, or too many attempts";
 
 #[derive(Debug)]
 pub enum SshOpen {
