@@ -138,21 +138,16 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
     }
 }
 
-fn refuse(message: &str, code: u8, format: OutputFormat) -> anyhow::Error {
-    let e = anyhow::Error::msg(message.trim_end().to_owned());
-    let code = match code {
-        exit::USAGE => {
-            // clap's text is already formatted; a plain line otherwise.
-            if format == OutputFormat::Json {
-                crate::report(&e, format);
-            } else {
-                eprintln!("{}", message.trim_end());
-            }
-            code
-        }
-        _ => crate::report(&e, format),
-    };
-    Exit(code).into()
+/// A refused command: clap's own text on a terminal or in table/CSV, the usual JSON error
+/// object with `-o json`; exit 2 like any usage error of the batch mode.
+fn refuse(message: &str, format: OutputFormat) -> anyhow::Error {
+    let message = message.trim_end();
+    if format == OutputFormat::Json {
+        let e = ServiceError::invalid("command", message.to_owned());
+        return Exit(crate::report(&e.into(), format)).into();
+    }
+    eprintln!("{message}");
+    Exit(exit::USAGE).into()
 }
 
 /// sshd started us for key `key` (never an operator by hand: `SSH_CONNECTION` is required).
@@ -177,7 +172,7 @@ pub async fn run(cfg: &Config, db: &Db, key: i64) -> Result<()> {
     let original = std::env::var("SSH_ORIGINAL_COMMAND").ok();
     let request = match parse_request(original.as_deref()) {
         Ok(r) => r,
-        Err((message, code)) => return Err(refuse(&message, code, default_format)),
+        Err((message, _)) => return Err(refuse(&message, default_format)),
     };
     let format = match &request {
         Request::Batch(cli) => cli.output.unwrap_or(default_format),

@@ -331,6 +331,8 @@ async fn ssh_session_runs_batch_verbs_as_the_keys_account_only() {
     ] {
         let o = d.ssh(&t, ana.id, Some(cmd), &[]);
         assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        // Not a terminal: the JSON error object, like batch mode's.
+        assert!(stderr(&o).contains("\"exit_code\":2"), "{cmd}: {}", stderr(&o));
     }
     // No command and no terminal: told to use ssh -t.
     let console = d.ssh(&t, ana.id, None, &[]);

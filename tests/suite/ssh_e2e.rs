@@ -78,6 +78,7 @@ fn keygen(path: &Path) -> String {
 struct Cleanup {
     sshd: Option<Child>,
     tmux: Option<String>,
+    root: PathBuf,
 }
 
 impl Drop for Cleanup {
@@ -89,6 +90,7 @@ impl Drop for Cleanup {
             let _ = c.kill();
             let _ = c.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -351,7 +353,11 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     let check = run(Command::new(SSHD).arg("-t").arg("-f").arg(&cfg));
     assert!(check.status.success(), "{}", text(&check));
     let log = root.join("sshd.log");
-    let mut guard = Cleanup { sshd: None, tmux: None };
+    let mut guard = Cleanup {
+        sshd: None,
+        tmux: None,
+        root: root.clone(),
+    };
     guard.sshd = Some(
         Command::new(SSHD)
             .args(["-D", "-e", "-f"])
@@ -504,5 +510,4 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
 
     drop(guard);
     drop(t);
-    let _ = std::fs::remove_dir_all(&root);
 }
