@@ -17,3 +17,4 @@ CREATE INDEX ssh_keys_user_idx ON ssh_keys (user_id);
 
 -- The key a session was opened with (ssh-session): removing the key revokes its sessions.
 ALTER TABLE sessions ADD COLUMN ssh_key_id INTEGER NULL;
+CREATE INDEX sessions_ssh_key_idx ON sessions (ssh_key_id) WHERE ssh_key_id IS NOT NULL;

@@ -433,6 +433,36 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
         &["whoami"],
     );
     assert_eq!(remote.status.code(), Some(255), "{}", text(&remote));
+    // -L: the local end listens, but sshd refuses the channel, so a connection through it
+    // is closed without reaching the target (here sshd itself, which would greet us).
+    let local_port = port + 7;
+    let mut tunnel = Command::new("ssh")
+        .args(h.ssh_args(&tadmin_key))
+        .args(["-N", "-L", &format!("{local_port}:127.0.0.1:{port}")])
+        .arg(format!("{OS_USER}@127.0.0.1"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut conn = loop {
+        if let Ok(c) = std::net::TcpStream::connect(("127.0.0.1", local_port)) {
+            break c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "ssh -L never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut greeting = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut conn, &mut greeting);
+    let _ = tunnel.kill();
+    let _ = tunnel.wait();
+    assert!(
+        !String::from_utf8_lossy(&greeting).starts_with("SSH-"),
+        "-L reached the target: {}",
+        String::from_utf8_lossy(&greeting)
+    );
     // A key painel does not know.
     let stranger = h.ssh(&stranger_key, &[], &["whoami"]);
     assert_eq!(stranger.status.code(), Some(255), "{}", text(&stranger));
