@@ -155,7 +155,8 @@ async fn export(db: &Db, actor: &Actor, filter: AuditFilterArgs, out: &mut Print
             let mut w = io::stdout().lock();
             for r in &page.items {
                 write!(w, "{}", if first { "\n" } else { ",\n" })?;
-                serde_json::to_writer(&mut w, r)?;
+                let line = crate::output::escape_json_controls(&serde_json::to_string(r)?);
+                write!(w, "{line}")?;
                 first = false;
             }
             w.flush()?;

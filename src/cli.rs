@@ -222,6 +222,10 @@ pub struct TenantUpdateArgs {
     pub max_domains: Option<String>,
     #[arg(long)]
     pub max_tickets_month: Option<String>,
+    /// Set the limits even where one is below what the tenant already uses (without it such
+    /// a change is refused, naming the usage). Limits are platform-only (`tenants:limits`).
+    #[arg(long)]
+    pub confirm_below_usage: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -430,7 +434,8 @@ pub struct InitArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCmd {
-    /// Create an account (audited). Tenant roles need --tenant.
+    /// Create an account (audited): a role at or below yours, in your tenant and reseller
+    /// tree. Tenant roles need --tenant (tenant users: their own by default).
     Create {
         #[arg(long)]
         username: String,
@@ -451,6 +456,13 @@ pub enum UsersCmd {
         /// cannot log in with a password yet.
         #[arg(long)]
         password_stdin: bool,
+        /// Creating a super admin is sensitive: type the new username again.
+        #[arg(long)]
+        confirm: Option<String>,
+        /// A current 2FA code (creating a super admin, unless one was given in the last 5
+        /// minutes).
+        #[arg(long)]
+        totp: Option<String>,
     },
 }
 
@@ -469,24 +481,38 @@ pub struct LoginArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum TwoFaCmd {
-    /// Start enrolment: shows a QR code and the secret for an authenticator app.
-    Enroll,
-    /// Finish enrolment with a code from the app; prints 10 single-use recovery codes.
+    /// Start enrolment: shows a QR code and the secret for an authenticator app (asks for
+    /// your password again).
+    Enroll {
+        /// Read your password from the first line of standard input (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Finish enrolment with a code from the app; prints 10 single-use recovery codes (asks
+    /// for your password again).
     Enable {
         #[arg(long)]
         code: String,
+        #[arg(long)]
+        password_stdin: bool,
     },
-    /// Turn 2FA off (sensitive: type your username with --confirm).
+    /// Turn 2FA off (sensitive: type your username with --confirm; your password again and a
+    /// current code with --totp).
     Disable {
         #[arg(long)]
         confirm: String,
         #[arg(long)]
         totp: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
     },
-    /// Replace the recovery codes (the old ones stop working).
+    /// Replace the recovery codes (the old ones stop working); your password again and a
+    /// current code with --totp.
     RecoveryCodes {
         #[arg(long)]
         totp: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

@@ -1,7 +1,7 @@
 //! Batch verbs: parse arguments into service calls and print the results. No rules live
 //! here; validation, permissions and audit are the service layer's.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use backend::customers::{self, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
 use backend::sensitive::Proof;
@@ -27,7 +27,7 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                crate::config::private_dir(dir)?;
             }
         }
     }
@@ -88,7 +88,7 @@ pub async fn dispatch_as(
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,
         Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, out).await,
         Command::TwoFa(cmd) => twofa::two_fa(cfg, db, id, cmd, out).await,
-        Command::Users(cmd) => auth::users(db, actor, cmd, out).await,
+        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, out).await,
         Command::Keys(cmd) => twofa::keys(cfg, db, id, cmd, out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, out).await,
         Command::SshKeys(cmd) => ssh_keys::run(cfg, db, actor, cmd, out).await,
@@ -223,10 +223,12 @@ async fn update_tenant(db: &Db, actor: &Actor, a: TenantUpdateArgs, out: &mut Pr
             current.max_tickets_month,
         )?,
     };
-    let mut t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
+    // Limits first: they are the stricter check (platform-only, confirmation below usage),
+    // so a refusal leaves the other fields untouched too.
     if limit_flags.iter().any(|f| f.is_some()) {
-        t = tenants::set_limits(db, actor, &current.id.to_string(), limits).await?;
+        tenants::set_limits(db, actor, &current.id.to_string(), limits, a.confirm_below_usage).await?;
     }
+    let t = tenants::update(db, actor, &current.id.to_string(), patch).await?;
     out.one(&t)
 }
 

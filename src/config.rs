@@ -188,6 +188,37 @@ fn pick<T, U: Into<T>>(flag: Option<T>, env: Option<U>, file: Option<T>, default
 }
 
 /// Hides the password of `scheme://user:password@host/…`; other URLs pass unchanged.
+/// Creates `dir` (and missing parents) as 0700: the data dir holds the database, the master
+/// key and logs, none of them for other local users.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// A warning when an existing data dir is open to other users (we do not change modes of a
+/// directory the operator may have chosen on purpose, but say how to fix it).
+pub fn data_dir_warning(dir: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "warning: data dir {} is open to other users (mode {mode:03o}); run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    None
+}
+
 pub fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();

@@ -94,8 +94,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     let url = match explicit_url {
         Some(u) => u.to_owned(),
         None => {
-            std::fs::create_dir_all(&cfg.data_dir)
-                .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+            crate::config::private_dir(&cfg.data_dir)?;
             let path = cfg.data_dir.join("demo.sqlite");
             for suffix in ["", "-wal", "-shm"] {
                 let p = format!("{}{suffix}", path.display());

@@ -73,11 +73,12 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     let code = match service {
         Some(ServiceError::NotFound { .. }) => exit::NOT_FOUND,
         Some(ServiceError::PermissionDenied(_)) => exit::PERMISSION_DENIED,
-        Some(ServiceError::Conflict(_)) => exit::CONFLICT,
+        Some(ServiceError::Conflict(_) | ServiceError::NeedsConfirmation(_)) => exit::CONFLICT,
         Some(ServiceError::Validation(_)) => exit::USAGE,
         _ => exit::ERROR,
     };
-    let message = format!("{e:#}");
+    // Errors quote stored and typed text (names, usernames): never raw on a terminal.
+    let message = output::clean(&format!("{e:#}"));
     if format == OutputFormat::Json {
         let body = serde_json::json!({
             "error": {
@@ -87,7 +88,7 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
                 "exit_code": code,
             }
         });
-        eprintln!("{body}");
+        eprintln!("{}", output::escape_json_controls(&body.to_string()));
     } else {
         eprintln!("error: {message}");
     }
@@ -96,7 +97,7 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
 
 fn init_logging(cfg: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     // The TUI owns the terminal, so logs go to a daily-rolling file, never to stderr.
-    std::fs::create_dir_all(&cfg.log_dir).ok()?;
+    config::private_dir(&cfg.log_dir).ok()?;
     let appender = tracing_appender::rolling::daily(&cfg.log_dir, "painel.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
@@ -117,6 +118,9 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         data_dir: cli.data_dir.as_deref(),
     })?;
     let _log_guard = init_logging(&cfg);
+    if let Some(w) = config::data_dir_warning(&cfg.data_dir) {
+        eprintln!("{w}");
+    }
     let command = cli.command.unwrap_or(Command::Tui { route: None });
     match command {
         Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),

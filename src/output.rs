@@ -7,6 +7,45 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 
+/// A record's cells made safe for a terminal (stored text is hostile: see
+/// `widgets::text::sanitize`). Table and CSV both print through this.
+fn safe_cells<T: Record>(item: &T) -> Vec<String> {
+    item.cells().into_iter().map(|c| clean(&c)).collect()
+}
+
+/// `text` with every terminal control replaced by a printable stand-in.
+pub fn clean(text: &str) -> String {
+    widgets::text::sanitize(text).into_owned()
+}
+
+/// JSON for a terminal: serde_json escapes C0 controls but writes C1 controls and bidi
+/// overrides raw. Apart from the layout's newlines and spaces those only occur inside
+/// strings, so escaping them as `\uXXXX` anywhere in the text keeps it the same JSON value.
+fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) -> Result<()> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    writeln!(out, "{}", escape_json_controls(&text))?;
+    Ok(())
+}
+
+pub fn escape_json_controls(json: &str) -> String {
+    let mut s = String::with_capacity(json.len());
+    for c in json.chars() {
+        if widgets::text::is_unsafe_char(c) && !matches!(c, '\n' | '\r' | '\t') {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                s.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
 /// A record the batch mode prints. JSON uses serde; table and CSV use these columns.
 pub trait Record: Serialize {
     fn columns() -> &'static [&'static str];
@@ -31,22 +70,19 @@ impl Printer {
     pub fn list<T: Record>(&mut self, items: &[T]) -> Result<()> {
         let mut out = io::stdout().lock();
         match self.format {
-            OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, items)?;
-                writeln!(out)?;
-            }
+            OutputFormat::Json => write_json(&mut out, &items, true)?,
             OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 if !self.header_done {
                     w.write_record(T::columns())?;
                 }
                 for i in items {
-                    w.write_record(i.cells())?;
+                    w.write_record(safe_cells(i))?;
                 }
                 w.flush()?;
             }
             OutputFormat::Table => {
-                let rows: Vec<Vec<String>> = items.iter().map(Record::cells).collect();
+                let rows: Vec<Vec<String>> = items.iter().map(safe_cells).collect();
                 write_table(&mut out, T::columns(), &rows, !self.header_done)?;
             }
         }
@@ -58,10 +94,7 @@ impl Printer {
     pub fn one<T: Record>(&mut self, item: &T) -> Result<()> {
         let mut out = io::stdout().lock();
         match self.format {
-            OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut out, item)?;
-                writeln!(out)?;
-            }
+            OutputFormat::Json => write_json(&mut out, item, true)?,
             OutputFormat::Csv => {
                 drop(out);
                 self.list(std::slice::from_ref(item))?;
@@ -69,7 +102,7 @@ impl Printer {
             OutputFormat::Table => {
                 let rows: Vec<Vec<String>> = T::columns()
                     .iter()
-                    .zip(item.cells())
+                    .zip(safe_cells(item))
                     .map(|(k, v)| vec![(*k).to_owned(), v])
                     .collect();
                 write_table(&mut out, &["FIELD", "VALUE"], &rows, false)?;
@@ -85,20 +118,17 @@ impl Printer {
     pub fn stream<T: Record>(&mut self, item: &T) -> Result<()> {
         let mut out = io::stdout().lock();
         match self.format {
-            OutputFormat::Json => {
-                serde_json::to_writer(&mut out, item)?;
-                writeln!(out)?;
-            }
+            OutputFormat::Json => write_json(&mut out, item, false)?,
             OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(&mut out);
                 if !self.header_done {
                     w.write_record(T::columns())?;
                 }
-                w.write_record(item.cells())?;
+                w.write_record(safe_cells(item))?;
                 w.flush()?;
             }
             OutputFormat::Table => {
-                let cells = item.cells();
+                let cells = safe_cells(item);
                 let widths: Vec<usize> = T::columns()
                     .iter()
                     .zip(&cells)

@@ -11,7 +11,7 @@ pub fn interactive() -> bool {
 
 /// A visible answer, prompted on stderr (stdout stays for the command's output).
 pub fn line(label: &str) -> Result<String> {
-    eprint!("{label}: ");
+    eprint!("{}: ", crate::output::clean(label));
     io::stderr().flush()?;
     let mut s = String::new();
     io::stdin()
@@ -23,7 +23,7 @@ pub fn line(label: &str) -> Result<String> {
 
 /// A hidden answer (no echo).
 pub fn secret(label: &str) -> Result<String> {
-    rpassword::prompt_password(format!("{label}: ")).context("cannot read from the terminal")
+    rpassword::prompt_password(format!("{}: ", crate::output::clean(label))).context("cannot read from the terminal")
 }
 
 /// The first line of standard input, without its line ending (`--password-stdin`).

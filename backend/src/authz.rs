@@ -20,6 +20,7 @@ pub enum Permission {
     TenantsCreate,
     TenantsUpdate,
     TenantsSuspend,
+    TenantsLimits,
     CustomersRead,
     CustomersCreate,
     ServersRead,
@@ -47,6 +48,7 @@ impl Permission {
             Permission::TenantsCreate => "tenants:create",
             Permission::TenantsUpdate => "tenants:update",
             Permission::TenantsSuspend => "tenants:suspend",
+            Permission::TenantsLimits => "tenants:limits",
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
             Permission::ServersRead => "servers:read",
@@ -74,11 +76,12 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 23] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
         Permission::TenantsSuspend,
+        Permission::TenantsLimits,
         Permission::CustomersRead,
         Permission::CustomersCreate,
         Permission::ServersRead,
@@ -128,16 +131,18 @@ pub fn default_grants(role: Role) -> BTreeSet<Permission> {
     Permission::ALL.into_iter().filter(|p| role_allows(role, *p)).collect()
 }
 
-/// Infrastructure and global logs are for platform staff only: tenant users never see servers
-/// or other tenants' activity, whatever their role.
+/// Infrastructure, global logs and what a tenant pays for are for platform staff only: tenant
+/// users never see servers or other tenants' activity, nor raise their own plan limits,
+/// whatever their role. (`users:create` is not here: tenant admins may be granted it, and
+/// `identity::accounts` confines what they create to their tenant, subtree and rank.)
 pub fn platform_only(p: Permission) -> bool {
     matches!(
         p,
         Permission::TenantsCreate
             | Permission::TenantsSuspend
+            | Permission::TenantsLimits
             | Permission::ServersRead
             | Permission::IncidentsRead
-            | Permission::UsersCreate
             | Permission::KeysRotate
             | Permission::RolesManage
     )
@@ -155,7 +160,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         Role::SuperAdmin => true,
         Role::TenantAdmin => !matches!(
             p,
-            TenantsCreate | TenantsSuspend | UsersCreate | KeysRotate | RolesManage
+            TenantsCreate | TenantsSuspend | TenantsLimits | KeysRotate | RolesManage
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,

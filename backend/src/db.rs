@@ -163,6 +163,43 @@ enum TxInner {
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The SQLite file holds password hashes, the audit log and customer data: it is created
+/// 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the database file's
+/// mode), and an existing file readable by others is narrowed to 0600 with its companions.
+fn private_sqlite_file(path: &std::path::Path) -> Result<(), ServiceError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let name = path.to_string_lossy();
+        if name.is_empty() || name == ":memory:" {
+            return Ok(());
+        }
+        let denied = |e: std::io::Error| ServiceError::Unavailable(format!("cannot open SQLite database {name}: {e}"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A missing parent directory: let SQLite report it as it would.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(denied(e)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let p = std::path::PathBuf::from(format!("{name}{suffix}"));
+            let Ok(meta) = std::fs::metadata(&p) else { continue };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(denied)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Db {
     /// Connects by URL scheme: `sqlite://path` (created when missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db, ServiceError> {
@@ -188,6 +225,7 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            private_sqlite_file(opts.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)

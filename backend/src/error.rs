@@ -20,6 +20,10 @@ pub enum ServiceError {
     Conflict(String),
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// Allowed, but it would undercut what exists (a limit below the current usage): the
+    /// fields say what, and the caller repeats the call with its confirmation flag.
+    #[error("needs confirmation: {}", format_fields(.0))]
+    NeedsConfirmation(Vec<FieldError>),
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
@@ -56,6 +60,7 @@ impl ServiceError {
             ServiceError::Validation(_) => "validation",
             ServiceError::Conflict(_) => "conflict",
             ServiceError::PermissionDenied(_) => "permission_denied",
+            ServiceError::NeedsConfirmation(_) => "needs_confirmation",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Database(_) => "database",
         }
@@ -63,7 +68,7 @@ impl ServiceError {
 
     pub fn fields(&self) -> &[FieldError] {
         match self {
-            ServiceError::Validation(f) => f,
+            ServiceError::Validation(f) | ServiceError::NeedsConfirmation(f) => f,
             _ => &[],
         }
     }

@@ -34,6 +34,8 @@ pub const NEEDS_ENROLMENT: &str =
     "sensitive actions need 2FA: enrol with `painel 2fa enroll`, then `painel 2fa enable --code CODE`";
 pub const NEEDS_CODE: &str = "this action needs a 2FA code from the last 5 minutes: pass --totp CODE";
 pub const BAD_CODE: &str = "wrong or already used 2FA code, or too many attempts";
+pub const NEEDS_CURRENT_CODE: &str =
+    "changing your 2FA needs the current code from your authenticator (or a recovery code): pass --totp CODE";
 
 /// What the caller typed and presented.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,6 +151,28 @@ async fn require_second_factor_at(
             let err = ServiceError::PermissionDenied(NEEDS_CODE.into());
             refuse(tx, actor, target, "2fa_not_recent", err).await
         }
+    }
+}
+
+/// The gate for changes to the actor's own second factor (disabling 2FA, new recovery codes):
+/// besides what [`require`] (or, with `confirm: false`, [`require_second_factor`]) asks, the
+/// code must come with this request — a session's earlier code does not do, or a stolen
+/// session could use its owner's last login to switch the factor off.
+pub async fn require_current_code(
+    tx: Tx,
+    actor: &Actor,
+    target: &Target<'_>,
+    proof: &Proof<'_>,
+    confirm: bool,
+) -> Result<Tx, ServiceError> {
+    if actor.user_id.is_some() && proof.code.is_none() {
+        let err = ServiceError::PermissionDenied(NEEDS_CURRENT_CODE.into());
+        return refuse(tx, actor, target, "2fa_code_missing", err).await;
+    }
+    if confirm {
+        require(tx, actor, target, proof).await
+    } else {
+        require_second_factor(tx, actor, target, proof).await
     }
 }
 

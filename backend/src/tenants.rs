@@ -1,6 +1,6 @@
 //! Tenants: the white-label brands. Create, list, read, branding, limits, suspension.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -71,6 +71,17 @@ impl Limits {
             max_domains: domains,
             max_tickets_month: tickets,
         }
+    }
+
+    /// Each limit with its field name.
+    pub fn fields(&self) -> [(&'static str, Option<i64>); 5] {
+        [
+            ("max_customers", self.max_customers),
+            ("max_services", self.max_services),
+            ("max_storage_gb", self.max_storage_gb),
+            ("max_domains", self.max_domains),
+            ("max_tickets_month", self.max_tickets_month),
+        ]
     }
 
     fn of(t: &Tenant) -> Limits {
@@ -634,16 +645,22 @@ pub async fn update(db: &Db, actor: &Actor, key: &str, patch: TenantPatch) -> Re
     Ok(after)
 }
 
-pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Result<Tenant, ServiceError> {
-    require(actor, Permission::TenantsUpdate)?;
+/// Sets a tenant's plan limits: platform staff only (`tenants:limits`), audited
+/// `tenant.limits`. Setting a limit below what the tenant already uses (customers, live
+/// services, live domains, tickets this month) is refused with
+/// [`ServiceError::NeedsConfirmation`] naming each such limit and its usage, unless
+/// `confirm_below_usage` says the caller saw that and means it (nothing is removed; the
+/// tenant just cannot add more until it is back under the limit).
+pub async fn set_limits(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    limits: Limits,
+    confirm_below_usage: bool,
+) -> Result<Tenant, ServiceError> {
+    require(actor, Permission::TenantsLimits)?;
     let mut e = Vec::new();
-    for (name, v) in [
-        ("max_customers", limits.max_customers),
-        ("max_services", limits.max_services),
-        ("max_storage_gb", limits.max_storage_gb),
-        ("max_domains", limits.max_domains),
-        ("max_tickets_month", limits.max_tickets_month),
-    ] {
+    for (name, v) in limits.fields() {
         if let Err(message) = validate::limit(v) {
             e.push(FieldError {
                 field: name.to_owned(),
@@ -659,6 +676,11 @@ pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Re
     if Limits::of(&before) == limits {
         tx.rollback().await?;
         return Ok(before);
+    }
+    let below = below_usage(&mut tx, &before, &limits).await?;
+    if !below.is_empty() && !confirm_below_usage {
+        tx.rollback().await?;
+        return Err(ServiceError::NeedsConfirmation(below));
     }
     let after: Tenant = tx
         .fetch_one(
@@ -677,14 +699,65 @@ pub async fn set_limits(db: &Db, actor: &Actor, key: &str, limits: Limits) -> Re
             ],
         )
         .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        change("tenant.limits", &after, Some(&before), Some(&after)),
-    )
-    .await?;
+    let mut row = change("tenant.limits", &after, Some(&before), Some(&after));
+    if let (Some(serde_json::Value::Object(m)), false) = (row.after.as_mut(), below.is_empty()) {
+        // Who confirmed what: the usage each lowered limit undercut when it was set.
+        let undercut: serde_json::Map<String, serde_json::Value> = below
+            .iter()
+            .map(|f| (f.field.clone(), serde_json::Value::String(f.message.clone())))
+            .collect();
+        m.insert("below_usage_confirmed".into(), serde_json::Value::Object(undercut));
+    }
+    audit::record(&mut tx, actor, row).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// What counts against each limit, as the services that enforce them count it. Storage has
+/// no measured usage yet (no per-tenant disk figure is collected), so it is never checked.
+fn usage_sql(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "max_customers" => "SELECT COUNT(*) FROM customers WHERE tenant_id = $1",
+        "max_services" => "SELECT COUNT(*) FROM services WHERE tenant_id = $1 AND status <> 'terminated'",
+        "max_domains" => {
+            "SELECT COUNT(*) FROM domains WHERE tenant_id = $1 AND status IN ('pending', 'active', 'suspended')"
+        }
+        "max_tickets_month" => "SELECT COUNT(*) FROM tickets WHERE tenant_id = $1 AND created_at >= $2",
+        _ => return None,
+    })
+}
+
+/// The limits `new` changes to a value below the tenant's current usage (lowered, or raised
+/// but still under it), each with a message naming the usage.
+async fn below_usage(tx: &mut Tx, t: &Tenant, new: &Limits) -> Result<Vec<FieldError>, ServiceError> {
+    let at = now();
+    let month = at
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(at, |d| d.and_utc());
+    let old = Limits::of(t);
+    let mut out = Vec::new();
+    for ((field, limit), (_, was)) in new.fields().into_iter().zip(old.fields()) {
+        let (Some(limit), Some(sql)) = (limit, usage_sql(field)) else {
+            continue;
+        };
+        if was == Some(limit) {
+            continue; // unchanged: an edit of another limit does not ask about this one
+        }
+        let used: i64 = if field == "max_tickets_month" {
+            tx.scalar(sql, args![t.id, month]).await?
+        } else {
+            tx.scalar(sql, args![t.id]).await?
+        };
+        if used > limit {
+            out.push(FieldError {
+                field: field.to_owned(),
+                message: format!("{used} in use, more than the new limit of {limit}: confirm to set it anyway"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Suspends a tenant. A sensitive action (see [`crate::sensitive`]): the caller types the

@@ -68,7 +68,9 @@ pub static VIEWS: &[View] = &[
         key: "migrations",
         title: "Migrations",
         permission: Permission::MigrationsRead,
-        from: "migrations x JOIN tenants t ON t.id = x.tenant_id JOIN servers s ON s.id = x.target_server_id",
+        // LEFT: servers are platform rows, which row-level security hides from a tenant's
+        // scope on PostgreSQL; an inner join hid the tenant's own migrations with them.
+        from: "migrations x JOIN tenants t ON t.id = x.tenant_id LEFT JOIN servers s ON s.id = x.target_server_id",
         columns: &[
             col("Source", "x.source_user || '@' || x.source_host", Text),
             col("Target", "s.name", Text),

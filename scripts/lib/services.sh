@@ -18,6 +18,10 @@
 #   PAINEL_PG_DURABLE=1     keep PostgreSQL's fsync/synchronous_commit (benchmarks)
 
 PAINEL_PG_ROLE=painel
+# The application role tests connect as (migrations run as $PAINEL_PG_ROLE, the owner):
+# NOSUPERUSER NOBYPASSRLS, like production (README "PostgreSQL roles"), so row-level security
+# applies to every test. Grants are per database (tests/suite/common.rs).
+PAINEL_PG_APP_ROLE=painel_app
 
 painel_log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -193,8 +197,12 @@ painel_pg_start() { # <state-dir>
     fi
     painel_die "PostgreSQL did not become ready on 127.0.0.1:$port within ${timeout}s (see its log above)"
   fi
+  if ! "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$PAINEL_PG_ROLE" -d postgres \
+    -c "CREATE ROLE $PAINEL_PG_APP_ROLE LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE" >/dev/null; then
+    painel_die "could not create the application role $PAINEL_PG_APP_ROLE"
+  fi
   printf 'PG_PORT=%s\n' "$port" >>"$state/ports"
-  painel_log "PostgreSQL ready on 127.0.0.1:$port (superuser role '$PAINEL_PG_ROLE')"
+  painel_log "PostgreSQL ready on 127.0.0.1:$port (owner '$PAINEL_PG_ROLE', application role '$PAINEL_PG_APP_ROLE')"
 }
 
 painel_pg_stop() { # <state-dir>   (best effort, never fails)
@@ -304,6 +312,7 @@ painel_services_env() { # <state-dir>
   rp="$(painel_state_port "$1" REDIS_PORT)"
   [[ -n "$pgp" && -n "$rp" ]] || painel_die "no running services recorded in $1"
   printf 'export PAINEL_TEST_POSTGRES_URL=postgres://%s@127.0.0.1:%s/postgres\n' "$PAINEL_PG_ROLE" "$pgp"
+  printf 'export PAINEL_TEST_POSTGRES_APP_URL=postgres://%s@127.0.0.1:%s/postgres\n' "$PAINEL_PG_APP_ROLE" "$pgp"
   printf 'export PAINEL_TEST_REDIS_URL=redis://127.0.0.1:%s/\n' "$rp"
 }
 

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use backend::identity::{self, accounts, sessions, Authenticated, LoginOutcome, LoginRequest};
 use backend::secrets::{self, KeyConfig, Keys};
+use backend::sensitive::Proof;
 use backend::{actor, Actor, Db, ServiceError};
 use serde::Serialize;
 
@@ -76,7 +77,7 @@ fn check_data_dir_owner(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<String> {
+pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<String> {
     if stdin {
         return prompt::stdin_line();
     }
@@ -289,7 +290,7 @@ impl Record for WhoAmI {
 }
 
 /// `painel users create`.
-pub async fn users(db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut Printer) -> Result<()> {
+pub async fn users(cfg: &Config, db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut Printer) -> Result<()> {
     let crate::cli::UsersCmd::Create {
         username,
         email,
@@ -298,6 +299,8 @@ pub async fn users(db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut 
         parent,
         display_name,
         password_stdin,
+        confirm,
+        totp,
     } = cmd;
     let password = if password_stdin {
         Some(password_from(true, "Password", false)?)
@@ -313,6 +316,15 @@ pub async fn users(db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut 
         tenant,
         parent,
     };
-    let user = accounts::create_account(db, actor, new).await?;
+    // Keys open the TOTP secret; only a step-up code needs them (creating a super admin).
+    let keys = match totp.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(_) => Some(load_keys(cfg)?),
+        None => None,
+    };
+    let mut proof = Proof::confirm(confirm.as_deref().unwrap_or(""));
+    if let Some(k) = &keys {
+        proof = proof.with_code(totp.as_deref(), k);
+    }
+    let user = accounts::create_account(db, actor, new, &proof).await?;
     out.one(&WhoAmI::of_user(&user, None))
 }

@@ -9,7 +9,7 @@ use backend::sensitive::Proof;
 use backend::{Db, ServiceError};
 use serde::Serialize;
 
-use super::auth::{key_config, load_keys, Identity};
+use super::auth::{key_config, load_keys, password_from, Identity};
 use crate::cli::{KeysCmd, OutputFormat, TwoFaCmd};
 use crate::config::Config;
 use crate::output::{Printer, Record};
@@ -37,12 +37,27 @@ fn print_codes(out: &mut Printer, codes: Vec<String>) -> Result<()> {
     out.list(&rows)
 }
 
+/// The account's password, asked again before its second factor changes.
+fn password_again(stdin: bool) -> Result<String> {
+    password_from(stdin, "Your password", false)
+}
+
+/// A current code, prompted for on a terminal when `--totp` is missing.
+fn current_code(code: Option<String>) -> Result<Option<String>> {
+    match code {
+        Some(c) => Ok(Some(c)),
+        None if prompt::interactive() => Ok(Some(prompt::line("Current 2FA code (or a recovery code)")?)),
+        None => Ok(None),
+    }
+}
+
 pub async fn two_fa(cfg: &Config, db: &Db, id: &Identity, cmd: TwoFaCmd, out: &mut Printer) -> Result<()> {
     let actor = id.actor();
     match cmd {
-        TwoFaCmd::Enroll => {
+        TwoFaCmd::Enroll { password_stdin } => {
+            let password = password_again(password_stdin)?;
             let keys = load_keys(cfg)?;
-            let e = totp::enroll(db, &keys, actor).await?;
+            let e = totp::enroll(db, &keys, actor, &password).await?;
             if out.format == OutputFormat::Json {
                 let mut stdout = std::io::stdout().lock();
                 serde_json::to_writer_pretty(&mut stdout, &e)?;
@@ -60,22 +75,35 @@ pub async fn two_fa(cfg: &Config, db: &Db, id: &Identity, cmd: TwoFaCmd, out: &m
             }
             Ok(())
         }
-        TwoFaCmd::Enable { code } => {
+        TwoFaCmd::Enable { code, password_stdin } => {
+            let password = password_again(password_stdin)?;
             let keys = load_keys(cfg)?;
-            let codes = totp::enable(db, &keys, actor, &code).await?;
+            let codes = totp::enable(db, &keys, actor, &code, &password).await?;
             eprintln!("2FA is on for {}", actor.name);
             print_codes(out, codes)
         }
-        TwoFaCmd::Disable { confirm, totp: code } => {
+        TwoFaCmd::Disable {
+            confirm,
+            totp: code,
+            password_stdin,
+        } => {
+            let password = password_again(password_stdin)?;
+            let code = current_code(code)?;
             let keys = load_keys(cfg)?;
-            totp::disable(db, actor, &Proof::confirm(&confirm).with_code(code.as_deref(), &keys)).await?;
+            let proof = Proof::confirm(&confirm).with_code(code.as_deref(), &keys);
+            totp::disable(db, actor, &proof, &password).await?;
             eprintln!("2FA is off for {}", actor.name);
             Ok(())
         }
-        TwoFaCmd::RecoveryCodes { totp: code } => {
+        TwoFaCmd::RecoveryCodes {
+            totp: code,
+            password_stdin,
+        } => {
+            let password = password_again(password_stdin)?;
+            let code = current_code(code)?;
             let keys = load_keys(cfg)?;
             let proof = Proof::confirm("").with_code(code.as_deref(), &keys);
-            let codes = totp::regenerate_recovery_codes(db, actor, &proof).await?;
+            let codes = totp::regenerate_recovery_codes(db, actor, &proof, &password).await?;
             print_codes(out, codes)
         }
     }

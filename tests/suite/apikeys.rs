@@ -254,7 +254,7 @@ async fn scopes_must_be_known_and_within_the_creators_role() {
     )
     .await;
     assert!(ok.is_ok(), "{ok:?}");
-    for scope in ["tenants:suspend", "users:create", "servers:read"] {
+    for scope in ["tenants:suspend", "tenants:limits", "servers:read"] {
         let err = apikeys::create(&t.db, &admin, new_key("alpha-host", "More", &["customers:read", scope]))
             .await
             .unwrap_err();

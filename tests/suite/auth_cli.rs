@@ -291,17 +291,32 @@ async fn two_factor_through_the_binary() {
     let t = fresh().await;
     let h = Home::new();
     h.init_and_login(&t);
-    let qr = h.run(&t, &["-o", "table", "2fa", "enroll"], None);
+    let pw = format!("{PASSWORD}\n");
+    // A session alone does not enrol: the password again, on a terminal or standard input.
+    let stolen = h.run(&t, &["2fa", "enroll"], None);
+    assert_eq!(stolen.status.code(), Some(2), "{}", stderr(&stolen));
+    assert!(stderr(&stolen).contains("--password-stdin"), "{}", stderr(&stolen));
+    let qr = h.run(&t, &["-o", "table", "2fa", "enroll", "--password-stdin"], Some(&pw));
     assert_eq!(qr.status.code(), Some(0), "{}", stderr(&qr));
     assert!(stdout(&qr).contains('█') && stdout(&qr).contains("otpauth://totp/painel:admin?secret="));
     assert!(stderr(&qr).contains("created a new master key"), "{}", stderr(&qr));
     assert_eq!(mode(&h.data().join("master.key")), 0o600);
-    let e = h.run(&t, &["-o", "json", "2fa", "enroll"], None);
+    let wrong = h.run(&t, &["2fa", "enroll", "--password-stdin"], Some("guess guess guess\n"));
+    assert_eq!(wrong.status.code(), Some(4), "{}", stderr(&wrong));
+    let e = h.run(&t, &["-o", "json", "2fa", "enroll", "--password-stdin"], Some(&pw));
     let secret = json(&e)["secret"].as_str().unwrap().to_owned();
-    let bad = h.run(&t, &["2fa", "enable", "--code", "000000"], None);
+    let bad = h.run(
+        &t,
+        &["2fa", "enable", "--code", "000000", "--password-stdin"],
+        Some(&pw),
+    );
     assert_eq!(bad.status.code(), Some(4), "{}", stderr(&bad));
     let code = totp::code_at(&secret, backend::db::now()).unwrap();
-    let on = h.run(&t, &["-o", "json", "2fa", "enable", "--code", &code], None);
+    let on = h.run(
+        &t,
+        &["-o", "json", "2fa", "enable", "--code", &code, "--password-stdin"],
+        Some(&pw),
+    );
     assert_eq!(on.status.code(), Some(0), "{}", stderr(&on));
     let codes: Vec<String> = json(&on)
         .as_array()
@@ -344,18 +359,52 @@ async fn two_factor_through_the_binary() {
         None,
     );
     assert_eq!(s.status.code(), Some(0), "{}", stderr(&s));
-    let wrong = h.run(&t, &["2fa", "disable", "--confirm", "root"], None);
+    // Switching 2FA off needs the password and a code of this request, however recent the
+    // session's.
+    let no_code = h.run(
+        &t,
+        &["2fa", "disable", "--confirm", "admin", "--password-stdin"],
+        Some(&pw),
+    );
+    assert_eq!(no_code.status.code(), Some(4), "{}", stderr(&no_code));
+    assert!(stderr(&no_code).contains("--totp"), "{}", stderr(&no_code));
+    let wrong = h.run(
+        &t,
+        &[
+            "2fa",
+            "disable",
+            "--confirm",
+            "root",
+            "--totp",
+            &codes[1],
+            "--password-stdin",
+        ],
+        Some(&pw),
+    );
     assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
-    let off = h.run(&t, &["2fa", "disable", "--confirm", "admin"], None);
+    let off = h.run(
+        &t,
+        &[
+            "2fa",
+            "disable",
+            "--confirm",
+            "admin",
+            "--totp",
+            &codes[1],
+            "--password-stdin",
+        ],
+        Some(&pw),
+    );
     assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
-    let refused: i64 =
-        t.db.scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused'",
+    let refused: Vec<(serde_json::Value,)> =
+        t.db.fetch_all(
+            "SELECT after FROM audit_log WHERE action = 'sensitive.refused' ORDER BY seq",
             args![],
         )
         .await
         .unwrap();
-    assert_eq!(refused, 1);
+    let reasons: Vec<&str> = refused.iter().map(|(v,)| v["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["bad_password", "2fa_code_missing", "wrong_confirmation"]);
     let logs = h.logs();
     assert!(!logs.contains(&secret) && !logs.contains(&codes[1]), "{logs}");
 }
@@ -445,12 +494,19 @@ async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !available {
-        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-            && Command::new("keyctl").arg("--version").output().is_err()
-        {
-            panic!("keyctl is required in CI (scripts/test installs keyutils)");
-        }
-        eprintln!("skipping: cannot start a session keyring (keyctl missing or not permitted)");
+        // In CI a refused keyring is a failure, not a skip: the jump host depends on it.
+        let why = match Command::new("keyctl").args(["session", "-", "true"]).output() {
+            Err(e) => format!("keyctl cannot run ({e}); scripts/test installs keyutils"),
+            Ok(o) => format!(
+                "the kernel refused a session keyring: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+        };
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false"),
+            "CI is set and {why}"
+        );
+        eprintln!("skipping: {why}");
         return;
     }
     let t = fresh().await;
@@ -566,6 +622,28 @@ async fn a_super_admin_creates_accounts_that_can_log_in() {
         None,
     );
     assert_eq!(no_parent.status.code(), Some(3), "{}", stderr(&no_parent));
+    // Creating a super admin is sensitive: the typed name and a recent 2FA code, which this
+    // admin (no 2FA enrolled) cannot give.
+    let boss = |confirm: &str| {
+        create(
+            &[
+                "--username",
+                "boss",
+                "--email",
+                "b@example.com",
+                "--role",
+                "super_admin",
+                "--confirm",
+                confirm,
+            ],
+            None,
+        )
+    };
+    let unconfirmed = boss("bos");
+    assert_eq!(unconfirmed.status.code(), Some(2), "{}", stderr(&unconfirmed));
+    let no_2fa = boss("boss");
+    assert_eq!(no_2fa.status.code(), Some(4), "{}", stderr(&no_2fa));
+    assert!(stderr(&no_2fa).contains("2fa enroll"), "{}", stderr(&no_2fa));
 
     let home = Home::new();
     let login = home.run(

@@ -45,7 +45,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("tenants.get_other", "AAA...AA", "NNNNNNNN"),
     ("tenants.create", "A--...--", "--------"),
     ("tenants.update", "AA-...--", "AA------"),
-    ("tenants.set_limits", "AA-...--", "AA------"),
+    ("tenants.set_limits", "A--...--", "--------"),
     ("customers.list", "AAA...AA", "AAAAAAAA"),
     ("customers.get", "AAA...AA", "AAAAAAAA"),
     ("customers.get_other", "AAN...AA", "NNNNNNNN"),
@@ -86,6 +86,8 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("roles.grant", "A--...--", "--------"),
     ("roles.revoke", "A--...--", "--------"),
     ("tenants.suspend", "A--...--", "--------"),
+    ("users.create", "AA-...--", "AA------"),
+    ("users.create_super_admin", "A--...--", "--------"),
     ("tenants.reactivate", "A--...--", "--------"),
 ];
 
@@ -198,7 +200,9 @@ async fn run_all(db: &Db, a: &Actor, w: &World, n: usize, keys: &Keys) -> Vec<(&
                 )
                 .await,
             ),
-            "tenants.set_limits" => outcome(tenants::set_limits(db, a, &w.tenant, Limits::for_tier("pro")).await),
+            "tenants.set_limits" => {
+                outcome(tenants::set_limits(db, a, &w.tenant, Limits::for_tier("pro"), false).await)
+            }
             "tenants.suspend" => {
                 outcome(tenants::suspend(db, a, &w.tenant, "matrix", &Proof::confirm(&w.tenant)).await)
             }
@@ -276,6 +280,38 @@ async fn run_all(db: &Db, a: &Actor, w: &World, n: usize, keys: &Keys) -> Vec<(&
                 )
                 .await,
             ),
+            "users.create" => outcome(
+                accounts::create_user(
+                    db,
+                    a,
+                    NewUser {
+                        username: format!("made{n}"),
+                        email: format!("made{n}@example.com"),
+                        role: Some(Role::OnCall),
+                        tenant_id: Some(w.tenant_id),
+                        ..Default::default()
+                    },
+                    &Proof::default(),
+                )
+                .await,
+            ),
+            "users.create_super_admin" => {
+                let name = format!("boss{n}");
+                outcome(
+                    accounts::create_user(
+                        db,
+                        a,
+                        NewUser {
+                            username: name.clone(),
+                            email: format!("{name}@example.com"),
+                            role: Some(Role::SuperAdmin),
+                            ..Default::default()
+                        },
+                        &Proof::confirm(&name),
+                    )
+                    .await,
+                )
+            }
             "roles.grant" => outcome(rbac::grant(db, a, "on_call", "jobs:manage", &Proof::confirm("on_call")).await),
             "roles.revoke" => outcome(rbac::revoke(db, a, "on_call", "jobs:manage", &Proof::confirm("on_call")).await),
             view if view.starts_with("browse.") => {
@@ -339,6 +375,7 @@ async fn every_operation_as_every_role_matches_the_declared_policy() {
                         tenant_id: scope,
                         ..Default::default()
                     },
+                    &Proof::default(),
                 )
                 .await
                 .unwrap();

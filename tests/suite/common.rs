@@ -31,9 +31,16 @@ pub fn postgres_admin_url() -> Option<String> {
 }
 
 /// A database that lives as long as the value.
+///
+/// On PostgreSQL `db` and `url` are the application role's — NOSUPERUSER NOBYPASSRLS with DML
+/// grants only, as in production (README "PostgreSQL roles") — so every test runs through
+/// row-level security and `Db::scoped`. `owner` is the migration owner's connection, for the
+/// few tests that act as someone with the owner's rights (disabling triggers, catalogue
+/// checks). On SQLite both are the same file.
 pub struct TestDb {
     pub db: Db,
     pub url: String,
+    pub owner: Db,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -43,13 +50,40 @@ pub async fn sqlite() -> TestDb {
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     TestDb {
+        owner: db.clone(),
         db,
         url,
         _dir: Some(dir),
     }
 }
 
-/// Creates a new database on the test server; the server is thrown away after the run.
+/// The application role the PostgreSQL suite connects as: `PAINEL_TEST_POSTGRES_APP_URL`'s
+/// user (scripts/lib/services.sh creates it).
+pub fn postgres_app_role() -> String {
+    let url = std::env::var("PAINEL_TEST_POSTGRES_APP_URL").unwrap_or_default();
+    let role = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(user, _)| user.split(':').next().unwrap_or(user).to_owned());
+    match role {
+        Some(r) if !r.is_empty() => r,
+        _ => panic!(
+            "PAINEL_TEST_POSTGRES_APP_URL must name the application role (postgres://painel_app@host:port/db): \
+             the PostgreSQL suite runs as a NOSUPERUSER NOBYPASSRLS role (run scripts/test)"
+        ),
+    }
+}
+
+/// `url` with its user replaced by `role` and its database by `name`.
+fn pg_url_as(url: &str, role: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("postgres://… URL");
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    let host = host.rsplit_once('/').map_or(host, |(h, _)| h);
+    format!("{scheme}://{role}@{host}/{name}")
+}
+
+/// Creates a new database on the test server, migrates it as the owner and grants the
+/// application role what the README grants; the server is thrown away after the run.
 pub async fn postgres(admin_url: &str) -> TestDb {
     let name = format!("painel_t_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect(admin_url).await.unwrap();
@@ -58,13 +92,32 @@ pub async fn postgres(admin_url: &str) -> TestDb {
         .await
         .unwrap();
     admin.close().await;
-    let url = match admin_url.rsplit_once('/') {
+    let owner_url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("bad PAINEL_TEST_POSTGRES_URL {admin_url}"),
     };
+    let owner = Db::connect(&owner_url).await.unwrap();
+    owner.migrate().await.unwrap();
+    let role = postgres_app_role();
+    for grant in [
+        "GRANT USAGE ON SCHEMA public TO {role}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}",
+    ] {
+        owner
+            .execute(&grant.replace("{role}", &role), backend::args![])
+            .await
+            .unwrap();
+    }
+    let url = pg_url_as(admin_url, &role, &name);
     let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    TestDb { db, url, _dir: None }
+    TestDb {
+        db,
+        url,
+        owner,
+        _dir: None,
+    }
 }
 
 /// A migrated, empty database on the engine under test.
@@ -177,6 +230,40 @@ impl OwnRedis {
                 "redis-server did not start"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`), through `redis-cli`.
+    pub fn subscribers(&self, channel: &str) -> i64 {
+        let out = std::process::Command::new("redis-cli")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "PUBSUB",
+                "NUMSUB",
+                channel,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until at least `n` clients subscribe to `channel`: the readiness signal of a
+    /// worker's wake-up subscription (this server is the test's own, so nobody else counts).
+    pub async fn wait_subscribed(&self, channel: &str, n: i64, limit: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while self.subscribers(channel) < n {
+            assert!(
+                start.elapsed() < limit,
+                "{n} subscriber(s) of {channel} not there after {limit:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 

@@ -52,6 +52,7 @@ async fn customers_respect_validation_limits_and_scope() {
             max_customers: Some(1),
             ..Default::default()
         },
+        false,
     )
     .await
     .unwrap();

@@ -3,7 +3,7 @@
 
 use backend::identity::accounts::{self, NewUser};
 use backend::identity::login::LoginRequest;
-use backend::identity::{self, sessions, totp, LoginOutcome, NewSession, LOGIN_FAILED};
+use backend::identity::{self, reauth, sessions, totp, LoginOutcome, NewSession, LOGIN_FAILED};
 use backend::secrets::{Keys, MasterKey};
 use backend::sensitive::{self, Proof};
 use backend::{args, tenants, Db, Role, ServiceError};
@@ -28,6 +28,7 @@ pub async fn user(db: &Db, username: &str, role: Role) -> identity::User {
             role: Some(role),
             ..Default::default()
         },
+        &Proof::confirm(username),
     )
     .await
     .unwrap()
@@ -88,11 +89,13 @@ async fn failure_reasons(db: &Db) -> Vec<String> {
 /// Enrols and enables 2FA for `s`'s user at `at`; returns the base32 secret and the recovery
 /// codes.
 pub async fn enable_2fa(db: &Db, s: &NewSession, at: DateTime<Utc>) -> (String, Vec<String>) {
-    let e = totp::enroll(db, &keys(), &s.actor).await.unwrap();
+    let e = totp::enroll(db, &keys(), &s.actor, PASSWORD).await.unwrap();
     assert!(e.uri.starts_with("otpauth://totp/painel:"), "{}", e.uri);
     assert!(e.uri.contains(&format!("secret={}", e.secret)));
     let code = totp::code_at(&e.secret, at).unwrap();
-    let codes = totp::enable_at(db, &keys(), &s.actor, &code, at).await.unwrap();
+    let codes = totp::enable_at(db, &keys(), &s.actor, &code, PASSWORD, at)
+        .await
+        .unwrap();
     (e.secret, codes)
 }
 
@@ -197,15 +200,17 @@ async fn totp_codes_and_recovery_codes_work_once() {
     user(&t.db, "dora", Role::SuperAdmin).await;
     let t0 = backend::db::now();
     let s = session(try_login(&t.db, "dora", PASSWORD, None, t0).await);
-    let e = totp::enroll(&t.db, &keys(), &s.actor).await.unwrap();
+    let e = totp::enroll(&t.db, &keys(), &s.actor, PASSWORD).await.unwrap();
     assert!(matches!(
-        totp::enable_at(&t.db, &keys(), &s.actor, "000000", t0).await,
+        totp::enable_at(&t.db, &keys(), &s.actor, "000000", PASSWORD, t0).await,
         Err(ServiceError::PermissionDenied(_))
     ));
     // Still off until a correct code: logins need no code yet.
     session(try_login(&t.db, "dora", PASSWORD, None, t0).await);
     let first = totp::code_at(&e.secret, t0).unwrap();
-    let codes = totp::enable_at(&t.db, &keys(), &s.actor, &first, t0).await.unwrap();
+    let codes = totp::enable_at(&t.db, &keys(), &s.actor, &first, PASSWORD, t0)
+        .await
+        .unwrap();
     assert_eq!(codes.len(), 10);
     assert!(
         codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3),
@@ -371,11 +376,29 @@ async fn sensitive_actions_need_a_recent_code_and_the_typed_name() {
             "tenant.suspend:wrong_confirmation"
         ]
     );
-    // The code just presented covers the next five minutes: disabling 2FA (sensitive) needs
-    // only the typed username now.
-    let r = totp::disable(&t.db, &s.actor, &Proof::confirm("fabi0")).await;
-    assert!(r.is_err());
-    totp::disable(&t.db, &s.actor, &Proof::confirm("fabio")).await.unwrap();
+    // The code just presented covers the next five minutes of sensitive actions, but not
+    // switching 2FA off: that needs the password again and a code in this very request, so
+    // a stolen session alone cannot do it.
+    let off = |confirm: &'static str, code: Option<String>, password: &'static str| {
+        let (db, actor, k) = (t.db.clone(), s.actor.clone(), k.clone());
+        async move {
+            let proof = Proof::confirm(confirm).with_code(code.as_deref(), &k);
+            totp::disable(&db, &actor, &proof, password).await
+        }
+    };
+    let r = off("fabio", None, PASSWORD).await;
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CURRENT_CODE),
+        "{r:?}"
+    );
+    let next = totp::code_at(&secret, backend::db::now() + TimeDelta::seconds(30)).unwrap();
+    let r = off("fabio", Some(next.clone()), "wrong password!").await;
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == reauth::BAD_PASSWORD),
+        "{r:?}"
+    );
+    assert!(off("fabi0", Some(next.clone()), PASSWORD).await.is_err());
+    off("fabio", Some(next), PASSWORD).await.unwrap();
     let (enabled, secret_left, codes_left): (bool, Option<Vec<u8>>, i64) = t
         .db
         .fetch_optional(
@@ -446,17 +469,23 @@ async fn recovery_codes_are_replaced_only_with_a_recent_second_factor() {
     let s = session(try_login(&t.db, "hana", PASSWORD, None, then).await);
     let (secret, old_codes) = enable_2fa(&t.db, &s, then).await;
     assert!(matches!(
-        totp::enroll(&t.db, &keys(), &s.actor).await,
+        totp::enroll(&t.db, &keys(), &s.actor, PASSWORD).await,
         Err(ServiceError::Conflict(_))
     ));
-    let r = totp::regenerate_recovery_codes(&t.db, &s.actor, &Proof::default()).await;
+    let r = totp::regenerate_recovery_codes(&t.db, &s.actor, &Proof::default(), PASSWORD).await;
     assert!(
-        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CODE),
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_CURRENT_CODE),
         "{r:?}"
     );
     let k = keys();
     let code = totp::code_at(&secret, backend::db::now()).unwrap();
-    let new_codes = totp::regenerate_recovery_codes(&t.db, &s.actor, &Proof::default().with_code(Some(&code), &k))
+    let with_code = Proof::default().with_code(Some(&code), &k);
+    let r = totp::regenerate_recovery_codes(&t.db, &s.actor, &with_code, "not my password").await;
+    assert!(
+        matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == reauth::BAD_PASSWORD),
+        "{r:?}"
+    );
+    let new_codes = totp::regenerate_recovery_codes(&t.db, &s.actor, &with_code, PASSWORD)
         .await
         .unwrap();
     assert_eq!(new_codes.len(), 10);

@@ -219,22 +219,45 @@ async fn claims_follow_queue_and_run_at_and_skip_future_jobs() {
         .is_empty());
 }
 
+/// Sweeps until the `n` leases taken just before have run out and were reclaimed: polling on
+/// the sweep's own result, with a deadline, instead of sleeping for a guessed lease length.
+async fn reclaim_once_expired(db: &backend::Db, n: u64) {
+    let start = std::time::Instant::now();
+    let mut reclaimed = 0;
+    while reclaimed < n {
+        reclaimed += jobs::reclaim_expired(db).await.unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{reclaimed} of {n} leases reclaimed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(reclaimed, n);
+}
+
 #[tokio::test]
 async fn expired_leases_are_reclaimed_and_the_old_worker_is_refused() {
     let t = fresh().await;
     let j = put(&t.db, job("provision")).await;
-    let first = jobs::claim(&t.db, "dead-worker", &q("default"), 1, Duration::from_millis(50))
+    let first = jobs::claim(&t.db, "dead-worker", &q("default"), 1, Duration::from_secs(600))
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
     // Not yet expired: nothing to reclaim; heartbeats only extend the holder's leases.
     assert_eq!(jobs::reclaim_expired(&t.db).await.unwrap(), 0);
-    assert!(jobs::heartbeat(&t.db, "someone-else", &[j.id], Duration::from_secs(1))
+    assert!(
+        jobs::heartbeat(&t.db, "someone-else", &[j.id], Duration::from_millis(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(jobs::reclaim_expired(&t.db).await.unwrap(), 0);
+    // The holder's last heartbeat leaves it a 1 ms lease, and then it dies.
+    let last = jobs::heartbeat(&t.db, "dead-worker", &[j.id], Duration::from_millis(1))
         .await
-        .unwrap()
-        .is_empty());
-    tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(jobs::reclaim_expired(&t.db).await.unwrap(), 1);
+        .unwrap();
+    assert_eq!(last, [j.id]);
+    reclaim_once_expired(&t.db, 1).await;
     assert!(jobs::heartbeat(&t.db, "dead-worker", &[j.id], Duration::from_secs(60))
         .await
         .unwrap()
@@ -276,8 +299,7 @@ async fn a_job_whose_last_lease_expires_is_dead() {
     jobs::claim(&t.db, "w", &q("default"), 1, Duration::from_millis(1))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(jobs::reclaim_expired(&t.db).await.unwrap(), 1);
+    reclaim_once_expired(&t.db, 1).await;
     let dead = admin::get(&t.db, &operator(), &j.id.to_string()).await.unwrap();
     assert_eq!(dead.status, "dead");
     assert!(dead.finished_at.is_some() && dead.locked_by.is_none());

@@ -31,6 +31,7 @@ async fn account(db: &Db, name: &str, role: Role, tenant: Option<Uuid>, parent: 
             parent_id: parent,
             ..Default::default()
         },
+        &backend::sensitive::Proof::confirm(name),
     )
     .await
     .unwrap()

@@ -4,7 +4,7 @@
 
 use backend::args;
 use backend::customers::{self, CustomerQuery, NewCustomer};
-use backend::{Actor, Db, Role, ServiceError};
+use backend::{Actor, Role, ServiceError};
 use uuid::Uuid;
 
 use crate::common::{engine, fresh, new_tenant, operator, Engine};
@@ -16,27 +16,6 @@ fn customer(tenant: Uuid, name: &str) -> NewCustomer {
         email: format!("{}@example.com", name.to_lowercase()),
         ..Default::default()
     }
-}
-
-/// Creates a login role with the application's grants and connects as it.
-async fn app_role(admin: &Db, url: &str) -> (Db, String) {
-    let role = format!("painel_app_{}", Uuid::new_v4().simple());
-    admin
-        .execute(&format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"), args![])
-        .await
-        .unwrap();
-    for grant in [
-        format!("GRANT USAGE ON SCHEMA public TO {role}"),
-        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
-        format!("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}"),
-    ] {
-        admin.execute(&grant, args![]).await.unwrap();
-    }
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
-    let db = Db::connect(&format!("{scheme}://{role}@{host}")).await.unwrap();
-    (db, role)
 }
 
 #[tokio::test]
@@ -56,7 +35,8 @@ async fn raw_sql_in_a_tenant_scope_cannot_reach_another_tenant() {
     for (tenant, name) in [(a.id, "Ana"), (a.id, "Artur"), (b.id, "Bruno")] {
         customers::create(&t.db, &op, customer(tenant, name)).await.unwrap();
     }
-    let (app, role) = app_role(&t.db, &t.url).await;
+    // The suite connects as the application role (tests/suite/common.rs), as production does.
+    let (app, role) = (t.db.clone(), crate::common::postgres_app_role());
     let flags: (bool, bool) = app
         .fetch_optional(
             "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
@@ -152,4 +132,55 @@ async fn raw_sql_in_a_tenant_scope_cannot_reach_another_tenant() {
     let own_audit: i64 = in_a.scalar("SELECT COUNT(*) FROM audit_log", args![]).await.unwrap();
     let all_audit: i64 = t.db.scalar("SELECT COUNT(*) FROM audit_log", args![]).await.unwrap();
     assert!(own_audit >= 1 && own_audit < all_audit, "{own_audit} of {all_audit}");
+}
+
+/// Tenant-owned tables (`tenants`, and every table with a `tenant_id` column) that are not
+/// under forced row-level security with at least one policy.
+async fn unpoliced_tenant_tables(db: &backend::Db) -> (usize, Vec<String>) {
+    let rows: Vec<(String, bool, bool, i64)> = db
+        .fetch_all(
+            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+               (SELECT COUNT(*) FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND (c.relname = 'tenants' OR EXISTS \
+               (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)) \
+             ORDER BY 1",
+            args![],
+        )
+        .await
+        .unwrap();
+    let bad = rows
+        .iter()
+        .filter(|(_, enabled, forced, policies)| !(*enabled && *forced && *policies > 0))
+        .map(|(name, enabled, forced, policies)| {
+            format!("{name} (enabled {enabled}, forced {forced}, {policies} policies)")
+        })
+        .collect();
+    (rows.len(), bad)
+}
+
+/// A new tenant-owned table must come with its policy and FORCE (docs/adr/0009): without
+/// FORCE the table's owner — and an application role that owns it — reads every tenant.
+#[tokio::test]
+async fn every_tenant_owned_table_forces_row_level_security() {
+    if !matches!(engine(), Engine::Postgres) {
+        eprintln!("row-level security is PostgreSQL's: checked in the PostgreSQL pass");
+        return;
+    }
+    let t = fresh().await;
+    let (tables, bad) = unpoliced_tenant_tables(&t.db).await;
+    assert!(tables >= 20, "the tenant-owned tables are found: {tables}");
+    assert!(
+        bad.is_empty(),
+        "tenant-owned tables without forced row-level security: {bad:?}"
+    );
+
+    // The check itself notices a table that lost FORCE.
+    t.owner
+        .execute("ALTER TABLE customers NO FORCE ROW LEVEL SECURITY", args![])
+        .await
+        .unwrap();
+    let (_, bad) = unpoliced_tenant_tables(&t.db).await;
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].starts_with("customers "), "{bad:?}");
 }

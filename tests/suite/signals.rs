@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use backend::args;
-use backend::bus::Bus;
+use backend::bus::{Bus, WAKE_CHANNEL};
 use backend::jobs::feed::{self, WatchFilter, WatchItem};
 use backend::jobs::{self, EventKind, Handlers, JobError, NewJob, Worker, WorkerConfig};
 use backend::{Actor, Db, Role};
@@ -82,9 +82,10 @@ async fn expect_source(rx: &mut mpsc::Receiver<WatchItem>, want: &str, limit: Du
 
 #[tokio::test]
 async fn a_wake_up_starts_an_idle_worker_long_before_its_poll() {
-    let Some(url) = redis_url() else { return };
+    // A server of its own: its subscriber count is this worker's alone.
+    let Some(redis) = OwnRedis::start() else { return };
     let t = fresh().await;
-    let db = t.db.clone().with_bus(Some(Bus::connect(&url).unwrap()));
+    let db = t.db.clone().with_bus(Some(Bus::connect(&redis.url()).unwrap()));
     let queue = format!("wake-{}", Uuid::new_v4().simple());
     let (stop, stopped) = watch::channel(false);
     let w = tokio::spawn(
@@ -95,7 +96,7 @@ async fn a_wake_up_starts_an_idle_worker_long_before_its_poll() {
         )
         .run(stopped),
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.wait_subscribed(WAKE_CHANNEL, 1, Duration::from_secs(10)).await;
     for _ in 0..3 {
         let id = put(&db, job(&queue, "noop", json!({}))).await;
         let took = wait_status(&db, id, "succeeded", Duration::from_secs(5)).await;
@@ -222,7 +223,7 @@ async fn redis_stopped_and_restarted_during_a_run_loses_no_job() {
     let mut cfg = slow_poll("restart", queue, Duration::from_secs(3));
     cfg.concurrency = 4;
     let w = tokio::spawn(Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.wait_subscribed(WAKE_CHANNEL, 1, Duration::from_secs(10)).await;
 
     let note = |i: usize| job(queue, "audit.note", json!({ "key": format!("restart-{i}") }));
     let mut ids = Vec::new();
@@ -247,8 +248,8 @@ async fn redis_stopped_and_restarted_during_a_run_loses_no_job() {
 
     redis.up();
     expect_source(&mut rx, "redis", Duration::from_secs(10)).await;
-    // Give the worker's own subscription the same chance to come back.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The worker's own subscription is back too.
+    redis.wait_subscribed(WAKE_CHANNEL, 1, Duration::from_secs(10)).await;
     let mut fast = 0;
     for i in 60..63 {
         let id = put(&db, note(i)).await;
@@ -260,7 +261,6 @@ async fn redis_stopped_and_restarted_during_a_run_loses_no_job() {
             e.job_id == id && e.event == EventKind::Succeeded
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // A claim resets the 3 s poll, so at most the first can have been found by polling.
     assert!(
@@ -342,7 +342,29 @@ async fn jobs_watch_streams_json_lines_from_the_binary() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Ready when it says what it watches (it has taken its starting point by then).
+    let mut child = child;
+    let stderr = child.stderr.take().unwrap();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let said = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut said = Vec::new();
+        let mut ready = Some(ready_tx);
+        for line in lines.by_ref().map_while(Result::ok) {
+            if line.starts_with("watching job events") {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
+            }
+            said.push(line);
+        }
+        said.join("\n")
+    });
+    tokio::time::timeout(Duration::from_secs(20), ready_rx)
+        .await
+        .expect("jobs watch did not report it was watching")
+        .unwrap();
     let a = put(&t.db, job("cli-watch", "x", json!({}))).await;
     let b = put(&t.db, job("cli-watch", "x", json!({}))).await;
     let other = put(&t.db, job("elsewhere", "x", json!({}))).await;
@@ -362,8 +384,9 @@ async fn jobs_watch_streams_json_lines_from_the_binary() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("watching job events (polling)"));
+    let said = said.await.unwrap();
+    assert!(out.status.success(), "{out:?} {said}");
+    assert!(said.contains("watching job events (polling)"), "{said}");
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -15,7 +15,7 @@ use backend::{args, tenants, Actor, Db, Role, ServiceError};
 
 use crate::cli::{stderr, stdout};
 use crate::common::{fresh, new_tenant, operator, TestDb};
-use crate::identity::{enable_2fa, keys, session, try_login, user};
+use crate::identity::{enable_2fa, keys, session, try_login, user, PASSWORD};
 
 const ANA_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIJ1ADrjo5vknsGcOgT5c1Rf6O8MCtbFuyC79/LU/syW ana@laptop";
 const ANA_FP: &str = "SHA256:xFxuRK2XIFYVXFC1Tj66dBrhfQySkYDPgfH2tfubn7o";
@@ -38,6 +38,7 @@ async fn tenant_admin(db: &Db, username: &str, tenant: &str) -> backend::identit
             tenant: Some(tenant.into()),
             parent: None,
         },
+        &Proof::confirm(username),
     )
     .await
     .unwrap()
@@ -93,7 +94,7 @@ async fn keys_are_parsed_unique_sensitive_and_for_super_admins_only() {
     assert_eq!(sshkeys::authorized_lines(db).await.unwrap().len(), 2);
     assert_eq!(audit_count(db, "ssh_key.add").await, 2);
     // A super admin account needs a fresh second factor like any sensitive action.
-    let s = session(try_login(db, "ana", crate::identity::PASSWORD, None, backend::db::now()).await);
+    let s = session(try_login(db, "ana", PASSWORD, None, backend::db::now()).await);
     let no_2fa = sshkeys::remove(db, &s.actor, "ana", ANA_FP, &ok).await;
     assert!(matches!(no_2fa, Err(ServiceError::PermissionDenied(_))), "{no_2fa:?}");
     let removed = sshkeys::remove(db, &operator(), "ana", ANA_FP, &ok).await.unwrap();
@@ -166,7 +167,7 @@ async fn a_2fa_account_must_give_its_code_over_ssh_too() {
     let db = &t.db;
     user(db, "ana", Role::SuperAdmin).await;
     let now = backend::db::now();
-    let s = session(try_login(db, "ana", crate::identity::PASSWORD, None, now).await);
+    let s = session(try_login(db, "ana", PASSWORD, None, now).await);
     let (secret, _) = enable_2fa(db, &s, now - chrono::TimeDelta::minutes(2)).await;
     let key = sshkeys::add(db, &operator(), "ana", ANA_KEY, &Proof::confirm("ana"))
         .await
@@ -404,13 +405,20 @@ async fn ssh_keys_verbs_keep_the_block_and_doctor_checks_it() {
     user(&t.db, "ana", Role::SuperAdmin).await;
     // Log admin in with 2FA through the services; the binary finds the session in its file.
     let now = backend::db::now();
-    let s = session(try_login(&t.db, "admin", crate::identity::PASSWORD, None, now).await);
+    let s = session(try_login(&t.db, "admin", PASSWORD, None, now).await);
     let kc = backend::secrets::KeyConfig::from_env(&d.data());
     let k = backend::secrets::load(&kc).unwrap().keys;
-    let e = totp::enroll(&t.db, &k, &s.actor).await.unwrap();
-    totp::enable_at(&t.db, &k, &s.actor, &totp::code_at(&e.secret, now).unwrap(), now)
-        .await
-        .unwrap();
+    let e = totp::enroll(&t.db, &k, &s.actor, PASSWORD).await.unwrap();
+    totp::enable_at(
+        &t.db,
+        &k,
+        &s.actor,
+        &totp::code_at(&e.secret, now).unwrap(),
+        PASSWORD,
+        now,
+    )
+    .await
+    .unwrap();
     let login = d
         .cmd(
             &t,

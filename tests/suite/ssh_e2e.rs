@@ -281,6 +281,7 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
             tenant: Some("acme".into()),
             parent: None,
         },
+        &backend::sensitive::Proof::confirm("tadmin"),
     )
     .await
     .unwrap();
@@ -289,10 +290,17 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     let keys = backend::secrets::load(&backend::secrets::KeyConfig::from_env(&data))
         .unwrap()
         .keys;
-    let e = totp::enroll(&db, &keys, &s.actor).await.unwrap();
-    let recovery = totp::enable_at(&db, &keys, &s.actor, &totp::code_at(&e.secret, now).unwrap(), now)
-        .await
-        .unwrap();
+    let e = totp::enroll(&db, &keys, &s.actor, PASSWORD).await.unwrap();
+    let recovery = totp::enable_at(
+        &db,
+        &keys,
+        &s.actor,
+        &totp::code_at(&e.secret, now).unwrap(),
+        PASSWORD,
+        now,
+    )
+    .await
+    .unwrap();
     db.close().await;
     chown(&home);
 

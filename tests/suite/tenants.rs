@@ -245,7 +245,7 @@ async fn update_branding_and_limits_are_audited_with_before_and_after() {
         ..Default::default()
     };
     assert_eq!(
-        tenants::set_limits(&t.db, &operator(), "pixel-web", limits)
+        tenants::set_limits(&t.db, &operator(), "pixel-web", limits, false)
             .await
             .unwrap()
             .max_customers,
@@ -256,7 +256,7 @@ async fn update_branding_and_limits_are_audited_with_before_and_after() {
         ..Default::default()
     };
     assert_eq!(
-        tenants::set_limits(&t.db, &operator(), "pixel-web", neg)
+        tenants::set_limits(&t.db, &operator(), "pixel-web", neg, false)
             .await
             .unwrap_err()
             .fields()[0]

@@ -280,6 +280,70 @@ fn spawn_worker(t: &TestDb, home: &std::path::Path, queue: &str, lease_secs: &st
         .unwrap()
 }
 
+/// The slow stand-in for real work that the crash tests need. It lives here, not among the
+/// production handlers: the worker process below registers it next to the built-ins.
+const SLOW_NOTE: &str = "test.slow_note";
+
+/// A worker process with the test's own handlers: this test binary again, running only
+/// [`worker_process`] (ignored in normal runs) against `t`'s database. It handles SIGTERM and
+/// SIGINT like `painel worker` (stop claiming, drain, release).
+fn spawn_test_worker(t: &TestDb, queue: &str, lease_secs: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "worker::worker_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PAINEL_TEST_WORKER_DB", &t.url)
+        .env("PAINEL_TEST_WORKER_QUEUE", queue)
+        .env("PAINEL_TEST_WORKER_LEASE", lease_secs.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The body of [`spawn_test_worker`]'s process; does nothing unless started by it.
+#[tokio::test]
+#[ignore = "run as a child process by the crash and drain tests"]
+async fn worker_process() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(url) = std::env::var("PAINEL_TEST_WORKER_DB") else {
+        return;
+    };
+    let queue = std::env::var("PAINEL_TEST_WORKER_QUEUE").unwrap();
+    let lease: u64 = std::env::var("PAINEL_TEST_WORKER_LEASE").unwrap().parse().unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let mut handlers = Handlers::builtin();
+    handlers.register(SLOW_NOTE, |job: Job, db: Db| async move {
+        let ms = job.payload["sleep_ms"].as_u64().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        jobs::handlers::audit_note(job, db).await
+    });
+    let mut cfg = WorkerConfig::new(format!("test-worker:{}", std::process::id()), vec![queue]);
+    cfg.concurrency = 4;
+    cfg.poll = Duration::from_millis(50);
+    cfg.lease = Duration::from_secs(lease);
+    cfg.drain = Duration::from_secs(20);
+    cfg.reclaim_every = (cfg.lease / 2).max(Duration::from_secs(1));
+    let mut term = signal(SignalKind::terminate()).unwrap();
+    let mut int = signal(SignalKind::interrupt()).unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = stop.send(true);
+        stop
+    });
+    Worker::new(db, cfg, handlers).run(stopped).await.unwrap();
+    watcher.abort();
+}
+
 /// Kills the child on drop, so a failing test leaves no worker behind.
 struct Reap(Child);
 
@@ -293,17 +357,16 @@ impl Drop for Reap {
 #[tokio::test]
 async fn a_killed_worker_process_loses_no_job_and_applies_each_once() {
     let t = fresh().await;
-    let home = tempfile::tempdir().unwrap();
     let keys: Vec<String> = (0..8).map(|i| format!("crash:{i}")).collect();
     let ids = put_many(
         &t.db,
         keys.iter()
-            .map(|k| new_job("crash", "audit.note", json!({"key": k, "note": k, "sleep_ms": 1500})))
+            .map(|k| new_job("crash", SLOW_NOTE, json!({"key": k, "note": k, "sleep_ms": 1500})))
             .collect(),
     )
     .await;
 
-    let mut first = Reap(spawn_worker(&t, home.path(), "crash", "2"));
+    let mut first = Reap(spawn_test_worker(&t, "crash", 2));
     let db = t.db.clone();
     wait_for(Duration::from_secs(30), "the first worker to claim", || {
         let db = db.clone();
@@ -313,7 +376,7 @@ async fn a_killed_worker_process_loses_no_job_and_applies_each_once() {
     first.0.kill().unwrap(); // SIGKILL: no drain, no release
     first.0.wait().unwrap();
 
-    let _second = Reap(spawn_worker(&t, home.path(), "crash", "2"));
+    let _second = Reap(spawn_test_worker(&t, "crash", 2));
     wait_for(Duration::from_secs(60), "every job to succeed", || {
         let db = db.clone();
         async move { count_status(&db, "succeeded").await == 8 }
@@ -334,41 +397,61 @@ async fn a_killed_worker_process_loses_no_job_and_applies_each_once() {
     assert!(reclaimed > 0);
 }
 
+/// Waits for `child` to exit (failing after 30 s) and returns its exit code.
+async fn exit_code(child: &mut Child) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "worker did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+}
+
 #[tokio::test]
-async fn sigterm_drains_and_exits_zero() {
+async fn sigterm_drains_the_running_job_and_exits_zero() {
     let t = fresh().await;
-    let home = tempfile::tempdir().unwrap();
     let ids = put_many(
         &t.db,
-        vec![new_job(
-            "term",
-            "audit.note",
-            json!({"key": "term:1", "sleep_ms": 1000}),
-        )],
+        vec![new_job("term", SLOW_NOTE, json!({"key": "term:1", "sleep_ms": 1000}))],
     )
     .await;
-    let mut w = Reap(spawn_worker(&t, home.path(), "term", "30"));
+    let mut w = Reap(spawn_test_worker(&t, "term", 30));
     let db = t.db.clone();
     wait_for(Duration::from_secs(30), "the worker to claim", || {
         let db = db.clone();
         async move { count_status(&db, "running").await == 1 }
     })
     .await;
-    let pid = w.0.id().to_string();
-    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(kill.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = w.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "worker did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(status.code(), Some(0));
+    sigterm(&w.0);
+    assert_eq!(exit_code(&mut w.0).await, Some(0));
     let j = get(&t.db, ids[0]).await;
     assert_eq!((j.status.as_str(), j.attempts), ("succeeded", 1));
     assert_eq!(notes(&t.db, "term:1").await, 1);
+}
+
+#[tokio::test]
+async fn painel_worker_runs_jobs_and_exits_zero_on_sigterm() {
+    let t = fresh().await;
+    let home = tempfile::tempdir().unwrap();
+    let ids = put_many(&t.db, vec![new_job("bin", "audit.note", json!({"key": "bin:1"}))]).await;
+    let mut w = Reap(spawn_worker(&t, home.path(), "bin", "30"));
+    let db = t.db.clone();
+    wait_for(Duration::from_secs(30), "the worker to run the job", || {
+        let db = db.clone();
+        async move { count_status(&db, "succeeded").await == 1 }
+    })
+    .await;
+    sigterm(&w.0);
+    assert_eq!(exit_code(&mut w.0).await, Some(0));
+    assert_eq!(get(&t.db, ids[0]).await.attempts, 1);
+    assert_eq!(notes(&t.db, "bin:1").await, 1);
 }
 
 #[tokio::test]

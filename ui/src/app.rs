@@ -286,14 +286,28 @@ impl App {
         match &self.popup {
             Some(Popup::Help(_)) => (vec![Context::Help], false),
             Some(Popup::Palette(_)) => (vec![Context::Palette], true),
-            None => match self.screen().map_or(Mode::List, Screen::mode) {
-                Mode::List => (vec![Context::List, Context::Global], false),
-                Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
-                Mode::Audit => (vec![Context::Audit, Context::List, Context::Global], false),
-                Mode::Form => (vec![Context::Form], true),
-                Mode::Text => (vec![Context::Palette], true),
-            },
+            None => self.mode_contexts(),
         }
+    }
+
+    /// The keymap contexts of the screen on top, whatever popup covers it.
+    fn mode_contexts(&self) -> (Vec<Context>, bool) {
+        match self.screen().map_or(Mode::List, Screen::mode) {
+            Mode::List => (vec![Context::List, Context::Global], false),
+            Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
+            Mode::Audit => (vec![Context::Audit, Context::List, Context::Global], false),
+            Mode::Form => (vec![Context::Form], true),
+            Mode::Text => (vec![Context::Palette], true),
+        }
+    }
+
+    /// The screen's contexts for `?` help, app-wide keys first.
+    pub fn screen_contexts(&self) -> Vec<Context> {
+        let (mut ctx, _) = self.mode_contexts();
+        if ctx.last() == Some(&Context::Global) {
+            ctx.rotate_right(1);
+        }
+        ctx
     }
 
     /// The hint-bar contexts for the current state.

@@ -1,5 +1,5 @@
-//! `?` help, generated from the keymap: every binding of every context, with its `desc`,
-//! shown in the widgets crate's [`HelpPopup`].
+//! `?` help, generated from the keymap: the bindings the current screen handles, with their
+//! `desc`, shown in the widgets crate's [`HelpPopup`].
 
 use ratatui::Frame;
 use widgets::{HelpPopup, Theme};
@@ -7,16 +7,25 @@ use widgets::{HelpPopup, Theme};
 use crate::action::Action;
 use crate::keymap::{Context, Keymap};
 
-/// The help entries: `(section, keys, description)`, one section per context; bindings with
-/// the same description are joined (`j, ↓  Down`).
-pub fn entries(keymap: &Keymap) -> Vec<(&'static str, String, String)> {
+/// The help entries: `(section, keys, description)`, one section per context of `contexts`
+/// (the current screen's, then the help popup's own keys), only bindings whose action `offered`
+/// accepts; bindings with the same description are joined (`j, ↓  Down`).
+pub fn entries(
+    keymap: &Keymap,
+    contexts: &[Context],
+    offered: impl Fn(&Action) -> bool,
+) -> Vec<(&'static str, String, String)> {
     let mut out = Vec::new();
-    for ctx in Context::ALL {
+    for ctx in contexts.iter().copied().chain([Context::Help]) {
         let mut merged: Vec<(Vec<String>, &str)> = Vec::new();
         for b in keymap.bindings(ctx) {
+            let keys = b.keys();
+            if ctx != Context::Help && !offered(&b.action) {
+                continue;
+            }
             match merged.iter_mut().find(|(_, d)| *d == b.desc) {
-                Some((keys, _)) => keys.push(b.keys()),
-                None => merged.push((vec![b.keys()], &b.desc)),
+                Some((k, _)) => k.push(keys),
+                None => merged.push((vec![keys], &b.desc)),
             }
         }
         out.extend(
@@ -50,8 +59,16 @@ impl Help {
         };
     }
 
-    pub fn draw(&mut self, f: &mut Frame, keymap: &Keymap, theme: &Theme) {
-        let entries = entries(keymap);
+    /// Draws the keys of `contexts` the screen beneath handles (`offered`).
+    pub fn draw(
+        &mut self,
+        f: &mut Frame,
+        keymap: &Keymap,
+        contexts: &[Context],
+        offered: impl Fn(&Action) -> bool,
+        theme: &Theme,
+    ) {
+        let entries = entries(keymap, contexts, offered);
         let entries: Vec<(&str, &str, &str)> = entries.iter().map(|(s, k, d)| (*s, k.as_str(), d.as_str())).collect();
         let popup = HelpPopup::new(&entries, theme).title("Help — keys");
         self.page = usize::from(popup.area(f.area()).height.saturating_sub(2));

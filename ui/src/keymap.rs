@@ -204,15 +204,20 @@ impl Keymap {
         }
     }
 
-    /// Hint-bar entries (key, label) of `contexts` whose action `offered` accepts, in keymap
-    /// order, one per label.
-    pub fn hints(&self, contexts: &[Context], offered: impl Fn(&Action) -> bool) -> Vec<(String, String)> {
+    /// Hint-bar entries (key, label) of `contexts`, in keymap order, one per label. `label`
+    /// gives the label for an action with the keymap's hint, or `None` when the current screen
+    /// does not handle it.
+    pub fn hints(
+        &self,
+        contexts: &[Context],
+        label: impl Fn(&Action, &str) -> Option<String>,
+    ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for ctx in contexts {
             for b in self.bindings(*ctx) {
-                if let Some(h) = b.hint.as_ref().filter(|_| offered(&b.action)) {
-                    if !out.iter().any(|(_, l)| l == h) {
-                        out.push((b.keys(), h.clone()));
+                if let Some(h) = b.hint.as_deref().and_then(|h| label(&b.action, h)) {
+                    if !out.iter().any(|(_, l)| *l == h) {
+                        out.push((b.keys(), h));
                     }
                 }
             }

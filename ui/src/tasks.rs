@@ -45,6 +45,8 @@ pub enum Request {
     SetLimits {
         key: String,
         limits: Limits,
+        /// The operator confirmed limits below the tenant's current usage.
+        confirm_below_usage: bool,
     },
     Suspend {
         key: String,
@@ -157,9 +159,15 @@ async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) ->
         Request::UpdateTenant { key, patch } => {
             Reply::Tenant(tenants::update(db, actor, &key, *patch).await.map(Box::new))
         }
-        Request::SetLimits { key, limits } => {
-            Reply::Tenant(tenants::set_limits(db, actor, &key, limits).await.map(Box::new))
-        }
+        Request::SetLimits {
+            key,
+            limits,
+            confirm_below_usage,
+        } => Reply::Tenant(
+            tenants::set_limits(db, actor, &key, limits, confirm_below_usage)
+                .await
+                .map(Box::new),
+        ),
         Request::Suspend {
             key,
             reason,

@@ -40,13 +40,26 @@ async fn filter(app: &mut App, line: &str) {
 
 #[tokio::test]
 async fn filters_narrow_and_a_bad_line_changes_nothing() {
-    let (mut app, _db, _dir) = app_and_db("audit-logs", 3).await;
-    app.settle().await;
+    let (db, _dir) = db_with(3).await;
+    // Rows the filter must drop: another action on a tenant, and a tenant.create-like action
+    // on another entity. Without them every row matches and an ignored filter passes too.
+    backend::tenants::update(
+        &db,
+        &actor(),
+        "acme-hosting",
+        TenantPatch {
+            name: Some("Acme Renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut app = app_on(&db, actor(), "audit-logs").await;
     let all = audit(&app).rows().len();
-    assert!(all >= 3, "seeded tenants are audited: {all}");
+    assert!(all >= 4, "seeded tenants and the update are audited: {all}");
     filter(&mut app, "action:tenant.create entity:tenant").await;
     let rows = audit(&app).rows();
-    assert!(!rows.is_empty() && rows.len() < all + 1);
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|r| r.action == "tenant.create"), "{rows:?}");
     let before: Vec<i64> = rows.iter().map(|r| r.seq).collect();
 
@@ -234,4 +247,86 @@ async fn audit_detail_with_diff_120x40() {
     d.arrived(Ok(Box::new(fixed_record())));
     audit_mut(&mut app).detail = Some(d);
     assert_snapshot!(render(&mut app, 120, 40).backend());
+}
+
+/// Stored text is hostile: a username and source from a failed login, with a screen clear, a
+/// window-title escape and a bidi override, must reach the terminal as harmless text.
+#[tokio::test]
+async fn hostile_audit_text_renders_harmless() {
+    const HOSTILE: &str = "\x1b[2J\x1b]0;pwned\x07\u{202e}nimda";
+    let (db, _dir) = db_with(1).await;
+    let mut who = Actor::system(HOSTILE);
+    who.source = format!("ssh {HOSTILE}");
+    let mut tx = db.begin().await.unwrap();
+    backend::audit::record(
+        &mut tx,
+        &who,
+        backend::audit::Change {
+            action: "auth.login_failed",
+            entity: "user",
+            entity_id: Some(HOSTILE.into()),
+            tenant_id: None,
+            before: None,
+            after: Some(serde_json::json!({ "username": HOSTILE })),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut app = app_on(&db, actor(), "audit-logs").await;
+    let unsafe_cells = |t: &ratatui::Terminal<ratatui::backend::TestBackend>| {
+        t.backend()
+            .buffer()
+            .content
+            .iter()
+            .filter(|c| c.symbol().chars().any(widgets::text::is_unsafe_char))
+            .count()
+    };
+    let list = render(&mut app, 120, 40);
+    assert_eq!(unsafe_cells(&list), 0, "{}", screen_text(&list));
+    assert!(
+        screen_text(&list).contains("\u{241b}[2J\u{241b}]0;pwn"),
+        "{}",
+        screen_text(&list)
+    );
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let detail = render(&mut app, 120, 40);
+    assert_eq!(unsafe_cells(&detail), 0, "{}", screen_text(&detail));
+    assert!(screen_text(&detail).contains("nimda"), "{}", screen_text(&detail));
+}
+
+/// `?` on the audit log lists the keys this screen handles: verify and filter, not the
+/// tenant list's create, edit, suspend or sort.
+#[tokio::test]
+async fn help_shows_only_the_audit_logs_keys() {
+    let (mut app, _db, _dir) = app_and_db("audit-logs", 1).await;
+    ch(&mut app, '?');
+    let help: Vec<String> = painel_ui::help::entries(
+        &painel_ui::keymap::Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).unwrap(),
+        &app.screen_contexts(),
+        |a| app.screen().is_none_or(|s| s.offers(a)),
+    )
+    .into_iter()
+    .map(|(_, keys, desc)| format!("{keys} {desc}"))
+    .collect();
+    let all = help.join("\n");
+    assert!(
+        all.contains("Verify the audit hash chain") && all.contains("Filter rows"),
+        "{all}"
+    );
+    for absent in [
+        "Suspend the tenant",
+        "Create (",
+        "Edit the form",
+        "Sort by",
+        "Retry the selected job",
+    ] {
+        assert!(!all.contains(absent), "{absent} offered on the audit log:\n{all}");
+    }
+    let screen = screen_text(&render(&mut app, 120, 60));
+    assert!(
+        screen.contains("Verify the audit hash chain") && !screen.contains("Suspend the tenant"),
+        "{screen}"
+    );
 }

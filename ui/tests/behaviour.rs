@@ -187,6 +187,75 @@ async fn limits_and_branding_save_through_the_backend() {
     assert!(d.branding.error_of("primary_color").is_some());
 }
 
+/// Clears the focused limit field ("unlimited" or a number) and types `value`.
+fn retype(app: &mut painel_ui::App, value: &str) {
+    for _ in 0..12 {
+        press(app, KeyCode::Backspace);
+    }
+    typ(app, value);
+}
+
+#[tokio::test]
+async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_them() {
+    let (mut app, db, _dir) = app_and_db("tenants/acme-hosting/limits", 1).await;
+    for i in 0..3 {
+        backend::customers::create(
+            &db,
+            &actor(),
+            backend::customers::NewCustomer {
+                tenant: "acme-hosting".into(),
+                name: format!("Cliente {i}"),
+                email: format!("c{i}@example.com"),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("customer");
+    }
+    ch(&mut app, 'e');
+    retype(&mut app, "1");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let d = tenant_detail(&app);
+    assert!(d.editing, "not saved: the form stays open");
+    assert_eq!(d.tenant.as_ref().and_then(|t| t.max_customers), None);
+    let field = d.limits.error_of("max_customers").unwrap_or_default();
+    assert!(field.contains("3 in use"), "{field}");
+    assert_eq!(
+        d.limits.error.as_deref(),
+        Some(painel_ui::screens::tenant_detail::BELOW_USAGE)
+    );
+    // Enter again with the same values confirms.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let d = tenant_detail(&app);
+    assert!(!d.editing);
+    assert_eq!(d.tenant.as_ref().and_then(|t| t.max_customers), Some(1));
+
+    // The tenant's own admin cannot raise its limits back.
+    let tenant_id = d.tenant.as_ref().map(|t| t.id).expect("tenant");
+    let mut admin = painel_ui::App::new(
+        db.clone(),
+        backend::Actor::tenant_user("thiago.barbosa", backend::Role::TenantAdmin, tenant_id),
+        painel_ui::UiOptions {
+            theme: widgets::Theme::dark(),
+            backend_label: "sqlite".into(),
+            start_route: Some("tenants/acme-hosting/limits".into()),
+            keys: None,
+            login: None,
+        },
+    );
+    admin.settle().await;
+    ch(&mut admin, 'e');
+    retype(&mut admin, "unlimited");
+    press(&mut admin, KeyCode::Enter);
+    admin.settle().await;
+    let d = tenant_detail(&admin);
+    assert!(d.editing, "refused");
+    let t = tenants::get(&db, &actor(), "acme-hosting").await.expect("tenant");
+    assert_eq!(t.max_customers, Some(1));
+}
+
 #[tokio::test]
 async fn suspend_needs_the_typed_slug_and_a_reason() {
     let (mut app, _dir) = app_at("tenants", 2).await;
@@ -236,7 +305,7 @@ async fn tenant_billing_tab_is_scoped() {
 #[test]
 fn every_keymap_action_has_a_handler_and_every_key_is_in_help() {
     let km = Keymap::parse(painel_ui::keymap::DEFAULT_KEYMAP).expect("keymap parses: every run is an action");
-    let help: String = painel_ui::help::entries(&km)
+    let help: String = painel_ui::help::entries(&km, &Context::ALL, |_| true)
         .iter()
         .map(|(section, keys, desc)| format!("{section}\n  {keys}  {desc}\n"))
         .collect();
@@ -312,10 +381,12 @@ async fn login_screen_asks_for_the_2fa_code_when_the_account_has_one() {
     let Ok(LoginOutcome::Session(s)) = identity::login(&db, None, &req).await else {
         panic!("login")
     };
-    let e = totp::enroll(&db, &keys, &s.actor).await.unwrap();
+    let e = totp::enroll(&db, &keys, &s.actor, PASSWORD).await.unwrap();
     let earlier = backend::db::now() - chrono::TimeDelta::seconds(60);
     let code = totp::code_at(&e.secret, earlier).unwrap();
-    totp::enable_at(&db, &keys, &s.actor, &code, earlier).await.unwrap();
+    totp::enable_at(&db, &keys, &s.actor, &code, PASSWORD, earlier)
+        .await
+        .unwrap();
     typ(&mut app, "ana");
     press(&mut app, KeyCode::Enter);
     typ(&mut app, PASSWORD);
@@ -342,11 +413,18 @@ async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
     // 2FA enabled on this very session, ten minutes ago: too long ago for a sensitive action.
     let keys = backend::secrets::load(&key_config(&dir)).unwrap().keys;
     let actor = app.actor().clone();
-    let e = totp::enroll(&db, &keys, &actor).await.unwrap();
+    let e = totp::enroll(&db, &keys, &actor, PASSWORD).await.unwrap();
     let then = backend::db::now() - chrono::TimeDelta::minutes(10);
-    totp::enable_at(&db, &keys, &actor, &totp::code_at(&e.secret, then).unwrap(), then)
-        .await
-        .unwrap();
+    totp::enable_at(
+        &db,
+        &keys,
+        &actor,
+        &totp::code_at(&e.secret, then).unwrap(),
+        PASSWORD,
+        then,
+    )
+    .await
+    .unwrap();
     palette(&mut app, "tenants");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
@@ -487,6 +565,7 @@ async fn an_ssh_session_ends_the_app_when_its_key_is_removed() {
             role: Some(backend::Role::SuperAdmin),
             ..Default::default()
         },
+        &backend::sensitive::Proof::confirm("ana"),
     )
     .await
     .unwrap();

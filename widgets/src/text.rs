@@ -21,13 +21,52 @@ pub fn char_width(c: char) -> usize {
     width(c.encode_utf8(&mut buf))
 }
 
-/// Replaces control characters (newlines, tabs, escapes) with spaces: one cell is one line, and
-/// an escape sequence from a customer-supplied name must never reach the terminal.
+/// Whether `c` must not reach a terminal as it is: C0 controls (ESC starts every escape
+/// sequence, BEL ends OSC titles), DEL, C1 controls (U+009B is CSI on terminals that honour
+/// 8-bit controls) and the bidirectional overrides and isolates that reorder what the operator
+/// reads ("Trojan Source").
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The printable stand-in for an unsafe character: line breaks and tabs become spaces (one cell
+/// is one line), other C0 controls and DEL their Unicode control picture (ESC shows as `␛`, so
+/// tampering stays visible), C1 controls and bidi controls U+FFFD.
+fn replacement(c: char) -> char {
+    match c {
+        '\n' | '\r' | '\t' => ' ',
+        '\u{7f}' => '\u{2421}',
+        c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+        _ => '\u{FFFD}',
+    }
+}
+
+/// Makes stored text safe to print on a terminal: every character [`is_unsafe_char`] says is
+/// unsafe is replaced, one for one, by a printable one. Names, usernames, SSH connection
+/// strings and audit payloads come from tenants and from failed logins: hostile by default.
+/// Every terminal output goes through this (batch tables, CSV, errors, prompts, the TUI).
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    if text.chars().any(is_unsafe_char) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if is_unsafe_char(c) { replacement(c) } else { c })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(text)
+    }
+}
+
+/// Scrubs a drawn frame: ratatui drops control characters from spans but keeps zero-width
+/// ones (bidi overrides) glued to the previous cell, and widgets may set symbols directly. The
+/// app runs this once over the whole buffer after drawing, so no screen can forget it.
+pub fn sanitize_buffer(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(is_unsafe_char) {
+            let clean: String = cell.symbol().chars().filter(|c| !is_unsafe_char(*c)).collect();
+            cell.set_symbol(if clean.is_empty() { " " } else { &clean });
+        }
     }
 }
 
@@ -156,8 +195,31 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_become_spaces() {
-        assert_eq!(sanitize("a\nb\x1b[31m"), "a b [31m");
+    fn control_characters_become_printable() {
+        assert_eq!(sanitize("a\nb\x1b[31m"), "a b\u{241b}[31m");
+        assert_eq!(
+            sanitize("\x1b[2J\x1b]0;pwned\x07"),
+            "\u{241b}[2J\u{241b}]0;pwned\u{2407}"
+        );
+        assert_eq!(sanitize("\u{9b}31m\u{202e}gnp.exe"), "\u{fffd}31m\u{fffd}gnp.exe");
+        assert!(matches!(sanitize("plain café 日本"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn buffer_scrub_removes_bidi_overrides_glued_to_cells() {
+        use ratatui::buffer::Buffer;
+        use ratatui::text::Line;
+        use ratatui::widgets::Widget;
+        let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
+        Line::raw("ab\u{202e}cd\x1b").render(buf.area, &mut buf);
+        assert!(
+            buf.content.iter().any(|c| c.symbol().contains('\u{202e}')),
+            "ratatui keeps it"
+        );
+        sanitize_buffer(&mut buf);
+        let text: String = buf.content.iter().map(|c| c.symbol()).collect();
+        assert!(!text.chars().any(is_unsafe_char), "{text:?}");
+        assert!(text.starts_with("abcd"), "{text:?}");
     }
 
     #[test]
@@ -179,6 +241,30 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn sanitize_leaves_nothing_unsafe(text in any::<String>()) {
+            let clean = sanitize(&text);
+            prop_assert!(!clean.chars().any(is_unsafe_char), "{clean:?}");
+            prop_assert!(!clean.contains('\x1b'));
+            // One for one: nothing the operator should see disappears.
+            prop_assert_eq!(clean.chars().count(), text.chars().count());
+            for (a, b) in text.chars().zip(clean.chars()) {
+                if !is_unsafe_char(a) {
+                    prop_assert_eq!(a, b);
+                }
+            }
+        }
+
+        #[test]
+        fn sanitize_covers_every_control(c in any::<char>()) {
+            let s = c.to_string();
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                let clean = sanitize(&s);
+                prop_assert_ne!(clean.as_ref(), s.as_str());
+            }
+        }
+
         #[test]
         fn truncate_fits(text in "\\PC{0,40}", max in 0usize..30) {
             prop_assert!(width(&truncate(&text, max)) <= max);

@@ -10,7 +10,8 @@ use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Backend, Db, Tx};
 use crate::error::{FieldError, ServiceError};
-use crate::{args, validate};
+use crate::sensitive::{self, Proof, Target};
+use crate::{args, reseller, validate};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -183,14 +184,92 @@ pub async fn init(db: &Db, actor: &Actor, mut new: NewUser) -> Result<User, Serv
     Ok(user)
 }
 
-/// Creates a user (platform super admins only until RBAC editing arrives).
-pub async fn create_user(db: &Db, actor: &Actor, new: NewUser) -> Result<User, ServiceError> {
+/// Whether `creator` may hand out `created`: every role at or below its own. Super admins
+/// rank above everyone, tenant admins above every tenant role, the reseller tree in its order
+/// (partner > ultra > master > reseller); support and on-call staff only reproduce their own
+/// role.
+pub fn may_create_role(creator: Role, created: Role) -> bool {
+    fn tree_rank(r: Role) -> u8 {
+        match r {
+            Role::Partner => 4,
+            Role::Ultra => 3,
+            Role::Master => 2,
+            _ => 1,
+        }
+    }
+    match (creator, created) {
+        (Role::SuperAdmin, _) => true,
+        (_, Role::SuperAdmin) => false,
+        (Role::TenantAdmin, _) => true,
+        (_, Role::TenantAdmin) => false,
+        (a, b) if a.is_reseller_family() && b.is_reseller_family() => tree_rank(a) >= tree_rank(b),
+        (a, b) => a == b,
+    }
+}
+
+fn outside(actor: &Actor, what: &str) -> ServiceError {
+    ServiceError::PermissionDenied(format!("{} ({}) cannot {what}", actor.name, actor.role.as_str()))
+}
+
+/// Creates a user (`users:create`, audited `user.create`). What the creator may create is
+/// bounded by what it is (docs/adr/0014): a role at or below its own ([`may_create_role`]),
+/// in its own tenant when it is tenant-scoped (the tenant defaults to it), under its own
+/// subtree when it is a reseller-family account (the parent defaults to itself), and a parent
+/// always of the new user's tenant. A super admin is created only by a platform super admin
+/// and through the sensitive-action gate (`proof`: the new username typed again and a recent
+/// second factor); other roles ignore `proof`.
+pub async fn create_user(db: &Db, actor: &Actor, mut new: NewUser, proof: &Proof<'_>) -> Result<User, ServiceError> {
     require(actor, Permission::UsersCreate)?;
     let role = new
         .role
         .ok_or_else(|| ServiceError::invalid("role", "a role is required"))?;
+    if role == Role::SuperAdmin && !(actor.role == Role::SuperAdmin && actor.is_platform()) {
+        return Err(outside(actor, "create a super admin: only a platform super admin can"));
+    }
+    if !may_create_role(actor.role, role) {
+        return Err(outside(
+            actor,
+            &format!("create a {} (above its own role)", role.as_str()),
+        ));
+    }
+    if let Some(scope) = actor.tenant_id {
+        match new.tenant_id {
+            None => new.tenant_id = Some(scope),
+            Some(t) if t == scope => {}
+            Some(_) => return Err(outside(actor, "create accounts of another tenant")),
+        }
+    }
+    let root = actor.reseller_root();
+    if new.parent_id.is_none() {
+        new.parent_id = root;
+    }
     let v = validate_new(&new).await?;
     let mut tx = db.begin().await?;
+    if let Some(parent) = new.parent_id {
+        let found: Option<(Option<Uuid>,)> = tx
+            .fetch_optional("SELECT tenant_id FROM users WHERE id = $1", args![parent])
+            .await?;
+        match found {
+            None => return Err(ServiceError::not_found("user", parent.to_string())),
+            Some((t,)) if t != new.tenant_id => {
+                return Err(ServiceError::invalid("parent", "must belong to the same tenant"))
+            }
+            Some(_) => {}
+        }
+        if let Some(root) = root {
+            if !reseller::in_subtree(&mut tx, root, parent).await? {
+                return Err(outside(actor, "place accounts outside its own reseller tree"));
+            }
+        }
+    }
+    if role == Role::SuperAdmin {
+        let target = Target {
+            action: "user.create",
+            name: &v.username,
+            tenant_id: None,
+        };
+        tx = sensitive::require(tx, actor, &target, proof).await?;
+    }
     let user = insert(&mut tx, actor, v, role, &new, "user.create").await?;
     tx.commit().await?;
     Ok(user)
@@ -211,9 +290,9 @@ pub struct NewAccount {
     pub parent: Option<String>,
 }
 
-/// Creates an account from names (`users:create`, audited `user.create`). The parent must
-/// belong to the same tenant.
-pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount) -> Result<User, ServiceError> {
+/// Creates an account from names (`users:create`, audited `user.create`; the rules of
+/// [`create_user`]).
+pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount, proof: &Proof<'_>) -> Result<User, ServiceError> {
     require(actor, Permission::UsersCreate)?;
     let role = Role::parse(a.role.trim()).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
@@ -225,15 +304,22 @@ pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount) -> Result<Use
     };
     let parent_id = match a.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(name) => {
-            let parent: Option<(Uuid, Option<Uuid>)> = db
-                .fetch_optional(
-                    "SELECT id, tenant_id FROM users WHERE username = $1",
-                    args![name.to_lowercase()],
-                )
-                .await?;
+            // A tenant user looks in its own tenant only: another tenant's names stay unknown.
+            let parent: Option<(Uuid,)> = match actor.tenant_id {
+                Some(t) => {
+                    db.fetch_optional(
+                        "SELECT id FROM users WHERE username = $1 AND tenant_id = $2",
+                        args![name.to_lowercase(), t],
+                    )
+                    .await?
+                }
+                None => {
+                    db.fetch_optional("SELECT id FROM users WHERE username = $1", args![name.to_lowercase()])
+                        .await?
+                }
+            };
             match parent {
-                Some((id, t)) if t == tenant_id => Some(id),
-                Some(_) => return Err(ServiceError::invalid("parent", "must belong to the same tenant")),
+                Some((id,)) => Some(id),
                 None => return Err(ServiceError::not_found("user", name)),
             }
         }
@@ -251,6 +337,7 @@ pub async fn create_account(db: &Db, actor: &Actor, a: NewAccount) -> Result<Use
             tenant_id,
             parent_id,
         },
+        proof,
     )
     .await
 }
@@ -286,7 +373,23 @@ pub(crate) async fn set_password_hash(
 
 #[cfg(test)]
 mod tests {
-    use super::username;
+    use super::{may_create_role, username};
+    use crate::actor::Role;
+
+    #[test]
+    fn roles_are_created_at_or_below_the_creators() {
+        assert!(Role::ALL.iter().all(|r| may_create_role(Role::SuperAdmin, *r)));
+        assert!(Role::ALL
+            .iter()
+            .all(|r| may_create_role(Role::TenantAdmin, *r) == (*r != Role::SuperAdmin)));
+        assert!(may_create_role(Role::Master, Role::Reseller));
+        assert!(may_create_role(Role::Master, Role::Master));
+        assert!(!may_create_role(Role::Master, Role::Ultra));
+        assert!(!may_create_role(Role::Reseller, Role::TenantAdmin));
+        assert!(!may_create_role(Role::SupportAgent, Role::OnCall));
+        assert!(may_create_role(Role::OnCall, Role::OnCall));
+        assert!(!may_create_role(Role::Partner, Role::SupportAgent));
+    }
 
     #[test]
     fn usernames_are_folded_and_checked() {

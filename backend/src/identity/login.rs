@@ -17,7 +17,7 @@ use super::{password, sessions, totp, NewSession, User, USER_COLUMNS};
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{self, Change};
-use crate::db::{now, Db, Tx};
+use crate::db::{now, Backend, Db, Tx};
 use crate::error::ServiceError;
 use crate::secrets::Keys;
 
@@ -131,13 +131,33 @@ async fn lock_state(tx: &mut Tx, column: &str, key: &str, p: &Policy, at: DateTi
         .is_some_and(|until| at < until))
 }
 
+/// Namespace (first key) of the advisory locks that serialise attempts per username and per
+/// source ("pnlL"); the two-key form never collides with the single-key locks elsewhere.
+const ATTEMPT_LOCK: i32 = 0x706e_6c4c;
+
 /// Whether the account or the source is locked out at `at`.
+///
+/// Callers record the attempt in the same transaction, so the count read here and the row
+/// written after it must not interleave with another attempt's: otherwise 40 parallel
+/// guesses all read "4 failures" and all get their password checked. SQLite write
+/// transactions are already exclusive (`BEGIN IMMEDIATE`); on PostgreSQL this takes
+/// transaction-scoped advisory locks on the username, then on the source (always in that
+/// order, so two attempts cannot wait on each other), held until the attempt commits.
 pub(crate) async fn is_locked(
     tx: &mut Tx,
     username: &str,
     source: &str,
     at: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
+    if tx.backend() == Backend::Postgres {
+        for key in [format!("u:{username}"), format!("s:{source}")] {
+            tx.execute(
+                &format!("SELECT pg_advisory_xact_lock({ATTEMPT_LOCK}, hashtext($1))"),
+                args![key.as_str()],
+            )
+            .await?;
+        }
+    }
     Ok(lock_state(tx, "username", username, &ACCOUNT, at).await?
         || lock_state(tx, "source", source, &SOURCE, at).await?)
 }
@@ -191,6 +211,32 @@ async fn fail(
     Err(ServiceError::PermissionDenied(LOGIN_FAILED.into()))
 }
 
+/// Longest form of an invalid username kept for the record.
+const SHOWN_MAX: usize = 64;
+
+/// An invalid username as it may be recorded: ASCII letters, digits and `.`, `_`, `-`, `@`, `+`
+/// kept, anything else as `\u{..}`, cut at [`SHOWN_MAX`] characters (marked `…`). The
+/// backslash cannot be part of a real username, so the form never names a real account.
+pub fn printable_username(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+') {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        if out.chars().count() >= SHOWN_MAX {
+            out = out.chars().take(SHOWN_MAX).collect();
+            out.push('…');
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("\\u{}");
+    }
+    out
+}
+
 pub async fn login(db: &Db, keys: Option<&Keys>, req: &LoginRequest) -> Result<LoginOutcome, ServiceError> {
     login_at(db, keys, req, now()).await
 }
@@ -203,7 +249,18 @@ pub async fn login_at(
     req: &LoginRequest,
     at: DateTime<Utc>,
 ) -> Result<LoginOutcome, ServiceError> {
-    let username = req.username.trim().to_lowercase();
+    // A name no account can have is refused before anything reaches a query: it is recorded
+    // (the source's lockout counts it) only in a printable, escaped form, so control
+    // characters or megabytes typed at the prompt never reach the audit log or a terminal.
+    let username = match super::accounts::username(&req.username) {
+        Ok(u) => u,
+        Err(_) => {
+            let shown = printable_username(&req.username);
+            let _ = password::verify(&req.password, None).await;
+            let tx = db.begin().await?;
+            return fail(tx, req, &shown, None, "invalid_username", at).await;
+        }
+    };
     let creds: Option<Credentials> = db
         .fetch_optional(
             "SELECT id, password_hash FROM users WHERE username = $1",
@@ -287,6 +344,17 @@ mod tests {
             text.contains("ana") && !text.contains("hunter2") && !text.contains("123456"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn invalid_usernames_are_recorded_printable_and_short() {
+        assert_eq!(printable_username("ana\x1b[31m"), "ana\\u{1b}\\u{5b}31m");
+        assert_eq!(printable_username(""), "\\u{}");
+        let long = printable_username(&"a".repeat(500));
+        assert_eq!(long.chars().count(), SHOWN_MAX + 1);
+        assert!(printable_username("a\u{202e}b")
+            .chars()
+            .all(|c| c.is_ascii_graphic() || c == '…'));
     }
 
     #[test]

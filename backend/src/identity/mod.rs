@@ -6,7 +6,8 @@
 //!   per account and per source and one generic failure message;
 //! * [`sessions`] — bearer tokens (only their SHA-256 is stored), expiry, revocation, and the
 //!   [`Actor`] a session acts as;
-//! * [`totp`] — RFC 6238 enrolment, replay-proof verification, recovery codes.
+//! * [`totp`] — RFC 6238 enrolment, replay-proof verification, recovery codes;
+//! * [`reauth`] — the password again before an account's own security changes.
 //!
 //! Time is a parameter (`*_at` functions) so lockout and expiry are tested without sleeping.
 
@@ -22,6 +23,7 @@ use crate::error::ServiceError;
 pub mod accounts;
 pub mod login;
 pub mod password;
+pub mod reauth;
 pub mod sessions;
 pub mod totp;
 

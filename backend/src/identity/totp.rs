@@ -7,8 +7,9 @@
 //! * A code is accepted only for a time step later than the last accepted one
 //!   (`users.totp_last_step`), so no code works twice — not even its neighbour in the ±1
 //!   window.
-//! * Disabling is a sensitive action ([`crate::sensitive`]); regenerating recovery codes needs
-//!   a recent second factor.
+//! * Every change to the factor itself — enrolling, enabling, disabling, new recovery codes —
+//!   needs the password again ([`super::reauth`]); disabling is a sensitive action
+//!   ([`crate::sensitive`]) and, like new recovery codes, needs a code in the request itself.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,7 +17,7 @@ use serde_json::json;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use uuid::Uuid;
 
-use super::{account_of, sha256_hex, user_for_update};
+use super::{account_of, reauth, sha256_hex, user_for_update};
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{self, Change};
@@ -73,10 +74,11 @@ impl std::fmt::Debug for Enrollment {
     }
 }
 
-/// Starts (or restarts) enrolment: a new secret, stored encrypted, 2FA still off.
-pub async fn enroll(db: &Db, keys: &Keys, actor: &Actor) -> Result<Enrollment, ServiceError> {
+/// Starts (or restarts) enrolment: a new secret, stored encrypted, 2FA still off. Needs the
+/// account's password again ([`reauth`]).
+pub async fn enroll(db: &Db, keys: &Keys, actor: &Actor, password: &str) -> Result<Enrollment, ServiceError> {
     let user_id = account_of(actor)?;
-    let mut tx = db.begin().await?;
+    let mut tx = reauth::begin_with_password(db, actor, user_id, password, "user.2fa_enroll", now()).await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if user.totp_enabled {
         return Err(ServiceError::Conflict(format!(
@@ -106,10 +108,16 @@ pub async fn enroll(db: &Db, keys: &Keys, actor: &Actor) -> Result<Enrollment, S
     })
 }
 
-/// Turns 2FA on after a correct code for the pending secret; returns the recovery codes
-/// (shown once).
-pub async fn enable(db: &Db, keys: &Keys, actor: &Actor, code: &str) -> Result<Vec<String>, ServiceError> {
-    enable_at(db, keys, actor, code, now()).await
+/// Turns 2FA on after a correct code for the pending secret and the password again; returns
+/// the recovery codes (shown once).
+pub async fn enable(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    code: &str,
+    password: &str,
+) -> Result<Vec<String>, ServiceError> {
+    enable_at(db, keys, actor, code, password, now()).await
 }
 
 pub async fn enable_at(
@@ -117,10 +125,11 @@ pub async fn enable_at(
     keys: &Keys,
     actor: &Actor,
     code: &str,
+    password: &str,
     at: DateTime<Utc>,
 ) -> Result<Vec<String>, ServiceError> {
     let user_id = account_of(actor)?;
-    let mut tx = db.begin().await?;
+    let mut tx = reauth::begin_with_password(db, actor, user_id, password, "user.2fa_enable", at).await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if user.totp_enabled {
         return Err(ServiceError::Conflict(format!(
@@ -159,10 +168,11 @@ pub async fn enable_at(
     Ok(codes)
 }
 
-/// Turns 2FA off: a sensitive action (typed username + a recent code).
-pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>) -> Result<(), ServiceError> {
+/// Turns 2FA off: a sensitive action (typed username), with the password again and a current
+/// code in this request.
+pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>, password: &str) -> Result<(), ServiceError> {
     let user_id = account_of(actor)?;
-    let mut tx = db.begin().await?;
+    let mut tx = reauth::begin_with_password(db, actor, user_id, password, "user.2fa_disable", now()).await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if !user.totp_enabled {
         return Err(ServiceError::Conflict(format!(
@@ -175,7 +185,7 @@ pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>) -> Result<(), Se
         name: &user.username,
         tenant_id: user.tenant_id,
     };
-    let mut tx = sensitive::require(tx, actor, &target, proof).await?;
+    let mut tx = sensitive::require_current_code(tx, actor, &target, proof, true).await?;
     tx.execute(
         "UPDATE users SET totp_enabled = $2, totp_secret_enc = NULL, totp_last_step = NULL, updated_at = $3 \
          WHERE id = $1",
@@ -189,10 +199,16 @@ pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>) -> Result<(), Se
     Ok(())
 }
 
-/// A new set of recovery codes (the old ones stop working); needs a recent second factor.
-pub async fn regenerate_recovery_codes(db: &Db, actor: &Actor, proof: &Proof<'_>) -> Result<Vec<String>, ServiceError> {
+/// A new set of recovery codes (the old ones stop working); needs the password again and a
+/// current code in this request.
+pub async fn regenerate_recovery_codes(
+    db: &Db,
+    actor: &Actor,
+    proof: &Proof<'_>,
+    password: &str,
+) -> Result<Vec<String>, ServiceError> {
     let user_id = account_of(actor)?;
-    let mut tx = db.begin().await?;
+    let mut tx = reauth::begin_with_password(db, actor, user_id, password, "user.recovery_codes", now()).await?;
     let user = user_for_update(&mut tx, user_id).await?;
     if !user.totp_enabled {
         return Err(ServiceError::Conflict(format!(
@@ -205,7 +221,7 @@ pub async fn regenerate_recovery_codes(db: &Db, actor: &Actor, proof: &Proof<'_>
         name: &user.username,
         tenant_id: user.tenant_id,
     };
-    let mut tx = sensitive::require_second_factor(tx, actor, &target, proof).await?;
+    let mut tx = sensitive::require_current_code(tx, actor, &target, proof, false).await?;
     let at = now();
     let codes = replace_recovery_codes(&mut tx, user_id, at).await?;
     record(

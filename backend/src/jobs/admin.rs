@@ -201,17 +201,58 @@ pub struct EnqueueRequest {
     pub max_attempts: Option<i64>,
 }
 
-/// Enqueues a job by hand (`jobs:manage`), audited in the same transaction. A tenant-scoped
-/// actor's job belongs to its tenant. With a pending `unique_key`, returns the holder and
-/// writes no audit row (nothing changed).
+/// The kinds a tenant-scoped actor may enqueue: work that acts inside its own tenant only.
+/// Everything else a worker runs (`jobs.cleanup`, the audit checkpoint, future provisioning
+/// and billing runs) is platform work, enqueued by platform staff or the scheduler.
+pub const TENANT_KINDS: [&str; 2] = ["noop", "audit.note"];
+
+/// Unique keys with this prefix belong to the scheduler (`schedule:<name>`, docs/adr/0004).
+pub const RESERVED_KEY_PREFIX: &str = "schedule:";
+
+/// Which kinds `actor` may enqueue by hand, or why not.
+fn check_kind(actor: &Actor, kind: &str) -> Result<(), ServiceError> {
+    let kind = kind.trim();
+    if !super::Handlers::builtin().kinds().contains(&kind) {
+        return Err(ServiceError::invalid(
+            "kind",
+            format!("no handler is registered for kind {kind}"),
+        ));
+    }
+    if !actor.is_platform() && !TENANT_KINDS.contains(&kind) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "{kind} is platform work: tenant users may enqueue {}",
+            TENANT_KINDS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Enqueues a job by hand (`jobs:manage`), audited in the same transaction. Platform staff may
+/// enqueue any registered kind, tenant users only [`TENANT_KINDS`], and the job belongs to
+/// their tenant. Unique keys are per tenant, and `schedule:` keys are the scheduler's. With a
+/// pending `unique_key`, returns the holder and writes no audit row (nothing changed).
 pub async fn enqueue(db: &Db, actor: &Actor, req: EnqueueRequest) -> Result<Job, ServiceError> {
     require(actor, Permission::JobsManage)?;
+    check_kind(actor, &req.kind)?;
+    if req
+        .unique_key
+        .as_deref()
+        .is_some_and(|k| k.trim().starts_with(RESERVED_KEY_PREFIX))
+    {
+        return Err(ServiceError::invalid(
+            "unique_key",
+            format!("keys starting '{RESERVED_KEY_PREFIX}' are reserved for the scheduler"),
+        ));
+    }
     let mut tx = db.begin().await?;
     if let Some(key) = req.unique_key.as_deref().map(str::trim) {
         let holder: Option<Job> = tx
             .fetch_optional(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND status IN ('queued', 'running')"),
-                args![key],
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND {} AND status IN ('queued', 'running')",
+                    super::queue::same_tenant(tx.backend(), 2)
+                ),
+                args![key, actor.tenant_id],
             )
             .await?;
         if let Some(job) = holder {

@@ -3,8 +3,6 @@
 //! writes one audit row, idempotently — it is the reference for handlers whose effect lives in
 //! our database (docs/adr/0004-job-queue.md, "Check-then-act in the job's own transaction").
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::{Job, JobError};
@@ -13,9 +11,6 @@ use crate::args;
 use crate::audit::{self, Change};
 use crate::db::{Backend, Db};
 use crate::error::ServiceError;
-
-/// Longest `sleep_ms` an `audit.note` payload may ask for.
-const MAX_SLEEP_MS: u64 = 600_000;
 
 /// Does nothing and succeeds.
 pub async fn noop(_job: Job, _db: Db) -> Result<(), JobError> {
@@ -27,13 +22,15 @@ fn transient(e: ServiceError) -> JobError {
 }
 
 /// Writes one audit row `note.add` (entity `note`, entity id = the idempotency key) with the
-/// payload's `note`. Payload: `{"key": "...", "note": "...", "sleep_ms": 0}`; `key` defaults to
-/// `job:<id>`, `sleep_ms` (optional) waits before the effect, to stand in for slow work.
+/// payload's `note`. Payload: `{"key": "...", "note": "..."}`; `key` defaults to `job:<id>`.
+/// The row is the job's: its tenant, recorded as the enqueuing actor ([`Job::actor`]), never
+/// as the platform.
 ///
 /// Idempotent by design: in one transaction it takes a lock on the key (an advisory lock on
 /// PostgreSQL; `BEGIN IMMEDIATE` already serialises SQLite writers), looks for the row with
-/// that key, and writes it only when missing. A run repeated after a crash finds it and
-/// succeeds without writing again.
+/// that key in the job's tenant, and writes it only when missing. A run repeated after a
+/// crash finds it and succeeds without writing again; another tenant's note with the same key
+/// is not this one.
 pub async fn audit_note(job: Job, db: Db) -> Result<(), JobError> {
     let payload = match &job.payload {
         Value::Object(m) => m,
@@ -49,16 +46,6 @@ pub async fn audit_note(job: Job, db: Db) -> Result<(), JobError> {
         Some(Value::String(n)) => n.clone(),
         Some(_) => return Err(JobError::Permanent("payload.note must be a string".into())),
     };
-    let sleep_ms = match payload.get("sleep_ms") {
-        None | Some(Value::Null) => 0,
-        Some(v) => v
-            .as_u64()
-            .filter(|ms| *ms <= MAX_SLEEP_MS)
-            .ok_or_else(|| JobError::Permanent(format!("payload.sleep_ms must be 0–{MAX_SLEEP_MS}")))?,
-    };
-    if sleep_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
-    }
 
     let mut tx = db.begin().await.map_err(transient)?;
     if tx.backend() == Backend::Postgres {
@@ -68,16 +55,18 @@ pub async fn audit_note(job: Job, db: Db) -> Result<(), JobError> {
     }
     let done: i64 = tx
         .scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE entity = 'note' AND entity_id = $1",
-            args![key.as_str()],
+            &format!(
+                "SELECT COUNT(*) FROM audit_log WHERE entity = 'note' AND entity_id = $1 AND {}",
+                super::queue::same_tenant(tx.backend(), 2)
+            ),
+            args![key.as_str(), job.tenant_id],
         )
         .await
         .map_err(transient)?;
     if done == 0 {
-        let actor = Actor::system("worker");
         audit::record(
             &mut tx,
-            &actor,
+            &job.actor(),
             Change {
                 action: "note.add",
                 entity: "note",
@@ -104,7 +93,15 @@ const CLEANUP_BATCH: i64 = 5000;
 /// days ago, in batches; failed and dead jobs stay (dead letters keep their history for
 /// the operators). Each batch writes one audit row with what it removed. Idempotent: a
 /// repeated run finds nothing more to delete.
+///
+/// Platform work only: a job of a tenant (which `jobs::admin` never enqueues) fails
+/// permanently instead of deleting every tenant's jobs.
 pub async fn jobs_cleanup(job: Job, db: Db) -> Result<(), JobError> {
+    if job.tenant_id.is_some() {
+        return Err(JobError::Permanent(
+            "jobs.cleanup is platform work: it never runs for a tenant".into(),
+        ));
+    }
     let days = match job.payload.get("older_than_days") {
         None | Some(Value::Null) => CLEANUP_DAYS,
         Some(v) => v

@@ -19,6 +19,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::actor::{Actor, Role};
+
 pub use backoff::{backoff, RetryPolicy};
 pub use events::{EventKind, JobEvent};
 pub use queue::{
@@ -59,6 +61,30 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
     /// When the latest attempt was claimed.
     pub started_at: Option<DateTime<Utc>>,
+}
+
+impl Job {
+    /// Who a handler acts as: the job's tenant scope, with the enqueuing actor's name and
+    /// `job:<id>` as the source, so audit rows say who asked for the work (docs/adr/0014).
+    /// A tenant's job acts as a tenant-scoped admin of that tenant — what enqueueing it
+    /// needed (`jobs:manage` there) — so platform-only permissions stay out of its reach;
+    /// a platform job (scheduler, platform staff) acts platform-wide, as the worker did.
+    pub fn actor(&self) -> Actor {
+        let role = if self.tenant_id.is_some() {
+            Role::TenantAdmin
+        } else {
+            Role::SuperAdmin
+        };
+        Actor {
+            user_id: None,
+            name: self.enqueued_by.clone(),
+            role,
+            tenant_id: self.tenant_id,
+            source: format!("job:{}", self.id),
+            session_id: None,
+            grants: crate::authz::Grants::default(),
+        }
+    }
 }
 
 /// What to enqueue. `None`s take the defaults: run now, [`DEFAULT_MAX_ATTEMPTS`], not unique,

@@ -74,6 +74,23 @@ fn check(new: &NewJob) -> Result<Checked, ServiceError> {
     })
 }
 
+/// The tenant half of the unique index `jobs_unique_key_uq`, exactly as migration 0013
+/// declares it (PostgreSQL matches a conflict target to an index by its expression).
+fn unique_tenant(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "(COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid))",
+        Backend::Sqlite => "IFNULL(tenant_id, X'')",
+    }
+}
+
+/// `tenant_id` equals parameter `$n`, NULL matching NULL (platform jobs).
+pub(crate) fn same_tenant(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("tenant_id IS NOT DISTINCT FROM ${n}"),
+        Backend::Sqlite => format!("tenant_id IS ${n}"),
+    }
+}
+
 /// Adds a job inside the caller's transaction, so it commits (or rolls back) with the change
 /// that implies it. With a `unique_key` already queued or running, returns that job instead.
 pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
@@ -85,13 +102,16 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
         enqueued_by,
     } = check(&new)?;
     let at = now();
-    // The conflict target names the partial unique index (both engines accept the
-    // predicate); a key held by a finished job does not conflict.
+    let backend = tx.backend();
+    // The conflict target names the partial unique index of migration 0013 — the key per
+    // tenant, platform jobs folded together — with its predicate; a key held by a finished
+    // job does not conflict.
     let sql = format!(
         "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, run_at, error_history, \
          unique_key, tenant_id, enqueued_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10, $11, $11) \
-         ON CONFLICT (unique_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING {COLUMNS}"
+         ON CONFLICT ({}, unique_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING {COLUMNS}",
+        unique_tenant(backend)
     );
     // The holder of the key can finish between our INSERT and SELECT: then insert again.
     for _ in 0..3 {
@@ -119,8 +139,11 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
         }
         let existing: Option<Job> = tx
             .fetch_optional(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND status IN ('queued', 'running')"),
-                args![unique_key.clone()],
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE unique_key = $1 AND {} AND status IN ('queued', 'running')",
+                    same_tenant(backend, 2)
+                ),
+                args![unique_key.clone(), new.tenant_id],
             )
             .await?;
         if let Some(job) = existing {
@@ -272,9 +295,13 @@ pub async fn claim(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
-         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
-         AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) RETURNING {COLUMNS}",
+        // A materialised CTE picks the rows once: as `WHERE id IN (SELECT … LIMIT n)` the
+        // planner may rescan the subquery per row (it did under row-level security, for the
+        // application role) and take more than `batch` rows.
+        "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
+         AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) \
+         UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
+         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM picked) RETURNING {COLUMNS}",
         placeholders(4, queues.len()),
         batch.min(MAX_BATCH)
     );

@@ -5,12 +5,17 @@ use ratatui::Frame;
 use widgets::SideNav;
 
 use super::{App, Popup};
-use crate::action::Action;
 use crate::chrome;
 use crate::screens::{Mode, Screen};
 
 impl App {
     pub fn draw(&mut self, f: &mut Frame) {
+        self.draw_unscrubbed(f);
+        // Stored text is hostile: one pass over the finished frame, whatever drew it.
+        widgets::text::sanitize_buffer(f.buffer_mut());
+    }
+
+    fn draw_unscrubbed(&mut self, f: &mut Frame) {
         if let Some(l) = &self.login {
             l.draw(f, &self.theme, &self.backend_label);
             return;
@@ -34,17 +39,31 @@ impl App {
             screen.draw(f, areas.body, &theme);
         }
         let screen = self.stack.last().map(|(_, s)| s);
-        let list_mode = self.popup.is_none() && screen.is_some_and(|s| matches!(s.mode(), Mode::List | Mode::Jobs));
-        let pairs = self.keymap.hints(&hint_ctx, |a| {
-            !list_mode
-                || matches!(a, Action::Palette | Action::Help | Action::Back | Action::Quit)
-                || screen.is_some_and(|s| s.supports(a))
-        });
+        // The hint bar offers what the screen handles now; the palette, help and filter line
+        // have their own few keys.
+        let own_keys = self.popup.is_none() && screen.is_some_and(|s| s.mode() != Mode::Text);
+        let pairs = self
+            .keymap
+            .hints(&hint_ctx, |a, hint| match screen.filter(|_| own_keys) {
+                Some(s) if !s.offers(a) => None,
+                Some(s) => Some(s.label(a).unwrap_or(hint).to_owned()),
+                None => Some(hint.to_owned()),
+            });
         chrome::hints(f, areas.hints, &pairs, &base);
         let flash = self.flash.as_ref().map(|(fl, _)| fl);
         chrome::status(f, areas.status, self.tasks.actor(), &self.backend_label, flash, &base);
+        let contexts = self.screen_contexts();
+        let screen = self.stack.last().map(|(_, s)| s);
         match &mut self.popup {
-            Some(Popup::Help(h)) => h.draw(f, &self.keymap, &base),
+            Some(Popup::Help(h)) => {
+                h.draw(
+                    f,
+                    &self.keymap,
+                    &contexts,
+                    |a| screen.is_none_or(|s| s.offers(a)),
+                    &base,
+                );
+            }
             Some(Popup::Palette(p)) => p.draw(f, &base),
             None => {}
         }

@@ -47,7 +47,19 @@ impl AuditLog {
     }
 
     pub fn supports(&self, a: &Action, listing: bool) -> bool {
-        listing || matches!(a, Action::Open | Action::Verify)
+        use Action::*;
+        if self.verify.is_some() {
+            return matches!(a, Open | Back);
+        }
+        if self.detail.is_some() {
+            return matches!(a, Open | Back | Up | Down | HalfPageDown | HalfPageUp);
+        }
+        listing || matches!(a, Open | Verify)
+    }
+
+    /// Enter closes the detail or the verify report it opened.
+    pub fn label(&self, a: &Action) -> Option<&'static str> {
+        (*a == Action::Open && (self.detail.is_some() || self.verify.is_some())).then_some("close")
     }
 
     pub fn rows(&self) -> &[AuditEntry] {

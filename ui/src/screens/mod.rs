@@ -226,6 +226,53 @@ impl Screen {
         }
     }
 
+    /// The dialog open on the screen, if any: it takes every key until it closes.
+    fn dialog(&self) -> Option<Dialog> {
+        let confirm = |open: bool, fields: bool| open.then_some(Dialog::Confirm { fields });
+        match self {
+            Screen::TenantCreate(_) => Some(Dialog::Form),
+            // The typed confirmation has fields: reason, slug, a 2FA code.
+            Screen::Tenants(s) => confirm(s.modal.is_some(), true),
+            Screen::Tenant(s) if s.modal.is_some() => Some(Dialog::Confirm { fields: true }),
+            Screen::Tenant(s) => s.editing.then_some(Dialog::Form),
+            Screen::Queues(s) => confirm(s.modal.is_some(), false),
+            Screen::Jobs(s) => confirm(s.modal.is_some(), false),
+            Screen::ApiKeys(s) if s.form.is_some() => Some(Dialog::Form),
+            Screen::ApiKeys(s) if s.shown.is_some() => Some(Dialog::Notice),
+            Screen::ApiKeys(s) => confirm(s.confirm.is_some(), false),
+            Screen::Dashboard(_) | Screen::Browse(_) | Screen::Audit(_) => None,
+        }
+    }
+
+    /// Whether the hint bar and `?` help offer `a` here now: the app-wide keys and the
+    /// screen's own (`supports`), or inside a dialog only the dialog's.
+    pub fn offers(&self, a: &Action) -> bool {
+        use Action::*;
+        match self.dialog() {
+            Some(Dialog::Form) => matches!(a, Accept | Close | NextField | PrevField | Quit),
+            Some(Dialog::Confirm { fields }) => {
+                matches!(a, Accept | Close | Quit) || (fields && matches!(a, NextField | PrevField))
+            }
+            Some(Dialog::Notice) => matches!(a, Accept | Quit),
+            None => matches!(a, Palette | Help | Back | Quit | Goto(_)) || self.supports(a),
+        }
+    }
+
+    /// The hint bar's and help's word for `a` here when the keymap's does not fit (x revokes
+    /// an API key; Enter confirms a dialog rather than saving a form).
+    pub fn label(&self, a: &Action) -> Option<&'static str> {
+        match (self.dialog(), a) {
+            (Some(Dialog::Confirm { .. }), Action::Accept) => Some("confirm"),
+            (Some(Dialog::Notice), Action::Accept) => Some("close"),
+            (Some(_), _) => None,
+            (None, Action::Suspend) if matches!(self, Screen::ApiKeys(_)) => Some("revoke"),
+            (None, _) => match self {
+                Screen::Audit(s) => s.label(a),
+                _ => None,
+            },
+        }
+    }
+
     /// Whether the screen does something with `a` now (for the hint bar).
     pub fn supports(&self, a: &Action) -> bool {
         use Action::*;
@@ -280,4 +327,15 @@ impl Screen {
             Screen::Audit(s) => s.draw(f, area, theme),
         }
     }
+}
+
+/// What kind of dialog a screen has open, for the keys it offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialog {
+    /// Fields to fill and save.
+    Form,
+    /// Enter confirms, Esc cancels; `fields` when something must be typed first.
+    Confirm { fields: bool },
+    /// Something to read, closed with Enter (an API key's secret).
+    Notice,
 }

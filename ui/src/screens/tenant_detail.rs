@@ -18,6 +18,9 @@ use crate::form::Form;
 use crate::router::{Route, TenantTab};
 use crate::tasks::{Reply, Request};
 
+/// What the limits form says when the backend asks for confirmation.
+pub const BELOW_USAGE: &str = "below current usage (see the fields): Enter again to set anyway, Esc to cancel";
+
 pub struct TenantDetail {
     pub key: String,
     pub tab: TenantTab,
@@ -29,6 +32,9 @@ pub struct TenantDetail {
     pub busy: bool,
     pub billing: Option<BrowseState>,
     pub modal: Option<ConfirmModal>,
+    /// Limits the backend refused as below the tenant's usage: Enter again with the same
+    /// values sends them confirmed.
+    pub below_usage: Option<Limits>,
     base: Theme,
     tinted: Option<Theme>,
 }
@@ -46,6 +52,7 @@ impl TenantDetail {
             busy: false,
             billing: None,
             modal: None,
+            below_usage: None,
             base: theme.clone(),
             tinted: None,
         }
@@ -174,32 +181,50 @@ impl TenantDetail {
                 );
             }
             TenantTab::Limits => {
-                let mut errors = Vec::new();
-                let mut get = |k: &str| {
-                    parse_limit(&self.limits.value(k)).unwrap_or_else(|message| {
-                        errors.push(FieldError {
-                            field: k.to_owned(),
-                            message,
-                        });
-                        None
-                    })
-                };
-                let limits = Limits {
-                    max_customers: get("max_customers"),
-                    max_services: get("max_services"),
-                    max_storage_gb: get("max_storage_gb"),
-                    max_domains: get("max_domains"),
-                    max_tickets_month: get("max_tickets_month"),
-                };
+                let (limits, errors) = self.parse_limits();
                 if errors.is_empty() {
                     self.busy = true;
-                    ctx.load("save", Request::SetLimits { key, limits });
+                    let confirm_below_usage = self.below_usage == Some(limits);
+                    ctx.load(
+                        "save",
+                        Request::SetLimits {
+                            key,
+                            limits,
+                            confirm_below_usage,
+                        },
+                    );
                 } else {
                     self.limits.show_error(&ServiceError::Validation(errors));
                 }
             }
             _ => {}
         }
+    }
+
+    /// The limits as typed, and the fields that do not parse.
+    fn parse_limits(&self) -> (Limits, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        let mut get = |k: &str| {
+            parse_limit(&self.limits.value(k)).unwrap_or_else(|message| {
+                errors.push(FieldError {
+                    field: k.to_owned(),
+                    message,
+                });
+                None
+            })
+        };
+        let limits = Limits {
+            max_customers: get("max_customers"),
+            max_services: get("max_services"),
+            max_storage_gb: get("max_storage_gb"),
+            max_domains: get("max_domains"),
+            max_tickets_month: get("max_tickets_month"),
+        };
+        (limits, errors)
+    }
+
+    fn typed_limits(&self) -> Limits {
+        self.parse_limits().0
     }
 
     fn form_mut(&mut self) -> Option<&mut Form> {
@@ -222,6 +247,7 @@ impl TenantDetail {
                 Action::Accept if !self.busy => self.save(ctx),
                 Action::Close | Action::Back => {
                     self.editing = false;
+                    self.below_usage = None;
                     if let Some(t) = self.tenant.clone() {
                         self.fill(&t);
                     }
@@ -290,6 +316,7 @@ impl TenantDetail {
                 match r {
                     Ok(t) => {
                         self.editing = false;
+                        self.below_usage = None;
                         ctx.emit(Action::Flash(format!("{} saved", self.tab.title().to_lowercase())));
                         self.loaded(*t, ctx);
                     }
@@ -297,7 +324,15 @@ impl TenantDetail {
                         if let Some(f) = self.form_mut() {
                             f.show_error(&e);
                         }
-                        ctx.emit(Action::FlashError(e.to_string()));
+                        self.below_usage = None;
+                        if let (ServiceError::NeedsConfirmation(_), TenantTab::Limits) = (&e, self.tab) {
+                            // Asked, not refused: the same values with Enter again go through.
+                            self.below_usage = Some(self.typed_limits());
+                            self.limits.error = Some(BELOW_USAGE.to_owned());
+                            ctx.emit(Action::FlashError(BELOW_USAGE.to_owned()));
+                        } else {
+                            ctx.emit(Action::FlashError(e.to_string()));
+                        }
                     }
                 }
             }

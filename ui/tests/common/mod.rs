@@ -184,6 +184,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
             role: Some(backend::Role::SuperAdmin),
             ..Default::default()
         },
+        &backend::sensitive::Proof::confirm("ana"),
     )
     .await
     .expect("create user");
