@@ -86,6 +86,17 @@ pub enum Command {
     /// Roles and their permissions (editing is super-admin only and sensitive).
     #[command(subcommand)]
     Roles(RolesCmd),
+    /// Operators' SSH keys and painel's block of authorized_keys (docs/adr/0012).
+    #[command(subcommand)]
+    SshKeys(crate::commands::ssh_keys::SshKeysCmd),
+    /// The forced command in authorized_keys: started by sshd for an operator's key.
+    #[command(hide = true)]
+    SshSession {
+        #[arg(long)]
+        key: i64,
+    },
+    /// Check the deployment: file modes and owners, authorized_keys, sshd's settings.
+    Doctor(crate::doctor::DoctorArgs),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -405,6 +416,10 @@ pub enum SchedulesCmd {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
+    /// Required: create the first super admin of this deployment (run as the service
+    /// account that owns the data dir; docs/adr/0012).
+    #[arg(long)]
+    pub bootstrap: bool,
     /// Prompted for on a terminal when missing.
     #[arg(long)]
     pub username: Option<String>,

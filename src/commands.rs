@@ -18,6 +18,8 @@ pub mod auth;
 mod jobs;
 pub mod keys;
 mod roles;
+pub mod ssh_keys;
+pub mod ssh_session;
 mod twofa;
 pub mod worker;
 
@@ -57,28 +59,42 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
             return Ok(());
         }
         Command::Worker(args) => return worker::run(db, args).await,
-        Command::Init(a) => return auth::init(db, a, &mut out).await,
+        Command::Init(a) => return auth::init(cfg, db, a, &mut out).await,
         Command::Login(a) => return auth::login(cfg, db, a, &mut out).await,
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
         Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
-        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => return Ok(()),
+        Command::SshSession { key } => return ssh_session::run(cfg, db, key).await,
+        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => return Ok(()),
         other => other,
     };
     let id = auth::resolve(cfg, db).await?;
+    dispatch_as(cfg, db, &id, command, &mut out).await
+}
+
+/// Runs a batch verb as `id` (the stored session, the local operator, or an SSH key's
+/// session from `painel ssh-session`).
+pub async fn dispatch_as(
+    cfg: &Config,
+    db: &Db,
+    id: &auth::Identity,
+    command: Command,
+    out: &mut Printer,
+) -> Result<()> {
     let actor = id.actor();
     // Row-level security on PostgreSQL confines a tenant user's queries a second time.
     let db = &db.scoped(actor.tenant_id);
     match command {
-        Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, &mut out).await,
-        Command::Customers(cmd) => customers_cmd(db, actor, cmd, &mut out).await,
-        Command::Jobs(cmd) => jobs::run(db, actor, cmd, &mut out).await,
-        Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, &mut out).await,
-        Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
-        Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
-        Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
-        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, &mut out).await,
-        Command::Keys(cmd) => keys::run(cfg, db, &id, cmd, &mut out).await,
-        Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
+        Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, out).await,
+        Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
+        Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
+        Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
+        Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,
+        Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, out).await,
+        Command::TwoFa(cmd) => twofa::two_fa(cfg, db, id, cmd, out).await,
+        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, out).await,
+        Command::Keys(cmd) => keys::run(cfg, db, id, cmd, out).await,
+        Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, out).await,
+        Command::SshKeys(cmd) => ssh_keys::run(cfg, db, actor, cmd, out).await,
         _ => Ok(()),
     }
 }

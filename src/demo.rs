@@ -79,6 +79,7 @@ fn login_options(store: SessionStore, token: Option<String>, notice: Option<Stri
     ui::LoginOptions {
         notice,
         token,
+        end_on_sign_out: false,
         on_login: Some(Arc::new(move |s: &NewSession| {
             if let Err(e) = store.save(&s.token) {
                 tracing::warn!(error = %e, "cannot keep the session token");

@@ -53,6 +53,25 @@ pub async fn load_keys(cfg: &Config, db: &Db) -> Result<Keys> {
     Ok(secrets::registered(db, &loaded.keys).await?)
 }
 
+/// The data dir, if it exists, must belong to the OS user running the bootstrap.
+fn check_data_dir_owner(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let me = backend::actor::OsUser::current();
+    if me.uid.is_some_and(|u| u != meta.uid()) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "{} belongs to uid {}, not to {}: bootstrap as the service account that owns it",
+            dir.display(),
+            meta.uid(),
+            me.label()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<String> {
     if stdin {
         return prompt::stdin_line();
@@ -71,7 +90,18 @@ pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<S
     Ok(pw)
 }
 
-pub async fn init(db: &Db, a: InitArgs, out: &mut Printer) -> Result<()> {
+/// `painel init --bootstrap`: the first super admin, created on purpose by the deployment's
+/// service account (the OS user that owns the data dir), never as a side effect
+/// (docs/adr/0012).
+pub async fn init(cfg: &Config, db: &Db, a: InitArgs, out: &mut Printer) -> Result<()> {
+    if !a.bootstrap {
+        return Err(ServiceError::invalid(
+            "bootstrap",
+            "painel init creates the deployment's first super admin: run it as the service account with --bootstrap",
+        )
+        .into());
+    }
+    check_data_dir_owner(&cfg.data_dir)?;
     let username = prompt::value_or_prompt(a.username, "Username", "--username")?;
     let email = prompt::value_or_prompt(a.email, "E-mail", "--email")?;
     let password = password_from(a.password_stdin, "Password (12+ characters)", true)?;
@@ -208,7 +238,7 @@ pub struct WhoAmI {
 }
 
 impl WhoAmI {
-    fn of_user(u: &identity::User, s: Option<&sessions::Session>) -> WhoAmI {
+    pub(crate) fn of_user(u: &identity::User, s: Option<&sessions::Session>) -> WhoAmI {
         WhoAmI {
             username: u.username.clone(),
             display_name: u.display_name.clone(),

@@ -21,6 +21,8 @@ mod schedules;
 mod scoping;
 mod secrets;
 mod signals;
+mod ssh;
+mod ssh_e2e;
 mod storage;
 mod tenants;
 mod terminal;

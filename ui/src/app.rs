@@ -52,6 +52,9 @@ pub struct App {
     /// The session acted through, re-checked every [`SESSION_CHECK`].
     session_token: Option<String>,
     session_checked: Instant,
+    /// Quit rather than show the login screen when the session ends (SSH-bound sessions).
+    end_on_sign_out: bool,
+    ended: Option<String>,
 }
 
 /// How often the TUI asks whether its session is still valid.
@@ -75,6 +78,7 @@ fn signed_out() -> Actor {
 
 impl App {
     pub fn new(db: Db, actor: Actor, opts: UiOptions) -> App {
+        let end_on_sign_out = opts.login.as_ref().is_some_and(|l| l.end_on_sign_out);
         let (login, on_login, session_token, actor) = match opts.login {
             Some(l) if l.token.is_some() => (None, l.on_login, l.token, actor),
             Some(l) => (Some(LoginScreen::new(l.notice)), l.on_login, None, signed_out()),
@@ -100,6 +104,8 @@ impl App {
             start_route: start,
             session_token,
             session_checked: Instant::now(),
+            end_on_sign_out,
+            ended: None,
         };
         if app.login.is_none() {
             app.open_start();
@@ -123,6 +129,13 @@ impl App {
 
     /// The session ended (expired, revoked): back to the login screen, saying why.
     fn sign_out(&mut self, why: String) {
+        if self.end_on_sign_out {
+            self.session_token = None;
+            self.tasks.set_actor(signed_out());
+            self.ended = Some(why);
+            self.quit = true;
+            return;
+        }
         for (sid, _) in std::mem::take(&mut self.stack) {
             self.forget(sid);
         }
@@ -178,6 +191,11 @@ impl App {
 
     pub fn screen_mut(&mut self) -> Option<&mut Screen> {
         self.stack.last_mut().map(|(_, s)| s)
+    }
+
+    /// Why an SSH-bound session ended the app, if it did.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
     }
 
     pub fn should_quit(&self) -> bool {

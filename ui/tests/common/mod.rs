@@ -208,6 +208,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
             login: Some(painel_ui::LoginOptions {
                 notice: None,
                 token: None,
+                end_on_sign_out: false,
                 on_login: Some(std::sync::Arc::new(move |s: &backend::identity::NewSession| {
                     *keep.lock().unwrap() = Some(s.token.clone());
                 })),
