@@ -401,13 +401,20 @@ async fn ssh_keys_verbs_keep_the_block_and_doctor_checks_it() {
         .unwrap();
     assert_eq!(init.status.code(), Some(2), "init needs --bootstrap: {}", stderr(&init));
     assert!(stderr(&init).contains("--bootstrap"));
+    // The deployment's master key, set up explicitly; audited writes from here on are keyed.
+    let setup = d.cmd(&t, &["keys", "init"]).output().unwrap();
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    let kc = backend::secrets::KeyConfig::from_env(&d.data());
+    let k = backend::secrets::load(&kc).unwrap().keys;
+    let mut t = t;
+    t.db =
+        t.db.clone()
+            .with_audit_keys(Some(backend::audit::AuditKeys::from_keys(&k)));
     user(&t.db, "admin", Role::SuperAdmin).await;
     user(&t.db, "ana", Role::SuperAdmin).await;
     // Log admin in with 2FA through the services; the binary finds the session in its file.
     let now = backend::db::now();
     let s = session(try_login(&t.db, "admin", PASSWORD, None, now).await);
-    let kc = backend::secrets::KeyConfig::from_env(&d.data());
-    let k = backend::secrets::load(&kc).unwrap().keys;
     let e = totp::enroll(&t.db, &k, &s.actor, PASSWORD).await.unwrap();
     totp::enable_at(
         &t.db,

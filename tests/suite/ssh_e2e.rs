@@ -261,7 +261,17 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
 
     // Accounts and 2FA through the services (the test computes the codes), on the
     // deployment's own database and master key.
-    let db = backend::Db::connect(&url).await.unwrap();
+    // The deployment's master key, set up explicitly as the service account; the test's own
+    // handle keys its audited writes with it like painel's processes do.
+    let setup = h.painel(&["keys", "init"], None);
+    assert!(setup.status.success(), "{}", text(&setup));
+    let keys = backend::secrets::load(&backend::secrets::KeyConfig::from_env(&data))
+        .unwrap()
+        .keys;
+    let db = backend::Db::connect(&url)
+        .await
+        .unwrap()
+        .with_audit_keys(Some(backend::audit::AuditKeys::from_keys(&keys)));
     tenants::create(&db, &operator(), new_tenant("Acme", "acme.com.br"))
         .await
         .unwrap();
@@ -287,9 +297,6 @@ async fn operators_reach_painel_through_their_keys_and_nothing_else() {
     .unwrap();
     let now = backend::db::now();
     let s = session(try_login(&db, "boss", PASSWORD, None, now).await);
-    let keys = backend::secrets::load(&backend::secrets::KeyConfig::from_env(&data))
-        .unwrap()
-        .keys;
     let e = totp::enroll(&db, &keys, &s.actor, PASSWORD).await.unwrap();
     let recovery = totp::enable_at(
         &db,
