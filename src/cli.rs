@@ -30,8 +30,18 @@ pub struct Cli {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
+    /// One JSON document (an object, or one array for a list, even with `--all`).
     Json,
+    /// JSON Lines: one object per line (lists, streams such as `jobs watch`).
+    Jsonl,
     Csv,
+}
+
+impl OutputFormat {
+    /// JSON or JSON Lines: errors are JSON objects too.
+    pub fn is_json(self) -> bool {
+        matches!(self, OutputFormat::Json | OutputFormat::Jsonl)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,10 +248,14 @@ pub enum CustomersCmd {
         filter: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
-    /// Show one customer by id.
+    /// Show one customer by id or a unique id prefix.
     Show { id: String },
     /// Create a customer in a tenant.
     Create {
@@ -295,6 +309,9 @@ pub enum ApikeysCmd {
         /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
     /// Show one key by id or prefix.
     Show { key: String },
@@ -318,12 +335,15 @@ pub enum JobsCmd {
         /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
-    /// Show one job with its payload and error history.
+    /// Show one job (by id or a unique id prefix) with its payload and error history.
     Show { id: String },
-    /// Queue a failed, dead or cancelled job again (one more attempt).
+    /// Queue a failed, dead or cancelled job again (one more attempt); id or unique prefix.
     Retry { id: String },
-    /// Cancel a queued job.
+    /// Cancel a queued job (id or unique prefix).
     Cancel { id: String },
     /// Job counts per queue and status.
     Stats,
@@ -366,8 +386,8 @@ pub struct WorkerArgs {
     /// Jobs run at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Comma-separated queues to take jobs from.
-    #[arg(long, value_delimiter = ',', default_value = "default")]
+    /// Comma-separated queues to take jobs from; default (or `*`): every queue.
+    #[arg(long, value_delimiter = ',')]
     pub queues: Vec<String>,
     /// Sleep between claims when nothing is due, in milliseconds.
     #[arg(long, default_value_t = 500)]
@@ -606,7 +626,7 @@ pub enum AuditCmd {
 
 #[derive(Args, Debug, Default)]
 pub struct AuditFilterArgs {
-    /// Exact actor name.
+    /// Actor name, or a prefix of it (thiago).
     #[arg(long)]
     pub actor: Option<String>,
     /// Exact action, or a prefix ending in * (tenant.*).
@@ -616,7 +636,7 @@ pub struct AuditFilterArgs {
     pub entity: Option<String>,
     #[arg(long)]
     pub entity_id: Option<String>,
-    /// Tenant id or slug.
+    /// Tenant id, slug, or a unique prefix of either.
     #[arg(long)]
     pub tenant: Option<String>,
     /// Inclusive: RFC 3339, YYYY-MM-DD (UTC) or an age like 7d, 12h, 30m.

@@ -69,6 +69,10 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     if let Some(commands::ssh_session::Exit(code)) = e.downcast_ref() {
         return *code;
     }
+    // The reader closed the pipe (`| head`): it has what it wanted, which is success.
+    if output::is_broken_pipe(e) {
+        return exit::OK;
+    }
     let service = e.downcast_ref::<ServiceError>();
     let code = match service {
         Some(ServiceError::NotFound { .. }) => exit::NOT_FOUND,
@@ -79,7 +83,7 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     };
     // Errors quote stored and typed text (names, usernames): never raw on a terminal.
     let message = output::clean(&format!("{e:#}"));
-    if format == OutputFormat::Json {
+    if format.is_json() {
         let body = serde_json::json!({
             "error": {
                 "kind": service.map(ServiceError::kind).unwrap_or("error"),

@@ -142,7 +142,7 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
 /// object with `-o json`; exit 2 like any usage error of the batch mode.
 fn refuse(message: &str, format: OutputFormat) -> anyhow::Error {
     let message = message.trim_end();
-    if format == OutputFormat::Json {
+    if format.is_json() {
         let e = ServiceError::invalid("command", message.to_owned());
         return Exit(crate::report(&e.into(), format)).into();
     }
