@@ -14,9 +14,13 @@ pub struct Cli {
     /// Config file (default: the platform config dir's painel/config.toml).
     #[arg(long, global = true, env = "PAINEL_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH or postgres://… (overrides config and PAINEL_DATABASE_URL).
+    /// Database URL: sqlite://PATH or postgres://… (overrides contexts, config and
+    /// PAINEL_DATABASE_URL).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Use this context's database for this run (see `painel context`).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
     /// Data directory for the embedded SQLite database and logs.
     #[arg(long, global = true, env = "PAINEL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -110,6 +114,12 @@ pub enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Named databases, like kubectl's contexts: the selected one is used by every verb.
+    #[command(subcommand)]
+    Context(ContextCmd),
+    /// Find tenants, customers, services, invoices, jobs and users by name, slug, e-mail,
+    /// domain, document or (short) id.
+    Find(FindArgs),
     /// Apply database migrations (also done automatically on start).
     Migrate,
     /// Create a fresh demo database, seed it and open the TUI.
@@ -582,6 +592,29 @@ pub enum KeysCmd {
         #[arg(long)]
         new_key_stdin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContextCmd {
+    /// Every context; `*` marks the selected one.
+    List,
+    /// One context (default: the selected one, or what this run uses when none is).
+    Show { name: Option<String> },
+    /// Select a context for every later run.
+    Use { name: String },
+    /// Add (or replace) a context: a name and a database URL (kept in a 0600 file).
+    Add { name: String, url: String },
+    /// Forget a context.
+    Remove { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// A name, slug, e-mail, domain, document, or an id / short id (4+ hex digits).
+    pub term: String,
+    /// Most results per kind.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
 }
 
 #[derive(Subcommand, Debug)]

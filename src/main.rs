@@ -7,6 +7,7 @@ mod bench_jobs;
 mod cli;
 mod commands;
 mod config;
+mod context;
 mod demo;
 mod doctor;
 mod output;
@@ -120,6 +121,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         config: cli.config.as_deref(),
         database_url: cli.database_url.as_deref(),
         data_dir: cli.data_dir.as_deref(),
+        context: cli.context.as_deref(),
     })?;
     let _log_guard = init_logging(&cfg);
     if let Some(w) = config::data_dir_warning(&cfg.data_dir) {
@@ -128,6 +130,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Tui { route: None });
     match command {
         Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),
+        Command::Context(cmd) => context::run(&cfg, cmd, &mut output::Printer::new(format)),
         Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
         Command::Bench(b) => bench::run(&cfg, b).await,
         Command::Doctor(a) => doctor::run(&cfg, a, format).await,

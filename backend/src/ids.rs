@@ -1,14 +1,17 @@
-//! Short ids, like git's: screens show the first 8 hex digits of a UUID, and every verb that
-//! takes an id accepts any unique prefix of 4+ hex digits (dashes ignored). The prefix becomes
-//! an id range (`prefix000…` to `prefixfff…`), so the lookup walks the primary key on both
-//! engines (UUIDs are 16-byte BLOBs on SQLite, `uuid` on PostgreSQL, both ordered bytewise).
-//! Only rows the actor may see are candidates: another tenant's row never makes a prefix
+//! Short ids. Every verb that takes an id accepts a unique short form of 4+ hex digits (dashes
+//! ignored), resolved like git: first as a prefix, which becomes an id range (`prefix000…` to
+//! `prefixfff…`) walked on the primary key on both engines (UUIDs are 16-byte BLOBs on SQLite,
+//! `uuid` on PostgreSQL, both ordered bytewise); when no id starts with it, as a suffix —
+//! screens show the last 8 hex digits ([`short`]), because UUIDv7's leading digits are the
+//! creation time a whole batch shares. The suffix match reads the table (bounded by the
+//! actor's scope); prefixes stay indexed.
+//! Only rows the actor may see are candidates: another tenant's row never makes a short id
 //! ambiguous, nor reveals that it exists.
 
 use uuid::Uuid;
 
 use crate::actor::Actor;
-use crate::db::{Arg, Db, Tx};
+use crate::db::{Arg, Backend, Db, Tx};
 use crate::error::ServiceError;
 use crate::page::where_clause;
 use crate::reseller::{self, Reach};
@@ -76,13 +79,16 @@ pub const AUDIT: Target = Target {
     reach: Reach::Catalogue,
 };
 
-/// The id range a short id stands for, or `None` when `key` is not a prefix of an id
-/// (too short, not hex, or a whole UUID, which needs no resolving).
-pub fn prefix_range(key: &str) -> Option<(Uuid, Uuid)> {
+/// `key` as the hex digits of a short id, or `None` when it is not one (too short, not hex,
+/// or a whole UUID, which needs no resolving).
+pub fn short_hex(key: &str) -> Option<String> {
     let hex: String = key.trim().chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
-    if hex.len() < MIN_PREFIX || hex.len() >= 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
+    (hex.len() >= MIN_PREFIX && hex.len() < 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// The id range a short id stands for as a prefix, or `None` when `key` is not a short id.
+pub fn prefix_range(key: &str) -> Option<(Uuid, Uuid)> {
+    let hex = short_hex(key)?;
     let pad = |fill: char| {
         let mut s = hex.clone();
         s.extend(std::iter::repeat_n(fill, 32 - hex.len()));
@@ -91,10 +97,39 @@ pub fn prefix_range(key: &str) -> Option<(Uuid, Uuid)> {
     Some((pad('0')?, pad('f')?))
 }
 
-/// The candidates query of `key`'s range within `actor`'s reach.
-fn candidates_sql(actor: &Actor, t: &Target, lo: Uuid, hi: Uuid) -> Result<(String, Vec<Arg>), ServiceError> {
-    let mut args: Vec<Arg> = vec![lo.into(), hi.into()];
-    let mut conds = vec![format!("{} >= $1 AND {} <= $2", t.id_col, t.id_col)];
+/// How a short id is matched.
+#[derive(Clone, Copy)]
+enum Match {
+    Prefix,
+    Suffix,
+}
+
+/// The candidates query of a short id within `actor`'s reach.
+fn candidates_sql(
+    backend: Backend,
+    actor: &Actor,
+    t: &Target,
+    hex: &str,
+    how: Match,
+) -> Result<(String, Vec<Arg>), ServiceError> {
+    let mut args: Vec<Arg> = Vec::new();
+    let mut conds = Vec::new();
+    match how {
+        Match::Prefix => {
+            let Some((lo, hi)) = prefix_range(hex) else {
+                return Err(ServiceError::not_found(t.what, hex));
+            };
+            args.extend([Arg::from(lo), Arg::from(hi)]);
+            conds.push(format!("{} >= $1 AND {} <= $2", t.id_col, t.id_col));
+        }
+        Match::Suffix => {
+            args.push(format!("%{hex}").into());
+            conds.push(match backend {
+                Backend::Sqlite => format!("lower(hex({})) LIKE $1", t.id_col),
+                Backend::Postgres => format!("replace({}::text, '-', '') LIKE $1", t.id_col),
+            });
+        }
+    }
     if let (Some(scope), Some(col)) = (actor.tenant_id, t.tenant_col) {
         args.push(scope.into());
         conds.push(format!("{col} = ${}", args.len()));
@@ -135,31 +170,43 @@ fn pick(t: &Target, key: &str, rows: Vec<(Uuid,)>) -> Result<Uuid, ServiceError>
     }
 }
 
-/// `key` made whole: a unique id prefix becomes the full id (as text); anything else (a
-/// whole UUID, a slug, a seq number) is returned unchanged for the caller's own lookup.
-/// An unknown prefix is NotFound; an ambiguous one a Validation error naming candidates.
+/// `key` made whole: a unique short id (prefix, else suffix) becomes the full id (as text);
+/// anything else (a whole UUID, a slug, a seq number) is returned unchanged for the caller's
+/// own lookup. An unknown short id is NotFound; an ambiguous one a Validation error naming
+/// the candidates.
 pub async fn expand(db: &Db, actor: &Actor, t: &Target, key: &str) -> Result<String, ServiceError> {
-    let Some((lo, hi)) = prefix_range(key) else {
+    let Some(hex) = short_hex(key) else {
         return Ok(key.to_owned());
     };
-    let (sql, args) = candidates_sql(actor, t, lo, hi)?;
-    let rows: Vec<(Uuid,)> = db.fetch_all(&sql, args).await?;
-    pick(t, key, rows).map(|id| id.to_string())
+    for how in [Match::Prefix, Match::Suffix] {
+        let (sql, args) = candidates_sql(db.backend(), actor, t, &hex, how)?;
+        let rows: Vec<(Uuid,)> = db.fetch_all(&sql, args).await?;
+        if !rows.is_empty() {
+            return pick(t, key, rows).map(|id| id.to_string());
+        }
+    }
+    Err(ServiceError::not_found(t.what, key.trim()))
 }
 
 /// [`expand`] inside a transaction (before a row is read for update).
 pub async fn expand_tx(tx: &mut Tx, actor: &Actor, t: &Target, key: &str) -> Result<String, ServiceError> {
-    let Some((lo, hi)) = prefix_range(key) else {
+    let Some(hex) = short_hex(key) else {
         return Ok(key.to_owned());
     };
-    let (sql, args) = candidates_sql(actor, t, lo, hi)?;
-    let rows: Vec<(Uuid,)> = tx.fetch_all(&sql, args).await?;
-    pick(t, key, rows).map(|id| id.to_string())
+    for how in [Match::Prefix, Match::Suffix] {
+        let (sql, args) = candidates_sql(tx.backend(), actor, t, &hex, how)?;
+        let rows: Vec<(Uuid,)> = tx.fetch_all(&sql, args).await?;
+        if !rows.is_empty() {
+            return pick(t, key, rows).map(|id| id.to_string());
+        }
+    }
+    Err(ServiceError::not_found(t.what, key.trim()))
 }
 
-/// The short form screens show: the first 8 hex digits.
+/// The short form screens show: the last 8 hex digits (the random end of a UUIDv7).
 pub fn short(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
+    let hex = id.simple().to_string();
+    hex[hex.len() - 8..].to_owned()
 }
 
 #[cfg(test)]
@@ -176,6 +223,7 @@ mod tests {
         for not in ["abc", "stream", "", "298ab5df-0000-0000-0000-000000000000", "12 34"] {
             assert!(prefix_range(not).is_none(), "{not}");
         }
-        assert_eq!(short(lo), "298ab5df");
+        assert_eq!(short(lo), "00000000");
+        assert_eq!(short_hex("0BAD-CAFE").as_deref(), Some("0badcafe"));
     }
 }

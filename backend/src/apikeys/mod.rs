@@ -350,7 +350,7 @@ pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<ApiKey, ServiceErr
 async fn find(db: &Db, actor: &Actor, key: &str) -> Result<Option<Row>, ServiceError> {
     let (sql, arg) = lookup(key);
     let row: Option<Row> = db.fetch_optional(&sql, vec![arg]).await?;
-    if row.is_some() || crate::ids::prefix_range(key).is_none() {
+    if row.is_some() || crate::ids::short_hex(key).is_none() {
         return Ok(row);
     }
     let id = crate::ids::expand(db, actor, &crate::ids::API_KEYS, key).await?;
