@@ -99,6 +99,7 @@ pub async fn dispatch_as(
         Command::Keys(cmd) => keys::run(cfg, db, id, cmd, out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, out).await,
         Command::SshKeys(cmd) => ssh_keys::run(cfg, db, actor, cmd, out).await,
+        Command::Find(a) => out.list(&backend::find::find(db, actor, &a.term, a.limit).await?),
         _ => Ok(()),
     }
 }

@@ -352,3 +352,21 @@ impl Record for VerifyReport {
         ]
     }
 }
+
+impl Record for backend::find::Hit {
+    fn columns() -> &'static [&'static str] {
+        &["kind", "id", "label", "detail", "tenant", "matched", "route"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.to_owned(),
+            self.id.to_string(),
+            self.label.clone(),
+            self.detail.clone(),
+            opt(&self.tenant),
+            self.matched.to_owned(),
+            self.route.clone(),
+        ]
+    }
+}

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod error;
+pub mod find;
 pub mod ids;
 pub mod identity;
 pub mod jobs;
