@@ -702,6 +702,13 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 300)]
         latency_samples: usize,
     },
+    /// `painel find`'s first page over many customers, for every kind of term.
+    Find {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
     /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
     Render {
         #[arg(long, default_value_t = 500)]

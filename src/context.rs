@@ -181,7 +181,14 @@ pub fn run(cfg: &Config, cmd: ContextCmd, out: &mut Printer) -> Result<()> {
                 let known: Vec<&str> = all.contexts.keys().map(String::as_str).collect();
                 return Err(ServiceError::not_found(
                     "context",
-                    format!("{name} (known: {})", if known.is_empty() { "none".into() } else { known.join(", ") }),
+                    format!(
+                        "{name} (known: {})",
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
                 )
                 .into());
             }

@@ -129,7 +129,10 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;
     if seed_only {
         demo_session(cfg, &db, &url).await?;
-        eprintln!("context {} selected: batch commands now use the demo database as {DEMO_ADMIN}", crate::context::DEMO);
+        eprintln!(
+            "context {} selected: batch commands now use the demo database as {DEMO_ADMIN}",
+            crate::context::DEMO
+        );
         eprintln!("demo data seeded into {}", crate::config::mask_url(&url));
         let logins: Vec<String> = DEMO_LOGINS.iter().map(|(u, r)| format!("{u} ({r})")).collect();
         eprintln!("demo accounts, password {DEMO_PASSWORD}: {}", logins.join(", "));

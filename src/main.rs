@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod authorized_keys;
 mod bench;
+mod bench_find;
 mod bench_jobs;
 mod cli;
 mod commands;
@@ -41,9 +42,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             // --help and --version are not errors.
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::from(exit::OK);
+            }
+            eprint!("{}", with_plain_usage(&e));
+            return ExitCode::from(exit::USAGE);
         }
     };
     let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
@@ -62,6 +66,34 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => ExitCode::from(report(&e, format)),
     }
+}
+
+/// clap's error text with its usage line replaced by the subcommand's own: for a mistyped
+/// flag clap prints the flag it suggests as if it were required (`Usage: painel audit list
+/// --since <SINCE>`), which reads as an instruction.
+fn with_plain_usage(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut cur = cmd;
+    for arg in std::env::args().skip(1).filter(|a| !a.starts_with('-')) {
+        // Option values are skipped too: they name no subcommand.
+        if let Some(sub) = cur.find_subcommand(&arg) {
+            cur = sub.clone();
+        }
+    }
+    let usage = cur.render_usage().to_string();
+    text.lines()
+        .map(|l| {
+            if l.starts_with("Usage: ") {
+                usage.trim_end().to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// Prints one clear line on stderr (a JSON object with `-o json`) and picks the exit code.

@@ -656,9 +656,18 @@ mod describe_tests {
 
     #[test]
     fn descriptions_never_carry_credentials() {
-        assert_eq!(describe_url("sqlite:///var/lib/painel/p.sqlite?mode=rwc"), "sqlite /var/lib/painel/p.sqlite");
-        assert_eq!(describe_url("postgres://app:s3cr3t@db:5432/painel"), "postgres db:5432/painel");
-        assert_eq!(describe_url("postgresql://app@db/painel?sslmode=require"), "postgres db/painel");
+        assert_eq!(
+            describe_url("sqlite:///var/lib/painel/p.sqlite?mode=rwc"),
+            "sqlite /var/lib/painel/p.sqlite"
+        );
+        assert_eq!(
+            describe_url("postgres://app:s3cr3t@db:5432/painel"),
+            "postgres db:5432/painel"
+        );
+        assert_eq!(
+            describe_url("postgresql://app@db/painel?sslmode=require"),
+            "postgres db/painel"
+        );
         assert!(!describe_url("postgres://u:p%40ss@h/d").contains("p%40ss"));
     }
 }

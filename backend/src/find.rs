@@ -279,7 +279,15 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
             let more = match k.kind {
                 "tenant" if indexable => tenants_text(db, actor, term, room).await?,
                 "tenant" => {
-                    let rows = fetch(db, actor, k, "t.slug = $1".into(), vec![term.to_lowercase().into()], room).await?;
+                    let rows = fetch(
+                        db,
+                        actor,
+                        k,
+                        "t.slug = $1".into(),
+                        vec![term.to_lowercase().into()],
+                        room,
+                    )
+                    .await?;
                     hits(k, "slug", rows)
                 }
                 "customer" => match document_digits(term) {
@@ -288,13 +296,33 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
                         "document",
                         fetch(db, actor, k, "c.document = $1".into(), vec![doc.into()], room).await?,
                     ),
+                    None if crate::validate::email(term).is_ok() => {
+                        let exact = fetch(
+                            db,
+                            actor,
+                            k,
+                            "c.email = $1".into(),
+                            vec![term.to_lowercase().into()],
+                            room,
+                        )
+                        .await?;
+                        if exact.is_empty() {
+                            customers_text(db, actor, term, room).await?
+                        } else {
+                            hits(k, "email", exact)
+                        }
+                    }
                     None if indexable => customers_text(db, actor, term, room).await?,
                     None => Vec::new(),
                 },
                 "service" if indexable => {
                     let cond = "(lower(coalesce(x.domain, '')) LIKE $1 ESCAPE '\\' \
                                 OR lower(coalesce(x.username, '')) LIKE $1 ESCAPE '\\')";
-                    hits(k, "domain", fetch(db, actor, k, cond.into(), vec![text.clone().into()], room).await?)
+                    hits(
+                        k,
+                        "domain",
+                        fetch(db, actor, k, cond.into(), vec![text.clone().into()], room).await?,
+                    )
                 }
                 "invoice" => {
                     let cond = "x.number IN ($1, $2)";
@@ -304,12 +332,24 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
                 "user" if indexable => {
                     let cond = "(lower(u.username) LIKE $1 ESCAPE '\\' OR lower(u.email) LIKE $1 ESCAPE '\\' \
                                 OR lower(u.display_name) LIKE $1 ESCAPE '\\')";
-                    hits(k, "username", fetch(db, actor, k, cond.into(), vec![text.clone().into()], room).await?)
+                    hits(
+                        k,
+                        "username",
+                        fetch(db, actor, k, cond.into(), vec![text.clone().into()], room).await?,
+                    )
                 }
                 "user" => hits(
                     k,
                     "username",
-                    fetch(db, actor, k, "u.username = $1".into(), vec![term.to_lowercase().into()], room).await?,
+                    fetch(
+                        db,
+                        actor,
+                        k,
+                        "u.username = $1".into(),
+                        vec![term.to_lowercase().into()],
+                        room,
+                    )
+                    .await?,
                 ),
                 _ => Vec::new(),
             };

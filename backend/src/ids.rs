@@ -82,7 +82,12 @@ pub const AUDIT: Target = Target {
 /// `key` as the hex digits of a short id, or `None` when it is not one (too short, not hex,
 /// or a whole UUID, which needs no resolving).
 pub fn short_hex(key: &str) -> Option<String> {
-    let hex: String = key.trim().chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    let hex: String = key
+        .trim()
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
     (hex.len() >= MIN_PREFIX && hex.len() < 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 

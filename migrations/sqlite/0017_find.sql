@@ -45,6 +45,9 @@ END;
 
 INSERT INTO customer_search (customer_id, search_text) SELECT id, search_text FROM customers;
 
--- Exact lookups: a customer's document (CPF/CNPJ digits), an invoice's number.
+-- Exact lookups: a customer's document (CPF/CNPJ digits), an invoice's number, an e-mail.
 CREATE INDEX customers_document_idx ON customers (document);
 CREATE INDEX invoices_number_idx    ON invoices (number);
+-- A whole e-mail address finds its customer without the trigram index (whose cost grows
+-- with the term's length).
+CREATE INDEX customers_email_idx    ON customers (email);

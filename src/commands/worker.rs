@@ -36,11 +36,7 @@ pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
         queues = vec![ALL_QUEUES.to_owned()];
     }
     if args.concurrency == 0 || args.lease_secs == 0 {
-        return Err(backend::ServiceError::invalid(
-            "worker",
-            "--concurrency and --lease-secs must be positive",
-        )
-        .into());
+        return Err(backend::ServiceError::invalid("worker", "--concurrency and --lease-secs must be positive").into());
     }
     let serving = if queues == [ALL_QUEUES] {
         "every queue".to_owned()

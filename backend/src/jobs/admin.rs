@@ -219,7 +219,11 @@ pub fn has_handler(kind: &str) -> bool {
 
 /// The kinds this build's workers run, sorted.
 pub fn known_kinds() -> Vec<String> {
-    super::Handlers::builtin().kinds().into_iter().map(str::to_owned).collect()
+    super::Handlers::builtin()
+        .kinds()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Which kinds `actor` may enqueue by hand, or why not.
@@ -229,7 +233,10 @@ fn check_kind(actor: &Actor, kind: &str) -> Result<(), ServiceError> {
     if !handlers.handles(kind) {
         return Err(ServiceError::invalid(
             "kind",
-            format!("unknown job kind {kind:?}: known kinds are {}", handlers.kinds().join(", ")),
+            format!(
+                "unknown job kind {kind:?}: known kinds are {}",
+                handlers.kinds().join(", ")
+            ),
         ));
     }
     if !actor.is_platform() && !TENANT_KINDS.contains(&kind) {
