@@ -265,15 +265,26 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
         return Err(ServiceError::invalid("term", "type something to find"));
     }
     let limit = limit.clamp(1, MAX_PER_KIND);
-    let allowed = |k: &Kind| require(actor, k.permission).is_ok();
+    // The kinds are asked at once: on PostgreSQL each is a round trip, and the pool has the
+    // connections (SQLite serialises them anyway, at no cost).
+    let kinds = [&TENANT, &CUSTOMER, &SERVICE, &INVOICE, &JOB, &USER]
+        .into_iter()
+        .filter(|k| require(actor, k.permission).is_ok())
+        .map(|k| one_kind(db, actor, k, term, limit));
+    let found = futures::future::try_join_all(kinds).await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// One kind's hits: id matches first, then the term's.
+async fn one_kind(db: &Db, actor: &Actor, k: &Kind, term: &str, limit: usize) -> Result<Vec<Hit>, ServiceError> {
     let text = validate::like_contains(term);
     let indexable = term.chars().count() >= 3;
-    let mut out: Vec<Hit> = Vec::new();
-    for k in [&TENANT, &CUSTOMER, &SERVICE, &INVOICE, &JOB, &USER] {
-        if !allowed(k) {
-            continue;
-        }
+    {
         let mut found = by_id(db, actor, k, term, limit).await?;
+        // A whole id names one record: no name contains it.
+        if Uuid::parse_str(term).is_ok() {
+            return Ok(found);
+        }
         let room = limit - found.len().min(limit);
         if room > 0 {
             let more = match k.kind {
@@ -359,9 +370,8 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
                 }
             }
         }
-        out.extend(found);
+        Ok(found)
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -88,6 +88,8 @@ pub enum SshCommand {
     /// Roles and their permissions.
     #[command(subcommand)]
     Roles(RolesCmd),
+    /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
+    Find(crate::cli::FindArgs),
     /// Who this key acts as.
     Whoami,
 }
@@ -104,6 +106,7 @@ impl SshCommand {
             SshCommand::TwoFa(c) => Command::TwoFa(c),
             SshCommand::Users(c) => Command::Users(c),
             SshCommand::Roles(c) => Command::Roles(c),
+            SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
     }
