@@ -267,8 +267,11 @@ pub async fn find(db: &Db, actor: &Actor, term: &str, limit: usize) -> Result<Ve
     let limit = limit.clamp(1, MAX_PER_KIND);
     // The kinds are asked at once: on PostgreSQL each is a round trip, and the pool has the
     // connections (SQLite serialises them anyway, at no cost).
+    // A CPF/CNPJ names a customer: no other kind is asked (nor ids that happen to start so).
+    let document = document_digits(term).is_some();
     let kinds = [&TENANT, &CUSTOMER, &SERVICE, &INVOICE, &JOB, &USER]
         .into_iter()
+        .filter(|k| !document || k.kind == "customer")
         .filter(|k| require(actor, k.permission).is_ok())
         .map(|k| one_kind(db, actor, k, term, limit));
     let found = futures::future::try_join_all(kinds).await?;
@@ -280,7 +283,11 @@ async fn one_kind(db: &Db, actor: &Actor, k: &Kind, term: &str, limit: usize) ->
     let text = validate::like_contains(term);
     let indexable = term.chars().count() >= 3;
     {
-        let mut found = by_id(db, actor, k, term, limit).await?;
+        let mut found = if document_digits(term).is_some() {
+            Vec::new()
+        } else {
+            by_id(db, actor, k, term, limit).await?
+        };
         // A whole id names one record: no name contains it.
         if Uuid::parse_str(term).is_ok() {
             return Ok(found);
