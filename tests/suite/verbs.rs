@@ -375,3 +375,35 @@ async fn usage_lines_unlimited_values_and_unknown_job_kinds() {
             .unwrap();
     assert_eq!(queued, 0);
 }
+
+/// A short id resolves only among rows the actor may see: another tenant's (or a platform)
+/// job is "not found" for a tenant user, never an ambiguity that reveals it.
+#[tokio::test]
+async fn short_ids_resolve_within_the_actors_scope_only() {
+    use backend::ids::{self, JOBS};
+    use backend::{Actor, Role, ServiceError};
+    let t = fresh().await;
+    let _home = demo(&t);
+    let (tenant,): (uuid::Uuid,) =
+        t.db.fetch_optional("SELECT id FROM tenants WHERE slug = 'streammax-revenda'", args![])
+            .await
+            .unwrap()
+            .unwrap();
+    let (foreign,): (uuid::Uuid,) =
+        t.db.fetch_optional(
+            "SELECT id FROM jobs WHERE tenant_id IS NULL OR tenant_id <> $1 LIMIT 1",
+            args![tenant],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let hex = foreign.simple().to_string();
+    let admin = Actor::tenant_user("t-admin", Role::TenantAdmin, tenant);
+    let scoped = t.db.scoped(Some(tenant));
+    for short in [&hex[..16], &hex[24..]] {
+        let got = ids::expand(&scoped, &admin, &JOBS, short).await;
+        assert!(matches!(got, Err(ServiceError::NotFound { .. })), "{short}: {got:?}");
+        let platform = ids::expand(&t.db, &Actor::system("ops"), &JOBS, short).await.unwrap();
+        assert_eq!(platform, foreign.to_string());
+    }
+}
