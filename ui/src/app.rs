@@ -14,7 +14,7 @@ use crate::keymap::{key_name, Context, Keymap, Lookup};
 use crate::palette::Palette;
 use crate::router::{Route, TenantTab};
 use crate::screens::login::{self, LoginScreen};
-use crate::screens::{Ctx, Mode, Screen};
+use crate::screens::{self, Ctx, Mode, Screen};
 use crate::tasks::{BackendResult, Job, Tasks};
 use crate::{OnLogin, UiOptions};
 
@@ -36,7 +36,7 @@ pub struct App {
     pub theme: Theme,
     pub backend_label: String,
     tasks: Tasks,
-    stack: Vec<(u64, Screen)>,
+    stack: Vec<(u64, Box<dyn Screen>)>,
     pub popup: Option<Popup>,
     pending_keys: Vec<String>,
     flash: Option<(Flash, Instant)>,
@@ -53,6 +53,9 @@ pub struct App {
     session_token: Option<String>,
     session_checked: Instant,
 }
+
+/// Whether the session is still valid, re-read with its role's permissions.
+struct SessionCheck(Result<backend::identity::Authenticated, backend::ServiceError>);
 
 /// How often the TUI asks whether its session is still valid.
 pub const SESSION_CHECK: Duration = Duration::from_secs(60);
@@ -110,11 +113,10 @@ impl App {
     /// Asks the backend whether the session is still valid (every minute from `tick`).
     pub fn check_session(&mut self) {
         if let (Some(token), None) = (&self.session_token, &self.login) {
-            let job = Job {
-                slot: SESSION_SLOT,
-                request: crate::tasks::Request::Session(token.clone()),
-                delay: None,
-            };
+            let token = token.clone();
+            let job = Job::call(SESSION_SLOT, |env| async move {
+                SessionCheck(backend::identity::authenticate(&env.db, &token, &env.actor.source).await)
+            });
             self.outbox.push((LOGIN_SID, job));
             self.session_checked = Instant::now();
             self.flush();
@@ -172,12 +174,21 @@ impl App {
         self.stack.last().map_or_else(Route::dashboard, |(_, s)| s.route())
     }
 
-    pub fn screen(&self) -> Option<&Screen> {
-        self.stack.last().map(|(_, s)| s)
+    pub fn screen(&self) -> Option<&dyn Screen> {
+        self.stack.last().map(|(_, s)| s.as_ref())
     }
 
-    pub fn screen_mut(&mut self) -> Option<&mut Screen> {
-        self.stack.last_mut().map(|(_, s)| s)
+    pub fn screen_mut(&mut self) -> Option<&mut dyn Screen> {
+        self.stack.last_mut().map(|(_, s)| s.as_mut() as &mut dyn Screen)
+    }
+
+    /// The screen on top as its own type (tests, bench).
+    pub fn screen_as<T: Screen>(&self) -> Option<&T> {
+        self.screen().and_then(|s| s.downcast_ref())
+    }
+
+    pub fn screen_as_mut<T: Screen>(&mut self) -> Option<&mut T> {
+        self.screen_mut().and_then(|s| s.downcast_mut())
     }
 
     pub fn should_quit(&self) -> bool {
@@ -206,7 +217,7 @@ impl App {
         }
         let sid = self.next_sid;
         self.next_sid += 1;
-        let mut screen = Screen::for_route(&route, &self.theme);
+        let mut screen = screens::for_route(&route, &self.theme);
         let mut ctx = Ctx::new(self.page_size);
         screen.start(&mut ctx);
         self.stack.push((sid, screen));
@@ -274,7 +285,7 @@ impl App {
 
     /// The keymap contexts of the screen on top, whatever popup covers it.
     fn mode_contexts(&self) -> (Vec<Context>, bool) {
-        match self.screen().map_or(Mode::List, Screen::mode) {
+        match self.screen().map_or(Mode::List, |s| s.mode()) {
             Mode::List => (vec![Context::List, Context::Global], false),
             Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
             Mode::Audit => (vec![Context::Audit, Context::List, Context::Global], false),
@@ -457,18 +468,18 @@ impl App {
             return;
         }
         if r.screen == LOGIN_SID && r.slot == SESSION_SLOT {
-            match r.reply {
-                crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) => self.sign_out(why),
+            match r.msg.downcast::<SessionCheck>().map(|c| c.0) {
+                Ok(Err(backend::ServiceError::PermissionDenied(why))) => self.sign_out(why),
                 // The check re-reads the role's permissions: an edit reaches a running console
                 // within a minute (docs/adr/0011).
-                crate::tasks::Reply::Session(Ok(auth)) => self.tasks.set_actor(auth.actor),
+                Ok(Ok(auth)) => self.tasks.set_actor(auth.actor),
                 _ => {}
             }
             return;
         }
         if r.screen == LOGIN_SID {
             let done = self.login.as_mut().and_then(|l| {
-                l.apply(r.reply);
+                l.apply(r.msg);
                 l.take_session()
             });
             if let Some(s) = done {
@@ -484,7 +495,7 @@ impl App {
         };
         let sid = *sid;
         let mut ctx = Ctx::new(page_size);
-        screen.apply(r.slot, r.reply, &mut ctx);
+        screen.apply(r.slot, r.msg, &mut ctx);
         self.process(sid, ctx);
         self.dirty = true;
         self.flush();

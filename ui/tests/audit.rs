@@ -13,22 +13,16 @@ use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use painel_ui::screens::audit_detail::{diff_lines, AuditDetail, Change, VerifyResult};
 use painel_ui::screens::audit_log::AuditLog;
-use painel_ui::screens::Screen;
 use painel_ui::App;
 use uuid::Uuid;
 
 fn audit(app: &App) -> &AuditLog {
-    match app.screen() {
-        Some(Screen::Audit(a)) => a,
-        _ => panic!("not on the audit log: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the audit log: {}", app.route().path()))
 }
 
 fn audit_mut(app: &mut App) -> &mut AuditLog {
-    match app.screen_mut() {
-        Some(Screen::Audit(a)) => a,
-        _ => panic!("not on the audit log"),
-    }
+    app.screen_as_mut().unwrap_or_else(|| panic!("not on the audit log"))
 }
 
 async fn filter(app: &mut App, line: &str) {

@@ -6,7 +6,6 @@ use backend::tenants;
 use common::*;
 use crossterm::event::KeyCode;
 use painel_ui::keymap::{pretty_key, Context, Keymap};
-use painel_ui::screens::Screen;
 
 #[tokio::test]
 async fn palette_jumps_to_tenants() {
@@ -108,7 +107,7 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
     assert_eq!(app.route().path(), "tenants/create");
     submit_tenant(&mut app, "Broken Brand", "not a domain");
     app.settle().await;
-    let Some(Screen::TenantCreate(form)) = app.screen() else {
+    let Some(form) = app.screen_as::<painel_ui::screens::tenant_form::TenantForm>() else {
         panic!("left the form")
     };
     assert!(form.form.error_of("domain").is_some());
@@ -470,10 +469,7 @@ async fn a_revoked_session_brings_the_login_screen_back() {
 }
 
 fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::api_keys::ApiKeysScreen {
-    match app.screen() {
-        Some(Screen::ApiKeys(s)) => s,
-        _ => panic!("not on the API keys page"),
-    }
+    app.screen_as().unwrap_or_else(|| panic!("not on the API keys page"))
 }
 
 #[tokio::test]

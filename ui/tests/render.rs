@@ -276,8 +276,8 @@ async fn job_list_80x24() {
     let (mut app, _dir) = app_at("services/jobs", 0).await;
     let ov = queue_state::overview();
     let items: Vec<_> = ov.failures.into_iter().chain(ov.running).collect();
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::Jobs(l)) => {
+    match app.screen_as_mut::<painel_ui::screens::jobs_list::JobsList>() {
+        Some(l) => {
             l.page = Some(Page {
                 items,
                 has_next: true,
@@ -385,8 +385,8 @@ mod api_keys_state {
 
 async fn api_keys_app() -> (painel_ui::App, tempfile::TempDir) {
     let (mut app, dir) = app_at("settings/api-keys", 0).await;
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::ApiKeys(s)) => s.page = Some(api_keys_state::page()),
+    match app.screen_as_mut::<painel_ui::screens::api_keys::ApiKeysScreen>() {
+        Some(s) => s.page = Some(api_keys_state::page()),
         _ => panic!("not on the API keys page"),
     }
     (app, dir)
@@ -407,8 +407,8 @@ async fn api_keys_120x40() {
 #[tokio::test]
 async fn api_key_secret_modal_80x24() {
     let (mut app, _dir) = api_keys_app().await;
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::ApiKeys(s)) => {
+    match app.screen_as_mut::<painel_ui::screens::api_keys::ApiKeysScreen>() {
+        Some(s) => {
             s.shown = Some(painel_ui::screens::api_keys::Shown {
                 name: "Billing bot".into(),
                 prefix: "bfbztpgd".into(),

@@ -3,8 +3,9 @@
 //! after a confirmation. The backend checks permissions, scopes and tenancy and audits both
 //! changes; this screen holds the secret only until the modal is closed.
 
-use backend::apikeys::{ApiKey, ApiKeyQuery, NewApiKey};
+use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
 use backend::page::{Page, PageAt};
+use backend::ServiceError;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Margin, Rect};
@@ -15,10 +16,18 @@ use widgets::{Column, ConfirmDialog, DataCell, DataRow, DataTable, Theme, Tone};
 
 use super::browse::tone_for;
 use super::paging::{Move, Paging};
-use super::{Ctx, Mode};
+use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::form::Form;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::Msg;
+
+/// What the screen's calls bring back.
+enum Reply {
+    Page(Result<Page<ApiKey>, ServiceError>),
+    Created(Result<CreatedApiKey, ServiceError>),
+    Revoked(Result<ApiKey, ServiceError>),
+}
 
 const PAGE: &str = "api-keys";
 const CREATE: &str = "api-key-create";
@@ -53,8 +62,36 @@ fn when(t: Option<DateTime<Utc>>, none: &str) -> String {
     t.map_or_else(|| none.to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
-impl ApiKeysScreen {
-    pub fn mode(&self) -> Mode {
+impl Screen for ApiKeysScreen {
+    fn route(&self) -> Route {
+        page_route("settings/api-keys")
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        if self.form.is_some() {
+            Some(Dialog::Form)
+        } else if self.shown.is_some() {
+            Some(Dialog::Notice)
+        } else {
+            self.confirm.is_some().then_some(Dialog::Confirm { fields: false })
+        }
+    }
+
+    fn keys(&self) -> Keys {
+        // No filter here yet; `x` (bound to suspending a tenant elsewhere) revokes.
+        let listing: Vec<Action> = LISTING.iter().filter(|a| **a != Action::Filter).cloned().collect();
+        Keys::new()
+            .with(&listing)
+            .with(&[Action::Create])
+            .labelled(Action::Suspend, "revoke")
+            .with(TABS)
+    }
+
+    fn mode(&self) -> Mode {
         if self.form.is_some() || self.shown.is_some() || self.confirm.is_some() {
             Mode::Form
         } else {
@@ -62,74 +99,7 @@ impl ApiKeysScreen {
         }
     }
 
-    pub fn supports(&self, a: &Action, listing: bool) -> bool {
-        (listing && !matches!(a, Action::Filter))
-            || matches!(a, Action::Create | Action::Suspend | Action::NextTab | Action::PrevTab)
-    }
-
-    pub fn rows(&self) -> &[ApiKey] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move) {
-        self.paging.fetching(at.clone(), how);
-        let q = ApiKeyQuery {
-            tenant: None,
-            limit: ctx.page_size,
-            at,
-        };
-        ctx.load(PAGE, Request::ApiKeyPage(q));
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay);
-    }
-
-    fn input(form: &Form) -> NewApiKey {
-        NewApiKey {
-            tenant: form.value("tenant"),
-            name: form.value("name"),
-            scopes: form.value("scopes").split(',').map(|s| s.trim().to_owned()).collect(),
-            ..NewApiKey::default()
-        }
-    }
-
-    fn on_modal(&mut self, a: &Action, ctx: &mut Ctx) {
-        if self.shown.is_some() {
-            // Enter or Esc: the secret is gone from memory with the modal.
-            if matches!(a, Action::Accept | Action::Close | Action::Back) {
-                self.shown = None;
-            }
-            return;
-        }
-        if let Some((key, sent)) = &mut self.confirm {
-            match a {
-                Action::Close | Action::Back => self.confirm = None,
-                Action::Accept if !*sent => {
-                    *sent = true;
-                    ctx.load(REVOKE, Request::RevokeApiKey(key.id.to_string()));
-                }
-                _ => {}
-            }
-            return;
-        }
-        if let Some((form, busy)) = &mut self.form {
-            match a {
-                Action::NextField => form.next(),
-                Action::PrevField => form.prev(),
-                Action::Accept if !*busy => {
-                    *busy = true;
-                    form.clear_errors();
-                    ctx.load(CREATE, Request::CreateApiKey(Box::new(Self::input(form))));
-                }
-                Action::Close | Action::Back => self.form = None,
-                _ => {}
-            }
-        }
-    }
-
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         if self.mode() == Mode::Form {
             self.on_modal(a, ctx);
             return true;
@@ -156,24 +126,25 @@ impl ApiKeysScreen {
         true
     }
 
-    pub fn on_input(&mut self, key: KeyEvent) {
+    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
         if let (Some((form, false)), None, None) = (&mut self.form, &self.shown, &self.confirm) {
             form.input(key);
         }
     }
 
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            (PAGE, Reply::ApiKeyPage(Ok(p))) => {
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Ok(reply) = msg.downcast::<Reply>() else { return };
+        match *reply {
+            Reply::Page(Ok(p)) => {
                 self.paging.arrived(&p);
                 self.error = None;
                 self.page = Some(p);
             }
-            (PAGE, Reply::ApiKeyPage(Err(e))) => {
+            Reply::Page(Err(e)) => {
                 ctx.emit(Action::FlashError(e.to_string()));
                 self.error = Some(e.to_string());
             }
-            (CREATE, Reply::ApiKeyCreated(r)) => match r {
+            Reply::Created(r) => match r {
                 Ok(c) => {
                     self.form = None;
                     ctx.emit(Action::Flash(format!("API key {} created", c.key.prefix)));
@@ -192,7 +163,7 @@ impl ApiKeysScreen {
                     ctx.emit(Action::FlashError(e.to_string()));
                 }
             },
-            (REVOKE, Reply::ApiKey(r)) => {
+            Reply::Revoked(r) => {
                 self.confirm = None;
                 match r {
                     Ok(k) => {
@@ -202,11 +173,10 @@ impl ApiKeysScreen {
                     Err(e) => ctx.emit(Action::FlashError(e.to_string())),
                 }
             }
-            _ => {}
         }
     }
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         self.paging.set_viewport(area);
         let columns = [
             // Higher priority stays longer on narrow terminals: which key, and is it live.
@@ -275,6 +245,78 @@ impl ApiKeysScreen {
         }
         if let Some(s) = &self.shown {
             draw_secret(f, s, theme);
+        }
+    }
+}
+
+impl ApiKeysScreen {
+    pub fn rows(&self) -> &[ApiKey] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move) {
+        self.paging.fetching(at.clone(), how);
+        let q = ApiKeyQuery {
+            tenant: None,
+            limit: ctx.page_size,
+            at,
+        };
+        ctx.load(PAGE, |env| async move {
+            Reply::Page(apikeys::list(&env.db, &env.actor, &q).await)
+        });
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let at = self.paging.at.clone();
+        self.fetch(ctx, at, Move::Stay);
+    }
+
+    fn input(form: &Form) -> NewApiKey {
+        NewApiKey {
+            tenant: form.value("tenant"),
+            name: form.value("name"),
+            scopes: form.value("scopes").split(',').map(|s| s.trim().to_owned()).collect(),
+            ..NewApiKey::default()
+        }
+    }
+
+    fn on_modal(&mut self, a: &Action, ctx: &mut Ctx) {
+        if self.shown.is_some() {
+            // Enter or Esc: the secret is gone from memory with the modal.
+            if matches!(a, Action::Accept | Action::Close | Action::Back) {
+                self.shown = None;
+            }
+            return;
+        }
+        if let Some((key, sent)) = &mut self.confirm {
+            match a {
+                Action::Close | Action::Back => self.confirm = None,
+                Action::Accept if !*sent => {
+                    *sent = true;
+                    let id = key.id.to_string();
+                    ctx.load(REVOKE, |env| async move {
+                        Reply::Revoked(apikeys::revoke(&env.db, &env.actor, &id).await)
+                    });
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some((form, busy)) = &mut self.form {
+            match a {
+                Action::NextField => form.next(),
+                Action::PrevField => form.prev(),
+                Action::Accept if !*busy => {
+                    *busy = true;
+                    form.clear_errors();
+                    let k = Self::input(form);
+                    ctx.load(CREATE, |env| async move {
+                        Reply::Created(apikeys::create(&env.db, &env.actor, k).await)
+                    });
+                }
+                Action::Close | Action::Back => self.form = None,
+                _ => {}
+            }
         }
     }
 }

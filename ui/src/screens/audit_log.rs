@@ -4,8 +4,9 @@
 //! and says which field is wrong). Enter opens a row with its before/after diff; `v` walks
 //! the hash chain.
 
-use backend::audit::{AuditEntry, AuditQuery};
+use backend::audit::{self, AuditEntry, AuditQuery, AuditRecord, VerifyReport};
 use backend::page::{Page, PageAt};
+use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
@@ -15,9 +16,17 @@ use super::audit_detail::{AuditDetail, VerifyResult};
 use super::filter::FilterLine;
 use super::paging::{Move, Paging};
 use super::queues::model::short_id;
-use super::{Ctx, Mode};
+use super::{page_route, Ctx, Keys, Mode, Screen, LISTING};
 use crate::action::Action;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::Msg;
+
+/// What the screen's calls bring back.
+enum Reply {
+    Page(Result<Page<AuditEntry>, ServiceError>),
+    Record(Result<Box<AuditRecord>, ServiceError>),
+    Verify(Result<VerifyReport, ServiceError>),
+}
 
 const PAGE: &str = "audit";
 pub const DETAIL: &str = "audit-detail";
@@ -37,8 +46,30 @@ pub struct AuditLog {
     pub verify: Option<VerifyResult>,
 }
 
-impl AuditLog {
-    pub fn mode(&self) -> Mode {
+impl Screen for AuditLog {
+    fn route(&self) -> Route {
+        page_route("audit-logs")
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn keys(&self) -> Keys {
+        use Action::*;
+        // Enter closes the detail or the verify report it opened.
+        if self.verify.is_some() {
+            return Keys::new().labelled(Open, "close").with(&[Back]);
+        }
+        if self.detail.is_some() {
+            return Keys::new()
+                .labelled(Open, "close")
+                .with(&[Back, Up, Down, HalfPageDown, HalfPageUp]);
+        }
+        Keys::new().with(LISTING).with(&[Open, Verify])
+    }
+
+    fn mode(&self) -> Mode {
         if self.filter.editing {
             Mode::Text
         } else {
@@ -46,55 +77,7 @@ impl AuditLog {
         }
     }
 
-    pub fn supports(&self, a: &Action, listing: bool) -> bool {
-        use Action::*;
-        if self.verify.is_some() {
-            return matches!(a, Open | Back);
-        }
-        if self.detail.is_some() {
-            return matches!(a, Open | Back | Up | Down | HalfPageDown | HalfPageUp);
-        }
-        listing || matches!(a, Open | Verify)
-    }
-
-    /// Enter closes the detail or the verify report it opened.
-    pub fn label(&self, a: &Action) -> Option<&'static str> {
-        (*a == Action::Open && (self.detail.is_some() || self.verify.is_some())).then_some("close")
-    }
-
-    pub fn rows(&self) -> &[AuditEntry] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    fn query(&self, line: &str, ctx: &Ctx, at: PageAt) -> Result<AuditQuery, String> {
-        let mut q = backend::audit::filter::parse_filter(line, backend::db::now()).map_err(|e| e.to_string())?;
-        q.limit = ctx.page_size;
-        q.at = at;
-        Ok(q)
-    }
-
-    /// Reads a page with `line`; a line that does not parse changes nothing.
-    fn fetch(&mut self, line: String, ctx: &mut Ctx, at: PageAt, how: Move) {
-        match self.query(&line, ctx, at.clone()) {
-            Ok(q) => {
-                self.filter_error = None;
-                self.applied = line;
-                self.paging.fetching(at, how);
-                ctx.load(PAGE, Request::AuditPage(Box::new(q)));
-            }
-            Err(e) => {
-                ctx.emit(Action::FlashError(format!("filter not applied: {e}")));
-                self.filter_error = Some(e);
-            }
-        }
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let (line, at) = (self.applied.clone(), self.paging.at.clone());
-        self.fetch(line, ctx, at, Move::Stay);
-    }
-
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         if self.verify.is_some() {
             if matches!(a, Action::Back | Action::Close | Action::Open | Action::Accept) {
                 self.verify = None;
@@ -124,12 +107,17 @@ impl AuditLog {
             Action::Open => {
                 if let Some(seq) = self.rows().get(self.paging.selected()).map(|e| e.seq) {
                     self.detail = Some(AuditDetail::loading(seq));
-                    ctx.load(DETAIL, Request::AuditRecord(seq.to_string()));
+                    let key = seq.to_string();
+                    ctx.load(DETAIL, |env| async move {
+                        Reply::Record(audit::get(&env.db, &env.actor, &key).await.map(Box::new))
+                    });
                 }
             }
             Action::Verify => {
                 self.verify = Some(VerifyResult::Running);
-                ctx.load(VERIFY, Request::AuditVerify);
+                ctx.load(VERIFY, |env| async move {
+                    Reply::Verify(audit::verify(&env.db, &env.actor).await)
+                });
             }
             Action::Refresh => self.reload(ctx),
             Action::Filter => self.filter.start(),
@@ -155,42 +143,34 @@ impl AuditLog {
     }
 
     /// Typing edits the line only: a half-typed `since:1` must not query.
-    pub fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
+    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
         if self.filter.editing {
             self.filter.input(key);
         }
     }
 
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            (PAGE, Reply::AuditPage(Ok(p))) => {
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Ok(reply) = msg.downcast::<Reply>() else { return };
+        match *reply {
+            Reply::Page(Ok(p)) => {
                 self.paging.arrived(&p);
                 self.error = None;
                 self.page = Some(p);
             }
-            (PAGE, Reply::AuditPage(Err(e))) => {
+            Reply::Page(Err(e)) => {
                 ctx.emit(Action::FlashError(e.to_string()));
                 self.error = Some(e.to_string());
             }
-            (DETAIL, Reply::AuditRecord(r)) => {
+            Reply::Record(r) => {
                 if let Some(d) = self.detail.as_mut() {
                     d.arrived(r);
                 }
             }
-            (VERIFY, Reply::AuditVerify(r)) => self.verify = Some(VerifyResult::Done(r.map_err(|e| e.to_string()))),
-            _ => {}
+            Reply::Verify(r) => self.verify = Some(VerifyResult::Done(r.map_err(|e| e.to_string()))),
         }
     }
 
-    pub fn title(&self) -> String {
-        match (&self.filter_error, self.applied.trim()) {
-            (Some(e), _) => format!("Audit log · {e}"),
-            (None, "") => "Audit log".to_owned(),
-            (None, line) => format!("Audit log · {line}"),
-        }
-    }
-
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let area = self.filter.draw_above(f, area, theme);
         self.paging.set_viewport(area);
         // Higher priorities stay longest on narrow terminals: who did what, then when.
@@ -250,6 +230,50 @@ impl AuditLog {
         }
         if let Some(v) = &self.verify {
             v.draw(f, theme);
+        }
+    }
+}
+
+impl AuditLog {
+    pub fn rows(&self) -> &[AuditEntry] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    fn query(&self, line: &str, ctx: &Ctx, at: PageAt) -> Result<AuditQuery, String> {
+        let mut q = backend::audit::filter::parse_filter(line, backend::db::now()).map_err(|e| e.to_string())?;
+        q.limit = ctx.page_size;
+        q.at = at;
+        Ok(q)
+    }
+
+    /// Reads a page with `line`; a line that does not parse changes nothing.
+    fn fetch(&mut self, line: String, ctx: &mut Ctx, at: PageAt, how: Move) {
+        match self.query(&line, ctx, at.clone()) {
+            Ok(q) => {
+                self.filter_error = None;
+                self.applied = line;
+                self.paging.fetching(at, how);
+                ctx.load(PAGE, |env| async move {
+                    Reply::Page(audit::list(&env.db, &env.actor, &q).await)
+                });
+            }
+            Err(e) => {
+                ctx.emit(Action::FlashError(format!("filter not applied: {e}")));
+                self.filter_error = Some(e);
+            }
+        }
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let (line, at) = (self.applied.clone(), self.paging.at.clone());
+        self.fetch(line, ctx, at, Move::Stay);
+    }
+
+    pub fn title(&self) -> String {
+        match (&self.filter_error, self.applied.trim()) {
+            (Some(e), _) => format!("Audit log · {e}"),
+            (None, "") => "Audit log".to_owned(),
+            (None, line) => format!("Audit log · {line}"),
         }
     }
 }

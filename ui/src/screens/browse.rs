@@ -1,9 +1,10 @@
 //! Generic table screens over `backend::browse` views: real rows, keyset pages, `/` filter,
 //! and an honest empty state. Also embedded in the tenant detail (its billing tab).
 
-use backend::browse::{BrowseQuery, Table};
+use backend::browse::{self, BrowseQuery, Table};
 use backend::db::Cell;
 use backend::page::PageAt;
+use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
@@ -12,10 +13,15 @@ use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
 use super::filter::FilterLine;
 use super::paging::{Move, Paging};
-use super::{Ctx, Mode};
+use super::{Ctx, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
-use crate::router::Page;
-use crate::tasks::{Reply, Request};
+use crate::router::{Page, Route};
+use crate::tasks::Msg;
+
+/// A page of a view, or why not.
+pub struct Loaded(Result<Table, ServiceError>);
+
+const SLOT: &str = "browse";
 
 pub const NOT_AVAILABLE: &str = "This view is not available in this build.";
 
@@ -52,15 +58,12 @@ impl BrowseState {
         }
     }
 
-    fn request(&self, ctx: &Ctx, at: PageAt) -> Request {
-        Request::Browse {
-            view: self.view_key.to_owned(),
-            query: BrowseQuery {
-                filter: self.filter.value(),
-                tenant: self.tenant,
-                limit: ctx.page_size,
-                at,
-            },
+    fn query(&self, ctx: &Ctx, at: PageAt) -> BrowseQuery {
+        BrowseQuery {
+            filter: self.filter.value(),
+            tenant: self.tenant,
+            limit: ctx.page_size,
+            at,
         }
     }
 
@@ -68,12 +71,18 @@ impl BrowseState {
         if !self.available {
             return;
         }
-        let req = self.request(ctx, at.clone());
+        let (query, key) = (self.query(ctx, at.clone()), self.view_key);
         self.paging.fetching(at, how);
+        let call = move |env: crate::tasks::Env| async move {
+            Loaded(match browse::view(key) {
+                Some(v) => browse::browse(&env.db, &env.actor, v, &query).await,
+                None => Err(ServiceError::not_found("view", key)),
+            })
+        };
         if debounce {
-            ctx.debounced("browse", req);
+            ctx.debounced(SLOT, call);
         } else {
-            ctx.load("browse", req);
+            ctx.load(SLOT, call);
         }
     }
 
@@ -125,8 +134,12 @@ impl BrowseState {
         }
     }
 
-    pub fn apply(&mut self, reply: Reply, ctx: &mut Ctx) {
-        let Reply::Table(result) = reply else { return };
+    /// A message for the table; given back when it is not one.
+    pub fn apply(&mut self, msg: Msg, ctx: &mut Ctx) -> Option<Msg> {
+        let result = match msg.downcast::<Loaded>() {
+            Ok(m) => m.0,
+            Err(m) => return Some(m),
+        };
         match result {
             Ok(t) => {
                 self.paging.arrived(&t);
@@ -138,6 +151,7 @@ impl BrowseState {
                 self.error = Some(e.to_string());
             }
         }
+        None
     }
 
     pub fn footer(&self) -> String {
@@ -252,8 +266,41 @@ impl BrowseScreen {
             state: BrowseState::new(key, title, None),
         }
     }
+}
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+impl Screen for BrowseScreen {
+    fn route(&self) -> Route {
+        Route::Page(self.page)
+    }
+
+    fn mode(&self) -> Mode {
+        self.state.mode()
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.state.reload(ctx);
+    }
+
+    fn keys(&self) -> Keys {
+        // Tabs move between a section's pages (settings has more than one).
+        Keys::new()
+            .with(LISTING)
+            .when(Route::Page(self.page).tabs().is_some(), TABS)
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        self.state.on_action(a, ctx)
+    }
+
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        self.state.on_input(key, ctx);
+    }
+
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        self.state.apply(msg, ctx);
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         self.state.draw(f, area, theme);
     }
 }

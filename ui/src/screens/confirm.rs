@@ -5,7 +5,7 @@
 //! reason and sends the same request again with it.
 
 use backend::sensitive;
-use backend::tenants::Tenant;
+use backend::tenants::{self, Tenant};
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -14,7 +14,9 @@ use widgets::{ConfirmDialog, Theme};
 use super::Ctx;
 use crate::action::Action;
 use crate::form::Form;
-use crate::tasks::Request;
+
+/// A tenant suspended or reactivated, or why not (to the screen that opened the modal).
+pub struct Changed(pub Result<Tenant, ServiceError>);
 
 pub const SLOT: &str = "confirm";
 
@@ -78,16 +80,28 @@ impl ConfirmModal {
             Action::Accept if !self.busy => {
                 self.busy = true;
                 self.form.clear_errors();
-                let req = match self.kind {
-                    ConfirmKind::Suspend => Request::Suspend {
-                        key: self.slug.clone(),
-                        reason: self.code_for.clone().unwrap_or_else(|| self.form.value("reason")),
-                        confirm: self.form.value("confirm"),
-                        code: self.code_for.is_some().then(|| self.form.value("code")),
-                    },
-                    ConfirmKind::Reactivate => Request::Reactivate(self.slug.clone()),
-                };
-                ctx.load(SLOT, req);
+                let key = self.slug.clone();
+                match self.kind {
+                    ConfirmKind::Suspend => {
+                        let reason = self.code_for.clone().unwrap_or_else(|| self.form.value("reason"));
+                        let confirm = self.form.value("confirm");
+                        let code = self.code_for.is_some().then(|| self.form.value("code"));
+                        ctx.load(SLOT, move |env| async move {
+                            let r = async {
+                                let keys = env.keys_for(code.as_deref())?;
+                                let mut proof = sensitive::Proof::confirm(&confirm);
+                                if let Some(k) = &keys {
+                                    proof = proof.with_code(code.as_deref(), k);
+                                }
+                                tenants::suspend(&env.db, &env.actor, &key, &reason, &proof).await
+                            };
+                            Changed(r.await)
+                        });
+                    }
+                    ConfirmKind::Reactivate => ctx.load(SLOT, move |env| async move {
+                        Changed(tenants::reactivate(&env.db, &env.actor, &key).await)
+                    }),
+                }
             }
             _ => {}
         }

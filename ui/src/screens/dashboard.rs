@@ -6,9 +6,15 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 use widgets::{StatCard, Theme, Tone};
 
-use super::Ctx;
+use backend::{dashboard, ServiceError};
+
+use super::{Ctx, Keys, Screen, MOVING};
 use crate::action::Action;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::Msg;
+
+/// The stats came back.
+struct Stats(Result<Vec<Stat>, ServiceError>);
 
 const CARD_WIDTH: u16 = 24;
 const CARD_HEIGHT: u16 = 4;
@@ -34,7 +40,9 @@ fn tone(s: &Stat) -> Tone {
 
 impl Dashboard {
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        ctx.load("stats", Request::Stats);
+        ctx.load("stats", |env| async move {
+            Stats(dashboard::stats(&env.db, &env.actor).await)
+        });
     }
 
     fn len(&self) -> usize {
@@ -45,8 +53,24 @@ impl Dashboard {
         let max = self.len().saturating_sub(1) as isize;
         self.selected = (self.selected as isize + delta).clamp(0, max) as usize;
     }
+}
 
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+impl Screen for Dashboard {
+    fn route(&self) -> Route {
+        Route::dashboard()
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new()
+            .with(MOVING)
+            .with(&[Action::Open, Action::Left, Action::Right])
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         let cols = self.columns.max(1) as isize;
         match a {
             Action::Right => self.go(1),
@@ -66,8 +90,9 @@ impl Dashboard {
         true
     }
 
-    pub fn apply(&mut self, reply: Reply, ctx: &mut Ctx) {
-        let Reply::Stats(r) = reply else { return };
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Ok(r) = msg.downcast::<Stats>() else { return };
+        let Stats(r) = *r;
         match r {
             Ok(s) => {
                 self.stats = Some(s);
@@ -81,7 +106,7 @@ impl Dashboard {
         }
     }
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let stats = match (&self.stats, &self.error) {
             (_, Some(e)) => return super::notice(f, area, "Dashboard", e, theme.error, theme),
             (None, None) => return super::notice(f, area, "Dashboard", "Loading…", theme.muted, theme),

@@ -2,6 +2,8 @@
 //! cancelled job can be retried), so no typed name: Enter confirms, Esc cancels. The backend
 //! checks the permission and the job's state and audits the change; this modal only asks.
 
+use backend::jobs::{admin, Job};
+use backend::ServiceError;
 use ratatui::Frame;
 use uuid::Uuid;
 use widgets::{ConfirmDialog, Theme};
@@ -9,7 +11,9 @@ use widgets::{ConfirmDialog, Theme};
 use super::queues::model::short_id;
 use super::Ctx;
 use crate::action::Action;
-use crate::tasks::Request;
+
+/// A job retried or cancelled, or why not (to the screen that opened the dialog).
+pub struct Changed(pub Result<Job, ServiceError>);
 
 pub const SLOT: &str = "job-confirm";
 
@@ -86,11 +90,13 @@ impl JobConfirm {
             Action::Accept if !self.busy => {
                 self.busy = true;
                 let id = self.target.id.to_string();
-                let req = match self.action {
-                    JobAction::Retry => Request::RetryJob(id),
-                    JobAction::Cancel => Request::CancelJob(id),
-                };
-                ctx.load(SLOT, req);
+                let action = self.action;
+                ctx.load(SLOT, move |env| async move {
+                    Changed(match action {
+                        JobAction::Retry => admin::retry(&env.db, &env.actor, &id).await,
+                        JobAction::Cancel => admin::cancel(&env.db, &env.actor, &id).await,
+                    })
+                });
             }
             _ => {}
         }

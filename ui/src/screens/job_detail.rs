@@ -1,7 +1,8 @@
 //! One job in a popup (Enter on a running job or a failure): its fields, payload and error
 //! history, read with `jobs::admin::get`.
 
-use backend::jobs::Job;
+use backend::jobs::{admin, Job};
+use backend::ServiceError;
 use chrono::{DateTime, Utc};
 use ratatui::layout::{Margin, Rect};
 use ratatui::text::{Line, Span};
@@ -12,8 +13,20 @@ use uuid::Uuid;
 use widgets::{KeyValuePanel, KvEntry, Theme};
 
 use super::browse::tone_for;
+use super::Ctx;
 
 pub const SLOT: &str = "job-detail";
+
+/// The job read for the popup, or why not.
+pub struct Loaded(Result<Job, ServiceError>);
+
+/// Reads job `id` for the popup (its answer goes to [`JobDetail::arrived`]).
+pub fn load(ctx: &mut Ctx, id: Uuid) {
+    let id = id.to_string();
+    ctx.load(SLOT, move |env| async move {
+        Loaded(admin::get(&env.db, &env.actor, &id).await)
+    });
+}
 
 pub struct JobDetail {
     pub id: Uuid,
@@ -50,6 +63,15 @@ fn history(v: &Value) -> Vec<String> {
 }
 
 impl JobDetail {
+    /// The job came back: shown if it is still the one asked for.
+    pub fn arrived(&mut self, Loaded(r): Loaded) {
+        match r {
+            Ok(job) if job.id == self.id => self.job = Some(job),
+            Ok(_) => {}
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
     pub fn loading(id: Uuid) -> JobDetail {
         JobDetail {
             id,

@@ -3,9 +3,10 @@
 //! cancel and the detail popup as on the queue screen. This is where a plain queued job (one
 //! that never failed, so not in the failure feed) is cancelled.
 
-use backend::jobs::admin::JobQuery;
+use backend::jobs::admin::{self, JobQuery};
 use backend::jobs::Job;
 use backend::page::{Page, PageAt};
+use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
@@ -17,9 +18,13 @@ use super::job_confirm::{self, JobAction, JobConfirm, Target};
 use super::job_detail::{self, JobDetail};
 use super::paging::{Move, Paging};
 use super::queues::model::short_id;
-use super::{Ctx, Mode};
+use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING};
 use crate::action::Action;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::Msg;
+
+/// A page of jobs, or why not.
+struct Loaded(Result<Page<Job>, ServiceError>);
 
 const PAGE: &str = "jobs";
 /// `f` walks these; `None` is every status.
@@ -53,8 +58,26 @@ fn target(j: &Job) -> Target {
     }
 }
 
-impl JobsList {
-    pub fn mode(&self) -> Mode {
+impl Screen for JobsList {
+    fn route(&self) -> Route {
+        page_route("services/jobs")
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        self.modal.is_some().then_some(Dialog::Confirm { fields: false })
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new()
+            .with(LISTING)
+            .with(&[Action::Open, Action::Retry, Action::CancelJob, Action::NextStatus])
+    }
+
+    fn mode(&self) -> Mode {
         if self.modal.is_some() {
             Mode::Form
         } else if self.filter.editing {
@@ -64,55 +87,7 @@ impl JobsList {
         }
     }
 
-    pub fn supports(&self, a: &Action, listing: bool) -> bool {
-        listing || matches!(a, Action::Open | Action::Retry | Action::CancelJob | Action::NextStatus)
-    }
-
-    pub fn rows(&self) -> &[Job] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    fn selected(&self) -> Option<&Job> {
-        self.rows().get(self.paging.selected())
-    }
-
-    fn query(&self, ctx: &Ctx, at: PageAt) -> JobQuery {
-        let text = self.filter.value();
-        let (queue, kind) = match text {
-            Some(t) if t.contains('.') => (None, Some(t)),
-            other => (other, None),
-        };
-        JobQuery {
-            queue,
-            kind,
-            status: self.status.map(str::to_owned),
-            limit: ctx.page_size,
-            at,
-        }
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
-        let q = self.query(ctx, at.clone());
-        self.paging.fetching(at, how);
-        if debounce {
-            ctx.debounced(PAGE, Request::JobPage(q));
-        } else {
-            ctx.load(PAGE, Request::JobPage(q));
-        }
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay, false);
-    }
-
-    fn act(&mut self, action: JobAction, job: Option<Target>, ctx: &mut Ctx) {
-        if let Some(t) = job {
-            self.modal = JobConfirm::open(action, t, ctx);
-        }
-    }
-
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         if let Some(m) = &mut self.modal {
             if !m.on_action(a, ctx) {
                 self.modal = None;
@@ -155,7 +130,7 @@ impl JobsList {
             Action::Open => {
                 if let Some(id) = self.selected().map(|j| j.id) {
                     self.detail = Some(JobDetail::loading(id));
-                    ctx.load(job_detail::SLOT, Request::Job(id.to_string()));
+                    job_detail::load(ctx, id);
                 }
             }
             Action::Refresh => self.reload(ctx),
@@ -175,31 +150,39 @@ impl JobsList {
         true
     }
 
-    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         if self.filter.editing && self.filter.input(key) {
             self.fetch(ctx, PageAt::First, Move::First, true);
         }
     }
 
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            (PAGE, Reply::JobPage(Ok(p))) => {
-                self.paging.arrived(&p);
-                self.error = None;
-                self.page = Some(p);
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Loaded>() {
+            Ok(m) => {
+                match m.0 {
+                    Ok(p) => {
+                        self.paging.arrived(&p);
+                        self.error = None;
+                        self.page = Some(p);
+                    }
+                    Err(e) => {
+                        ctx.emit(Action::FlashError(e.to_string()));
+                        self.error = Some(e.to_string());
+                    }
+                }
+                return;
             }
-            (PAGE, Reply::JobPage(Err(e))) => {
-                ctx.emit(Action::FlashError(e.to_string()));
-                self.error = Some(e.to_string());
-            }
-            (job_confirm::SLOT, Reply::Job(r)) => {
+            Err(m) => m,
+        };
+        let msg = match msg.downcast::<job_confirm::Changed>() {
+            Ok(r) => {
                 let Some(m) = self.modal.take() else { return };
-                match r {
+                match r.0 {
                     Ok(_) => {
                         ctx.emit(Action::Flash(m.done_message()));
                         self.reload(ctx);
                         if let Some(d) = &self.detail {
-                            ctx.load(job_detail::SLOT, Request::Job(d.id.to_string()));
+                            job_detail::load(ctx, d.id);
                         }
                     }
                     Err(e) => {
@@ -207,34 +190,16 @@ impl JobsList {
                         ctx.emit(Action::FlashError(format!("job {id}: {e}")));
                     }
                 }
+                return;
             }
-            (job_detail::SLOT, Reply::Job(r)) => {
-                if let Some(d) = self.detail.as_mut() {
-                    match r {
-                        Ok(job) if job.id == d.id => d.job = Some(*job),
-                        Ok(_) => {}
-                        Err(e) => d.error = Some(e.to_string()),
-                    }
-                }
-            }
-            _ => {}
+            Err(m) => m,
+        };
+        if let (Ok(r), Some(d)) = (msg.downcast::<job_detail::Loaded>(), self.detail.as_mut()) {
+            d.arrived(*r);
         }
     }
 
-    pub fn footer(&self) -> String {
-        let status = self.status.unwrap_or("any status");
-        let rows = match &self.page {
-            None => "loading…".to_owned(),
-            Some(p) if p.items.is_empty() => "no rows".to_owned(),
-            Some(p) => {
-                let more = if p.has_next { " · more ]" } else { "" };
-                format!("{}{more}", self.paging.rows_label(p.items.len()))
-            }
-        };
-        format!("{rows} · {status} (f)")
-    }
-
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let area = self.filter.draw_above(f, area, theme);
         self.paging.set_viewport(area);
         let columns = [
@@ -288,5 +253,65 @@ impl JobsList {
         if let Some(m) = &self.modal {
             m.draw(f, theme);
         }
+    }
+}
+
+impl JobsList {
+    pub fn rows(&self) -> &[Job] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    fn selected(&self) -> Option<&Job> {
+        self.rows().get(self.paging.selected())
+    }
+
+    fn query(&self, ctx: &Ctx, at: PageAt) -> JobQuery {
+        let text = self.filter.value();
+        let (queue, kind) = match text {
+            Some(t) if t.contains('.') => (None, Some(t)),
+            other => (other, None),
+        };
+        JobQuery {
+            queue,
+            kind,
+            status: self.status.map(str::to_owned),
+            limit: ctx.page_size,
+            at,
+        }
+    }
+
+    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
+        let q = self.query(ctx, at.clone());
+        self.paging.fetching(at, how);
+        let call = |env: crate::tasks::Env| async move { Loaded(admin::list(&env.db, &env.actor, &q).await) };
+        if debounce {
+            ctx.debounced(PAGE, call);
+        } else {
+            ctx.load(PAGE, call);
+        }
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let at = self.paging.at.clone();
+        self.fetch(ctx, at, Move::Stay, false);
+    }
+
+    fn act(&mut self, action: JobAction, job: Option<Target>, ctx: &mut Ctx) {
+        if let Some(t) = job {
+            self.modal = JobConfirm::open(action, t, ctx);
+        }
+    }
+
+    pub fn footer(&self) -> String {
+        let status = self.status.unwrap_or("any status");
+        let rows = match &self.page {
+            None => "loading…".to_owned(),
+            Some(p) if p.items.is_empty() => "no rows".to_owned(),
+            Some(p) => {
+                let more = if p.has_next { " · more ]" } else { "" };
+                format!("{}{more}", self.paging.rows_label(p.items.len()))
+            }
+        };
+        format!("{rows} · {status} (f)")
     }
 }

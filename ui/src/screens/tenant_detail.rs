@@ -1,7 +1,7 @@
 //! One tenant: overview · branding (editable) · billing (its invoices) · limits (editable),
 //! tinted with the tenant's brand colours. Suspend / reactivate go through a typed confirmation.
 
-use backend::tenants::{Limits, Tenant, TenantPatch};
+use backend::tenants::{self, Limits, Tenant, TenantPatch};
 use backend::validate::parse_limit;
 use backend::{FieldError, ServiceError};
 use crossterm::event::KeyEvent;
@@ -12,11 +12,14 @@ use widgets::{KeyValuePanel, Theme, FORM_FOOTER};
 use super::browse::BrowseState;
 use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
 use super::tenant_overview::{self as overview, limit_text, BRANDING, LIMITS};
-use super::{Ctx, Mode};
+use super::{Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::{Route, TenantTab};
-use crate::tasks::{Reply, Request};
+use crate::tasks::Msg;
+
+/// What the screen's own calls bring back: the tenant read (`tenant`) or saved (`save`).
+struct Reply(Result<Tenant, ServiceError>);
 
 /// What the limits form says when the backend asks for confirmation.
 pub const BELOW_USAGE: &str = "below current usage (see the fields): Enter again to set anyway, Esc to cancel";
@@ -39,6 +42,198 @@ pub struct TenantDetail {
     tinted: Option<Theme>,
 }
 
+impl Screen for TenantDetail {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        if self.modal.is_some() {
+            Some(Dialog::Confirm { fields: true })
+        } else {
+            self.editing.then_some(Dialog::Form)
+        }
+    }
+
+    fn keys(&self) -> Keys {
+        let suspend = match self.tenant.as_ref().map(|t| t.status.as_str()) {
+            Some("active") => Some(Action::Suspend),
+            Some("suspended") => Some(Action::Reactivate),
+            _ => None,
+        };
+        let keys = Keys::new().with(suspend.as_slice());
+        let keys = match self.tab {
+            TenantTab::Branding | TenantTab::Limits => keys.with(&[Action::Edit]),
+            TenantTab::Billing => keys.with(LISTING),
+            TenantTab::Overview => keys,
+        };
+        keys.with(TABS).with(&[Action::Refresh])
+    }
+
+    fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        Some((TenantTab::ALL.iter().map(|t| t.title()).collect(), self.tab.index()))
+    }
+
+    fn route(&self) -> Route {
+        let key = self
+            .tenant
+            .as_ref()
+            .map_or_else(|| self.key.clone(), |t| t.slug.clone());
+        Route::Tenant { key, tab: self.tab }
+    }
+
+    fn theme(&self) -> Option<&Theme> {
+        self.tinted.as_ref()
+    }
+
+    fn mode(&self) -> Mode {
+        if self.modal.is_some() || self.editing {
+            Mode::Form
+        } else if self.tab == TenantTab::Billing {
+            self.billing.as_ref().map_or(Mode::List, BrowseState::mode)
+        } else {
+            Mode::List
+        }
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(m) = &mut self.modal {
+            if m.on_action(a, ctx) == Outcome::Close {
+                self.modal = None;
+            }
+            return true;
+        }
+        if self.editing {
+            match a {
+                Action::Accept if !self.busy => self.save(ctx),
+                Action::Close | Action::Back => {
+                    self.editing = false;
+                    self.below_usage = None;
+                    if let Some(t) = self.tenant.clone() {
+                        self.fill(&t);
+                    }
+                }
+                Action::NextField => self.form_mut().into_iter().for_each(Form::next),
+                Action::PrevField => self.form_mut().into_iter().for_each(Form::prev),
+                _ => {}
+            }
+            return true;
+        }
+        if self.tab == TenantTab::Billing {
+            if let Some(b) = &mut self.billing {
+                if !matches!(a, Action::Refresh) && b.on_action(a, ctx) {
+                    return true;
+                }
+            }
+        }
+        match a {
+            Action::NextTab | Action::Right => self.switch(1),
+            Action::PrevTab | Action::Left => self.switch(-1),
+            Action::Edit | Action::Open if matches!(self.tab, TenantTab::Branding | TenantTab::Limits) => {
+                if self.tenant.is_some() {
+                    self.editing = true;
+                    if let Some(f) = self.form_mut() {
+                        f.focus = 0;
+                    }
+                }
+            }
+            Action::Suspend | Action::Reactivate => {
+                let kind = if *a == Action::Suspend {
+                    ConfirmKind::Suspend
+                } else {
+                    ConfirmKind::Reactivate
+                };
+                if let Some(t) = &self.tenant {
+                    self.modal = ConfirmModal::open(kind, t, ctx);
+                }
+            }
+            Action::Refresh => self.reload(ctx),
+            _ => return false,
+        }
+        true
+    }
+
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        if let Some(m) = &mut self.modal {
+            m.on_input(key);
+        } else if self.editing {
+            if let Some(f) = self.form_mut() {
+                f.input(key);
+            }
+        } else if let Some(b) = self.billing.as_mut().filter(|_| self.tab == TenantTab::Billing) {
+            b.on_input(key, ctx);
+        }
+    }
+
+    fn apply(&mut self, slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Reply>() {
+            Ok(r) => return self.arrived(slot, r.0, ctx),
+            Err(m) => m,
+        };
+        let msg = match msg.downcast::<confirm::Changed>() {
+            Ok(r) => {
+                match r.0 {
+                    Ok(t) => {
+                        if let Some(m) = self.modal.take() {
+                            ctx.emit(Action::Flash(m.done_message()));
+                        }
+                        self.loaded(t, ctx);
+                    }
+                    Err(e) => match &mut self.modal {
+                        Some(m) => m.failed(&e),
+                        None => ctx.emit(Action::FlashError(e.to_string())),
+                    },
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        if let Some(b) = &mut self.billing {
+            b.apply(msg, ctx);
+        }
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(t) = &self.tenant else {
+            let msg = self
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("Loading tenant {}…", self.key));
+            return super::notice(f, area, "Tenant", &msg, theme.muted, theme);
+        };
+        let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
+        match self.tab {
+            TenantTab::Billing => {
+                if let Some(b) = &mut self.billing {
+                    b.draw(f, area, theme);
+                }
+            }
+            TenantTab::Overview => {
+                let entries = overview::entries(t);
+                f.render_widget(KeyValuePanel::new(&entries, theme).title(&title).focused(true), area);
+            }
+            TenantTab::Branding | TenantTab::Limits => {
+                let (form, what) = if self.tab == TenantTab::Branding {
+                    (&self.branding, "branding")
+                } else {
+                    (&self.limits, "limits (empty or \"unlimited\" = no limit)")
+                };
+                let footer = if self.busy {
+                    "Saving…".to_owned()
+                } else if self.editing {
+                    FORM_FOOTER.to_owned()
+                } else {
+                    format!("Press e to edit {what}")
+                };
+                form.draw(f, area, &title, &footer, theme, self.editing);
+            }
+        }
+        if let Some(m) = &self.modal {
+            m.draw(f, theme);
+        }
+    }
+}
+
 impl TenantDetail {
     pub fn new(key: String, tab: TenantTab, theme: &Theme) -> TenantDetail {
         TenantDetail {
@@ -58,48 +253,11 @@ impl TenantDetail {
         }
     }
 
-    pub fn route(&self) -> Route {
-        let key = self
-            .tenant
-            .as_ref()
-            .map_or_else(|| self.key.clone(), |t| t.slug.clone());
-        Route::Tenant { key, tab: self.tab }
-    }
-
-    pub fn tabs(&self) -> (Vec<&'static str>, usize) {
-        (TenantTab::ALL.iter().map(|t| t.title()).collect(), self.tab.index())
-    }
-
-    pub fn theme(&self) -> Option<&Theme> {
-        self.tinted.as_ref()
-    }
-
-    pub fn mode(&self) -> Mode {
-        if self.modal.is_some() || self.editing {
-            Mode::Form
-        } else if self.tab == TenantTab::Billing {
-            self.billing.as_ref().map_or(Mode::List, BrowseState::mode)
-        } else {
-            Mode::List
-        }
-    }
-
-    pub fn supports(&self, a: &Action, listing: bool) -> bool {
-        let suspend = match self.tenant.as_ref().map(|t| t.status.as_str()) {
-            Some("active") => *a == Action::Suspend,
-            Some("suspended") => *a == Action::Reactivate,
-            _ => false,
-        };
-        let tab = match self.tab {
-            TenantTab::Branding | TenantTab::Limits => *a == Action::Edit,
-            TenantTab::Billing => listing,
-            TenantTab::Overview => false,
-        };
-        suspend || tab || matches!(a, Action::NextTab | Action::PrevTab | Action::Refresh)
-    }
-
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        ctx.load("tenant", Request::Tenant(self.key.clone()));
+        let key = self.key.clone();
+        ctx.load("tenant", |env| async move {
+            Reply(tenants::get(&env.db, &env.actor, &key).await)
+        });
         if let Some(b) = &mut self.billing {
             b.reload(ctx);
         }
@@ -172,27 +330,18 @@ impl TenantDetail {
                     ..TenantPatch::default()
                 };
                 self.busy = true;
-                ctx.load(
-                    "save",
-                    Request::UpdateTenant {
-                        key,
-                        patch: Box::new(patch),
-                    },
-                );
+                ctx.load("save", |env| async move {
+                    Reply(tenants::update(&env.db, &env.actor, &key, patch).await)
+                });
             }
             TenantTab::Limits => {
                 let (limits, errors) = self.parse_limits();
                 if errors.is_empty() {
                     self.busy = true;
                     let confirm_below_usage = self.below_usage == Some(limits);
-                    ctx.load(
-                        "save",
-                        Request::SetLimits {
-                            key,
-                            limits,
-                            confirm_below_usage,
-                        },
-                    );
+                    ctx.load("save", move |env| async move {
+                        Reply(tenants::set_limits(&env.db, &env.actor, &key, limits, confirm_below_usage).await)
+                    });
                 } else {
                     self.limits.show_error(&ServiceError::Validation(errors));
                 }
@@ -235,90 +384,21 @@ impl TenantDetail {
         }
     }
 
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
-        if let Some(m) = &mut self.modal {
-            if m.on_action(a, ctx) == Outcome::Close {
-                self.modal = None;
-            }
-            return true;
-        }
-        if self.editing {
-            match a {
-                Action::Accept if !self.busy => self.save(ctx),
-                Action::Close | Action::Back => {
-                    self.editing = false;
-                    self.below_usage = None;
-                    if let Some(t) = self.tenant.clone() {
-                        self.fill(&t);
-                    }
-                }
-                Action::NextField => self.form_mut().into_iter().for_each(Form::next),
-                Action::PrevField => self.form_mut().into_iter().for_each(Form::prev),
-                _ => {}
-            }
-            return true;
-        }
-        if self.tab == TenantTab::Billing {
-            if let Some(b) = &mut self.billing {
-                if !matches!(a, Action::Refresh) && b.on_action(a, ctx) {
-                    return true;
-                }
-            }
-        }
-        match a {
-            Action::NextTab | Action::Right => self.switch(1),
-            Action::PrevTab | Action::Left => self.switch(-1),
-            Action::Edit | Action::Open if matches!(self.tab, TenantTab::Branding | TenantTab::Limits) => {
-                if self.tenant.is_some() {
-                    self.editing = true;
-                    if let Some(f) = self.form_mut() {
-                        f.focus = 0;
-                    }
-                }
-            }
-            Action::Suspend | Action::Reactivate => {
-                let kind = if *a == Action::Suspend {
-                    ConfirmKind::Suspend
-                } else {
-                    ConfirmKind::Reactivate
-                };
-                if let Some(t) = &self.tenant {
-                    self.modal = ConfirmModal::open(kind, t, ctx);
-                }
-            }
-            Action::Refresh => self.reload(ctx),
-            _ => return false,
-        }
-        true
-    }
-
-    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        if let Some(m) = &mut self.modal {
-            m.on_input(key);
-        } else if self.editing {
-            if let Some(f) = self.form_mut() {
-                f.input(key);
-            }
-        } else if let Some(b) = self.billing.as_mut().filter(|_| self.tab == TenantTab::Billing) {
-            b.on_input(key, ctx);
-        }
-    }
-
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            ("tenant", Reply::Tenant(Ok(t))) => self.loaded(*t, ctx),
-            ("tenant", Reply::Tenant(Err(e))) => {
+    fn arrived(&mut self, slot: &'static str, r: Result<Tenant, ServiceError>, ctx: &mut Ctx) {
+        match (slot, r) {
+            ("tenant", Ok(t)) => self.loaded(t, ctx),
+            ("tenant", Err(e)) => {
                 self.error = Some(e.to_string());
                 ctx.emit(Action::FlashError(e.to_string()));
             }
-            ("save", Reply::Tenant(r)) => {
+            (_, r) => {
                 self.busy = false;
                 match r {
                     Ok(t) => {
                         self.editing = false;
                         self.below_usage = None;
                         ctx.emit(Action::Flash(format!("{} saved", self.tab.title().to_lowercase())));
-                        self.loaded(*t, ctx);
+                        self.loaded(t, ctx);
                     }
                     Err(e) => {
                         if let Some(f) = self.form_mut() {
@@ -336,64 +416,6 @@ impl TenantDetail {
                     }
                 }
             }
-            (confirm::SLOT, Reply::Tenant(r)) => match r {
-                Ok(t) => {
-                    if let Some(m) = self.modal.take() {
-                        ctx.emit(Action::Flash(m.done_message()));
-                    }
-                    self.loaded(*t, ctx);
-                }
-                Err(e) => match &mut self.modal {
-                    Some(m) => m.failed(&e),
-                    None => ctx.emit(Action::FlashError(e.to_string())),
-                },
-            },
-            (_, reply @ Reply::Table(_)) => {
-                if let Some(b) = &mut self.billing {
-                    b.apply(reply, ctx);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let Some(t) = &self.tenant else {
-            let msg = self
-                .error
-                .clone()
-                .unwrap_or_else(|| format!("Loading tenant {}…", self.key));
-            return super::notice(f, area, "Tenant", &msg, theme.muted, theme);
-        };
-        let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
-        match self.tab {
-            TenantTab::Billing => {
-                if let Some(b) = &mut self.billing {
-                    b.draw(f, area, theme);
-                }
-            }
-            TenantTab::Overview => {
-                let entries = overview::entries(t);
-                f.render_widget(KeyValuePanel::new(&entries, theme).title(&title).focused(true), area);
-            }
-            TenantTab::Branding | TenantTab::Limits => {
-                let (form, what) = if self.tab == TenantTab::Branding {
-                    (&self.branding, "branding")
-                } else {
-                    (&self.limits, "limits (empty or \"unlimited\" = no limit)")
-                };
-                let footer = if self.busy {
-                    "Saving…".to_owned()
-                } else if self.editing {
-                    FORM_FOOTER.to_owned()
-                } else {
-                    format!("Press e to edit {what}")
-                };
-                form.draw(f, area, &title, &footer, theme, self.editing);
-            }
-        }
-        if let Some(m) = &self.modal {
-            m.draw(f, theme);
         }
     }
 }

@@ -1,16 +1,21 @@
 //! Create a tenant. The form sends what was typed; the backend validates it and its field
 //! errors are shown next to the fields.
 
-use backend::tenants::NewTenant;
+use backend::tenants::{self, NewTenant, Tenant};
+use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 use widgets::Theme;
 
-use super::Ctx;
+use super::{page_route, Ctx, Dialog, Keys, Screen, TABS};
 use crate::action::Action;
 use crate::form::Form;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::Msg;
+
+/// The tenant created, or why not.
+struct Created(Result<Tenant, ServiceError>);
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
     ("name", "Name", "Acme Hosting"),
@@ -55,15 +60,36 @@ impl TenantForm {
             support_email: v("support_email"),
         }
     }
+}
 
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+impl Screen for TenantForm {
+    fn route(&self) -> Route {
+        page_route("tenants/create")
+    }
+
+    fn mode(&self) -> super::Mode {
+        super::Mode::Form
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        Some(Dialog::Form)
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new().with(TABS)
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         match a {
             Action::NextField => self.form.next(),
             Action::PrevField => self.form.prev(),
             Action::Accept if !self.busy => {
                 self.busy = true;
                 self.form.clear_errors();
-                ctx.load("create", Request::CreateTenant(Box::new(self.input())));
+                let t = self.input();
+                ctx.load("create", |env| async move {
+                    Created(tenants::create(&env.db, &env.actor, t).await)
+                });
             }
             Action::Accept => {}
             Action::Close => ctx.emit(Action::Back),
@@ -72,12 +98,13 @@ impl TenantForm {
         true
     }
 
-    pub fn on_input(&mut self, key: KeyEvent) {
+    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
         self.form.input(key);
     }
 
-    pub fn apply(&mut self, reply: Reply, ctx: &mut Ctx) {
-        let Reply::Tenant(r) = reply else { return };
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Ok(r) = msg.downcast::<Created>() else { return };
+        let Created(r) = *r;
         self.busy = false;
         match r {
             Ok(t) => {
@@ -92,7 +119,7 @@ impl TenantForm {
         }
     }
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let footer = if self.busy {
             "Saving…"
         } else {

@@ -2,7 +2,8 @@
 //! the total from `tenants::count` fetched on the side, suspend/reactivate from the list.
 
 use backend::page::{Page, PageAt, SortDir};
-use backend::tenants::{Tenant, TenantQuery, TenantSort};
+use backend::tenants::{self, Tenant, TenantQuery, TenantSort};
+use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
@@ -12,9 +13,16 @@ use super::browse::tone_for;
 use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
 use super::filter::FilterLine;
 use super::paging::{Move, Paging};
-use super::{Ctx, Mode};
+use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::{Env, Msg};
+
+/// What the list's calls bring back.
+enum Reply {
+    Page(Result<Page<Tenant>, ServiceError>),
+    Count(Result<i64, ServiceError>),
+}
 
 pub struct TenantsList {
     pub page: Option<Page<Tenant>>,
@@ -53,8 +61,29 @@ fn sort_column(s: TenantSort) -> Option<usize> {
     }
 }
 
-impl TenantsList {
-    pub fn mode(&self) -> Mode {
+impl Screen for TenantsList {
+    fn route(&self) -> Route {
+        page_route("tenants")
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        // The typed confirmation has fields: reason, slug, a 2FA code.
+        self.modal.is_some().then_some(Dialog::Confirm { fields: true })
+    }
+
+    fn keys(&self) -> Keys {
+        use Action::*;
+        Keys::new()
+            .with(LISTING)
+            .with(&[Open, SortNext, SortFlip, Create, Suspend, Reactivate])
+            .with(TABS)
+    }
+
+    fn mode(&self) -> Mode {
         if self.modal.is_some() {
             Mode::Form
         } else if self.filter.editing {
@@ -64,55 +93,7 @@ impl TenantsList {
         }
     }
 
-    pub fn rows(&self) -> &[Tenant] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    pub fn selected(&self) -> Option<&Tenant> {
-        self.rows().get(self.paging.selected())
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
-        let q = TenantQuery {
-            filter: self.filter.value(),
-            sort: self.sort,
-            dir: self.dir,
-            limit: ctx.page_size,
-            at: at.clone(),
-            ..TenantQuery::default()
-        };
-        self.paging.fetching(at, how);
-        if debounce {
-            ctx.debounced("page", Request::TenantPage(q));
-        } else {
-            ctx.load("page", Request::TenantPage(q));
-        }
-    }
-
-    fn count(&mut self, ctx: &mut Ctx, debounce: bool) {
-        let req = Request::TenantCount {
-            filter: self.filter.value(),
-        };
-        if debounce {
-            ctx.debounced("count", req);
-        } else {
-            ctx.load("count", req);
-        }
-    }
-
-    /// From the first page again (new filter or sort).
-    fn restart(&mut self, ctx: &mut Ctx, debounce: bool) {
-        self.fetch(ctx, PageAt::First, Move::First, debounce);
-        self.count(ctx, debounce);
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay, false);
-        self.count(ctx, false);
-    }
-
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
         if let Some(m) = &mut self.modal {
             if m.on_action(a, ctx) == Outcome::Close {
                 self.modal = None;
@@ -172,7 +153,7 @@ impl TenantsList {
         true
     }
 
-    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         if let Some(m) = &mut self.modal {
             m.on_input(key);
         } else if self.filter.editing && self.filter.input(key) {
@@ -180,47 +161,43 @@ impl TenantsList {
         }
     }
 
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            ("page", Reply::TenantPage(Ok(p))) => {
-                self.paging.arrived(&p);
-                self.error = None;
-                self.page = Some(p);
-            }
-            ("count", Reply::Count(Ok(n))) => self.count = Some(n),
-            (confirm::SLOT, Reply::Tenant(r)) => match r {
-                Ok(_) => {
-                    if let Some(m) = self.modal.take() {
-                        ctx.emit(Action::Flash(m.done_message()));
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Reply>() {
+            Ok(r) => {
+                match *r {
+                    Reply::Page(Ok(p)) => {
+                        self.paging.arrived(&p);
+                        self.error = None;
+                        self.page = Some(p);
                     }
-                    self.reload(ctx);
+                    Reply::Count(Ok(n)) => self.count = Some(n),
+                    Reply::Page(Err(e)) | Reply::Count(Err(e)) => {
+                        self.error = Some(e.to_string());
+                        ctx.emit(Action::FlashError(e.to_string()));
+                    }
                 }
-                Err(e) => match &mut self.modal {
-                    Some(m) => m.failed(&e),
-                    None => ctx.emit(Action::FlashError(e.to_string())),
-                },
-            },
-            (_, Reply::TenantPage(Err(e)) | Reply::Count(Err(e))) => {
-                self.error = Some(e.to_string());
-                ctx.emit(Action::FlashError(e.to_string()));
+                return;
             }
-            _ => {}
+            Err(m) => m,
+        };
+        let Ok(r) = msg.downcast::<confirm::Changed>() else {
+            return;
+        };
+        match r.0 {
+            Ok(_) => {
+                if let Some(m) = self.modal.take() {
+                    ctx.emit(Action::Flash(m.done_message()));
+                }
+                self.reload(ctx);
+            }
+            Err(e) => match &mut self.modal {
+                Some(m) => m.failed(&e),
+                None => ctx.emit(Action::FlashError(e.to_string())),
+            },
         }
     }
 
-    pub fn footer(&self) -> String {
-        let dir = if self.dir == SortDir::Asc { "▲" } else { "▼" };
-        let sort = format!("sorted by {} {dir}", self.sort.as_str());
-        let total = self.count.map_or_else(|| "…".to_owned(), |n| n.to_string());
-        let rows = match &self.page {
-            None => "loading…".to_owned(),
-            Some(p) if p.items.is_empty() => format!("rows 0 of {total}"),
-            Some(p) => format!("{} of {total}", self.paging.rows_label(p.items.len())),
-        };
-        format!("{rows} · {sort}")
-    }
-
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let area = self.filter.draw_above(f, area, theme);
         self.paging.set_viewport(area);
         let columns = [
@@ -267,5 +244,68 @@ impl TenantsList {
         if let Some(m) = &self.modal {
             m.draw(f, theme);
         }
+    }
+}
+
+impl TenantsList {
+    pub fn rows(&self) -> &[Tenant] {
+        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+    }
+
+    pub fn selected(&self) -> Option<&Tenant> {
+        self.rows().get(self.paging.selected())
+    }
+
+    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
+        let q = TenantQuery {
+            filter: self.filter.value(),
+            sort: self.sort,
+            dir: self.dir,
+            limit: ctx.page_size,
+            at: at.clone(),
+            ..TenantQuery::default()
+        };
+        self.paging.fetching(at, how);
+        let call = |env: Env| async move { Reply::Page(tenants::list(&env.db, &env.actor, &q).await) };
+        if debounce {
+            ctx.debounced("page", call);
+        } else {
+            ctx.load("page", call);
+        }
+    }
+
+    fn count(&mut self, ctx: &mut Ctx, debounce: bool) {
+        let filter = self.filter.value();
+        let call =
+            |env: Env| async move { Reply::Count(tenants::count(&env.db, &env.actor, filter.as_deref(), None).await) };
+        if debounce {
+            ctx.debounced("count", call);
+        } else {
+            ctx.load("count", call);
+        }
+    }
+
+    /// From the first page again (new filter or sort).
+    fn restart(&mut self, ctx: &mut Ctx, debounce: bool) {
+        self.fetch(ctx, PageAt::First, Move::First, debounce);
+        self.count(ctx, debounce);
+    }
+
+    pub fn reload(&mut self, ctx: &mut Ctx) {
+        let at = self.paging.at.clone();
+        self.fetch(ctx, at, Move::Stay, false);
+        self.count(ctx, false);
+    }
+
+    pub fn footer(&self) -> String {
+        let dir = if self.dir == SortDir::Asc { "▲" } else { "▼" };
+        let sort = format!("sorted by {} {dir}", self.sort.as_str());
+        let total = self.count.map_or_else(|| "…".to_owned(), |n| n.to_string());
+        let rows = match &self.page {
+            None => "loading…".to_owned(),
+            Some(p) if p.items.is_empty() => format!("rows 0 of {total}"),
+            Some(p) => format!("{} of {total}", self.paging.rows_label(p.items.len())),
+        };
+        format!("{rows} · {sort}")
     }
 }

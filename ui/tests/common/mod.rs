@@ -7,7 +7,6 @@ use backend::{Actor, Db};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use painel_ui::screens::tenant_detail::TenantDetail;
 use painel_ui::screens::tenants_list::TenantsList;
-use painel_ui::screens::Screen;
 use painel_ui::{App, UiOptions};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -146,18 +145,14 @@ pub fn submit_tenant(app: &mut App, name: &str, domain: &str) {
 
 /// The tenant list on screen.
 pub fn tenants_list(app: &App) -> &TenantsList {
-    match app.screen() {
-        Some(Screen::Tenants(l)) => l,
-        _ => panic!("not on the tenant list: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the tenant list: {}", app.route().path()))
 }
 
 /// The tenant detail on screen.
 pub fn tenant_detail(app: &App) -> &TenantDetail {
-    match app.screen() {
-        Some(Screen::Tenant(d)) => d,
-        _ => panic!("not on a tenant: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on a tenant: {}", app.route().path()))
 }
 
 /// The names on the tenant list's current page.
@@ -219,18 +214,14 @@ pub fn key_config(dir: &TempDir) -> backend::secrets::KeyConfig {
 
 /// The queue screen on screen.
 pub fn queues(app: &App) -> &painel_ui::screens::queues::QueuesScreen {
-    match app.screen() {
-        Some(Screen::Queues(q)) => q,
-        _ => panic!("not on the queue screen: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the queue screen: {}", app.route().path()))
 }
 
 pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::queues::QueuesScreen {
     let path = app.route().path();
-    match app.screen_mut() {
-        Some(Screen::Queues(q)) => q,
-        _ => panic!("not on the queue screen: {path}"),
-    }
+    app.screen_as_mut()
+        .unwrap_or_else(|| panic!("not on the queue screen: {path}"))
 }
 
 /// Runs the app loop as `painel_ui::run` does (backend results, live events and the 250 ms
@@ -281,8 +272,6 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
 
 /// The job list on screen.
 pub fn jobs_list(app: &App) -> &painel_ui::screens::jobs_list::JobsList {
-    match app.screen() {
-        Some(Screen::Jobs(l)) => l,
-        _ => panic!("not on the job list: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the job list: {}", app.route().path()))
 }

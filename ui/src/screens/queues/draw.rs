@@ -50,7 +50,7 @@ impl QueuesScreen {
         }
     }
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub fn draw_screen(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         if self.read_at.is_none() {
             let (text, style) = match &self.error {
                 Some(e) => (e.as_str(), theme.error),

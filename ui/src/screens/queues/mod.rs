@@ -2,9 +2,8 @@
 //! status, a throughput sparkline, running jobs with their age and the live failure feed,
 //! with retry and cancel through a confirmation.
 //!
-//! Live updates: on `start` the screen subscribes to `jobs::feed::watch` (through
-//! [`Request::WatchJobs`]); its events arrive as [`Reply::Watch`] batches without any key
-//! press. Each event updates the feed and the counts at once and marks the overview stale;
+//! Live updates: on `start` the screen subscribes to `jobs::feed::watch` (a [`Ctx::follow`]
+//! subscription); its events arrive as [`Watch`] batches without any key press. Each event updates the feed and the counts at once and marks the overview stale;
 //! [`Refresh`] turns that into at most one overview reload per second, plus one every few
 //! seconds as a safety net (driven by the app's tick). The app ends the subscription when the
 //! screen is covered or closed, and `start` subscribes again on the way back.
@@ -15,7 +14,7 @@ mod draw;
 
 use std::time::Instant;
 
-use backend::jobs::feed::{Overview, WatchFilter, WatchItem};
+use backend::jobs::feed::{self, Overview, WatchFilter, WatchItem};
 use backend::jobs::Job;
 use backend::ServiceError;
 use chrono::{DateTime, Utc};
@@ -25,9 +24,44 @@ use widgets::TableState;
 use self::model::{bump, depth_rows, finishes, short_id, DepthRow, Feed, Refresh};
 use super::job_confirm::{self, JobAction, JobConfirm, Target};
 use super::job_detail::{self, JobDetail};
-use super::{Ctx, Mode};
+use super::{page_route, Ctx, Dialog, Keys, Mode, Screen};
 use crate::action::Action;
-use crate::tasks::{Reply, Request};
+use crate::router::Route;
+use crate::tasks::{Msg, Sink};
+
+/// The overview came back.
+struct Loaded(Result<Overview, ServiceError>);
+
+/// Events of the subscription, oldest first; an error ends it (e.g. no `jobs:read`).
+pub struct Watch(pub Result<Vec<WatchItem>, ServiceError>);
+
+/// Most events forwarded in one [`Watch`]: a burst reaches the screen as a few batches (one
+/// redraw each), not as thousands of messages.
+pub const WATCH_BATCH: usize = 256;
+
+/// Forwards the job event stream as batches of [`Watch`] until nobody listens or the task is
+/// aborted (the screen left).
+async fn forward_watch(db: backend::Db, actor: backend::Actor, filter: WatchFilter, sink: Sink) {
+    let mut rx = match feed::watch(&db, &actor, filter) {
+        Ok(rx) => rx,
+        Err(e) => {
+            sink.send(Watch(Err(e)));
+            return;
+        }
+    };
+    while let Some(first) = rx.recv().await {
+        let mut items = vec![first];
+        while items.len() < WATCH_BATCH {
+            match rx.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
+            }
+        }
+        if !sink.send(Watch(Ok(items))) {
+            return;
+        }
+    }
+}
 
 const OVERVIEW: &str = "overview";
 const WATCH: &str = "watch";
@@ -148,8 +182,40 @@ impl Default for QueuesScreen {
     }
 }
 
-impl QueuesScreen {
-    pub fn mode(&self) -> Mode {
+impl Screen for QueuesScreen {
+    fn route(&self) -> Route {
+        page_route("services/provisioning")
+    }
+
+    fn dialog(&self) -> Option<Dialog> {
+        self.modal.is_some().then_some(Dialog::Confirm { fields: false })
+    }
+
+    fn keys(&self) -> Keys {
+        use Action::*;
+        Keys::new().with(&[
+            Up,
+            Down,
+            Top,
+            Bottom,
+            HalfPageDown,
+            HalfPageUp,
+            Refresh,
+            Open,
+            Retry,
+            CancelJob,
+            NextPanel,
+            PrevPanel,
+            Left,
+            Right,
+        ])
+    }
+
+    fn draw(&mut self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, theme: &widgets::Theme) {
+        self.draw_screen(f, area, theme);
+    }
+
+    fn mode(&self) -> Mode {
         if self.modal.is_some() {
             Mode::Form
         } else {
@@ -157,39 +223,141 @@ impl QueuesScreen {
         }
     }
 
-    pub fn supports(&self, a: &Action) -> bool {
-        use Action::*;
-        matches!(
-            a,
-            Up | Down
-                | Top
-                | Bottom
-                | HalfPageDown
-                | HalfPageUp
-                | Refresh
-                | Open
-                | Retry
-                | CancelJob
-                | NextPanel
-                | PrevPanel
-                | Left
-                | Right
-        )
-    }
-
     /// Subscribes to the live feed and reads the overview (also on the way back to it).
-    pub fn start(&mut self, ctx: &mut Ctx) {
+    fn start(&mut self, ctx: &mut Ctx) {
         self.source = None;
         self.live_error = None;
         self.refresh = Refresh::default();
         self.denied = false;
-        ctx.load(WATCH, Request::WatchJobs(WatchFilter::default()));
+        ctx.follow(WATCH, |env, sink| {
+            forward_watch(env.db, env.actor, WatchFilter::default(), sink)
+        });
         self.reload(ctx);
     }
 
+    /// The 250 ms tick: due reloads, and the ages of running jobs once a second.
+    fn tick(&mut self, ctx: &mut Ctx) -> bool {
+        self.reload_if_due(ctx);
+        let now = Utc::now();
+        if now.timestamp() == self.clock.timestamp() {
+            return false;
+        }
+        self.clock = now;
+        !self.running.is_empty()
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(m) = &mut self.modal {
+            if !m.on_action(a, ctx) {
+                self.modal = None;
+            }
+            return true;
+        }
+        if let Some(d) = &self.detail {
+            let target = d.job.as_ref().map(|j| Target {
+                id: j.id,
+                queue: j.queue.clone(),
+                kind: j.kind.clone(),
+                status: j.status.clone(),
+            });
+            match (a, JobAction::of(a)) {
+                (_, Some(action)) if target.is_some() => self.act(action, target, ctx),
+                (Action::Back | Action::Close | Action::Open, _) => self.detail = None,
+                (Action::Refresh, _) => job_detail::load(ctx, d.id),
+                _ => {}
+            }
+            return true;
+        }
+        if let Some(action) = JobAction::of(a) {
+            let target = self.target();
+            self.act(action, target, ctx);
+            return true;
+        }
+        match a {
+            Action::NextPanel | Action::Right => self.focus = self.focus.step(1),
+            Action::PrevPanel | Action::Left => self.focus = self.focus.step(-1),
+            Action::Refresh => self.reload(ctx),
+            Action::Open => {
+                if let Some(t) = self.target() {
+                    self.detail = Some(JobDetail::loading(t.id));
+                    job_detail::load(ctx, t.id);
+                }
+            }
+            _ => return self.step(a),
+        }
+        true
+    }
+
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Loaded>() {
+            Ok(r) => {
+                self.refresh.arrived();
+                match r.0 {
+                    Ok(ov) => self.show(ov),
+                    Err(e) => {
+                        self.denied = matches!(e, ServiceError::PermissionDenied(_));
+                        let text = e.to_string();
+                        // A failing periodic reload flashes once, not every few seconds.
+                        if self.error.as_deref() != Some(text.as_str()) {
+                            ctx.emit(Action::FlashError(text.clone()));
+                        }
+                        self.error = Some(text);
+                    }
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        let msg = match msg.downcast::<Watch>() {
+            Ok(w) => {
+                match w.0 {
+                    Ok(items) => {
+                        self.on_watch(items);
+                        self.reload_if_due(ctx);
+                    }
+                    Err(e) => self.live_error = Some(e.to_string()),
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        let msg = match msg.downcast::<job_confirm::Changed>() {
+            Ok(r) => {
+                let Some(m) = self.modal.take() else { return };
+                match r.0 {
+                    Ok(job) => {
+                        ctx.emit(Action::Flash(m.done_message()));
+                        if let Some(row) = self.feed.rows.iter_mut().find(|r| r.job_id == job.id) {
+                            row.status = job.status.clone();
+                        }
+                        self.refresh.changed();
+                        self.reload_if_due(ctx);
+                    }
+                    Err(e) => {
+                        let verb = match m.action {
+                            JobAction::Retry => "retry",
+                            JobAction::Cancel => "cancel",
+                        };
+                        let id = short_id(&m.target.id);
+                        ctx.emit(Action::FlashError(format!("cannot {verb} job {id}: {e}")));
+                    }
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        if let (Ok(r), Some(d)) = (msg.downcast::<job_detail::Loaded>(), self.detail.as_mut()) {
+            d.arrived(*r);
+        }
+    }
+}
+
+impl QueuesScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         self.refresh.sent(Instant::now());
-        ctx.load(OVERVIEW, Request::JobOverview { limit: LIMIT });
+        ctx.load(OVERVIEW, |env| async move {
+            Loaded(feed::overview(&env.db, &env.actor, LIMIT).await)
+        });
     }
 
     fn reload_if_due(&mut self, ctx: &mut Ctx) {
@@ -201,17 +369,6 @@ impl QueuesScreen {
     /// Whether an overview request is out (tests wait on it).
     pub fn loading(&self) -> bool {
         self.refresh.in_flight()
-    }
-
-    /// The 250 ms tick: due reloads, and the ages of running jobs once a second.
-    pub fn tick(&mut self, ctx: &mut Ctx) -> bool {
-        self.reload_if_due(ctx);
-        let now = Utc::now();
-        if now.timestamp() == self.clock.timestamp() {
-            return false;
-        }
-        self.clock = now;
-        !self.running.is_empty()
     }
 
     fn running_ids(&self) -> Vec<Uuid> {
@@ -257,48 +414,6 @@ impl QueuesScreen {
                 "no job selected: Tab to the running or failure panel".into(),
             )),
         }
-    }
-
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
-        if let Some(m) = &mut self.modal {
-            if !m.on_action(a, ctx) {
-                self.modal = None;
-            }
-            return true;
-        }
-        if let Some(d) = &self.detail {
-            let target = d.job.as_ref().map(|j| Target {
-                id: j.id,
-                queue: j.queue.clone(),
-                kind: j.kind.clone(),
-                status: j.status.clone(),
-            });
-            match (a, JobAction::of(a)) {
-                (_, Some(action)) if target.is_some() => self.act(action, target, ctx),
-                (Action::Back | Action::Close | Action::Open, _) => self.detail = None,
-                (Action::Refresh, _) => ctx.load(job_detail::SLOT, Request::Job(d.id.to_string())),
-                _ => {}
-            }
-            return true;
-        }
-        if let Some(action) = JobAction::of(a) {
-            let target = self.target();
-            self.act(action, target, ctx);
-            return true;
-        }
-        match a {
-            Action::NextPanel | Action::Right => self.focus = self.focus.step(1),
-            Action::PrevPanel | Action::Left => self.focus = self.focus.step(-1),
-            Action::Refresh => self.reload(ctx),
-            Action::Open => {
-                if let Some(t) = self.target() {
-                    self.detail = Some(JobDetail::loading(t.id));
-                    ctx.load(job_detail::SLOT, Request::Job(t.id.to_string()));
-                }
-            }
-            _ => return self.step(a),
-        }
-        true
     }
 
     /// j/k and friends in the focused panel.
@@ -355,62 +470,6 @@ impl QueuesScreen {
             }
         }
         self.sync();
-    }
-
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match (slot, reply) {
-            (OVERVIEW, Reply::Overview(r)) => {
-                self.refresh.arrived();
-                match r {
-                    Ok(ov) => self.show(*ov),
-                    Err(e) => {
-                        self.denied = matches!(e, ServiceError::PermissionDenied(_));
-                        let text = e.to_string();
-                        // A failing periodic reload flashes once, not every few seconds.
-                        if self.error.as_deref() != Some(text.as_str()) {
-                            ctx.emit(Action::FlashError(text.clone()));
-                        }
-                        self.error = Some(text);
-                    }
-                }
-            }
-            (WATCH, Reply::Watch(Ok(items))) => {
-                self.on_watch(items);
-                self.reload_if_due(ctx);
-            }
-            (WATCH, Reply::Watch(Err(e))) => self.live_error = Some(e.to_string()),
-            (job_confirm::SLOT, Reply::Job(r)) => {
-                let Some(m) = self.modal.take() else { return };
-                match r {
-                    Ok(job) => {
-                        ctx.emit(Action::Flash(m.done_message()));
-                        if let Some(row) = self.feed.rows.iter_mut().find(|r| r.job_id == job.id) {
-                            row.status = job.status.clone();
-                        }
-                        self.refresh.changed();
-                        self.reload_if_due(ctx);
-                    }
-                    Err(e) => {
-                        let verb = match m.action {
-                            JobAction::Retry => "retry",
-                            JobAction::Cancel => "cancel",
-                        };
-                        let id = short_id(&m.target.id);
-                        ctx.emit(Action::FlashError(format!("cannot {verb} job {id}: {e}")));
-                    }
-                }
-            }
-            (job_detail::SLOT, Reply::Job(r)) => {
-                if let Some(d) = self.detail.as_mut() {
-                    match r {
-                        Ok(job) if job.id == d.id => d.job = Some(*job),
-                        Ok(_) => {}
-                        Err(e) => d.error = Some(e.to_string()),
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 }
 

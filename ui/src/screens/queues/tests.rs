@@ -9,10 +9,7 @@ use uuid::Uuid;
 use super::*;
 
 fn overview_requests(ctx: &Ctx) -> usize {
-    ctx.jobs
-        .iter()
-        .filter(|j| matches!(j.request, Request::JobOverview { .. }))
-        .count()
+    ctx.jobs.iter().filter(|j| j.slot == OVERVIEW && !j.is_stream()).count()
 }
 
 fn empty() -> Overview {
@@ -48,13 +45,13 @@ fn a_burst_of_a_thousand_events_costs_one_overview_reload() {
     let mut ctx = Ctx::new(100);
     s.start(&mut ctx);
     assert_eq!(overview_requests(&ctx), 1);
-    assert!(ctx.jobs.iter().any(|j| matches!(j.request, Request::WatchJobs(_))));
-    s.apply(OVERVIEW, Reply::Overview(Ok(Box::new(empty()))), &mut ctx);
+    assert!(ctx.jobs.iter().any(|j| j.slot == WATCH && j.is_stream()));
+    s.apply(OVERVIEW, Box::new(Loaded(Ok(empty()))), &mut ctx);
 
     let mut ctx = Ctx::new(100);
     let items: Vec<WatchItem> = (0..1000).map(failure).collect();
-    for batch in items.chunks(crate::tasks::WATCH_BATCH) {
-        s.apply(WATCH, Reply::Watch(Ok(batch.to_vec())), &mut ctx);
+    for batch in items.chunks(WATCH_BATCH) {
+        s.apply(WATCH, Box::new(Watch(Ok(batch.to_vec()))), &mut ctx);
     }
     assert!(overview_requests(&ctx) <= 1, "{}", overview_requests(&ctx));
     assert_eq!(s.feed.live_failures, 500);
@@ -74,9 +71,9 @@ fn a_burst_of_a_thousand_events_costs_one_overview_reload() {
 fn source_and_subscription_errors_show_in_the_state() {
     let mut s = QueuesScreen::default();
     let mut ctx = Ctx::new(100);
-    s.apply(WATCH, Reply::Watch(Ok(vec![WatchItem::Source("redis")])), &mut ctx);
+    s.apply(WATCH, Box::new(Watch(Ok(vec![WatchItem::Source("redis")]))), &mut ctx);
     assert_eq!(s.source, Some("redis"));
     let denied = ServiceError::PermissionDenied("x lacks jobs:read".into());
-    s.apply(WATCH, Reply::Watch(Err(denied)), &mut ctx);
+    s.apply(WATCH, Box::new(Watch(Err(denied))), &mut ctx);
     assert!(s.live_error.as_deref().is_some_and(|e| e.contains("jobs:read")));
 }
