@@ -11,8 +11,8 @@ use chrono::TimeZone;
 use common::*;
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
-use painel_ui::screens::audit_detail::{diff_lines, AuditDetail, Change, VerifyResult};
-use painel_ui::screens::audit_log::AuditLog;
+use painel_ui::screens::audit::detail::{diff_lines, AuditDetail, Change, VerifyResult};
+use painel_ui::screens::audit::log::AuditLog;
 use painel_ui::App;
 use uuid::Uuid;
 

@@ -107,7 +107,7 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
     assert_eq!(app.route().path(), "tenants/create");
     submit_tenant(&mut app, "Broken Brand", "not a domain");
     app.settle().await;
-    let Some(form) = app.screen_as::<painel_ui::screens::tenant_form::TenantForm>() else {
+    let Some(form) = app.screen_as::<painel_ui::screens::tenants::create::TenantForm>() else {
         panic!("left the form")
     };
     assert!(form.form.error_of("domain").is_some());
@@ -222,7 +222,7 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
     assert!(field.contains("3 in use"), "{field}");
     assert_eq!(
         d.limits.error.as_deref(),
-        Some(painel_ui::screens::tenant_detail::BELOW_USAGE)
+        Some(painel_ui::screens::tenants::detail::BELOW_USAGE)
     );
     // Enter again with the same values confirms.
     press(&mut app, KeyCode::Enter);
@@ -468,7 +468,7 @@ async fn a_revoked_session_brings_the_login_screen_back() {
     assert_eq!(app.actor().name, "(not signed in)");
 }
 
-fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::api_keys::ApiKeysScreen {
+fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::settings::api_keys::ApiKeysScreen {
     app.screen_as().unwrap_or_else(|| panic!("not on the API keys page"))
 }
 

@@ -72,7 +72,7 @@ async fn suspend_modal() {
 
 #[tokio::test]
 async fn view_missing_from_this_build() {
-    use painel_ui::screens::browse::BrowseState;
+    use painel_ui::screens::common::browse::BrowseState;
     let mut state = BrowseState::new("no_such_view", "Somewhere".into(), None);
     let theme = widgets::Theme::dark();
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 8)).unwrap();
@@ -259,7 +259,7 @@ async fn queues_retry_modal() {
 
 #[tokio::test]
 async fn queues_job_detail() {
-    use painel_ui::screens::job_detail::JobDetail;
+    use painel_ui::screens::services::job_detail::JobDetail;
     let (mut app, _dir) = queue_app().await;
     let job = queue_state::overview().failures.remove(1);
     queues_mut(&mut app).detail = Some(JobDetail {
@@ -276,7 +276,7 @@ async fn job_list_80x24() {
     let (mut app, _dir) = app_at("services/jobs", 0).await;
     let ov = queue_state::overview();
     let items: Vec<_> = ov.failures.into_iter().chain(ov.running).collect();
-    match app.screen_as_mut::<painel_ui::screens::jobs_list::JobsList>() {
+    match app.screen_as_mut::<painel_ui::screens::services::jobs::JobsList>() {
         Some(l) => {
             l.page = Some(Page {
                 items,
@@ -385,7 +385,7 @@ mod api_keys_state {
 
 async fn api_keys_app() -> (painel_ui::App, tempfile::TempDir) {
     let (mut app, dir) = app_at("settings/api-keys", 0).await;
-    match app.screen_as_mut::<painel_ui::screens::api_keys::ApiKeysScreen>() {
+    match app.screen_as_mut::<painel_ui::screens::settings::api_keys::ApiKeysScreen>() {
         Some(s) => s.page = Some(api_keys_state::page()),
         _ => panic!("not on the API keys page"),
     }
@@ -407,9 +407,9 @@ async fn api_keys_120x40() {
 #[tokio::test]
 async fn api_key_secret_modal_80x24() {
     let (mut app, _dir) = api_keys_app().await;
-    match app.screen_as_mut::<painel_ui::screens::api_keys::ApiKeysScreen>() {
+    match app.screen_as_mut::<painel_ui::screens::settings::api_keys::ApiKeysScreen>() {
         Some(s) => {
-            s.shown = Some(painel_ui::screens::api_keys::Shown {
+            s.shown = Some(painel_ui::screens::settings::api_keys::Shown {
                 name: "Billing bot".into(),
                 prefix: "bfbztpgd".into(),
                 secret: "pk_bfbztpgd_bok0ywvZrPYBpbIOTVrIJvf6c_fXMb2qhOweDM6wFes".into(),

@@ -1,23 +1,13 @@
 //! Screens: each owns its state, turns actions into backend requests (through [`Ctx`]) and
 //! router actions, applies backend replies and draws itself. They never call each other.
 
-pub mod api_keys;
-pub mod audit_detail;
-pub mod audit_log;
-pub mod browse;
-pub mod confirm;
+pub mod audit;
+pub mod common;
 pub mod dashboard;
-pub mod filter;
-pub mod job_confirm;
-pub mod job_detail;
-pub mod jobs_list;
 pub mod login;
-pub mod paging;
-pub mod queues;
-pub mod tenant_detail;
-pub mod tenant_form;
-pub mod tenant_overview;
-pub mod tenants_list;
+pub mod services;
+pub mod settings;
+pub mod tenants;
 
 use std::any::Any;
 use std::future::Future;
@@ -274,24 +264,28 @@ impl dyn Screen {
 type Make = fn(&'static Page) -> Box<dyn Screen>;
 
 /// The router's table: which screen shows which sitemap page. A page not listed here shows
-/// its browse view ([`browse::BrowseScreen`]).
+/// its browse view ([`common::browse::BrowseScreen`]).
 const SCREENS: &[(&str, Make)] = &[
     ("dashboard", |_| Box::<dashboard::Dashboard>::default()),
-    ("tenants", |_| Box::<tenants_list::TenantsList>::default()),
-    ("tenants/create", |_| Box::<tenant_form::TenantForm>::default()),
-    ("services/provisioning", |_| Box::<queues::QueuesScreen>::default()),
-    ("services/jobs", |_| Box::<jobs_list::JobsList>::default()),
-    ("settings/api-keys", |_| Box::<api_keys::ApiKeysScreen>::default()),
-    ("audit-logs", |_| Box::<audit_log::AuditLog>::default()),
+    ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
+    ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
+    ("services/provisioning", |_| {
+        Box::<services::queues::QueuesScreen>::default()
+    }),
+    ("services/jobs", |_| Box::<services::jobs::JobsList>::default()),
+    ("settings/api-keys", |_| {
+        Box::<settings::api_keys::ApiKeysScreen>::default()
+    }),
+    ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
 pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
-        Route::Tenant { key, tab } => Box::new(tenant_detail::TenantDetail::new(key.clone(), *tab, theme)),
+        Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
-            None => Box::new(browse::BrowseScreen::new(p)),
+            None => Box::new(common::browse::BrowseScreen::new(p)),
         },
     }
 }

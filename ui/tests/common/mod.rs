@@ -5,8 +5,8 @@
 use backend::tenants::{self, NewTenant};
 use backend::{Actor, Db};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use painel_ui::screens::tenant_detail::TenantDetail;
-use painel_ui::screens::tenants_list::TenantsList;
+use painel_ui::screens::tenants::detail::TenantDetail;
+use painel_ui::screens::tenants::list::TenantsList;
 use painel_ui::{App, UiOptions};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -213,12 +213,12 @@ pub fn key_config(dir: &TempDir) -> backend::secrets::KeyConfig {
 }
 
 /// The queue screen on screen.
-pub fn queues(app: &App) -> &painel_ui::screens::queues::QueuesScreen {
+pub fn queues(app: &App) -> &painel_ui::screens::services::queues::QueuesScreen {
     app.screen_as()
         .unwrap_or_else(|| panic!("not on the queue screen: {}", app.route().path()))
 }
 
-pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::queues::QueuesScreen {
+pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::services::queues::QueuesScreen {
     let path = app.route().path();
     app.screen_as_mut()
         .unwrap_or_else(|| panic!("not on the queue screen: {path}"))
@@ -271,7 +271,7 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
 }
 
 /// The job list on screen.
-pub fn jobs_list(app: &App) -> &painel_ui::screens::jobs_list::JobsList {
+pub fn jobs_list(app: &App) -> &painel_ui::screens::services::jobs::JobsList {
     app.screen_as()
         .unwrap_or_else(|| panic!("not on the job list: {}", app.route().path()))
 }

@@ -12,15 +12,15 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
-use super::browse::tone_for;
-use super::filter::FilterLine;
-use super::job_confirm::{self, JobAction, JobConfirm, Target};
-use super::job_detail::{self, JobDetail};
-use super::paging::{Move, Paging};
-use super::queues::model::short_id;
-use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING};
 use crate::action::Action;
 use crate::router::Route;
+use crate::screens::common::browse::tone_for;
+use crate::screens::common::filter::FilterLine;
+use crate::screens::common::paging::{Move, Paging};
+use crate::screens::services::job_confirm::{self, JobAction, JobConfirm, Target};
+use crate::screens::services::job_detail::{self, JobDetail};
+use crate::screens::services::queues::model::short_id;
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING};
 use crate::tasks::Msg;
 
 /// A page of jobs, or why not.

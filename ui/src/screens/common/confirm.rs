@@ -11,9 +11,9 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use widgets::{ConfirmDialog, Theme};
 
-use super::Ctx;
 use crate::action::Action;
 use crate::form::Form;
+use crate::screens::Ctx;
 
 /// A tenant suspended or reactivated, or why not (to the screen that opened the modal).
 pub struct Changed(pub Result<Tenant, ServiceError>);

@@ -22,11 +22,11 @@ use uuid::Uuid;
 use widgets::TableState;
 
 use self::model::{bump, depth_rows, finishes, short_id, DepthRow, Feed, Refresh};
-use super::job_confirm::{self, JobAction, JobConfirm, Target};
-use super::job_detail::{self, JobDetail};
-use super::{page_route, Ctx, Dialog, Keys, Mode, Screen};
 use crate::action::Action;
 use crate::router::Route;
+use crate::screens::services::job_confirm::{self, JobAction, JobConfirm, Target};
+use crate::screens::services::job_detail::{self, JobDetail};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen};
 use crate::tasks::{Msg, Sink};
 
 /// The overview came back.

@@ -8,10 +8,10 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 use widgets::Theme;
 
-use super::{page_route, Ctx, Dialog, Keys, Screen, TABS};
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::Route;
+use crate::screens::{page_route, Ctx, Dialog, Keys, Screen, TABS};
 use crate::tasks::Msg;
 
 /// The tenant created, or why not.
@@ -67,8 +67,8 @@ impl Screen for TenantForm {
         page_route("tenants/create")
     }
 
-    fn mode(&self) -> super::Mode {
-        super::Mode::Form
+    fn mode(&self) -> crate::screens::Mode {
+        crate::screens::Mode::Form
     }
 
     fn dialog(&self) -> Option<Dialog> {

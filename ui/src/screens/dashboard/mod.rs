@@ -8,9 +8,9 @@ use widgets::{StatCard, Theme, Tone};
 
 use backend::{dashboard, ServiceError};
 
-use super::{Ctx, Keys, Screen, MOVING};
 use crate::action::Action;
 use crate::router::Route;
+use crate::screens::{Ctx, Keys, Screen, MOVING};
 use crate::tasks::Msg;
 
 /// The stats came back.
@@ -108,11 +108,11 @@ impl Screen for Dashboard {
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let stats = match (&self.stats, &self.error) {
-            (_, Some(e)) => return super::notice(f, area, "Dashboard", e, theme.error, theme),
-            (None, None) => return super::notice(f, area, "Dashboard", "Loading…", theme.muted, theme),
+            (_, Some(e)) => return crate::screens::notice(f, area, "Dashboard", e, theme.error, theme),
+            (None, None) => return crate::screens::notice(f, area, "Dashboard", "Loading…", theme.muted, theme),
             (Some(s), None) if s.is_empty() => {
                 let msg = "Nothing to show: your role sees none of the dashboard's figures.";
-                return super::notice(f, area, "Dashboard", msg, theme.muted, theme);
+                return crate::screens::notice(f, area, "Dashboard", msg, theme.muted, theme);
             }
             (Some(s), None) => s,
         };

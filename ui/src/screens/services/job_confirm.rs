@@ -8,9 +8,9 @@ use ratatui::Frame;
 use uuid::Uuid;
 use widgets::{ConfirmDialog, Theme};
 
-use super::queues::model::short_id;
-use super::Ctx;
 use crate::action::Action;
+use crate::screens::services::queues::model::short_id;
+use crate::screens::Ctx;
 
 /// A job retried or cancelled, or why not (to the screen that opened the dialog).
 pub struct Changed(pub Result<Job, ServiceError>);

@@ -12,13 +12,13 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
-use super::audit_detail::{AuditDetail, VerifyResult};
-use super::filter::FilterLine;
-use super::paging::{Move, Paging};
-use super::queues::model::short_id;
-use super::{page_route, Ctx, Keys, Mode, Screen, LISTING};
 use crate::action::Action;
 use crate::router::Route;
+use crate::screens::audit::detail::{AuditDetail, VerifyResult};
+use crate::screens::common::filter::FilterLine;
+use crate::screens::common::paging::{Move, Paging};
+use crate::screens::services::queues::model::short_id;
+use crate::screens::{page_route, Ctx, Keys, Mode, Screen, LISTING};
 use crate::tasks::Msg;
 
 /// What the screen's calls bring back.

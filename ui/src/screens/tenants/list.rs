@@ -9,13 +9,13 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Sort, Theme};
 
-use super::browse::tone_for;
-use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
-use super::filter::FilterLine;
-use super::paging::{Move, Paging};
-use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::router::Route;
+use crate::screens::common::browse::tone_for;
+use crate::screens::common::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
+use crate::screens::common::filter::FilterLine;
+use crate::screens::common::paging::{Move, Paging};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::tasks::{Env, Msg};
 
 /// What the list's calls bring back.

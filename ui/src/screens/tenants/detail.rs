@@ -9,13 +9,13 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 use widgets::{KeyValuePanel, Theme, FORM_FOOTER};
 
-use super::browse::BrowseState;
-use super::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
-use super::tenant_overview::{self as overview, limit_text, BRANDING, LIMITS};
-use super::{Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::{Route, TenantTab};
+use crate::screens::common::browse::BrowseState;
+use crate::screens::common::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
+use crate::screens::tenants::overview::{self as overview, limit_text, BRANDING, LIMITS};
+use crate::screens::{Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::tasks::Msg;
 
 /// What the screen's own calls bring back: the tenant read (`tenant`) or saved (`save`).
@@ -199,7 +199,7 @@ impl Screen for TenantDetail {
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("Loading tenant {}…", self.key));
-            return super::notice(f, area, "Tenant", &msg, theme.muted, theme);
+            return crate::screens::notice(f, area, "Tenant", &msg, theme.muted, theme);
         };
         let title = format!("{} · {} · {}", t.logo_text, t.slug, t.status);
         match self.tab {

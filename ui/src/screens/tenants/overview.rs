@@ -4,7 +4,7 @@
 use backend::tenants::Tenant;
 use widgets::{KvEntry, Tone};
 
-use super::browse::tone_for;
+use crate::screens::common::browse::tone_for;
 
 pub const BRANDING: &[(&str, &str, &str)] = &[
     ("logo_text", "Logo text", ""),

@@ -9,7 +9,7 @@ use widgets::{Column, DataCell, DataRow, DataTable, TableState, Theme, Tone};
 
 use super::model::{age, short_id, DepthRow};
 use super::{Panel, QueuesScreen};
-use crate::screens::browse::tone_for;
+use crate::screens::common::browse::tone_for;
 use crate::screens::notice;
 
 /// Width of a column sized to its widest value (and its title), within `lo..=hi`.

@@ -11,11 +11,11 @@ use ratatui::Frame;
 use uuid::Uuid;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
-use super::filter::FilterLine;
-use super::paging::{Move, Paging};
-use super::{Ctx, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::router::{Page, Route};
+use crate::screens::common::filter::FilterLine;
+use crate::screens::common::paging::{Move, Paging};
+use crate::screens::{Ctx, Keys, Mode, Screen, LISTING, TABS};
 use crate::tasks::Msg;
 
 /// A page of a view, or why not.

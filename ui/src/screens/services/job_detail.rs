@@ -12,8 +12,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use widgets::{KeyValuePanel, KvEntry, Theme};
 
-use super::browse::tone_for;
-use super::Ctx;
+use crate::screens::common::browse::tone_for;
+use crate::screens::Ctx;
 
 pub const SLOT: &str = "job-detail";
 
@@ -104,7 +104,7 @@ impl JobDetail {
         let height = frame.height.saturating_sub(2).min(26);
         let area = widgets::popup_area(frame, width, height);
         f.render_widget(Clear, area);
-        let title = format!("Job {}", super::queues::model::short_id(&self.id));
+        let title = format!("Job {}", crate::screens::services::queues::model::short_id(&self.id));
         let block = theme
             .popup_block()
             .title(theme.title_line(&title, usize::from(area.width.saturating_sub(2))))

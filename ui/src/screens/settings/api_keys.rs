@@ -14,12 +14,12 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use widgets::{Column, ConfirmDialog, DataCell, DataRow, DataTable, Theme, Tone};
 
-use super::browse::tone_for;
-use super::paging::{Move, Paging};
-use super::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::Route;
+use crate::screens::common::browse::tone_for;
+use crate::screens::common::paging::{Move, Paging};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
 use crate::tasks::Msg;
 
 /// What the screen's calls bring back.

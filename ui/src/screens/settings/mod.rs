@@ -1,0 +1,3 @@
+//! Settings: the settings view (browse) and API keys.
+
+pub mod api_keys;
