@@ -67,9 +67,9 @@ async fn filters_narrow_and_a_bad_line_changes_nothing() {
     app.settle().await;
     let a = audit(&app);
     assert!(
-        a.filter_error.as_deref().is_some_and(|e| e.contains("since")),
+        a.list.filter_error.as_deref().is_some_and(|e| e.contains("since")),
         "{:?}",
-        a.filter_error
+        a.list.filter_error
     );
     assert_eq!(a.rows().iter().map(|r| r.seq).collect::<Vec<_>>(), before);
     assert!(a.title().contains("since"));
@@ -185,8 +185,8 @@ async fn fixed_app() -> (App, tempfile::TempDir) {
     app.settle().await;
     let tenant = Some(Uuid::from_u128(0xabcdef12));
     let a = audit_mut(&mut app);
-    a.applied = "entity:tenant since:7d".into();
-    a.page = Some(Page {
+    a.list.applied = Some("entity:tenant since:7d".into());
+    a.list.page = Some(Page {
         items: vec![
             fixed_entry(42, "tenant.update", "tenant", tenant),
             fixed_entry(41, "tenant.suspend", "tenant", tenant),

@@ -298,7 +298,7 @@ async fn tenant_billing_tab_is_scoped() {
     let d = tenant_detail(&app);
     let b = d.billing.as_ref().expect("billing loaded");
     assert!(b.title.ends_with("of Acme Hosting"), "{}", b.title);
-    assert!(b.table.as_ref().is_some_and(|t| t.rows.is_empty()));
+    assert!(b.list.page.as_ref().is_some_and(|t| t.rows.is_empty()));
 }
 
 #[test]

@@ -278,7 +278,7 @@ async fn job_list_80x24() {
     let items: Vec<_> = ov.failures.into_iter().chain(ov.running).collect();
     match app.screen_as_mut::<painel_ui::screens::services::jobs::JobsList>() {
         Some(l) => {
-            l.page = Some(Page {
+            l.list.page = Some(Page {
                 items,
                 has_next: true,
                 has_prev: false,
@@ -386,7 +386,7 @@ mod api_keys_state {
 async fn api_keys_app() -> (painel_ui::App, tempfile::TempDir) {
     let (mut app, dir) = app_at("settings/api-keys", 0).await;
     match app.screen_as_mut::<painel_ui::screens::settings::api_keys::ApiKeysScreen>() {
-        Some(s) => s.page = Some(api_keys_state::page()),
+        Some(s) => s.list.page = Some(api_keys_state::page()),
         _ => panic!("not on the API keys page"),
     }
     (app, dir)

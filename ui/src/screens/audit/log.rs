@@ -5,9 +5,10 @@
 //! the hash chain.
 
 use backend::audit::{self, AuditEntry, AuditQuery, AuditRecord, VerifyReport};
-use backend::page::{Page, PageAt};
+use backend::page::Page;
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
+use futures::FutureExt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
@@ -15,15 +16,13 @@ use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 use crate::action::Action;
 use crate::router::Route;
 use crate::screens::audit::detail::{AuditDetail, VerifyResult};
-use crate::screens::common::filter::FilterLine;
-use crate::screens::common::paging::{Move, Paging};
+use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
 use crate::screens::services::queues::model::short_id;
-use crate::screens::{page_route, Ctx, Keys, Mode, Screen, LISTING};
+use crate::screens::{page_route, Ctx, Keys, Mode, Screen};
 use crate::tasks::Msg;
 
-/// What the screen's calls bring back.
+/// What the screen's own calls bring back (its pages go to the list).
 enum Reply {
-    Page(Result<Page<AuditEntry>, ServiceError>),
     Record(Result<Box<AuditRecord>, ServiceError>),
     Verify(Result<VerifyReport, ServiceError>),
 }
@@ -32,18 +31,37 @@ const PAGE: &str = "audit";
 pub const DETAIL: &str = "audit-detail";
 pub const VERIFY: &str = "audit-verify";
 
-#[derive(Default)]
+/// Reads audit pages with the filter line parsed by `backend::audit::filter`.
+pub struct Entries;
+
+impl Source for Entries {
+    type Page = Page<AuditEntry>;
+
+    fn read(&self, q: &Query) -> Result<Read<Page<AuditEntry>>, String> {
+        let line = q.filter.as_deref().unwrap_or_default();
+        let mut aq: AuditQuery = audit::filter::parse_filter(line, backend::db::now()).map_err(|e| e.to_string())?;
+        aq.limit = q.limit;
+        aq.at = q.at.clone();
+        Ok(Box::new(move |env| {
+            async move { audit::list(&env.db, &env.actor, &aq).await }.boxed()
+        }))
+    }
+}
+
 pub struct AuditLog {
-    pub page: Option<Page<AuditEntry>>,
-    pub error: Option<String>,
-    pub filter: FilterLine,
-    /// The filter line the shown rows were read with.
-    pub applied: String,
-    /// Why the last filter line was refused (`since: …`), until the next one applies.
-    pub filter_error: Option<String>,
-    pub paging: Paging,
+    pub list: List<Entries>,
     pub detail: Option<AuditDetail>,
     pub verify: Option<VerifyResult>,
+}
+
+impl Default for AuditLog {
+    fn default() -> Self {
+        AuditLog {
+            list: List::new(PAGE, Entries, FilterMode::OnEnter),
+            detail: None,
+            verify: None,
+        }
+    }
 }
 
 impl Screen for AuditLog {
@@ -52,7 +70,7 @@ impl Screen for AuditLog {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.reload(ctx);
+        self.list.reload(ctx);
     }
 
     fn keys(&self) -> Keys {
@@ -66,15 +84,11 @@ impl Screen for AuditLog {
                 .labelled(Open, "close")
                 .with(&[Back, Up, Down, HalfPageDown, HalfPageUp]);
         }
-        Keys::new().with(LISTING).with(&[Open, Verify])
+        Keys::new().with(&self.list.keys()).with(&[Open, Verify])
     }
 
     fn mode(&self) -> Mode {
-        if self.filter.editing {
-            Mode::Text
-        } else {
-            Mode::Audit
-        }
+        self.list.mode(Mode::Audit)
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
@@ -95,17 +109,12 @@ impl Screen for AuditLog {
             }
             return true;
         }
-        if self.paging.on_move(a, self.rows().len()) {
+        if self.list.on_action(a, ctx) {
             return true;
         }
         match a {
-            Action::NextPage | Action::PrevPage => {
-                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
-                    self.fetch(self.applied.clone(), ctx, at, how);
-                }
-            }
             Action::Open => {
-                if let Some(seq) = self.rows().get(self.paging.selected()).map(|e| e.seq) {
+                if let Some(seq) = self.rows().get(self.list.selected()).map(|e| e.seq) {
                     self.detail = Some(AuditDetail::loading(seq));
                     let key = seq.to_string();
                     ctx.load(DETAIL, |env| async move {
@@ -119,48 +128,20 @@ impl Screen for AuditLog {
                     Reply::Verify(audit::verify(&env.db, &env.actor).await)
                 });
             }
-            Action::Refresh => self.reload(ctx),
-            Action::Filter => self.filter.start(),
-            Action::Accept if self.filter.editing => {
-                self.filter.accept();
-                let line = self.filter.value().unwrap_or_default();
-                self.fetch(line, ctx, PageAt::First, Move::First);
-            }
-            Action::Close if self.filter.editing => {
-                self.filter.cancel();
-                self.filter_error = None;
-                if !self.applied.is_empty() {
-                    self.fetch(String::new(), ctx, PageAt::First, Move::First);
-                }
-            }
-            Action::Back if !self.applied.is_empty() => {
-                self.filter.cancel();
-                self.fetch(String::new(), ctx, PageAt::First, Move::First);
-            }
             _ => return false,
         }
         true
     }
 
     /// Typing edits the line only: a half-typed `since:1` must not query.
-    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
-        if self.filter.editing {
-            self.filter.input(key);
-        }
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        self.list.on_input(key, ctx);
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Some(msg) = self.list.apply(msg, ctx) else { return };
         let Ok(reply) = msg.downcast::<Reply>() else { return };
         match *reply {
-            Reply::Page(Ok(p)) => {
-                self.paging.arrived(&p);
-                self.error = None;
-                self.page = Some(p);
-            }
-            Reply::Page(Err(e)) => {
-                ctx.emit(Action::FlashError(e.to_string()));
-                self.error = Some(e.to_string());
-            }
             Reply::Record(r) => {
                 if let Some(d) = self.detail.as_mut() {
                     d.arrived(r);
@@ -171,8 +152,7 @@ impl Screen for AuditLog {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let area = self.filter.draw_above(f, area, theme);
-        self.paging.set_viewport(area);
+        let area = self.list.frame(f, area, theme);
         // Higher priorities stay longest on narrow terminals: who did what, then when.
         let columns = [
             Column::new("SEQ", Constraint::Length(6)).right().priority(3),
@@ -185,6 +165,7 @@ impl Screen for AuditLog {
             Column::new("SOURCE", Constraint::Length(16)),
         ];
         let rows: Vec<DataRow> = self
+            .list
             .page
             .iter()
             .flat_map(|p| &p.items)
@@ -204,27 +185,22 @@ impl Screen for AuditLog {
                 ])
             })
             .collect();
-        let footer = match &self.page {
-            None => "loading…".to_owned(),
+        let footer = match &self.list.page {
+            None => self.list.rows_text(""),
             Some(p) if p.items.is_empty() => "no rows · / filter".to_owned(),
-            Some(p) => {
-                let more = if p.has_next { " · more ]" } else { "" };
-                format!("{}{more} · / filter · v verify", self.paging.rows_label(p.items.len()))
-            }
+            Some(_) => format!("{} · / filter · v verify", self.list.rows_text("")),
         };
-        let empty = match (&self.error, &self.page) {
-            (Some(e), _) => e.clone(),
-            (None, None) => "Loading…".to_owned(),
-            (None, Some(_)) if !self.applied.is_empty() => "No row matches the filter: Esc clears it.".to_owned(),
-            (None, Some(_)) => "The audit log is empty.".to_owned(),
-        };
+        let empty = self.list.empty_text(
+            |_| "No row matches the filter: Esc clears it.".to_owned(),
+            "The audit log is empty.",
+        );
         let title = self.title();
         let table = DataTable::new(&columns, &rows, theme)
             .title(&title)
             .footer(&footer)
             .empty_message(&empty)
             .focused(self.detail.is_none() && self.verify.is_none());
-        f.render_stateful_widget(table, area, &mut self.paging.state);
+        f.render_stateful_widget(table, area, &mut self.list.paging.state);
         if let Some(d) = &self.detail {
             d.draw(f, theme);
         }
@@ -236,41 +212,14 @@ impl Screen for AuditLog {
 
 impl AuditLog {
     pub fn rows(&self) -> &[AuditEntry] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    fn query(&self, line: &str, ctx: &Ctx, at: PageAt) -> Result<AuditQuery, String> {
-        let mut q = backend::audit::filter::parse_filter(line, backend::db::now()).map_err(|e| e.to_string())?;
-        q.limit = ctx.page_size;
-        q.at = at;
-        Ok(q)
-    }
-
-    /// Reads a page with `line`; a line that does not parse changes nothing.
-    fn fetch(&mut self, line: String, ctx: &mut Ctx, at: PageAt, how: Move) {
-        match self.query(&line, ctx, at.clone()) {
-            Ok(q) => {
-                self.filter_error = None;
-                self.applied = line;
-                self.paging.fetching(at, how);
-                ctx.load(PAGE, |env| async move {
-                    Reply::Page(audit::list(&env.db, &env.actor, &q).await)
-                });
-            }
-            Err(e) => {
-                ctx.emit(Action::FlashError(format!("filter not applied: {e}")));
-                self.filter_error = Some(e);
-            }
-        }
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let (line, at) = (self.applied.clone(), self.paging.at.clone());
-        self.fetch(line, ctx, at, Move::Stay);
+        self.list.items()
     }
 
     pub fn title(&self) -> String {
-        match (&self.filter_error, self.applied.trim()) {
+        match (
+            &self.list.filter_error,
+            self.list.applied.as_deref().unwrap_or("").trim(),
+        ) {
             (Some(e), _) => format!("Audit log · {e}"),
             (None, "") => "Audit log".to_owned(),
             (None, line) => format!("Audit log · {line}"),

@@ -3,9 +3,9 @@
 
 use backend::browse::{self, BrowseQuery, Table};
 use backend::db::Cell;
-use backend::page::PageAt;
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
+use futures::FutureExt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use uuid::Uuid;
@@ -13,190 +13,104 @@ use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
 use crate::action::Action;
 use crate::router::{Page, Route};
-use crate::screens::common::filter::FilterLine;
-use crate::screens::common::paging::{Move, Paging};
-use crate::screens::{Ctx, Keys, Mode, Screen, LISTING, TABS};
+use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
+use crate::screens::{Ctx, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
-
-/// A page of a view, or why not.
-pub struct Loaded(Result<Table, ServiceError>);
-
-const SLOT: &str = "browse";
 
 pub const NOT_AVAILABLE: &str = "This view is not available in this build.";
 
+/// Reads a `backend::browse` view, optionally within one tenant.
+pub struct View {
+    pub key: &'static str,
+    tenant: Option<Uuid>,
+}
+
+impl Source for View {
+    type Page = Table;
+
+    fn read(&self, q: &Query) -> Result<Read<Table>, String> {
+        let key = self.key;
+        let query = BrowseQuery {
+            filter: q.filter.clone(),
+            tenant: self.tenant,
+            limit: q.limit,
+            at: q.at.clone(),
+        };
+        Ok(Box::new(move |env| {
+            async move {
+                match browse::view(key) {
+                    Some(v) => browse::browse(&env.db, &env.actor, v, &query).await,
+                    None => Err(ServiceError::not_found("view", key)),
+                }
+            }
+            .boxed()
+        }))
+    }
+}
+
 pub struct BrowseState {
-    pub view_key: &'static str,
     pub title: String,
     available: bool,
-    tenant: Option<Uuid>,
-    pub table: Option<Table>,
-    pub error: Option<String>,
-    pub paging: Paging,
-    pub filter: FilterLine,
+    pub list: List<View>,
 }
 
 impl BrowseState {
     pub fn new(view_key: &'static str, title: String, tenant: Option<Uuid>) -> BrowseState {
         BrowseState {
-            view_key,
             title,
             available: backend::browse::view(view_key).is_some(),
-            tenant,
-            table: None,
-            error: None,
-            paging: Paging::default(),
-            filter: FilterLine::default(),
+            list: List::new("browse", View { key: view_key, tenant }, FilterMode::Live),
         }
     }
 
     pub fn mode(&self) -> Mode {
-        if self.filter.editing {
-            Mode::Text
-        } else {
-            Mode::List
-        }
-    }
-
-    fn query(&self, ctx: &Ctx, at: PageAt) -> BrowseQuery {
-        BrowseQuery {
-            filter: self.filter.value(),
-            tenant: self.tenant,
-            limit: ctx.page_size,
-            at,
-        }
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
-        if !self.available {
-            return;
-        }
-        let (query, key) = (self.query(ctx, at.clone()), self.view_key);
-        self.paging.fetching(at, how);
-        let call = move |env: crate::tasks::Env| async move {
-            Loaded(match browse::view(key) {
-                Some(v) => browse::browse(&env.db, &env.actor, v, &query).await,
-                None => Err(ServiceError::not_found("view", key)),
-            })
-        };
-        if debounce {
-            ctx.debounced(SLOT, call);
-        } else {
-            ctx.load(SLOT, call);
-        }
+        self.list.mode(Mode::List)
     }
 
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        // The same page again, selection back at the top.
-        let how = if at == PageAt::First {
-            Move::First
-        } else {
-            Move::Next(0)
-        };
-        self.fetch(ctx, at, how, false);
-    }
-
-    fn len(&self) -> usize {
-        self.table.as_ref().map_or(0, |t| t.rows.len())
+        if self.available {
+            self.list.reload(ctx);
+        }
     }
 
     pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
-        if self.paging.on_move(a, self.len()) {
-            return true;
-        }
-        match a {
-            Action::NextPage | Action::PrevPage => {
-                if let Some((at, how)) = self.table.as_ref().and_then(|t| Paging::turn(a, t)) {
-                    self.fetch(ctx, at, how, false);
-                }
-            }
-            Action::Refresh => self.reload(ctx),
-            Action::Filter => self.filter.start(),
-            Action::Accept if self.filter.editing => self.filter.accept(),
-            Action::Close if self.filter.editing => {
-                if self.filter.cancel() {
-                    self.fetch(ctx, PageAt::First, Move::First, false);
-                }
-            }
-            Action::Back if self.filter.value().is_some() => {
-                self.filter.cancel();
-                self.fetch(ctx, PageAt::First, Move::First, false);
-            }
-            _ => return false,
-        }
-        true
+        self.list.on_action(a, ctx)
     }
 
     pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        if self.filter.editing && self.filter.input(key) {
-            self.fetch(ctx, PageAt::First, Move::First, true);
-        }
+        self.list.on_input(key, ctx);
     }
 
     /// A message for the table; given back when it is not one.
     pub fn apply(&mut self, msg: Msg, ctx: &mut Ctx) -> Option<Msg> {
-        let result = match msg.downcast::<Loaded>() {
-            Ok(m) => m.0,
-            Err(m) => return Some(m),
-        };
-        match result {
-            Ok(t) => {
-                self.paging.arrived(&t);
-                self.error = None;
-                self.table = Some(t);
-            }
-            Err(e) => {
-                ctx.emit(Action::FlashError(e.to_string()));
-                self.error = Some(e.to_string());
-            }
-        }
-        None
+        self.list.apply(msg, ctx)
     }
 
     pub fn footer(&self) -> String {
-        let Some(t) = &self.table else {
-            return "loading…".to_owned();
-        };
-        if t.rows.is_empty() {
-            return "no rows".to_owned();
-        }
-        let more = if t.has_next { " · more ]" } else { "" };
-        format!("{}{more}", self.paging.rows_label(t.rows.len()))
+        self.list.rows_text("no rows")
     }
 
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let area = self.filter.draw_above(f, area, theme);
-        self.paging.set_viewport(area);
-        let (columns, rows) = match &self.table {
+        let area = self.list.frame(f, area, theme);
+        let (columns, rows) = match &self.list.page {
             Some(t) => table_parts(t),
             None => (Vec::new(), Vec::new()),
         };
-        let filtered_empty;
-        let empty = if !self.available {
-            NOT_AVAILABLE
-        } else if let Some(e) = &self.error {
-            e.as_str()
-        } else if let Some(t) = &self.table {
-            match self.filter.value() {
-                Some(v) => {
-                    filtered_empty = format!("No rows match the filter \"{v}\".");
-                    filtered_empty.as_str()
-                }
-                None => t.empty,
-            }
+        let empty = if self.available {
+            let none = self.list.page.as_ref().map_or("", |t| t.empty);
+            self.list
+                .empty_text(|v| format!("No rows match the filter \"{v}\"."), none)
         } else {
-            "Loading…"
+            NOT_AVAILABLE.to_owned()
         };
         let footer = self.footer();
-        let title = self.title.clone();
         let mut table = DataTable::new(&columns, &rows, theme)
-            .title(&title)
-            .empty_message(empty);
+            .title(&self.title)
+            .empty_message(&empty);
         if self.available {
             table = table.footer(&footer);
         }
-        f.render_stateful_widget(table, area, &mut self.paging.state);
+        f.render_stateful_widget(table, area, &mut self.list.paging.state);
     }
 }
 
@@ -284,7 +198,7 @@ impl Screen for BrowseScreen {
     fn keys(&self) -> Keys {
         // Tabs move between a section's pages (settings has more than one).
         Keys::new()
-            .with(LISTING)
+            .with(&self.state.list.keys())
             .when(Route::Page(self.page).tabs().is_some(), TABS)
     }
 

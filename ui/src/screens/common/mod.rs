@@ -4,4 +4,5 @@
 pub mod browse;
 pub mod confirm;
 pub mod filter;
+pub mod list;
 pub mod paging;

@@ -5,9 +5,9 @@
 
 use backend::jobs::admin::{self, JobQuery};
 use backend::jobs::Job;
-use backend::page::{Page, PageAt};
-use backend::ServiceError;
+use backend::page::Page;
 use crossterm::event::KeyEvent;
+use futures::FutureExt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
@@ -15,16 +15,12 @@ use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 use crate::action::Action;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
-use crate::screens::common::filter::FilterLine;
-use crate::screens::common::paging::{Move, Paging};
+use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
 use crate::screens::services::job_confirm::{self, JobAction, JobConfirm, Target};
 use crate::screens::services::job_detail::{self, JobDetail};
 use crate::screens::services::queues::model::short_id;
-use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen};
 use crate::tasks::Msg;
-
-/// A page of jobs, or why not.
-struct Loaded(Result<Page<Job>, ServiceError>);
 
 const PAGE: &str = "jobs";
 /// `f` walks these; `None` is every status.
@@ -38,15 +34,47 @@ const STATUSES: [Option<&str>; 7] = [
     Some("succeeded"),
 ];
 
+/// Reads job pages narrowed by status and by the filter line (a queue, or a kind with a dot).
 #[derive(Default)]
-pub struct JobsList {
-    pub page: Option<Page<Job>>,
-    pub error: Option<String>,
+pub struct Jobs {
     pub status: Option<&'static str>,
-    pub filter: FilterLine,
-    pub paging: Paging,
+}
+
+impl Source for Jobs {
+    type Page = Page<Job>;
+
+    fn read(&self, q: &Query) -> Result<Read<Page<Job>>, String> {
+        let (queue, kind) = match q.filter.clone() {
+            Some(t) if t.contains('.') => (None, Some(t)),
+            other => (other, None),
+        };
+        let q = JobQuery {
+            queue,
+            kind,
+            status: self.status.map(str::to_owned),
+            limit: q.limit,
+            at: q.at.clone(),
+        };
+        Ok(Box::new(move |env| {
+            async move { admin::list(&env.db, &env.actor, &q).await }.boxed()
+        }))
+    }
+}
+
+pub struct JobsList {
+    pub list: List<Jobs>,
     pub modal: Option<JobConfirm>,
     pub detail: Option<JobDetail>,
+}
+
+impl Default for JobsList {
+    fn default() -> Self {
+        JobsList {
+            list: List::new(PAGE, Jobs::default(), FilterMode::Live),
+            modal: None,
+            detail: None,
+        }
+    }
 }
 
 fn target(j: &Job) -> Target {
@@ -64,7 +92,7 @@ impl Screen for JobsList {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.reload(ctx);
+        self.list.reload(ctx);
     }
 
     fn dialog(&self) -> Option<Dialog> {
@@ -73,17 +101,15 @@ impl Screen for JobsList {
 
     fn keys(&self) -> Keys {
         Keys::new()
-            .with(LISTING)
+            .with(&self.list.keys())
             .with(&[Action::Open, Action::Retry, Action::CancelJob, Action::NextStatus])
     }
 
     fn mode(&self) -> Mode {
         if self.modal.is_some() {
             Mode::Form
-        } else if self.filter.editing {
-            Mode::Text
         } else {
-            Mode::Jobs
+            self.list.mode(Mode::Jobs)
         }
     }
 
@@ -110,19 +136,15 @@ impl Screen for JobsList {
             self.act(action, t, ctx);
             return true;
         }
-        if self.paging.on_move(a, self.rows().len()) {
+        if self.list.on_action(a, ctx) {
             return true;
         }
         match a {
-            Action::NextPage | Action::PrevPage => {
-                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
-                    self.fetch(ctx, at, how, false);
-                }
-            }
             Action::NextStatus => {
-                let i = STATUSES.iter().position(|s| *s == self.status).unwrap_or(0);
-                self.status = STATUSES[(i + 1) % STATUSES.len()];
-                self.fetch(ctx, PageAt::First, Move::First, false);
+                let status = &mut self.list.source.status;
+                let i = STATUSES.iter().position(|s| s == status).unwrap_or(0);
+                *status = STATUSES[(i + 1) % STATUSES.len()];
+                self.list.restart(ctx, false);
             }
             // One panel here: Tab keeps walking the section's tabs.
             Action::NextPanel => ctx.emit(Action::NextTab),
@@ -133,54 +155,24 @@ impl Screen for JobsList {
                     job_detail::load(ctx, id);
                 }
             }
-            Action::Refresh => self.reload(ctx),
-            Action::Filter => self.filter.start(),
-            Action::Accept if self.filter.editing => self.filter.accept(),
-            Action::Close if self.filter.editing => {
-                if self.filter.cancel() {
-                    self.fetch(ctx, PageAt::First, Move::First, false);
-                }
-            }
-            Action::Back if self.filter.value().is_some() => {
-                self.filter.cancel();
-                self.fetch(ctx, PageAt::First, Move::First, false);
-            }
             _ => return false,
         }
         true
     }
 
     fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        if self.filter.editing && self.filter.input(key) {
-            self.fetch(ctx, PageAt::First, Move::First, true);
-        }
+        self.list.on_input(key, ctx);
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
-        let msg = match msg.downcast::<Loaded>() {
-            Ok(m) => {
-                match m.0 {
-                    Ok(p) => {
-                        self.paging.arrived(&p);
-                        self.error = None;
-                        self.page = Some(p);
-                    }
-                    Err(e) => {
-                        ctx.emit(Action::FlashError(e.to_string()));
-                        self.error = Some(e.to_string());
-                    }
-                }
-                return;
-            }
-            Err(m) => m,
-        };
+        let Some(msg) = self.list.apply(msg, ctx) else { return };
         let msg = match msg.downcast::<job_confirm::Changed>() {
             Ok(r) => {
                 let Some(m) = self.modal.take() else { return };
                 match r.0 {
                     Ok(_) => {
                         ctx.emit(Action::Flash(m.done_message()));
-                        self.reload(ctx);
+                        self.list.reload(ctx);
                         if let Some(d) = &self.detail {
                             job_detail::load(ctx, d.id);
                         }
@@ -200,8 +192,7 @@ impl Screen for JobsList {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let area = self.filter.draw_above(f, area, theme);
-        self.paging.set_viewport(area);
+        let area = self.list.frame(f, area, theme);
         let columns = [
             Column::new("ID", Constraint::Length(8)),
             Column::new("QUEUE", Constraint::Length(14)).priority(3),
@@ -213,6 +204,7 @@ impl Screen for JobsList {
             Column::new("LAST ERROR", Constraint::Fill(3)).priority(1),
         ];
         let rows: Vec<DataRow> = self
+            .list
             .page
             .iter()
             .flat_map(|p| &p.items)
@@ -229,15 +221,13 @@ impl Screen for JobsList {
             })
             .collect();
         let footer = self.footer();
-        let empty = match (&self.error, &self.page) {
-            (Some(e), _) => e.clone(),
-            (None, None) => "Loading…".to_owned(),
-            (None, Some(_)) if self.status.is_some() || self.filter.value().is_some() => {
-                "No job matches: f changes the status, Esc clears the filter.".to_owned()
-            }
-            (None, Some(_)) => "No jobs yet.".to_owned(),
+        let nothing = "No job matches: f changes the status, Esc clears the filter.";
+        let empty = if self.list.source.status.is_some() {
+            self.list.empty_text(|_| nothing.to_owned(), nothing)
+        } else {
+            self.list.empty_text(|_| nothing.to_owned(), "No jobs yet.")
         };
-        let title = match self.status {
+        let title = match self.list.source.status {
             Some(s) => format!("Jobs · {s}"),
             None => "Jobs".to_owned(),
         };
@@ -246,7 +236,7 @@ impl Screen for JobsList {
             .footer(&footer)
             .empty_message(&empty)
             .focused(self.modal.is_none() && self.detail.is_none());
-        f.render_stateful_widget(table, area, &mut self.paging.state);
+        f.render_stateful_widget(table, area, &mut self.list.paging.state);
         if let Some(d) = &self.detail {
             d.draw(f, theme);
         }
@@ -258,42 +248,11 @@ impl Screen for JobsList {
 
 impl JobsList {
     pub fn rows(&self) -> &[Job] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+        self.list.items()
     }
 
     fn selected(&self) -> Option<&Job> {
-        self.rows().get(self.paging.selected())
-    }
-
-    fn query(&self, ctx: &Ctx, at: PageAt) -> JobQuery {
-        let text = self.filter.value();
-        let (queue, kind) = match text {
-            Some(t) if t.contains('.') => (None, Some(t)),
-            other => (other, None),
-        };
-        JobQuery {
-            queue,
-            kind,
-            status: self.status.map(str::to_owned),
-            limit: ctx.page_size,
-            at,
-        }
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
-        let q = self.query(ctx, at.clone());
-        self.paging.fetching(at, how);
-        let call = |env: crate::tasks::Env| async move { Loaded(admin::list(&env.db, &env.actor, &q).await) };
-        if debounce {
-            ctx.debounced(PAGE, call);
-        } else {
-            ctx.load(PAGE, call);
-        }
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay, false);
+        self.rows().get(self.list.selected())
     }
 
     fn act(&mut self, action: JobAction, job: Option<Target>, ctx: &mut Ctx) {
@@ -303,15 +262,7 @@ impl JobsList {
     }
 
     pub fn footer(&self) -> String {
-        let status = self.status.unwrap_or("any status");
-        let rows = match &self.page {
-            None => "loading…".to_owned(),
-            Some(p) if p.items.is_empty() => "no rows".to_owned(),
-            Some(p) => {
-                let more = if p.has_next { " · more ]" } else { "" };
-                format!("{}{more}", self.paging.rows_label(p.items.len()))
-            }
-        };
-        format!("{rows} · {status} (f)")
+        let status = self.list.source.status.unwrap_or("any status");
+        format!("{} · {status} (f)", self.list.rows_text("no rows"))
     }
 }

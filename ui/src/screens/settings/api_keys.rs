@@ -4,10 +4,11 @@
 //! changes; this screen holds the secret only until the modal is closed.
 
 use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
-use backend::page::{Page, PageAt};
+use backend::page::Page;
 use backend::ServiceError;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
+use futures::FutureExt;
 use ratatui::layout::{Constraint, Margin, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
@@ -18,13 +19,12 @@ use crate::action::Action;
 use crate::form::Form;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
-use crate::screens::common::paging::{Move, Paging};
-use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
+use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
 
-/// What the screen's calls bring back.
+/// What the screen's own calls bring back (its pages go to the list).
 enum Reply {
-    Page(Result<Page<ApiKey>, ServiceError>),
     Created(Result<CreatedApiKey, ServiceError>),
     Revoked(Result<ApiKey, ServiceError>),
 }
@@ -46,16 +46,42 @@ pub struct Shown {
     pub secret: String,
 }
 
-#[derive(Default)]
+/// Reads the keys the actor sees.
+pub struct Keyring;
+
+impl Source for Keyring {
+    type Page = Page<ApiKey>;
+
+    fn read(&self, q: &Query) -> Result<Read<Page<ApiKey>>, String> {
+        let q = ApiKeyQuery {
+            tenant: None,
+            limit: q.limit,
+            at: q.at.clone(),
+        };
+        Ok(Box::new(move |env| {
+            async move { apikeys::list(&env.db, &env.actor, &q).await }.boxed()
+        }))
+    }
+}
+
 pub struct ApiKeysScreen {
-    pub page: Option<Page<ApiKey>>,
-    pub error: Option<String>,
-    pub paging: Paging,
+    pub list: List<Keyring>,
     /// The create form while it is open, and whether it is saving.
     pub form: Option<(Form, bool)>,
     pub shown: Option<Shown>,
     /// The key a revoke confirmation is about, and whether it was sent.
     pub confirm: Option<(ApiKey, bool)>,
+}
+
+impl Default for ApiKeysScreen {
+    fn default() -> Self {
+        ApiKeysScreen {
+            list: List::new(PAGE, Keyring, FilterMode::Off),
+            form: None,
+            shown: None,
+            confirm: None,
+        }
+    }
 }
 
 fn when(t: Option<DateTime<Utc>>, none: &str) -> String {
@@ -68,7 +94,7 @@ impl Screen for ApiKeysScreen {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.reload(ctx);
+        self.list.reload(ctx);
     }
 
     fn dialog(&self) -> Option<Dialog> {
@@ -82,10 +108,9 @@ impl Screen for ApiKeysScreen {
     }
 
     fn keys(&self) -> Keys {
-        // No filter here yet; `x` (bound to suspending a tenant elsewhere) revokes.
-        let listing: Vec<Action> = LISTING.iter().filter(|a| **a != Action::Filter).cloned().collect();
+        // `x` (bound to suspending a tenant elsewhere) revokes.
         Keys::new()
-            .with(&listing)
+            .with(&self.list.keys())
             .with(&[Action::Create])
             .labelled(Action::Suspend, "revoke")
             .with(TABS)
@@ -104,23 +129,17 @@ impl Screen for ApiKeysScreen {
             self.on_modal(a, ctx);
             return true;
         }
-        if self.paging.on_move(a, self.rows().len()) {
+        if self.list.on_action(a, ctx) {
             return true;
         }
         match a {
             Action::Create => self.form = Some((Form::new(FIELDS), false)),
             // `x`: revoke (the key bound to suspending a tenant on the tenant screens).
-            Action::Suspend => match self.rows().get(self.paging.selected()) {
+            Action::Suspend => match self.rows().get(self.list.selected()) {
                 Some(k) if k.revoked_at.is_none() => self.confirm = Some((k.clone(), false)),
                 Some(k) => ctx.emit(Action::FlashError(format!("key {} is already revoked", k.prefix))),
                 None => {}
             },
-            Action::NextPage | Action::PrevPage => {
-                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
-                    self.fetch(ctx, at, how);
-                }
-            }
-            Action::Refresh => self.reload(ctx),
             _ => return false,
         }
         true
@@ -133,17 +152,9 @@ impl Screen for ApiKeysScreen {
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Some(msg) = self.list.apply(msg, ctx) else { return };
         let Ok(reply) = msg.downcast::<Reply>() else { return };
         match *reply {
-            Reply::Page(Ok(p)) => {
-                self.paging.arrived(&p);
-                self.error = None;
-                self.page = Some(p);
-            }
-            Reply::Page(Err(e)) => {
-                ctx.emit(Action::FlashError(e.to_string()));
-                self.error = Some(e.to_string());
-            }
             Reply::Created(r) => match r {
                 Ok(c) => {
                     self.form = None;
@@ -153,7 +164,7 @@ impl Screen for ApiKeysScreen {
                         prefix: c.key.prefix.clone(),
                         secret: c.secret,
                     });
-                    self.reload(ctx);
+                    self.list.reload(ctx);
                 }
                 Err(e) => {
                     if let Some((form, busy)) = &mut self.form {
@@ -168,7 +179,7 @@ impl Screen for ApiKeysScreen {
                 match r {
                     Ok(k) => {
                         ctx.emit(Action::Flash(format!("API key {} revoked", k.prefix)));
-                        self.reload(ctx);
+                        self.list.reload(ctx);
                     }
                     Err(e) => ctx.emit(Action::FlashError(e.to_string())),
                 }
@@ -177,7 +188,7 @@ impl Screen for ApiKeysScreen {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        self.paging.set_viewport(area);
+        let area = self.list.frame(f, area, theme);
         let columns = [
             // Higher priority stays longer on narrow terminals: which key, and is it live.
             Column::new("NAME", Constraint::Fill(2)).priority(9),
@@ -189,6 +200,7 @@ impl Screen for ApiKeysScreen {
             Column::new("STATUS", Constraint::Length(7)).priority(7),
         ];
         let rows: Vec<DataRow> = self
+            .list
             .page
             .iter()
             .flat_map(|p| &p.items)
@@ -209,22 +221,20 @@ impl Screen for ApiKeysScreen {
                 ])
             })
             .collect();
-        let footer = match &self.page {
+        let footer = match &self.list.page {
             None => "loading…".to_owned(),
             Some(p) if p.items.is_empty() => "no keys".to_owned(),
-            Some(p) => self.paging.rows_label(p.items.len()),
+            Some(p) => self.list.paging.rows_label(p.items.len()),
         };
-        let empty = match (&self.error, &self.page) {
-            (Some(e), _) => e.clone(),
-            (None, None) => "Loading…".to_owned(),
-            (None, Some(_)) => "No API keys yet: c creates one.".to_owned(),
-        };
+        let empty = self
+            .list
+            .empty_text(|_| String::new(), "No API keys yet: c creates one.");
         let table = DataTable::new(&columns, &rows, theme)
             .title("API keys")
             .footer(&footer)
             .empty_message(&empty)
             .focused(self.mode() == Mode::List);
-        f.render_stateful_widget(table, area, &mut self.paging.state);
+        f.render_stateful_widget(table, area, &mut self.list.paging.state);
         if let Some((form, busy)) = &self.form {
             let popup = widgets::popup_area(f.area(), 70, 9);
             f.render_widget(Clear, popup);
@@ -251,24 +261,7 @@ impl Screen for ApiKeysScreen {
 
 impl ApiKeysScreen {
     pub fn rows(&self) -> &[ApiKey] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
-    }
-
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move) {
-        self.paging.fetching(at.clone(), how);
-        let q = ApiKeyQuery {
-            tenant: None,
-            limit: ctx.page_size,
-            at,
-        };
-        ctx.load(PAGE, |env| async move {
-            Reply::Page(apikeys::list(&env.db, &env.actor, &q).await)
-        });
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay);
+        self.list.items()
     }
 
     fn input(form: &Form) -> NewApiKey {

@@ -64,7 +64,10 @@ impl Screen for TenantDetail {
         let keys = Keys::new().with(suspend.as_slice());
         let keys = match self.tab {
             TenantTab::Branding | TenantTab::Limits => keys.with(&[Action::Edit]),
-            TenantTab::Billing => keys.with(LISTING),
+            TenantTab::Billing => match &self.billing {
+                Some(b) => keys.with(&b.list.keys()),
+                None => keys.with(LISTING),
+            },
             TenantTab::Overview => keys,
         };
         keys.with(TABS).with(&[Action::Refresh])

@@ -1,10 +1,11 @@
 //! The tenant list: keyset pages over any number of tenants, sortable columns, `/` filter,
 //! the total from `tenants::count` fetched on the side, suspend/reactivate from the list.
 
-use backend::page::{Page, PageAt, SortDir};
+use backend::page::{Page, SortDir};
 use backend::tenants::{self, Tenant, TenantQuery, TenantSort};
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
+use futures::FutureExt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::Frame;
 use widgets::{Column, DataCell, DataRow, DataTable, Sort, Theme};
@@ -13,38 +14,55 @@ use crate::action::Action;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
 use crate::screens::common::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
-use crate::screens::common::filter::FilterLine;
-use crate::screens::common::paging::{Move, Paging};
-use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
+use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
+use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, TABS};
 use crate::tasks::{Env, Msg};
 
-/// What the list's calls bring back.
-enum Reply {
-    Page(Result<Page<Tenant>, ServiceError>),
-    Count(Result<i64, ServiceError>),
+/// Reads tenant pages; with each new or reloaded list, the total from `tenants::count`.
+pub struct Tenants;
+
+/// The total matching the filter, fetched on the side.
+struct Count(Result<i64, ServiceError>);
+
+impl Source for Tenants {
+    type Page = Page<Tenant>;
+
+    fn read(&self, q: &Query) -> Result<Read<Page<Tenant>>, String> {
+        let q = TenantQuery {
+            filter: q.filter.clone(),
+            sort: TenantSort::ALL.get(q.sort).copied().unwrap_or(TenantSort::Name),
+            dir: if q.desc { SortDir::Desc } else { SortDir::Asc },
+            limit: q.limit,
+            at: q.at.clone(),
+            ..TenantQuery::default()
+        };
+        Ok(Box::new(move |env| {
+            async move { tenants::list(&env.db, &env.actor, &q).await }.boxed()
+        }))
+    }
+
+    fn also(&self, q: &Query, ctx: &mut Ctx, debounce: bool) {
+        let filter = q.filter.clone();
+        let call = |env: Env| async move { Count(tenants::count(&env.db, &env.actor, filter.as_deref(), None).await) };
+        if debounce {
+            ctx.debounced("count", call);
+        } else {
+            ctx.load("count", call);
+        }
+    }
 }
 
 pub struct TenantsList {
-    pub page: Option<Page<Tenant>>,
+    pub list: List<Tenants>,
     pub count: Option<i64>,
-    pub error: Option<String>,
-    pub sort: TenantSort,
-    pub dir: SortDir,
-    pub filter: FilterLine,
-    pub paging: Paging,
     pub modal: Option<ConfirmModal>,
 }
 
 impl Default for TenantsList {
     fn default() -> Self {
         TenantsList {
-            page: None,
+            list: List::new("page", Tenants, FilterMode::Live).sortable(TenantSort::ALL.len()),
             count: None,
-            error: None,
-            sort: TenantSort::Name,
-            dir: SortDir::Asc,
-            filter: FilterLine::default(),
-            paging: Paging::default(),
             modal: None,
         }
     }
@@ -67,7 +85,7 @@ impl Screen for TenantsList {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.reload(ctx);
+        self.list.reload(ctx);
     }
 
     fn dialog(&self) -> Option<Dialog> {
@@ -78,18 +96,16 @@ impl Screen for TenantsList {
     fn keys(&self) -> Keys {
         use Action::*;
         Keys::new()
-            .with(LISTING)
-            .with(&[Open, SortNext, SortFlip, Create, Suspend, Reactivate])
+            .with(&self.list.keys())
+            .with(&[Open, Create, Suspend, Reactivate])
             .with(TABS)
     }
 
     fn mode(&self) -> Mode {
         if self.modal.is_some() {
             Mode::Form
-        } else if self.filter.editing {
-            Mode::Text
         } else {
-            Mode::List
+            self.list.mode(Mode::List)
         }
     }
 
@@ -100,26 +116,10 @@ impl Screen for TenantsList {
             }
             return true;
         }
-        if self.paging.on_move(a, self.rows().len()) {
+        if self.list.on_action(a, ctx) {
             return true;
         }
         match a {
-            Action::NextPage | Action::PrevPage => {
-                if let Some((at, how)) = self.page.as_ref().and_then(|p| Paging::turn(a, p)) {
-                    self.fetch(ctx, at, how, false);
-                }
-            }
-            Action::SortNext => {
-                let all = TenantSort::ALL;
-                let i = all.iter().position(|s| *s == self.sort).unwrap_or(0);
-                self.sort = all[(i + 1) % all.len()];
-                self.dir = SortDir::Asc;
-                self.fetch(ctx, PageAt::First, Move::First, false);
-            }
-            Action::SortFlip => {
-                self.dir = self.dir.flip();
-                self.fetch(ctx, PageAt::First, Move::First, false);
-            }
             Action::Open => {
                 if let Some(t) = self.selected() {
                     ctx.emit(Action::OpenTenant(t.slug.clone()));
@@ -136,18 +136,6 @@ impl Screen for TenantsList {
                     self.modal = ConfirmModal::open(kind, &t.clone(), ctx);
                 }
             }
-            Action::Refresh => self.reload(ctx),
-            Action::Filter => self.filter.start(),
-            Action::Accept if self.filter.editing => self.filter.accept(),
-            Action::Close if self.filter.editing => {
-                if self.filter.cancel() {
-                    self.restart(ctx, false);
-                }
-            }
-            Action::Back if self.filter.value().is_some() => {
-                self.filter.cancel();
-                self.restart(ctx, false);
-            }
             _ => return false,
         }
         true
@@ -156,23 +144,19 @@ impl Screen for TenantsList {
     fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         if let Some(m) = &mut self.modal {
             m.on_input(key);
-        } else if self.filter.editing && self.filter.input(key) {
-            self.restart(ctx, true);
+        } else {
+            self.list.on_input(key, ctx);
         }
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
-        let msg = match msg.downcast::<Reply>() {
-            Ok(r) => {
-                match *r {
-                    Reply::Page(Ok(p)) => {
-                        self.paging.arrived(&p);
-                        self.error = None;
-                        self.page = Some(p);
-                    }
-                    Reply::Count(Ok(n)) => self.count = Some(n),
-                    Reply::Page(Err(e)) | Reply::Count(Err(e)) => {
-                        self.error = Some(e.to_string());
+        let Some(msg) = self.list.apply(msg, ctx) else { return };
+        let msg = match msg.downcast::<Count>() {
+            Ok(c) => {
+                match c.0 {
+                    Ok(n) => self.count = Some(n),
+                    Err(e) => {
+                        self.list.error = Some(e.to_string());
                         ctx.emit(Action::FlashError(e.to_string()));
                     }
                 }
@@ -188,7 +172,7 @@ impl Screen for TenantsList {
                 if let Some(m) = self.modal.take() {
                     ctx.emit(Action::Flash(m.done_message()));
                 }
-                self.reload(ctx);
+                self.list.reload(ctx);
             }
             Err(e) => match &mut self.modal {
                 Some(m) => m.failed(&e),
@@ -198,8 +182,7 @@ impl Screen for TenantsList {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let area = self.filter.draw_above(f, area, theme);
-        self.paging.set_viewport(area);
+        let area = self.list.frame(f, area, theme);
         let columns = [
             Column::new("NAME", Constraint::Fill(3)),
             Column::new("SLUG", Constraint::Fill(2)),
@@ -209,6 +192,7 @@ impl Screen for TenantsList {
             Column::new("CUR", Constraint::Length(3)),
         ];
         let rows: Vec<DataRow> = self
+            .list
             .page
             .iter()
             .flat_map(|p| &p.items)
@@ -223,24 +207,22 @@ impl Screen for TenantsList {
                 ])
             })
             .collect();
-        let sort = sort_column(self.sort).map(|c| Sort {
+        let sort = sort_column(self.sort()).map(|c| Sort {
             column: c,
-            descending: self.dir == SortDir::Desc,
+            descending: self.list.desc,
         });
         let footer = self.footer();
-        let empty = match (&self.error, self.filter.value(), &self.page) {
-            (Some(e), _, _) => e.clone(),
-            (None, _, None) => "Loading…".to_owned(),
-            (None, Some(v), _) => format!("No tenant matches \"{v}\"."),
-            (None, None, _) => "No tenants yet — press c to create one.".to_owned(),
-        };
+        let empty = self.list.empty_text(
+            |v| format!("No tenant matches \"{v}\"."),
+            "No tenants yet — press c to create one.",
+        );
         let table = DataTable::new(&columns, &rows, theme)
             .title("Tenants")
             .footer(&footer)
             .sort(sort)
             .empty_message(&empty)
             .focused(self.modal.is_none());
-        f.render_stateful_widget(table, area, &mut self.paging.state);
+        f.render_stateful_widget(table, area, &mut self.list.paging.state);
         if let Some(m) = &self.modal {
             m.draw(f, theme);
         }
@@ -249,62 +231,25 @@ impl Screen for TenantsList {
 
 impl TenantsList {
     pub fn rows(&self) -> &[Tenant] {
-        self.page.as_ref().map_or(&[], |p| p.items.as_slice())
+        self.list.items()
     }
 
     pub fn selected(&self) -> Option<&Tenant> {
-        self.rows().get(self.paging.selected())
+        self.rows().get(self.list.selected())
     }
 
-    fn fetch(&mut self, ctx: &mut Ctx, at: PageAt, how: Move, debounce: bool) {
-        let q = TenantQuery {
-            filter: self.filter.value(),
-            sort: self.sort,
-            dir: self.dir,
-            limit: ctx.page_size,
-            at: at.clone(),
-            ..TenantQuery::default()
-        };
-        self.paging.fetching(at, how);
-        let call = |env: Env| async move { Reply::Page(tenants::list(&env.db, &env.actor, &q).await) };
-        if debounce {
-            ctx.debounced("page", call);
-        } else {
-            ctx.load("page", call);
-        }
-    }
-
-    fn count(&mut self, ctx: &mut Ctx, debounce: bool) {
-        let filter = self.filter.value();
-        let call =
-            |env: Env| async move { Reply::Count(tenants::count(&env.db, &env.actor, filter.as_deref(), None).await) };
-        if debounce {
-            ctx.debounced("count", call);
-        } else {
-            ctx.load("count", call);
-        }
-    }
-
-    /// From the first page again (new filter or sort).
-    fn restart(&mut self, ctx: &mut Ctx, debounce: bool) {
-        self.fetch(ctx, PageAt::First, Move::First, debounce);
-        self.count(ctx, debounce);
-    }
-
-    pub fn reload(&mut self, ctx: &mut Ctx) {
-        let at = self.paging.at.clone();
-        self.fetch(ctx, at, Move::Stay, false);
-        self.count(ctx, false);
+    pub fn sort(&self) -> TenantSort {
+        TenantSort::ALL.get(self.list.sort).copied().unwrap_or(TenantSort::Name)
     }
 
     pub fn footer(&self) -> String {
-        let dir = if self.dir == SortDir::Asc { "▲" } else { "▼" };
-        let sort = format!("sorted by {} {dir}", self.sort.as_str());
+        let dir = if self.list.desc { "▼" } else { "▲" };
+        let sort = format!("sorted by {} {dir}", self.sort().as_str());
         let total = self.count.map_or_else(|| "…".to_owned(), |n| n.to_string());
-        let rows = match &self.page {
+        let rows = match &self.list.page {
             None => "loading…".to_owned(),
             Some(p) if p.items.is_empty() => format!("rows 0 of {total}"),
-            Some(p) => format!("{} of {total}", self.paging.rows_label(p.items.len())),
+            Some(p) => format!("{} of {total}", self.list.paging.rows_label(p.items.len())),
         };
         format!("{rows} · {sort}")
     }
