@@ -236,6 +236,7 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
             start_route: Some("tenants".into()),
             keys: None,
             login: None,
+            read_only: false,
         },
     );
     app.settle().await;

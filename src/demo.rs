@@ -37,6 +37,7 @@ pub async fn open_tui(
     actor: Actor,
     route: Option<String>,
     login: Option<ui::LoginOptions>,
+    read_only: bool,
 ) -> Result<()> {
     let theme = load_theme(cfg)?;
     ui::run(
@@ -48,6 +49,7 @@ pub async fn open_tui(
             start_route: route,
             keys: Some(auth::key_config(cfg)),
             login,
+            read_only,
         },
     )
     .await
@@ -56,9 +58,9 @@ pub async fn open_tui(
 /// `painel` / `painel tui`: as the stored session's user (or the local operator before any
 /// account exists); with accounts but no valid session, behind the login screen, which keeps
 /// the new session's token like `painel login` does.
-pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
+pub async fn tui(cfg: &Config, db: &Db, route: Option<String>, read_only: bool) -> Result<()> {
     let (actor, token, notice) = match auth::resolve(cfg, db).await {
-        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None).await,
+        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None, read_only).await,
         Ok(auth::Identity::Session(s, token)) => (s.actor, Some(token), None),
         Err(e) => match e.downcast_ref::<ServiceError>() {
             Some(ServiceError::PermissionDenied(m)) if m == sessions::NOT_LOGGED_IN => {
@@ -69,7 +71,7 @@ pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
         },
     };
     let login = login_options(SessionStore::new(cfg)?, token, notice);
-    open_tui(cfg, db, actor, route, Some(login)).await
+    open_tui(cfg, db, actor, route, Some(login), read_only).await
 }
 
 /// The TUI's login: new sessions are kept in `store`; with `token` the TUI starts signed in
@@ -122,7 +124,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
             match login {
-                Ok(login) => open_tui(cfg, &db, actor, None, Some(login)).await,
+                Ok(login) => open_tui(cfg, &db, actor, None, Some(login), false).await,
                 Err(e) => Err(e),
             }
         }

@@ -122,7 +122,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         Command::Bench(b) => bench::run(&cfg, b).await,
         other => {
             let db = commands::open_db(&cfg).await?;
-            let result = commands::dispatch(&cfg, &db, other, format).await;
+            let result = commands::dispatch(&cfg, &db, other, format, cli.readonly).await;
             db.close().await;
             result
         }

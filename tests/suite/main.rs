@@ -15,6 +15,7 @@ mod demo;
 mod identity;
 mod jobs;
 mod rbac;
+mod read_only;
 mod rls;
 mod schedules;
 mod scoping;

@@ -194,6 +194,7 @@ async fn the_tui_runs_a_tenant_users_requests_in_its_scope() {
             start_route: Some("settings/api-keys".into()),
             keys: None,
             login: None,
+            read_only: false,
         },
     );
     app.settle().await;

@@ -59,6 +59,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the action asks the backend to change something: hidden and refused in
+    /// read-only mode (the service layer refuses it too, docs/adr/0016).
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Edit | Action::Suspend | Action::Reactivate | Action::Retry | Action::CancelJob
+        )
+    }
+
     /// Parses the `run` of a keymap entry: a name, or `goto <path>`.
     pub fn from_run(run: &str) -> Option<Action> {
         let mut words = run.split_whitespace();

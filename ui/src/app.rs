@@ -73,6 +73,7 @@ fn signed_out() -> Actor {
         source: backend::actor::detect_source(),
         session_id: None,
         grants: backend::authz::Grants::default(),
+        read_only: false,
     }
 }
 
@@ -104,10 +105,19 @@ impl App {
             session_token,
             session_checked: Instant::now(),
         };
+        if opts.read_only {
+            app.tasks.force_read_only();
+        }
         if app.login.is_none() {
             app.open_start();
         }
         app
+    }
+
+    /// Whether the hint bar and `?` help offer `a` now: what the screen offers, less every
+    /// change when acting read-only.
+    pub fn offers(&self, a: &Action) -> bool {
+        !(self.actor().read_only && a.mutates()) && self.screen().is_none_or(|s| s.offers(a))
     }
 
     /// Asks the backend whether the session is still valid (every minute from `tick`).
@@ -399,6 +409,10 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help(Help::default())),
             Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
+            // Read-only: a change is not even started (the backend would refuse it).
+            a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
+                self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));
+            }
             a => {
                 let page_size = self.page_size;
                 let handled = match self.stack.last_mut() {

@@ -115,7 +115,11 @@ pub fn scope(actor: &Actor) -> String {
 
 /// Who, where and on what; a flash message on the right. Key hints have their own line.
 pub fn status(f: &mut Frame, area: Rect, actor: &Actor, backend: &str, flash: Option<&Flash>, theme: &Theme) {
-    let scope = scope(actor);
+    let mut scope = scope(actor);
+    // Said where the operator looks for who they are: nothing here will change anything.
+    if actor.read_only {
+        scope.push_str(" · read-only");
+    }
     let bar = StatusBar::new(theme)
         .user(&actor.name, actor.role.as_str())
         .scope(&scope)

@@ -42,6 +42,8 @@ pub struct UiOptions {
     pub keys: Option<KeyConfig>,
     /// Start on the login screen: accounts exist and there is no valid session.
     pub login: Option<LoginOptions>,
+    /// `painel --readonly`: the console acts read-only whoever signs in (docs/adr/0016).
+    pub read_only: bool,
 }
 
 /// Called with a new session after a successful login (the binary keeps its token).
@@ -66,6 +68,7 @@ impl UiOptions {
             start_route: None,
             keys: None,
             login: None,
+            read_only: false,
         }
     }
 }

@@ -148,6 +148,8 @@ pub struct Tasks {
     streams: HashMap<(u64, &'static str), (u64, AbortHandle)>,
     inflight: HashSet<u64>,
     next_id: u64,
+    /// `painel --readonly`: every actor acted as is read-only, whoever signs in.
+    read_only: bool,
 }
 
 impl Tasks {
@@ -163,7 +165,14 @@ impl Tasks {
             streams: HashMap::new(),
             inflight: HashSet::new(),
             next_id: 1,
+            read_only: false,
         }
+    }
+
+    /// Read-only from now on, for every actor (`painel --readonly`).
+    pub fn force_read_only(&mut self) {
+        self.read_only = true;
+        self.actor.read_only = true;
     }
 
     pub fn actor(&self) -> &Actor {
@@ -171,7 +180,8 @@ impl Tasks {
     }
 
     /// Acts as `actor` from now on (after a login).
-    pub fn set_actor(&mut self, actor: Actor) {
+    pub fn set_actor(&mut self, mut actor: Actor) {
+        actor.read_only |= self.read_only;
         self.actor = actor;
     }
 

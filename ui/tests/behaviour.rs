@@ -242,6 +242,7 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
             start_route: Some("tenants/acme-hosting/limits".into()),
             keys: None,
             login: None,
+            read_only: false,
         },
     );
     admin.settle().await;

@@ -430,3 +430,49 @@ async fn api_key_create_form_and_revoke_modal_80x24() {
     ch(&mut app, 'x');
     assert_snapshot!("api_key_revoke_modal", render(&mut app, 80, 24).backend());
 }
+
+/// `painel --readonly` (docs/adr/0016): the tenant list offers no change in its hints or
+/// help, a change key starts nothing, and the actor the backend sees refuses it anyway.
+#[tokio::test]
+async fn read_only_console_offers_and_starts_no_change() {
+    let (db, _dir) = db_with(3).await;
+    let mut app = painel_ui::App::new(
+        db.clone(),
+        actor(),
+        painel_ui::UiOptions {
+            read_only: true,
+            start_route: Some("tenants".into()),
+            ..painel_ui::UiOptions::new(widgets::Theme::dark(), "sqlite")
+        },
+    );
+    app.settle().await;
+    let t = render(&mut app, 120, 40);
+    let text = screen_text(&t);
+    for change in ["new", "suspend", "reactivate"] {
+        assert!(!text.contains(&format!(" {change} ")), "{change} offered:\n{text}");
+    }
+    assert!(text.contains("filter"), "{text}");
+    assert_snapshot!(t.backend());
+
+    ch(&mut app, 'x');
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert!(tenants_list(&app).modal.is_none(), "no confirmation opened");
+    assert_eq!(app.route().path(), "tenants", "the create form did not open");
+    assert!(app.flash().is_some_and(|f| f.text.contains("read-only")));
+
+    ch(&mut app, '?');
+    let help = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        !help.contains("Suspend the tenant") && !help.contains("Create (tenants"),
+        "{help}"
+    );
+    assert!(help.contains("Filter") || help.contains("filter"), "{help}");
+
+    let slug = tenants_list(&app).rows()[0].slug.clone();
+    let refused = backend::tenants::reactivate(&db, app.actor(), &slug).await;
+    assert!(
+        matches!(&refused, Err(backend::ServiceError::PermissionDenied(m)) if m.contains("read-only")),
+        "{refused:?}"
+    );
+}

@@ -39,13 +39,14 @@ impl App {
             screen.draw(f, areas.body, &theme);
         }
         let screen = self.stack.last().map(|(_, s)| s.as_ref());
+        let read_only = self.actor().read_only;
         // The hint bar offers what the screen handles now; the palette, help and filter line
         // have their own few keys.
         let own_keys = self.popup.is_none() && screen.is_some_and(|s| s.mode() != Mode::Text);
         let pairs = self
             .keymap
             .hints(&hint_ctx, |a, hint| match screen.filter(|_| own_keys) {
-                Some(s) if !s.offers(a) => None,
+                Some(s) if !s.offers(a) || (read_only && a.mutates()) => None,
                 Some(s) => Some(s.label(a).unwrap_or(hint).to_owned()),
                 None => Some(hint.to_owned()),
             });
@@ -60,7 +61,7 @@ impl App {
                     f,
                     &self.keymap,
                     &contexts,
-                    |a| screen.is_none_or(|s| s.offers(a)),
+                    |a| !(read_only && a.mutates()) && screen.is_none_or(|s| s.offers(a)),
                     &base,
                 );
             }

@@ -93,6 +93,7 @@ pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
             start_route: Some(route.into()),
             keys: None,
             login: None,
+            read_only: false,
         },
     );
     app.settle().await;
@@ -200,6 +201,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
                     *keep.lock().unwrap() = Some(s.token.clone());
                 })),
             }),
+            read_only: false,
         },
     );
     (app, db, dir, kept)
@@ -255,6 +257,7 @@ pub async fn app_on(db: &Db, actor: Actor, route: &str) -> App {
             start_route: Some(route.into()),
             keys: None,
             login: None,
+            read_only: false,
         },
     );
     app.settle().await;
