@@ -371,36 +371,6 @@ pub(crate) async fn set_password_hash(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{may_create_role, username};
-    use crate::actor::Role;
-
-    #[test]
-    fn roles_are_created_at_or_below_the_creators() {
-        assert!(Role::ALL.iter().all(|r| may_create_role(Role::SuperAdmin, *r)));
-        assert!(Role::ALL
-            .iter()
-            .all(|r| may_create_role(Role::TenantAdmin, *r) == (*r != Role::SuperAdmin)));
-        assert!(may_create_role(Role::Master, Role::Reseller));
-        assert!(may_create_role(Role::Master, Role::Master));
-        assert!(!may_create_role(Role::Master, Role::Ultra));
-        assert!(!may_create_role(Role::Reseller, Role::TenantAdmin));
-        assert!(!may_create_role(Role::SupportAgent, Role::OnCall));
-        assert!(may_create_role(Role::OnCall, Role::OnCall));
-        assert!(!may_create_role(Role::Partner, Role::SupportAgent));
-    }
-
-    #[test]
-    fn usernames_are_folded_and_checked() {
-        assert_eq!(username("  Ana.Lima "), Ok("ana.lima".into()));
-        assert!(username("ab").is_err());
-        assert!(username(".hidden").is_err());
-        assert!(username("ana lima").is_err());
-        assert!(username("ana@x").is_err());
-    }
-}
-
 /// Makes an account read-only or lifts it (`users:create` on an account the actor could have
 /// created: its tenant, its reseller subtree, a role at or below its own; audited
 /// `user.read_only`). A read-only actor cannot lift itself: the permission mutates.
@@ -448,4 +418,34 @@ pub async fn set_read_only(db: &Db, actor: &Actor, username: &str, on: bool) -> 
     .await?;
     tx.commit().await?;
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{may_create_role, username};
+    use crate::actor::Role;
+
+    #[test]
+    fn roles_are_created_at_or_below_the_creators() {
+        assert!(Role::ALL.iter().all(|r| may_create_role(Role::SuperAdmin, *r)));
+        assert!(Role::ALL
+            .iter()
+            .all(|r| may_create_role(Role::TenantAdmin, *r) == (*r != Role::SuperAdmin)));
+        assert!(may_create_role(Role::Master, Role::Reseller));
+        assert!(may_create_role(Role::Master, Role::Master));
+        assert!(!may_create_role(Role::Master, Role::Ultra));
+        assert!(!may_create_role(Role::Reseller, Role::TenantAdmin));
+        assert!(!may_create_role(Role::SupportAgent, Role::OnCall));
+        assert!(may_create_role(Role::OnCall, Role::OnCall));
+        assert!(!may_create_role(Role::Partner, Role::SupportAgent));
+    }
+
+    #[test]
+    fn usernames_are_folded_and_checked() {
+        assert_eq!(username("  Ana.Lima "), Ok("ana.lima".into()));
+        assert!(username("ab").is_err());
+        assert!(username(".hidden").is_err());
+        assert!(username("ana lima").is_err());
+        assert!(username("ana@x").is_err());
+    }
 }
