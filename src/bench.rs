@@ -237,6 +237,7 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;

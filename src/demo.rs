@@ -31,6 +31,21 @@ fn load_theme(cfg: &Config) -> Result<widgets::Theme> {
     widgets::Theme::from_toml_patch(&base, &text).with_context(|| format!("invalid theme file {}", path.display()))
 }
 
+/// The keymap: the preset, with `keymap.toml` next to the config file laid over it when there
+/// is one. A bad entry stops the start with the file, line and column (docs/adr/0016).
+pub fn load_keymap(cfg: &Config) -> Result<ui::keymap::Keymap> {
+    let dir = cfg.config_file.parent().unwrap_or(Path::new("."));
+    let path = dir.join("keymap.toml");
+    let preset = ui::keymap::Keymap::default_keymap();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => preset
+            .with_user(&text)
+            .map_err(|e| anyhow::anyhow!("keymap file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(preset),
+        Err(e) => Err(e).with_context(|| format!("cannot read keymap file {}", path.display())),
+    }
+}
+
 pub async fn open_tui(
     cfg: &Config,
     db: &Db,
@@ -40,6 +55,7 @@ pub async fn open_tui(
     read_only: bool,
 ) -> Result<()> {
     let theme = load_theme(cfg)?;
+    let keymap = load_keymap(cfg)?;
     ui::run(
         db.clone(),
         actor,
@@ -50,6 +66,7 @@ pub async fn open_tui(
             keys: Some(auth::key_config(cfg)),
             login,
             read_only,
+            keymap: Some(keymap),
         },
     )
     .await

@@ -14,6 +14,7 @@ mod customers;
 mod demo;
 mod identity;
 mod jobs;
+mod keymap;
 mod rbac;
 mod read_only;
 mod rls;

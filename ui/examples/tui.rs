@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         },
     )
     .await

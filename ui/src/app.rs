@@ -86,7 +86,7 @@ impl App {
         };
         let start = opts.start_route.unwrap_or_else(|| "dashboard".to_owned());
         let mut app = App {
-            keymap: Keymap::default_keymap(),
+            keymap: opts.keymap.unwrap_or_else(Keymap::default_keymap),
             theme: opts.theme,
             backend_label: opts.backend_label,
             tasks: Tasks::new(db, actor, opts.keys),

@@ -44,6 +44,9 @@ pub struct UiOptions {
     pub login: Option<LoginOptions>,
     /// `painel --readonly`: the console acts read-only whoever signs in (docs/adr/0016).
     pub read_only: bool,
+    /// The preset with the user's keymap file laid over it (checked before the console
+    /// starts); `None`: the preset.
+    pub keymap: Option<keymap::Keymap>,
 }
 
 /// Called with a new session after a successful login (the binary keeps its token).
@@ -69,6 +72,7 @@ impl UiOptions {
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         }
     }
 }

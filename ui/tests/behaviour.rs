@@ -243,6 +243,7 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         },
     );
     admin.settle().await;

@@ -94,6 +94,7 @@ pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;
@@ -202,6 +203,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
                 })),
             }),
             read_only: false,
+            keymap: None,
         },
     );
     (app, db, dir, kept)
@@ -258,6 +260,7 @@ pub async fn app_on(db: &Db, actor: Actor, route: &str) -> App {
             keys: None,
             login: None,
             read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;

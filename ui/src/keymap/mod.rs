@@ -6,7 +6,11 @@ use serde::Deserialize;
 
 use crate::action::Action;
 
-pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+mod user;
+
+pub use user::{valid_key, UserKeymapError};
+
+pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
 
 /// Where keys are being typed; decides which tables apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
