@@ -44,6 +44,8 @@ pub enum Action {
     NextStatus,
     /// Walk the audit hash chain.
     Verify,
+    /// Toggle the wide view of a table (every column, however narrow).
+    Wide,
     // Panels of a multi-panel screen (the queues).
     NextPanel,
     PrevPanel,
@@ -114,6 +116,7 @@ impl Action {
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,
             "verify" => Action::Verify,
+            "wide" => Action::Wide,
             "next_panel" => Action::NextPanel,
             "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,

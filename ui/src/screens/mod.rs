@@ -2,9 +2,14 @@
 //! router actions, applies backend replies and draws itself. They never call each other.
 
 pub mod audit;
+pub mod billing;
 pub mod common;
 pub mod dashboard;
+pub mod dns_ssl;
+pub mod incidents;
 pub mod login;
+pub mod migrations;
+pub mod servers;
 pub mod services;
 pub mod settings;
 pub mod tenants;
@@ -288,6 +293,22 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
             None => Box::new(common::browse::BrowseScreen::new(p)),
         },
     }
+}
+
+/// How a browse view's columns behave on narrow terminals, as its section declares them.
+pub fn columns_for(view: &str) -> Option<&'static common::columns::ViewColumns> {
+    [
+        servers::COLUMNS,
+        services::COLUMNS,
+        migrations::COLUMNS,
+        billing::COLUMNS,
+        dns_ssl::COLUMNS,
+        incidents::COLUMNS,
+        settings::COLUMNS,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|c| c.view == view)
 }
 
 /// The route of a fixed page (the paths in [`SCREENS`] are all in the sitemap).

@@ -196,6 +196,7 @@ impl Screen for AuditLog {
         );
         let title = self.title();
         let table = DataTable::new(&columns, &rows, theme)
+            .wide(self.list.wide)
             .title(&title)
             .footer(&footer)
             .empty_message(&empty)

@@ -13,6 +13,7 @@ use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
 use crate::action::Action;
 use crate::router::{Page, Route};
+use crate::screens::common::columns::{Col, ViewColumns};
 use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
 use crate::screens::{Ctx, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
@@ -51,6 +52,7 @@ impl Source for View {
 pub struct BrowseState {
     pub title: String,
     available: bool,
+    columns: Option<&'static ViewColumns>,
     pub list: List<View>,
 }
 
@@ -59,6 +61,7 @@ impl BrowseState {
         BrowseState {
             title,
             available: backend::browse::view(view_key).is_some(),
+            columns: crate::screens::columns_for(view_key),
             list: List::new("browse", View { key: view_key, tenant }, FilterMode::Live),
         }
     }
@@ -93,7 +96,7 @@ impl BrowseState {
     pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let area = self.list.frame(f, area, theme);
         let (columns, rows) = match &self.list.page {
-            Some(t) => table_parts(t),
+            Some(t) => table_parts(t, self.columns),
             None => (Vec::new(), Vec::new()),
         };
         let empty = if self.available {
@@ -105,6 +108,7 @@ impl BrowseState {
         };
         let footer = self.footer();
         let mut table = DataTable::new(&columns, &rows, theme)
+            .wide(self.list.wide)
             .title(&self.title)
             .empty_message(&empty);
         if self.available {
@@ -115,7 +119,9 @@ impl BrowseState {
 }
 
 /// Columns sized to their content (capped), and rows of display text with status tones.
-fn table_parts(t: &Table) -> (Vec<Column<'static>>, Vec<DataRow<'static>>) {
+/// A column the view's section declares takes its priority, and shrinks by content width down
+/// to its minimum when it is long text.
+fn table_parts(t: &Table, spec: Option<&ViewColumns>) -> (Vec<Column<'static>>, Vec<DataRow<'static>>) {
     let rows: Vec<Vec<String>> = t.rows.iter().map(|r| r.iter().map(Cell::to_string).collect()).collect();
     let columns = t
         .columns
@@ -130,7 +136,18 @@ fn table_parts(t: &Table) -> (Vec<Column<'static>>, Vec<DataRow<'static>>) {
                 .max()
                 .unwrap_or(4)
                 .clamp(4, 36);
-            let col = Column::new(c.title, Constraint::Length(u16::try_from(widest).unwrap_or(36)));
+            let widest = u16::try_from(widest).unwrap_or(36);
+            let col = match spec.and_then(|s| s.get(c.title)) {
+                Some(Col {
+                    min: Some(min),
+                    priority,
+                    ..
+                }) => Column::new(c.title, Constraint::Fill(widest))
+                    .min((*min).min(widest))
+                    .priority(*priority),
+                Some(Col { priority, .. }) => Column::new(c.title, Constraint::Length(widest)).priority(*priority),
+                None => Column::new(c.title, Constraint::Length(widest)),
+            };
             if c.numeric {
                 col.right()
             } else {

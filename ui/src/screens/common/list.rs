@@ -69,6 +69,8 @@ pub struct List<S: Source> {
     pub filter_error: Option<String>,
     pub sort: usize,
     pub desc: bool,
+    /// `w`: every column shown, however narrow.
+    pub wide: bool,
     sorts: usize,
     slot: &'static str,
 }
@@ -86,6 +88,7 @@ impl<S: Source> List<S> {
             filter_error: None,
             sort: 0,
             desc: false,
+            wide: false,
             sorts: 0,
             slot,
         }
@@ -109,7 +112,7 @@ impl<S: Source> List<S> {
     /// The keys the list answers to.
     pub fn keys(&self) -> Vec<Action> {
         let mut keys = crate::screens::MOVING.to_vec();
-        keys.extend([Action::NextPage, Action::PrevPage]);
+        keys.extend([Action::NextPage, Action::PrevPage, Action::Wide]);
         if self.filter_mode != FilterMode::Off {
             keys.push(Action::Filter);
         }
@@ -202,6 +205,7 @@ impl<S: Source> List<S> {
                 self.fetch(ctx, filter, PageAt::First, Move::First, false, false);
             }
             Action::Refresh => self.reload(ctx),
+            Action::Wide => self.wide = !self.wide,
             Action::Filter if filtering => self.filter.start(),
             Action::Accept if self.filter.editing => {
                 self.filter.accept();

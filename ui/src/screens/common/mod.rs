@@ -2,6 +2,7 @@
 //! table built on it, keyset paging, the `/` filter line, the tenant confirmation modal.
 
 pub mod browse;
+pub mod columns;
 pub mod confirm;
 pub mod filter;
 pub mod list;

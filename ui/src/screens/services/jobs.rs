@@ -232,6 +232,7 @@ impl Screen for JobsList {
             None => "Jobs".to_owned(),
         };
         let table = DataTable::new(&columns, &rows, theme)
+            .wide(self.list.wide)
             .title(&title)
             .footer(&footer)
             .empty_message(&empty)

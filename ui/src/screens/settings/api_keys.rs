@@ -230,6 +230,7 @@ impl Screen for ApiKeysScreen {
             .list
             .empty_text(|_| String::new(), "No API keys yet: c creates one.");
         let table = DataTable::new(&columns, &rows, theme)
+            .wide(self.list.wide)
             .title("API keys")
             .footer(&footer)
             .empty_message(&empty)

@@ -217,6 +217,7 @@ impl Screen for TenantsList {
             "No tenants yet — press c to create one.",
         );
         let table = DataTable::new(&columns, &rows, theme)
+            .wide(self.list.wide)
             .title("Tenants")
             .footer(&footer)
             .sort(sort)
