@@ -51,6 +51,16 @@ pub fn layout(area: Rect, nav_width: u16, has_tabs: bool) -> Areas {
     }
 }
 
+/// Where popups and dialogs go: the frame above the hint bar and the status line, which are
+/// drawn after the screen and would otherwise cut a popup's bottom border.
+pub fn popup_frame(f: &ratatui::Frame) -> Rect {
+    let area = f.area();
+    Rect {
+        height: area.height.saturating_sub(2),
+        ..area
+    }
+}
+
 /// One column of padding on both sides of a one-line bar.
 fn padded(area: Rect) -> Rect {
     area.inner(Margin::new(1, 0))

@@ -28,7 +28,9 @@ fn stable(text: &str) -> String {
         let hex = core.len() >= 6 && core.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         let time = core.len() == 5 && core.as_bytes().get(2) == Some(&b':');
         if hex || time {
-            w.chars().map(|c| if c.is_ascii_alphanumeric() { '#' } else { c }).collect()
+            w.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { '#' } else { c })
+                .collect()
         } else {
             w.to_owned()
         }

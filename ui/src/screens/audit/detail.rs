@@ -104,7 +104,7 @@ impl AuditDetail {
     }
 
     pub fn draw(&self, f: &mut Frame, theme: &Theme) {
-        let frame = f.area();
+        let frame = crate::chrome::popup_frame(f);
         let area = widgets::popup_area(
             frame,
             frame.width.saturating_sub(4).min(110),
@@ -159,7 +159,7 @@ impl VerifyResult {
     }
 
     pub fn draw(&self, f: &mut Frame, theme: &Theme) {
-        let frame = f.area();
+        let frame = crate::chrome::popup_frame(f);
         let area = widgets::popup_area(frame, frame.width.saturating_sub(4).min(72), 7);
         f.render_widget(Clear, area);
         let block = theme

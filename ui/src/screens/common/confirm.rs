@@ -188,9 +188,9 @@ impl ConfirmModal {
             }
             ConfirmKind::Reactivate => dialog.typed(false),
         };
-        if let Some(pos) = dialog.cursor_position(f.area()) {
+        if let Some(pos) = dialog.cursor_position(crate::chrome::popup_frame(f)) {
             f.set_cursor_position(pos);
         }
-        f.render_widget(dialog, f.area());
+        f.render_widget(dialog, crate::chrome::popup_frame(f));
     }
 }

@@ -127,6 +127,6 @@ impl JobConfirm {
             ),
         };
         let dialog = ConfirmDialog::new(title, &message, "", "", 0, theme).typed(false);
-        f.render_widget(dialog, f.area());
+        f.render_widget(dialog, crate::chrome::popup_frame(f));
     }
 }

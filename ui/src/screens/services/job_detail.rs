@@ -99,7 +99,7 @@ impl JobDetail {
     }
 
     pub fn draw(&self, f: &mut Frame, theme: &Theme) {
-        let frame = f.area();
+        let frame = crate::chrome::popup_frame(f);
         let width = frame.width.saturating_sub(4).min(96);
         let height = frame.height.saturating_sub(2).min(26);
         let area = widgets::popup_area(frame, width, height);

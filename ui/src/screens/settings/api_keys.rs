@@ -237,7 +237,7 @@ impl Screen for ApiKeysScreen {
             .focused(self.mode() == Mode::List);
         f.render_stateful_widget(table, area, &mut self.list.paging.state);
         if let Some((form, busy)) = &self.form {
-            let popup = widgets::popup_area(f.area(), 70, 9);
+            let popup = widgets::popup_area(crate::chrome::popup_frame(f), 70, 9);
             f.render_widget(Clear, popup);
             let footer = if *busy {
                 "Creating…"
@@ -252,7 +252,7 @@ impl Screen for ApiKeysScreen {
                 key.name, key.prefix, key.tenant_slug
             );
             let dialog = ConfirmDialog::new("Revoke API key", &message, "", "", 0, theme).typed(false);
-            f.render_widget(dialog, f.area());
+            f.render_widget(dialog, crate::chrome::popup_frame(f));
         }
         if let Some(s) = &self.shown {
             draw_secret(f, s, theme);
@@ -317,7 +317,7 @@ impl ApiKeysScreen {
 
 /// The secret, once, with the notice that it cannot be shown again.
 fn draw_secret(f: &mut Frame, s: &Shown, theme: &Theme) {
-    let frame = f.area();
+    let frame = crate::chrome::popup_frame(f);
     let width = frame.width.saturating_sub(4).min(76);
     let area = widgets::popup_area(frame, width, 11);
     f.render_widget(Clear, area);
