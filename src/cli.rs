@@ -90,6 +90,17 @@ pub enum Command {
     /// Roles and their permissions (editing is super-admin only and sensitive).
     #[command(subcommand)]
     Roles(RolesCmd),
+    /// Operators' SSH keys and painel's block of authorized_keys (docs/adr/0012).
+    #[command(subcommand)]
+    SshKeys(crate::commands::ssh_keys::SshKeysCmd),
+    /// The forced command in authorized_keys: started by sshd for an operator's key.
+    #[command(hide = true)]
+    SshSession {
+        #[arg(long)]
+        key: i64,
+    },
+    /// Check the deployment: file modes and owners, authorized_keys, sshd's settings.
+    Doctor(crate::doctor::DoctorArgs),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -409,6 +420,10 @@ pub enum SchedulesCmd {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
+    /// Required: create the first super admin of this deployment (run as the service
+    /// account that owns the data dir; docs/adr/0012).
+    #[arg(long)]
+    pub bootstrap: bool,
     /// Prompted for on a terminal when missing.
     #[arg(long)]
     pub username: Option<String>,
@@ -538,8 +553,14 @@ pub struct RoleEditArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCmd {
-    /// The current key's id, where it comes from, and the retired keys still readable.
+    /// The current key's id, where it comes from, whether this database registered it, and
+    /// the retired keys still readable.
     Status,
+    /// Set the deployment up: register the master key with the database (creating
+    /// <data dir>/master.key when neither it nor PAINEL_MASTER_KEY exists), re-seal values of
+    /// earlier versions, and key the audit chain from here on. Only this (and `painel demo`)
+    /// creates a master key.
+    Init,
     /// Re-encrypt every secret under a new master key (sensitive: type the current key id).
     Rotate {
         /// The current key id (see `painel keys status`).
@@ -577,8 +598,16 @@ pub enum AuditCmd {
     },
     /// Show one audit row (by seq or id) with its before/after diff.
     Show { key: String },
-    /// Walk the hash chain; exit 1 naming the first altered or removed row.
-    Verify,
+    /// Walk the keyed hash chain and hold it against the signed checkpoints; exit 1 naming the
+    /// first altered or removed row, a cut-off tail, a wiped table or a forged checkpoint.
+    Verify {
+        /// Also check the checkpoints in FILE (e.g. a copy shipped off the host); repeatable.
+        #[arg(long = "checkpoints", value_name = "FILE")]
+        checkpoints: Vec<std::path::PathBuf>,
+    },
+    /// Verify the rows since the last checkpoint, then sign a checkpoint of the chain's head,
+    /// append it to <data dir>/audit-checkpoints.jsonl and print it (ship it elsewhere).
+    Checkpoint,
     /// Stream every matching row, oldest first, with before/after and hashes.
     Export {
         #[command(flatten)]

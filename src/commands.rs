@@ -16,7 +16,10 @@ use crate::records::TenantRow;
 mod apikeys;
 pub mod auth;
 mod jobs;
+pub mod keys;
 mod roles;
+pub mod ssh_keys;
+pub mod ssh_session;
 mod twofa;
 pub mod worker;
 
@@ -35,7 +38,9 @@ pub async fn open_db(cfg: &Config) -> Result<Db> {
     backend::rbac::ensure_catalogue(&db).await?;
     // Redis is optional and may be down: the bus never blocks and workers poll anyway.
     let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
-    Ok(db.with_bus(bus))
+    // The audit chain is keyed with the registered master key when this process holds it.
+    let audit = keys::audit_keys(cfg, &db).await;
+    Ok(db.with_bus(bus).with_audit_keys(audit))
 }
 
 pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
@@ -55,31 +60,45 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
             return Ok(());
         }
         Command::Worker(args) => return worker::run(db, args).await,
-        Command::Init(a) => return auth::init(db, a, &mut out).await,
+        Command::Init(a) => return auth::init(cfg, db, a, &mut out).await,
         Command::Login(a) => return auth::login(cfg, db, a, &mut out).await,
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
         Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
-        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) => return Ok(()),
+        Command::SshSession { key } => return ssh_session::run(cfg, db, key).await,
+        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => return Ok(()),
         other => other,
     };
     let mut id = auth::resolve(cfg, db).await?;
     if readonly {
         id.make_read_only();
     }
+    dispatch_as(cfg, db, &id, command, &mut out).await
+}
+
+/// Runs a batch verb as `id` (the stored session, the local operator, or an SSH key's
+/// session from `painel ssh-session`).
+pub async fn dispatch_as(
+    cfg: &Config,
+    db: &Db,
+    id: &auth::Identity,
+    command: Command,
+    out: &mut Printer,
+) -> Result<()> {
     let actor = id.actor();
     // Row-level security on PostgreSQL confines a tenant user's queries a second time.
     let db = &db.scoped(actor.tenant_id);
     match command {
-        Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, &mut out).await,
-        Command::Customers(cmd) => customers_cmd(db, actor, cmd, &mut out).await,
-        Command::Jobs(cmd) => jobs::run(db, actor, cmd, &mut out).await,
-        Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, &mut out).await,
-        Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, &mut out).await,
-        Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, &mut out).await,
-        Command::TwoFa(cmd) => twofa::two_fa(cfg, db, &id, cmd, &mut out).await,
-        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, &mut out).await,
-        Command::Keys(cmd) => twofa::keys(cfg, db, &id, cmd, &mut out).await,
-        Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, &mut out).await,
+        Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, out).await,
+        Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
+        Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
+        Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
+        Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,
+        Command::Apikeys(cmd) => apikeys::run(db, actor, cmd, out).await,
+        Command::TwoFa(cmd) => twofa::two_fa(cfg, db, id, cmd, out).await,
+        Command::Users(cmd) => auth::users(cfg, db, actor, cmd, out).await,
+        Command::Keys(cmd) => keys::run(cfg, db, id, cmd, out).await,
+        Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, out).await,
+        Command::SshKeys(cmd) => ssh_keys::run(cfg, db, actor, cmd, out).await,
         _ => Ok(()),
     }
 }
@@ -118,7 +137,7 @@ async fn tenants_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: TenantsCmd, out:
             totp,
         } => {
             let keys = match &totp {
-                Some(_) => Some(auth::load_keys(cfg)?),
+                Some(_) => Some(auth::load_keys(cfg, db).await?),
                 None => None,
             };
             let mut proof = Proof::confirm(&confirm);

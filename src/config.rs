@@ -14,6 +14,7 @@ struct FileConfig {
     theme: Option<String>,
     log_level: Option<String>,
     data_dir: Option<PathBuf>,
+    authorized_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +35,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub theme: String,
     pub log_level: String,
+    /// The `authorized_keys` file whose painel block `painel ssh-keys` maintains.
+    pub authorized_keys: PathBuf,
     pub settings: Vec<Setting>,
 }
 
@@ -127,6 +130,22 @@ impl Config {
             source,
         });
 
+        // The service account's own file, by its /etc/passwd home (docs/adr/0012).
+        let home = backend::actor::OsUser::current()
+            .home
+            .unwrap_or_else(|| PathBuf::from("."));
+        let (authorized_keys, src) = pick(
+            None,
+            None::<PathBuf>,
+            file.authorized_keys,
+            home.join(".ssh/authorized_keys"),
+        );
+        settings.push(Setting {
+            key: "authorized_keys",
+            value: authorized_keys.display().to_string(),
+            source: src,
+        });
+
         let log_dir = data_dir.join("logs");
         settings.push(Setting {
             key: "log_dir",
@@ -150,6 +169,7 @@ impl Config {
             redis_url: redis_url.filter(|u| !u.trim().is_empty()),
             theme,
             log_level,
+            authorized_keys,
             settings,
         })
     }

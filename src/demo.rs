@@ -98,6 +98,7 @@ fn login_options(store: SessionStore, token: Option<String>, notice: Option<Stri
     ui::LoginOptions {
         notice,
         token,
+        end_on_sign_out: false,
         on_login: Some(Arc::new(move |s: &NewSession| {
             if let Err(e) = store.save(&s.token) {
                 tracing::warn!(error = %e, "cannot keep the session token");
@@ -127,6 +128,9 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     };
     let db = Db::connect(&url).await?;
     db.migrate().await?;
+    // The demo is an explicit setup: it creates (or reuses) the data dir's master key and
+    // registers it, so its audit chain is keyed like a deployment's (docs/adr/0013).
+    let (db, _) = crate::commands::keys::setup(cfg, &db, &Actor::local_operator()).await?;
     let report = backend::seed::demo(&db).await?;
     tracing::info!(?report, "demo data seeded");
     if seed_only {

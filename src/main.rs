@@ -1,12 +1,14 @@
 //! painel: the terminal UI, the batch mode and (later) the server and worker, in one binary.
 
 mod audit_cmd;
+mod authorized_keys;
 mod bench;
 mod bench_jobs;
 mod cli;
 mod commands;
 mod config;
 mod demo;
+mod doctor;
 mod output;
 mod prompt;
 mod qr;
@@ -63,6 +65,10 @@ fn main() -> ExitCode {
 
 /// Prints one clear line on stderr (a JSON object with `-o json`) and picks the exit code.
 fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
+    // Already reported in the format the command asked for (`painel ssh-session`).
+    if let Some(commands::ssh_session::Exit(code)) = e.downcast_ref() {
+        return *code;
+    }
     let service = e.downcast_ref::<ServiceError>();
     let code = match service {
         Some(ServiceError::NotFound { .. }) => exit::NOT_FOUND,
@@ -120,6 +126,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),
         Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
         Command::Bench(b) => bench::run(&cfg, b).await,
+        Command::Doctor(a) => doctor::run(&cfg, a, format).await,
         other => {
             let db = commands::open_db(&cfg).await?;
             let result = commands::dispatch(&cfg, &db, other, format, cli.readonly).await;

@@ -6,6 +6,7 @@
 //! the engine at hand, so both sides decode native types.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
+use crate::audit::AuditKeys;
 use crate::bus::Bus;
 use crate::error::ServiceError;
 
@@ -135,6 +137,9 @@ macro_rules! on_engine_tx {
 pub struct Db {
     pool: Pool,
     bus: Option<Bus>,
+    /// The audit chain's keys (derived from the registered master key) and checkpoint file;
+    /// without them appends are refused once the deployment is keyed (docs/adr/0013).
+    audit: Option<Arc<AuditKeys>>,
     /// The tenant this handle is confined to on PostgreSQL's row-level security
     /// (docs/adr/0009); `None` = platform-wide.
     scope: Option<Uuid>,
@@ -152,6 +157,7 @@ enum Pool {
 pub struct Tx {
     inner: TxInner,
     bus: Option<Bus>,
+    audit: Option<Arc<AuditKeys>>,
     after_commit: Vec<(&'static str, String)>,
 }
 
@@ -213,6 +219,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Postgres(pool),
                 bus: None,
+                audit: None,
                 scope: None,
             })
         } else if url.starts_with("sqlite:") {
@@ -234,6 +241,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 bus: None,
+                audit: None,
                 scope: None,
             })
         } else {
@@ -242,6 +250,16 @@ impl Db {
                 "must start with sqlite:// or postgres://",
             ))
         }
+    }
+
+    /// The same pool, keying audit appends (and checkpoints) with `keys` from now on.
+    pub fn with_audit_keys(mut self, keys: Option<AuditKeys>) -> Db {
+        self.audit = keys.map(Arc::new);
+        self
+    }
+
+    pub fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit.as_deref()
     }
 
     /// The same pool, publishing through `bus` from now on.
@@ -344,6 +362,7 @@ impl Db {
         let mut tx = Tx {
             inner,
             bus: self.bus.clone(),
+            audit: self.audit.clone(),
             after_commit: Vec::new(),
         };
         if let (Some(t), TxInner::Postgres(_)) = (self.scope, &tx.inner) {
@@ -434,6 +453,16 @@ impl Tx {
     }
 
     /// Whether messages queued with [`Tx::after_commit`] go anywhere.
+    pub fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit.as_deref()
+    }
+
+    /// Keys this transaction's audit appends with (`keys init` writes the first keyed row
+    /// with the key it has just registered).
+    pub fn set_audit_keys(&mut self, keys: Option<AuditKeys>) {
+        self.audit = keys.map(Arc::new);
+    }
+
     pub fn has_bus(&self) -> bool {
         self.bus.is_some()
     }

@@ -22,6 +22,7 @@ pub mod search;
 pub mod secrets;
 pub mod seed;
 pub mod sensitive;
+pub mod sshkeys;
 pub mod tenants;
 pub mod validate;
 mod views;

@@ -59,6 +59,8 @@ painel_ensure_packages() {
   { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || missing+=(redis-server)
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   command -v keyctl >/dev/null 2>&1 || missing+=(keyutils)
+  # sshd + ssh: the jump-host test (tests/suite/ssh_e2e.rs).
+  { [[ -x /usr/sbin/sshd ]] && command -v ssh; } >/dev/null 2>&1 || missing+=(openssh-server)
   ((${#missing[@]} == 0)) && return 0
 
   painel_log "installing missing Debian packages: ${missing[*]} (apt-get, quiet; may take a minute)"
@@ -78,6 +80,7 @@ painel_ensure_packages() {
   command -v redis-server >/dev/null 2>&1 || painel_die "redis-server still missing after install"
   command -v tmux >/dev/null 2>&1 || painel_die "tmux still missing after install"
   command -v keyctl >/dev/null 2>&1 || painel_die "keyctl still missing after install (keyutils)"
+  [[ -x /usr/sbin/sshd ]] || painel_die "sshd still missing after install (openssh-server)"
 }
 
 # True if something accepts TCP connections on 127.0.0.1:$1.

@@ -54,16 +54,30 @@ pub fn key_config(cfg: &Config) -> KeyConfig {
     KeyConfig::from_env(&cfg.data_dir)
 }
 
-/// The master keys (creating the key file on first use, and saying so).
-pub fn load_keys(cfg: &Config) -> Result<Keys> {
+/// The master keys, restricted to the ones this database registered: nothing here creates a
+/// key (`painel keys init` does), and an unregistered key neither seals nor opens.
+pub async fn load_keys(cfg: &Config, db: &Db) -> Result<Keys> {
     let loaded = secrets::load(&key_config(cfg))?;
-    if loaded.created {
-        eprintln!(
-            "created a new master key in {} — back it up: without it the encrypted secrets cannot be read",
-            cfg.data_dir.join("master.key").display()
-        );
+    Ok(secrets::registered(db, &loaded.keys).await?)
+}
+
+/// The data dir, if it exists, must belong to the OS user running the bootstrap.
+fn check_data_dir_owner(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let me = backend::actor::OsUser::current();
+    if me.uid.is_some_and(|u| u != meta.uid()) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "{} belongs to uid {}, not to {}: bootstrap as the service account that owns it",
+            dir.display(),
+            meta.uid(),
+            me.label()
+        ))
+        .into());
     }
-    Ok(loaded.keys)
+    Ok(())
 }
 
 pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<String> {
@@ -84,7 +98,18 @@ pub(crate) fn password_from(stdin: bool, label: &str, confirm: bool) -> Result<S
     Ok(pw)
 }
 
-pub async fn init(db: &Db, a: InitArgs, out: &mut Printer) -> Result<()> {
+/// `painel init --bootstrap`: the first super admin, created on purpose by the deployment's
+/// service account (the OS user that owns the data dir), never as a side effect
+/// (docs/adr/0012).
+pub async fn init(cfg: &Config, db: &Db, a: InitArgs, out: &mut Printer) -> Result<()> {
+    if !a.bootstrap {
+        return Err(ServiceError::invalid(
+            "bootstrap",
+            "painel init creates the deployment's first super admin: run it as the service account with --bootstrap",
+        )
+        .into());
+    }
+    check_data_dir_owner(&cfg.data_dir)?;
     let username = prompt::value_or_prompt(a.username, "Username", "--username")?;
     let email = prompt::value_or_prompt(a.email, "E-mail", "--email")?;
     let password = password_from(a.password_stdin, "Password (12+ characters)", true)?;
@@ -113,9 +138,9 @@ pub async fn login(cfg: &Config, db: &Db, a: LoginArgs, out: &mut Printer) -> Re
         code: a.totp,
         source: actor::detect_source(),
     };
-    // Keys are needed only to check a code; loading them may create the key file.
+    // Keys are needed only to check a code.
     let mut keys = match &req.code {
-        Some(_) => Some(load_keys(cfg)?),
+        Some(_) => Some(load_keys(cfg, db).await?),
         None => None,
     };
     let mut outcome = identity::login(db, keys.as_ref(), &req).await?;
@@ -124,7 +149,7 @@ pub async fn login(cfg: &Config, db: &Db, a: LoginArgs, out: &mut Printer) -> Re
             return Err(ServiceError::invalid("totp", "this account has 2FA: pass --totp CODE").into());
         }
         req.code = Some(prompt::line("2FA code (or a recovery code)")?);
-        keys = Some(load_keys(cfg)?);
+        keys = Some(load_keys(cfg, db).await?);
         outcome = identity::login(db, keys.as_ref(), &req).await?;
     }
     let LoginOutcome::Session(new) = outcome else {
@@ -224,7 +249,7 @@ pub struct WhoAmI {
 }
 
 impl WhoAmI {
-    fn of_user(u: &identity::User, s: Option<&sessions::Session>) -> WhoAmI {
+    pub(crate) fn of_user(u: &identity::User, s: Option<&sessions::Session>) -> WhoAmI {
         WhoAmI {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
@@ -318,7 +343,7 @@ pub async fn users(cfg: &Config, db: &Db, actor: &Actor, cmd: crate::cli::UsersC
     };
     // Keys open the TOTP secret; only a step-up code needs them (creating a super admin).
     let keys = match totp.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(_) => Some(load_keys(cfg)?),
+        Some(_) => Some(load_keys(cfg, db).await?),
         None => None,
     };
     let mut proof = Proof::confirm(confirm.as_deref().unwrap_or(""));

@@ -43,9 +43,9 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: RolesCmd, out: &mut 
 }
 
 async fn edit(cfg: &Config, db: &Db, actor: &Actor, a: RoleEditArgs, grant: bool, out: &mut Printer) -> Result<()> {
-    // Keys open the TOTP secret; needed (and possibly created) only when a code is given.
+    // Keys open the TOTP secret; needed only when a code is given.
     let keys = match &a.totp {
-        Some(_) => Some(auth::load_keys(cfg)?),
+        Some(_) => Some(auth::load_keys(cfg, db).await?),
         None => None,
     };
     let mut proof = Proof::confirm(&a.confirm);

@@ -366,7 +366,8 @@ async fn batch_verbs_and_verify_exit_codes() {
     let items: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(
         (items[0]["seq"].as_i64(), items[0]["actor_name"].as_str()),
-        (Some(3), Some("cli-tester"))
+        // The no-accounts operator is the real OS user, whatever PAINEL_OPERATOR says.
+        (Some(3), Some(backend::actor::OsUser::current().label().as_str()))
     );
     assert!(stderr(&list).starts_with("more rows: --after "));
     let show = painel(&t, &["-o", "json", "audit", "show", "2"]);

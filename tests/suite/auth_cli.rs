@@ -67,6 +67,7 @@ impl Home {
             t,
             &[
                 "init",
+                "--bootstrap",
                 "--username",
                 "admin",
                 "--email",
@@ -123,6 +124,7 @@ async fn init_login_whoami_logout_through_the_binary() {
             "-o",
             "json",
             "init",
+            "--bootstrap",
             "--username",
             "admin",
             "--email",
@@ -137,6 +139,7 @@ async fn init_login_whoami_logout_through_the_binary() {
         &t,
         &[
             "init",
+            "--bootstrap",
             "--username",
             "other",
             "--email",
@@ -171,10 +174,12 @@ async fn init_login_whoami_logout_through_the_binary() {
         t.db.fetch_all("SELECT username, source FROM login_attempts ORDER BY at", args![])
             .await
             .unwrap();
-    assert_eq!(
-        sources[0],
-        ("admin".to_owned(), "ssh:203.0.113.9".to_owned()),
-        "the SSH client is the source"
+    // SSH_CONNECTION is anyone's to set: direct mode records the OS uid and tty instead.
+    assert_eq!(sources[0].0, "admin");
+    assert!(
+        sources[0].1.starts_with("uid:") && !sources[0].1.contains("203.0.113.9"),
+        "{:?}",
+        sources[0]
     );
     let login = h.run(
         &t,
@@ -291,11 +296,25 @@ async fn two_factor_through_the_binary() {
     let stolen = h.run(&t, &["2fa", "enroll"], None);
     assert_eq!(stolen.status.code(), Some(2), "{}", stderr(&stolen));
     assert!(stderr(&stolen).contains("--password-stdin"), "{}", stderr(&stolen));
+    // Enrolment never creates a master key: without the deployment's setup it is refused.
+    let refused = h.run(&t, &["-o", "table", "2fa", "enroll", "--password-stdin"], Some(&pw));
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("painel keys init"), "{}", stderr(&refused));
+    assert!(
+        !h.data().join("master.key").exists(),
+        "no key created behind the operator's back"
+    );
+    let setup = h.run(&t, &["keys", "init"], None);
+    assert_eq!(setup.status.code(), Some(0), "{}", stderr(&setup));
+    assert!(
+        stderr(&setup).contains("created a new master key"),
+        "{}",
+        stderr(&setup)
+    );
+    assert_eq!(mode(&h.data().join("master.key")), 0o600);
     let qr = h.run(&t, &["-o", "table", "2fa", "enroll", "--password-stdin"], Some(&pw));
     assert_eq!(qr.status.code(), Some(0), "{}", stderr(&qr));
     assert!(stdout(&qr).contains('█') && stdout(&qr).contains("otpauth://totp/painel:admin?secret="));
-    assert!(stderr(&qr).contains("created a new master key"), "{}", stderr(&qr));
-    assert_eq!(mode(&h.data().join("master.key")), 0o600);
     let wrong = h.run(&t, &["2fa", "enroll", "--password-stdin"], Some("guess guess guess\n"));
     assert_eq!(wrong.status.code(), Some(4), "{}", stderr(&wrong));
     let e = h.run(&t, &["-o", "json", "2fa", "enroll", "--password-stdin"], Some(&pw));
@@ -408,19 +427,34 @@ async fn two_factor_through_the_binary() {
 async fn keys_status_and_rotate_through_the_binary() {
     let t = fresh().await;
     let h = Home::new();
+    // Nothing is set up: status says how, and creates no key.
+    let none = h.run(&t, &["keys", "status"], None);
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+    assert!(stderr(&none).contains("painel keys init"), "{}", stderr(&none));
+    assert!(!h.data().join("master.key").exists());
+    let init = h.run(&t, &["-o", "json", "keys", "init"], None);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    assert_eq!(json(&init)["registered"], true);
+    let again = h.run(&t, &["-o", "json", "keys", "init"], None);
+    assert_eq!(json(&again)["registered"], false, "a repeated init changes nothing");
     // No account yet: the local operator needs only the typed key id.
     let st = h.run(&t, &["-o", "json", "keys", "status"], None);
     assert_eq!(st.status.code(), Some(0), "{}", stderr(&st));
+    assert_eq!(json(&st)["registered"], true);
     let old_id = json(&st)["key_id"].as_str().unwrap().to_owned();
     let loaded = secrets::load(&KeyConfig {
         data_dir: h.data(),
         ..KeyConfig::default()
     })
     .unwrap();
-    let sealed = loaded.keys.encrypt("servers.api_token_enc", b"whm-token").unwrap();
+    let server = uuid::Uuid::now_v7();
+    let sealed = loaded
+        .keys
+        .encrypt("servers.api_token_enc", server, b"whm-token")
+        .unwrap();
     t.db.execute(
         "INSERT INTO servers (id, name, hostname, ip, api_token_enc) VALUES ($1, 'whm-1', 'whm-1.example.net', '192.0.2.5', $2)",
-        args![uuid::Uuid::now_v7(), sealed],
+        args![server, sealed],
     )
     .await
     .unwrap();
@@ -454,6 +488,14 @@ async fn keys_status_and_rotate_through_the_binary() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let st = json(&h.run_env(&t, &["-o", "json", "keys", "status"], None, &env));
     assert_eq!(st["source"], "env PAINEL_MASTER_KEY");
+    assert_eq!(st["registered"], false, "another key than the deployment's");
+    let stranger = h.run_env(&t, &["keys", "init"], None, &env);
+    assert_eq!(stranger.status.code(), Some(5), "{}", stderr(&stranger));
+    assert!(
+        stderr(&stranger).contains("is not one of them"),
+        "{}",
+        stderr(&stranger)
+    );
     let refused = h.run_env(
         &t,
         &["keys", "rotate", "--confirm", &env_key.id().to_string()],
@@ -512,7 +554,7 @@ async fn the_session_goes_to_the_kernel_keyring_when_there_is_one() {
     let bin = env!("CARGO_BIN_EXE_painel");
     let script = format!(
         "set -u; p() {{ {bin} --database-url '{url}' --data-dir '{data}' \"$@\"; }}; \
-         printf '%s\\n' '{PASSWORD}' | p init --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
+         printf '%s\\n' '{PASSWORD}' | p init --bootstrap --username kai --email k@example.com --password-stdin >/dev/null || exit 10; \
          printf '%s\\n' '{PASSWORD}' | p login --username kai --password-stdin >/dev/null || exit 11; \
          p -o json whoami || exit 12; \
          p logout >/dev/null || exit 13; \

@@ -208,13 +208,15 @@ async fn errors_have_stable_exit_codes_and_change_nothing() {
         )
         .await
         .unwrap();
+    // PAINEL_OPERATOR is set to "cli-tester" and ignored: the real OS user acted.
+    let me = backend::actor::OsUser::current().label();
     assert_eq!(
         audit,
         [
-            ("tenant.create".into(), "cli-tester".into()),
+            ("tenant.create".into(), me.clone()),
             // The wrong confirmation changed nothing, but its refusal is on record.
-            ("sensitive.refused".into(), "cli-tester".into()),
-            ("tenant.suspend".into(), "cli-tester".into())
+            ("sensitive.refused".into(), me.clone()),
+            ("tenant.suspend".into(), me)
         ]
     );
 }

@@ -234,13 +234,13 @@ async fn totp_codes_and_recovery_codes_work_once() {
     session(try_login(&t.db, "dora", PASSWORD, Some(codes[1].clone()), next).await);
     assert_eq!(failure_reasons(&t.db).await, ["bad_code", "bad_code", "bad_code"]);
     // Stored encrypted and hashed, never in clear.
-    let (sealed,): (Vec<u8>,) =
-        t.db.fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'dora'", args![])
+    let (dora, sealed): (uuid::Uuid, Vec<u8>) =
+        t.db.fetch_optional("SELECT id, totp_secret_enc FROM users WHERE username = 'dora'", args![])
             .await
             .unwrap()
             .unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains(&e.secret));
-    assert_eq!(keys().decrypt(totp::CONTEXT, &sealed).unwrap().len(), 20);
+    assert_eq!(keys().decrypt(totp::CONTEXT, dora, &sealed).unwrap().len(), 20);
     let hashes: Vec<(String,)> =
         t.db.fetch_all("SELECT code_hash FROM recovery_codes", args![])
             .await

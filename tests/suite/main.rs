@@ -6,6 +6,7 @@
 
 mod apikeys;
 mod audit;
+mod audit_keys;
 mod auth_cli;
 mod authz_matrix;
 mod cli;
@@ -22,6 +23,8 @@ mod schedules;
 mod scoping;
 mod secrets;
 mod signals;
+mod ssh;
+mod ssh_e2e;
 mod storage;
 mod tenants;
 mod terminal;

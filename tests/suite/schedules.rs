@@ -226,7 +226,7 @@ async fn operators_manage_schedules_audited_and_tenants_cannot() {
     ));
     assert!(schedule::list(&t.db, &admin).await.unwrap().is_empty());
 
-    assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 1);
+    assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 2);
     assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 0);
 }
 

@@ -102,6 +102,7 @@ async fn batch_dispatch_runs_a_tenant_users_command_in_its_scope() {
         &t,
         &[
             "init",
+            "--bootstrap",
             "--username",
             "root",
             "--email",

@@ -1,6 +1,7 @@
 //! Secrets at rest: every `*_enc` column is covered by key rotation, rotation re-encrypts in
 //! one audited transaction, and no secret is stored in clear.
 
+use backend::audit::AuditKeys;
 use backend::secrets::{self, Keys, MasterKey, SecretError, ENCRYPTED_COLUMNS};
 use backend::sensitive::Proof;
 use backend::{args, Db, Role, ServiceError};
@@ -9,9 +10,16 @@ use uuid::Uuid;
 use crate::common::{self, engine, fresh, operator, Engine};
 use crate::identity::{enable_2fa, session, try_login, user, PASSWORD};
 
-async fn add_server(db: &Db, keys: &Keys, name: &str, token: &str) -> Uuid {
+/// `keys init` with `keys`: the database registers the key, and the returned handle keys its
+/// audit rows with it (as `open_db` does for a process holding the registered key).
+pub(crate) async fn registered(db: &Db, keys: &Keys) -> Db {
+    secrets::init(db, &operator(), keys).await.unwrap();
+    db.clone().with_audit_keys(Some(AuditKeys::from_keys(keys)))
+}
+
+pub(crate) async fn add_server(db: &Db, keys: &Keys, name: &str, token: &str) -> Uuid {
     let id = Uuid::now_v7();
-    let sealed = keys.encrypt("servers.api_token_enc", token.as_bytes()).unwrap();
+    let sealed = keys.encrypt("servers.api_token_enc", id, token.as_bytes()).unwrap();
     db.execute(
         "INSERT INTO servers (id, name, hostname, ip, api_token_enc) VALUES ($1, $2, $3, $4, $5)",
         args![id, name, format!("{name}.example.net"), "192.0.2.20", sealed],
@@ -23,8 +31,10 @@ async fn add_server(db: &Db, keys: &Keys, name: &str, token: &str) -> Uuid {
 
 async fn add_integration(db: &Db, keys: &Keys, secret: &str) -> Uuid {
     let id = Uuid::now_v7();
-    let sealed = keys.encrypt("integrations.secret_enc", secret.as_bytes()).unwrap();
-    let hook = keys.encrypt("integrations.webhook_secret_enc", b"whsec_demo").unwrap();
+    let sealed = keys.encrypt("integrations.secret_enc", id, secret.as_bytes()).unwrap();
+    let hook = keys
+        .encrypt("integrations.webhook_secret_enc", id, b"whsec_demo")
+        .unwrap();
     db.execute(
         "INSERT INTO integrations (id, provider, name, secret_enc, webhook_secret_enc) VALUES ($1, $2, $3, $4, $5)",
         args![id, "stripe", "main", sealed, hook],
@@ -34,7 +44,7 @@ async fn add_integration(db: &Db, keys: &Keys, secret: &str) -> Uuid {
     id
 }
 
-async fn token_of(db: &Db, id: Uuid) -> Vec<u8> {
+pub(crate) async fn token_of(db: &Db, id: Uuid) -> Vec<u8> {
     let (v,): (Vec<u8>,) = db
         .fetch_optional("SELECT api_token_enc FROM servers WHERE id = $1", args![id])
         .await
@@ -67,12 +77,18 @@ async fn the_rotation_list_is_every_encrypted_column_of_the_schema() {
 
 #[tokio::test]
 async fn rotation_reencrypts_everything_under_the_new_key_only() {
-    let t = fresh().await;
+    let mut t = fresh().await;
     let k1 = MasterKey::from_bytes([1; 32]);
     let k2 = MasterKey::from_bytes([2; 32]);
     let old = Keys::new(k1.clone(), vec![]);
     let server = add_server(&t.db, &old, "whm-gru-01", "WHM-TOKEN-PLAINTEXT-1").await;
     add_integration(&t.db, &old, "sk_live_abc").await;
+    let unregistered = secrets::rotate(&t.db, &operator(), &old, &k2, &Proof::confirm(&k1.id().to_string())).await;
+    assert!(
+        matches!(&unregistered, Err(ServiceError::Unavailable(m)) if m.contains("keys init")),
+        "a key the deployment never registered does not rotate: {unregistered:?}"
+    );
+    t.db = registered(&t.db, &old).await;
     let wrong = secrets::rotate(&t.db, &operator(), &old, &k2, &Proof::confirm("nope")).await;
     assert!(matches!(wrong, Err(ServiceError::Validation(_))), "{wrong:?}");
     assert_eq!(
@@ -101,11 +117,11 @@ async fn rotation_reencrypts_everything_under_the_new_key_only() {
     assert_eq!(secrets::key_id_of(&value), Some(k2.id()));
     let new_only = Keys::new(k2.clone(), vec![]);
     assert_eq!(
-        new_only.decrypt("servers.api_token_enc", &value).unwrap(),
+        new_only.decrypt("servers.api_token_enc", server, &value).unwrap(),
         b"WHM-TOKEN-PLAINTEXT-1"
     );
     assert!(matches!(
-        old.decrypt("servers.api_token_enc", &value),
+        old.decrypt("servers.api_token_enc", server, &value),
         Err(SecretError::UnknownKey(_))
     ));
     let audit: Vec<(String, Option<String>)> =
@@ -126,10 +142,11 @@ async fn rotation_reencrypts_everything_under_the_new_key_only() {
 
 #[tokio::test]
 async fn a_value_under_an_unknown_key_aborts_the_whole_rotation() {
-    let t = fresh().await;
+    let mut t = fresh().await;
     let k1 = MasterKey::from_bytes([1; 32]);
     let stranger = Keys::new(MasterKey::from_bytes([9; 32]), vec![]);
     let mine = Keys::new(k1.clone(), vec![]);
+    t.db = registered(&t.db, &mine).await;
     let a = add_server(&t.db, &mine, "a", "token-a").await;
     add_server(&t.db, &stranger, "b", "token-b").await;
     let r = secrets::rotate(
@@ -158,9 +175,10 @@ async fn a_value_under_an_unknown_key_aborts_the_whole_rotation() {
 
 #[tokio::test]
 async fn rotation_is_for_platform_super_admins_with_2fa() {
-    let t = fresh().await;
+    let mut t = fresh().await;
     // The same keys that sealed the TOTP secrets below.
     let keys = crate::identity::keys();
+    t.db = registered(&t.db, &keys).await;
     user(&t.db, "oncall", Role::OnCall).await;
     let s = session(try_login(&t.db, "oncall", PASSWORD, None, backend::db::now()).await);
     let r = secrets::rotate(
@@ -215,12 +233,12 @@ async fn no_secret_is_in_the_sqlite_file_in_clear() {
     let (secret, codes) = enable_2fa(&t.db, &s, now).await;
     add_server(&t.db, &keys, "whm-fra-02", "WHMTOKEN-SHOULD-NEVER-APPEAR").await;
     let raw_secret = {
-        let (sealed,): (Vec<u8>,) =
-            t.db.fetch_optional("SELECT totp_secret_enc FROM users WHERE username = 'gina'", args![])
+        let (id, sealed): (Uuid, Vec<u8>) =
+            t.db.fetch_optional("SELECT id, totp_secret_enc FROM users WHERE username = 'gina'", args![])
                 .await
                 .unwrap()
                 .unwrap();
-        keys.decrypt(backend::identity::totp::CONTEXT, &sealed).unwrap()
+        keys.decrypt(backend::identity::totp::CONTEXT, id, &sealed).unwrap()
     };
     t.db.execute("PRAGMA wal_checkpoint(TRUNCATE)", args![]).await.unwrap();
     let path = t.url.trim_start_matches("sqlite://").to_owned();

@@ -320,6 +320,11 @@ async fn worker_process() {
     let mut handlers = Handlers::builtin();
     handlers.register(SLOW_NOTE, |job: Job, db: Db| async move {
         let ms = job.payload["sleep_ms"].as_u64().unwrap_or(0);
+        // A file the test waits for: the handler runs (a claimed job may still sit in the
+        // prefetch buffer, and a buffered job is released, not drained, at shutdown).
+        if let Some(path) = job.payload["started_file"].as_str() {
+            std::fs::write(path, b"started").unwrap();
+        }
         tokio::time::sleep(Duration::from_millis(ms)).await;
         jobs::handlers::audit_note(job, db).await
     });
@@ -417,16 +422,21 @@ fn sigterm(child: &Child) {
 #[tokio::test]
 async fn sigterm_drains_the_running_job_and_exits_zero() {
     let t = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
     let ids = put_many(
         &t.db,
-        vec![new_job("term", SLOW_NOTE, json!({"key": "term:1", "sleep_ms": 1000}))],
+        vec![new_job(
+            "term",
+            SLOW_NOTE,
+            json!({"key": "term:1", "sleep_ms": 1000, "started_file": started.to_str().unwrap()}),
+        )],
     )
     .await;
     let mut w = Reap(spawn_test_worker(&t, "term", 30));
-    let db = t.db.clone();
-    wait_for(Duration::from_secs(30), "the worker to claim", || {
-        let db = db.clone();
-        async move { count_status(&db, "running").await == 1 }
+    wait_for(Duration::from_secs(30), "the handler to start", || {
+        let started = started.clone();
+        async move { started.exists() }
     })
     .await;
     sigterm(&w.0);

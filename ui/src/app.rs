@@ -52,6 +52,9 @@ pub struct App {
     /// The session acted through, re-checked every [`SESSION_CHECK`].
     session_token: Option<String>,
     session_checked: Instant,
+    /// Quit rather than show the login screen when the session ends (SSH-bound sessions).
+    end_on_sign_out: bool,
+    ended: Option<String>,
 }
 
 /// Whether the session is still valid, re-read with its role's permissions.
@@ -79,6 +82,7 @@ fn signed_out() -> Actor {
 
 impl App {
     pub fn new(db: Db, actor: Actor, opts: UiOptions) -> App {
+        let end_on_sign_out = opts.login.as_ref().is_some_and(|l| l.end_on_sign_out);
         let (login, on_login, session_token, actor) = match opts.login {
             Some(l) if l.token.is_some() => (None, l.on_login, l.token, actor),
             Some(l) => (Some(LoginScreen::new(l.notice)), l.on_login, None, signed_out()),
@@ -104,6 +108,8 @@ impl App {
             start_route: start,
             session_token,
             session_checked: Instant::now(),
+            end_on_sign_out,
+            ended: None,
         };
         if opts.read_only {
             app.tasks.force_read_only();
@@ -135,6 +141,13 @@ impl App {
 
     /// The session ended (expired, revoked): back to the login screen, saying why.
     fn sign_out(&mut self, why: String) {
+        if self.end_on_sign_out {
+            self.session_token = None;
+            self.tasks.set_actor(signed_out());
+            self.ended = Some(why);
+            self.quit = true;
+            return;
+        }
         for (sid, _) in std::mem::take(&mut self.stack) {
             self.forget(sid);
         }
@@ -199,6 +212,11 @@ impl App {
 
     pub fn screen_as_mut<T: Screen>(&mut self) -> Option<&mut T> {
         self.screen_mut().and_then(|s| s.downcast_mut())
+    }
+
+    /// Why an SSH-bound session ended the app, if it did.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
     }
 
     pub fn should_quit(&self) -> bool {

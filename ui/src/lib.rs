@@ -60,6 +60,9 @@ pub struct LoginOptions {
     /// app starts on the console and re-checks the session every minute, showing the login
     /// screen again once it has expired or been revoked. `None`: start on the login screen.
     pub token: Option<String>,
+    /// The identity came from outside (an SSH key, docs/adr/0012): when the session ends the
+    /// app quits, printing why, instead of offering a login as anyone else.
+    pub end_on_sign_out: bool,
 }
 
 impl UiOptions {
@@ -118,6 +121,9 @@ pub async fn run(db: Db, actor: Actor, opts: UiOptions) -> anyhow::Result<()> {
         }
     }
     drop(guard);
+    if let Some(why) = app.ended() {
+        eprintln!("{why}");
+    }
     Ok(())
 }
 

@@ -34,11 +34,11 @@ pub struct Env {
 }
 
 impl Env {
-    /// Loads the master keys only when a code must be checked (the key file is created on
-    /// first use, not by merely opening the console).
-    pub fn keys_for(&self, code: Option<&str>) -> Result<Option<secrets::Keys>, ServiceError> {
+    /// Loads the master keys only when a code must be checked; only keys the database
+    /// registered open anything (docs/adr/0013).
+    pub async fn keys_for(&self, code: Option<&str>) -> Result<Option<secrets::Keys>, ServiceError> {
         match (code.filter(|c| !c.trim().is_empty()), &self.keys) {
-            (Some(_), Some(cfg)) => Ok(Some(secrets::load(cfg)?.keys)),
+            (Some(_), Some(cfg)) => Ok(Some(secrets::registered(&self.db, &secrets::load(cfg)?.keys).await?)),
             _ => Ok(None),
         }
     }

@@ -549,3 +549,60 @@ async fn api_keys_create_shows_the_secret_once_and_revoke_confirms() {
     ch(&mut app, 'x');
     assert!(api_keys(&app).confirm.is_none());
 }
+
+#[tokio::test]
+async fn an_ssh_session_ends_the_app_when_its_key_is_removed() {
+    use backend::sshkeys::{self, session::SshOpen};
+    let (db, dir) = db_with(1).await;
+    backend::identity::accounts::create_user(
+        &db,
+        &actor(),
+        backend::identity::accounts::NewUser {
+            username: "ana".into(),
+            email: "ana@example.com".into(),
+            role: Some(backend::Role::SuperAdmin),
+            ..Default::default()
+        },
+        &backend::sensitive::Proof::confirm("ana"),
+    )
+    .await
+    .unwrap();
+    let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIJ1ADrjo5vknsGcOgT5c1Rf6O8MCtbFuyC79/LU/syW ana";
+    let proof = backend::sensitive::Proof::confirm("ana");
+    let key = sshkeys::add(&db, &actor(), "ana", line, &proof).await.unwrap();
+    let SshOpen::Session(s) = sshkeys::session::open(&db, None, key.id, "ssh:127.0.0.1", None)
+        .await
+        .unwrap()
+    else {
+        panic!("ana has no 2FA");
+    };
+    let mut app = painel_ui::App::new(
+        db.clone(),
+        s.actor.clone(),
+        painel_ui::UiOptions {
+            theme: widgets::Theme::dark(),
+            backend_label: "sqlite".into(),
+            start_route: Some("dashboard".into()),
+            keys: Some(key_config(&dir)),
+            login: Some(painel_ui::LoginOptions {
+                notice: None,
+                token: Some(s.token.clone()),
+                end_on_sign_out: true,
+                on_login: None,
+            }),
+            read_only: false,
+            keymap: None,
+        },
+    );
+    app.check_session();
+    app.settle().await;
+    assert!(!app.should_quit(), "the key is still there");
+    sshkeys::remove(&db, &actor(), "ana", &key.id.to_string(), &proof)
+        .await
+        .unwrap();
+    app.check_session();
+    app.settle().await;
+    assert!(app.should_quit(), "the minute check ends the SSH session");
+    assert!(app.login.is_none(), "no login screen to become someone else");
+    assert_eq!(app.ended(), Some(backend::identity::sessions::REVOKED));
+}

@@ -130,3 +130,9 @@ pub fn row_hash(prev_hash: &str, r: &AuditRecord) -> String {
     h.update(canonical_content(r).as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The keyed form: HMAC-SHA256 (hex) under the chain key derived from master key `key_id`,
+/// over the same text as [`row_hash`]. `None` when `keys` lacks that master key.
+pub fn keyed_row_hash(keys: &AuditKeys, key_id: &str, prev_hash: &str, r: &AuditRecord) -> Option<String> {
+    keys.chain_mac(key_id, &[prev_hash.as_bytes(), b"\n", canonical_content(r).as_bytes()])
+}

@@ -2,9 +2,12 @@
 //!
 //! [`record`] is called by every mutating service function inside its own transaction, so a
 //! change and its audit entry commit or roll back together. Rows form a hash chain (see
-//! docs/adr/0005-audit-chain.md): each row's `hash` is SHA-256 over the previous row's hash
-//! and the row's own canonical content, so [`verify`] can name the first row that was altered
-//! or removed behind the append-only triggers' back.
+//! docs/adr/0005-audit-chain.md and 0013): each row's `hash` is an HMAC-SHA256, under a key
+//! derived from the master key, over the previous row's hash and the row's own canonical
+//! content (rows of earlier versions: plain SHA-256, `key_id` NULL), so [`verify`] can name
+//! the first row that was altered or removed behind the append-only triggers' back, and
+//! signed checkpoints kept outside the database ([`checkpoint`]) expose a cut-off tail, a
+//! wiped table or a chain rebuilt by someone without the key.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -43,6 +46,10 @@ pub struct Change<'a> {
 const ENTRY_COLUMNS: &str = "seq, id, at, actor_name, actor_role, tenant_id, action, entity, entity_id, source";
 const RECORD_COLUMNS: &str = "seq, id, at, actor_user_id, actor_name, actor_role, tenant_id, action, entity, \
     entity_id, before, after, source, prev_hash, hash";
+
+/// Why an append is refused when this process has no audit key but the deployment is keyed.
+pub const NO_AUDIT_KEY: &str = "the audit log is keyed with the deployment's master key, which this process does not \
+    have (or has not registered): run painel as the deployment's user, set PAINEL_MASTER_KEY, or see `painel keys status`";
 
 /// One audit row as lists show it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -92,16 +99,29 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<Uu
     // On PostgreSQL through a function with the owner's rights: a tenant-scoped transaction
     // cannot see other tenants' rows under row-level security, but must link to the newest.
     let head = if postgres {
-        "SELECT seq, hash FROM painel_audit_head()"
+        "SELECT seq, hash, key_id FROM painel_audit_head()"
     } else {
-        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1"
     };
-    let last: Option<(i64, Option<String>)> = tx.fetch_optional(head, args![]).await?;
+    let last: Option<(i64, Option<String>, Option<String>)> = tx.fetch_optional(head, args![]).await?;
+    // Once keyed, never an unkeyed row: a process without the key is refused rather than
+    // silently writing a row anyone could have forged.
+    let key_id = match tx.audit_keys() {
+        Some(k) => Some(k.current_id().to_owned()),
+        None => {
+            let keyed_head = last.as_ref().is_some_and(|l| l.2.is_some());
+            let registered: i64 = tx.scalar("SELECT COUNT(*) FROM master_keys", args![]).await?;
+            if keyed_head || registered > 0 {
+                return Err(ServiceError::Unavailable(NO_AUDIT_KEY.into()));
+            }
+            None
+        }
+    };
     // seq is assigned here, under the lock, rather than by the identity/autoincrement: it is
     // part of the hashed content, and a rolled-back append leaves no gap for verify to mistake
     // for a removed row.
     let (seq, prev_hash) = match last {
-        Some((s, h)) => (s + 1, h.unwrap_or_else(|| GENESIS.to_owned())),
+        Some((s, h, _)) => (s + 1, h.unwrap_or_else(|| GENESIS.to_owned())),
         None => (1, GENESIS.to_owned()),
     };
     let mut row = AuditRecord {
@@ -121,14 +141,19 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<Uu
         prev_hash: None,
         hash: None,
     };
-    let hash = row_hash(&prev_hash, &row);
+    let hash = match (&key_id, tx.audit_keys()) {
+        (Some(id), Some(keys)) => {
+            keyed_row_hash(keys, id, &prev_hash, &row).ok_or_else(|| ServiceError::Unavailable(NO_AUDIT_KEY.into()))?
+        }
+        _ => row_hash(&prev_hash, &row),
+    };
     row.prev_hash = Some(prev_hash);
     row.hash = Some(hash);
     let overriding = if postgres { "OVERRIDING SYSTEM VALUE " } else { "" };
     tx.execute(
         &format!(
-            "INSERT INTO audit_log ({RECORD_COLUMNS}) {overriding}VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO audit_log ({RECORD_COLUMNS}, key_id) {overriding}VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ),
         args![
             row.seq,
@@ -146,6 +171,7 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<Uu
             row.source,
             row.prev_hash,
             row.hash,
+            key_id,
         ],
     )
     .await?;
@@ -159,11 +185,15 @@ pub fn snapshot<T: Serialize>(v: &T) -> Option<Value> {
 }
 
 mod canonical;
+mod checkpoint;
 pub mod filter;
+mod keys;
 mod read;
 mod verify;
 
 pub use canonical::*;
+pub use checkpoint::*;
+pub use keys::{AuditKeys, CHECKPOINT_FILE};
 pub use read::*;
 pub use verify::*;
 
@@ -284,9 +314,31 @@ mod tests {
         let mut later = r.clone();
         later.seq = 3;
         assert!(check_row(&later, 1, GENESIS).unwrap().contains("seq 2 is missing"));
-        let mut altered = r;
-        altered.action = "tenant.delete".into();
-        assert!(check_row(&altered, 0, GENESIS).unwrap().contains("altered"));
+        let mut unhashed = r;
+        unhashed.hash = None;
+        assert!(check_row(&unhashed, 0, GENESIS).unwrap().contains("no hash"));
+    }
+
+    #[test]
+    fn keyed_hash_needs_the_key_and_differs_from_the_plain_one() {
+        use crate::secrets::{Keys, MasterKey};
+        let r = row();
+        let keys = AuditKeys::from_keys(&Keys::new(MasterKey::from_bytes([1; 32]), vec![]));
+        let other = AuditKeys::from_keys(&Keys::new(MasterKey::from_bytes([2; 32]), vec![]));
+        let id = keys.current_id().to_owned();
+        let h = keyed_row_hash(&keys, &id, GENESIS, &r).unwrap();
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, row_hash(GENESIS, &r), "not the plain SHA-256");
+        assert_eq!(
+            keyed_row_hash(&other, &id, GENESIS, &r),
+            None,
+            "another key cannot compute it"
+        );
+        let wrong = keyed_row_hash(&other, other.current_id(), GENESIS, &r).unwrap();
+        assert_ne!(h, wrong);
+        let mut changed = r;
+        changed.action = "tenant.delete".into();
+        assert_ne!(h, keyed_row_hash(&keys, &id, GENESIS, &changed).unwrap());
     }
 
     #[test]

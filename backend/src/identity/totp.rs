@@ -88,7 +88,7 @@ pub async fn enroll(db: &Db, keys: &Keys, actor: &Actor, password: &str) -> Resu
     }
     let mut secret = [0u8; SECRET_BYTES];
     secrets::random(&mut secret)?;
-    let sealed = keys.encrypt(CONTEXT, &secret)?;
+    let sealed = keys.encrypt(CONTEXT, user_id, &secret)?;
     tx.execute(
         "UPDATE users SET totp_secret_enc = $2, totp_enabled = $3, totp_last_step = NULL, updated_at = $4 \
          WHERE id = $1",
@@ -143,7 +143,7 @@ pub async fn enable_at(
             "no 2FA enrolment in progress: run `painel 2fa enroll` first".into(),
         ));
     };
-    let secret = keys.decrypt(CONTEXT, &sealed)?;
+    let secret = keys.decrypt(CONTEXT, user_id, &sealed)?;
     let Some(step) = totp(&secret, &user.username)?.check(&normalize(code), unix(at)) else {
         return Err(ServiceError::PermissionDenied(
             "wrong 2FA code: check the authenticator's clock and try the current code".into(),
@@ -332,7 +332,7 @@ pub(crate) async fn check_second_factor(
         let (Some(sealed), Some(keys)) = (sealed, keys) else {
             return Ok(false);
         };
-        let secret = keys.decrypt(CONTEXT, &sealed)?;
+        let secret = keys.decrypt(CONTEXT, user_id, &sealed)?;
         let Some(step) = totp(&secret, username)?.check(&code, unix(at)) else {
             return Ok(false);
         };

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod backoff;
+pub mod checkpoint;
 pub mod events;
 pub mod feed;
 pub mod handlers;

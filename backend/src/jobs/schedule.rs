@@ -58,13 +58,23 @@ pub struct NewSchedule {
 
 /// The schedules a fresh installation gets, with handlers every worker has.
 pub fn defaults() -> Vec<NewSchedule> {
-    vec![NewSchedule {
-        name: "jobs.cleanup".into(),
-        cron: "17 3 * * *".into(),
-        queue: "maintenance".into(),
-        kind: "jobs.cleanup".into(),
-        payload: json!({ "older_than_days": 7 }),
-    }]
+    vec![
+        NewSchedule {
+            name: "jobs.cleanup".into(),
+            cron: "17 3 * * *".into(),
+            queue: "maintenance".into(),
+            kind: "jobs.cleanup".into(),
+            payload: json!({ "older_than_days": 7 }),
+        },
+        // A signed checkpoint of the audit chain every 10 minutes (docs/adr/0013).
+        NewSchedule {
+            name: "audit.checkpoint".into(),
+            cron: "*/10 * * * *".into(),
+            queue: "maintenance".into(),
+            kind: "audit.checkpoint".into(),
+            payload: json!({}),
+        },
+    ]
 }
 
 /// Parses a cron expression (UTC). Seconds are optional: `*/5 * * * * *` fires every 5 s.

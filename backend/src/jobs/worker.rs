@@ -58,6 +58,7 @@ impl Handlers {
         h.register("noop", super::handlers::noop);
         h.register("audit.note", super::handlers::audit_note);
         h.register("jobs.cleanup", super::handlers::jobs_cleanup);
+        h.register("audit.checkpoint", super::checkpoint::audit_checkpoint);
         h
     }
 

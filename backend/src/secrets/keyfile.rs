@@ -1,7 +1,9 @@
 //! Where the master key comes from: `PAINEL_MASTER_KEY` (plus `PAINEL_MASTER_KEY_PREVIOUS`
 //! for values sealed before a rotation), else key files in the data dir:
 //!
-//! * `master.key` — the current key, base64, one line, mode 0600 (created on first use);
+//! * `master.key` — the current key, base64, one line, mode 0600, created only by an explicit
+//!   setup (`painel keys init`, `painel demo`): nothing else creates a master key
+//!   (docs/adr/0013);
 //! * `master.key.retired` — earlier keys, one per line, kept so backups and values written by
 //!   a process that had not yet seen a rotation still open;
 //! * `master.key.new` — a key staged by `keys rotate` while it re-encrypts; promoted to
@@ -55,15 +57,18 @@ pub enum KeySource {
 pub struct Loaded {
     pub keys: Keys,
     pub source: KeySource,
-    /// A new key file was created by this load (say so: it must be backed up).
-    pub created: bool,
 }
+
+/// What to do when no master key is configured.
+pub const NO_MASTER_KEY: &str = "no master key is configured (neither PAINEL_MASTER_KEY nor <data dir>/master.key): \
+    run painel as the deployment's user, or set the deployment up once with `painel keys init`";
 
 fn io(path: &Path, what: &str, e: std::io::Error) -> SecretError {
     SecretError::File(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Loads the keys, creating `master.key` when neither the environment nor the data dir has one.
+/// Loads the keys from the environment or the data dir; neither → [`SecretError::NoKey`].
+/// Never creates a key: only [`create_key_file`] does, for an explicit setup.
 pub fn load(cfg: &KeyConfig) -> Result<Loaded, SecretError> {
     if let Some(text) = &cfg.env_key {
         let current = MasterKey::parse(text).map_err(|e| SecretError::BadKey(format!("PAINEL_MASTER_KEY: {e}")))?;
@@ -79,23 +84,12 @@ pub fn load(cfg: &KeyConfig) -> Result<Loaded, SecretError> {
         return Ok(Loaded {
             keys: Keys::new(current, retired),
             source: KeySource::Env,
-            created: false,
         });
     }
     let files = KeyFiles::in_dir(&cfg.data_dir);
-    let created = if files.current.exists() {
-        false
-    } else {
-        let key = MasterKey::generate()?;
-        fs::create_dir_all(&cfg.data_dir).map_err(|e| io(&cfg.data_dir, "create", e))?;
-        write_new(&files.current, &format!("{}\n", key.encode()))?;
-        tracing::warn!(
-            path = %files.current.display(),
-            key_id = %key.id(),
-            "created a new master key file; back it up: without it the encrypted secrets cannot be read"
-        );
-        true
-    };
+    if !files.current.exists() {
+        return Err(SecretError::NoKey(NO_MASTER_KEY.into()));
+    }
     let current = read_keys(&files.current)?
         .into_iter()
         .next()
@@ -114,8 +108,32 @@ pub fn load(cfg: &KeyConfig) -> Result<Loaded, SecretError> {
     Ok(Loaded {
         keys: Keys::new(current, retired),
         source: KeySource::File(files),
-        created,
     })
+}
+
+/// The explicit setup: loads the configured key, or — when there is none — creates
+/// `master.key` (0600, in a 0700 data dir). Returns whether a file was created (say so: it
+/// must be backed up).
+pub fn create_key_file(cfg: &KeyConfig) -> Result<(Loaded, bool), SecretError> {
+    match load(cfg) {
+        Ok(l) => return Ok((l, false)),
+        Err(SecretError::NoKey(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let files = KeyFiles::in_dir(&cfg.data_dir);
+    let key = MasterKey::generate()?;
+    if !cfg.data_dir.exists() {
+        fs::create_dir_all(&cfg.data_dir).map_err(|e| io(&cfg.data_dir, "create", e))?;
+        fs::set_permissions(&cfg.data_dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io(&cfg.data_dir, "restrict", e))?;
+    }
+    write_new(&files.current, &format!("{}\n", key.encode()))?;
+    tracing::warn!(
+        path = %files.current.display(),
+        key_id = %key.id(),
+        "created a new master key file; back it up: without it the encrypted secrets cannot be read"
+    );
+    Ok((load(cfg)?, true))
 }
 
 /// Refuses files other users could read: a master key is only as secret as its file.
@@ -216,21 +234,28 @@ mod tests {
     }
 
     #[test]
-    fn key_file_is_created_private_once() {
+    fn key_file_is_created_private_once_and_only_by_setup() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load(&cfg(dir.path())).unwrap();
-        assert!(first.created);
+        let err = load(&cfg(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("painel keys init"), "{err}");
+        assert!(!dir.path().join("master.key").exists(), "loading creates nothing");
+        let (first, created) = create_key_file(&cfg(dir.path())).unwrap();
+        assert!(created);
         let path = dir.path().join("master.key");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let again = load(&cfg(dir.path())).unwrap();
-        assert!(!again.created);
+        let (again, created) = create_key_file(&cfg(dir.path())).unwrap();
+        assert!(!created);
         assert_eq!(again.keys.current_id(), first.keys.current_id());
+        assert_eq!(
+            load(&cfg(dir.path())).unwrap().keys.current_id(),
+            first.keys.current_id()
+        );
     }
 
     #[test]
     fn a_key_file_others_can_read_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        load(&cfg(dir.path())).unwrap();
+        create_key_file(&cfg(dir.path())).unwrap();
         let path = dir.path().join("master.key");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = load(&cfg(dir.path())).unwrap_err().to_string();
@@ -264,7 +289,7 @@ mod tests {
     #[test]
     fn staging_and_promotion_never_lose_a_key() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load(&cfg(dir.path())).unwrap();
+        let (first, _) = create_key_file(&cfg(dir.path())).unwrap();
         let KeySource::File(files) = first.source else {
             panic!("file source")
         };

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::registry::{list_tx, register_rotation, restrict};
 use super::{key_id_of, Keys, MasterKey};
 use crate::actor::Actor;
 use crate::args;
@@ -65,8 +66,11 @@ pub async fn rotate(
         // under the old key behind our back; readers carry on.
         let mut tables: Vec<&str> = ENCRYPTED_COLUMNS.iter().map(|(t, _)| *t).collect();
         tables.dedup();
-        tx.execute(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", tables.join(", ")), args![])
-            .await?;
+        tx.execute(
+            &format!("LOCK TABLE master_keys, {} IN EXCLUSIVE MODE", tables.join(", ")),
+            args![],
+        )
+        .await?;
     }
     let target = Target {
         action: "keys.rotate",
@@ -74,6 +78,11 @@ pub async fn rotate(
         tenant_id: None,
     };
     let mut tx = sensitive::require(tx, actor, &target, proof).await?;
+    // Only a registered key hands over to a new one (a key created behind the deployment's
+    // back must not become its master key); the new one is registered in the same commit.
+    let rows = list_tx(&mut tx).await?;
+    let keys = restrict(&rows, keys)?;
+    register_rotation(&mut tx, keys.current(), new).await?;
     let sealing = keys.rotated_to(new.clone());
     let mut columns = Vec::new();
     for (table, column) in ENCRYPTED_COLUMNS {
@@ -128,13 +137,13 @@ async fn rewrap_column(tx: &mut Tx, keys: &Keys, table: &str, column: &str) -> R
         };
         after = Some(*last);
         for (id, value) in rows {
-            if key_id_of(&value) == Some(keys.current_id()) {
+            if key_id_of(&value) == Some(keys.current_id()) && !Keys::is_legacy(&value) {
                 continue;
             }
             let plain = keys
-                .decrypt(&context, &value)
+                .decrypt_for_reseal(&context, id, &value)
                 .map_err(|e| ServiceError::Unavailable(format!("{context} of row {id}: {e}; nothing was changed")))?;
-            let sealed = keys.encrypt(&context, &plain)?;
+            let sealed = keys.encrypt(&context, id, &plain)?;
             tx.execute(
                 &format!("UPDATE {table} SET {column} = $2 WHERE id = $1"),
                 args![id, sealed],

@@ -75,7 +75,7 @@ impl LoginScreen {
                 let (username, password) = (self.form.value("username"), self.form.value("password"));
                 ctx.load(SLOT, move |env| async move {
                     let r = async {
-                        let keys = env.keys_for(code.as_deref())?;
+                        let keys = env.keys_for(code.as_deref()).await?;
                         let req = LoginRequest {
                             username,
                             password,

@@ -171,6 +171,13 @@ pub type Kept = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 /// tenants); the master keys live in the temp dir.
 pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
     let (db, dir) = db_with(n).await;
+    // Set up like a deployment (`painel keys init`): a registered key in the data dir, and the
+    // handle keys its audit rows with it (docs/adr/0013).
+    let (loaded, _) = backend::secrets::create_key_file(&key_config(&dir)).expect("key file");
+    backend::secrets::init(&db, &actor(), &loaded.keys)
+        .await
+        .expect("keys init");
+    let db = db.with_audit_keys(Some(backend::audit::AuditKeys::from_keys(&loaded.keys)));
     backend::identity::accounts::create_user(
         &db,
         &actor(),
@@ -198,6 +205,7 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
             login: Some(painel_ui::LoginOptions {
                 notice: None,
                 token: None,
+                end_on_sign_out: false,
                 on_login: Some(std::sync::Arc::new(move |s: &backend::identity::NewSession| {
                     *keep.lock().unwrap() = Some(s.token.clone());
                 })),

@@ -88,7 +88,7 @@ impl ConfirmModal {
                         let code = self.code_for.is_some().then(|| self.form.value("code"));
                         ctx.load(SLOT, move |env| async move {
                             let r = async {
-                                let keys = env.keys_for(code.as_deref())?;
+                                let keys = env.keys_for(code.as_deref()).await?;
                                 let mut proof = sensitive::Proof::confirm(&confirm);
                                 if let Some(k) = &keys {
                                     proof = proof.with_code(code.as_deref(), k);
