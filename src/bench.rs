@@ -237,6 +237,8 @@ async fn render(cfg: &Config, iterations: usize) -> Result<()> {
             start_route: Some("tenants".into()),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;

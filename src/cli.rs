@@ -27,6 +27,10 @@ pub struct Cli {
     /// Output format of batch commands (default: table on a terminal, json otherwise).
     #[arg(short, long, global = true, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Read-only: look, change nothing. The service layer refuses every change and the TUI
+    /// hides the keys that would make one (docs/adr/0016).
+    #[arg(long, global = true)]
+    pub readonly: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -493,6 +497,13 @@ pub enum UsersCmd {
         /// minutes).
         #[arg(long)]
         totp: Option<String>,
+    },
+    /// Make an account read-only (on-call staff: look, change nothing), or lift it with --off
+    /// (audited).
+    ReadOnly {
+        username: String,
+        #[arg(long)]
+        off: bool,
     },
 }
 

@@ -47,12 +47,13 @@ pub fn config_show(cfg: &Config, format: OutputFormat) -> Result<()> {
     Printer::new(format).list(&cfg.settings)
 }
 
-pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFormat) -> Result<()> {
+/// `readonly` (`painel --readonly`): the acting identity is read-only whatever its account says.
+pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFormat, readonly: bool) -> Result<()> {
     let mut out = Printer::new(format);
     // Verbs that need no acting identity (or establish one) come first; every other verb acts
     // as the logged-in session's user, or as the local operator while no account exists.
     let command = match command {
-        Command::Tui { route } => return crate::demo::tui(cfg, db, route).await,
+        Command::Tui { route } => return crate::demo::tui(cfg, db, route, readonly).await,
         Command::Migrate => {
             // open_db has already applied them; say what the database is at.
             eprintln!("database is up to date ({})", db.backend().as_str());
@@ -69,7 +70,10 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         }
         other => other,
     };
-    let id = auth::resolve(cfg, db).await?;
+    let mut id = auth::resolve(cfg, db).await?;
+    if readonly {
+        id.make_read_only();
+    }
     dispatch_as(cfg, db, &id, command, &mut out).await
 }
 

@@ -31,14 +31,31 @@ fn load_theme(cfg: &Config) -> Result<widgets::Theme> {
     widgets::Theme::from_toml_patch(&base, &text).with_context(|| format!("invalid theme file {}", path.display()))
 }
 
+/// The keymap: the preset, with `keymap.toml` next to the config file laid over it when there
+/// is one. A bad entry stops the start with the file, line and column (docs/adr/0016).
+pub fn load_keymap(cfg: &Config) -> Result<ui::keymap::Keymap> {
+    let dir = cfg.config_file.parent().unwrap_or(Path::new("."));
+    let path = dir.join("keymap.toml");
+    let preset = ui::keymap::Keymap::default_keymap();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => preset
+            .with_user(&text)
+            .map_err(|e| anyhow::anyhow!("keymap file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(preset),
+        Err(e) => Err(e).with_context(|| format!("cannot read keymap file {}", path.display())),
+    }
+}
+
 pub async fn open_tui(
     cfg: &Config,
     db: &Db,
     actor: Actor,
     route: Option<String>,
     login: Option<ui::LoginOptions>,
+    read_only: bool,
 ) -> Result<()> {
     let theme = load_theme(cfg)?;
+    let keymap = load_keymap(cfg)?;
     ui::run(
         db.clone(),
         actor,
@@ -48,6 +65,8 @@ pub async fn open_tui(
             start_route: route,
             keys: Some(auth::key_config(cfg)),
             login,
+            read_only,
+            keymap: Some(keymap),
         },
     )
     .await
@@ -66,9 +85,9 @@ pub fn status_label(cfg: &Config) -> String {
 /// `painel` / `painel tui`: as the stored session's user (or the local operator before any
 /// account exists); with accounts but no valid session, behind the login screen, which keeps
 /// the new session's token like `painel login` does.
-pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
+pub async fn tui(cfg: &Config, db: &Db, route: Option<String>, read_only: bool) -> Result<()> {
     let (actor, token, notice) = match auth::resolve(cfg, db).await {
-        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None).await,
+        Ok(auth::Identity::Local(a)) => return open_tui(cfg, db, a, route, None, read_only).await,
         Ok(auth::Identity::Session(s, token)) => (s.actor, Some(token), None),
         Err(e) => match e.downcast_ref::<ServiceError>() {
             Some(ServiceError::PermissionDenied(m)) if m == sessions::NOT_LOGGED_IN => {
@@ -79,7 +98,7 @@ pub async fn tui(cfg: &Config, db: &Db, route: Option<String>) -> Result<()> {
         },
     };
     let login = login_options(SessionStore::new(cfg)?, token, notice);
-    open_tui(cfg, db, actor, route, Some(login)).await
+    open_tui(cfg, db, actor, route, Some(login), read_only).await
 }
 
 /// The TUI's login: new sessions are kept in `store`; with `token` the TUI starts signed in
@@ -148,7 +167,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
                     let mut here = cfg.clone();
                     here.database_url = url.clone();
                     here.context = Some(crate::context::DEMO.to_owned());
-                    open_tui(&here, &db, actor, None, Some(login)).await
+                    open_tui(&here, &db, actor, None, Some(login), false).await
                 }
                 Err(e) => Err(e),
             }

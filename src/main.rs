@@ -168,7 +168,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         Command::Doctor(a) => doctor::run(&cfg, a, format).await,
         other => {
             let db = commands::open_db(&cfg).await?;
-            let result = commands::dispatch(&cfg, &db, other, format).await;
+            let result = commands::dispatch(&cfg, &db, other, format, cli.readonly).await;
             db.close().await;
             result
         }

@@ -73,6 +73,9 @@ pub struct Actor {
     /// the default policy when none is stored. Not serialised: it is policy, not identity.
     #[serde(skip)]
     pub grants: Grants,
+    /// Read-only (an account's setting, or `painel --readonly`): every mutating permission is
+    /// refused by [`crate::authz::require`], whatever the grants say (docs/adr/0016).
+    pub read_only: bool,
 }
 
 impl Actor {
@@ -89,6 +92,7 @@ impl Actor {
             source: detect_source(),
             session_id: None,
             grants: Grants::default(),
+            read_only: false,
         }
     }
 
@@ -102,6 +106,7 @@ impl Actor {
             source: "system".to_owned(),
             session_id: None,
             grants: Grants::default(),
+            read_only: false,
         }
     }
 
@@ -114,7 +119,15 @@ impl Actor {
             source: "test".to_owned(),
             session_id: None,
             grants: Grants::default(),
+            read_only: false,
         }
+    }
+
+    /// The same actor, read-only from now on (it never goes back within a run).
+    #[must_use]
+    pub fn read_only(mut self) -> Actor {
+        self.read_only = true;
+        self
     }
 
     pub fn is_platform(&self) -> bool {

@@ -70,6 +70,12 @@ impl Permission {
         }
     }
 
+    /// Whether the permission changes something (everything but the `:read` ones): refused to
+    /// a read-only actor.
+    pub fn mutates(self) -> bool {
+        !self.key().ends_with(":read")
+    }
+
     pub fn parse(key: &str) -> Option<Permission> {
         Permission::ALL.into_iter().find(|p| p.key() == key.trim())
     }
@@ -199,14 +205,24 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
 }
 
 pub fn allows(actor: &Actor, p: Permission) -> bool {
-    actor.grants.contains(actor.role, p)
+    !(actor.read_only && p.mutates())
+        && actor.grants.contains(actor.role, p)
         && (actor.is_platform() || !platform_only(p))
         && (actor.role == Role::SuperAdmin || !super_admin_only(p))
 }
 
+/// What a read-only actor is told when it tries to change something.
+pub const READ_ONLY: &str = "read-only";
+
 pub fn require(actor: &Actor, p: Permission) -> Result<(), ServiceError> {
     if allows(actor, p) {
         Ok(())
+    } else if actor.read_only && p.mutates() {
+        Err(ServiceError::PermissionDenied(format!(
+            "{} is {READ_ONLY}: {} refused",
+            actor.name,
+            p.key()
+        )))
     } else {
         Err(ServiceError::PermissionDenied(format!(
             "{} ({}) lacks {}",
@@ -270,6 +286,23 @@ mod tests {
         assert!(allows(&on_call, Permission::AuditRead));
         assert!(!allows(&on_call, Permission::TenantsUpdate));
         assert!(require(&on_call, Permission::CustomersCreate).is_err());
+    }
+
+    #[test]
+    fn a_read_only_actor_reads_what_its_role_reads_and_changes_nothing() {
+        let admin = Actor::system("ana").read_only();
+        for p in Permission::ALL {
+            assert_eq!(allows(&admin, p), !p.mutates(), "{}", p.key());
+        }
+        assert!(Permission::TenantsSuspend.mutates() && !Permission::AuditRead.mutates());
+        let refused = require(&admin, Permission::TenantsSuspend).unwrap_err().to_string();
+        assert!(
+            refused.contains(READ_ONLY) && refused.contains("tenants:suspend"),
+            "{refused}"
+        );
+        // Stored grants cannot lift it either.
+        let all: BTreeSet<Permission> = Permission::ALL.into_iter().collect();
+        assert!(!allows(&admin.with_grants(Grants::stored(all)), Permission::JobsManage));
     }
 
     #[test]

@@ -21,6 +21,14 @@ pub enum Identity {
 }
 
 impl Identity {
+    /// `painel --readonly`: act read-only whatever the account says.
+    pub fn make_read_only(&mut self) {
+        match self {
+            Identity::Local(a) => a.read_only = true,
+            Identity::Session(s, _) => s.actor.read_only = true,
+        }
+    }
+
     pub fn actor(&self) -> &Actor {
         match self {
             Identity::Local(a) => a,
@@ -200,6 +208,7 @@ pub async fn whoami(cfg: &Config, db: &Db, out: &mut Printer) -> Result<()> {
             session_id: None,
             expires_at: None,
             source: a.source,
+            read_only: a.read_only,
         }),
         Identity::Session(s, _) => out.one(&WhoAmI {
             source: s.actor.source.clone(),
@@ -235,6 +244,8 @@ pub struct WhoAmI {
     pub session_id: Option<uuid::Uuid>,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub source: String,
+    /// The account looks and changes nothing (docs/adr/0016).
+    pub read_only: bool,
 }
 
 impl WhoAmI {
@@ -249,6 +260,7 @@ impl WhoAmI {
             session_id: s.map(|s| s.id),
             expires_at: s.map(|s| s.expires_at),
             source: s.map(|s| s.source.clone()).unwrap_or_default(),
+            read_only: u.read_only,
         }
     }
 }
@@ -265,6 +277,7 @@ impl Record for WhoAmI {
             "session_id",
             "expires_at",
             "source",
+            "read_only",
         ]
     }
 
@@ -280,23 +293,40 @@ impl Record for WhoAmI {
             opt(self.session_id.map(|t| t.to_string())),
             opt(self.expires_at.map(|t| t.to_rfc3339())),
             self.source.clone(),
+            if self.read_only { "on" } else { "off" }.to_owned(),
         ]
     }
 }
 
-/// `painel users create`.
+/// `painel users create` and `painel users read-only`.
 pub async fn users(cfg: &Config, db: &Db, actor: &Actor, cmd: crate::cli::UsersCmd, out: &mut Printer) -> Result<()> {
-    let crate::cli::UsersCmd::Create {
-        username,
-        email,
-        role,
-        tenant,
-        parent,
-        display_name,
-        password_stdin,
-        confirm,
-        totp,
-    } = cmd;
+    let (username, email, role, tenant, parent, display_name, password_stdin, confirm, totp) = match cmd {
+        crate::cli::UsersCmd::ReadOnly { username, off } => {
+            let user = accounts::set_read_only(db, actor, &username, !off).await?;
+            return out.one(&WhoAmI::of_user(&user, None));
+        }
+        crate::cli::UsersCmd::Create {
+            username,
+            email,
+            role,
+            tenant,
+            parent,
+            display_name,
+            password_stdin,
+            confirm,
+            totp,
+        } => (
+            username,
+            email,
+            role,
+            tenant,
+            parent,
+            display_name,
+            password_stdin,
+            confirm,
+            totp,
+        ),
+    };
     let password = if password_stdin {
         Some(password_from(true, "Password", false)?)
     } else {

@@ -135,6 +135,15 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
     }
     let words = shlex::split(text).ok_or_else(|| ("unbalanced quotes in the command".to_owned(), exit::USAGE))?;
     match SshCli::try_parse_from(words) {
+        // Paths name files on the jump host, read with the service account's rights: an
+        // operator over SSH must not probe them (verify reads the data dir's own file).
+        Ok(SshCli {
+            command: SshCommand::Audit(AuditCmd::Verify { checkpoints }),
+            ..
+        }) if !checkpoints.is_empty() => Err((
+            "--checkpoints is not available over ssh (it names files on the jump host); audit verify checks the deployment's own checkpoint file".into(),
+            exit::USAGE,
+        )),
         Ok(cli) => Ok(Request::Batch(Box::new(cli))),
         Err(e) if !e.use_stderr() => Ok(Request::Help(e.render().to_string())),
         Err(e) => Err((e.render().to_string(), exit::USAGE)),
@@ -217,7 +226,7 @@ pub async fn run(cfg: &Config, db: &Db, key: i64) -> Result<()> {
                 end_on_sign_out: true,
                 on_login: None,
             };
-            crate::demo::open_tui(cfg, db, id.actor().clone(), None, Some(login)).await
+            crate::demo::open_tui(cfg, db, id.actor().clone(), None, Some(login), false).await
         }
     };
     // The session lives as long as this connection's command or console.
@@ -311,5 +320,9 @@ mod tests {
             .0
             .contains("longer"));
         assert!(refused("tenants list --filter 'unbalanced").0.contains("quotes"));
+        assert!(refused("audit verify --checkpoints /etc/shadow")
+            .0
+            .contains("not available over ssh"));
+        assert!(matches!(parse_request(Some("audit verify")), Ok(Request::Batch(_))));
     }
 }

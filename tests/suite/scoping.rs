@@ -195,6 +195,8 @@ async fn the_tui_runs_a_tenant_users_requests_in_its_scope() {
             start_route: Some("settings/api-keys".into()),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;

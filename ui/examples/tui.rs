@@ -34,6 +34,8 @@ async fn main() -> anyhow::Result<()> {
             start_route: route.or(Some("tenants".into())),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     )
     .await

@@ -44,6 +44,8 @@ pub enum Action {
     NextStatus,
     /// Walk the audit hash chain.
     Verify,
+    /// Toggle the wide view of a table (every column, however narrow).
+    Wide,
     // Panels of a multi-panel screen (the queues).
     NextPanel,
     PrevPanel,
@@ -59,6 +61,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the action asks the backend to change something: hidden and refused in
+    /// read-only mode (the service layer refuses it too, docs/adr/0016).
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Edit | Action::Suspend | Action::Reactivate | Action::Retry | Action::CancelJob
+        )
+    }
+
     /// Parses the `run` of a keymap entry: a name, or `goto <path>`.
     pub fn from_run(run: &str) -> Option<Action> {
         let mut words = run.split_whitespace();
@@ -105,6 +116,7 @@ impl Action {
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,
             "verify" => Action::Verify,
+            "wide" => Action::Wide,
             "next_panel" => Action::NextPanel,
             "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,

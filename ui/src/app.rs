@@ -14,7 +14,7 @@ use crate::keymap::{key_name, Context, Keymap, Lookup};
 use crate::palette::Palette;
 use crate::router::{Route, TenantTab};
 use crate::screens::login::{self, LoginScreen};
-use crate::screens::{Ctx, Mode, Screen};
+use crate::screens::{self, Ctx, Mode, Screen};
 use crate::tasks::{BackendResult, Job, Tasks};
 use crate::{OnLogin, UiOptions};
 
@@ -36,7 +36,7 @@ pub struct App {
     pub theme: Theme,
     pub backend_label: String,
     tasks: Tasks,
-    stack: Vec<(u64, Screen)>,
+    stack: Vec<(u64, Box<dyn Screen>)>,
     pub popup: Option<Popup>,
     pending_keys: Vec<String>,
     flash: Option<(Flash, Instant)>,
@@ -57,6 +57,9 @@ pub struct App {
     ended: Option<String>,
 }
 
+/// Whether the session is still valid, re-read with its role's permissions.
+struct SessionCheck(Result<backend::identity::Authenticated, backend::ServiceError>);
+
 /// How often the TUI asks whether its session is still valid.
 pub const SESSION_CHECK: Duration = Duration::from_secs(60);
 const SESSION_SLOT: &str = "session";
@@ -73,6 +76,7 @@ fn signed_out() -> Actor {
         source: backend::actor::detect_source(),
         session_id: None,
         grants: backend::authz::Grants::default(),
+        read_only: false,
     }
 }
 
@@ -86,7 +90,7 @@ impl App {
         };
         let start = opts.start_route.unwrap_or_else(|| "dashboard".to_owned());
         let mut app = App {
-            keymap: Keymap::default_keymap(),
+            keymap: opts.keymap.unwrap_or_else(Keymap::default_keymap),
             theme: opts.theme,
             backend_label: opts.backend_label,
             tasks: Tasks::new(db, actor, opts.keys),
@@ -107,20 +111,28 @@ impl App {
             end_on_sign_out,
             ended: None,
         };
+        if opts.read_only {
+            app.tasks.force_read_only();
+        }
         if app.login.is_none() {
             app.open_start();
         }
         app
     }
 
+    /// Whether the hint bar and `?` help offer `a` now: what the screen offers, less every
+    /// change when acting read-only.
+    pub fn offers(&self, a: &Action) -> bool {
+        !(self.actor().read_only && a.mutates()) && self.screen().is_none_or(|s| s.offers(a))
+    }
+
     /// Asks the backend whether the session is still valid (every minute from `tick`).
     pub fn check_session(&mut self) {
         if let (Some(token), None) = (&self.session_token, &self.login) {
-            let job = Job {
-                slot: SESSION_SLOT,
-                request: crate::tasks::Request::Session(token.clone()),
-                delay: None,
-            };
+            let token = token.clone();
+            let job = Job::call(SESSION_SLOT, |env| async move {
+                SessionCheck(backend::identity::authenticate(&env.db, &token, &env.actor.source).await)
+            });
             self.outbox.push((LOGIN_SID, job));
             self.session_checked = Instant::now();
             self.flush();
@@ -185,12 +197,21 @@ impl App {
         self.stack.last().map_or_else(Route::dashboard, |(_, s)| s.route())
     }
 
-    pub fn screen(&self) -> Option<&Screen> {
-        self.stack.last().map(|(_, s)| s)
+    pub fn screen(&self) -> Option<&dyn Screen> {
+        self.stack.last().map(|(_, s)| s.as_ref())
     }
 
-    pub fn screen_mut(&mut self) -> Option<&mut Screen> {
-        self.stack.last_mut().map(|(_, s)| s)
+    pub fn screen_mut(&mut self) -> Option<&mut dyn Screen> {
+        self.stack.last_mut().map(|(_, s)| s.as_mut() as &mut dyn Screen)
+    }
+
+    /// The screen on top as its own type (tests, bench).
+    pub fn screen_as<T: Screen>(&self) -> Option<&T> {
+        self.screen().and_then(|s| s.downcast_ref())
+    }
+
+    pub fn screen_as_mut<T: Screen>(&mut self) -> Option<&mut T> {
+        self.screen_mut().and_then(|s| s.downcast_mut())
     }
 
     /// Why an SSH-bound session ended the app, if it did.
@@ -224,7 +245,7 @@ impl App {
         }
         let sid = self.next_sid;
         self.next_sid += 1;
-        let mut screen = Screen::for_route(&route, &self.theme);
+        let mut screen = screens::for_route(&route, &self.theme);
         let mut ctx = Ctx::new(self.page_size);
         screen.start(&mut ctx);
         self.stack.push((sid, screen));
@@ -292,7 +313,7 @@ impl App {
 
     /// The keymap contexts of the screen on top, whatever popup covers it.
     fn mode_contexts(&self) -> (Vec<Context>, bool) {
-        match self.screen().map_or(Mode::List, Screen::mode) {
+        match self.screen().map_or(Mode::List, |s| s.mode()) {
             Mode::List => (vec![Context::List, Context::Global], false),
             Mode::Jobs => (vec![Context::Jobs, Context::List, Context::Global], false),
             Mode::Audit => (vec![Context::Audit, Context::List, Context::Global], false),
@@ -406,6 +427,10 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help(Help::default())),
             Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
+            // Read-only: a change is not even started (the backend would refuse it).
+            a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
+                self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));
+            }
             a => {
                 let page_size = self.page_size;
                 let handled = match self.stack.last_mut() {
@@ -475,18 +500,18 @@ impl App {
             return;
         }
         if r.screen == LOGIN_SID && r.slot == SESSION_SLOT {
-            match r.reply {
-                crate::tasks::Reply::Session(Err(backend::ServiceError::PermissionDenied(why))) => self.sign_out(why),
+            match r.msg.downcast::<SessionCheck>().map(|c| c.0) {
+                Ok(Err(backend::ServiceError::PermissionDenied(why))) => self.sign_out(why),
                 // The check re-reads the role's permissions: an edit reaches a running console
                 // within a minute (docs/adr/0011).
-                crate::tasks::Reply::Session(Ok(auth)) => self.tasks.set_actor(auth.actor),
+                Ok(Ok(auth)) => self.tasks.set_actor(auth.actor),
                 _ => {}
             }
             return;
         }
         if r.screen == LOGIN_SID {
             let done = self.login.as_mut().and_then(|l| {
-                l.apply(r.reply);
+                l.apply(r.msg);
                 l.take_session()
             });
             if let Some(s) = done {
@@ -502,7 +527,7 @@ impl App {
         };
         let sid = *sid;
         let mut ctx = Ctx::new(page_size);
-        screen.apply(r.slot, r.reply, &mut ctx);
+        screen.apply(r.slot, r.msg, &mut ctx);
         self.process(sid, ctx);
         self.dirty = true;
         self.flush();

@@ -51,6 +51,16 @@ pub fn layout(area: Rect, nav_width: u16, has_tabs: bool) -> Areas {
     }
 }
 
+/// Where popups and dialogs go: the frame above the hint bar and the status line, which are
+/// drawn after the screen and would otherwise cut a popup's bottom border.
+pub fn popup_frame(f: &ratatui::Frame) -> Rect {
+    let area = f.area();
+    Rect {
+        height: area.height.saturating_sub(2),
+        ..area
+    }
+}
+
 /// One column of padding on both sides of a one-line bar.
 fn padded(area: Rect) -> Rect {
     area.inner(Margin::new(1, 0))
@@ -115,7 +125,11 @@ pub fn scope(actor: &Actor) -> String {
 
 /// Who, where and on what; a flash message on the right. Key hints have their own line.
 pub fn status(f: &mut Frame, area: Rect, actor: &Actor, backend: &str, flash: Option<&Flash>, theme: &Theme) {
-    let scope = scope(actor);
+    let mut scope = scope(actor);
+    // Said where the operator looks for who they are: nothing here will change anything.
+    if actor.read_only {
+        scope.push_str(" · read-only");
+    }
     let bar = StatusBar::new(theme)
         .user(&actor.name, actor.role.as_str())
         .scope(&scope)

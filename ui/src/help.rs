@@ -71,7 +71,7 @@ impl Help {
         let entries = entries(keymap, contexts, offered);
         let entries: Vec<(&str, &str, &str)> = entries.iter().map(|(s, k, d)| (*s, k.as_str(), d.as_str())).collect();
         let popup = HelpPopup::new(&entries, theme).title("Help — keys");
-        self.page = usize::from(popup.area(f.area()).height.saturating_sub(2));
-        f.render_stateful_widget(popup, f.area(), &mut self.scroll);
+        self.page = usize::from(popup.area(crate::chrome::popup_frame(f)).height.saturating_sub(2));
+        f.render_stateful_widget(popup, crate::chrome::popup_frame(f), &mut self.scroll);
     }
 }

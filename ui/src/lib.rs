@@ -42,6 +42,11 @@ pub struct UiOptions {
     pub keys: Option<KeyConfig>,
     /// Start on the login screen: accounts exist and there is no valid session.
     pub login: Option<LoginOptions>,
+    /// `painel --readonly`: the console acts read-only whoever signs in (docs/adr/0016).
+    pub read_only: bool,
+    /// The preset with the user's keymap file laid over it (checked before the console
+    /// starts); `None`: the preset.
+    pub keymap: Option<keymap::Keymap>,
 }
 
 /// Called with a new session after a successful login (the binary keeps its token).
@@ -69,6 +74,8 @@ impl UiOptions {
             start_route: None,
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         }
     }
 }

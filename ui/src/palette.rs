@@ -137,10 +137,10 @@ impl Palette {
             .collect();
         let palette =
             CommandPalette::new(self.input.value(), self.input.cursor(), &items, self.selected, theme).title("Go to");
-        if let Some(pos) = palette.cursor_position(f.area()) {
+        if let Some(pos) = palette.cursor_position(crate::chrome::popup_frame(f)) {
             f.set_cursor_position(pos);
         }
-        f.render_widget(palette, f.area());
+        f.render_widget(palette, crate::chrome::popup_frame(f));
     }
 }
 

@@ -1,257 +1,140 @@
-//! Backend calls run as spawned tokio tasks that send their result back over a channel. Only
-//! the latest request of a kind (per screen and slot) is kept: a newer one aborts the older,
-//! and a result that arrives late is dropped by its request id.
+//! The generic task runner. A screen hands it a closure that makes a future from an [`Env`]
+//! (database, actor, key config); the future's output — a message type the screen owns — comes
+//! back to that screen's `apply` as a [`Msg`]. Nothing here knows any screen or any service.
 //!
-//! A subscription ([`Request::WatchJobs`]) is a request that keeps answering: a task forwards
-//! the backend's event stream into the same channel, in batches, until the screen leaves
-//! (its task is aborted, which drops the stream and ends the backend's follower).
+//! Guarantees: one request in flight per (screen, slot) — a newer one aborts the older, and a
+//! result that arrives late is dropped by its request id; a debounced job waits before it
+//! runs (and is aborted like any other when replaced); a subscription ([`Job::stream`]) keeps
+//! answering through a [`Sink`] until the screen leaves (its task is aborted, which drops the
+//! stream and ends the backend's follower).
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::time::Duration;
 
-use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
-use backend::audit::{self, AuditEntry, AuditQuery, AuditRecord, VerifyReport};
-use backend::browse::{self, BrowseQuery, Table};
-use backend::dashboard::{self, Stat};
-use backend::identity::{self, LoginOutcome, LoginRequest};
-use backend::jobs::admin::{self, JobQuery};
-use backend::jobs::feed::{self, Overview, WatchFilter, WatchItem};
-use backend::page::Page;
 use backend::secrets::{self, KeyConfig};
-use backend::sensitive::Proof;
-use backend::tenants::{self, Limits, NewTenant, Tenant, TenantPatch, TenantQuery};
 use backend::{Actor, Db, ServiceError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-/// A backend call a screen wants made.
-#[derive(Debug, Clone)]
-pub enum Request {
-    Stats,
-    TenantPage(TenantQuery),
-    TenantCount {
-        filter: Option<String>,
-    },
-    Tenant(String),
-    Browse {
-        view: String,
-        query: BrowseQuery,
-    },
-    CreateTenant(Box<NewTenant>),
-    UpdateTenant {
-        key: String,
-        patch: Box<TenantPatch>,
-    },
-    SetLimits {
-        key: String,
-        limits: Limits,
-        /// The operator confirmed limits below the tenant's current usage.
-        confirm_below_usage: bool,
-    },
-    Suspend {
-        key: String,
-        reason: String,
-        confirm: String,
-        /// A 2FA code typed in the modal, when the session's last one is too old.
-        code: Option<String>,
-    },
-    Reactivate(String),
-    Login {
-        username: String,
-        password: Hidden,
-        code: Option<Hidden>,
-    },
-    /// Is this session still valid?
-    Session(String),
-    /// A page of the audit log (the filter line already parsed by `audit::filter`).
-    AuditPage(Box<AuditQuery>),
-    /// One audit row by seq or id, with its before/after.
-    AuditRecord(String),
-    /// Walk the hash chain (platform staff only).
-    AuditVerify,
-    /// The queue screen's figures (`jobs::feed::overview`), with up to `limit` running jobs
-    /// and failures.
-    JobOverview {
-        limit: usize,
-    },
-    JobPage(JobQuery),
-    Job(String),
-    RetryJob(String),
-    CancelJob(String),
-    /// Follow job events until the screen leaves (a subscription, see the module doc).
-    WatchJobs(WatchFilter),
-    ApiKeyPage(ApiKeyQuery),
-    CreateApiKey(Box<NewApiKey>),
-    /// Revoke by id.
-    RevokeApiKey(String),
+/// A message from a finished call, addressed to the screen that asked; it downcasts it to
+/// its own type.
+pub type Msg = Box<dyn Any + Send>;
+
+/// What a call runs with: the database (scoped to the actor's tenant for one-shot calls), the
+/// acting user, and where the master keys are (for 2FA codes).
+#[derive(Clone)]
+pub struct Env {
+    pub db: Db,
+    pub actor: Actor,
+    pub keys: Option<KeyConfig>,
 }
 
-/// A secret typed into a form: `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hidden(pub String);
-
-impl std::fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(backend::audit::REDACTED)
+impl Env {
+    /// Loads the master keys only when a code must be checked; only keys the database
+    /// registered open anything (docs/adr/0013).
+    pub async fn keys_for(&self, code: Option<&str>) -> Result<Option<secrets::Keys>, ServiceError> {
+        match (code.filter(|c| !c.trim().is_empty()), &self.keys) {
+            (Some(_), Some(cfg)) => Ok(Some(secrets::registered(&self.db, &secrets::load(cfg)?.keys).await?)),
+            _ => Ok(None),
+        }
     }
 }
 
-/// Most events forwarded in one [`Reply::Watch`]: a burst reaches the screen as a few
-/// batches (one redraw each), not as thousands of results.
-pub const WATCH_BATCH: usize = 256;
+/// Where a subscription sends its messages; false once nobody listens any more.
+pub struct Sink(Box<dyn Fn(Msg) -> bool + Send + Sync>);
 
-/// What came back.
-#[derive(Debug)]
-pub enum Reply {
-    Stats(Result<Vec<Stat>, ServiceError>),
-    TenantPage(Result<Page<Tenant>, ServiceError>),
-    Count(Result<i64, ServiceError>),
-    /// A tenant read or changed (get, create, update, limits, suspend, reactivate).
-    Tenant(Result<Box<Tenant>, ServiceError>),
-    Table(Result<Table, ServiceError>),
-    Login(Result<LoginOutcome, ServiceError>),
-    Session(Result<Box<identity::Authenticated>, ServiceError>),
-    Overview(Result<Box<Overview>, ServiceError>),
-    JobPage(Result<Page<backend::jobs::Job>, ServiceError>),
-    /// A job read or changed (get, retry, cancel).
-    Job(Result<Box<backend::jobs::Job>, ServiceError>),
-    AuditPage(Result<Page<AuditEntry>, ServiceError>),
-    AuditRecord(Result<Box<AuditRecord>, ServiceError>),
-    AuditVerify(Result<VerifyReport, ServiceError>),
-    /// Events of a subscription, oldest first; an error ends it (e.g. no `jobs:read`).
-    Watch(Result<Vec<WatchItem>, ServiceError>),
-    ApiKeyPage(Result<Page<ApiKey>, ServiceError>),
-    /// A key just created, with its secret (shown once, then dropped by the screen).
-    ApiKeyCreated(Result<Box<CreatedApiKey>, ServiceError>),
-    /// A key changed (revoked).
-    ApiKey(Result<Box<ApiKey>, ServiceError>),
+impl Sink {
+    pub fn send<M: Send + 'static>(&self, m: M) -> bool {
+        (self.0)(Box::new(m))
+    }
 }
 
-/// A finished backend call, addressed to the screen that asked for it.
-#[derive(Debug)]
+type Call = Box<dyn FnOnce(Env) -> BoxFuture<'static, Msg> + Send>;
+type Follow = Box<dyn FnOnce(Env, Sink) -> BoxFuture<'static, ()> + Send>;
+
+enum Work {
+    Once(Call),
+    Stream(Follow),
+}
+
+/// A call as a screen queues it: which slot it replaces, and an optional debounce delay.
+pub struct Job {
+    pub slot: &'static str,
+    pub delay: Option<Duration>,
+    work: Work,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("slot", &self.slot)
+            .field("delay", &self.delay)
+            .field("stream", &self.is_stream())
+            .finish()
+    }
+}
+
+impl Job {
+    /// One call whose result (any `M`) goes back to the screen.
+    pub fn call<M, F, Fut>(slot: &'static str, f: F) -> Job
+    where
+        M: Send + 'static,
+        F: FnOnce(Env) -> Fut + Send + 'static,
+        Fut: Future<Output = M> + Send + 'static,
+    {
+        let call: Call = Box::new(move |env| f(env).map(|m| Box::new(m) as Msg).boxed());
+        Job {
+            slot,
+            delay: None,
+            work: Work::Once(call),
+        }
+    }
+
+    /// A subscription: `f` sends as many messages as it likes until it returns or is aborted.
+    pub fn stream<F, Fut>(slot: &'static str, f: F) -> Job
+    where
+        F: FnOnce(Env, Sink) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let follow: Follow = Box::new(move |env, sink| f(env, sink).boxed());
+        Job {
+            slot,
+            delay: None,
+            work: Work::Stream(follow),
+        }
+    }
+
+    pub fn delayed(mut self, d: Duration) -> Job {
+        self.delay = Some(d);
+        self
+    }
+
+    pub fn is_stream(&self) -> bool {
+        matches!(self.work, Work::Stream(_))
+    }
+}
+
+/// A finished call (or a subscription's message), addressed to the screen that asked for it.
 pub struct BackendResult {
     pub id: u64,
     pub screen: u64,
     pub slot: &'static str,
-    pub reply: Reply,
+    pub msg: Msg,
+    stream: bool,
 }
 
-/// Loads the master keys only when a code must be checked; only keys the database registered
-/// open anything (docs/adr/0013).
-async fn keys_for(db: &Db, code: Option<&str>, cfg: Option<&KeyConfig>) -> Result<Option<secrets::Keys>, ServiceError> {
-    match (code.filter(|c| !c.trim().is_empty()), cfg) {
-        (Some(_), Some(cfg)) => Ok(Some(secrets::registered(db, &secrets::load(cfg)?.keys).await?)),
-        _ => Ok(None),
+impl std::fmt::Debug for BackendResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendResult")
+            .field("id", &self.id)
+            .field("screen", &self.screen)
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
     }
-}
-
-async fn call(db: &Db, actor: &Actor, keys: Option<&KeyConfig>, req: Request) -> Reply {
-    match req {
-        Request::Stats => Reply::Stats(dashboard::stats(db, actor).await),
-        Request::TenantPage(q) => Reply::TenantPage(tenants::list(db, actor, &q).await),
-        Request::TenantCount { filter } => Reply::Count(tenants::count(db, actor, filter.as_deref(), None).await),
-        Request::Tenant(key) => Reply::Tenant(tenants::get(db, actor, &key).await.map(Box::new)),
-        Request::Browse { view, query } => Reply::Table(match browse::view(&view) {
-            Some(v) => browse::browse(db, actor, v, &query).await,
-            None => Err(ServiceError::not_found("view", view)),
-        }),
-        Request::CreateTenant(t) => Reply::Tenant(tenants::create(db, actor, *t).await.map(Box::new)),
-        Request::UpdateTenant { key, patch } => {
-            Reply::Tenant(tenants::update(db, actor, &key, *patch).await.map(Box::new))
-        }
-        Request::SetLimits {
-            key,
-            limits,
-            confirm_below_usage,
-        } => Reply::Tenant(
-            tenants::set_limits(db, actor, &key, limits, confirm_below_usage)
-                .await
-                .map(Box::new),
-        ),
-        Request::Suspend {
-            key,
-            reason,
-            confirm,
-            code,
-        } => Reply::Tenant(
-            async {
-                let keys = keys_for(db, code.as_deref(), keys).await?;
-                let mut proof = Proof::confirm(&confirm);
-                if let Some(k) = &keys {
-                    proof = proof.with_code(code.as_deref(), k);
-                }
-                tenants::suspend(db, actor, &key, &reason, &proof).await.map(Box::new)
-            }
-            .await,
-        ),
-        Request::Reactivate(key) => Reply::Tenant(tenants::reactivate(db, actor, &key).await.map(Box::new)),
-        Request::Login {
-            username,
-            password,
-            code,
-        } => Reply::Login(
-            async {
-                let code = code.map(|c| c.0);
-                let keys = keys_for(db, code.as_deref(), keys).await?;
-                let req = LoginRequest {
-                    username,
-                    password: password.0,
-                    code,
-                    source: backend::actor::detect_source(),
-                };
-                identity::login(db, keys.as_ref(), &req).await
-            }
-            .await,
-        ),
-        Request::Session(token) => {
-            Reply::Session(identity::authenticate(db, &token, &actor.source).await.map(Box::new))
-        }
-        Request::JobOverview { limit } => Reply::Overview(feed::overview(db, actor, limit).await.map(Box::new)),
-        Request::JobPage(q) => Reply::JobPage(admin::list(db, actor, &q).await),
-        Request::Job(id) => Reply::Job(admin::get(db, actor, &id).await.map(Box::new)),
-        Request::AuditPage(q) => Reply::AuditPage(audit::list(db, actor, &q).await),
-        Request::AuditRecord(key) => Reply::AuditRecord(audit::get(db, actor, &key).await.map(Box::new)),
-        Request::AuditVerify => Reply::AuditVerify(audit::verify(db, actor).await),
-        Request::RetryJob(id) => Reply::Job(admin::retry(db, actor, &id).await.map(Box::new)),
-        Request::CancelJob(id) => Reply::Job(admin::cancel(db, actor, &id).await.map(Box::new)),
-        Request::ApiKeyPage(q) => Reply::ApiKeyPage(apikeys::list(db, actor, &q).await),
-        Request::CreateApiKey(k) => Reply::ApiKeyCreated(apikeys::create(db, actor, *k).await.map(Box::new)),
-        Request::RevokeApiKey(id) => Reply::ApiKey(apikeys::revoke(db, actor, &id).await.map(Box::new)),
-        // Subscriptions never get here (see `Tasks::spawn`); answer like a closed stream.
-        Request::WatchJobs(_) => Reply::Watch(Ok(Vec::new())),
-    }
-}
-
-/// Forwards a job event stream as batches of [`Reply::Watch`] until the app drops the
-/// channel or the task is aborted.
-async fn forward_watch(db: Db, actor: Actor, filter: WatchFilter, send: impl Fn(Reply) -> bool) {
-    let mut rx = match feed::watch(&db, &actor, filter) {
-        Ok(rx) => rx,
-        Err(e) => {
-            send(Reply::Watch(Err(e)));
-            return;
-        }
-    };
-    while let Some(first) = rx.recv().await {
-        let mut items = vec![first];
-        while items.len() < WATCH_BATCH {
-            match rx.try_recv() {
-                Ok(item) => items.push(item),
-                Err(_) => break,
-            }
-        }
-        if !send(Reply::Watch(Ok(items))) {
-            return;
-        }
-    }
-}
-
-/// A request as a screen queues it: which slot it replaces, and an optional debounce delay.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub slot: &'static str,
-    pub request: Request,
-    pub delay: Option<Duration>,
 }
 
 pub struct Tasks {
@@ -265,6 +148,8 @@ pub struct Tasks {
     streams: HashMap<(u64, &'static str), (u64, AbortHandle)>,
     inflight: HashSet<u64>,
     next_id: u64,
+    /// `painel --readonly`: every actor acted as is read-only, whoever signs in.
+    read_only: bool,
 }
 
 impl Tasks {
@@ -280,7 +165,14 @@ impl Tasks {
             streams: HashMap::new(),
             inflight: HashSet::new(),
             next_id: 1,
+            read_only: false,
         }
+    }
+
+    /// Read-only from now on, for every actor (`painel --readonly`).
+    pub fn force_read_only(&mut self) {
+        self.read_only = true;
+        self.actor.read_only = true;
     }
 
     pub fn actor(&self) -> &Actor {
@@ -288,7 +180,8 @@ impl Tasks {
     }
 
     /// Acts as `actor` from now on (after a login).
-    pub fn set_actor(&mut self, actor: Actor) {
+    pub fn set_actor(&mut self, mut actor: Actor) {
+        actor.read_only |= self.read_only;
         self.actor = actor;
     }
 
@@ -296,33 +189,35 @@ impl Tasks {
     pub fn spawn(&mut self, screen: u64, job: Job) {
         let id = self.next_id;
         self.next_id += 1;
-        if let Request::WatchJobs(filter) = job.request {
-            self.subscribe(id, screen, job.slot, filter);
-            return;
-        }
-        if let Some((old, handle)) = self.latest.remove(&(screen, job.slot)) {
+        let slot = job.slot;
+        let call = match job.work {
+            Work::Stream(follow) => return self.subscribe(id, screen, slot, follow),
+            Work::Once(call) => call,
+        };
+        if let Some((old, handle)) = self.latest.remove(&(screen, slot)) {
             handle.abort();
             self.inflight.remove(&old);
         }
         // Row-level security on PostgreSQL confines a tenant user's queries a second time.
-        let (db, actor, tx) = (
-            self.db.scoped(self.actor.tenant_id),
-            self.actor.clone(),
-            self.tx.clone(),
-        );
-        let keys = self.keys.clone();
-        let slot = job.slot;
+        let env = Env {
+            db: self.db.scoped(self.actor.tenant_id),
+            actor: self.actor.clone(),
+            keys: self.keys.clone(),
+        };
+        let tx = self.tx.clone();
+        let delay = job.delay;
         let handle = tokio::spawn(async move {
-            if let Some(d) = job.delay {
+            if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }
-            let reply = call(&db, &actor, keys.as_ref(), job.request).await;
+            let msg = call(env).await;
             // The receiver is gone only when the app is shutting down.
             let _ = tx.send(BackendResult {
                 id,
                 screen,
                 slot,
-                reply,
+                msg,
+                stream: false,
             });
         });
         self.latest.insert((screen, slot), (id, handle.abort_handle()));
@@ -330,21 +225,27 @@ impl Tasks {
     }
 
     /// Starts (or restarts) the subscription in `slot` of `screen`.
-    fn subscribe(&mut self, id: u64, screen: u64, slot: &'static str, filter: WatchFilter) {
+    fn subscribe(&mut self, id: u64, screen: u64, slot: &'static str, follow: Follow) {
         if let Some((_, handle)) = self.streams.remove(&(screen, slot)) {
             handle.abort();
         }
-        let (db, actor, tx) = (self.db.clone(), self.actor.clone(), self.tx.clone());
-        let send = move |reply| {
+        let env = Env {
+            db: self.db.clone(),
+            actor: self.actor.clone(),
+            keys: self.keys.clone(),
+        };
+        let tx = self.tx.clone();
+        let sink = Sink(Box::new(move |msg| {
             tx.send(BackendResult {
                 id,
                 screen,
                 slot,
-                reply,
+                msg,
+                stream: true,
             })
             .is_ok()
-        };
-        let handle = tokio::spawn(forward_watch(db, actor, filter, send));
+        }));
+        let handle = tokio::spawn(follow(env, sink));
         self.streams.insert((screen, slot), (id, handle.abort_handle()));
     }
 
@@ -361,7 +262,7 @@ impl Tasks {
 
     /// Whether `r` is still the latest of its slot; forgets it either way.
     pub fn accept(&mut self, r: &BackendResult) -> bool {
-        if let Reply::Watch(_) = r.reply {
+        if r.stream {
             return self.streams.get(&(r.screen, r.slot)).is_some_and(|(id, _)| *id == r.id);
         }
         self.inflight.remove(&r.id);
@@ -397,5 +298,93 @@ impl Tasks {
     /// A result that is already waiting, if any.
     pub fn try_recv(&mut self) -> Option<BackendResult> {
         self.rx.try_recv().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn tasks() -> (Tasks, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.sqlite").display());
+        let db = Db::connect(&url).await.unwrap();
+        (Tasks::new(db, Actor::system("test"), None), dir)
+    }
+
+    async fn next(t: &mut Tasks) -> BackendResult {
+        tokio::time::timeout(Duration::from_secs(5), t.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_newer_call_in_the_slot_replaces_the_older_and_a_late_result_is_dropped() {
+        let (mut t, _dir) = tasks().await;
+        // The first call would answer late; the second replaces it.
+        t.spawn(
+            1,
+            Job::call("page", |_| async { 1u32 }).delayed(Duration::from_millis(200)),
+        );
+        t.spawn(1, Job::call("page", |_| async { 2u32 }));
+        // Another screen's slot of the same name is its own.
+        t.spawn(2, Job::call("page", |_| async { 3u32 }));
+        let mut got = Vec::new();
+        while t.busy() {
+            let r = next(&mut t).await;
+            if t.accept(&r) {
+                got.push((r.screen, *r.msg.downcast::<u32>().unwrap()));
+            }
+        }
+        got.sort_unstable();
+        assert_eq!(got, vec![(1, 2), (2, 3)]);
+        // The aborted first call never answers.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(t.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_result_for_a_forgotten_screen_is_not_accepted() {
+        let (mut t, _dir) = tasks().await;
+        t.spawn(1, Job::call("page", |_| async { 1u32 }));
+        let r = next(&mut t).await;
+        t.spawn(1, Job::call("page", |_| async { 2u32 }));
+        t.forget_screen(1);
+        assert!(!t.accept(&r), "stale: a newer call replaced it");
+        assert!(!t.busy());
+    }
+
+    #[tokio::test]
+    async fn a_subscription_answers_until_its_screen_leaves() {
+        let (mut t, _dir) = tasks().await;
+        t.spawn(
+            7,
+            Job::stream("watch", |_, sink| async move {
+                for i in 0u32.. {
+                    if !sink.send(i) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }),
+        );
+        assert!(!t.busy(), "a subscription is not in flight");
+        for _ in 0..3 {
+            let r = next(&mut t).await;
+            assert!(t.accept(&r));
+        }
+        t.forget_streams(7);
+        // Whatever was already queued is refused; nothing more comes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        while let Some(r) = t.try_recv() {
+            assert!(!t.accept(&r));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(t.try_recv().is_none(), "the follower was aborted");
     }
 }

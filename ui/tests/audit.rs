@@ -11,24 +11,18 @@ use chrono::TimeZone;
 use common::*;
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
-use painel_ui::screens::audit_detail::{diff_lines, AuditDetail, Change, VerifyResult};
-use painel_ui::screens::audit_log::AuditLog;
-use painel_ui::screens::Screen;
+use painel_ui::screens::audit::detail::{diff_lines, AuditDetail, Change, VerifyResult};
+use painel_ui::screens::audit::log::AuditLog;
 use painel_ui::App;
 use uuid::Uuid;
 
 fn audit(app: &App) -> &AuditLog {
-    match app.screen() {
-        Some(Screen::Audit(a)) => a,
-        _ => panic!("not on the audit log: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the audit log: {}", app.route().path()))
 }
 
 fn audit_mut(app: &mut App) -> &mut AuditLog {
-    match app.screen_mut() {
-        Some(Screen::Audit(a)) => a,
-        _ => panic!("not on the audit log"),
-    }
+    app.screen_as_mut().unwrap_or_else(|| panic!("not on the audit log"))
 }
 
 async fn filter(app: &mut App, line: &str) {
@@ -73,9 +67,9 @@ async fn filters_narrow_and_a_bad_line_changes_nothing() {
     app.settle().await;
     let a = audit(&app);
     assert!(
-        a.filter_error.as_deref().is_some_and(|e| e.contains("since")),
+        a.list.filter_error.as_deref().is_some_and(|e| e.contains("since")),
         "{:?}",
-        a.filter_error
+        a.list.filter_error
     );
     assert_eq!(a.rows().iter().map(|r| r.seq).collect::<Vec<_>>(), before);
     assert!(a.title().contains("since"));
@@ -192,8 +186,8 @@ async fn fixed_app() -> (App, tempfile::TempDir) {
     app.settle().await;
     let tenant = Some(Uuid::from_u128(0xabcdef12));
     let a = audit_mut(&mut app);
-    a.applied = "entity:tenant since:7d".into();
-    a.page = Some(Page {
+    a.list.applied = Some("entity:tenant since:7d".into());
+    a.list.page = Some(Page {
         items: vec![
             fixed_entry(42, "tenant.update", "tenant", tenant),
             fixed_entry(41, "tenant.suspend", "tenant", tenant),

@@ -6,7 +6,6 @@ use backend::tenants;
 use common::*;
 use crossterm::event::KeyCode;
 use painel_ui::keymap::{pretty_key, Context, Keymap};
-use painel_ui::screens::Screen;
 
 #[tokio::test]
 async fn palette_jumps_to_tenants() {
@@ -108,7 +107,7 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
     assert_eq!(app.route().path(), "tenants/create");
     submit_tenant(&mut app, "Broken Brand", "not a domain");
     app.settle().await;
-    let Some(Screen::TenantCreate(form)) = app.screen() else {
+    let Some(form) = app.screen_as::<painel_ui::screens::tenants::create::TenantForm>() else {
         panic!("left the form")
     };
     assert!(form.form.error_of("domain").is_some());
@@ -223,7 +222,7 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
     assert!(field.contains("3 in use"), "{field}");
     assert_eq!(
         d.limits.error.as_deref(),
-        Some(painel_ui::screens::tenant_detail::BELOW_USAGE)
+        Some(painel_ui::screens::tenants::detail::BELOW_USAGE)
     );
     // Enter again with the same values confirms.
     press(&mut app, KeyCode::Enter);
@@ -243,6 +242,8 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
             start_route: Some("tenants/acme-hosting/limits".into()),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     );
     admin.settle().await;
@@ -299,7 +300,7 @@ async fn tenant_billing_tab_is_scoped() {
     let d = tenant_detail(&app);
     let b = d.billing.as_ref().expect("billing loaded");
     assert!(b.title.ends_with("of Acme Hosting"), "{}", b.title);
-    assert!(b.table.as_ref().is_some_and(|t| t.rows.is_empty()));
+    assert!(b.list.page.as_ref().is_some_and(|t| t.rows.is_empty()));
 }
 
 #[test]
@@ -469,11 +470,8 @@ async fn a_revoked_session_brings_the_login_screen_back() {
     assert_eq!(app.actor().name, "(not signed in)");
 }
 
-fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::api_keys::ApiKeysScreen {
-    match app.screen() {
-        Some(Screen::ApiKeys(s)) => s,
-        _ => panic!("not on the API keys page"),
-    }
+fn api_keys(app: &painel_ui::App) -> &painel_ui::screens::settings::api_keys::ApiKeysScreen {
+    app.screen_as().unwrap_or_else(|| panic!("not on the API keys page"))
 }
 
 #[tokio::test]
@@ -592,6 +590,8 @@ async fn an_ssh_session_ends_the_app_when_its_key_is_removed() {
                 end_on_sign_out: true,
                 on_login: None,
             }),
+            read_only: false,
+            keymap: None,
         },
     );
     app.check_session();

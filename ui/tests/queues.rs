@@ -11,7 +11,7 @@ use backend::jobs::{self, admin, Handlers, Job, JobError, NewJob, Worker, Worker
 use backend::{Actor, Db, Role};
 use common::*;
 use crossterm::event::KeyCode;
-use painel_ui::screens::queues::Panel;
+use painel_ui::screens::services::queues::Panel;
 use painel_ui::screens::Mode;
 
 const ROUTE: &str = "services/provisioning";

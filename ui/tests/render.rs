@@ -72,7 +72,7 @@ async fn suspend_modal() {
 
 #[tokio::test]
 async fn view_missing_from_this_build() {
-    use painel_ui::screens::browse::BrowseState;
+    use painel_ui::screens::common::browse::BrowseState;
     let mut state = BrowseState::new("no_such_view", "Somewhere".into(), None);
     let theme = widgets::Theme::dark();
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 8)).unwrap();
@@ -259,7 +259,7 @@ async fn queues_retry_modal() {
 
 #[tokio::test]
 async fn queues_job_detail() {
-    use painel_ui::screens::job_detail::JobDetail;
+    use painel_ui::screens::services::job_detail::JobDetail;
     let (mut app, _dir) = queue_app().await;
     let job = queue_state::overview().failures.remove(1);
     queues_mut(&mut app).detail = Some(JobDetail {
@@ -276,9 +276,9 @@ async fn job_list_80x24() {
     let (mut app, _dir) = app_at("services/jobs", 0).await;
     let ov = queue_state::overview();
     let items: Vec<_> = ov.failures.into_iter().chain(ov.running).collect();
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::Jobs(l)) => {
-            l.page = Some(Page {
+    match app.screen_as_mut::<painel_ui::screens::services::jobs::JobsList>() {
+        Some(l) => {
+            l.list.page = Some(Page {
                 items,
                 has_next: true,
                 has_prev: false,
@@ -385,8 +385,8 @@ mod api_keys_state {
 
 async fn api_keys_app() -> (painel_ui::App, tempfile::TempDir) {
     let (mut app, dir) = app_at("settings/api-keys", 0).await;
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::ApiKeys(s)) => s.page = Some(api_keys_state::page()),
+    match app.screen_as_mut::<painel_ui::screens::settings::api_keys::ApiKeysScreen>() {
+        Some(s) => s.list.page = Some(api_keys_state::page()),
         _ => panic!("not on the API keys page"),
     }
     (app, dir)
@@ -407,9 +407,9 @@ async fn api_keys_120x40() {
 #[tokio::test]
 async fn api_key_secret_modal_80x24() {
     let (mut app, _dir) = api_keys_app().await;
-    match app.screen_mut() {
-        Some(painel_ui::screens::Screen::ApiKeys(s)) => {
-            s.shown = Some(painel_ui::screens::api_keys::Shown {
+    match app.screen_as_mut::<painel_ui::screens::settings::api_keys::ApiKeysScreen>() {
+        Some(s) => {
+            s.shown = Some(painel_ui::screens::settings::api_keys::Shown {
                 name: "Billing bot".into(),
                 prefix: "bfbztpgd".into(),
                 secret: "pk_bfbztpgd_bok0ywvZrPYBpbIOTVrIJvf6c_fXMb2qhOweDM6wFes".into(),
@@ -429,4 +429,50 @@ async fn api_key_create_form_and_revoke_modal_80x24() {
     press(&mut app, crossterm::event::KeyCode::Esc);
     ch(&mut app, 'x');
     assert_snapshot!("api_key_revoke_modal", render(&mut app, 80, 24).backend());
+}
+
+/// `painel --readonly` (docs/adr/0016): the tenant list offers no change in its hints or
+/// help, a change key starts nothing, and the actor the backend sees refuses it anyway.
+#[tokio::test]
+async fn read_only_console_offers_and_starts_no_change() {
+    let (db, _dir) = db_with(3).await;
+    let mut app = painel_ui::App::new(
+        db.clone(),
+        actor(),
+        painel_ui::UiOptions {
+            read_only: true,
+            start_route: Some("tenants".into()),
+            ..painel_ui::UiOptions::new(widgets::Theme::dark(), "sqlite")
+        },
+    );
+    app.settle().await;
+    let t = render(&mut app, 120, 40);
+    let text = screen_text(&t);
+    for change in ["new", "suspend", "reactivate"] {
+        assert!(!text.contains(&format!(" {change} ")), "{change} offered:\n{text}");
+    }
+    assert!(text.contains("filter"), "{text}");
+    assert_snapshot!(t.backend());
+
+    ch(&mut app, 'x');
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert!(tenants_list(&app).modal.is_none(), "no confirmation opened");
+    assert_eq!(app.route().path(), "tenants", "the create form did not open");
+    assert!(app.flash().is_some_and(|f| f.text.contains("read-only")));
+
+    ch(&mut app, '?');
+    let help = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        !help.contains("Suspend the tenant") && !help.contains("Create (tenants"),
+        "{help}"
+    );
+    assert!(help.contains("Filter") || help.contains("filter"), "{help}");
+
+    let slug = tenants_list(&app).rows()[0].slug.clone();
+    let refused = backend::tenants::reactivate(&db, app.actor(), &slug).await;
+    assert!(
+        matches!(&refused, Err(backend::ServiceError::PermissionDenied(m)) if m.contains("read-only")),
+        "{refused:?}"
+    );
 }

@@ -30,6 +30,8 @@ pub struct Column<'a> {
     pub width: Constraint,
     pub align: Alignment,
     pub priority: u8,
+    /// Narrowest width worth showing; below it the column hides (by priority) instead.
+    pub min: Option<u16>,
 }
 
 /// Narrowest useful width of a flexible column (a name cut to 10 columns is still a name).
@@ -43,7 +45,15 @@ impl<'a> Column<'a> {
             width,
             align: Alignment::Left,
             priority: 0,
+            min: None,
         }
+    }
+
+    /// The column hides rather than shrink below `min` (a name cut to 12 is still a name).
+    #[must_use]
+    pub fn min(mut self, min: u16) -> Self {
+        self.min = Some(min);
+        self
     }
 
     /// Higher priority columns stay visible longer on narrow terminals.
@@ -54,6 +64,9 @@ impl<'a> Column<'a> {
     }
 
     fn min_width(&self) -> u16 {
+        if let Some(m) = self.min {
+            return m;
+        }
         match self.width {
             Constraint::Length(n) | Constraint::Min(n) => n,
             Constraint::Max(n) => n.min(MIN_FLEX_WIDTH),
@@ -206,6 +219,7 @@ pub struct DataTable<'a> {
     sort: Option<Sort>,
     empty_message: &'a str,
     focused: bool,
+    wide: bool,
 }
 
 impl<'a> DataTable<'a> {
@@ -219,6 +233,7 @@ impl<'a> DataTable<'a> {
             sort: None,
             empty_message: "Nothing here yet",
             focused: true,
+            wide: false,
         }
     }
 
@@ -253,6 +268,13 @@ impl<'a> DataTable<'a> {
     #[must_use]
     pub fn focused(mut self, focused: bool) -> Self {
         self.focused = focused;
+        self
+    }
+
+    /// The wide view (`w`, like k9s): every column shown, however narrow.
+    #[must_use]
+    pub fn wide(mut self, wide: bool) -> Self {
+        self.wide = wide;
         self
     }
 
@@ -296,7 +318,7 @@ impl<'a> DataTable<'a> {
                 .min_by_key(|(pos, &i)| (self.columns[i].priority, std::cmp::Reverse(*pos)))
                 .map(|(pos, _)| pos);
             match victim {
-                Some(pos) if cramped => {
+                Some(pos) if cramped && !self.wide => {
                     visible.remove(pos);
                 }
                 _ => {

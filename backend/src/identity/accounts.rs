@@ -371,6 +371,55 @@ pub(crate) async fn set_password_hash(
     Ok(())
 }
 
+/// Makes an account read-only or lifts it (`users:create` on an account the actor could have
+/// created: its tenant, its reseller subtree, a role at or below its own; audited
+/// `user.read_only`). A read-only actor cannot lift itself: the permission mutates.
+pub async fn set_read_only(db: &Db, actor: &Actor, username: &str, on: bool) -> Result<User, ServiceError> {
+    require(actor, Permission::UsersCreate)?;
+    let name = username.trim().to_lowercase();
+    let mut tx = db.begin().await?;
+    let found: Option<User> = tx
+        .fetch_optional(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"),
+            args![name.as_str()],
+        )
+        .await?;
+    // Another tenant's accounts stay unknown to a tenant user.
+    let user = match found {
+        Some(u) if actor.tenant_id.is_none_or(|t| u.tenant_id == Some(t)) => u,
+        _ => return Err(ServiceError::not_found("user", name)),
+    };
+    if !may_create_role(actor.role, user.role()?) {
+        return Err(outside(actor, &format!("change a {} (above its own role)", user.role)));
+    }
+    if let Some(root) = actor.reseller_root() {
+        if !reseller::in_subtree(&mut tx, root, user.id).await? {
+            return Err(outside(actor, "change accounts outside its own reseller tree"));
+        }
+    }
+    let after: User = tx
+        .fetch_one(
+            &format!("UPDATE users SET read_only = $2, updated_at = $3 WHERE id = $1 RETURNING {USER_COLUMNS}"),
+            args![user.id, on, now()],
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "user.read_only",
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            tenant_id: user.tenant_id,
+            before: Some(json!({ "read_only": user.read_only })),
+            after: Some(json!({ "read_only": after.read_only })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{may_create_role, username};

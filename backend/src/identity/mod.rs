@@ -31,7 +31,7 @@ pub use login::{login, login_at, LoginOutcome, LoginRequest, LOGIN_FAILED};
 pub use sessions::{authenticate, authenticate_at, logout, Authenticated, NewSession, Session};
 
 pub(crate) const USER_COLUMNS: &str =
-    "id, tenant_id, parent_id, username, email, display_name, role, status, totp_enabled, last_login_at, created_at";
+    "id, tenant_id, parent_id, username, email, display_name, role, status, totp_enabled, read_only, last_login_at, created_at";
 
 /// A user as services show it: no password hash, no TOTP secret.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -45,6 +45,8 @@ pub struct User {
     pub role: String,
     pub status: String,
     pub totp_enabled: bool,
+    /// Looks, never changes: the actor is read-only (docs/adr/0016).
+    pub read_only: bool,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -65,6 +67,7 @@ impl User {
             source: source.to_owned(),
             session_id: session,
             grants: crate::authz::Grants::default(),
+            read_only: self.read_only,
         })
     }
 }

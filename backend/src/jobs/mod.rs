@@ -92,6 +92,7 @@ impl Job {
             source: format!("job:{}", self.id),
             session_id: None,
             grants: crate::authz::Grants::default(),
+            read_only: false,
         }
     }
 }

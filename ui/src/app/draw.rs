@@ -6,7 +6,7 @@ use widgets::SideNav;
 
 use super::{App, Popup};
 use crate::chrome;
-use crate::screens::{Mode, Screen};
+use crate::screens::Mode;
 
 impl App {
     pub fn draw(&mut self, f: &mut Frame) {
@@ -24,7 +24,7 @@ impl App {
         let hint_ctx = self.hint_contexts();
         let base = self.theme.clone();
         f.render_widget(Block::new().style(base.base), f.area());
-        let tabs = self.screen().and_then(Screen::tabs);
+        let tabs = self.screen().and_then(|s| s.tabs());
         let (nav_items, active) = chrome::nav_items(&route, &self.keymap);
         let areas = chrome::layout(f.area(), SideNav::preferred_width(&nav_items), tabs.is_some());
         chrome::header(f, areas.header, &route, &base);
@@ -38,14 +38,15 @@ impl App {
             let theme = screen.theme().cloned().unwrap_or_else(|| base.clone());
             screen.draw(f, areas.body, &theme);
         }
-        let screen = self.stack.last().map(|(_, s)| s);
+        let screen = self.stack.last().map(|(_, s)| s.as_ref());
+        let read_only = self.actor().read_only;
         // The hint bar offers what the screen handles now; the palette, help and filter line
         // have their own few keys.
         let own_keys = self.popup.is_none() && screen.is_some_and(|s| s.mode() != Mode::Text);
         let pairs = self
             .keymap
             .hints(&hint_ctx, |a, hint| match screen.filter(|_| own_keys) {
-                Some(s) if !s.offers(a) => None,
+                Some(s) if !s.offers(a) || (read_only && a.mutates()) => None,
                 Some(s) => Some(s.label(a).unwrap_or(hint).to_owned()),
                 None => Some(hint.to_owned()),
             });
@@ -53,14 +54,14 @@ impl App {
         let flash = self.flash.as_ref().map(|(fl, _)| fl);
         chrome::status(f, areas.status, self.tasks.actor(), &self.backend_label, flash, &base);
         let contexts = self.screen_contexts();
-        let screen = self.stack.last().map(|(_, s)| s);
+        let screen = self.stack.last().map(|(_, s)| s.as_ref());
         match &mut self.popup {
             Some(Popup::Help(h)) => {
                 h.draw(
                     f,
                     &self.keymap,
                     &contexts,
-                    |a| screen.is_none_or(|s| s.offers(a)),
+                    |a| !(read_only && a.mutates()) && screen.is_none_or(|s| s.offers(a)),
                     &base,
                 );
             }

@@ -2,7 +2,7 @@
 //! one. Shown instead of the console while accounts exist and there is no valid session.
 //! Whatever went wrong, it shows the backend's one generic message.
 
-use backend::identity::{LoginOutcome, NewSession};
+use backend::identity::{self, LoginOutcome, LoginRequest, NewSession};
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,7 +14,10 @@ use widgets::Theme;
 use super::Ctx;
 use crate::action::Action;
 use crate::form::Form;
-use crate::tasks::{Hidden, Reply, Request};
+use crate::tasks::Msg;
+
+/// What a login attempt came to.
+struct Attempt(Result<LoginOutcome, ServiceError>);
 
 pub const SLOT: &str = "login";
 
@@ -68,15 +71,21 @@ impl LoginScreen {
             Action::Accept if !self.busy => {
                 self.busy = true;
                 self.form.clear_errors();
-                let code = self.wants_code.then(|| Hidden(self.form.value("code")));
-                ctx.load(
-                    SLOT,
-                    Request::Login {
-                        username: self.form.value("username"),
-                        password: Hidden(self.form.value("password")),
-                        code,
-                    },
-                );
+                let code = self.wants_code.then(|| self.form.value("code"));
+                let (username, password) = (self.form.value("username"), self.form.value("password"));
+                ctx.load(SLOT, move |env| async move {
+                    let r = async {
+                        let keys = env.keys_for(code.as_deref()).await?;
+                        let req = LoginRequest {
+                            username,
+                            password,
+                            code,
+                            source: backend::actor::detect_source(),
+                        };
+                        identity::login(&env.db, keys.as_ref(), &req).await
+                    };
+                    Attempt(r.await)
+                });
             }
             _ => {}
         }
@@ -87,8 +96,9 @@ impl LoginScreen {
         self.form.input(key);
     }
 
-    pub fn apply(&mut self, reply: Reply) {
-        let Reply::Login(r) = reply else { return };
+    pub fn apply(&mut self, msg: Msg) {
+        let Ok(r) = msg.downcast::<Attempt>() else { return };
+        let Attempt(r) = *r;
         self.busy = false;
         self.notice = None;
         match r {

@@ -1,24 +1,21 @@
 //! Screens: each owns its state, turns actions into backend requests (through [`Ctx`]) and
 //! router actions, applies backend replies and draws itself. They never call each other.
 
-pub mod api_keys;
-pub mod audit_detail;
-pub mod audit_log;
-pub mod browse;
-pub mod confirm;
+pub mod audit;
+pub mod billing;
+pub mod common;
 pub mod dashboard;
-pub mod filter;
-pub mod job_confirm;
-pub mod job_detail;
-pub mod jobs_list;
+pub mod dns_ssl;
+pub mod incidents;
 pub mod login;
-pub mod paging;
-pub mod queues;
-pub mod tenant_detail;
-pub mod tenant_form;
-pub mod tenant_overview;
-pub mod tenants_list;
+pub mod migrations;
+pub mod servers;
+pub mod services;
+pub mod settings;
+pub mod tenants;
 
+use std::any::Any;
+use std::future::Future;
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
@@ -29,8 +26,8 @@ use ratatui::Frame;
 use widgets::Theme;
 
 use crate::action::Action;
-use crate::router::Route;
-use crate::tasks::{Job, Reply, Request};
+use crate::router::{Page, Route};
+use crate::tasks::{Env, Job, Msg, Sink};
 
 /// A titled panel with one message in it: loading, an error, or why there is nothing to show.
 pub fn notice(f: &mut Frame, area: Rect, title: &str, text: &str, style: Style, theme: &Theme) {
@@ -47,7 +44,8 @@ pub fn notice(f: &mut Frame, area: Rect, title: &str, text: &str, style: Style, 
 /// How long filter typing waits before querying.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
-/// What a screen asks of the app while handling something.
+/// What a screen asks of the app while handling something: calls to run (see
+/// [`crate::tasks`]) and actions for the router.
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub page_size: usize,
@@ -63,20 +61,34 @@ impl Ctx {
         }
     }
 
-    pub fn load(&mut self, slot: &'static str, request: Request) {
-        self.jobs.push(Job {
-            slot,
-            request,
-            delay: None,
-        });
+    /// Runs `f` now; its output comes back to the screen's `apply` under `slot`, unless a
+    /// newer call in the same slot replaced it.
+    pub fn load<M, F, Fut>(&mut self, slot: &'static str, f: F)
+    where
+        M: Send + 'static,
+        F: FnOnce(Env) -> Fut + Send + 'static,
+        Fut: Future<Output = M> + Send + 'static,
+    {
+        self.jobs.push(Job::call(slot, f));
     }
 
-    pub fn debounced(&mut self, slot: &'static str, request: Request) {
-        self.jobs.push(Job {
-            slot,
-            request,
-            delay: Some(DEBOUNCE),
-        });
+    /// Like [`Ctx::load`], after [`DEBOUNCE`] (typing in a filter).
+    pub fn debounced<M, F, Fut>(&mut self, slot: &'static str, f: F)
+    where
+        M: Send + 'static,
+        F: FnOnce(Env) -> Fut + Send + 'static,
+        Fut: Future<Output = M> + Send + 'static,
+    {
+        self.jobs.push(Job::call(slot, f).delayed(DEBOUNCE));
+    }
+
+    /// A subscription: runs until the screen leaves the top of the stack.
+    pub fn follow<F, Fut>(&mut self, slot: &'static str, f: F)
+    where
+        F: FnOnce(Env, Sink) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.jobs.push(Job::stream(slot, f));
     }
 
     pub fn emit(&mut self, action: Action) {
@@ -99,153 +111,128 @@ pub enum Mode {
     Audit,
 }
 
-pub enum Screen {
-    Dashboard(dashboard::Dashboard),
-    Tenants(tenants_list::TenantsList),
-    TenantCreate(tenant_form::TenantForm),
-    Tenant(Box<tenant_detail::TenantDetail>),
-    Browse(browse::BrowseScreen),
-    Queues(Box<queues::QueuesScreen>),
-    Jobs(Box<jobs_list::JobsList>),
-    ApiKeys(Box<api_keys::ApiKeysScreen>),
-    Audit(Box<audit_log::AuditLog>),
+/// The keys a screen answers to in its current state, as it declares them: the hint bar and
+/// `?` help show exactly these (plus the app-wide keys), under the screen's word for them.
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    keys: Vec<(Action, Option<&'static str>)>,
 }
 
-impl Screen {
-    /// The screen for a route; call [`Screen::start`] after.
-    pub fn for_route(route: &Route, theme: &Theme) -> Screen {
-        match route {
-            Route::Tenant { key, tab } => {
-                Screen::Tenant(Box::new(tenant_detail::TenantDetail::new(key.clone(), *tab, theme)))
-            }
-            Route::Page(p) => match p.path {
-                "dashboard" => Screen::Dashboard(dashboard::Dashboard::default()),
-                "tenants" => Screen::Tenants(tenants_list::TenantsList::default()),
-                "tenants/create" => Screen::TenantCreate(tenant_form::TenantForm::new()),
-                "services/provisioning" => Screen::Queues(Box::default()),
-                "services/jobs" => Screen::Jobs(Box::default()),
-                "settings/api-keys" => Screen::ApiKeys(Box::default()),
-                "audit-logs" => Screen::Audit(Box::default()),
-                _ => Screen::Browse(browse::BrowseScreen::new(p)),
-            },
+/// Moving in a list and reloading it.
+pub const MOVING: &[Action] = &[
+    Action::Up,
+    Action::Down,
+    Action::Top,
+    Action::Bottom,
+    Action::HalfPageDown,
+    Action::HalfPageUp,
+    Action::Refresh,
+];
+
+/// Moving, filtering and paging a list.
+pub const LISTING: &[Action] = &[
+    Action::Up,
+    Action::Down,
+    Action::Top,
+    Action::Bottom,
+    Action::HalfPageDown,
+    Action::HalfPageUp,
+    Action::Refresh,
+    Action::Filter,
+    Action::NextPage,
+    Action::PrevPage,
+];
+
+/// The section's tabs.
+pub const TABS: &[Action] = &[Action::NextTab, Action::PrevTab];
+
+impl Keys {
+    pub fn new() -> Keys {
+        Keys::default()
+    }
+
+    pub fn with(mut self, actions: &[Action]) -> Keys {
+        self.keys.extend(actions.iter().map(|a| (a.clone(), None)));
+        self
+    }
+
+    /// `actions` only when `cond` holds (a key that works in some states only).
+    pub fn when(self, cond: bool, actions: &[Action]) -> Keys {
+        if cond {
+            self.with(actions)
+        } else {
+            self
         }
     }
 
-    pub fn route(&self) -> Route {
-        match self {
-            Screen::Dashboard(_) => Route::dashboard(),
-            Screen::Tenants(_) => Route::parse("tenants").unwrap_or_else(Route::dashboard),
-            Screen::TenantCreate(_) => Route::parse("tenants/create").unwrap_or_else(Route::dashboard),
-            Screen::Tenant(s) => s.route(),
-            Screen::Browse(s) => Route::Page(s.page),
-            Screen::Queues(_) => Route::parse("services/provisioning").unwrap_or_else(Route::dashboard),
-            Screen::Jobs(_) => Route::parse("services/jobs").unwrap_or_else(Route::dashboard),
-            Screen::ApiKeys(_) => Route::parse("settings/api-keys").unwrap_or_else(Route::dashboard),
-            Screen::Audit(_) => Route::parse("audit-logs").unwrap_or_else(Route::dashboard),
-        }
+    /// `a`, shown as `label` rather than the keymap's word (x revokes an API key).
+    pub fn labelled(mut self, a: Action, label: &'static str) -> Keys {
+        self.keys.push((a, Some(label)));
+        self
     }
 
-    pub fn mode(&self) -> Mode {
-        match self {
-            Screen::Dashboard(_) => Mode::List,
-            Screen::Tenants(s) => s.mode(),
-            Screen::TenantCreate(_) => Mode::Form,
-            Screen::Tenant(s) => s.mode(),
-            Screen::Browse(s) => s.state.mode(),
-            Screen::Queues(s) => s.mode(),
-            Screen::Jobs(s) => s.mode(),
-            Screen::ApiKeys(s) => s.mode(),
-            Screen::Audit(s) => s.mode(),
-        }
+    pub fn has(&self, a: &Action) -> bool {
+        self.keys.iter().any(|(k, _)| k == a)
     }
 
-    /// Issues the first loads.
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        match self {
-            Screen::Dashboard(s) => s.reload(ctx),
-            Screen::Tenants(s) => s.reload(ctx),
-            Screen::TenantCreate(_) => {}
-            Screen::Tenant(s) => s.reload(ctx),
-            Screen::Browse(s) => s.state.reload(ctx),
-            Screen::Queues(s) => s.start(ctx),
-            Screen::Jobs(s) => s.reload(ctx),
-            Screen::ApiKeys(s) => s.reload(ctx),
-            Screen::Audit(s) => s.reload(ctx),
-        }
+    pub fn label(&self, a: &Action) -> Option<&'static str> {
+        self.keys.iter().find(|(k, _)| k == a).and_then(|(_, l)| *l)
     }
+}
+
+/// A screen of the console. The router keeps a stack of `Box<dyn Screen>`; a screen owns its
+/// state, its backend calls (through [`Ctx`]) and their message types, and draws from what
+/// it holds — it never queries while drawing, and never calls another screen.
+pub trait Screen: Any + Send {
+    /// Where it is in the sitemap (title, breadcrumbs, tabs, `q`).
+    fn route(&self) -> Route;
+
+    /// Which keymap tables apply now.
+    fn mode(&self) -> Mode {
+        Mode::List
+    }
+
+    /// Issues the first loads (again on the way back to it).
+    fn start(&mut self, _ctx: &mut Ctx) {}
 
     /// Handles an action; false when the screen has no use for it (the app then routes it).
-    pub fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
-        match self {
-            Screen::Dashboard(s) => s.on_action(a, ctx),
-            Screen::Tenants(s) => s.on_action(a, ctx),
-            Screen::TenantCreate(s) => s.on_action(a, ctx),
-            Screen::Tenant(s) => s.on_action(a, ctx),
-            Screen::Browse(s) => s.state.on_action(a, ctx),
-            Screen::Queues(s) => s.on_action(a, ctx),
-            Screen::Jobs(s) => s.on_action(a, ctx),
-            Screen::ApiKeys(s) => s.on_action(a, ctx),
-            Screen::Audit(s) => s.on_action(a, ctx),
-        }
-    }
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool;
 
     /// A key no binding claimed, in Form or Text mode.
-    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        match self {
-            Screen::Dashboard(_) => {}
-            Screen::Tenants(s) => s.on_input(key, ctx),
-            Screen::TenantCreate(s) => s.on_input(key),
-            Screen::Tenant(s) => s.on_input(key, ctx),
-            Screen::Browse(s) => s.state.on_input(key, ctx),
-            Screen::Queues(_) => {}
-            Screen::Jobs(s) => s.on_input(key, ctx),
-            Screen::ApiKeys(s) => s.on_input(key),
-            Screen::Audit(s) => s.on_input(key, ctx),
-        }
-    }
+    fn on_input(&mut self, _key: KeyEvent, _ctx: &mut Ctx) {}
 
-    pub fn apply(&mut self, slot: &'static str, reply: Reply, ctx: &mut Ctx) {
-        match self {
-            Screen::Dashboard(s) => s.apply(reply, ctx),
-            Screen::Tenants(s) => s.apply(slot, reply, ctx),
-            Screen::TenantCreate(s) => s.apply(reply, ctx),
-            Screen::Tenant(s) => s.apply(slot, reply, ctx),
-            Screen::Browse(s) => s.state.apply(reply, ctx),
-            Screen::Queues(s) => s.apply(slot, reply, ctx),
-            Screen::Jobs(s) => s.apply(slot, reply, ctx),
-            Screen::ApiKeys(s) => s.apply(slot, reply, ctx),
-            Screen::Audit(s) => s.apply(slot, reply, ctx),
-        }
-    }
+    /// A message from one of its calls (it downcasts to its own types).
+    fn apply(&mut self, _slot: &'static str, _msg: Msg, _ctx: &mut Ctx) {}
 
     /// The app's 250 ms tick, for the screen on top; true when it needs a redraw.
-    pub fn tick(&mut self, ctx: &mut Ctx) -> bool {
-        match self {
-            Screen::Queues(s) => s.tick(ctx),
-            _ => false,
-        }
+    fn tick(&mut self, _ctx: &mut Ctx) -> bool {
+        false
     }
 
     /// The dialog open on the screen, if any: it takes every key until it closes.
     fn dialog(&self) -> Option<Dialog> {
-        let confirm = |open: bool, fields: bool| open.then_some(Dialog::Confirm { fields });
-        match self {
-            Screen::TenantCreate(_) => Some(Dialog::Form),
-            // The typed confirmation has fields: reason, slug, a 2FA code.
-            Screen::Tenants(s) => confirm(s.modal.is_some(), true),
-            Screen::Tenant(s) if s.modal.is_some() => Some(Dialog::Confirm { fields: true }),
-            Screen::Tenant(s) => s.editing.then_some(Dialog::Form),
-            Screen::Queues(s) => confirm(s.modal.is_some(), false),
-            Screen::Jobs(s) => confirm(s.modal.is_some(), false),
-            Screen::ApiKeys(s) if s.form.is_some() => Some(Dialog::Form),
-            Screen::ApiKeys(s) if s.shown.is_some() => Some(Dialog::Notice),
-            Screen::ApiKeys(s) => confirm(s.confirm.is_some(), false),
-            Screen::Dashboard(_) | Screen::Browse(_) | Screen::Audit(_) => None,
-        }
+        None
     }
 
+    /// The keys it answers to now, outside a dialog.
+    fn keys(&self) -> Keys;
+
+    /// Tabs drawn above the screen: (titles, selected).
+    fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        self.route().tabs()
+    }
+
+    /// A theme of its own (a tenant's brand colours).
+    fn theme(&self) -> Option<&Theme> {
+        None
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme);
+}
+
+impl dyn Screen {
     /// Whether the hint bar and `?` help offer `a` here now: the app-wide keys and the
-    /// screen's own (`supports`), or inside a dialog only the dialog's.
+    /// screen's own, or inside a dialog only the dialog's.
     pub fn offers(&self, a: &Action) -> bool {
         use Action::*;
         match self.dialog() {
@@ -254,84 +241,84 @@ impl Screen {
                 matches!(a, Accept | Close | Quit) || (fields && matches!(a, NextField | PrevField))
             }
             Some(Dialog::Notice) => matches!(a, Accept | Quit),
-            None => matches!(a, Palette | Help | Back | Quit | Goto(_)) || self.supports(a),
+            None => matches!(a, Palette | Help | Back | Quit | Goto(_)) || self.keys().has(a),
         }
     }
 
-    /// The hint bar's and help's word for `a` here when the keymap's does not fit (x revokes
-    /// an API key; Enter confirms a dialog rather than saving a form).
+    /// The hint bar's and help's word for `a` here when the keymap's does not fit (Enter
+    /// confirms a dialog rather than saving a form).
     pub fn label(&self, a: &Action) -> Option<&'static str> {
         match (self.dialog(), a) {
             (Some(Dialog::Confirm { .. }), Action::Accept) => Some("confirm"),
             (Some(Dialog::Notice), Action::Accept) => Some("close"),
             (Some(_), _) => None,
-            (None, Action::Suspend) if matches!(self, Screen::ApiKeys(_)) => Some("revoke"),
-            (None, _) => match self {
-                Screen::Audit(s) => s.label(a),
-                _ => None,
-            },
+            (None, _) => self.keys().label(a),
         }
     }
 
-    /// Whether the screen does something with `a` now (for the hint bar).
-    pub fn supports(&self, a: &Action) -> bool {
-        use Action::*;
-        let moving = matches!(a, Up | Down | Top | Bottom | HalfPageDown | HalfPageUp | Refresh);
-        let listing = moving || matches!(a, Filter | NextPage | PrevPage);
-        match self {
-            Screen::Dashboard(_) => moving || matches!(a, Open | Left | Right),
-            Screen::Tenants(_) => {
-                listing
-                    || matches!(
-                        a,
-                        Open | SortNext | SortFlip | Create | Suspend | Reactivate | NextTab | PrevTab
-                    )
-            }
-            Screen::TenantCreate(_) => matches!(a, NextTab | PrevTab),
-            Screen::Tenant(s) => s.supports(a, listing),
-            // Tabs move between a section's pages (settings has more than one).
-            Screen::Browse(s) => listing || (matches!(a, NextTab | PrevTab) && Route::Page(s.page).tabs().is_some()),
-            Screen::Queues(s) => s.supports(a),
-            Screen::Jobs(s) => s.supports(a, listing),
-            Screen::ApiKeys(s) => s.supports(a, listing),
-            Screen::Audit(s) => s.supports(a, listing),
-        }
+    pub fn downcast_ref<T: Screen>(&self) -> Option<&T> {
+        (self as &dyn Any).downcast_ref()
     }
 
-    /// Tabs drawn above the screen: (titles, selected).
-    pub fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
-        match self {
-            Screen::Tenant(s) => Some(s.tabs()),
-            other => other.route().tabs(),
-        }
+    pub fn downcast_mut<T: Screen>(&mut self) -> Option<&mut T> {
+        (self as &mut dyn Any).downcast_mut()
     }
+}
 
-    /// A theme of its own (a tenant's brand colours).
-    pub fn theme(&self) -> Option<&Theme> {
-        match self {
-            Screen::Tenant(s) => s.theme(),
-            _ => None,
-        }
-    }
+/// Makes the screen of a page.
+type Make = fn(&'static Page) -> Box<dyn Screen>;
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        match self {
-            Screen::Dashboard(s) => s.draw(f, area, theme),
-            Screen::Tenants(s) => s.draw(f, area, theme),
-            Screen::TenantCreate(s) => s.draw(f, area, theme),
-            Screen::Tenant(s) => s.draw(f, area, theme),
-            Screen::Browse(s) => s.draw(f, area, theme),
-            Screen::Queues(s) => s.draw(f, area, theme),
-            Screen::Jobs(s) => s.draw(f, area, theme),
-            Screen::ApiKeys(s) => s.draw(f, area, theme),
-            Screen::Audit(s) => s.draw(f, area, theme),
-        }
+/// The router's table: which screen shows which sitemap page. A page not listed here shows
+/// its browse view ([`common::browse::BrowseScreen`]).
+const SCREENS: &[(&str, Make)] = &[
+    ("dashboard", |_| Box::<dashboard::Dashboard>::default()),
+    ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
+    ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
+    ("services/provisioning", |_| {
+        Box::<services::queues::QueuesScreen>::default()
+    }),
+    ("services/jobs", |_| Box::<services::jobs::JobsList>::default()),
+    ("settings/api-keys", |_| {
+        Box::<settings::api_keys::ApiKeysScreen>::default()
+    }),
+    ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
+];
+
+/// The screen for a route; call [`Screen::start`] after.
+pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
+    match route {
+        Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
+        Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
+            Some((_, make)) => make(p),
+            None => Box::new(common::browse::BrowseScreen::new(p)),
+        },
     }
+}
+
+/// How a browse view's columns behave on narrow terminals, as its section declares them.
+pub fn columns_for(view: &str) -> Option<&'static common::columns::ViewColumns> {
+    [
+        servers::COLUMNS,
+        services::COLUMNS,
+        migrations::COLUMNS,
+        billing::COLUMNS,
+        dns_ssl::COLUMNS,
+        incidents::COLUMNS,
+        settings::COLUMNS,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|c| c.view == view)
+}
+
+/// The route of a fixed page (the paths in [`SCREENS`] are all in the sitemap).
+pub fn page_route(path: &str) -> Route {
+    Route::parse(path).unwrap_or_else(Route::dashboard)
 }
 
 /// What kind of dialog a screen has open, for the keys it offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialog {
+pub enum Dialog {
     /// Fields to fill and save.
     Form,
     /// Enter confirms, Esc cancels; `fields` when something must be typed first.

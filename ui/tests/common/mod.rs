@@ -5,9 +5,8 @@
 use backend::tenants::{self, NewTenant};
 use backend::{Actor, Db};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use painel_ui::screens::tenant_detail::TenantDetail;
-use painel_ui::screens::tenants_list::TenantsList;
-use painel_ui::screens::Screen;
+use painel_ui::screens::tenants::detail::TenantDetail;
+use painel_ui::screens::tenants::list::TenantsList;
 use painel_ui::{App, UiOptions};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -94,6 +93,8 @@ pub async fn app_and_db(route: &str, n: usize) -> (App, Db, TempDir) {
             start_route: Some(route.into()),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;
@@ -146,18 +147,14 @@ pub fn submit_tenant(app: &mut App, name: &str, domain: &str) {
 
 /// The tenant list on screen.
 pub fn tenants_list(app: &App) -> &TenantsList {
-    match app.screen() {
-        Some(Screen::Tenants(l)) => l,
-        _ => panic!("not on the tenant list: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the tenant list: {}", app.route().path()))
 }
 
 /// The tenant detail on screen.
 pub fn tenant_detail(app: &App) -> &TenantDetail {
-    match app.screen() {
-        Some(Screen::Tenant(d)) => d,
-        _ => panic!("not on a tenant: {}", app.route().path()),
-    }
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on a tenant: {}", app.route().path()))
 }
 
 /// The names on the tenant list's current page.
@@ -213,6 +210,8 @@ pub async fn login_app(n: usize) -> (App, Db, TempDir, Kept) {
                     *keep.lock().unwrap() = Some(s.token.clone());
                 })),
             }),
+            read_only: false,
+            keymap: None,
         },
     );
     (app, db, dir, kept)
@@ -226,19 +225,15 @@ pub fn key_config(dir: &TempDir) -> backend::secrets::KeyConfig {
 }
 
 /// The queue screen on screen.
-pub fn queues(app: &App) -> &painel_ui::screens::queues::QueuesScreen {
-    match app.screen() {
-        Some(Screen::Queues(q)) => q,
-        _ => panic!("not on the queue screen: {}", app.route().path()),
-    }
+pub fn queues(app: &App) -> &painel_ui::screens::services::queues::QueuesScreen {
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the queue screen: {}", app.route().path()))
 }
 
-pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::queues::QueuesScreen {
+pub fn queues_mut(app: &mut App) -> &mut painel_ui::screens::services::queues::QueuesScreen {
     let path = app.route().path();
-    match app.screen_mut() {
-        Some(Screen::Queues(q)) => q,
-        _ => panic!("not on the queue screen: {path}"),
-    }
+    app.screen_as_mut()
+        .unwrap_or_else(|| panic!("not on the queue screen: {path}"))
 }
 
 /// Runs the app loop as `painel_ui::run` does (backend results, live events and the 250 ms
@@ -272,6 +267,8 @@ pub async fn app_on(db: &Db, actor: Actor, route: &str) -> App {
             start_route: Some(route.into()),
             keys: None,
             login: None,
+            read_only: false,
+            keymap: None,
         },
     );
     app.settle().await;
@@ -288,9 +285,7 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
 }
 
 /// The job list on screen.
-pub fn jobs_list(app: &App) -> &painel_ui::screens::jobs_list::JobsList {
-    match app.screen() {
-        Some(Screen::Jobs(l)) => l,
-        _ => panic!("not on the job list: {}", app.route().path()),
-    }
+pub fn jobs_list(app: &App) -> &painel_ui::screens::services::jobs::JobsList {
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on the job list: {}", app.route().path()))
 }

@@ -1,0 +1,18 @@
+//! Migrations: the queue (a browse view); status, stage and progress stay on narrow
+//! terminals, the source and target shrink.
+
+use crate::screens::common::columns::{keep, shrink, ViewColumns};
+
+pub const COLUMNS: &[ViewColumns] = &[ViewColumns {
+    view: "migrations",
+    columns: &[
+        shrink("Source", 7, 12),
+        shrink("Target", 5, 8),
+        keep("Tenant", 4),
+        keep("Status", 10),
+        keep("Stage", 9),
+        keep("%", 9),
+        shrink("Error", 3, 10),
+        keep("Created", 1),
+    ],
+}];

@@ -1,0 +1,112 @@
+//! Every table at 80×24 on the demo data, as a new operator first sees it: the columns a
+//! screen is opened for stay, long names shrink, and `w` shows every column.
+
+mod common;
+
+use common::*;
+use insta::assert_snapshot;
+use painel_ui::{App, UiOptions};
+
+async fn at(db: &backend::Db, route: &str) -> App {
+    let mut app = App::new(
+        db.clone(),
+        actor(),
+        UiOptions {
+            start_route: Some(route.into()),
+            ..UiOptions::new(widgets::Theme::dark(), "sqlite")
+        },
+    );
+    app.settle().await;
+    app
+}
+
+/// The screen with what changes from run to run masked: ids (hex runs of 6 or more) and
+/// times (`2026-12-13`, `18:53`); the demo data is relative to now and its ids are random.
+fn stable(text: &str) -> String {
+    let mask = |w: &str| -> String {
+        let core = w.trim_end_matches('…');
+        let hex = core.len() >= 6 && core.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        let time = core.len() == 5 && core.as_bytes().get(2) == Some(&b':');
+        if hex || time {
+            w.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { '#' } else { c })
+                .collect()
+        } else {
+            w.to_owned()
+        }
+    };
+    text.lines()
+        .map(|l| {
+            let mut out = String::new();
+            let mut word = String::new();
+            for c in l.chars() {
+                if c.is_whitespace() || c == '│' || c == '┃' {
+                    out.push_str(&mask(&word));
+                    word.clear();
+                    out.push(c);
+                } else {
+                    word.push(c);
+                }
+            }
+            out.push_str(&mask(&word));
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The table's header row: the first line naming every one of `titles`.
+fn header_has(text: &str, titles: &[&str]) -> bool {
+    text.lines().any(|l| {
+        let words: Vec<&str> = l.split(|c: char| c == '│' || c.is_whitespace()).collect();
+        titles.iter().all(|t| words.contains(t))
+    })
+}
+
+#[tokio::test]
+async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
+    let (db, _dir) = db_with(0).await;
+    backend::seed::demo(&db).await.expect("demo data");
+    let tables: &[(&str, &[&str])] = &[
+        ("tenants", &["NAME", "STATUS"]),
+        ("servers", &["Name", "Region", "Status"]),
+        ("services/plans", &["Code", "Status", "Price"]),
+        ("services/addons", &["Code", "Status", "Price"]),
+        ("services/jobs", &["ID", "STATUS"]),
+        ("migrations", &["Source", "Status", "Stage", "%"]),
+        ("billing/invoices", &["Number", "Status", "Total"]),
+        ("billing/payments", &["Invoice", "Status", "Amount"]),
+        ("billing/disputes", &["Provider", "Status", "Amount"]),
+        ("dns-ssl/zones", &["Zone", "Status"]),
+        ("dns-ssl/certificates", &["Status", "Expires"]),
+        ("dns-ssl/failures", &["Zone", "Error"]),
+        ("audit-logs", &["ACTOR", "ACTION"]),
+        ("incidents", &["Title", "Severity", "Status"]),
+        ("settings", &["Key"]),
+        ("settings/api-keys", &["NAME", "STATUS"]),
+    ];
+    for (route, keep) in tables {
+        let mut app = at(&db, route).await;
+        let t = render(&mut app, 80, 24);
+        let text = screen_text(&t);
+        assert!(header_has(&text, keep), "{route} lost one of {keep:?}:\n{text}");
+        let name = format!("table_80x24_{}", route.replace('/', "_"));
+        assert_snapshot!(name, stable(&text));
+    }
+}
+
+#[tokio::test]
+async fn w_shows_every_column_and_again_the_usual_view() {
+    let (db, _dir) = db_with(0).await;
+    backend::seed::demo(&db).await.expect("demo data");
+    let mut app = at(&db, "servers").await;
+    let usual = screen_text(&render(&mut app, 80, 24));
+    assert!(!header_has(&usual, &["IP"]), "{usual}");
+    ch(&mut app, 'w');
+    let wide = render(&mut app, 80, 24);
+    let text = screen_text(&wide);
+    assert!(header_has(&text, &["Kind", "IP", "Region", "Status", "Max"]), "{text}");
+    assert_snapshot!(stable(&text));
+    ch(&mut app, 'w');
+    assert_eq!(screen_text(&render(&mut app, 80, 24)), usual);
+}
