@@ -8,7 +8,9 @@
 #                                   BENCH_LATENCY=300 BENCH_SKIP_BULLMQ=1 to leave BullMQ out,
 #                                   BENCH_SKIP_SQLITE=1, BENCH_SKIP_ASYNC=1 to leave those out,
 #                                   BENCH_WORKERS=1,2,4 worker processes on durable PostgreSQL
-#                                   at BENCH_WORKERS_CONCURRENCY=10 each; empty: none)
+#                                   at BENCH_WORKERS_CONCURRENCY=10 each; empty: none;
+#                                   BENCH_BEFORE_BIN=path: another painel build, run on durable
+#                                   PostgreSQL in the same run, for before/after tables)
 # Needs: cargo, node + npm (for BullMQ), root or sudo the first time (installs postgresql and
 # redis-server like scripts/test). Ports: PAINEL_TEST_PG_PORT (54359), PAINEL_TEST_REDIS_PORT (63829).
 set -euo pipefail
@@ -57,6 +59,14 @@ echo "### painel on PostgreSQL (durable: fsync on, synchronous_commit on)"
 psql -q "$pg_admin" -c "CREATE DATABASE painel_bench"
 run --database-url "$pg_base/painel_bench" bench jobs --jobs "$jobs" --concurrency "$conc" \
   --prefetch "$prefetch" --latency-samples "$latency" | tee -a "$results"
+
+if [[ -n "${BENCH_BEFORE_BIN:-}" ]]; then
+  echo "### painel BEFORE ($BENCH_BEFORE_BIN) on PostgreSQL (durable)"
+  psql -q "$pg_admin" -c "CREATE DATABASE painel_bench_before"
+  PAINEL_DATA_DIR="$data" PAINEL_REDIS_URL="$redis" "$BENCH_BEFORE_BIN" --database-url "$pg_base/painel_bench_before" \
+    bench jobs --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples "$latency" |
+    sed 's/engine=postgres/engine=postgres-before/' | tee -a "$results"
+fi
 
 workers="${BENCH_WORKERS-1,2,4}"
 if [[ -n "$workers" ]]; then
