@@ -5,7 +5,12 @@
 # all on the same throwaway Redis and with the same concurrency levels.
 #
 # Usage: bench/jobs.sh            (BENCH_JOBS=50000 BENCH_CONCURRENCY=1,10,50 BENCH_PREFETCH=500
-#                                   BENCH_LATENCY=300 BENCH_SKIP_BULLMQ=1 to leave BullMQ out)
+#                                   BENCH_LATENCY=300 BENCH_SKIP_BULLMQ=1 to leave BullMQ out,
+#                                   BENCH_SKIP_SQLITE=1, BENCH_SKIP_ASYNC=1 to leave those out,
+#                                   BENCH_WORKERS=1,2,4 worker processes on durable PostgreSQL
+#                                   at BENCH_WORKERS_CONCURRENCY=10 each; empty: none;
+#                                   BENCH_BEFORE_BIN=path: another painel build, run on durable
+#                                   PostgreSQL in the same run, for before/after tables)
 # Needs: cargo, node + npm (for BullMQ), root or sudo the first time (installs postgresql and
 # redis-server like scripts/test). Ports: PAINEL_TEST_PG_PORT (54359), PAINEL_TEST_REDIS_PORT (63829).
 set -euo pipefail
@@ -44,19 +49,42 @@ run() { PAINEL_DATA_DIR="$data" PAINEL_REDIS_URL="$redis" "$bin" "$@"; }
 results="$state/results.txt"
 
 echo "### machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "### painel on SQLite"
-run bench jobs --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples "$latency" | tee -a "$results"
+if [[ "${BENCH_SKIP_SQLITE:-0}" != 1 ]]; then
+  echo "### painel on SQLite"
+  run bench jobs --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples "$latency" |
+    tee -a "$results"
+fi
 
 echo "### painel on PostgreSQL (durable: fsync on, synchronous_commit on)"
 psql -q "$pg_admin" -c "CREATE DATABASE painel_bench"
 run --database-url "$pg_base/painel_bench" bench jobs --jobs "$jobs" --concurrency "$conc" \
   --prefetch "$prefetch" --latency-samples "$latency" | tee -a "$results"
 
-echo "### painel on PostgreSQL (synchronous_commit=off for the worker's session)"
-psql -q "$pg_admin" -c "CREATE DATABASE painel_bench_async"
-run --database-url "$pg_base/painel_bench_async?options=-c%20synchronous_commit%3Doff" bench jobs \
-  --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples 0 |
-  sed 's/engine=postgres/engine=postgres-async/' | tee -a "$results"
+if [[ -n "${BENCH_BEFORE_BIN:-}" ]]; then
+  echo "### painel BEFORE ($BENCH_BEFORE_BIN) on PostgreSQL (durable)"
+  psql -q "$pg_admin" -c "CREATE DATABASE painel_bench_before"
+  PAINEL_DATA_DIR="$data" PAINEL_REDIS_URL="$redis" "$BENCH_BEFORE_BIN" --database-url "$pg_base/painel_bench_before" \
+    bench jobs --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples "$latency" |
+    sed 's/engine=postgres/engine=postgres-before/' | tee -a "$results"
+fi
+
+workers="${BENCH_WORKERS-1,2,4}"
+if [[ -n "$workers" ]]; then
+  for n in ${workers//,/ }; do
+    echo "### painel on PostgreSQL (durable), $n worker processes"
+    run --database-url "$pg_base/painel_bench" bench jobs --jobs "$jobs" --workers "$n" \
+      --concurrency "${BENCH_WORKERS_CONCURRENCY:-10}" --prefetch "$prefetch" --latency-samples 0 |
+      tee -a "$results"
+  done
+fi
+
+if [[ "${BENCH_SKIP_ASYNC:-0}" != 1 ]]; then
+  echo "### painel on PostgreSQL (synchronous_commit=off for the worker's session)"
+  psql -q "$pg_admin" -c "CREATE DATABASE painel_bench_async"
+  run --database-url "$pg_base/painel_bench_async?options=-c%20synchronous_commit%3Doff" bench jobs \
+    --jobs "$jobs" --concurrency "$conc" --prefetch "$prefetch" --latency-samples 0 |
+    sed 's/engine=postgres/engine=postgres-async/' | tee -a "$results"
+fi
 
 if [[ "${BENCH_SKIP_BULLMQ:-0}" != 1 ]]; then
   echo "### BullMQ (npm install into $state/bullmq)"
@@ -67,6 +95,7 @@ if [[ "${BENCH_SKIP_BULLMQ:-0}" != 1 ]]; then
     tee -a "$results"
 fi
 
+echo "### machine load after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "### summary (jobs/s by concurrency; latency p50/p95 ms)"
 grep '^RESULT' "$results" | sed 's/^RESULT //'

@@ -21,14 +21,19 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             concurrency,
             prefetch,
             latency_samples,
+            workers,
         } => {
             let b = crate::bench_jobs::JobsBench {
                 jobs,
                 concurrency,
                 prefetch,
                 latency_samples,
+                workers,
             };
             crate::bench_jobs::run(cfg, b).await
+        }
+        BenchCmd::JobsWorker { concurrency, prefetch } => {
+            crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }
     }
 }

@@ -11,6 +11,8 @@ use anyhow::{Context, Result};
 use backend::jobs::{self, Handlers, NewJob, Worker, WorkerConfig};
 use backend::{args, Backend, Db};
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::config::Config;
@@ -22,6 +24,8 @@ pub struct JobsBench {
     pub concurrency: Vec<usize>,
     pub prefetch: usize,
     pub latency_samples: usize,
+    /// Worker processes (0: one worker inside this process).
+    pub workers: usize,
 }
 
 async fn open(cfg: &Config) -> Result<(Db, Option<tempfile::TempDir>)> {
@@ -77,8 +81,8 @@ async fn fill(db: &Db, n: usize) -> Result<()> {
 }
 
 /// Drains `n` queued no-op jobs with one worker; returns the seconds until the last
-/// completion was committed.
-async fn drain(db: &Db, n: usize, concurrency: usize, prefetch: usize) -> Result<f64> {
+/// completion was committed, and the worker's statistics.
+async fn drain(db: &Db, n: usize, concurrency: usize, prefetch: usize) -> Result<(f64, jobs::WorkerStats)> {
     let (stop, stopped) = watch::channel(false);
     // Counting in the handler spares the database a poll while the worker drains; only the
     // last completion writes are then awaited by polling.
@@ -102,16 +106,7 @@ async fn drain(db: &Db, n: usize, concurrency: usize, prefetch: usize) -> Result
     );
     let run = tokio::spawn(worker.run(stopped));
     all_ran.notified().await;
-    loop {
-        let pending: i64 = db
-            .scalar(
-                "SELECT COUNT(*) FROM jobs WHERE queue = $1 AND status IN ('queued', 'running')",
-                args![QUEUE],
-            )
-            .await?;
-        if pending == 0 {
-            break;
-        }
+    while pending(db).await? {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let secs = started.elapsed().as_secs_f64();
@@ -125,11 +120,130 @@ async fn drain(db: &Db, n: usize, concurrency: usize, prefetch: usize) -> Result
         "expected {n} succeeded jobs, found {done} (worker counted {})",
         stats.succeeded
     );
-    Ok(secs)
+    Ok((secs, stats))
 }
 
-/// Enqueues one job at a time to an idle worker and times enqueue → handler start.
-async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<Duration>> {
+async fn pending(db: &Db) -> Result<bool> {
+    let any: bool = db
+        .scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = $1 AND status IN ('queued', 'running'))",
+            args![QUEUE],
+        )
+        .await?;
+    Ok(any)
+}
+
+/// One `bench jobs-worker` process, started and waiting for the go line.
+struct WorkerProcess {
+    child: Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+async fn spawn_worker(cfg: &Config, concurrency: usize, prefetch: usize) -> Result<WorkerProcess> {
+    let exe = std::env::current_exe().context("own executable")?;
+    let mut child = Command::new(exe)
+        .arg("--database-url")
+        .arg(&cfg.database_url)
+        .args(["bench", "jobs-worker", "--concurrency"])
+        .arg(concurrency.to_string())
+        .arg("--prefetch")
+        .arg(prefetch.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting a worker process")?;
+    let out = child.stdout.take().context("worker stdout")?;
+    let mut lines = BufReader::new(out).lines();
+    let ready = lines.next_line().await?.unwrap_or_default();
+    anyhow::ensure!(ready == "ready", "worker process said {ready:?} instead of ready");
+    Ok(WorkerProcess { child, lines })
+}
+
+/// Drains `n` queued no-op jobs with `workers` worker processes on the same database; the
+/// clock runs from the go line to the first poll that finds nothing queued or running.
+async fn drain_processes(
+    cfg: &Config,
+    db: &Db,
+    n: usize,
+    workers: usize,
+    concurrency: usize,
+    prefetch: usize,
+) -> Result<(f64, jobs::WorkerStats)> {
+    let mut procs = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        procs.push(spawn_worker(cfg, concurrency, prefetch).await?);
+    }
+    let started = Instant::now();
+    for p in &mut procs {
+        let stdin = p.child.stdin.as_mut().context("worker stdin")?;
+        stdin.write_all(b"go\n").await?;
+        stdin.flush().await?;
+    }
+    // Polling costs the database little next to the workers (one index probe every 2 ms).
+    while pending(db).await? {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let mut total = jobs::WorkerStats::default();
+    for mut p in procs {
+        drop(p.child.stdin.take());
+        let line = p.lines.next_line().await?.unwrap_or_default();
+        let nums: Vec<u64> = line
+            .strip_prefix("stats ")
+            .context("worker process printed no statistics")?
+            .split(' ')
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        anyhow::ensure!(nums.len() == 4, "bad statistics line {line:?}");
+        total.succeeded += nums[0];
+        total.claimed += nums[1];
+        total.claims += nums[2];
+        total.completion_writes += nums[3];
+        anyhow::ensure!(p.child.wait().await?.success(), "a worker process failed");
+    }
+    anyhow::ensure!(
+        usize::try_from(total.succeeded).unwrap_or(0) == n,
+        "expected {n} succeeded jobs, the workers counted {}",
+        total.succeeded
+    );
+    Ok((secs, total))
+}
+
+/// `painel bench jobs-worker`: one worker of `--workers N`. Prints `ready`, starts on a line
+/// on stdin, stops at end of input and prints `stats succeeded claimed claims writes`.
+pub async fn worker_process(cfg: &Config, concurrency: usize, prefetch: usize) -> Result<()> {
+    let db = Db::connect(&cfg.database_url).await?;
+    let bus = cfg.redis_url.as_deref().map(backend::bus::Bus::connect).transpose()?;
+    let db = db.with_bus(bus);
+    // Blocking reads on their own thread (the runtime has no async stdin here).
+    let (line_tx, mut line_rx) = mpsc::unbounded_channel::<()>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            if line.is_err() || line_tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    println!("ready");
+    line_rx.recv().await;
+    let (stop, stopped) = watch::channel(false);
+    let mut wcfg = worker_cfg(concurrency.max(1), prefetch, Duration::from_millis(20));
+    wcfg.id = format!("bench:{}", std::process::id());
+    let run = tokio::spawn(Worker::new(db, wcfg, Handlers::builtin()).run(stopped));
+    while line_rx.recv().await.is_some() {}
+    let _ = stop.send(true);
+    let s = run.await.context("worker task")??;
+    println!(
+        "stats {} {} {} {}",
+        s.succeeded, s.claimed, s.claims, s.completion_writes
+    );
+    Ok(())
+}
+
+/// Enqueues one job at a time to an idle worker and times enqueue → handler start; each
+/// sample also gives how much of it was the enqueue's own transaction (up to its commit).
+async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<(Duration, Duration)>> {
     let (tx_started, mut started) = mpsc::unbounded_channel::<(usize, Instant)>();
     let mut handlers = Handlers::new();
     {
@@ -163,12 +277,13 @@ async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<Duration
         )
         .await?;
         tx.commit().await?;
+        let committed = t0.elapsed();
         let (j, at) = tokio::time::timeout(poll * 4 + Duration::from_secs(2), started.recv())
             .await
             .context("a latency job never started")?
             .context("worker stopped")?;
         anyhow::ensure!(j == i, "job {j} started while waiting for {i}");
-        out.push(at.duration_since(t0));
+        out.push((at.duration_since(t0), committed));
         // An idle gap, as between real enqueues; the worker's claim loop goes quiet.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -188,8 +303,12 @@ pub async fn run(cfg: &Config, b: JobsBench) -> Result<()> {
     let (db, _dir) = open(cfg).await?;
     let engine = db.backend().as_str();
     let redis = if db.bus().is_some() { "redis" } else { "no redis" };
+    let procs = match b.workers {
+        0 => "one in-process worker".to_owned(),
+        n => format!("{n} worker processes"),
+    };
     println!(
-        "painel jobs bench: {engine}, {redis}, {} no-op jobs, prefetch {}",
+        "painel jobs bench: {engine}, {redis}, {} no-op jobs, prefetch {}, {procs}",
         b.jobs, b.prefetch
     );
     println!(
@@ -199,10 +318,26 @@ pub async fn run(cfg: &Config, b: JobsBench) -> Result<()> {
     for &c in &b.concurrency {
         reset(&db).await?;
         fill(&db, b.jobs).await?;
-        let secs = drain(&db, b.jobs, c.max(1), b.prefetch).await?;
+        let (secs, stats) = if b.workers == 0 {
+            drain(&db, b.jobs, c.max(1), b.prefetch).await?
+        } else {
+            drain_processes(cfg, &db, b.jobs, b.workers, c.max(1), b.prefetch).await?
+        };
         let rate = b.jobs as f64 / secs;
-        println!("{engine:<10} {c:>12} {secs:>10.2} {rate:>12.0}");
-        println!("RESULT engine={engine} metric=throughput concurrency={c} jobs_per_s={rate:.0}");
+        let per = |n: u64, d: u64| n as f64 / d.max(1) as f64;
+        println!(
+            "{engine:<10} {c:>12} {secs:>10.2} {rate:>12.0}   (claims {}, mean claim {:.0}; completion writes {}, mean {:.0})",
+            stats.claims,
+            per(stats.claimed, stats.claims),
+            stats.completion_writes,
+            per(stats.succeeded, stats.completion_writes)
+        );
+        let workers = if b.workers == 0 {
+            String::new()
+        } else {
+            format!(" workers={}", b.workers)
+        };
+        println!("RESULT engine={engine}{workers} metric=throughput concurrency={c} jobs_per_s={rate:.0}");
     }
     if b.latency_samples > 0 {
         reset(&db).await?;
@@ -223,13 +358,25 @@ pub async fn run(cfg: &Config, b: JobsBench) -> Result<()> {
             Duration::from_millis(500),
         ));
         for (label, mdb, n, poll) in modes {
-            let mut s = latency(&mdb, n, poll).await?;
+            let samples = latency(&mdb, n, poll).await?;
+            let mut s: Vec<Duration> = samples.iter().map(|x| x.0).collect();
+            let mut commit: Vec<Duration> = samples.iter().map(|x| x.1).collect();
+            let mut after: Vec<Duration> = samples.iter().map(|x| x.0.saturating_sub(x.1)).collect();
             s.sort();
-            let (p50, p95) = (percentile(&s, 0.5), percentile(&s, 0.95));
-            println!("{engine:<10} enqueue→start ({label}, {n} samples): p50 {p50:.2} ms, p95 {p95:.2} ms");
+            commit.sort();
+            after.sort();
+            let (p50, p95, p99) = (percentile(&s, 0.5), percentile(&s, 0.95), percentile(&s, 0.99));
             println!(
-                "RESULT engine={engine} metric=latency mode={} p50_ms={p50:.3} p95_ms={p95:.3}",
-                label.split(' ').next().unwrap_or(label)
+                "{engine:<10} enqueue→start ({label}, {n} samples): p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms; \
+                 of which the enqueue up to its commit p50 {:.2} ms, commit→start p50 {:.2} ms, p95 {:.2} ms",
+                percentile(&commit, 0.5),
+                percentile(&after, 0.5),
+                percentile(&after, 0.95),
+            );
+            println!(
+                "RESULT engine={engine} metric=latency mode={} p50_ms={p50:.3} p95_ms={p95:.3} p99_ms={p99:.3} commit_p50_ms={:.3}",
+                label.split(' ').next().unwrap_or(label),
+                percentile(&commit, 0.5)
             );
         }
     }

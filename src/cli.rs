@@ -712,6 +712,18 @@ pub enum BenchCmd {
         /// Single jobs enqueued one at a time to an idle worker, for latency.
         #[arg(long, default_value_t = 300)]
         latency_samples: usize,
+        /// Worker processes on the one database (0: one worker inside the bench process).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+    },
+    /// One worker process of `bench jobs --workers N`: starts on a line on stdin, stops at
+    /// end of input, prints its statistics.
+    #[command(hide = true)]
+    JobsWorker {
+        #[arg(long)]
+        concurrency: usize,
+        #[arg(long)]
+        prefetch: usize,
     },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {

@@ -16,6 +16,7 @@
 #                           (default painel-test; initdb refuses to run as root)
 #   PAINEL_TEST_START_TIMEOUT  seconds to wait for each server (default 30)
 #   PAINEL_PG_DURABLE=1     keep PostgreSQL's fsync/synchronous_commit (benchmarks)
+#   PAINEL_PG_EXTRA_OPTS    more `-c name=value` server settings (benchmarks' diagnostics)
 
 PAINEL_PG_ROLE=painel
 # The application role tests connect as (migrations run as $PAINEL_PG_ROLE, the owner):
@@ -161,6 +162,8 @@ painel_pg_start() { # <state-dir>
   if [[ "${PAINEL_PG_DURABLE:-0}" != 1 ]]; then
     opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
+  # Extra server settings, e.g. a benchmark's `-c shared_preload_libraries=pg_stat_statements`.
+  opts+="${PAINEL_PG_EXTRA_OPTS:+ $PAINEL_PG_EXTRA_OPTS}"
   if ! (cd "$pg" && painel_as_pg_owner "$bindir/pg_ctl" -D "$pg/data" -l "$pg/server.log" \
     -o "$opts" -W start >"$pg/pg_ctl.log" 2>&1); then
     painel_print_file "$pg/pg_ctl.log" "pg_ctl output"

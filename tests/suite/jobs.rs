@@ -13,7 +13,7 @@ use backend::{Actor, Db, Role, ServiceError};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::common::{fresh, new_tenant, operator};
+use crate::common::{engine, fresh, new_tenant, operator, Engine};
 
 fn job(kind: &str) -> NewJob {
     NewJob {
@@ -549,4 +549,75 @@ async fn operators_list_retry_cancel_and_count_within_their_scope() {
         admin::stats(&t.db, &reseller).await,
         Err(ServiceError::PermissionDenied(_))
     ));
+}
+
+/// Completion writes (and heartbeats and releases, which share the `status = 'running' AND
+/// id IN (…)` shape) find their rows through the primary key, even with a generic plan
+/// built from statistics taken while nothing ran. Before migration 0018 PostgreSQL chose the
+/// partial lease index for that plan and tested every entry of it against the id list:
+/// completion batches of a second each under load (docs/adr/0004, "Under load").
+#[tokio::test]
+async fn completion_writes_probe_the_primary_key_even_with_a_generic_plan() {
+    let t = fresh().await;
+    let mut tx = t.db.begin().await.unwrap();
+    jobs::enqueue_many(&mut tx, (0..3000).map(|_| job("noop")).collect())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let analyze = match engine() {
+        Engine::Postgres => "ANALYZE jobs",
+        Engine::Sqlite => "ANALYZE",
+    };
+    t.owner.execute(analyze, args![]).await.unwrap();
+    let claimed = jobs::claim(&t.db, "w1", &q("default"), 100, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 100);
+    let n = 64;
+    let ids: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();
+    let update = format!(
+        "UPDATE jobs SET status = 'succeeded', finished_at = now(), updated_at = now(), lease_until = NULL \
+         WHERE status = 'running' AND locked_by = $1 AND id IN ({})",
+        ids.join(", ")
+    );
+    let mut tx = t.db.begin().await.unwrap();
+    let plan: Vec<(String,)> = match engine() {
+        Engine::Postgres => {
+            tx.execute("SET LOCAL plan_cache_mode = force_generic_plan", args![])
+                .await
+                .unwrap();
+            let types = std::iter::once("text")
+                .chain(std::iter::repeat_n("uuid", n))
+                .collect::<Vec<_>>()
+                .join(", ");
+            tx.execute(&format!("PREPARE done_batch({types}) AS {update}"), args![])
+                .await
+                .unwrap();
+            let values: Vec<String> = std::iter::once("'w1'".to_owned())
+                .chain(claimed.iter().take(n).map(|j| format!("'{}'", j.id)))
+                .collect();
+            tx.fetch_all(&format!("EXPLAIN EXECUTE done_batch({})", values.join(", ")), args![])
+                .await
+                .unwrap()
+        }
+        Engine::Sqlite => {
+            let sql = update.replace("now()", "'x'");
+            let mut args: Vec<backend::db::Arg> = args!["w1"];
+            args.extend(claimed.iter().take(n).map(|j| backend::db::Arg::from(j.id)));
+            let rows: Vec<(i64, i64, i64, String)> =
+                tx.fetch_all(&format!("EXPLAIN QUERY PLAN {sql}"), args).await.unwrap();
+            rows.into_iter().map(|r| (r.3,)).collect()
+        }
+    };
+    tx.rollback().await.unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|r| r.0).collect();
+    let text = plan.join("\n");
+    assert!(
+        !text.contains("jobs_lease_idx") && !text.contains("jobs_unique_key_uq"),
+        "the completion write walks a partial index instead of the primary key:\n{text}"
+    );
+    assert!(
+        text.contains("jobs_pkey") || text.contains("sqlite_autoindex_jobs") || text.contains("PRIMARY KEY"),
+        "the completion write does not probe the primary key:\n{text}"
+    );
 }

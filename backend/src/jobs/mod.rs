@@ -28,7 +28,7 @@ pub use queue::{
     claim, complete, complete_many, enqueue, enqueue_many, fail, fail_with, heartbeat, reclaim_expired, release,
     MAX_BATCH,
 };
-pub use worker::{Handlers, Worker, WorkerConfig};
+pub use worker::{Handlers, Worker, WorkerConfig, WorkerStats};
 
 /// In a worker's queue list: every queue, including ones that appear later.
 pub const ALL_QUEUES: &str = "*";

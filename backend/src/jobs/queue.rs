@@ -74,8 +74,8 @@ fn check(new: &NewJob) -> Result<Checked, ServiceError> {
     })
 }
 
-/// The tenant half of the unique index `jobs_unique_key_uq`, exactly as migration 0013
-/// declares it (PostgreSQL matches a conflict target to an index by its expression).
+/// The tenant half of the unique index `jobs_unique_key_uq`, exactly as migrations 0013 and
+/// 0018 declare it (PostgreSQL matches a conflict target to an index by its expression).
 fn unique_tenant(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => "(COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid))",
@@ -103,14 +103,15 @@ pub async fn enqueue(tx: &mut Tx, new: NewJob) -> Result<Job, ServiceError> {
     } = check(&new)?;
     let at = now();
     let backend = tx.backend();
-    // The conflict target names the partial unique index of migration 0013 — the key per
+    // The conflict target names the partial unique index of migration 0018 — the key per
     // tenant, platform jobs folded together — with its predicate; a key held by a finished
     // job does not conflict.
     let sql = format!(
         "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, run_at, error_history, \
          unique_key, tenant_id, enqueued_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10, $11, $11) \
-         ON CONFLICT ({}, unique_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING {COLUMNS}",
+         ON CONFLICT ({}, unique_key) WHERE status IN ('queued', 'running') AND unique_key IS NOT NULL \
+         DO NOTHING RETURNING {COLUMNS}",
         unique_tenant(backend)
     );
     // The holder of the key can finish between our INSERT and SELECT: then insert again.

@@ -147,6 +147,10 @@ pub struct WorkerStats {
     pub lost: u64,
     /// Jobs given back to the queue at shutdown.
     pub released: u64,
+    /// Claim statements run (`claimed / claims` is the mean claim batch).
+    pub claims: u64,
+    /// Completion batches written (`succeeded / completion_writes` is the mean batch).
+    pub completion_writes: u64,
 }
 
 /// A job's task as the loop tracks it. `reporting` turns true once the handler has returned:
@@ -277,6 +281,7 @@ impl Worker {
                 claimed = join_claim(&mut st.claiming), if st.claiming.is_some() => {
                     match claimed {
                         Ok(jobs) => {
+                            st.stats.claims += 1;
                             // Fewer than asked for: the queue is empty for now.
                             if jobs.len() < st.wanted {
                                 st.next_claim = Instant::now() + poll;
@@ -469,6 +474,7 @@ fn flush_done(st: &mut State, (sent, result): Flushed) {
             HashSet::new()
         }
     };
+    st.stats.completion_writes += 1;
     for id in sent {
         st.unflushed.remove(&id);
         if written.contains(&id) {
