@@ -139,14 +139,8 @@ async fn tenants_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: TenantsCmd, out:
             confirm,
             totp,
         } => {
-            let keys = match &totp {
-                Some(_) => Some(auth::load_keys(cfg, db).await?),
-                None => None,
-            };
-            let mut proof = Proof::confirm(&confirm);
-            if let Some(k) = &keys {
-                proof = proof.with_code(totp.as_deref(), k);
-            }
+            let keys = auth::step_up_keys(cfg, db, totp.as_deref()).await?;
+            let proof = Proof::confirm(&confirm).with_step_up(totp.as_deref(), keys.as_ref());
             out.one(&tenants::suspend(db, actor, &key, &reason, &proof).await?)
         }
         TenantsCmd::Reactivate { key } => out.one(&tenants::reactivate(db, actor, &key).await?),

@@ -63,6 +63,15 @@ impl<'a> Proof<'a> {
         self.keys = Some(keys);
         self
     }
+
+    /// A code with the keys to check it, when both are there (the batch verbs load keys only
+    /// for a typed code); otherwise the proof stays a confirmation alone.
+    pub fn with_step_up(self, code: Option<&'a str>, keys: Option<&'a Keys>) -> Proof<'a> {
+        match keys {
+            Some(k) => self.with_code(code, k),
+            None => self,
+        }
+    }
 }
 
 /// The action and what it acts on, for the confirmation and the refusal's audit row.

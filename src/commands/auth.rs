@@ -61,6 +61,15 @@ pub async fn load_keys(cfg: &Config, db: &Db) -> Result<Keys> {
     Ok(secrets::registered(db, &loaded.keys).await?)
 }
 
+/// The keys a sensitive action's step-up code needs to be checked (they open the TOTP
+/// secret): loaded only when a code was typed, so a confirmation alone works without them.
+pub async fn step_up_keys(cfg: &Config, db: &Db, code: Option<&str>) -> Result<Option<Keys>> {
+    match code.filter(|c| !c.trim().is_empty()) {
+        Some(_) => Ok(Some(load_keys(cfg, db).await?)),
+        None => Ok(None),
+    }
+}
+
 /// The data dir, if it exists, must belong to the OS user running the bootstrap.
 fn check_data_dir_owner(dir: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
@@ -341,15 +350,8 @@ pub async fn users(cfg: &Config, db: &Db, actor: &Actor, cmd: crate::cli::UsersC
         tenant,
         parent,
     };
-    // Keys open the TOTP secret; only a step-up code needs them (creating a super admin).
-    let keys = match totp.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(_) => Some(load_keys(cfg, db).await?),
-        None => None,
-    };
-    let mut proof = Proof::confirm(confirm.as_deref().unwrap_or(""));
-    if let Some(k) = &keys {
-        proof = proof.with_code(totp.as_deref(), k);
-    }
+    let keys = step_up_keys(cfg, db, totp.as_deref()).await?;
+    let proof = Proof::confirm(confirm.as_deref().unwrap_or("")).with_step_up(totp.as_deref(), keys.as_ref());
     let user = accounts::create_account(db, actor, new, &proof).await?;
     out.one(&WhoAmI::of_user(&user, None))
 }

@@ -43,15 +43,8 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: RolesCmd, out: &mut 
 }
 
 async fn edit(cfg: &Config, db: &Db, actor: &Actor, a: RoleEditArgs, grant: bool, out: &mut Printer) -> Result<()> {
-    // Keys open the TOTP secret; needed only when a code is given.
-    let keys = match &a.totp {
-        Some(_) => Some(auth::load_keys(cfg, db).await?),
-        None => None,
-    };
-    let mut proof = Proof::confirm(&a.confirm);
-    if let Some(k) = &keys {
-        proof = proof.with_code(a.totp.as_deref(), k);
-    }
+    let keys = auth::step_up_keys(cfg, db, a.totp.as_deref()).await?;
+    let proof = Proof::confirm(&a.confirm).with_step_up(a.totp.as_deref(), keys.as_ref());
     let role = if grant {
         rbac::grant(db, actor, &a.role, &a.permission, &proof).await?
     } else {

@@ -64,14 +64,8 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: SshKeysCmd, out: &mu
             } else {
                 std::fs::read_to_string(&key_file).with_context(|| format!("cannot read {key_file}"))?
             };
-            let keys = match &totp {
-                Some(_) => Some(auth::load_keys(cfg, db).await?),
-                None => None,
-            };
-            let mut proof = Proof::confirm(&confirm);
-            if let Some(k) = &keys {
-                proof = proof.with_code(totp.as_deref(), k);
-            }
+            let keys = auth::step_up_keys(cfg, db, totp.as_deref()).await?;
+            let proof = Proof::confirm(&confirm).with_step_up(totp.as_deref(), keys.as_ref());
             let key = sshkeys::add(db, actor, &user, &text, &proof).await?;
             sync(cfg, db).await?;
             out.one(&KeyRow(key))
@@ -86,14 +80,8 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: SshKeysCmd, out: &mu
             confirm,
             totp,
         } => {
-            let keys = match &totp {
-                Some(_) => Some(auth::load_keys(cfg, db).await?),
-                None => None,
-            };
-            let mut proof = Proof::confirm(&confirm);
-            if let Some(k) = &keys {
-                proof = proof.with_code(totp.as_deref(), k);
-            }
+            let keys = auth::step_up_keys(cfg, db, totp.as_deref()).await?;
+            let proof = Proof::confirm(&confirm).with_step_up(totp.as_deref(), keys.as_ref());
             let removed = sshkeys::remove(db, actor, &user, &key, &proof).await?;
             sync(cfg, db).await?;
             out.one(&KeyRow(removed))
