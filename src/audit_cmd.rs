@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{AuditCmd, AuditFilterArgs, OutputFormat};
-use crate::commands::start_at;
+use crate::commands::{next_page, start_at};
 use crate::output::{Printer, Record};
 
 pub async fn run(db: &Db, actor: &Actor, cmd: AuditCmd, out: &mut Printer) -> Result<()> {
@@ -26,19 +26,18 @@ pub async fn run(db: &Db, actor: &Actor, cmd: AuditCmd, out: &mut Printer) -> Re
             let mut q = query(filter)?;
             q.limit = limit;
             q.at = start_at(after.as_deref())?;
+            if all {
+                out.walk_all();
+            }
             loop {
                 let page = audit::list(db, actor, &q).await?;
                 out.list(&page.items)?;
-                match (all, page.last) {
-                    (true, Some(last)) if page.has_next => q.at = PageAt::After(last),
-                    _ => {
-                        if let Some(token) = page.next_cursor.filter(|_| !all) {
-                            eprintln!("more rows: --after {token}");
-                        }
-                        return Ok(());
-                    }
+                match next_page(all, &page) {
+                    Some(at) => q.at = at,
+                    None => break,
                 }
             }
+            out.finish()
         }
         AuditCmd::Show { key } => show(db, actor, &key, out).await,
         AuditCmd::Verify { checkpoints } => {
@@ -143,11 +142,11 @@ async fn show(db: &Db, actor: &Actor, key: &str, out: &mut Printer) -> Result<()
         .collect();
     if out.format == OutputFormat::Table {
         out.one(&record)?;
-        println!();
         if diff.is_empty() {
-            println!("(no field changes)");
+            writeln!(io::stdout().lock(), "\n(no field changes)")?;
             Ok(())
         } else {
+            writeln!(io::stdout().lock())?;
             out.list(&diff)
         }
     } else {

@@ -15,6 +15,7 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::List { rows, iterations } => list(cfg, rows, iterations).await,
         BenchCmd::Render { iterations } => render(cfg, iterations).await,
+        BenchCmd::Find { customers, iterations } => crate::bench_find::run(cfg, customers, iterations).await,
         BenchCmd::Jobs {
             jobs,
             concurrency,
@@ -32,13 +33,13 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
     }
 }
 
-struct Stats {
-    p50: Duration,
-    p95: Duration,
-    max: Duration,
+pub(crate) struct Stats {
+    pub(crate) p50: Duration,
+    pub(crate) p95: Duration,
+    pub(crate) max: Duration,
 }
 
-fn stats(mut samples: Vec<Duration>) -> Stats {
+pub(crate) fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
     let at = |q: f64| {
         samples
@@ -53,7 +54,7 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -75,7 +76,7 @@ pub fn bench_url(cfg: &Config) -> Result<(String, Option<tempfile::TempDir>)> {
 }
 
 /// Opens the bench database (see [`bench_url`]) with at least `rows` tenants.
-async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::TempDir>)> {
+pub(crate) async fn bench_db(cfg: &Config, rows: usize) -> Result<(Db, Option<tempfile::TempDir>)> {
     let (url, dir) = bench_url(cfg)?;
     let db = Db::connect(&url).await?;
     db.migrate().await?;

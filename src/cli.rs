@@ -14,9 +14,13 @@ pub struct Cli {
     /// Config file (default: the platform config dir's painel/config.toml).
     #[arg(long, global = true, env = "PAINEL_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH or postgres://… (overrides config and PAINEL_DATABASE_URL).
+    /// Database URL: sqlite://PATH or postgres://… (overrides contexts, config and
+    /// PAINEL_DATABASE_URL).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Use this context's database for this run (see `painel context`).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
     /// Data directory for the embedded SQLite database and logs.
     #[arg(long, global = true, env = "PAINEL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -34,8 +38,18 @@ pub struct Cli {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
+    /// One JSON document (an object, or one array for a list, even with `--all`).
     Json,
+    /// JSON Lines: one object per line (lists, streams such as `jobs watch`).
+    Jsonl,
     Csv,
+}
+
+impl OutputFormat {
+    /// JSON or JSON Lines: errors are JSON objects too.
+    pub fn is_json(self) -> bool {
+        matches!(self, OutputFormat::Json | OutputFormat::Jsonl)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +118,12 @@ pub enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Named databases, like kubectl's contexts: the selected one is used by every verb.
+    #[command(subcommand)]
+    Context(ContextCmd),
+    /// Find tenants, customers, services, invoices, jobs and users by name, slug, e-mail,
+    /// domain, document or (short) id.
+    Find(FindArgs),
     /// Apply database migrations (also done automatically on start).
     Migrate,
     /// Create a fresh demo database, seed it and open the TUI.
@@ -242,10 +262,14 @@ pub enum CustomersCmd {
         filter: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
-    /// Show one customer by id.
+    /// Show one customer by id or a unique id prefix.
     Show { id: String },
     /// Create a customer in a tenant.
     Create {
@@ -299,6 +323,9 @@ pub enum ApikeysCmd {
         /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
     /// Show one key by id or prefix.
     Show { key: String },
@@ -322,12 +349,15 @@ pub enum JobsCmd {
         /// Continue after this cursor (printed on stderr when more rows exist).
         #[arg(long)]
         after: Option<String>,
+        /// Walk every page.
+        #[arg(long, conflicts_with = "after")]
+        all: bool,
     },
-    /// Show one job with its payload and error history.
+    /// Show one job (by id or a unique id prefix) with its payload and error history.
     Show { id: String },
-    /// Queue a failed, dead or cancelled job again (one more attempt).
+    /// Queue a failed, dead or cancelled job again (one more attempt); id or unique prefix.
     Retry { id: String },
-    /// Cancel a queued job.
+    /// Cancel a queued job (id or unique prefix).
     Cancel { id: String },
     /// Job counts per queue and status.
     Stats,
@@ -370,8 +400,8 @@ pub struct WorkerArgs {
     /// Jobs run at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Comma-separated queues to take jobs from.
-    #[arg(long, value_delimiter = ',', default_value = "default")]
+    /// Comma-separated queues to take jobs from; default (or `*`): every queue.
+    #[arg(long, value_delimiter = ',')]
     pub queues: Vec<String>,
     /// Sleep between claims when nothing is due, in milliseconds.
     #[arg(long, default_value_t = 500)]
@@ -576,6 +606,29 @@ pub enum KeysCmd {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ContextCmd {
+    /// Every context; `*` marks the selected one.
+    List,
+    /// One context (default: the selected one, or what this run uses when none is).
+    Show { name: Option<String> },
+    /// Select a context for every later run.
+    Use { name: String },
+    /// Add (or replace) a context: a name and a database URL (kept in a 0600 file).
+    Add { name: String, url: String },
+    /// Forget a context.
+    Remove { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// A name, slug, e-mail, domain, document, or an id / short id (4+ hex digits).
+    pub term: String,
+    /// Most results per kind.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ConfigCmd {
     /// Print the effective configuration, secrets masked.
     Show,
@@ -617,7 +670,7 @@ pub enum AuditCmd {
 
 #[derive(Args, Debug, Default)]
 pub struct AuditFilterArgs {
-    /// Exact actor name.
+    /// Actor name, or a prefix of it (thiago).
     #[arg(long)]
     pub actor: Option<String>,
     /// Exact action, or a prefix ending in * (tenant.*).
@@ -627,7 +680,7 @@ pub struct AuditFilterArgs {
     pub entity: Option<String>,
     #[arg(long)]
     pub entity_id: Option<String>,
-    /// Tenant id or slug.
+    /// Tenant id, slug, or a unique prefix of either.
     #[arg(long)]
     pub tenant: Option<String>,
     /// Inclusive: RFC 3339, YYYY-MM-DD (UTC) or an age like 7d, 12h, 30m.
@@ -659,6 +712,13 @@ pub enum BenchCmd {
         /// Single jobs enqueued one at a time to an idle worker, for latency.
         #[arg(long, default_value_t = 300)]
         latency_samples: usize,
+    },
+    /// `painel find`'s first page over many customers, for every kind of term.
+    Find {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
     },
     /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
     Render {

@@ -65,7 +65,9 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
         Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
         Command::SshSession { key } => return ssh_session::run(cfg, db, key).await,
-        Command::Config(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => return Ok(()),
+        Command::Config(_) | Command::Context(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => {
+            return Ok(())
+        }
         other => other,
     };
     let mut id = auth::resolve(cfg, db).await?;
@@ -99,6 +101,7 @@ pub async fn dispatch_as(
         Command::Keys(cmd) => keys::run(cfg, db, id, cmd, out).await,
         Command::Roles(cmd) => roles::run(cfg, db, actor, cmd, out).await,
         Command::SshKeys(cmd) => ssh_keys::run(cfg, db, actor, cmd, out).await,
+        Command::Find(a) => out.list(&backend::find::find(db, actor, &a.term, a.limit).await?),
         _ => Ok(()),
     }
 }
@@ -162,6 +165,9 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
         limit: a.limit,
         at: start_at(a.after.as_deref())?,
     };
+    if a.all {
+        out.walk_all();
+    }
     loop {
         let page = tenants::list(db, actor, &q).await?;
         if out.format == OutputFormat::Table {
@@ -169,14 +175,24 @@ async fn list_tenants(db: &Db, actor: &Actor, a: TenantListArgs, out: &mut Print
         } else {
             out.list(&page.items)?;
         }
-        match (a.all, page.last) {
-            (true, Some(last)) if page.has_next => q.at = PageAt::After(last),
-            _ => {
-                if let Some(token) = page.next_cursor.filter(|_| !a.all) {
-                    eprintln!("more rows: --after {token}");
-                }
-                return Ok(());
+        match next_page(a.all, &page) {
+            Some(at) => q.at = at,
+            None => break,
+        }
+    }
+    out.finish()
+}
+
+/// After a page is printed: where the next one starts when walking every page (`--all`),
+/// else `None` (the next page's cursor goes to stderr, for scripts).
+pub(crate) fn next_page<T>(all: bool, page: &backend::page::Page<T>) -> Option<PageAt> {
+    match (all, &page.last) {
+        (true, Some(last)) if page.has_next => Some(PageAt::After(last.clone())),
+        _ => {
+            if let Some(token) = page.next_cursor.as_ref().filter(|_| !all) {
+                eprintln!("more rows: --after {token}");
             }
+            None
         }
     }
 }
@@ -246,20 +262,27 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
             filter,
             limit,
             after,
+            all,
         } => {
-            let q = CustomerQuery {
+            let mut q = CustomerQuery {
                 tenant,
                 filter,
                 dir: SortDir::Asc,
                 limit,
                 at: start_at(after.as_deref())?,
             };
-            let page = customers::list(db, actor, &q).await?;
-            out.list(&page.items)?;
-            if let Some(token) = page.next_cursor {
-                eprintln!("more rows: --after {token}");
+            if all {
+                out.walk_all();
             }
-            Ok(())
+            loop {
+                let page = customers::list(db, actor, &q).await?;
+                out.list(&page.items)?;
+                match next_page(all, &page) {
+                    Some(at) => q.at = at,
+                    None => break,
+                }
+            }
+            out.finish()
         }
         CustomersCmd::Show { id } => out.one(&customers::get(db, actor, &id).await?),
         CustomersCmd::Create {

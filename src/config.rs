@@ -37,6 +37,9 @@ pub struct Config {
     pub log_level: String,
     /// The `authorized_keys` file whose painel block `painel ssh-keys` maintains.
     pub authorized_keys: PathBuf,
+    /// The context whose database this run uses (`None`: a flag, the environment, the config
+    /// file or the default chose it).
+    pub context: Option<String>,
     pub settings: Vec<Setting>,
 }
 
@@ -44,6 +47,8 @@ pub struct Overrides<'a> {
     pub config: Option<&'a Path>,
     pub database_url: Option<&'a str>,
     pub data_dir: Option<&'a Path>,
+    /// `--context NAME`: this context instead of the selected one.
+    pub context: Option<&'a str>,
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -83,16 +88,37 @@ impl Config {
         });
 
         let default_db = format!("sqlite://{}", data_dir.join("painel.sqlite").display());
-        let (database_url, src) = pick(
-            o.database_url.map(str::to_owned),
-            env("PAINEL_DATABASE_URL"),
-            file.database_url,
-            default_db,
-        );
+        // A context sits between the environment and the config file: `--database-url` and
+        // PAINEL_DATABASE_URL still win, a selected context beats the file (docs/adr/0017).
+        let contexts = crate::context::Contexts::load(&crate::context::file_for(&config_file))?;
+        let chosen: Option<(String, String)> = match o.context {
+            Some(name) => {
+                let e = contexts.contexts.get(name).ok_or_else(|| {
+                    backend::ServiceError::not_found("context", format!("{name} (see `painel context list`)"))
+                })?;
+                Some((name.to_owned(), e.database_url.clone()))
+            }
+            None => contexts.selected().map(|(n, u)| (n.to_owned(), u.to_owned())),
+        };
+        let flag_url = o.database_url.map(str::to_owned);
+        let env_url = env("PAINEL_DATABASE_URL");
+        let context = chosen
+            .as_ref()
+            .filter(|_| flag_url.is_none() && (env_url.is_none() || o.context.is_some()))
+            .map(|(n, _)| n.clone());
+        let (database_url, src) = match (&context, &chosen) {
+            (Some(_), Some((_, url))) => (url.clone(), "context"),
+            _ => pick(flag_url, env_url, file.database_url, default_db),
+        };
         settings.push(Setting {
             key: "database_url",
             value: mask_url(&database_url),
             source: src,
+        });
+        settings.push(Setting {
+            key: "context",
+            value: context.clone().unwrap_or_else(|| "(none)".into()),
+            source: if context.is_some() { "context" } else { "default" },
         });
 
         let (redis_url, src) = pick(None, env("PAINEL_REDIS_URL"), file.redis_url.map(Some), None::<String>);
@@ -170,6 +196,7 @@ impl Config {
             theme,
             log_level,
             authorized_keys,
+            context,
             settings,
         })
     }

@@ -61,7 +61,7 @@ pub async fn open_tui(
         actor,
         ui::UiOptions {
             theme,
-            backend_label: db.backend().as_str().to_owned(),
+            backend_label: status_label(cfg),
             start_route: route,
             keys: Some(auth::key_config(cfg)),
             login,
@@ -70,6 +70,16 @@ pub async fn open_tui(
         },
     )
     .await
+}
+
+/// What the status bar names: the context (when one chose the database) and where the
+/// database is (file or host, never a password).
+pub fn status_label(cfg: &Config) -> String {
+    let place = crate::context::describe(&cfg.database_url);
+    match &cfg.context {
+        Some(name) => format!("{name} · {place}"),
+        None => place,
+    }
 }
 
 /// `painel` / `painel tui`: as the stored session's user (or the local operator before any
@@ -133,7 +143,15 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     let (db, _) = crate::commands::keys::setup(cfg, &db, &Actor::local_operator()).await?;
     let report = backend::seed::demo(&db).await?;
     tracing::info!(?report, "demo data seeded");
+    // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
+    // admin, until another context is selected.
+    crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;
     if seed_only {
+        demo_session(cfg, &db, &url).await?;
+        eprintln!(
+            "context {} selected: batch commands now use the demo database as {DEMO_ADMIN}",
+            crate::context::DEMO
+        );
         eprintln!("demo data seeded into {}", crate::config::mask_url(&url));
         let logins: Vec<String> = DEMO_LOGINS.iter().map(|(u, r)| format!("{u} ({r})")).collect();
         eprintln!("demo accounts, password {DEMO_PASSWORD}: {}", logins.join(", "));
@@ -145,7 +163,12 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
             match login {
-                Ok(login) => open_tui(cfg, &db, actor, None, Some(login), false).await,
+                Ok(login) => {
+                    let mut here = cfg.clone();
+                    here.database_url = url.clone();
+                    here.context = Some(crate::context::DEMO.to_owned());
+                    open_tui(&here, &db, actor, None, Some(login), false).await
+                }
                 Err(e) => Err(e),
             }
         }

@@ -3,10 +3,12 @@
 mod audit_cmd;
 mod authorized_keys;
 mod bench;
+mod bench_find;
 mod bench_jobs;
 mod cli;
 mod commands;
 mod config;
+mod context;
 mod demo;
 mod doctor;
 mod output;
@@ -40,9 +42,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             // --help and --version are not errors.
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::from(exit::OK);
+            }
+            eprint!("{}", with_plain_usage(&e));
+            return ExitCode::from(exit::USAGE);
         }
     };
     let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
@@ -63,11 +68,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// clap's error text with its usage line replaced by the subcommand's own: for a mistyped
+/// flag clap prints the flag it suggests as if it were required (`Usage: painel audit list
+/// --since <SINCE>`), which reads as an instruction.
+fn with_plain_usage(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut cur = cmd;
+    for arg in std::env::args().skip(1).filter(|a| !a.starts_with('-')) {
+        // Option values are skipped too: they name no subcommand.
+        if let Some(sub) = cur.find_subcommand(&arg) {
+            cur = sub.clone();
+        }
+    }
+    let usage = cur.render_usage().to_string();
+    text.lines()
+        .map(|l| {
+            if l.starts_with("Usage: ") {
+                usage.trim_end().to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 /// Prints one clear line on stderr (a JSON object with `-o json`) and picks the exit code.
 fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     // Already reported in the format the command asked for (`painel ssh-session`).
     if let Some(commands::ssh_session::Exit(code)) = e.downcast_ref() {
         return *code;
+    }
+    // The reader closed the pipe (`| head`): it has what it wanted, which is success.
+    if output::is_broken_pipe(e) {
+        return exit::OK;
     }
     let service = e.downcast_ref::<ServiceError>();
     let code = match service {
@@ -79,7 +116,7 @@ fn report(e: &anyhow::Error, format: OutputFormat) -> u8 {
     };
     // Errors quote stored and typed text (names, usernames): never raw on a terminal.
     let message = output::clean(&format!("{e:#}"));
-    if format == OutputFormat::Json {
+    if format.is_json() {
         let body = serde_json::json!({
             "error": {
                 "kind": service.map(ServiceError::kind).unwrap_or("error"),
@@ -116,6 +153,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         config: cli.config.as_deref(),
         database_url: cli.database_url.as_deref(),
         data_dir: cli.data_dir.as_deref(),
+        context: cli.context.as_deref(),
     })?;
     let _log_guard = init_logging(&cfg);
     if let Some(w) = config::data_dir_warning(&cfg.data_dir) {
@@ -124,6 +162,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Tui { route: None });
     match command {
         Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),
+        Command::Context(cmd) => context::run(&cfg, cmd, &mut output::Printer::new(format)),
         Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
         Command::Bench(b) => bench::run(&cfg, b).await,
         Command::Doctor(a) => doctor::run(&cfg, a, format).await,

@@ -13,6 +13,12 @@ fn safe_cells<T: Record>(item: &T) -> Vec<String> {
     item.cells().into_iter().map(|c| clean(&c)).collect()
 }
 
+/// CSV cells: like a table's, except where a record writes a value the way JSON does
+/// (an unlimited limit is an empty cell, as JSON's `null`).
+fn safe_csv_cells<T: Record>(item: &T) -> Vec<String> {
+    item.csv_cells().into_iter().map(|c| clean(&c)).collect()
+}
+
 /// `text` with every terminal control replaced by a printable stand-in.
 pub fn clean(text: &str) -> String {
     widgets::text::sanitize(text).into_owned()
@@ -50,11 +56,33 @@ pub fn escape_json_controls(json: &str) -> String {
 pub trait Record: Serialize {
     fn columns() -> &'static [&'static str];
     fn cells(&self) -> Vec<String>;
+    /// The cells of a CSV row; the table's unless a value has a JSON-like form.
+    fn csv_cells(&self) -> Vec<String> {
+        self.cells()
+    }
+}
+
+/// Whether `e` is only a closed standard output (`painel audit list --all | head`): the
+/// reader has what it wanted, so the command ends quietly.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+    })
 }
 
 pub struct Printer {
     pub format: OutputFormat,
     header_done: bool,
+    /// `--all` with JSON: pages are elements of one array, opened at the first page and
+    /// closed by [`Printer::finish`], so a walk prints one JSON document.
+    walking: bool,
+    /// Elements of the open array written so far.
+    written: usize,
 }
 
 impl Printer {
@@ -62,22 +90,60 @@ impl Printer {
         Printer {
             format,
             header_done: false,
+            walking: false,
+            written: 0,
         }
     }
 
+    /// Starts a walk over every page (`--all`): until [`Printer::finish`], every `list`
+    /// call adds to the same JSON array.
+    pub fn walk_all(&mut self) {
+        self.walking = true;
+    }
+
+    /// Ends a walk: closes the JSON array (an empty one when no page had rows).
+    pub fn finish(&mut self) -> Result<()> {
+        if self.walking && self.format == OutputFormat::Json {
+            let mut out = io::stdout().lock();
+            if self.written == 0 {
+                writeln!(out, "[]")?;
+            } else {
+                writeln!(out, "\n]")?;
+            }
+            out.flush()?;
+        }
+        self.walking = false;
+        Ok(())
+    }
+
     /// Prints a batch of rows. Called once per page when walking pages, so CSV prints its
-    /// header once and JSON prints one array per call (JSON Lines of arrays when `--all`).
+    /// header once; JSON prints one array per call, or one array in all when walking.
     pub fn list<T: Record>(&mut self, items: &[T]) -> Result<()> {
         let mut out = io::stdout().lock();
         match self.format {
+            OutputFormat::Json if self.walking => {
+                for item in items {
+                    let text = escape_json_controls(&serde_json::to_string_pretty(item)?);
+                    let text = text.replace('\n', "\n  ");
+                    let sep = if self.written == 0 { "[\n  " } else { ",\n  " };
+                    write!(out, "{sep}{text}")?;
+                    self.written += 1;
+                }
+                out.flush()?;
+            }
             OutputFormat::Json => write_json(&mut out, &items, true)?,
+            OutputFormat::Jsonl => {
+                for item in items {
+                    write_json(&mut out, item, false)?;
+                }
+            }
             OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 if !self.header_done {
                     w.write_record(T::columns())?;
                 }
                 for i in items {
-                    w.write_record(safe_cells(i))?;
+                    w.write_record(safe_csv_cells(i))?;
                 }
                 w.flush()?;
             }
@@ -95,6 +161,7 @@ impl Printer {
         let mut out = io::stdout().lock();
         match self.format {
             OutputFormat::Json => write_json(&mut out, item, true)?,
+            OutputFormat::Jsonl => write_json(&mut out, item, false)?,
             OutputFormat::Csv => {
                 drop(out);
                 self.list(std::slice::from_ref(item))?;
@@ -118,13 +185,13 @@ impl Printer {
     pub fn stream<T: Record>(&mut self, item: &T) -> Result<()> {
         let mut out = io::stdout().lock();
         match self.format {
-            OutputFormat::Json => write_json(&mut out, item, false)?,
+            OutputFormat::Json | OutputFormat::Jsonl => write_json(&mut out, item, false)?,
             OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(&mut out);
                 if !self.header_done {
                     w.write_record(T::columns())?;
                 }
-                w.write_record(safe_cells(item))?;
+                w.write_record(safe_csv_cells(item))?;
                 w.flush()?;
             }
             OutputFormat::Table => {

@@ -69,6 +69,23 @@ impl Record for Tenant {
             self.created_at.to_rfc3339(),
         ]
     }
+
+    // JSON writes an unlimited limit as null; CSV as the empty cell, its null.
+    fn csv_cells(&self) -> Vec<String> {
+        let mut cells = self.cells();
+        for (cell, v) in cells[13..18].iter_mut().zip([
+            self.max_customers,
+            self.max_services,
+            self.max_storage_gb,
+            self.max_domains,
+            self.max_tickets_month,
+        ]) {
+            if v.is_none() {
+                cell.clear();
+            }
+        }
+        cells
+    }
 }
 
 /// The short form for lists on a terminal: the columns an operator scans.
@@ -271,7 +288,7 @@ impl Record for AuditEntry {
             "at",
             "actor",
             "role",
-            "tenant_id",
+            "tenant",
             "action",
             "entity",
             "entity_id",
@@ -285,7 +302,10 @@ impl Record for AuditEntry {
             self.at.to_rfc3339_opts(SecondsFormat::Secs, true),
             self.actor_name.clone(),
             self.actor_role.clone(),
-            opt(&self.tenant_id),
+            self.tenant_slug
+                .clone()
+                .or_else(|| self.tenant_id.map(|t| t.to_string()))
+                .unwrap_or_default(),
             self.action.clone(),
             self.entity.clone(),
             opt(&self.entity_id),
@@ -349,6 +369,24 @@ impl Record for VerifyReport {
             self.first_bad.as_ref().map(|b| b.reason.clone()).unwrap_or_default(),
             opt(&self.last_seq),
             opt(&self.head_hash),
+        ]
+    }
+}
+
+impl Record for backend::find::Hit {
+    fn columns() -> &'static [&'static str] {
+        &["kind", "id", "label", "detail", "tenant", "matched", "route"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.to_owned(),
+            self.id.to_string(),
+            self.label.clone(),
+            self.detail.clone(),
+            opt(&self.tenant),
+            self.matched.to_owned(),
+            self.route.clone(),
         ]
     }
 }

@@ -206,7 +206,9 @@ async fn owner(
 
 pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Customer, ServiceError> {
     require(actor, Permission::CustomersRead)?;
-    let uuid = Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid("id", "must be a customer id (UUID)"))?;
+    let id = &crate::ids::expand(db, actor, &crate::ids::CUSTOMERS, id).await?;
+    let uuid = Uuid::parse_str(id.trim())
+        .map_err(|_| ServiceError::invalid("id", "must be a customer id (UUID) or a unique id prefix"))?;
     let mut conds = vec!["c.id = $1".to_owned()];
     let mut args: Vec<Arg> = args![uuid];
     // Outside the reseller's subtree a customer does not exist for it, as in another tenant.

@@ -630,3 +630,44 @@ impl Db {
         Ok(rows)
     }
 }
+
+/// Where a database URL points, for a status bar or a list: the file of a SQLite URL
+/// (`sqlite /path/painel.sqlite`), `host:port/db` of a PostgreSQL one (`postgres
+/// db.example:5432/painel`). Never the user or password; query strings are left out.
+pub fn describe_url(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(unrecognised database URL)".to_owned();
+    };
+    let rest = rest.split('?').next().unwrap_or(rest);
+    match scheme {
+        "sqlite" => format!("sqlite {}", if rest.is_empty() { "(memory)" } else { rest }),
+        "postgres" | "postgresql" => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("postgres {host}")
+        }
+        other => format!("{other} (unrecognised)"),
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe_url;
+
+    #[test]
+    fn descriptions_never_carry_credentials() {
+        assert_eq!(
+            describe_url("sqlite:///var/lib/painel/p.sqlite?mode=rwc"),
+            "sqlite /var/lib/painel/p.sqlite"
+        );
+        assert_eq!(
+            describe_url("postgres://app:s3cr3t@db:5432/painel"),
+            "postgres db:5432/painel"
+        );
+        assert_eq!(
+            describe_url("postgresql://app@db/painel?sslmode=require"),
+            "postgres db/painel"
+        );
+        assert!(!describe_url("postgres://u:p%40ss@h/d").contains("p%40ss"));
+    }
+}

@@ -345,6 +345,13 @@ pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<Tenant, ServiceErr
     require(actor, Permission::TenantsRead)?;
     let (sql, arg) = lookup(key);
     let t: Option<Tenant> = db.fetch_optional(&sql, vec![arg]).await?;
+    // A slug wins over a short id it happens to spell ("cafe").
+    if t.is_none() && crate::ids::short_hex(key).is_some() {
+        let id = crate::ids::expand(db, actor, &crate::ids::TENANTS, key).await?;
+        let (sql, arg) = lookup(&id);
+        let t: Option<Tenant> = db.fetch_optional(&sql, vec![arg]).await?;
+        return visible(actor, t, key);
+    }
     visible(actor, t, key)
 }
 
@@ -372,6 +379,15 @@ async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Tenant,
         sql.push_str(" FOR UPDATE");
     }
     let t: Option<Tenant> = tx.fetch_optional(&sql, vec![arg]).await?;
+    if t.is_none() && crate::ids::short_hex(key).is_some() {
+        let id = crate::ids::expand_tx(tx, actor, &crate::ids::TENANTS, key).await?;
+        let (mut sql, arg) = lookup(&id);
+        if tx.backend() == crate::db::Backend::Postgres {
+            sql.push_str(" FOR UPDATE");
+        }
+        let t: Option<Tenant> = tx.fetch_optional(&sql, vec![arg]).await?;
+        return visible(actor, t, key);
+    }
     visible(actor, t, key)
 }
 

@@ -5,7 +5,7 @@ use backend::apikeys::{self, ApiKey, ApiKeyQuery, CreatedApiKey, NewApiKey};
 use backend::{Actor, Db, ServiceError};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::start_at;
+use super::{next_page, start_at};
 use crate::cli::ApikeysCmd;
 use crate::output::{Printer, Record};
 
@@ -131,19 +131,30 @@ pub async fn run(db: &Db, actor: &Actor, cmd: ApikeysCmd, out: &mut Printer) -> 
             );
             out.one(&Created(created))
         }
-        ApikeysCmd::List { tenant, limit, after } => {
-            let q = ApiKeyQuery {
+        ApikeysCmd::List {
+            tenant,
+            limit,
+            after,
+            all,
+        } => {
+            let mut q = ApiKeyQuery {
                 tenant,
                 limit,
                 at: start_at(after.as_deref())?,
             };
-            let page = apikeys::list(db, actor, &q).await?;
-            let next = page.next_cursor.clone();
-            out.list(&page.items.into_iter().map(KeyRow).collect::<Vec<_>>())?;
-            if let Some(token) = next {
-                eprintln!("more rows: --after {token}");
+            if all {
+                out.walk_all();
             }
-            Ok(())
+            loop {
+                let page = apikeys::list(db, actor, &q).await?;
+                let next = next_page(all, &page);
+                out.list(&page.items.into_iter().map(KeyRow).collect::<Vec<_>>())?;
+                match next {
+                    Some(at) => q.at = at,
+                    None => break,
+                }
+            }
+            out.finish()
         }
         ApikeysCmd::Show { key } => out.one(&KeyRow(apikeys::get(db, actor, &key).await?)),
         ApikeysCmd::Revoke { key } => out.one(&KeyRow(apikeys::revoke(db, actor, &key).await?)),

@@ -9,7 +9,7 @@ use backend::jobs::feed::{self, WatchFilter, WatchItem};
 use backend::jobs::schedule::{self, NewSchedule};
 use backend::{Actor, Db, ServiceError};
 
-use super::start_at;
+use super::{next_page, start_at};
 use crate::cli::{JobsCmd, OutputFormat, SchedulesCmd};
 use crate::output::Printer;
 use crate::records::JobRow;
@@ -26,24 +26,31 @@ pub async fn run(db: &Db, actor: &Actor, cmd: JobsCmd, out: &mut Printer) -> Res
             kind,
             limit,
             after,
+            all,
         } => {
-            let q = JobQuery {
+            let mut q = JobQuery {
                 queue,
                 status,
                 kind,
                 limit,
                 at: start_at(after.as_deref())?,
             };
-            let page = admin::list(db, actor, &q).await?;
-            if out.format == OutputFormat::Table {
-                out.list(&page.items.iter().map(JobRow).collect::<Vec<_>>())?;
-            } else {
-                out.list(&page.items)?;
+            if all {
+                out.walk_all();
             }
-            if let Some(token) = page.next_cursor {
-                eprintln!("more rows: --after {token}");
+            loop {
+                let page = admin::list(db, actor, &q).await?;
+                if out.format == OutputFormat::Table {
+                    out.list(&page.items.iter().map(JobRow).collect::<Vec<_>>())?;
+                } else {
+                    out.list(&page.items)?;
+                }
+                match next_page(all, &page) {
+                    Some(at) => q.at = at,
+                    None => break,
+                }
             }
-            Ok(())
+            out.finish()
         }
         JobsCmd::Show { id } => out.one(&admin::get(db, actor, &id).await?),
         JobsCmd::Retry { id } => out.one(&admin::retry(db, actor, &id).await?),

@@ -11,7 +11,7 @@ use backend::{Actor, Db, ServiceError};
 use serde::Serialize;
 
 use super::auth::{key_config, Identity};
-use crate::cli::{KeysCmd, OutputFormat};
+use crate::cli::KeysCmd;
 use crate::config::Config;
 use crate::output::{Printer, Record};
 use crate::prompt;
@@ -191,7 +191,7 @@ pub async fn run(cfg: &Config, db: &Db, id: &Identity, cmd: KeysCmd, out: &mut P
                 report.columns.iter().map(|c| c.rewrapped).sum::<i64>(),
                 report.new_key_id
             );
-            if out.format == OutputFormat::Json {
+            if out.format.is_json() {
                 let mut stdout = std::io::stdout().lock();
                 serde_json::to_writer_pretty(&mut stdout, &report)?;
                 writeln!(stdout)?;

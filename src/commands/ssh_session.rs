@@ -88,6 +88,8 @@ pub enum SshCommand {
     /// Roles and their permissions.
     #[command(subcommand)]
     Roles(RolesCmd),
+    /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
+    Find(crate::cli::FindArgs),
     /// Who this key acts as.
     Whoami,
 }
@@ -104,6 +106,7 @@ impl SshCommand {
             SshCommand::TwoFa(c) => Command::TwoFa(c),
             SshCommand::Users(c) => Command::Users(c),
             SshCommand::Roles(c) => Command::Roles(c),
+            SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
     }
@@ -151,7 +154,7 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
 /// object with `-o json`; exit 2 like any usage error of the batch mode.
 fn refuse(message: &str, format: OutputFormat) -> anyhow::Error {
     let message = message.trim_end();
-    if format == OutputFormat::Json {
+    if format.is_json() {
         let e = ServiceError::invalid("command", message.to_owned());
         return Exit(crate::report(&e.into(), format)).into();
     }

@@ -9,7 +9,7 @@ use backend::Db;
 use serde::Serialize;
 
 use super::auth::{load_keys, password_from, Identity};
-use crate::cli::{OutputFormat, TwoFaCmd};
+use crate::cli::TwoFaCmd;
 use crate::config::Config;
 use crate::output::{Printer, Record};
 use crate::prompt;
@@ -57,7 +57,7 @@ pub async fn two_fa(cfg: &Config, db: &Db, id: &Identity, cmd: TwoFaCmd, out: &m
             let password = password_again(password_stdin)?;
             let keys = load_keys(cfg, db).await?;
             let e = totp::enroll(db, &keys, actor, &password).await?;
-            if out.format == OutputFormat::Json {
+            if out.format.is_json() {
                 let mut stdout = std::io::stdout().lock();
                 serde_json::to_writer_pretty(&mut stdout, &e)?;
                 writeln!(stdout)?;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use backend::jobs::{schedule, Handlers, Worker, WorkerConfig};
+use backend::jobs::{schedule, Handlers, Worker, WorkerConfig, ALL_QUEUES};
 use backend::Db;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -25,19 +25,24 @@ fn worker_id() -> String {
 }
 
 pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
-    let queues: Vec<String> = args
+    let mut queues: Vec<String> = args
         .queues
         .iter()
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty())
         .collect();
-    if queues.is_empty() || args.concurrency == 0 || args.lease_secs == 0 {
-        return Err(backend::ServiceError::invalid(
-            "worker",
-            "--queues must name a queue; --concurrency and --lease-secs must be positive",
-        )
-        .into());
+    // No list, or `*` anywhere in it: every queue (the demo's `maintenance` schedule too).
+    if queues.is_empty() || queues.iter().any(|q| q == ALL_QUEUES) {
+        queues = vec![ALL_QUEUES.to_owned()];
     }
+    if args.concurrency == 0 || args.lease_secs == 0 {
+        return Err(backend::ServiceError::invalid("worker", "--concurrency and --lease-secs must be positive").into());
+    }
+    let serving = if queues == [ALL_QUEUES] {
+        "every queue".to_owned()
+    } else {
+        format!("queues {}", queues.join(", "))
+    };
     let mut cfg = WorkerConfig::new(worker_id(), queues);
     cfg.concurrency = args.concurrency;
     cfg.prefetch = args.prefetch.unwrap_or(args.concurrency);
@@ -72,7 +77,7 @@ pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
     } else {
         "polling only"
     };
-    eprintln!("worker {id} started ({wakeups})");
+    eprintln!("worker {id} started: {serving} ({wakeups})");
     let stats = Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped).await?;
     watcher.abort();
     if let Some(s) = scheduler {

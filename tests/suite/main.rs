@@ -30,4 +30,5 @@ mod tenants;
 mod terminal;
 mod tmux;
 mod trust;
+mod verbs;
 mod worker;

@@ -22,7 +22,7 @@ async fn sqlite_columns(db: &backend::Db) -> Columns {
             "SELECT m.name AS table_name, p.name AS column_name, (p.\"notnull\" = 1 OR p.pk > 0) AS not_null \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
-             AND m.name NOT LIKE 'tenant_search%' \
+             AND m.name NOT LIKE 'tenant_search%' AND m.name NOT LIKE 'customer_search%' \
              ORDER BY m.name, p.cid",
             args![],
         )

@@ -544,3 +544,56 @@ async fn a_kind_can_override_the_workers_backoff() {
     assert!(wait > chrono::Duration::seconds(400), "slow kind retries in {wait:?}");
     assert_eq!(slow.attempts, 1);
 }
+
+/// `painel worker` without `--queues` serves every queue (the demo's `maintenance` schedule
+/// was never run when it took only `default`) and says so; `--queues '*'` means the same.
+#[tokio::test]
+async fn painel_worker_serves_every_queue_by_default_and_says_so() {
+    for queues in [None, Some("*")] {
+        let t = fresh().await;
+        let home = tempfile::tempdir().unwrap();
+        put_many(
+            &t.db,
+            vec![
+                new_job("maintenance", "audit.note", json!({"key": "m:1"})),
+                new_job("default", "audit.note", json!({"key": "d:1"})),
+                new_job("zz-later", "noop", json!({})),
+            ],
+        )
+        .await;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_painel"));
+        cmd.args(["--database-url", &t.url, "worker", "--poll-ms", "50", "--no-scheduler"]);
+        if let Some(q) = queues {
+            cmd.args(["--queues", q]);
+        }
+        let child = cmd
+            .env("XDG_CONFIG_HOME", home.path())
+            .env("XDG_DATA_HOME", home.path())
+            .env_remove("PAINEL_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut w = Reap(child);
+        let db = t.db.clone();
+        wait_for(Duration::from_secs(30), "every queue's jobs to run", || {
+            let db = db.clone();
+            async move { count_status(&db, "succeeded").await == 3 }
+        })
+        .await;
+        sigterm(&w.0);
+        assert_eq!(exit_code(&mut w.0).await, Some(0));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut w.0.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(err.contains("started: every queue"), "{queues:?}: {err}");
+    }
+}
+
+/// The queue screen marks kinds this build cannot run.
+#[test]
+fn kinds_without_a_handler_are_known_as_such() {
+    assert!(admin::has_handler("audit.note") && admin::has_handler("noop"));
+    assert!(!admin::has_handler("billing.renewal_invoices"));
+    assert!(admin::known_kinds().contains(&"jobs.cleanup".to_owned()));
+}

@@ -164,6 +164,7 @@ async fn verify_reports_an_intact_chain_then_the_tampered_row() {
 
 fn fixed_entry(seq: i64, action: &str, entity: &str, tenant: Option<Uuid>) -> AuditEntry {
     AuditEntry {
+        tenant_slug: None,
         seq,
         id: Uuid::from_u128(seq as u128),
         at: chrono::Utc

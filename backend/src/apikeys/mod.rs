@@ -343,9 +343,19 @@ fn visible(actor: &Actor, k: Option<Row>, key: &str) -> Result<ApiKey, ServiceEr
 
 pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<ApiKey, ServiceError> {
     require(actor, Permission::ApikeysRead)?;
+    visible(actor, find(db, actor, key).await?, key)
+}
+
+/// By id, key prefix (`pk_…`), or a unique id prefix when no key prefix matches.
+async fn find(db: &Db, actor: &Actor, key: &str) -> Result<Option<Row>, ServiceError> {
     let (sql, arg) = lookup(key);
     let row: Option<Row> = db.fetch_optional(&sql, vec![arg]).await?;
-    visible(actor, row, key)
+    if row.is_some() || crate::ids::short_hex(key).is_none() {
+        return Ok(row);
+    }
+    let id = crate::ids::expand(db, actor, &crate::ids::API_KEYS, key).await?;
+    let (sql, arg) = lookup(&id);
+    db.fetch_optional(&sql, vec![arg]).await
 }
 
 /// Keys by tenant, then name.
@@ -384,8 +394,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &ApiKeyQuery) -> Result<Page<ApiKey
 /// Revokes a key at once: the next request with it is refused. Already revoked = Conflict.
 pub async fn revoke(db: &Db, actor: &Actor, key: &str) -> Result<ApiKey, ServiceError> {
     require(actor, Permission::ApikeysManage)?;
-    let (sql, arg) = lookup(key);
-    let found: Option<Row> = db.fetch_optional(&sql, vec![arg]).await?;
+    let found = find(db, actor, key).await?;
     let id = visible(actor, found, key)?.id;
     let mut tx = db.begin().await?;
     let before = fetch_in(&mut tx, id, true).await?;

@@ -43,7 +43,8 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
-const ENTRY_COLUMNS: &str = "seq, id, at, actor_name, actor_role, tenant_id, action, entity, entity_id, source";
+const ENTRY_COLUMNS: &str = "seq, id, at, actor_name, actor_role, tenant_id, \
+    (SELECT t.slug FROM tenants t WHERE t.id = audit_log.tenant_id) AS tenant_slug, action, entity, entity_id, source";
 const RECORD_COLUMNS: &str = "seq, id, at, actor_user_id, actor_name, actor_role, tenant_id, action, entity, \
     entity_id, before, after, source, prev_hash, hash";
 
@@ -60,6 +61,8 @@ pub struct AuditEntry {
     pub actor_name: String,
     pub actor_role: String,
     pub tenant_id: Option<Uuid>,
+    /// The tenant's slug, for the TENANT column (`None`: a platform row, or a deleted tenant).
+    pub tenant_slug: Option<String>,
     pub action: String,
     pub entity: String,
     pub entity_id: Option<String>,

@@ -17,7 +17,7 @@ use super::*;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Exact actor name.
+    /// The actor's name or a prefix of it.
     pub actor_name: Option<String>,
     /// Exact action, or a prefix ending in `*` (`tenant.*`).
     pub action: Option<String>,
@@ -51,17 +51,45 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-async fn resolve_tenant(db: &Db, key: &str) -> Result<Uuid, ServiceError> {
+/// A tenant named on the filter line: its id, its slug, a unique slug prefix
+/// (`tenant:streammax`), or a unique id prefix — among the tenants the actor sees.
+async fn resolve_tenant(db: &Db, actor: &Actor, key: &str) -> Result<Uuid, ServiceError> {
     if let Ok(id) = Uuid::parse_str(key) {
         return Ok(id);
     }
-    let id: Option<(Uuid,)> = db
-        .fetch_optional(
-            "SELECT id FROM tenants WHERE slug = $1",
-            args![key.to_ascii_lowercase()],
+    let slug = key.to_ascii_lowercase();
+    let mut args: Vec<Arg> = args![slug.clone(), like_prefix(&slug)];
+    let mut scope = String::new();
+    if let Some(t) = actor.tenant_id {
+        args.push(t.into());
+        scope = " AND id = $3".to_owned();
+    }
+    let rows: Vec<(Uuid, String)> = db
+        .fetch_all(
+            &format!(
+                "SELECT id, slug FROM tenants WHERE (slug = $1 OR slug LIKE $2 ESCAPE '\\'){scope} \
+                 ORDER BY slug LIMIT 6"
+            ),
+            args,
         )
         .await?;
-    id.map(|r| r.0).ok_or_else(|| ServiceError::not_found("tenant", key))
+    if let Some((id, _)) = rows.iter().find(|(_, s)| *s == slug) {
+        return Ok(*id);
+    }
+    match rows.as_slice() {
+        [(id, _)] => Ok(*id),
+        [] => {
+            let id = crate::ids::expand(db, actor, &crate::ids::TENANTS, key).await?;
+            Uuid::parse_str(&id).map_err(|_| ServiceError::not_found("tenant", key))
+        }
+        many => {
+            let slugs: Vec<&str> = many.iter().map(|(_, s)| s.as_str()).collect();
+            Err(ServiceError::invalid(
+                "tenant",
+                format!("{key} is ambiguous; it starts: {}", slugs.join(", ")),
+            ))
+        }
+    }
 }
 
 async fn conditions(db: &Db, actor: &Actor, q: &AuditQuery) -> Result<(Vec<String>, Vec<Arg>), ServiceError> {
@@ -76,14 +104,15 @@ async fn conditions(db: &Db, actor: &Actor, q: &AuditQuery) -> Result<(Vec<Strin
         push("tenant_id = $n", scope.into());
     }
     if let Some(key) = nonempty(&q.tenant) {
-        let id = resolve_tenant(db, key).await?;
+        let id = resolve_tenant(db, actor, key).await?;
         if !actor.sees_tenant(id) {
             return Err(ServiceError::not_found("tenant", key));
         }
         push("tenant_id = $n", id.into());
     }
+    // A prefix of the actor's name (`actor:thiago`), the whole name included.
     if let Some(a) = nonempty(&q.actor_name) {
-        push("actor_name = $n", a.into());
+        push("actor_name LIKE $n ESCAPE '\\'", like_prefix(a).into());
     }
     if let Some(a) = nonempty(&q.action) {
         match a.strip_suffix('*') {
@@ -141,6 +170,14 @@ pub async fn list_records(db: &Db, actor: &Actor, q: &AuditQuery) -> Result<Page
 pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<AuditRecord, ServiceError> {
     require(actor, Permission::AuditRead)?;
     let key = key.trim();
+    // A number is a seq; other hex is an id or a unique id prefix.
+    let expanded;
+    let key = if key.parse::<i64>().is_ok() {
+        key
+    } else {
+        expanded = crate::ids::expand(db, actor, &crate::ids::AUDIT, key).await?;
+        expanded.as_str()
+    };
     let (cond, arg) = if let Ok(seq) = key.parse::<i64>() {
         ("seq = $1", Arg::from(seq))
     } else if let Ok(id) = Uuid::parse_str(key) {

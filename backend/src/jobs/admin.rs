@@ -89,6 +89,7 @@ fn visible(actor: &Actor, job: Option<Job>, id: &str) -> Result<Job, ServiceErro
 
 pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
     require(actor, Permission::JobsRead)?;
+    let id = &crate::ids::expand(db, actor, &crate::ids::JOBS, id).await?;
     let uuid = parse_id(id)?;
     let job: Option<Job> = db
         .fetch_optional(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), args![uuid])
@@ -97,6 +98,7 @@ pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Job, ServiceError> 
 }
 
 async fn get_for_update(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Job, ServiceError> {
+    let id = &crate::ids::expand_tx(tx, actor, &crate::ids::JOBS, id).await?;
     let uuid = parse_id(id)?;
     let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
     if tx.backend() == Backend::Postgres {
@@ -209,13 +211,32 @@ pub const TENANT_KINDS: [&str; 2] = ["noop", "audit.note"];
 /// Unique keys with this prefix belong to the scheduler (`schedule:<name>`, docs/adr/0004).
 pub const RESERVED_KEY_PREFIX: &str = "schedule:";
 
+/// Whether this build's workers have a handler for `kind`: a job of a kind without one fails
+/// when claimed, so the queue screen marks such kinds.
+pub fn has_handler(kind: &str) -> bool {
+    super::Handlers::builtin().handles(kind.trim())
+}
+
+/// The kinds this build's workers run, sorted.
+pub fn known_kinds() -> Vec<String> {
+    super::Handlers::builtin()
+        .kinds()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Which kinds `actor` may enqueue by hand, or why not.
 fn check_kind(actor: &Actor, kind: &str) -> Result<(), ServiceError> {
     let kind = kind.trim();
-    if !super::Handlers::builtin().kinds().contains(&kind) {
+    let handlers = super::Handlers::builtin();
+    if !handlers.handles(kind) {
         return Err(ServiceError::invalid(
             "kind",
-            format!("no handler is registered for kind {kind}"),
+            format!(
+                "unknown job kind {kind:?}: known kinds are {}",
+                handlers.kinds().join(", ")
+            ),
         ));
     }
     if !actor.is_platform() && !TENANT_KINDS.contains(&kind) {

@@ -30,6 +30,14 @@ pub use queue::{
 };
 pub use worker::{Handlers, Worker, WorkerConfig};
 
+/// In a worker's queue list: every queue, including ones that appear later.
+pub const ALL_QUEUES: &str = "*";
+
+/// Whether a worker serving `queues` takes jobs of `queue`.
+pub fn serves(queues: &[String], queue: &str) -> bool {
+    queues.iter().any(|q| q == ALL_QUEUES || q == queue)
+}
+
 pub const STATUSES: [&str; 6] = ["queued", "running", "succeeded", "failed", "dead", "cancelled"];
 
 /// Attempts a job gets unless its enqueuer says otherwise (the schema default too).

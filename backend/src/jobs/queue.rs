@@ -289,7 +289,13 @@ pub async fn claim(
     }
     let at = now();
     let mut args: Vec<Arg> = args![later(at, lease), worker_id, at];
-    args.extend(queues.iter().map(Arg::from));
+    // `*` claims from every queue; the partial index's order still serves the walk.
+    let which = if queues.iter().any(|q| q == super::ALL_QUEUES) {
+        String::new()
+    } else {
+        args.extend(queues.iter().map(Arg::from));
+        format!("AND queue IN ({}) ", placeholders(4, queues.len()))
+    };
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -298,11 +304,10 @@ pub async fn claim(
         // A materialised CTE picks the rows once: as `WHERE id IN (SELECT … LIMIT n)` the
         // planner may rescan the subquery per row (it did under row-level security, for the
         // application role) and take more than `batch` rows.
-        "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'queued' AND queue IN ({}) \
+        "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'queued' {which}\
          AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) \
          UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
          updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM picked) RETURNING {COLUMNS}",
-        placeholders(4, queues.len()),
         batch.min(MAX_BATCH)
     );
     let mut jobs: Vec<Job> = write_one(db, &sql, args).await?;

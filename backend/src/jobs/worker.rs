@@ -81,6 +81,11 @@ impl Handlers {
         self
     }
 
+    /// Whether this build has a handler for `kind` (the queue screen marks kinds without one).
+    pub fn handles(&self, kind: &str) -> bool {
+        self.map.contains_key(kind)
+    }
+
     pub fn kinds(&self) -> Vec<&str> {
         let mut k: Vec<&str> = self.map.keys().map(String::as_str).collect();
         k.sort_unstable();
@@ -291,7 +296,7 @@ impl Worker {
                 Some(flushed) = flushed_rx.recv() => flush_done(&mut st, flushed),
                 Some(msg) = wake.recv() => {
                     if let BusMessage::Message { payload, .. } = msg {
-                        if cfg.queues.contains(&payload) {
+                        if super::serves(&cfg.queues, &payload) {
                             st.next_claim = Instant::now();
                         }
                     } else {

@@ -36,6 +36,7 @@ macro_rules! cols {
 
 mod billing;
 mod bulk;
+mod bulk_customers;
 mod credits;
 mod data;
 mod infra;
@@ -50,6 +51,7 @@ mod tests;
 mod text;
 
 pub use bulk::bulk_tenants;
+pub use bulk_customers::{bench_document, bench_email, bulk_customers};
 pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
 
 macro_rules! report {
