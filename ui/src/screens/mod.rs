@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod billing;
 pub mod common;
+pub mod customers;
 pub mod dashboard;
 pub mod dns_ssl;
 pub mod incidents;
@@ -274,6 +275,7 @@ const SCREENS: &[(&str, Make)] = &[
     ("dashboard", |_| Box::<dashboard::Dashboard>::default()),
     ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
+    ("customers", |_| Box::<customers::list::CustomersList>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -288,6 +290,7 @@ const SCREENS: &[(&str, Make)] = &[
 pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
+        Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),

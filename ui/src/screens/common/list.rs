@@ -94,6 +94,12 @@ impl<S: Source> List<S> {
         }
     }
 
+    /// Its calls in `slot` (a screen holding several lists gives each its own).
+    pub fn in_slot(mut self, slot: &'static str) -> List<S> {
+        self.slot = slot;
+        self
+    }
+
     /// `s` cycles through `n` sort keys, `S` flips the direction.
     pub fn sortable(mut self, n: usize) -> List<S> {
         self.sorts = n;
