@@ -25,6 +25,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 const HISTORY: usize = 32;
 /// The screen id of the login screen, which is not on the stack.
 const LOGIN_SID: u64 = 0;
+/// The screen id the palette's lookups run under (it is not on the stack either).
+const PALETTE_SID: u64 = u64::MAX;
 
 pub enum Popup {
     Help(Help),
@@ -374,7 +376,10 @@ impl App {
             return;
         }
         if let Some(Popup::Palette(p)) = &mut self.popup {
-            p.on_input(key);
+            if p.on_input(key) {
+                let term = p.term();
+                self.look_up(term, false);
+            }
             return;
         }
         let page_size = self.page_size;
@@ -412,9 +417,13 @@ impl App {
                     Action::Quit => self.quit = true,
                     Action::Accept => {
                         let chosen = p.accept();
+                        let term = p.term();
                         self.popup = None;
-                        if let Some(c) = chosen {
-                            self.route_action(c);
+                        match (chosen, term) {
+                            (Some(c), _) => self.route_action(c),
+                            // Nothing found yet (typed fast): look it up now and open it.
+                            (None, Some(term)) => self.look_up(Some(term), true),
+                            (None, None) => {}
                         }
                     }
                     other => p.on_action(&other),
@@ -450,6 +459,65 @@ impl App {
         }
     }
 
+    /// Runs `backend::find` for the palette: debounced while typing, at once for Enter.
+    fn look_up(&mut self, term: Option<String>, open: bool) {
+        let Some(term) = term else {
+            self.tasks.forget_screen(PALETTE_SID);
+            return;
+        };
+        let n = crate::palette::HITS_PER_KIND;
+        let job = if open {
+            Job::call("find", move |env| async move {
+                let r = backend::find::find(&env.db, &env.actor, &term, n).await;
+                crate::palette::FoundOpen(term, r)
+            })
+        } else {
+            Job::call("find", move |env| async move {
+                let r = backend::find::find(&env.db, &env.actor, &term, n).await;
+                crate::palette::Found(term, r)
+            })
+            .delayed(screens::DEBOUNCE)
+        };
+        self.outbox.push((PALETTE_SID, job));
+    }
+
+    /// A palette lookup came back: hits to show, or the one to open.
+    fn palette_found(&mut self, msg: crate::tasks::Msg) {
+        let msg = match msg.downcast::<crate::palette::Found>() {
+            Ok(found) => {
+                if let Some(Popup::Palette(p)) = &mut self.popup {
+                    p.found(*found);
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        if let Ok(found) = msg.downcast::<crate::palette::FoundOpen>() {
+            let crate::palette::FoundOpen(term, r) = *found;
+            match r {
+                Ok(hits) => match hits.first() {
+                    Some(h) => self.route_action(crate::palette::open_hit(h)),
+                    None => self.flash_error(format!("nothing found for \"{term}\"")),
+                },
+                Err(e) => self.flash_error(e.to_string()),
+            }
+        }
+    }
+
+    /// A job by id (the palette's "go to"): the job list with its detail open.
+    fn open_job(&mut self, id: uuid::Uuid) {
+        self.navigate(screens::page_route("services/jobs"));
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            if let Some(jobs) = screen.downcast_mut::<screens::services::jobs::JobsList>() {
+                let mut ctx = Ctx::new(page_size);
+                jobs.open_job(id, &mut ctx);
+                self.process(sid, ctx);
+            }
+        }
+    }
+
     /// Actions that change where we are or what the status bar says.
     fn route_action(&mut self, a: Action) {
         match a {
@@ -457,7 +525,10 @@ impl App {
             Action::Back => self.back(),
             Action::Goto(path) => match Route::parse(&path) {
                 Some(r) => self.navigate(r),
-                None => self.flash_error(format!("no such screen: {path}")),
+                None => match path.strip_prefix("services/jobs/").and_then(|id| id.parse().ok()) {
+                    Some(id) => self.open_job(id),
+                    None => self.flash_error(format!("no such screen: {path}")),
+                },
             },
             Action::OpenTenant(key) => self.navigate(Route::Tenant {
                 key,
@@ -507,6 +578,12 @@ impl App {
                 Ok(Ok(auth)) => self.tasks.set_actor(auth.actor),
                 _ => {}
             }
+            return;
+        }
+        if r.screen == PALETTE_SID {
+            self.palette_found(r.msg);
+            self.dirty = true;
+            self.flush();
             return;
         }
         if r.screen == LOGIN_SID {

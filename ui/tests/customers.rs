@@ -169,3 +169,54 @@ async fn a_customer_out_of_scope_is_not_found_not_loading() {
     assert!(text.contains("not found"), "{text}");
     assert!(!text.contains("Loading"), "{text}");
 }
+
+#[tokio::test]
+async fn go_to_by_e_mail_from_the_palette_at_80x24_and_120x40() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &c.email);
+    app.settle().await;
+    let small = screen_text(&render(&mut app, 80, 24));
+    assert!(small.contains("customer ·"), "{small}");
+    assert_snapshot!("goto_email_80x24", stable(&small));
+    let big = screen_text(&render(&mut app, 120, 40));
+    let start: String = c.name.chars().take(20).collect();
+    assert!(big.contains(&start) && big.contains(&c.tenant_slug), "{big}");
+    assert_snapshot!("goto_email_120x40", stable(&big));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(detail(&app).customer.as_ref().map(|x| x.id), Some(c.id));
+}
+
+#[tokio::test]
+async fn enter_before_the_answer_still_goes_to_the_first_hit() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &c.email);
+    // No settle: the debounced lookup has not answered; Enter looks the term up at once.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(detail(&app).customer.as_ref().map(|x| x.id), Some(c.id));
+}
+
+#[tokio::test]
+async fn go_to_a_tenant_by_slug_and_nothing_found_says_so() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, "streammax");
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(
+        app.route().path().starts_with("tenants/streammax"),
+        "{}",
+        app.route().path()
+    );
+    palette(&mut app, "zzqxw-nothing");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let flash = app.flash().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(flash.contains("nothing found"), "{flash}");
+}

@@ -248,6 +248,12 @@ impl Screen for JobsList {
 }
 
 impl JobsList {
+    /// Opens the detail popup of job `id` (reached by id from the palette).
+    pub fn open_job(&mut self, id: uuid::Uuid, ctx: &mut Ctx) {
+        self.detail = Some(JobDetail::loading(id));
+        job_detail::load(ctx, id);
+    }
+
     pub fn rows(&self) -> &[Job] {
         self.list.items()
     }
