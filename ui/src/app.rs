@@ -125,7 +125,41 @@ impl App {
     /// Whether the hint bar and `?` help offer `a` now: what the screen offers, less every
     /// change when acting read-only.
     pub fn offers(&self, a: &Action) -> bool {
-        !(self.actor().read_only && a.mutates()) && self.screen().is_none_or(|s| s.offers(a))
+        !(self.actor().read_only && a.mutates()) && self.permits(a) && self.screen().is_none_or(|s| s.offers(a))
+    }
+
+    /// Whether the actor's grants allow `a` on the screen on top (what the screen says it
+    /// needs, docs/adr/0016).
+    pub fn permits(&self, a: &Action) -> bool {
+        let needs = self.screen().and_then(|s| s.needs(a));
+        needs.is_none_or(|p| backend::authz::allows(self.actor(), p))
+    }
+
+    /// Whether the actor may open `route` (its read permission).
+    pub fn may_open(&self, route: &Route) -> bool {
+        screens::route_permission(route).is_none_or(|p| backend::authz::allows(self.actor(), p))
+    }
+
+    /// The tabs above the screen: a section's pages the actor may open, or the screen's own.
+    pub fn visible_tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        let screen = self.screen()?;
+        let route = screen.route();
+        let Route::Page(here) = &route else {
+            return screen.tabs();
+        };
+        screen.tabs()?;
+        let pages: Vec<&'static crate::router::Page> = route
+            .section()
+            .pages
+            .iter()
+            .filter_map(|p| crate::router::page_at(p))
+            .filter(|p| p.path == here.path || self.may_open(&Route::Page(p)))
+            .collect();
+        if pages.len() < 2 {
+            return None;
+        }
+        let i = pages.iter().position(|p| p.path == here.path).unwrap_or(0);
+        Some((pages.iter().map(|p| p.title).collect(), i))
     }
 
     /// Asks the backend whether the session is still valid (every minute from `tick`).
@@ -247,7 +281,12 @@ impl App {
         }
         let sid = self.next_sid;
         self.next_sid += 1;
-        let mut screen = screens::for_route(&route, &self.theme);
+        let mut screen = match screens::route_permission(&route) {
+            Some(p) if !backend::authz::allows(self.actor(), p) => {
+                Box::new(screens::Forbidden::new(route.clone(), self.actor(), p))
+            }
+            _ => screens::for_route(&route, &self.theme),
+        };
         let mut ctx = Ctx::new(self.page_size);
         screen.start(&mut ctx);
         self.stack.push((sid, screen));
@@ -440,6 +479,12 @@ impl App {
             a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
                 self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));
             }
+            // Not the actor's to do: refused before any call (the backend would refuse it).
+            a if !self.permits(&a) && self.screen().is_some_and(|s| s.dialog().is_none()) => {
+                let needs = self.screen().and_then(|s| s.needs(&a)).map_or("", |p| p.key());
+                let role = self.actor().role.as_str();
+                self.flash_error(format!("not permitted: {role} lacks {needs}"));
+            }
             a => {
                 let page_size = self.page_size;
                 let handled = match self.stack.last_mut() {
@@ -536,8 +581,19 @@ impl App {
             }),
             Action::NextTab | Action::PrevTab => {
                 let step = if a == Action::NextTab { 1 } else { -1 };
-                if let Some(r) = self.route().sibling(step) {
-                    self.replace(r);
+                // Past the pages the actor may not open (a tenant admin has no Create tab).
+                let mut at = self.route();
+                for _ in 0..8 {
+                    match at.sibling(step) {
+                        Some(r) if self.may_open(&r) => {
+                            if r != self.route() {
+                                self.replace(r);
+                            }
+                            break;
+                        }
+                        Some(r) => at = r,
+                        None => break,
+                    }
                 }
             }
             Action::Flash(text) => self.set_flash(Flash::success(text)),

@@ -247,12 +247,16 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
         },
     );
     admin.settle().await;
+    // Limits are platform-only: `e` is not offered, and pressing it opens no form.
+    assert!(!admin.offers(&painel_ui::action::Action::Edit));
     ch(&mut admin, 'e');
     retype(&mut admin, "unlimited");
     press(&mut admin, KeyCode::Enter);
     admin.settle().await;
     let d = tenant_detail(&admin);
-    assert!(d.editing, "refused");
+    assert!(!d.editing, "no form opened");
+    let flash = admin.flash().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(flash.contains("tenants:limits"), "{flash}");
     let t = tenants::get(&db, &actor(), "acme-hosting").await.expect("tenant");
     assert_eq!(t.max_customers, Some(1));
 }

@@ -26,6 +26,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use widgets::Theme;
 
+use backend::authz::Permission;
+
 use crate::action::Action;
 use crate::router::{Page, Route};
 use crate::tasks::{Env, Job, Msg, Sink};
@@ -218,6 +220,13 @@ pub trait Screen: Any + Send {
     /// The keys it answers to now, outside a dialog.
     fn keys(&self) -> Keys;
 
+    /// The permission `a` needs here, when it needs one (a changing key): the hint bar and
+    /// help leave out what the actor's grants do not allow, and the app refuses it before
+    /// any call. The service layer is still the real gate.
+    fn needs(&self, _a: &Action) -> Option<Permission> {
+        None
+    }
+
     /// Tabs drawn above the screen: (titles, selected).
     fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
         self.route().tabs()
@@ -312,6 +321,76 @@ pub fn columns_for(view: &str) -> Option<&'static common::columns::ViewColumns> 
     .into_iter()
     .flatten()
     .find(|c| c.view == view)
+}
+
+/// The permission opening `path` needs: its browse view's, or the screen's own read.
+pub fn page_permission(path: &str) -> Option<Permission> {
+    if let Some(v) = crate::router::page_at(path)
+        .and_then(|p| p.view)
+        .and_then(backend::browse::view)
+    {
+        return Some(v.permission);
+    }
+    Some(match path {
+        "tenants" => Permission::TenantsRead,
+        "tenants/create" => Permission::TenantsCreate,
+        "customers" => Permission::CustomersRead,
+        "services/provisioning" | "services/jobs" => Permission::JobsRead,
+        "settings/api-keys" => Permission::ApikeysRead,
+        _ => return None,
+    })
+}
+
+/// The permission opening `route` needs.
+pub fn route_permission(route: &Route) -> Option<Permission> {
+    match route {
+        Route::Page(p) => page_permission(p.path),
+        Route::Tenant { .. } => Some(Permission::TenantsRead),
+        Route::Customer { .. } => Some(Permission::CustomersRead),
+    }
+}
+
+/// What a page the actor's role may not open shows, instead of waiting for rows that will
+/// never come.
+pub struct Forbidden {
+    pub route: Route,
+    pub text: String,
+}
+
+impl Forbidden {
+    pub fn new(route: Route, actor: &backend::Actor, needs: Permission) -> Forbidden {
+        let title = route.breadcrumbs().join(" › ");
+        let text = format!(
+            "{title} is not open to {} ({}): it needs the {} permission. \
+             Ask a platform administrator if you need it.",
+            actor.name,
+            actor.role.as_str(),
+            needs.key()
+        );
+        Forbidden { route, text }
+    }
+}
+
+impl Screen for Forbidden {
+    fn route(&self) -> Route {
+        self.route.clone()
+    }
+
+    fn on_action(&mut self, _a: &Action, _ctx: &mut Ctx) -> bool {
+        false
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new()
+    }
+
+    fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        None
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        notice(f, area, "Not permitted", &self.text, theme.warning, theme);
+    }
 }
 
 /// The route of a fixed page (the paths in [`SCREENS`] are all in the sitemap).

@@ -99,6 +99,10 @@ impl Screen for JobsList {
         self.modal.is_some().then_some(Dialog::Confirm { fields: false })
     }
 
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Retry | Action::CancelJob).then_some(backend::authz::Permission::JobsManage)
+    }
+
     fn keys(&self) -> Keys {
         Keys::new()
             .with(&self.list.keys())
