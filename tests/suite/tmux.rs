@@ -77,6 +77,8 @@ fn customers_their_story_and_go_to_by_e_mail() {
         screen.contains("Profile") && screen.contains("Invoices"),
         "story tabs:\n{screen}"
     );
+    // The status bar names the context `painel demo` selected and its database file.
+    assert!(screen.contains("demo · sqlite"), "context in the status bar:\n{screen}");
     tmux(&["send-keys", "-t", s, "Tab"]);
     wait_for(s, "Services of Academia", Duration::from_secs(20));
     for _ in 0..2 {

@@ -549,6 +549,17 @@ impl App {
         }
     }
 
+    fn filter_top(&mut self, filter: &str) {
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            let mut ctx = Ctx::new(page_size);
+            if screen.filter_by(filter, &mut ctx) {
+                self.process(sid, ctx);
+            }
+        }
+    }
+
     /// A job by id (the palette's "go to"): the job list with its detail open.
     fn open_job(&mut self, id: uuid::Uuid) {
         self.navigate(screens::page_route("services/jobs"));
@@ -568,6 +579,17 @@ impl App {
         match a {
             Action::Quit => self.quit = true,
             Action::Back => self.back(),
+            Action::Goto(link) if link.contains('?') => {
+                // `page?filter`: the page, narrowed as if the filter were typed after `/`.
+                let (path, filter) = link.split_once('?').unwrap_or((&link, ""));
+                match Route::parse(path) {
+                    Some(r) => {
+                        self.navigate(r);
+                        self.filter_top(filter);
+                    }
+                    None => self.flash_error(format!("no such screen: {path}")),
+                }
+            }
             Action::Goto(path) => match Route::parse(&path) {
                 Some(r) => self.navigate(r),
                 None => match path.strip_prefix("services/jobs/").and_then(|id| id.parse().ok()) {

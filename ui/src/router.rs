@@ -47,6 +47,7 @@ pub const PAGES: &[Page] = &[
     page("tenants/create", "Create", "tenants", None),
     page("customers", "Customers", "customers", None),
     page("servers", "List", "servers", Some("servers")),
+    page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
@@ -95,6 +96,7 @@ pub const SECTIONS: &[Section] = &[
         title: "Services",
         aliases: &["svc"],
         pages: &[
+            "services/list",
             "services/plans",
             "services/addons",
             "services/provisioning",

@@ -220,3 +220,38 @@ async fn go_to_a_tenant_by_slug_and_nothing_found_says_so() {
     let flash = app.flash().map(|f| f.text.clone()).unwrap_or_default();
     assert!(flash.contains("nothing found"), "{flash}");
 }
+
+#[tokio::test]
+async fn dashboard_cards_lead_where_they_say() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    let stats = app
+        .screen_as::<painel_ui::screens::dashboard::Dashboard>()
+        .and_then(|d| d.stats.clone())
+        .expect("stats");
+    let at = |label: &str| stats.iter().position(|s| s.label == label).expect(label);
+    // "Customers N" opens the customers list.
+    for _ in 0..at("Customers") {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "customers");
+    // "Services in error N" opens those services: N rows, each in error.
+    let n = stats[at("Services in error")].value;
+    ch(&mut app, 'q');
+    app.settle().await;
+    for _ in at("Customers")..at("Services in error") {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "services/list");
+    let b = app
+        .screen_as::<painel_ui::screens::common::browse::BrowseScreen>()
+        .expect("services list");
+    let page = b.state.list.page.as_ref().expect("rows");
+    let status = page.columns.iter().position(|c| c.title == "Status").expect("status");
+    assert_eq!(page.rows.len() as i64, n);
+    assert!(page.rows.iter().all(|r| r[status].to_string() == "error"));
+}

@@ -99,3 +99,25 @@ async fn a_page_the_role_may_not_open_says_so_instead_of_loading() {
     app.settle().await;
     assert_eq!(app.route().path(), "tenants");
 }
+
+#[tokio::test]
+async fn a_suspended_tenant_offers_reactivate_not_suspend() {
+    let (db, _dir) = db_with(2).await;
+    db.execute(
+        "UPDATE tenants SET status = 'suspended', suspended_reason = 'unpaid' WHERE slug = 'acme-hosting'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let mut app = app_on(&db, actor(), "tenants/acme-hosting").await;
+    assert!(app.offers(&Action::Reactivate) && !app.offers(&Action::Suspend));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("r reactivate"), "{text}");
+    // On the list too, by the selected tenant's status.
+    let mut app = app_on(&db, actor(), "tenants").await;
+    assert!(app.offers(&Action::Reactivate) && !app.offers(&Action::Suspend));
+    press(&mut app, KeyCode::Down);
+    assert!(app.offers(&Action::Suspend) && !app.offers(&Action::Reactivate));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("x suspend"), "{text}");
+}

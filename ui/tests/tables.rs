@@ -27,6 +27,8 @@ async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
     let tables: &[(&str, &[&str])] = &[
         ("tenants", &["NAME", "STATUS"]),
         ("servers", &["Name", "Region", "Status"]),
+        ("customers", &["NAME", "E-MAIL", "STATUS"]),
+        ("services/list", &["Customer", "Status", "Price"]),
         ("services/plans", &["Code", "Status", "Price"]),
         ("services/addons", &["Code", "Status", "Price"]),
         ("services/jobs", &["ID", "STATUS"]),

@@ -227,6 +227,12 @@ pub trait Screen: Any + Send {
         None
     }
 
+    /// Narrows the screen to `text` as if typed after `/` (a dashboard card's filter);
+    /// false when it has no filter.
+    fn filter_by(&mut self, _text: &str, _ctx: &mut Ctx) -> bool {
+        false
+    }
+
     /// Tabs drawn above the screen: (titles, selected).
     fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
         self.route().tabs()

@@ -233,6 +233,11 @@ impl Screen for BrowseScreen {
         self.state.reload(ctx);
     }
 
+    fn filter_by(&mut self, text: &str, ctx: &mut Ctx) -> bool {
+        self.state.list.preset(text, ctx);
+        true
+    }
+
     fn keys(&self) -> Keys {
         // Tabs move between a section's pages (settings has more than one).
         Keys::new()

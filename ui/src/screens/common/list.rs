@@ -181,6 +181,13 @@ impl<S: Source> List<S> {
         self.fetch(ctx, filter, PageAt::First, Move::First, debounce, true);
     }
 
+    /// The filter line set to `text` and applied (a link that carries a filter).
+    pub fn preset(&mut self, text: &str, ctx: &mut Ctx) {
+        self.filter.input = tui_input::Input::new(text.to_owned());
+        self.filter.editing = false;
+        self.restart(ctx, false);
+    }
+
     /// The same page again, selection kept.
     pub fn reload(&mut self, ctx: &mut Ctx) {
         let (filter, at) = (self.applied.clone(), self.paging.at.clone());
