@@ -441,14 +441,21 @@ async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
     app.settle().await;
     let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
     assert_eq!(t.status, "active", "refused without a recent code");
+    // The code field is added under the reason, which stays shown and editable.
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("2FA code") && text.contains("Reason"), "{text}");
+    assert!(text.contains("chargeback"), "the reason is still shown:\n{text}");
+    press(&mut app, KeyCode::BackTab);
+    typ(&mut app, " (card)");
+    press(&mut app, KeyCode::Tab);
     typ(&mut app, &totp::code_at(&e.secret, backend::db::now()).unwrap());
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
     assert_eq!(
         (t.status.as_str(), t.suspended_reason.as_deref()),
-        ("suspended", Some("chargeback")),
-        "the reason typed first is kept"
+        ("suspended", Some("chargeback (card)")),
+        "the reason typed first is kept, and could be corrected"
     );
 }
 
