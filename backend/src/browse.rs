@@ -67,8 +67,72 @@ pub struct ColumnInfo {
 pub struct BrowseQuery {
     pub filter: Option<String>,
     pub tenant: Option<Uuid>,
+    /// Only the rows touching one customer (the console's customer screen); views with no
+    /// link to customers refuse it (see [`customer_link`]).
+    pub customer: Option<Uuid>,
     pub limit: usize,
     pub at: PageAt,
+}
+
+/// How a view's rows touch a customer.
+#[derive(Debug, Clone, Copy)]
+pub enum CustomerLink {
+    /// A customer id column.
+    Column(&'static str),
+    /// Rows that name the customer: `entity_id` equal to it, or JSON text columns
+    /// mentioning its id (audit before/after, job payloads). A scan within the tenant scope.
+    Mentions {
+        entity_id: Option<&'static str>,
+        json: &'static [&'static str],
+    },
+}
+
+/// The customer link of a view, if it has one.
+pub fn customer_link(view: &str) -> Option<CustomerLink> {
+    use CustomerLink::*;
+    Some(match view {
+        "services" | "invoices" | "dns_zones" | "migrations" | "lines" | "tickets" => Column("x.customer_id"),
+        "payments" => Column("i.customer_id"),
+        "jobs" => Mentions {
+            entity_id: None,
+            json: &["x.payload"],
+        },
+        "audit" => Mentions {
+            entity_id: Some("x.entity_id"),
+            json: &["x.before", "x.after"],
+        },
+        _ => return None,
+    })
+}
+
+fn customer_cond(db: &Db, v: &View, customer: Uuid, args: &mut Vec<Arg>) -> Result<String, ServiceError> {
+    match customer_link(v.key) {
+        Some(CustomerLink::Column(col)) => {
+            args.push(customer.into());
+            Ok(format!("{col} = ${}", args.len()))
+        }
+        Some(CustomerLink::Mentions { entity_id, json }) => {
+            let text = customer.to_string();
+            let mut ors = Vec::new();
+            if let Some(col) = entity_id {
+                args.push(text.clone().into());
+                ors.push(format!("{col} = ${}", args.len()));
+            }
+            args.push(format!("%{text}%").into());
+            let n = args.len();
+            for col in json {
+                ors.push(match db.backend() {
+                    crate::db::Backend::Postgres => format!("{col}::text LIKE ${n}"),
+                    crate::db::Backend::Sqlite => format!("{col} LIKE ${n}"),
+                });
+            }
+            Ok(format!("({})", ors.join(" OR ")))
+        }
+        None => Err(ServiceError::invalid(
+            "customer",
+            format!("{} has no customer to filter by", v.title),
+        )),
+    }
 }
 
 fn key_part(c: &Cell) -> Option<KeyPart> {
@@ -100,6 +164,9 @@ pub async fn browse(db: &Db, actor: &Actor, v: &View, q: &BrowseQuery) -> Result
     if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         args.push(validate::like_contains(f).into());
         conds.push(format!("lower({}) LIKE ${} ESCAPE '\\'", v.search, args.len()));
+    }
+    if let Some(customer) = q.customer {
+        conds.push(customer_cond(db, v, customer, &mut args)?);
     }
     crate::reseller::restrict(actor, v.reach, v.title, &mut conds, &mut args)?;
     let order_cols: Vec<&str> = v.order.iter().map(|(c, _)| *c).collect();

@@ -12,7 +12,8 @@ use crate::reseller::{self, Reach};
 pub struct Stat {
     pub label: &'static str,
     pub value: i64,
-    /// Where to go to see these rows.
+    /// Where to go to see these rows: a console path, `?text` narrowing its list as if
+    /// typed after `/`.
     pub route: &'static str,
 }
 
@@ -49,7 +50,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         label: "Customers",
-        route: "tenants",
+        route: "customers",
         permission: Permission::CustomersRead,
         table: "customers",
         cond: "1 = 1",
@@ -61,7 +62,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         label: "Active services",
-        route: "services",
+        route: "services/list?active",
         permission: Permission::ServicesRead,
         table: "services",
         cond: "status = 'active'",
@@ -73,7 +74,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         label: "Services in error",
-        route: "services/provisioning",
+        route: "services/list?error",
         permission: Permission::ServicesRead,
         table: "services",
         cond: "status = 'error'",
@@ -115,7 +116,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         label: "Overdue invoices",
-        route: "billing",
+        route: "billing/invoices?overdue",
         permission: Permission::BillingRead,
         table: "invoices",
         cond: "status = 'overdue'",
@@ -139,7 +140,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         label: "Migrations failed",
-        route: "migrations",
+        route: "migrations?failed",
         permission: Permission::MigrationsRead,
         table: "migrations",
         cond: "status IN ('failed', 'aborted')",

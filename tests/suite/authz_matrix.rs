@@ -60,6 +60,8 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("browse.plans", "AAA...AA", "AAAAAAAA"),
     ("browse.addons", "AAA...AA", "AAAAAAAA"),
     ("browse.invoices", "AAA...AA", "AAAAAAAA"),
+    ("browse.lines", "AAA...AA", "AAAAAAAA"),
+    ("browse.tickets", "AAA...AA", "AAAAAAAA"),
     ("browse.payments", "AAA...AA", "AAAAAAAA"),
     ("browse.disputes", "AA-...AA", "AA----AA"),
     ("browse.dns_zones", "AAA...AA", "AAAAAAAA"),

@@ -179,3 +179,90 @@ async fn every_browse_view_runs_and_scopes() {
         "no infrastructure figures for tenants"
     );
 }
+
+/// The customer screen's tabs (issue 10): each linked view narrowed to one customer holds
+/// exactly that customer's rows; the audit trail and job payloads match by mention; a view
+/// with no link to customers refuses the filter.
+#[tokio::test]
+async fn browse_views_narrow_to_one_customer() {
+    let t = fresh().await;
+    backend::seed::demo(&t.db).await.unwrap();
+    let email: String =
+        t.db.scalar(
+            "SELECT c.email FROM customers c \
+             WHERE EXISTS (SELECT 1 FROM services s WHERE s.customer_id = c.id) \
+               AND EXISTS (SELECT 1 FROM tickets k WHERE k.customer_id = c.id) \
+             ORDER BY c.email LIMIT 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let c = customers::list(
+        &t.db,
+        &operator(),
+        &CustomerQuery {
+            filter: Some(email.clone()),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .find(|c| c.email == email)
+    .unwrap();
+    let q = BrowseQuery {
+        customer: Some(c.id),
+        limit: 500,
+        ..Default::default()
+    };
+    for (key, table) in [
+        ("services", "services"),
+        ("invoices", "invoices"),
+        ("tickets", "tickets"),
+        ("lines", "lines"),
+    ] {
+        let want: i64 =
+            t.db.scalar(
+                &format!("SELECT count(*) FROM {table} WHERE customer_id = $1"),
+                backend::args![c.id],
+            )
+            .await
+            .unwrap();
+        let got = browse(&t.db, &operator(), view(key).unwrap(), &q).await.unwrap();
+        assert_eq!(got.rows.len() as i64, want, "{key}");
+    }
+    let payments: i64 =
+        t.db.scalar(
+            "SELECT count(*) FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.customer_id = $1",
+            backend::args![c.id],
+        )
+        .await
+        .unwrap();
+    let got = browse(&t.db, &operator(), view("payments").unwrap(), &q).await.unwrap();
+    assert_eq!(got.rows.len() as i64, payments);
+    let audit = browse(&t.db, &operator(), view("audit").unwrap(), &q).await.unwrap();
+    let all = browse(
+        &t.db,
+        &operator(),
+        view("audit").unwrap(),
+        &BrowseQuery {
+            limit: 500,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Its own creation, and the rows of what it owns (services, invoices…), not the rest.
+    assert!(audit.rows.len() > 2, "{} audit rows", audit.rows.len());
+    assert!(audit.rows.len() < all.rows.len());
+    let actions: Vec<String> = audit.rows.iter().map(|r| r[3].to_string()).collect();
+    assert!(actions.iter().any(|a| a == "customer.create"), "{actions:?}");
+    assert!(actions.iter().any(|a| a == "service.create"), "{actions:?}");
+    browse(&t.db, &operator(), view("jobs").unwrap(), &q).await.unwrap();
+    assert!(matches!(
+        browse(&t.db, &operator(), view("servers").unwrap(), &q).await,
+        Err(ServiceError::Validation(_))
+    ));
+}

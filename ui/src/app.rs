@@ -25,6 +25,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 const HISTORY: usize = 32;
 /// The screen id of the login screen, which is not on the stack.
 const LOGIN_SID: u64 = 0;
+/// The screen id the palette's lookups run under (it is not on the stack either).
+const PALETTE_SID: u64 = u64::MAX;
 
 pub enum Popup {
     Help(Help),
@@ -123,7 +125,41 @@ impl App {
     /// Whether the hint bar and `?` help offer `a` now: what the screen offers, less every
     /// change when acting read-only.
     pub fn offers(&self, a: &Action) -> bool {
-        !(self.actor().read_only && a.mutates()) && self.screen().is_none_or(|s| s.offers(a))
+        !(self.actor().read_only && a.mutates()) && self.permits(a) && self.screen().is_none_or(|s| s.offers(a))
+    }
+
+    /// Whether the actor's grants allow `a` on the screen on top (what the screen says it
+    /// needs, docs/adr/0016).
+    pub fn permits(&self, a: &Action) -> bool {
+        let needs = self.screen().and_then(|s| s.needs(a));
+        needs.is_none_or(|p| backend::authz::allows(self.actor(), p))
+    }
+
+    /// Whether the actor may open `route` (its read permission).
+    pub fn may_open(&self, route: &Route) -> bool {
+        screens::route_permission(route).is_none_or(|p| backend::authz::allows(self.actor(), p))
+    }
+
+    /// The tabs above the screen: a section's pages the actor may open, or the screen's own.
+    pub fn visible_tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        let screen = self.screen()?;
+        let route = screen.route();
+        let Route::Page(here) = &route else {
+            return screen.tabs();
+        };
+        screen.tabs()?;
+        let pages: Vec<&'static crate::router::Page> = route
+            .section()
+            .pages
+            .iter()
+            .filter_map(|p| crate::router::page_at(p))
+            .filter(|p| p.path == here.path || self.may_open(&Route::Page(p)))
+            .collect();
+        if pages.len() < 2 {
+            return None;
+        }
+        let i = pages.iter().position(|p| p.path == here.path).unwrap_or(0);
+        Some((pages.iter().map(|p| p.title).collect(), i))
     }
 
     /// Asks the backend whether the session is still valid (every minute from `tick`).
@@ -245,7 +281,12 @@ impl App {
         }
         let sid = self.next_sid;
         self.next_sid += 1;
-        let mut screen = screens::for_route(&route, &self.theme);
+        let mut screen = match screens::route_permission(&route) {
+            Some(p) if !backend::authz::allows(self.actor(), p) => {
+                Box::new(screens::Forbidden::new(route.clone(), self.actor(), p))
+            }
+            _ => screens::for_route(&route, &self.theme),
+        };
         let mut ctx = Ctx::new(self.page_size);
         screen.start(&mut ctx);
         self.stack.push((sid, screen));
@@ -374,7 +415,10 @@ impl App {
             return;
         }
         if let Some(Popup::Palette(p)) = &mut self.popup {
-            p.on_input(key);
+            if p.on_input(key) {
+                let term = p.term();
+                self.look_up(term, false);
+            }
             return;
         }
         let page_size = self.page_size;
@@ -412,9 +456,13 @@ impl App {
                     Action::Quit => self.quit = true,
                     Action::Accept => {
                         let chosen = p.accept();
+                        let term = p.term();
                         self.popup = None;
-                        if let Some(c) = chosen {
-                            self.route_action(c);
+                        match (chosen, term) {
+                            (Some(c), _) => self.route_action(c),
+                            // Nothing found yet (typed fast): look it up now and open it.
+                            (None, Some(term)) => self.look_up(Some(term), true),
+                            (None, None) => {}
                         }
                     }
                     other => p.on_action(&other),
@@ -430,6 +478,12 @@ impl App {
             // Read-only: a change is not even started (the backend would refuse it).
             a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
                 self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));
+            }
+            // Not the actor's to do: refused before any call (the backend would refuse it).
+            a if !self.permits(&a) && self.screen().is_some_and(|s| s.dialog().is_none()) => {
+                let needs = self.screen().and_then(|s| s.needs(&a)).map_or("", |p| p.key());
+                let role = self.actor().role.as_str();
+                self.flash_error(format!("not permitted: {role} lacks {needs}"));
             }
             a => {
                 let page_size = self.page_size;
@@ -450,14 +504,98 @@ impl App {
         }
     }
 
+    /// Runs `backend::find` for the palette: debounced while typing, at once for Enter.
+    fn look_up(&mut self, term: Option<String>, open: bool) {
+        let Some(term) = term else {
+            self.tasks.forget_screen(PALETTE_SID);
+            return;
+        };
+        let n = crate::palette::HITS_PER_KIND;
+        let job = if open {
+            Job::call("find", move |env| async move {
+                let r = backend::find::find(&env.db, &env.actor, &term, n).await;
+                crate::palette::FoundOpen(term, r)
+            })
+        } else {
+            Job::call("find", move |env| async move {
+                let r = backend::find::find(&env.db, &env.actor, &term, n).await;
+                crate::palette::Found(term, r)
+            })
+            .delayed(screens::DEBOUNCE)
+        };
+        self.outbox.push((PALETTE_SID, job));
+    }
+
+    /// A palette lookup came back: hits to show, or the one to open.
+    fn palette_found(&mut self, msg: crate::tasks::Msg) {
+        let msg = match msg.downcast::<crate::palette::Found>() {
+            Ok(found) => {
+                if let Some(Popup::Palette(p)) = &mut self.popup {
+                    p.found(*found);
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        if let Ok(found) = msg.downcast::<crate::palette::FoundOpen>() {
+            let crate::palette::FoundOpen(term, r) = *found;
+            match r {
+                Ok(hits) => match hits.first() {
+                    Some(h) => self.route_action(crate::palette::open_hit(h)),
+                    None => self.flash_error(format!("nothing found for \"{term}\"")),
+                },
+                Err(e) => self.flash_error(e.to_string()),
+            }
+        }
+    }
+
+    fn filter_top(&mut self, filter: &str) {
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            let mut ctx = Ctx::new(page_size);
+            if screen.filter_by(filter, &mut ctx) {
+                self.process(sid, ctx);
+            }
+        }
+    }
+
+    /// A job by id (the palette's "go to"): the job list with its detail open.
+    fn open_job(&mut self, id: uuid::Uuid) {
+        self.navigate(screens::page_route("services/jobs"));
+        let page_size = self.page_size;
+        if let Some((sid, screen)) = self.stack.last_mut() {
+            let sid = *sid;
+            if let Some(jobs) = screen.downcast_mut::<screens::services::jobs::JobsList>() {
+                let mut ctx = Ctx::new(page_size);
+                jobs.open_job(id, &mut ctx);
+                self.process(sid, ctx);
+            }
+        }
+    }
+
     /// Actions that change where we are or what the status bar says.
     fn route_action(&mut self, a: Action) {
         match a {
             Action::Quit => self.quit = true,
             Action::Back => self.back(),
+            Action::Goto(link) if link.contains('?') => {
+                // `page?filter`: the page, narrowed as if the filter were typed after `/`.
+                let (path, filter) = link.split_once('?').unwrap_or((&link, ""));
+                match Route::parse(path) {
+                    Some(r) => {
+                        self.navigate(r);
+                        self.filter_top(filter);
+                    }
+                    None => self.flash_error(format!("no such screen: {path}")),
+                }
+            }
             Action::Goto(path) => match Route::parse(&path) {
                 Some(r) => self.navigate(r),
-                None => self.flash_error(format!("no such screen: {path}")),
+                None => match path.strip_prefix("services/jobs/").and_then(|id| id.parse().ok()) {
+                    Some(id) => self.open_job(id),
+                    None => self.flash_error(format!("no such screen: {path}")),
+                },
             },
             Action::OpenTenant(key) => self.navigate(Route::Tenant {
                 key,
@@ -465,8 +603,19 @@ impl App {
             }),
             Action::NextTab | Action::PrevTab => {
                 let step = if a == Action::NextTab { 1 } else { -1 };
-                if let Some(r) = self.route().sibling(step) {
-                    self.replace(r);
+                // Past the pages the actor may not open (a tenant admin has no Create tab).
+                let mut at = self.route();
+                for _ in 0..8 {
+                    match at.sibling(step) {
+                        Some(r) if self.may_open(&r) => {
+                            if r != self.route() {
+                                self.replace(r);
+                            }
+                            break;
+                        }
+                        Some(r) => at = r,
+                        None => break,
+                    }
                 }
             }
             Action::Flash(text) => self.set_flash(Flash::success(text)),
@@ -507,6 +656,12 @@ impl App {
                 Ok(Ok(auth)) => self.tasks.set_actor(auth.actor),
                 _ => {}
             }
+            return;
+        }
+        if r.screen == PALETTE_SID {
+            self.palette_found(r.msg);
+            self.dirty = true;
+            self.flush();
             return;
         }
         if r.screen == LOGIN_SID {

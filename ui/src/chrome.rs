@@ -85,9 +85,14 @@ fn goto_key(keymap: &Keymap, section: &str) -> Option<String> {
 }
 
 /// The sections of the sitemap, each with its `g` key as a badge, and the current one.
-pub fn nav_items(route: &Route, keymap: &Keymap) -> (Vec<NavItem<'static>>, usize) {
+/// Sections whose every page `may_open` refuses are left out (a tenant admin sees no Servers).
+pub fn nav_items(route: &Route, keymap: &Keymap, may_open: impl Fn(&Route) -> bool) -> (Vec<NavItem<'static>>, usize) {
     let current = route.section().key;
-    let items = SECTIONS
+    let shown: Vec<&crate::router::Section> = SECTIONS
+        .iter()
+        .filter(|s| s.key == current || s.pages.iter().filter_map(|p| Route::parse(p)).any(|r| may_open(&r)))
+        .collect();
+    let items = shown
         .iter()
         .map(|s| {
             let item = NavItem::new(s.title);
@@ -97,7 +102,7 @@ pub fn nav_items(route: &Route, keymap: &Keymap) -> (Vec<NavItem<'static>>, usiz
             }
         })
         .collect();
-    let active = SECTIONS.iter().position(|s| s.key == current).unwrap_or(0);
+    let active = shown.iter().position(|s| s.key == current).unwrap_or(0);
     (items, active)
 }
 

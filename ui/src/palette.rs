@@ -1,11 +1,18 @@
 //! The `:` command palette: fuzzy jump to any section or page of the sitemap (`:srv`,
-//! `:bil`, `:invoices`), a tenant (`:tenant acme`), or `:q` to quit.
+//! `:bil`, `:invoices`), a tenant (`:tenant acme`), `:q` to quit — and "go to": any other
+//! term is looked up with `backend::find` (tenants, customers, services, invoices, jobs and
+//! users by name, slug, e-mail, domain, document, number or short id, in the actor's scope);
+//! the hits follow the commands and Enter opens one. The app runs the lookups (debounced
+//! while typing, at once on Enter when nothing was found yet) and hands the answers back.
 
 use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 use widgets::{CommandPalette, PaletteItem, Theme};
+
+use backend::find::Hit;
+use backend::ServiceError;
 
 use crate::action::Action;
 use crate::router::{page_at, SECTIONS};
@@ -73,10 +80,32 @@ pub fn matches(query: &str, all: &[Entry]) -> Vec<usize> {
     scored.into_iter().map(|(_, i)| i).collect()
 }
 
+/// Hits per kind asked of `find` (a palette shows a screenful).
+pub const HITS_PER_KIND: usize = 5;
+
+/// The answer of a lookup for `term`, while typing.
+pub struct Found(pub String, pub Result<Vec<Hit>, ServiceError>);
+
+/// The answer of a lookup run by Enter: open the first hit.
+pub struct FoundOpen(pub String, pub Result<Vec<Hit>, ServiceError>);
+
+/// One line of the palette: a command, or something found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Command(usize),
+    Hit(usize),
+}
+
 pub struct Palette {
     pub input: Input,
     pub selected: usize,
     all: Vec<Entry>,
+    /// What `find` answered for `found_for`.
+    pub hits: Vec<Hit>,
+    pub found_for: String,
+    pub find_error: Option<String>,
+    /// (label, description) of each hit, for drawing.
+    hit_lines: Vec<(String, String)>,
 }
 
 impl Default for Palette {
@@ -85,25 +114,80 @@ impl Default for Palette {
             input: Input::default(),
             selected: 0,
             all: entries(),
+            hits: Vec::new(),
+            found_for: String::new(),
+            find_error: None,
+            hit_lines: Vec::new(),
         }
     }
 }
 
+/// Where Enter on a hit leads: its screen, or — for kinds without one yet — a flash naming
+/// it with its id (which every batch verb resolves).
+pub fn open_hit(h: &Hit) -> Action {
+    match h.kind {
+        "customer" | "tenant" | "job" => Action::Goto(h.route.clone()),
+        "invoice" => Action::Goto("billing/invoices".into()),
+        _ => Action::Flash(format!(
+            "{} {} · id {} (no screen of its own yet)",
+            h.kind,
+            widgets::text::sanitize(&h.label),
+            h.id
+        )),
+    }
+}
+
 impl Palette {
-    pub fn current(&self) -> Vec<usize> {
-        matches(self.input.value(), &self.all)
+    /// The commands matching the input, then the hits found for it.
+    pub fn current(&self) -> Vec<Item> {
+        let mut out: Vec<Item> = matches(self.input.value(), &self.all)
+            .into_iter()
+            .map(Item::Command)
+            .collect();
+        if self.found_for == self.input.value().trim() {
+            out.extend((0..self.hits.len()).map(Item::Hit));
+        }
+        out
     }
 
-    /// What Enter runs: `tenant <key>` opens a tenant; otherwise the selected match.
+    /// The term to look up for the input as it is, if it is worth a lookup.
+    pub fn term(&self) -> Option<String> {
+        let v = self.input.value().trim();
+        let command = v.starts_with("tenant ") || v.starts_with('q') && v.len() < 3;
+        (v.chars().count() >= 2 && !command).then(|| v.to_owned())
+    }
+
+    /// What Enter runs: `tenant <key>` opens a tenant; otherwise the selected line.
     pub fn accept(&self) -> Option<Action> {
         let v = self.input.value().trim();
         if let Some(key) = v.strip_prefix("tenant ").map(str::trim).filter(|k| !k.is_empty()) {
             return Some(Action::OpenTenant(key.to_owned()));
         }
         let m = self.current();
-        m.get(self.selected.min(m.len().saturating_sub(1)))
-            .and_then(|i| self.all.get(*i))
-            .map(|e| e.action.clone())
+        match m.get(self.selected.min(m.len().saturating_sub(1)))? {
+            Item::Command(i) => self.all.get(*i).map(|e| e.action.clone()),
+            Item::Hit(i) => self.hits.get(*i).map(open_hit),
+        }
+    }
+
+    /// `find`'s answer while typing; one for an older input is dropped.
+    pub fn found(&mut self, Found(term, r): Found) {
+        if term != self.input.value().trim() {
+            return;
+        }
+        match r {
+            Ok(hits) => {
+                self.hit_lines = hits.iter().map(hit_line).collect();
+                self.hits = hits;
+                self.find_error = None;
+            }
+            Err(e) => {
+                self.hits.clear();
+                self.hit_lines.clear();
+                self.find_error = Some(e.to_string());
+            }
+        }
+        self.found_for = term;
     }
 
     pub fn on_action(&mut self, a: &Action) {
@@ -112,29 +196,39 @@ impl Palette {
             Action::Down if n > 0 => self.selected = (self.selected + 1).min(n - 1),
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::NextField => {
-                if let Some(e) = self.current().get(self.selected).and_then(|i| self.all.get(*i)) {
-                    self.input = Input::new(e.name.clone());
-                    self.selected = 0;
+                if let Some(Item::Command(i)) = self.current().get(self.selected) {
+                    if let Some(e) = self.all.get(*i) {
+                        self.input = Input::new(e.name.clone());
+                        self.selected = 0;
+                    }
                 }
             }
             _ => {}
         }
     }
 
-    pub fn on_input(&mut self, key: KeyEvent) {
+    /// A key typed; true when the input changed (the app then looks the term up).
+    pub fn on_input(&mut self, key: KeyEvent) -> bool {
         if self.input.handle_event(&Event::Key(key)).is_some_and(|c| c.value) {
             self.selected = 0;
+            return true;
         }
+        false
     }
 
     /// Draws the palette over the whole frame, with the terminal cursor in its input.
     pub fn draw(&self, f: &mut Frame, theme: &Theme) {
-        let items: Vec<PaletteItem> = self
+        let mut items: Vec<PaletteItem> = self
             .current()
             .into_iter()
-            .filter_map(|i| self.all.get(i))
-            .map(|e| PaletteItem::new(&e.name, &e.desc))
+            .filter_map(|i| match i {
+                Item::Command(i) => self.all.get(i).map(|e| PaletteItem::new(&e.name, &e.desc)),
+                Item::Hit(i) => self.hit_lines.get(i).map(|(n, d)| PaletteItem::new(n, d)),
+            })
             .collect();
+        if let Some(e) = &self.find_error {
+            items.push(PaletteItem::new("find", e));
+        }
         let palette =
             CommandPalette::new(self.input.value(), self.input.cursor(), &items, self.selected, theme).title("Go to");
         if let Some(pos) = palette.cursor_position(crate::chrome::popup_frame(f)) {
@@ -142,6 +236,16 @@ impl Palette {
         }
         f.render_widget(palette, crate::chrome::popup_frame(f));
     }
+}
+
+/// A hit as a palette line: its label, then kind, tenant, detail and what matched.
+fn hit_line(h: &Hit) -> (String, String) {
+    let mut desc = h.kind.to_owned();
+    if let Some(t) = &h.tenant {
+        desc.push_str(&format!(" · {t}"));
+    }
+    desc.push_str(&format!(" · {} · by {}", h.detail, h.matched));
+    (h.label.clone(), desc)
 }
 
 #[cfg(test)]

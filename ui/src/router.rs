@@ -45,7 +45,9 @@ pub const PAGES: &[Page] = &[
     page("dashboard", "Dashboard", "dashboard", None),
     page("tenants", "List", "tenants", None),
     page("tenants/create", "Create", "tenants", None),
+    page("customers", "Customers", "customers", None),
     page("servers", "List", "servers", Some("servers")),
+    page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
@@ -78,6 +80,12 @@ pub const SECTIONS: &[Section] = &[
         pages: &["tenants", "tenants/create"],
     },
     Section {
+        key: "customers",
+        title: "Customers",
+        aliases: &["cust", "clients"],
+        pages: &["customers"],
+    },
+    Section {
         key: "servers",
         title: "Servers",
         aliases: &["srv", "server"],
@@ -88,6 +96,7 @@ pub const SECTIONS: &[Section] = &[
         title: "Services",
         aliases: &["svc"],
         pages: &[
+            "services/list",
             "services/plans",
             "services/addons",
             "services/provisioning",
@@ -177,6 +186,81 @@ impl TenantTab {
     }
 }
 
+/// The tabs of a customer's screen: the whole story of one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerTab {
+    #[default]
+    Profile,
+    Services,
+    Lines,
+    Invoices,
+    Payments,
+    Tickets,
+    Jobs,
+    Audit,
+}
+
+impl CustomerTab {
+    pub const ALL: [CustomerTab; 8] = [
+        CustomerTab::Profile,
+        CustomerTab::Services,
+        CustomerTab::Lines,
+        CustomerTab::Invoices,
+        CustomerTab::Payments,
+        CustomerTab::Tickets,
+        CustomerTab::Jobs,
+        CustomerTab::Audit,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CustomerTab::Profile => "profile",
+            CustomerTab::Services => "services",
+            CustomerTab::Lines => "lines",
+            CustomerTab::Invoices => "invoices",
+            CustomerTab::Payments => "payments",
+            CustomerTab::Tickets => "tickets",
+            CustomerTab::Jobs => "jobs",
+            CustomerTab::Audit => "audit",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            CustomerTab::Profile => "Profile",
+            CustomerTab::Services => "Services",
+            CustomerTab::Lines => "Lines",
+            CustomerTab::Invoices => "Invoices",
+            CustomerTab::Payments => "Payments",
+            CustomerTab::Tickets => "Tickets",
+            CustomerTab::Jobs => "Jobs",
+            CustomerTab::Audit => "Audit",
+        }
+    }
+
+    /// The `backend::browse` view the tab shows (the profile has none).
+    pub fn view(self) -> Option<&'static str> {
+        match self {
+            CustomerTab::Profile => None,
+            CustomerTab::Services => Some("services"),
+            CustomerTab::Lines => Some("lines"),
+            CustomerTab::Invoices => Some("invoices"),
+            CustomerTab::Payments => Some("payments"),
+            CustomerTab::Tickets => Some("tickets"),
+            CustomerTab::Jobs => Some("jobs"),
+            CustomerTab::Audit => Some("audit"),
+        }
+    }
+
+    pub fn index(self) -> usize {
+        CustomerTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn parse(s: &str) -> Option<CustomerTab> {
+        CustomerTab::ALL.into_iter().find(|t| t.key() == s)
+    }
+}
+
 /// Where the operator is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -184,6 +268,8 @@ pub enum Route {
     Page(&'static Page),
     /// `tenants/<slug or id>[/<tab>]`.
     Tenant { key: String, tab: TenantTab },
+    /// `customers/<id or unique prefix>[/<tab>]`.
+    Customer { key: String, tab: CustomerTab },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -217,6 +303,15 @@ impl Route {
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
         }
+        if let Some(rest) = path.strip_prefix("customers/") {
+            let mut parts = rest.splitn(2, '/');
+            let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
+            let tab = match parts.next() {
+                Some(t) => CustomerTab::parse(t)?,
+                None => CustomerTab::Profile,
+            };
+            return Some(Route::Customer { key, tab });
+        }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
         let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -231,6 +326,7 @@ impl Route {
         match self {
             Route::Page(p) => p.path.to_owned(),
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
+            Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
         }
     }
 
@@ -238,6 +334,7 @@ impl Route {
         let key = match self {
             Route::Page(p) => p.section,
             Route::Tenant { .. } => "tenants",
+            Route::Customer { .. } => "customers",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -253,6 +350,11 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::Customer { key, tab } => {
+                // A UUID is long for a breadcrumb: its first 8 digits resolve as a prefix.
+                out.push(key.chars().take(8).collect());
+                out.push(tab.title().to_owned());
+            }
         }
         out
     }
@@ -262,6 +364,7 @@ impl Route {
     pub fn parent(&self) -> Option<Route> {
         match self {
             Route::Tenant { .. } => Route::parse("tenants"),
+            Route::Customer { .. } => Route::parse("customers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(_) => None,
         }
@@ -334,6 +437,15 @@ mod tests {
             Some("tenants/acme/overview".into())
         );
         assert_eq!(Route::parse("tenants/acme/nope"), None);
+        assert_eq!(
+            Route::parse("customers/0192abcd").map(|r| r.path()),
+            Some("customers/0192abcd/profile".into())
+        );
+        assert_eq!(
+            Route::parse("customers/0192abcd/audit").map(|r| r.path()),
+            Some("customers/0192abcd/audit".into())
+        );
+        assert_eq!(Route::parse("customers").map(|r| r.path()), Some("customers".into()));
         assert_eq!(
             Route::parse("queues").map(|r| r.path()),
             Some("services/provisioning".into())

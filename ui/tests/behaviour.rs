@@ -247,12 +247,16 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
         },
     );
     admin.settle().await;
+    // Limits are platform-only: `e` is not offered, and pressing it opens no form.
+    assert!(!admin.offers(&painel_ui::action::Action::Edit));
     ch(&mut admin, 'e');
     retype(&mut admin, "unlimited");
     press(&mut admin, KeyCode::Enter);
     admin.settle().await;
     let d = tenant_detail(&admin);
-    assert!(d.editing, "refused");
+    assert!(!d.editing, "no form opened");
+    let flash = admin.flash().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(flash.contains("tenants:limits"), "{flash}");
     let t = tenants::get(&db, &actor(), "acme-hosting").await.expect("tenant");
     assert_eq!(t.max_customers, Some(1));
 }
@@ -437,14 +441,21 @@ async fn suspending_asks_for_a_2fa_code_when_the_last_one_is_old() {
     app.settle().await;
     let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
     assert_eq!(t.status, "active", "refused without a recent code");
+    // The code field is added under the reason, which stays shown and editable.
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("2FA code") && text.contains("Reason"), "{text}");
+    assert!(text.contains("chargeback"), "the reason is still shown:\n{text}");
+    press(&mut app, KeyCode::BackTab);
+    typ(&mut app, " (card)");
+    press(&mut app, KeyCode::Tab);
     typ(&mut app, &totp::code_at(&e.secret, backend::db::now()).unwrap());
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let t = tenants::get(&db, &actor, "acme-hosting").await.unwrap();
     assert_eq!(
         (t.status.as_str(), t.suspended_reason.as_deref()),
-        ("suspended", Some("chargeback")),
-        "the reason typed first is kept"
+        ("suspended", Some("chargeback (card)")),
+        "the reason typed first is kept, and could be corrected"
     );
 }
 

@@ -114,7 +114,7 @@ async fn job_list_filters_by_status_and_queue_and_cancels_a_queued_job() {
     assert_eq!(jobs_list(&app).rows()[0].status, "cancelled", "the list reloaded");
     // Tab still walks the section's tabs from here.
     press(&mut app, KeyCode::Tab);
-    assert_eq!(app.route().path(), "services/plans");
+    assert_eq!(app.route().path(), "services/list");
 }
 
 #[tokio::test]
@@ -260,11 +260,9 @@ async fn a_read_only_actor_is_told_no_and_nothing_changes() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let flash = app.flash().expect("a message");
-    assert!(
-        flash.text.contains("cannot retry") && flash.text.contains("permission denied"),
-        "{}",
-        flash.text
-    );
+    // Refused before any call: on-call staff lack jobs:manage (and `r` is not offered).
+    assert!(flash.text.contains("lacks jobs:manage"), "{}", flash.text);
+    assert!(!app.offers(&painel_ui::action::Action::Retry));
     assert!(queues(&app).modal.is_none());
     assert_eq!(status(&db, &job).await, "failed");
     assert_eq!(audits(&db, "job.retry", &job).await, 0);
@@ -276,10 +274,9 @@ async fn without_jobs_read_the_screen_says_so() {
     let tenant = backend::tenants::get(&db, &actor(), "acme-hosting").await.unwrap().id;
     let reseller = Actor::tenant_user("rita", Role::Reseller, tenant);
     let mut app = app_on(&db, reseller, ROUTE).await;
-    let q = queues(&app);
-    assert!(q.error.as_deref().is_some_and(|e| e.contains("permission denied")));
+    assert!(app.screen_as::<painel_ui::screens::Forbidden>().is_some());
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("lacks jobs:read"), "{text}");
+    assert!(text.contains("needs the jobs:read"), "{text}");
 }
 
 #[tokio::test]

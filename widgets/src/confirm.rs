@@ -26,7 +26,8 @@ pub struct ConfirmDialog<'a> {
     error: Option<&'a str>,
     theme: &'a Theme,
     typed: bool,
-    extra: Option<Extra<'a>>,
+    /// Free-text inputs under the typed confirmation (a reason; a 2FA code).
+    extras: Vec<Extra<'a>>,
 }
 
 /// A second, free-text input under the typed confirmation (see [`ConfirmDialog::extra`]).
@@ -44,8 +45,8 @@ struct Rows {
     prompt: Option<Rect>,
     input: Option<Rect>,
     error: Rect,
-    extra_label: Option<Rect>,
-    extra_input: Option<Rect>,
+    /// (label, input) of each extra input.
+    extras: Vec<(Rect, Rect)>,
 }
 
 impl<'a> ConfirmDialog<'a> {
@@ -67,7 +68,7 @@ impl<'a> ConfirmDialog<'a> {
             error: None,
             theme,
             typed: true,
-            extra: None,
+            extras: Vec::new(),
         }
     }
 
@@ -89,11 +90,12 @@ impl<'a> ConfirmDialog<'a> {
     /// A second, free-text input under the typed one, e.g. the reason for suspending a tenant.
     /// Errors for it go in [`ConfirmDialog::error`] too: the dialog has one error line.
     #[must_use]
+    /// Called again, it adds another input below (a 2FA code under the reason).
     pub fn extra(mut self, label: &'a str, value: &'a str) -> Self {
-        self.extra = Some(Extra {
+        self.extras.push(Extra {
             label,
             value,
-            cursor: self.extra.and_then(|e| e.cursor),
+            cursor: None,
         });
         self
     }
@@ -101,9 +103,17 @@ impl<'a> ConfirmDialog<'a> {
     /// Puts the focus, with the cursor at `cursor` characters, in the [`ConfirmDialog::extra`]
     /// input instead of the typed one.
     #[must_use]
-    pub fn focus_extra(mut self, cursor: usize) -> Self {
-        if let Some(extra) = &mut self.extra {
-            extra.cursor = Some(cursor);
+    /// The last one added, when there are several (see [`ConfirmDialog::focus_extra_at`]).
+    pub fn focus_extra(self, cursor: usize) -> Self {
+        let last = self.extras.len().saturating_sub(1);
+        self.focus_extra_at(last, cursor)
+    }
+
+    /// Puts the focus in the `i`-th extra input (0 = the first added).
+    #[must_use]
+    pub fn focus_extra_at(mut self, i: usize, cursor: usize) -> Self {
+        for (j, extra) in self.extras.iter_mut().enumerate() {
+            extra.cursor = (j == i).then_some(cursor);
         }
         self
     }
@@ -116,7 +126,7 @@ impl<'a> ConfirmDialog<'a> {
     /// Rows below the message: prompt and input when typed, the error line, and the extra
     /// input's label and value.
     fn fixed_rows(&self) -> u16 {
-        2 * u16::from(self.typed) + 1 + 2 * u16::from(self.extra.is_some())
+        2 * u16::from(self.typed) + 1 + 2 * u16::try_from(self.extras.len()).unwrap_or(0)
     }
 
     fn text_width(area: Rect) -> u16 {
@@ -160,31 +170,27 @@ impl<'a> ConfirmDialog<'a> {
             (None, None)
         };
         let error = next();
-        let (extra_label, extra_input) = if self.extra.is_some() {
-            (Some(next()), Some(next()))
-        } else {
-            (None, None)
-        };
+        let extras = self.extras.iter().map(|_| (next(), next())).collect();
         Rows {
             message: Rect::new(inner.x, inner.y, inner.width, message_h),
             prompt,
             input,
             error,
-            extra_label,
-            extra_input,
+            extras,
         }
     }
 
     /// Where the terminal cursor goes.
     pub fn cursor_position(&self, area: Rect) -> Option<Position> {
         let rows = self.rows(area);
-        let (row, value, cursor) = match self.extra {
-            Some(Extra {
-                value,
-                cursor: Some(cursor),
-                ..
-            }) => (rows.extra_input?, value, cursor),
-            _ => (rows.input?, self.input, self.cursor),
+        let focused = self
+            .extras
+            .iter()
+            .zip(&rows.extras)
+            .find_map(|(e, (_, input))| e.cursor.map(|c| (*input, e.value, c)));
+        let (row, value, cursor) = match focused {
+            Some(f) => f,
+            None => (rows.input?, self.input, self.cursor),
         };
         if row.is_empty() {
             return None;
@@ -254,10 +260,10 @@ impl Widget for ConfirmDialog<'_> {
             Some(row)
         };
         let input_row = claim(rows.input);
-        let extra_row = claim(rows.extra_input);
+        let extra_rows: Vec<Option<Rect>> = rows.extras.iter().map(|(_, input)| claim(Some(*input))).collect();
         let error_row = claim(Some(rows.error));
         let prompt_row = claim(rows.prompt);
-        let extra_label_row = claim(rows.extra_label);
+        let extra_label_rows: Vec<Option<Rect>> = rows.extras.iter().map(|(label, _)| claim(Some(*label))).collect();
         let width = usize::from(rows.error.width);
 
         if let Some(prompt) = prompt_row {
@@ -269,7 +275,7 @@ impl Widget for ConfirmDialog<'_> {
             ]);
             buf.set_line(prompt.x, prompt.y, &prompt_line, prompt.width);
         }
-        let extra_focused = self.extra.is_some_and(|e| e.cursor.is_some());
+        let extra_focused = self.extras.iter().any(|e| e.cursor.is_some());
         if let Some(row) = input_row {
             let cursor = if extra_focused { 0 } else { self.cursor };
             render_input(row, self.input, cursor, self.theme, buf);
@@ -284,12 +290,12 @@ impl Widget for ConfirmDialog<'_> {
                 buf.set_string(error_row.x, error_row.y, text::truncate(&note, width), style);
             }
         }
-        if let Some(extra) = self.extra {
-            if let Some(row) = extra_label_row {
+        for ((extra, label_row), input_row) in self.extras.iter().zip(extra_label_rows).zip(extra_rows) {
+            if let Some(row) = label_row {
                 let label = text::truncate(&format!("{}:", extra.label), width).into_owned();
                 buf.set_string(row.x, row.y, label, self.theme.muted);
             }
-            if let Some(row) = extra_row {
+            if let Some(row) = input_row {
                 render_input(row, extra.value, extra.cursor.unwrap_or(0), self.theme, buf);
             }
         }

@@ -13,6 +13,7 @@ use crate::text;
 use crate::theme::Theme;
 
 const MAX_WIDTH: u16 = 64;
+const WIDE_WIDTH: u16 = 110;
 const MAX_ITEMS: u16 = 10;
 const PROMPT: &str = ": ";
 
@@ -65,7 +66,12 @@ impl<'a> CommandPalette<'a> {
     /// The popup's rectangle within `area`: centred horizontally, one row below the top so the
     /// header stays visible, at most ten results tall.
     pub fn area(&self, area: Rect) -> Rect {
-        let width = MAX_WIDTH.min(area.width.saturating_sub(4)).max(area.width.min(20));
+        // Grows on wide terminals: "go to" hits carry a name, a tenant and an e-mail.
+        let width = MAX_WIDTH
+            .max(area.width.saturating_mul(3) / 4)
+            .min(WIDE_WIDTH)
+            .min(area.width.saturating_sub(4))
+            .max(area.width.min(20));
         let items = u16::try_from(self.items.len()).unwrap_or(u16::MAX).clamp(1, MAX_ITEMS);
         // border + input + rule + items + border
         let height = (items + 4).min(area.height.saturating_sub(2)).max(area.height.min(3));

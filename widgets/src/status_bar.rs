@@ -80,12 +80,14 @@ impl<'a> StatusBar<'a> {
         self
     }
 
-    fn badges(&self) -> Vec<Span<'a>> {
+    /// The backend badge takes up to half of `budget`: it names a context and a database
+    /// (`demo · sqlite /path`), not only an engine.
+    fn badges(&self, budget: usize) -> Vec<Span<'a>> {
         let mut spans = Vec::new();
         if let Some(backend) = self.backend {
             spans.push(Span::raw(" "));
             spans.push(Span::styled(
-                format!(" {} ", text::truncate(backend, 10)),
+                format!(" {} ", text::truncate(backend, (budget / 2).clamp(10, 60))),
                 self.theme.badge,
             ));
         }
@@ -100,7 +102,7 @@ impl<'a> StatusBar<'a> {
 
     /// The left side within `budget` columns: badges are fixed, user then scope take the rest.
     fn left(&self, budget: usize) -> Vec<Span<'a>> {
-        let badges = self.badges();
+        let badges = self.badges(budget);
         let badges_w: usize = badges.iter().map(Span::width).sum();
         let mut room = budget.saturating_sub(badges_w + 1);
         let mut spans = vec![Span::raw(" ")];

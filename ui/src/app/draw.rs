@@ -24,8 +24,8 @@ impl App {
         let hint_ctx = self.hint_contexts();
         let base = self.theme.clone();
         f.render_widget(Block::new().style(base.base), f.area());
-        let tabs = self.screen().and_then(|s| s.tabs());
-        let (nav_items, active) = chrome::nav_items(&route, &self.keymap);
+        let tabs = self.visible_tabs();
+        let (nav_items, active) = chrome::nav_items(&route, &self.keymap, |r| self.may_open(r));
         let areas = chrome::layout(f.area(), SideNav::preferred_width(&nav_items), tabs.is_some());
         chrome::header(f, areas.header, &route, &base);
         if let Some(nav) = areas.nav {
@@ -46,7 +46,7 @@ impl App {
         let pairs = self
             .keymap
             .hints(&hint_ctx, |a, hint| match screen.filter(|_| own_keys) {
-                Some(s) if !s.offers(a) || (read_only && a.mutates()) => None,
+                Some(s) if !s.offers(a) || (read_only && a.mutates()) || !self.permits(a) => None,
                 Some(s) => Some(s.label(a).unwrap_or(hint).to_owned()),
                 None => Some(hint.to_owned()),
             });
@@ -55,13 +55,19 @@ impl App {
         chrome::status(f, areas.status, self.tasks.actor(), &self.backend_label, flash, &base);
         let contexts = self.screen_contexts();
         let screen = self.stack.last().map(|(_, s)| s.as_ref());
+        let actor = self.tasks.actor();
         match &mut self.popup {
             Some(Popup::Help(h)) => {
                 h.draw(
                     f,
                     &self.keymap,
                     &contexts,
-                    |a| !(read_only && a.mutates()) && screen.is_none_or(|s| s.offers(a)),
+                    |a| {
+                        !(read_only && a.mutates())
+                            && screen.is_none_or(|s| {
+                                s.offers(a) && s.needs(a).is_none_or(|p| backend::authz::allows(actor, p))
+                            })
+                    },
                     &base,
                 );
             }

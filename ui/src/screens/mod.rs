@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod billing;
 pub mod common;
+pub mod customers;
 pub mod dashboard;
 pub mod dns_ssl;
 pub mod incidents;
@@ -24,6 +25,8 @@ use ratatui::style::Style;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use widgets::Theme;
+
+use backend::authz::Permission;
 
 use crate::action::Action;
 use crate::router::{Page, Route};
@@ -217,6 +220,19 @@ pub trait Screen: Any + Send {
     /// The keys it answers to now, outside a dialog.
     fn keys(&self) -> Keys;
 
+    /// The permission `a` needs here, when it needs one (a changing key): the hint bar and
+    /// help leave out what the actor's grants do not allow, and the app refuses it before
+    /// any call. The service layer is still the real gate.
+    fn needs(&self, _a: &Action) -> Option<Permission> {
+        None
+    }
+
+    /// Narrows the screen to `text` as if typed after `/` (a dashboard card's filter);
+    /// false when it has no filter.
+    fn filter_by(&mut self, _text: &str, _ctx: &mut Ctx) -> bool {
+        false
+    }
+
     /// Tabs drawn above the screen: (titles, selected).
     fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
         self.route().tabs()
@@ -274,6 +290,7 @@ const SCREENS: &[(&str, Make)] = &[
     ("dashboard", |_| Box::<dashboard::Dashboard>::default()),
     ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
+    ("customers", |_| Box::<customers::list::CustomersList>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -288,6 +305,7 @@ const SCREENS: &[(&str, Make)] = &[
 pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
+        Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -309,6 +327,76 @@ pub fn columns_for(view: &str) -> Option<&'static common::columns::ViewColumns> 
     .into_iter()
     .flatten()
     .find(|c| c.view == view)
+}
+
+/// The permission opening `path` needs: its browse view's, or the screen's own read.
+pub fn page_permission(path: &str) -> Option<Permission> {
+    if let Some(v) = crate::router::page_at(path)
+        .and_then(|p| p.view)
+        .and_then(backend::browse::view)
+    {
+        return Some(v.permission);
+    }
+    Some(match path {
+        "tenants" => Permission::TenantsRead,
+        "tenants/create" => Permission::TenantsCreate,
+        "customers" => Permission::CustomersRead,
+        "services/provisioning" | "services/jobs" => Permission::JobsRead,
+        "settings/api-keys" => Permission::ApikeysRead,
+        _ => return None,
+    })
+}
+
+/// The permission opening `route` needs.
+pub fn route_permission(route: &Route) -> Option<Permission> {
+    match route {
+        Route::Page(p) => page_permission(p.path),
+        Route::Tenant { .. } => Some(Permission::TenantsRead),
+        Route::Customer { .. } => Some(Permission::CustomersRead),
+    }
+}
+
+/// What a page the actor's role may not open shows, instead of waiting for rows that will
+/// never come.
+pub struct Forbidden {
+    pub route: Route,
+    pub text: String,
+}
+
+impl Forbidden {
+    pub fn new(route: Route, actor: &backend::Actor, needs: Permission) -> Forbidden {
+        let title = route.breadcrumbs().join(" › ");
+        let text = format!(
+            "{title} is not open to {} ({}): it needs the {} permission. \
+             Ask a platform administrator if you need it.",
+            actor.name,
+            actor.role.as_str(),
+            needs.key()
+        );
+        Forbidden { route, text }
+    }
+}
+
+impl Screen for Forbidden {
+    fn route(&self) -> Route {
+        self.route.clone()
+    }
+
+    fn on_action(&mut self, _a: &Action, _ctx: &mut Ctx) -> bool {
+        false
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new()
+    }
+
+    fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
+        None
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        notice(f, area, "Not permitted", &self.text, theme.warning, theme);
+    }
 }
 
 /// The route of a fixed page (the paths in [`SCREENS`] are all in the sitemap).

@@ -24,6 +24,7 @@ pub const NOT_AVAILABLE: &str = "This view is not available in this build.";
 pub struct View {
     pub key: &'static str,
     tenant: Option<Uuid>,
+    customer: Option<Uuid>,
 }
 
 impl Source for View {
@@ -34,6 +35,7 @@ impl Source for View {
         let query = BrowseQuery {
             filter: q.filter.clone(),
             tenant: self.tenant,
+            customer: self.customer,
             limit: q.limit,
             at: q.at.clone(),
         };
@@ -54,6 +56,8 @@ pub struct BrowseState {
     available: bool,
     columns: Option<&'static ViewColumns>,
     pub list: List<View>,
+    /// What an empty table says instead of the view's own words (a customer's tab).
+    empty: Option<&'static str>,
 }
 
 impl BrowseState {
@@ -62,8 +66,25 @@ impl BrowseState {
             title,
             available: backend::browse::view(view_key).is_some(),
             columns: crate::screens::columns_for(view_key),
-            list: List::new("browse", View { key: view_key, tenant }, FilterMode::Live),
+            list: List::new(
+                "browse",
+                View {
+                    key: view_key,
+                    tenant,
+                    customer: None,
+                },
+                FilterMode::Live,
+            ),
+            empty: None,
         }
+    }
+
+    /// Only the rows touching one customer (the customer screen's tabs).
+    pub fn for_customer(mut self, customer: Uuid, slot: &'static str) -> BrowseState {
+        self.list.source.customer = Some(customer);
+        self.list = self.list.in_slot(slot);
+        self.empty = Some("Nothing here touches this customer.");
+        self
     }
 
     pub fn mode(&self) -> Mode {
@@ -100,7 +121,7 @@ impl BrowseState {
             None => (Vec::new(), Vec::new()),
         };
         let empty = if self.available {
-            let none = self.list.page.as_ref().map_or("", |t| t.empty);
+            let none = self.empty.or(self.list.page.as_ref().map(|t| t.empty)).unwrap_or("");
             self.list
                 .empty_text(|v| format!("No rows match the filter \"{v}\"."), none)
         } else {
@@ -210,6 +231,11 @@ impl Screen for BrowseScreen {
 
     fn start(&mut self, ctx: &mut Ctx) {
         self.state.reload(ctx);
+    }
+
+    fn filter_by(&mut self, text: &str, ctx: &mut Ctx) -> bool {
+        self.state.list.preset(text, ctx);
+        true
     }
 
     fn keys(&self) -> Keys {

@@ -1,8 +1,8 @@
 //! The typed confirmation for suspending (slug + reason) and reactivating a tenant, drawn by
 //! [`ConfirmDialog`]. The backend checks the typed slug and the second factor; this modal only
 //! collects them and shows what was wrong. When the backend says the session's last 2FA code
-//! is too old (or the code was wrong), the modal asks for a current code in place of the
-//! reason and sends the same request again with it.
+//! is too old (or the code was wrong), the modal adds a field for a current code under the
+//! reason (both stay visible and editable) and sends the same request again with it.
 
 use backend::sensitive;
 use backend::tenants::{self, Tenant};
@@ -39,8 +39,8 @@ pub struct ConfirmModal {
     pub name: String,
     pub form: Form,
     pub busy: bool,
-    /// Asking for a 2FA code; the reason typed first is kept here.
-    pub code_for: Option<String>,
+    /// Asking for a 2FA code too (the form has a third field, `code`).
+    pub wants_code: bool,
 }
 
 impl ConfirmModal {
@@ -55,7 +55,7 @@ impl ConfirmModal {
             name: t.name.clone(),
             form,
             busy: false,
-            code_for: None,
+            wants_code: false,
         }
     }
 
@@ -83,9 +83,9 @@ impl ConfirmModal {
                 let key = self.slug.clone();
                 match self.kind {
                     ConfirmKind::Suspend => {
-                        let reason = self.code_for.clone().unwrap_or_else(|| self.form.value("reason"));
+                        let reason = self.form.value("reason");
                         let confirm = self.form.value("confirm");
-                        let code = self.code_for.is_some().then(|| self.form.value("code"));
+                        let code = self.wants_code.then(|| self.form.value("code"));
                         ctx.load(SLOT, move |env| async move {
                             let r = async {
                                 let keys = env.keys_for(code.as_deref()).await?;
@@ -117,12 +117,19 @@ impl ConfirmModal {
         let wants_code = matches!(e, ServiceError::PermissionDenied(m)
             if m == sensitive::NEEDS_CODE || m == sensitive::BAD_CODE);
         if self.kind == ConfirmKind::Suspend && wants_code {
-            let reason = self.code_for.take().unwrap_or_else(|| self.form.value("reason"));
-            let typed = self.form.value("confirm");
-            self.form = Form::new(&[("confirm", "Type the slug", ""), ("code", "2FA code", "")]);
-            self.form.set("confirm", &typed);
-            self.form.focus = 1;
-            self.code_for = Some(reason);
+            if !self.wants_code {
+                let reason = self.form.value("reason");
+                let typed = self.form.value("confirm");
+                self.form = Form::new(&[
+                    ("confirm", "Type the slug", ""),
+                    ("reason", "Reason", ""),
+                    ("code", "2FA code", ""),
+                ]);
+                self.form.set("confirm", &typed);
+                self.form.set("reason", &reason);
+                self.wants_code = true;
+            }
+            self.form.focus = 2;
             self.form.error = Some(
                 if matches!(e, ServiceError::PermissionDenied(m) if m == sensitive::BAD_CODE) {
                     "wrong or already used 2FA code".to_owned()
@@ -174,16 +181,13 @@ impl ConfirmModal {
             ConfirmDialog::new(title, &message, &self.slug, value(0), cursor, theme).error(error.as_deref());
         dialog = match self.kind {
             ConfirmKind::Suspend => {
-                let label = if self.code_for.is_some() {
-                    "2FA code (from your authenticator app)"
-                } else {
-                    "Reason (kept in the audit log)"
-                };
-                let dialog = dialog.extra(label, value(1));
-                if self.form.focus == 1 {
-                    dialog.focus_extra(cursor)
-                } else {
-                    dialog
+                let mut dialog = dialog.extra("Reason (kept in the audit log)", value(1));
+                if self.wants_code {
+                    dialog = dialog.extra("2FA code (from your authenticator app)", value(2));
+                }
+                match self.form.focus {
+                    0 => dialog,
+                    i => dialog.focus_extra_at(i - 1, cursor),
                 }
             }
             ConfirmKind::Reactivate => dialog.typed(false),

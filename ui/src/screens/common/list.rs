@@ -94,6 +94,12 @@ impl<S: Source> List<S> {
         }
     }
 
+    /// Its calls in `slot` (a screen holding several lists gives each its own).
+    pub fn in_slot(mut self, slot: &'static str) -> List<S> {
+        self.slot = slot;
+        self
+    }
+
     /// `s` cycles through `n` sort keys, `S` flips the direction.
     pub fn sortable(mut self, n: usize) -> List<S> {
         self.sorts = n;
@@ -173,6 +179,13 @@ impl<S: Source> List<S> {
     pub fn restart(&mut self, ctx: &mut Ctx, debounce: bool) {
         let filter = self.filter.value();
         self.fetch(ctx, filter, PageAt::First, Move::First, debounce, true);
+    }
+
+    /// The filter line set to `text` and applied (a link that carries a filter).
+    pub fn preset(&mut self, text: &str, ctx: &mut Ctx) {
+        self.filter.input = tui_input::Input::new(text.to_owned());
+        self.filter.editing = false;
+        self.restart(ctx, false);
     }
 
     /// The same page again, selection kept.

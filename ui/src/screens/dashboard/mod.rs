@@ -132,7 +132,7 @@ impl Screen for Dashboard {
             }
             let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT).intersection(inner);
             let value = s.value.to_string();
-            let route = format!("→ {}", s.route);
+            let route = format!("→ {}", s.route.replace('?', " /"));
             let card = StatCard::new(s.label, &value, theme)
                 .subtitle(&route)
                 .tone(tone(s))

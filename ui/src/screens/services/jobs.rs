@@ -99,6 +99,10 @@ impl Screen for JobsList {
         self.modal.is_some().then_some(Dialog::Confirm { fields: false })
     }
 
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Retry | Action::CancelJob).then_some(backend::authz::Permission::JobsManage)
+    }
+
     fn keys(&self) -> Keys {
         Keys::new()
             .with(&self.list.keys())
@@ -248,6 +252,12 @@ impl Screen for JobsList {
 }
 
 impl JobsList {
+    /// Opens the detail popup of job `id` (reached by id from the palette).
+    pub fn open_job(&mut self, id: uuid::Uuid, ctx: &mut Ctx) {
+        self.detail = Some(JobDetail::loading(id));
+        job_detail::load(ctx, id);
+    }
+
     pub fn rows(&self) -> &[Job] {
         self.list.items()
     }

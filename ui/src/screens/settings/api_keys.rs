@@ -107,6 +107,10 @@ impl Screen for ApiKeysScreen {
         }
     }
 
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Create | Action::Suspend).then_some(backend::authz::Permission::ApikeysManage)
+    }
+
     fn keys(&self) -> Keys {
         // `x` (bound to suspending a tenant elsewhere) revokes.
         Keys::new()

@@ -1,6 +1,7 @@
 //! One tenant: overview · branding (editable) · billing (its invoices) · limits (editable),
 //! tinted with the tenant's brand colours. Suspend / reactivate go through a typed confirmation.
 
+use backend::authz::Permission;
 use backend::tenants::{self, Limits, Tenant, TenantPatch};
 use backend::validate::parse_limit;
 use backend::{FieldError, ServiceError};
@@ -71,6 +72,15 @@ impl Screen for TenantDetail {
             TenantTab::Overview => keys,
         };
         keys.with(TABS).with(&[Action::Refresh])
+    }
+
+    fn needs(&self, a: &Action) -> Option<Permission> {
+        match (a, self.tab) {
+            (Action::Suspend | Action::Reactivate, _) => Some(Permission::TenantsSuspend),
+            (Action::Edit, TenantTab::Limits) => Some(Permission::TenantsLimits),
+            (Action::Edit, _) => Some(Permission::TenantsUpdate),
+            _ => None,
+        }
     }
 
     fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {

@@ -1,6 +1,7 @@
 //! The tenant list: keyset pages over any number of tenants, sortable columns, `/` filter,
 //! the total from `tenants::count` fetched on the side, suspend/reactivate from the list.
 
+use backend::authz::Permission;
 use backend::page::{Page, SortDir};
 use backend::tenants::{self, Tenant, TenantQuery, TenantSort};
 use backend::ServiceError;
@@ -95,10 +96,25 @@ impl Screen for TenantsList {
 
     fn keys(&self) -> Keys {
         use Action::*;
+        // Suspend or reactivate, whichever the selected tenant's status allows.
+        let change = match self.selected().map(|t| t.status.as_str()) {
+            Some("suspended") => Some(Reactivate),
+            Some(_) => Some(Suspend),
+            None => None,
+        };
         Keys::new()
             .with(&self.list.keys())
-            .with(&[Open, Create, Suspend, Reactivate])
+            .with(&[Open, Create])
+            .with(change.as_slice())
             .with(TABS)
+    }
+
+    fn needs(&self, a: &Action) -> Option<Permission> {
+        match a {
+            Action::Create => Some(Permission::TenantsCreate),
+            Action::Suspend | Action::Reactivate => Some(Permission::TenantsSuspend),
+            _ => None,
+        }
     }
 
     fn mode(&self) -> Mode {

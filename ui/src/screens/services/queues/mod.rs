@@ -191,6 +191,10 @@ impl Screen for QueuesScreen {
         self.modal.is_some().then_some(Dialog::Confirm { fields: false })
     }
 
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Retry | Action::CancelJob).then_some(backend::authz::Permission::JobsManage)
+    }
+
     fn keys(&self) -> Keys {
         use Action::*;
         Keys::new().with(&[

@@ -1,0 +1,257 @@
+//! The customers list and one customer's whole story (issue 10): snapshots at 80×24 and
+//! 120×40 on the demo data, and what the keys do.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use backend::customers::{self, CustomerQuery};
+use backend::Db;
+use common::*;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use painel_ui::router::CustomerTab;
+use painel_ui::screens::customers::detail::CustomerScreen;
+use painel_ui::screens::customers::list::CustomersList;
+use painel_ui::App;
+
+/// The demo's first customer (by name) with services, invoices and tickets: a story to tell.
+async fn storied(db: &Db) -> backend::customers::Customer {
+    let email: String = db
+        .scalar(
+            "SELECT c.email FROM customers c \
+             WHERE EXISTS (SELECT 1 FROM services s WHERE s.customer_id = c.id) \
+               AND EXISTS (SELECT 1 FROM invoices i WHERE i.customer_id = c.id) \
+               AND EXISTS (SELECT 1 FROM tickets k WHERE k.customer_id = c.id) \
+             ORDER BY c.name LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("a customer with a story");
+    let page = customers::list(
+        db,
+        &actor(),
+        &CustomerQuery {
+            filter: Some(email.clone()),
+            limit: 5,
+            ..CustomerQuery::default()
+        },
+    )
+    .await
+    .expect("list");
+    page.items
+        .into_iter()
+        .find(|c| c.email == email)
+        .expect("found by e-mail")
+}
+
+async fn demo() -> (Db, tempfile::TempDir) {
+    let (db, dir) = db_with(0).await;
+    backend::seed::demo(&db).await.expect("demo data");
+    (db, dir)
+}
+
+fn detail(app: &App) -> &CustomerScreen {
+    app.screen_as()
+        .unwrap_or_else(|| panic!("not on a customer: {}", app.route().path()))
+}
+
+#[tokio::test]
+async fn customers_list_at_80x24_and_120x40() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "customers").await;
+    let list: &CustomersList = app.screen_as().expect("customers list");
+    assert!(list.rows().len() > 20, "{} customers", list.rows().len());
+    let small = screen_text(&render(&mut app, 80, 24));
+    assert!(header_has(&small, &["NAME", "E-MAIL", "STATUS"]), "{small}");
+    assert_snapshot!("customers_list_80x24", stable(&small));
+    let big = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        header_has(&big, &["NAME", "E-MAIL", "TENANT", "STATUS", "PHONE"]),
+        "{big}"
+    );
+    assert_snapshot!("customers_list_120x40", stable(&big));
+}
+
+#[tokio::test]
+async fn palette_cust_opens_the_list_and_enter_opens_the_customer() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, "cust");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "customers");
+    let first = app.screen_as::<CustomersList>().expect("list").rows()[1].clone();
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(detail(&app).customer.as_ref().map(|c| c.id), Some(first.id));
+    assert_eq!(app.route().path(), format!("customers/{}/profile", first.id));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(&first.email), "{text}");
+    // q climbs back to the list.
+    ch(&mut app, 'q');
+    app.settle().await;
+    assert_eq!(app.route().path(), "customers");
+}
+
+#[tokio::test]
+async fn the_customer_story_tab_by_tab_at_80x24_and_120x40() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let mut app = app_on(&db, actor(), &format!("customers/{}", c.id)).await;
+    for tab in CustomerTab::ALL {
+        assert_eq!(detail(&app).tab, tab);
+        if let Some(b) = detail(&app).table() {
+            assert!(b.list.page.is_some(), "{tab:?} never loaded");
+            assert!(b.list.error.is_none(), "{tab:?}: {:?}", b.list.error);
+        }
+        let small = screen_text(&render(&mut app, 80, 24));
+        assert_snapshot!(format!("customer_{}_80x24", tab.key()), stable(&small));
+        let big = screen_text(&render(&mut app, 120, 40));
+        assert_snapshot!(format!("customer_{}_120x40", tab.key()), stable(&big));
+        press(&mut app, KeyCode::Tab);
+        app.settle().await;
+    }
+    assert_eq!(detail(&app).tab, CustomerTab::Profile, "tabs wrap");
+}
+
+#[tokio::test]
+async fn every_story_tab_holds_only_this_customers_rows() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let app = app_on(&db, actor(), &format!("customers/{}", c.id)).await;
+    let s = detail(&app);
+    let rows = |tab: CustomerTab| {
+        s.tables
+            .iter()
+            .find(|(t, _)| *t == tab)
+            .and_then(|(_, b)| b.list.page.as_ref())
+            .map_or(0, |p| p.rows.len())
+    };
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        let id = c.id;
+        async move { db.scalar::<i64>(sql, backend::args![id]).await.expect("count") }
+    };
+    let services = count("SELECT count(*) FROM services WHERE customer_id = $1").await;
+    let invoices = count("SELECT count(*) FROM invoices WHERE customer_id = $1").await;
+    let tickets = count("SELECT count(*) FROM tickets WHERE customer_id = $1").await;
+    assert!(services > 0 && invoices > 0 && tickets > 0);
+    assert_eq!(rows(CustomerTab::Services) as i64, services.min(100));
+    assert_eq!(rows(CustomerTab::Invoices) as i64, invoices.min(100));
+    assert_eq!(rows(CustomerTab::Tickets) as i64, tickets.min(100));
+    // The audit trail names the customer's own rows at least (its creation).
+    assert!(rows(CustomerTab::Audit) > 0, "no audit trail");
+}
+
+#[tokio::test]
+async fn a_customer_out_of_scope_is_not_found_not_loading() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let other = backend::tenants::list(
+        &db,
+        &actor(),
+        &backend::tenants::TenantQuery {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("tenants")
+    .items
+    .into_iter()
+    .find(|t| t.id != c.tenant_id)
+    .expect("another tenant");
+    let admin = backend::Actor::tenant_user("other.admin", backend::Role::TenantAdmin, other.id);
+    let mut app = app_on(&db, admin, &format!("customers/{}", c.id)).await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(detail(&app).customer.is_none());
+    assert!(text.contains("not found"), "{text}");
+    assert!(!text.contains("Loading"), "{text}");
+}
+
+#[tokio::test]
+async fn go_to_by_e_mail_from_the_palette_at_80x24_and_120x40() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &c.email);
+    app.settle().await;
+    let small = screen_text(&render(&mut app, 80, 24));
+    assert!(small.contains("customer ·"), "{small}");
+    assert_snapshot!("goto_email_80x24", stable(&small));
+    let big = screen_text(&render(&mut app, 120, 40));
+    let start: String = c.name.chars().take(20).collect();
+    assert!(big.contains(&start) && big.contains(&c.tenant_slug), "{big}");
+    assert_snapshot!("goto_email_120x40", stable(&big));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(detail(&app).customer.as_ref().map(|x| x.id), Some(c.id));
+}
+
+#[tokio::test]
+async fn enter_before_the_answer_still_goes_to_the_first_hit() {
+    let (db, _dir) = demo().await;
+    let c = storied(&db).await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &c.email);
+    // No settle: the debounced lookup has not answered; Enter looks the term up at once.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(detail(&app).customer.as_ref().map(|x| x.id), Some(c.id));
+}
+
+#[tokio::test]
+async fn go_to_a_tenant_by_slug_and_nothing_found_says_so() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, "streammax");
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(
+        app.route().path().starts_with("tenants/streammax"),
+        "{}",
+        app.route().path()
+    );
+    palette(&mut app, "zzqxw-nothing");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let flash = app.flash().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(flash.contains("nothing found"), "{flash}");
+}
+
+#[tokio::test]
+async fn dashboard_cards_lead_where_they_say() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    let stats = app
+        .screen_as::<painel_ui::screens::dashboard::Dashboard>()
+        .and_then(|d| d.stats.clone())
+        .expect("stats");
+    let at = |label: &str| stats.iter().position(|s| s.label == label).expect(label);
+    // "Customers N" opens the customers list.
+    for _ in 0..at("Customers") {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "customers");
+    // "Services in error N" opens those services: N rows, each in error.
+    let n = stats[at("Services in error")].value;
+    ch(&mut app, 'q');
+    app.settle().await;
+    for _ in at("Customers")..at("Services in error") {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "services/list");
+    let b = app
+        .screen_as::<painel_ui::screens::common::browse::BrowseScreen>()
+        .expect("services list");
+    let page = b.state.list.page.as_ref().expect("rows");
+    let status = page.columns.iter().position(|c| c.title == "Status").expect("status");
+    assert_eq!(page.rows.len() as i64, n);
+    assert!(page.rows.iter().all(|r| r[status].to_string() == "error"));
+}
