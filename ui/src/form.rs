@@ -93,14 +93,21 @@ impl Form {
         }
     }
 
-    /// Feeds a key to the focused field; true when its value changed.
+    /// Feeds a key to the focused field; true when its value changed. Editing a field clears
+    /// its error: the message was about the old value, and keeping it would say the new one is
+    /// wrong too (the next save says again what the service thinks).
     pub fn input(&mut self, key: KeyEvent) -> bool {
         let Some(f) = self.fields.get_mut(self.focus) else {
             return false;
         };
-        f.input
+        let changed = f
+            .input
             .handle_event(&Event::Key(key))
-            .is_some_and(|changed| changed.value)
+            .is_some_and(|changed| changed.value);
+        if changed {
+            f.error = None;
+        }
+        changed
     }
 
     pub fn clear_errors(&mut self) {
@@ -190,5 +197,42 @@ mod tests {
         assert_eq!(form.error_of("name"), None);
         assert_eq!(form.focus, 1);
         assert_eq!(form.error.as_deref(), Some("other: odd"));
+    }
+
+    fn bad(fields: &[&str]) -> ServiceError {
+        ServiceError::Validation(
+            fields
+                .iter()
+                .map(|f| FieldError {
+                    field: (*f).into(),
+                    message: "bad".into(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn editing_a_field_clears_its_error_only() {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let mut form = Form::new(&[("name", "Name", ""), ("domain", "Domain", ""), ("tier", "Tier", "")]);
+        form.show_error(&bad(&["tier", "domain"]));
+        // Focus goes to the first bad field in the form's order, not the service's.
+        assert_eq!(form.focus, 1);
+        // A key that changes nothing (moving the cursor) leaves the error standing.
+        assert!(!form.input(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE)));
+        assert_eq!(form.error_of("domain"), Some("bad"));
+        assert!(form.input(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)));
+        assert_eq!(form.error_of("domain"), None, "the edited field's error is gone");
+        assert_eq!(
+            form.error_of("tier"),
+            Some("bad"),
+            "the other field still says what is wrong"
+        );
+        // A second failed save moves focus back to the first bad field.
+        form.next();
+        form.next();
+        assert_eq!(form.focus, 0);
+        form.show_error(&bad(&["tier"]));
+        assert_eq!(form.focus, 2);
     }
 }

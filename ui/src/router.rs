@@ -64,6 +64,7 @@ pub const PAGES: &[Page] = &[
     page("incidents", "Incidents", "incidents", Some("incidents")),
     page("settings", "Settings", "settings", Some("settings")),
     page("settings/api-keys", "API keys", "settings", None).aka(&["api-keys", "apikeys"]),
+    page("settings/security", "Security", "settings", None).aka(&["security", "2fa"]),
 ];
 
 pub const SECTIONS: &[Section] = &[
@@ -137,7 +138,7 @@ pub const SECTIONS: &[Section] = &[
         key: "settings",
         title: "Settings",
         aliases: &["cfg"],
-        pages: &["settings", "settings/api-keys"],
+        pages: &["settings", "settings/api-keys", "settings/security"],
     },
 ];
 

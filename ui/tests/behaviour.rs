@@ -122,6 +122,47 @@ async fn invalid_domain_shows_the_error_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn a_failed_save_focuses_the_bad_field_and_editing_it_clears_the_error() {
+    let (mut app, _db, _dir) = app_and_db("tenants/create", 0).await;
+    typ(&mut app, "Broken Brand");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "not a domain");
+    // Saved from a later field: focus must come back to the domain.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = |app: &painel_ui::App| {
+        app.screen_as::<painel_ui::screens::tenants::create::TenantForm>()
+            .expect("still on the form")
+            .form
+            .clone()
+    };
+    let f = form(&app);
+    let message = f.error_of("domain").expect("the domain is wrong").to_owned();
+    assert_eq!(f.fields[f.focus].key, "domain", "focus is on the bad field");
+    let before = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        before.lines().any(|l| l.contains('│') && l.contains(&message)),
+        "the error is on the form:\n{before}"
+    );
+    // Correcting the field takes its error away at once, before any save.
+    for _ in 0.."not a domain".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "broken.example.com");
+    assert_eq!(form(&app).error_of("domain"), None);
+    let after = screen_text(&render(&mut app, 120, 40));
+    // The form, not the status line's flash (which fades on its own), is what must not lie.
+    let form_rows: Vec<&str> = after.lines().filter(|l| l.contains('│')).collect();
+    assert!(
+        !form_rows.iter().any(|l| l.contains(&message)),
+        "the old error is gone from the form:\n{after}"
+    );
+}
+
+#[tokio::test]
 async fn creating_a_tenant_opens_it() {
     let (mut app, _dir) = app_at("tenants/create", 0).await;
     submit_tenant(&mut app, "Nova Marca", "nova.example.com");

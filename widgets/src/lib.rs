@@ -28,6 +28,7 @@ mod input;
 pub mod input_line;
 pub mod key_value;
 pub mod palette;
+pub mod qr;
 mod scrollbar;
 pub mod side_nav;
 pub mod stat_card;

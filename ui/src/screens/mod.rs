@@ -298,6 +298,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("settings/api-keys", |_| {
         Box::<settings::api_keys::ApiKeysScreen>::default()
     }),
+    ("settings/security", |_| {
+        Box::<settings::security::SecurityScreen>::default()
+    }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
 ];
 

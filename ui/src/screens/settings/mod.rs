@@ -1,6 +1,7 @@
-//! Settings: the settings view (browse) and API keys.
+//! Settings: the settings view (browse), API keys and the account's security (2FA).
 
 pub mod api_keys;
+pub mod security;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
