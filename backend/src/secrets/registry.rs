@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::{Keys, MasterKey, SecretError, ENCRYPTED_COLUMNS};
 use crate::actor::Actor;
@@ -15,8 +14,6 @@ use crate::audit::{self, AuditKeys, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Backend, Db, Tx};
 use crate::error::ServiceError;
-
-const BATCH: i64 = 500;
 
 /// The key-check value stored for `key`: 16 bytes of a derived key, as hex.
 pub fn check_value(key: &MasterKey) -> String {
@@ -146,7 +143,7 @@ pub async fn init(db: &Db, actor: &Actor, keys: &Keys) -> Result<InitReport, Ser
     };
     let mut resealed = 0;
     for (table, column) in ENCRYPTED_COLUMNS {
-        resealed += reseal_legacy(&mut tx, keys, table, column).await?;
+        resealed += super::rotate::reseal_column(&mut tx, keys, table, column, Keys::is_legacy).await?;
     }
     let report = InitReport {
         key_id: id.clone(),
@@ -174,47 +171,11 @@ pub async fn init(db: &Db, actor: &Actor, keys: &Keys) -> Result<InitReport, Ser
     Ok(report)
 }
 
-/// Re-seals the column's values of the earlier format (column-bound only) with their row's id.
-async fn reseal_legacy(tx: &mut Tx, keys: &Keys, table: &str, column: &str) -> Result<i64, ServiceError> {
-    let context = format!("{table}.{column}");
-    let mut after = Uuid::nil();
-    let mut n = 0;
-    loop {
-        let rows: Vec<(Uuid, Vec<u8>)> = tx
-            .fetch_all(
-                &format!(
-                    "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL AND length({column}) > 0 \
-                     AND id > $1 ORDER BY id LIMIT {BATCH}"
-                ),
-                args![after],
-            )
-            .await?;
-        let Some((last, _)) = rows.last() else {
-            return Ok(n);
-        };
-        after = *last;
-        for (id, value) in rows {
-            if !Keys::is_legacy(&value) {
-                continue;
-            }
-            let plain = keys
-                .decrypt_for_reseal(&context, id, &value)
-                .map_err(|e| ServiceError::Unavailable(format!("{context} of row {id}: {e}; nothing was changed")))?;
-            let sealed = keys.encrypt(&context, id, &plain)?;
-            tx.execute(
-                &format!("UPDATE {table} SET {column} = $2 WHERE id = $1"),
-                args![id, sealed],
-            )
-            .await?;
-            n += 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secrets::tests_support::seal_v1;
+    use uuid::Uuid;
 
     #[tokio::test]
     async fn init_reseals_values_of_earlier_versions_with_their_row() {

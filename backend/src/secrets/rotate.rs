@@ -116,28 +116,43 @@ pub async fn rotate(
 }
 
 async fn rewrap_column(tx: &mut Tx, keys: &Keys, table: &str, column: &str) -> Result<i64, ServiceError> {
+    let current = keys.current_id();
+    reseal_column(tx, keys, table, column, |v| {
+        key_id_of(v) != Some(current) || Keys::is_legacy(v)
+    })
+    .await
+}
+
+/// Re-seals, under the current key and bound to its row, every value of `table.column` for
+/// which `needs` holds (rotation: not yet under the current key; `keys init`: the earlier
+/// column-only format), in id order and batches, inside the caller's transaction.
+pub(super) async fn reseal_column(
+    tx: &mut Tx,
+    keys: &Keys,
+    table: &str,
+    column: &str,
+    needs: impl Fn(&[u8]) -> bool,
+) -> Result<i64, ServiceError> {
     let context = format!("{table}.{column}");
-    let mut after: Option<Uuid> = None;
+    let mut after = Uuid::nil();
     let mut n = 0;
     loop {
         // Empty values are placeholders (a NOT NULL column with nothing sealed yet).
-        let base = format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL AND length({column}) > 0");
-        let rows: Vec<(Uuid, Vec<u8>)> = match after {
-            None => {
-                tx.fetch_all(&format!("{base} ORDER BY id LIMIT {BATCH}"), args![])
-                    .await?
-            }
-            Some(id) => {
-                tx.fetch_all(&format!("{base} AND id > $1 ORDER BY id LIMIT {BATCH}"), args![id])
-                    .await?
-            }
-        };
+        let rows: Vec<(Uuid, Vec<u8>)> = tx
+            .fetch_all(
+                &format!(
+                    "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL AND length({column}) > 0 \
+                     AND id > $1 ORDER BY id LIMIT {BATCH}"
+                ),
+                args![after],
+            )
+            .await?;
         let Some((last, _)) = rows.last() else {
             return Ok(n);
         };
-        after = Some(*last);
+        after = *last;
         for (id, value) in rows {
-            if key_id_of(&value) == Some(keys.current_id()) && !Keys::is_legacy(&value) {
+            if !needs(&value) {
                 continue;
             }
             let plain = keys
