@@ -1,0 +1,1 @@
+//! Hosting on WHM/cPanel: servers, plans ↔ packages, services and their lifecycle.

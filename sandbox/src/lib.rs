@@ -1,0 +1,1 @@
+//! Provider simulators on loopback (docs/adr/0018).
