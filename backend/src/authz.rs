@@ -24,6 +24,7 @@ pub enum Permission {
     CustomersRead,
     CustomersCreate,
     ServersRead,
+    ServersManage,
     ServicesRead,
     BillingRead,
     MigrationsRead,
@@ -52,6 +53,7 @@ impl Permission {
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
             Permission::ServersRead => "servers:read",
+            Permission::ServersManage => "servers:manage",
             Permission::ServicesRead => "services:read",
             Permission::BillingRead => "billing:read",
             Permission::MigrationsRead => "migrations:read",
@@ -82,7 +84,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 24] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -91,6 +93,7 @@ impl Permission {
         Permission::CustomersRead,
         Permission::CustomersCreate,
         Permission::ServersRead,
+        Permission::ServersManage,
         Permission::ServicesRead,
         Permission::BillingRead,
         Permission::MigrationsRead,
@@ -148,6 +151,7 @@ pub fn platform_only(p: Permission) -> bool {
             | Permission::TenantsSuspend
             | Permission::TenantsLimits
             | Permission::ServersRead
+            | Permission::ServersManage
             | Permission::IncidentsRead
             | Permission::KeysRotate
             | Permission::RolesManage
@@ -166,7 +170,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         Role::SuperAdmin => true,
         Role::TenantAdmin => !matches!(
             p,
-            TenantsCreate | TenantsSuspend | TenantsLimits | KeysRotate | RolesManage
+            TenantsCreate | TenantsSuspend | TenantsLimits | KeysRotate | RolesManage | ServersManage
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,

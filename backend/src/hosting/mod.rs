@@ -1,1 +1,43 @@
 //! Hosting on WHM/cPanel: servers, plans ↔ packages, services and their lifecycle.
+//!
+//! Talking to a provider happens only in jobs: verbs and screens enqueue (and, when the user
+//! waits, watch the job). The handlers that need the secrets `Keys` are registered by
+//! [`register_handlers`], which the worker binary calls with a [`HostingEnv`].
+
+pub mod jobs;
+pub mod metrics;
+// PENDING whmclient merge: mod probe;
+pub mod servers;
+pub mod tls;
+
+use crate::jobs::Handlers;
+use crate::secrets::Keys;
+
+/// What hosting handlers share: the secrets keys that open the servers' API tokens (`None`
+/// when the worker's process holds no registered master key: handlers that need a token
+/// then fail with a message saying so).
+#[derive(Clone, Default)]
+pub struct HostingEnv {
+    pub keys: Option<Keys>,
+}
+
+impl HostingEnv {
+    pub fn new(keys: Option<Keys>) -> HostingEnv {
+        HostingEnv { keys }
+    }
+}
+
+/// The job kinds [`register_handlers`] adds (for `jobs::admin::known_kinds`).
+pub const KINDS: [&str; 4] = [jobs::SERVER_TEST, jobs::SERVERS_POLL, jobs::SERVER_POLL, jobs::SERVERS_RETENTION];
+
+/// Registers every hosting job kind (one line per kind, so branches merge trivially).
+pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
+    // PENDING whmclient merge:
+    // let e = env.clone();
+    // h.register(jobs::SERVER_TEST, move |job, db| probe::server_test(job, db, e.clone()));
+    // let e = env.clone();
+    // h.register(jobs::SERVER_POLL, move |job, db| probe::server_poll(job, db, e.clone()));
+    h.register(jobs::SERVERS_POLL, jobs::servers_poll);
+    h.register(jobs::SERVERS_RETENTION, jobs::servers_retention);
+    drop(env);
+}
