@@ -66,6 +66,9 @@ pub enum Command {
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),
+    /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
+    #[command(subcommand)]
+    Servers(crate::commands::servers::ServersCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -18,6 +18,7 @@ pub mod auth;
 mod jobs;
 pub mod keys;
 mod roles;
+pub mod servers;
 pub mod ssh_keys;
 pub mod ssh_session;
 mod twofa;
@@ -92,6 +93,7 @@ pub async fn dispatch_as(
     match command {
         Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, out).await,
         Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
+        Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,
