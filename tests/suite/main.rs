@@ -22,6 +22,7 @@ mod rls;
 mod schedules;
 mod scoping;
 mod secrets;
+mod servers;
 mod signals;
 mod ssh;
 mod ssh_e2e;

@@ -586,7 +586,7 @@ pub async fn update(
     if token.is_some() {
         // The token itself is never in the log; that it was replaced is.
         if let Some(serde_json::Value::Object(m)) = c.after.as_mut() {
-            m.insert("api_token".into(), json!("replaced"));
+            m.insert("credential_replaced".into(), json!(true));
         }
     }
     audit::record(&mut tx, actor, c).await?;
