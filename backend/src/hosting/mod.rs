@@ -4,9 +4,10 @@
 //! waits, watch the job). The handlers that need the secrets `Keys` are registered by
 //! [`register_handlers`], which the worker binary calls with a [`HostingEnv`].
 
+pub mod connect;
 pub mod jobs;
 pub mod metrics;
-// PENDING whmclient merge: mod probe;
+mod probe;
 pub mod servers;
 pub mod tls;
 
@@ -32,11 +33,10 @@ pub const KINDS: [&str; 4] = [jobs::SERVER_TEST, jobs::SERVERS_POLL, jobs::SERVE
 
 /// Registers every hosting job kind (one line per kind, so branches merge trivially).
 pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
-    // PENDING whmclient merge:
-    // let e = env.clone();
-    // h.register(jobs::SERVER_TEST, move |job, db| probe::server_test(job, db, e.clone()));
-    // let e = env.clone();
-    // h.register(jobs::SERVER_POLL, move |job, db| probe::server_poll(job, db, e.clone()));
+    let e = env.clone();
+    h.register(jobs::SERVER_TEST, move |job, db| probe::server_test(job, db, e.clone()));
+    let e = env.clone();
+    h.register(jobs::SERVER_POLL, move |job, db| probe::server_poll(job, db, e.clone()));
     h.register(jobs::SERVERS_POLL, jobs::servers_poll);
     h.register(jobs::SERVERS_RETENTION, jobs::servers_retention);
     drop(env);
