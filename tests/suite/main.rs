@@ -23,6 +23,7 @@ mod schedules;
 mod scoping;
 mod secrets;
 mod servers;
+mod servers_whm;
 mod signals;
 mod ssh;
 mod ssh_e2e;
