@@ -250,3 +250,107 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
+
+fn painel_in(t: &crate::common::TestDb, home: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_painel"));
+    c.args(["--database-url", &t.url, "--data-dir"])
+        .arg(home.join("data"))
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .env("PAINEL_OPERATOR", "cli-tester")
+        .env_remove("PAINEL_DATABASE_URL")
+        .env_remove("PAINEL_MASTER_KEY")
+        .env_remove("PAINEL_MASTER_KEY_PREVIOUS");
+    c
+}
+
+fn run(t: &crate::common::TestDb, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    painel_in(t, home).args(args).output().unwrap()
+}
+
+/// Kills the worker it holds when dropped, so a failed assertion leaves no process behind.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// The sandbox serves from this process while the test blocks on the binary: it needs
+// threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_verbs_through_the_binary_and_test_waits_for_a_worker() {
+    use crate::cli::{stderr, stdout};
+    let t = fresh().await;
+    let sb = sandbox().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let init = run(&t, h, &["keys", "init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let token_file = h.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let url = sb.whm_url(GRU).unwrap();
+    let pin = format!("pin:{}", sb.cert_sha256_hex());
+    let created = run(
+        &t,
+        h,
+        &[
+            "-o", "json", "servers", "create", "--name", GRU, "--hostname", "whm-gru-01.sandbox.test", "--ip",
+            "127.0.0.1", "--region", "sa-east-1", "--whm-url", &url, "--token-file",
+            token_file.to_str().unwrap(), "--tls", &pin, "--max-accounts", "10", "--disk-total-gb", "100",
+        ],
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    assert!(!stdout(&created).contains(TOKEN));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&created)).unwrap();
+    assert_eq!((json["token_set"].as_bool(), json["tls_mode"].as_str()), (Some(true), Some("pin")));
+
+    // No worker yet: the wait ends with the job's id and a hint, and a failure exit code.
+    let waited = run(&t, h, &["servers", "test", GRU, "--wait-secs", "1"]);
+    assert_ne!(waited.status.code(), Some(0));
+    let err = stderr(&waited);
+    assert!(err.contains("no answer within 1s") && err.contains("painel jobs show"), "{err}");
+
+    let _worker = Child(
+        painel_in(&t, h)
+            .args(["worker", "--no-scheduler"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let tested = run(&t, h, &["-o", "json", "servers", "test", GRU]);
+    assert_eq!(tested.status.code(), Some(0), "{}", stderr(&tested));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&tested)).unwrap();
+    assert_eq!(json["ok"], true, "{json}");
+    assert!(json["version"].as_str().is_some_and(|v| v.starts_with("11.")), "{json}");
+
+    // show: latest answer, capacity, no token anywhere in any format.
+    for format in ["json", "table", "csv"] {
+        let shown = run(&t, h, &["-o", format, "servers", "show", GRU]);
+        assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+        let text = stdout(&shown);
+        assert!(!text.contains(TOKEN), "{format}: {text}");
+        assert!(text.contains("11."), "{format}: {text}");
+    }
+    let listed = run(&t, h, &["-o", "csv", "servers", "list", "--all"]);
+    let text = stdout(&listed);
+    assert!(text.starts_with("id,name,region"), "{text}");
+    assert!(text.contains(",set,"), "{text}");
+
+    // A wrong token: the test answers with the typed error and fails the command.
+    std::fs::write(&token_file, "WRONGTOKEN-0000000000").unwrap();
+    let upd = run(&t, h, &["servers", "update", GRU, "--token-file", token_file.to_str().unwrap()]);
+    assert_eq!(upd.status.code(), Some(0), "{}", stderr(&upd));
+    let bad = run(&t, h, &["-o", "json", "servers", "test", GRU]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(stderr(&bad).contains("auth:"), "{}", stderr(&bad));
+
+    // Removal needs the name typed again.
+    let refused = run(&t, h, &["servers", "remove", GRU, "--confirm", "whm-gru-02"]);
+    assert_ne!(refused.status.code(), Some(0));
+    let removed = run(&t, h, &["servers", "remove", GRU, "--confirm", GRU]);
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+}
