@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use backend::hosting::jobs as hjobs;
 use backend::hosting::metrics::{self, Point};
 use backend::hosting::servers::{self, NewServer, Server, ServerPatch, ServerQuery, ServiceCount};
-use backend::hosting::jobs as hjobs;
 use backend::sensitive::Proof;
 use backend::{Actor, Db, ServiceError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -155,8 +155,18 @@ pub struct ServerRow<'a>(pub &'a Server);
 impl Record for ServerRow<'_> {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "name", "region", "kind", "status", "accounts", "max_accounts", "disk_gb", "disk_total_gb", "tls",
-            "token", "last_error",
+            "id",
+            "name",
+            "region",
+            "kind",
+            "status",
+            "accounts",
+            "max_accounts",
+            "disk_gb",
+            "disk_total_gb",
+            "tls",
+            "token",
+            "last_error",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -168,7 +178,9 @@ impl Record for ServerRow<'_> {
             s.kind.clone(),
             s.status.clone(),
             s.accounts_count.to_string(),
-            s.max_accounts.map(|m| m.to_string()).unwrap_or_else(|| "unlimited".into()),
+            s.max_accounts
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "unlimited".into()),
             s.disk_used_gb.to_string(),
             s.disk_total_gb.to_string(),
             s.tls_mode.clone(),
@@ -201,9 +213,26 @@ pub struct ServerDetail {
 impl Record for ServerDetail {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "name", "hostname", "ip", "region", "kind", "whm_url", "api_user", "token", "tls", "status",
-            "accounts", "disk", "load", "last_checked_at", "last_error", "whm_version", "last_test_at",
-            "last_test_error", "services",
+            "id",
+            "name",
+            "hostname",
+            "ip",
+            "region",
+            "kind",
+            "whm_url",
+            "api_user",
+            "token",
+            "tls",
+            "status",
+            "accounts",
+            "disk",
+            "load",
+            "last_checked_at",
+            "last_error",
+            "whm_version",
+            "last_test_at",
+            "last_test_error",
+            "services",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -236,10 +265,17 @@ impl Record for ServerDetail {
             format!(
                 "{} / {} {}",
                 s.accounts_count,
-                s.max_accounts.map(|m| m.to_string()).unwrap_or_else(|| "unlimited".into()),
+                s.max_accounts
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "unlimited".into()),
                 pct(s.accounts_count, s.max_accounts)
             ),
-            format!("{} / {} GB {}", s.disk_used_gb, s.disk_total_gb, pct(s.disk_used_gb, Some(s.disk_total_gb))),
+            format!(
+                "{} / {} GB {}",
+                s.disk_used_gb,
+                s.disk_total_gb,
+                pct(s.disk_used_gb, Some(s.disk_total_gb))
+            ),
             load,
             opt_ts(&s.last_checked_at),
             s.last_error.clone().unwrap_or_default(),
@@ -261,8 +297,18 @@ struct PointRow<'a>(&'a Point);
 impl Record for PointRow<'_> {
     fn columns() -> &'static [&'static str] {
         &[
-            "at", "resolution", "status", "load_1", "load_5", "load_15", "disk_used_gb", "accounts", "bandwidth_mb",
-            "latency_ms", "samples", "error",
+            "at",
+            "resolution",
+            "status",
+            "load_1",
+            "load_5",
+            "load_15",
+            "disk_used_gb",
+            "accounts",
+            "bandwidth_mb",
+            "latency_ms",
+            "samples",
+            "error",
         ]
     }
     fn cells(&self) -> Vec<String> {

@@ -115,22 +115,27 @@ async fn crud_is_validated_audited_and_the_token_stays_sealed() {
     .await
     .unwrap();
     let dup = servers::create(&t.db, &op, Some(&k), new_server("whm-gru-01")).await;
-    assert!(matches!(&dup, Err(ServiceError::Validation(f)) if f[0].field == "name"), "{dup:?}");
+    assert!(
+        matches!(&dup, Err(ServiceError::Validation(f)) if f[0].field == "name"),
+        "{dup:?}"
+    );
 
     // Sealed at rest, bound to the row: the column holds no plaintext and opens only here.
-    let (enc,): (Vec<u8>,) = t
-        .db
-        .fetch_optional("SELECT api_token_enc FROM servers WHERE id = $1", args![s.id])
-        .await
-        .unwrap()
-        .unwrap();
+    let (enc,): (Vec<u8>,) =
+        t.db.fetch_optional("SELECT api_token_enc FROM servers WHERE id = $1", args![s.id])
+            .await
+            .unwrap()
+            .unwrap();
     assert!(!enc.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
     assert_eq!(k.decrypt_str(TOKEN_CONTEXT, s.id, &enc).unwrap(), TOKEN);
     assert!(k.decrypt_str(TOKEN_CONTEXT, Uuid::now_v7(), &enc).is_err());
 
     // Found by name, id and short id; listed with filters.
     assert_eq!(servers::get(&t.db, &op, "whm-gru-01").await.unwrap().id, s.id);
-    assert_eq!(servers::get(&t.db, &op, &backend::ids::short(s.id)).await.unwrap().id, s.id);
+    assert_eq!(
+        servers::get(&t.db, &op, &backend::ids::short(s.id)).await.unwrap().id,
+        s.id
+    );
     let listed = servers::list(
         &t.db,
         &op,
@@ -141,7 +146,10 @@ async fn crud_is_validated_audited_and_the_token_stays_sealed() {
     )
     .await
     .unwrap();
-    assert_eq!(listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["whm-gru-01"]);
+    assert_eq!(
+        listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["whm-gru-01"]
+    );
 
     // A new token and a weaker TLS policy: both audited, the token never.
     let u = servers::update(
@@ -160,13 +168,15 @@ async fn crud_is_validated_audited_and_the_token_stays_sealed() {
     .unwrap();
     assert_eq!(u.tls_mode, "trust");
     assert_eq!(u.max_accounts, None);
-    let (enc2,): (Vec<u8>,) = t
-        .db
-        .fetch_optional("SELECT api_token_enc FROM servers WHERE id = $1", args![s.id])
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(k.decrypt_str(TOKEN_CONTEXT, s.id, &enc2).unwrap(), "NEWTOKEN-9876543210");
+    let (enc2,): (Vec<u8>,) =
+        t.db.fetch_optional("SELECT api_token_enc FROM servers WHERE id = $1", args![s.id])
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        k.decrypt_str(TOKEN_CONTEXT, s.id, &enc2).unwrap(),
+        "NEWTOKEN-9876543210"
+    );
     assert_eq!(
         actions(&t.db, &s.id.to_string()).await,
         ["server.create", "server.tls", "server.update", "server.tls"]
@@ -178,14 +188,19 @@ async fn crud_is_validated_audited_and_the_token_stays_sealed() {
     assert_eq!(last["verifies"], false);
     let updates = audit_after(&t.db, "server.update").await;
     assert_eq!(updates[0]["credential_replaced"], true);
-    let rows: Vec<(Option<String>, Option<String>)> = t
-        .db
-        .fetch_all("SELECT CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_log", args![])
+    let rows: Vec<(Option<String>, Option<String>)> =
+        t.db.fetch_all(
+            "SELECT CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_log",
+            args![],
+        )
         .await
         .unwrap();
     for (b, a) in rows {
         for v in [b, a].into_iter().flatten() {
-            assert!(!v.contains(TOKEN) && !v.contains("NEWTOKEN"), "token in the audit log: {v}");
+            assert!(
+                !v.contains(TOKEN) && !v.contains("NEWTOKEN"),
+                "token in the audit log: {v}"
+            );
         }
     }
     // An empty patch is refused rather than audited as a change.
@@ -209,7 +224,9 @@ async fn tenant_users_never_reach_servers() {
     }
     assert!(denied(&servers::list(&db, &admin, &ServerQuery::default()).await));
     assert!(denied(&servers::get(&db, &admin, "whm-gru-01").await));
-    assert!(denied(&servers::create(&db, &admin, Some(&keys()), new_server("whm-x")).await));
+    assert!(denied(
+        &servers::create(&db, &admin, Some(&keys()), new_server("whm-x")).await
+    ));
     assert!(denied(
         &servers::update(
             &db,
@@ -223,8 +240,12 @@ async fn tenant_users_never_reach_servers() {
         )
         .await
     ));
-    assert!(denied(&servers::remove(&db, &admin, "whm-gru-01", &Proof::confirm("whm-gru-01")).await));
-    assert!(denied(&hjobs::request_test(&db, &admin, "whm-gru-01").await.map(|_| ())));
+    assert!(denied(
+        &servers::remove(&db, &admin, "whm-gru-01", &Proof::confirm("whm-gru-01")).await
+    ));
+    assert!(denied(
+        &hjobs::request_test(&db, &admin, "whm-gru-01").await.map(|_| ())
+    ));
     assert!(denied(&metrics::failures(&db, &admin, None, 10).await));
     // On-call staff read servers but change nothing.
     let on_call = Actor {
@@ -232,7 +253,9 @@ async fn tenant_users_never_reach_servers() {
         ..Actor::system("oncall")
     };
     assert_eq!(servers::get(&t.db, &on_call, "whm-gru-01").await.unwrap().id, s.id);
-    assert!(denied(&servers::remove(&t.db, &on_call, "whm-gru-01", &Proof::confirm("whm-gru-01")).await));
+    assert!(denied(
+        &servers::remove(&t.db, &on_call, "whm-gru-01", &Proof::confirm("whm-gru-01")).await
+    ));
     assert_eq!(actions(&t.db, &s.id.to_string()).await, ["server.create", "server.tls"]);
 }
 
@@ -289,7 +312,10 @@ async fn removal_is_sensitive_and_refused_while_services_live_there() {
     let op = operator();
     // The typed name must match.
     let r = servers::remove(&t.db, &op, "whm-gru-01", &Proof::confirm("whm-gru-02")).await;
-    assert!(matches!(&r, Err(ServiceError::Validation(f)) if f[0].field == "confirm"), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::Validation(f)) if f[0].field == "confirm"),
+        "{r:?}"
+    );
     // A user account without 2FA may not remove servers at all (and the refusal is audited).
     let u = crate::identity::user(&t.db, "fabio", Role::SuperAdmin).await;
     let fabio = Actor {
@@ -304,7 +330,9 @@ async fn removal_is_sensitive_and_refused_while_services_live_there() {
     );
     let refused = audit_after(&t.db, "sensitive.refused").await;
     assert!(
-        refused.iter().any(|v| v["action"] == "server.remove" && v["reason"] == "2fa_not_enrolled"),
+        refused
+            .iter()
+            .any(|v| v["action"] == "server.remove" && v["reason"] == "2fa_not_enrolled"),
         "{refused:?}"
     );
     // Hosting an active service: refused, nothing changed.
@@ -314,7 +342,10 @@ async fn removal_is_sensitive_and_refused_while_services_live_there() {
             .await
             .unwrap();
         let r = servers::remove(&t.db, &op, "whm-gru-01", &Proof::confirm("whm-gru-01")).await;
-        assert!(matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("1 active")), "{status}: {r:?}");
+        assert!(
+            matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("1 active")),
+            "{status}: {r:?}"
+        );
     }
     assert!(servers::get(&t.db, &op, "whm-gru-01").await.is_ok());
     // Once the service is gone the server goes; the terminated services keep their history.
@@ -372,15 +403,26 @@ async fn an_unreachable_server_shows_at_once_opens_one_incident_and_closes_it_wh
         .unwrap();
     let poller = Actor::system("scheduler");
     let t0: DateTime<Utc> = backend::db::now() - TimeDelta::minutes(30);
-    let rec = metrics::record_ok(&t.db, &poller, s.id, &sample(0.5, 7), t0).await.unwrap();
-    assert_eq!(rec, metrics::Recorded::default());
-    let row = servers::get(&t.db, &poller, "whm-gru-01").await.unwrap();
-    assert_eq!((row.status.as_str(), row.accounts_count, row.disk_used_gb), ("online", 7, 40));
-
-    // The first failure: offline at once, in the feed, no incident yet.
-    let rec = metrics::record_failure(&t.db, &poller, s.id, "timeout: WHM systemloadavg: timeout", t0 + TimeDelta::minutes(1))
+    let rec = metrics::record_ok(&t.db, &poller, s.id, &sample(0.5, 7), t0)
         .await
         .unwrap();
+    assert_eq!(rec, metrics::Recorded::default());
+    let row = servers::get(&t.db, &poller, "whm-gru-01").await.unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.accounts_count, row.disk_used_gb),
+        ("online", 7, 40)
+    );
+
+    // The first failure: offline at once, in the feed, no incident yet.
+    let rec = metrics::record_failure(
+        &t.db,
+        &poller,
+        s.id,
+        "timeout: WHM systemloadavg: timeout",
+        t0 + TimeDelta::minutes(1),
+    )
+    .await
+    .unwrap();
     assert!(rec.went_offline && rec.incident_opened.is_none());
     let row = servers::get(&t.db, &poller, "whm-gru-01").await.unwrap();
     assert_eq!(row.status, "offline");
@@ -407,9 +449,8 @@ async fn an_unreachable_server_shows_at_once_opens_one_incident_and_closes_it_wh
     }
     assert_eq!(open_incidents(&t.db, s.id).await.len(), 1);
     // The database refuses a second open health-check incident for the server too.
-    let dup = t
-        .db
-        .execute(
+    let dup =
+        t.db.execute(
             "INSERT INTO incidents (id, server_id, title, source) VALUES ($1, $2, 'dup', 'health_check')",
             args![Uuid::now_v7(), s.id],
         )
@@ -424,10 +465,12 @@ async fn an_unreachable_server_shows_at_once_opens_one_incident_and_closes_it_wh
     assert_eq!(rec.incident_resolved, opened);
     assert!(open_incidents(&t.db, s.id).await.is_empty());
     let row = servers::get(&t.db, &poller, "whm-gru-01").await.unwrap();
-    assert_eq!((row.status.as_str(), row.consecutive_failures, row.last_error.as_deref()), ("online", 0, None));
-    let (who, source): (String, String) = t
-        .db
-        .fetch_optional(
+    assert_eq!(
+        (row.status.as_str(), row.consecutive_failures, row.last_error.as_deref()),
+        ("online", 0, None)
+    );
+    let (who, source): (String, String) =
+        t.db.fetch_optional(
             "SELECT actor_name, source FROM audit_log WHERE action = 'incident.open'",
             args![],
         )
@@ -446,12 +489,21 @@ async fn an_unreachable_server_shows_at_once_opens_one_incident_and_closes_it_wh
         .into_iter()
         .map(|(a,)| a)
         .collect();
-    assert_eq!(seen, ["server.offline", "incident.open", "server.online", "incident.resolve"]);
+    assert_eq!(
+        seen,
+        ["server.offline", "incident.open", "server.online", "incident.resolve"]
+    );
     // A later outage opens a new incident (the old one is closed).
     for i in 0..INCIDENT_AFTER {
-        metrics::record_failure(&t.db, &poller, s.id, "connect: refused", t0 + TimeDelta::minutes(20 + i))
-            .await
-            .unwrap();
+        metrics::record_failure(
+            &t.db,
+            &poller,
+            s.id,
+            "connect: refused",
+            t0 + TimeDelta::minutes(20 + i),
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(open_incidents(&t.db, s.id).await.len(), 1);
     seen.clear();
@@ -477,7 +529,10 @@ async fn an_unreachable_server_shows_at_once_opens_one_incident_and_closes_it_wh
             .unwrap();
         assert_eq!(rec, metrics::Recorded::default());
     }
-    assert_eq!(servers::get(&t.db, &poller, "whm-gru-02").await.unwrap().status, "maintenance");
+    assert_eq!(
+        servers::get(&t.db, &poller, "whm-gru-02").await.unwrap().status,
+        "maintenance"
+    );
     assert!(open_incidents(&t.db, m.id).await.is_empty());
 }
 
@@ -491,13 +546,25 @@ async fn raw_points_fold_into_hours_after_48h_and_old_hours_go() {
     let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
     let old_hour: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().unwrap();
     // Three polls in one old hour (one failed), two in the next, and recent ones.
-    metrics::record_ok(&t.db, &sys, s.id, &sample(1.0, 5), old_hour + TimeDelta::minutes(1)).await.unwrap();
-    metrics::record_ok(&t.db, &sys, s.id, &sample(3.0, 6), old_hour + TimeDelta::minutes(20)).await.unwrap();
-    metrics::record_failure(&t.db, &sys, s.id, "timeout: x", old_hour + TimeDelta::minutes(40)).await.unwrap();
-    metrics::record_ok(&t.db, &sys, s.id, &sample(2.0, 9), old_hour + TimeDelta::minutes(61)).await.unwrap();
-    metrics::record_ok(&t.db, &sys, s.id, &sample(4.0, 9), old_hour + TimeDelta::minutes(62)).await.unwrap();
+    metrics::record_ok(&t.db, &sys, s.id, &sample(1.0, 5), old_hour + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    metrics::record_ok(&t.db, &sys, s.id, &sample(3.0, 6), old_hour + TimeDelta::minutes(20))
+        .await
+        .unwrap();
+    metrics::record_failure(&t.db, &sys, s.id, "timeout: x", old_hour + TimeDelta::minutes(40))
+        .await
+        .unwrap();
+    metrics::record_ok(&t.db, &sys, s.id, &sample(2.0, 9), old_hour + TimeDelta::minutes(61))
+        .await
+        .unwrap();
+    metrics::record_ok(&t.db, &sys, s.id, &sample(4.0, 9), old_hour + TimeDelta::minutes(62))
+        .await
+        .unwrap();
     let recent = now - TimeDelta::hours(47);
-    metrics::record_ok(&t.db, &sys, s.id, &sample(9.0, 9), recent).await.unwrap();
+    metrics::record_ok(&t.db, &sys, s.id, &sample(9.0, 9), recent)
+        .await
+        .unwrap();
     // An hourly point from long ago, past the hourly retention.
     t.db.execute(
         "INSERT INTO server_metrics (id, server_id, at, resolution, status, samples) VALUES ($1, $2, $3, 'hour', 'online', 60)",
@@ -515,7 +582,9 @@ async fn raw_points_fold_into_hours_after_48h_and_old_hours_go() {
             hourly_deleted: 1
         }
     );
-    let pts = metrics::points(&t.db, &sys, s.id, now - TimeDelta::days(30)).await.unwrap();
+    let pts = metrics::points(&t.db, &sys, s.id, now - TimeDelta::days(30))
+        .await
+        .unwrap();
     let shape: Vec<(String, String, i64)> = pts
         .iter()
         .map(|p| (p.at.to_rfc3339(), p.resolution.clone(), p.samples))
@@ -535,8 +604,13 @@ async fn raw_points_fold_into_hours_after_48h_and_old_hours_go() {
     assert_eq!(pts[1].load_1, Some(3.0));
     assert_eq!(pts[1].status, "online");
     // Idempotent: nothing more to fold; a late raw point of a folded hour merges into it.
-    assert_eq!(metrics::downsample(&t.db, &sys, now).await.unwrap(), metrics::Retention::default());
-    metrics::record_ok(&t.db, &sys, s.id, &sample(6.0, 9), old_hour + TimeDelta::minutes(90)).await.unwrap();
+    assert_eq!(
+        metrics::downsample(&t.db, &sys, now).await.unwrap(),
+        metrics::Retention::default()
+    );
+    metrics::record_ok(&t.db, &sys, s.id, &sample(6.0, 9), old_hour + TimeDelta::minutes(90))
+        .await
+        .unwrap();
     let r = metrics::downsample(&t.db, &sys, now).await.unwrap();
     assert_eq!((r.folded, r.hours_written), (1, 0));
     let pts = metrics::points(&t.db, &sys, s.id, old_hour).await.unwrap();
@@ -563,14 +637,26 @@ async fn a_test_request_is_one_audited_job_and_its_answer_lands_on_the_row() {
     let row = servers::get(&t.db, &operator(), "whm-gru-01").await.unwrap();
     assert_eq!(row.whm_version.as_deref(), Some("11.118.0.15"));
     assert!(row.last_test_error.is_none() && row.last_test_at.is_some());
-    hjobs::record_test(&t.db, &job.actor(), s.id, Err("auth: WHM version: authentication refused".into()), backend::db::now())
-        .await
-        .unwrap();
+    hjobs::record_test(
+        &t.db,
+        &job.actor(),
+        s.id,
+        Err("auth: WHM version: authentication refused".into()),
+        backend::db::now(),
+    )
+    .await
+    .unwrap();
     let row = servers::get(&t.db, &operator(), "whm-gru-01").await.unwrap();
     assert!(row.last_test_error.as_deref().unwrap().starts_with("auth:"));
     assert_eq!(
         actions(&t.db, &s.id.to_string()).await,
-        ["server.create", "server.tls", "server.test.request", "server.test", "server.test"]
+        [
+            "server.create",
+            "server.tls",
+            "server.test.request",
+            "server.test",
+            "server.test"
+        ]
     );
     // Servers that do not speak WHM have nothing to test.
     servers::create(

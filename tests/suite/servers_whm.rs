@@ -142,7 +142,11 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     // The connection test answers with the simulator's version.
     let s = test_answer(&t.db, GRU).await;
     assert!(s.last_test_error.is_none(), "{:?}", s.last_test_error);
-    assert!(s.whm_version.as_deref().is_some_and(|v| v.starts_with("11.")), "{:?}", s.whm_version);
+    assert!(
+        s.whm_version.as_deref().is_some_and(|v| v.starts_with("11.")),
+        "{:?}",
+        s.whm_version
+    );
 
     // The scheduled poll fans out and the point lands, with the accounts the server holds.
     enqueue_poll(&t.db).await;
@@ -151,11 +155,18 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     assert_eq!((s.status.as_str(), s.accounts_count), ("online", 2));
     assert!(s.last_ok_at.is_some());
     let p = metrics::latest(&t.db, &operator(), s.id).await.unwrap().unwrap();
-    assert!(p.load_1.is_some() && p.bandwidth_mb.is_some() && p.latency_ms.is_some(), "{p:?}");
+    assert!(
+        p.load_1.is_some() && p.bandwidth_mb.is_some() && p.latency_ms.is_some(),
+        "{p:?}"
+    );
 
     // WHM starts refusing: offline at the first failure, an incident at the Nth, one only.
-    sb.set_fault(GRU, "systemloadavg", FaultSpec::always(FaultKind::Http5xx { status: 503 }))
-        .unwrap();
+    sb.set_fault(
+        GRU,
+        "systemloadavg",
+        FaultSpec::always(FaultKind::Http5xx { status: 503 }),
+    )
+    .unwrap();
     for n in 1..=INCIDENT_AFTER + 1 {
         enqueue_poll(&t.db).await;
         until("a failed poll", || async {
@@ -167,12 +178,15 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     }
     let s = servers::get(&t.db, &operator(), GRU).await.unwrap();
     assert_eq!(s.status, "offline");
-    assert!(s.last_error.as_deref().is_some_and(|e| e.starts_with("http:")), "{:?}", s.last_error);
+    assert!(
+        s.last_error.as_deref().is_some_and(|e| e.starts_with("http:")),
+        "{:?}",
+        s.last_error
+    );
     let feed = metrics::failures(&t.db, &operator(), Some(s.id), 50).await.unwrap();
     assert_eq!(feed.len() as i64, INCIDENT_AFTER + 1);
-    let open: i64 = t
-        .db
-        .scalar(
+    let open: i64 =
+        t.db.scalar(
             "SELECT COUNT(*) FROM incidents WHERE server_id = $1 AND status <> 'resolved'",
             args![s.id],
         )
@@ -189,9 +203,8 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
             .is_ok_and(|s| s.status == "online")
     })
     .await;
-    let resolved: i64 = t
-        .db
-        .scalar(
+    let resolved: i64 =
+        t.db.scalar(
             "SELECT COUNT(*) FROM incidents WHERE server_id = $1 AND status = 'resolved' AND resolved_at IS NOT NULL",
             args![s.id],
         )
@@ -214,7 +227,11 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     .await
     .unwrap();
     let s = test_answer(&t.db, GRU).await;
-    assert!(s.last_test_error.as_deref().is_some_and(|e| e.starts_with("tls:")), "{:?}", s.last_test_error);
+    assert!(
+        s.last_test_error.as_deref().is_some_and(|e| e.starts_with("tls:")),
+        "{:?}",
+        s.last_test_error
+    );
     servers::update(
         &t.db,
         &operator(),
@@ -245,7 +262,11 @@ async fn test_and_poll_talk_to_the_simulator_and_failures_open_then_close_an_inc
     .await
     .unwrap();
     let s = test_answer(&t.db, GRU).await;
-    assert!(s.last_test_error.as_deref().is_some_and(|e| e.starts_with("auth:")), "{:?}", s.last_test_error);
+    assert!(
+        s.last_test_error.as_deref().is_some_and(|e| e.starts_with("auth:")),
+        "{:?}",
+        s.last_test_error
+    );
 
     stop.send(true).unwrap();
     worker.await.unwrap();
@@ -297,21 +318,46 @@ async fn servers_verbs_through_the_binary_and_test_waits_for_a_worker() {
         &t,
         h,
         &[
-            "-o", "json", "servers", "create", "--name", GRU, "--hostname", "whm-gru-01.sandbox.test", "--ip",
-            "127.0.0.1", "--region", "sa-east-1", "--whm-url", &url, "--token-file",
-            token_file.to_str().unwrap(), "--tls", &pin, "--max-accounts", "10", "--disk-total-gb", "100",
+            "-o",
+            "json",
+            "servers",
+            "create",
+            "--name",
+            GRU,
+            "--hostname",
+            "whm-gru-01.sandbox.test",
+            "--ip",
+            "127.0.0.1",
+            "--region",
+            "sa-east-1",
+            "--whm-url",
+            &url,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--tls",
+            &pin,
+            "--max-accounts",
+            "10",
+            "--disk-total-gb",
+            "100",
         ],
     );
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     assert!(!stdout(&created).contains(TOKEN));
     let json: serde_json::Value = serde_json::from_str(&stdout(&created)).unwrap();
-    assert_eq!((json["token_set"].as_bool(), json["tls_mode"].as_str()), (Some(true), Some("pin")));
+    assert_eq!(
+        (json["token_set"].as_bool(), json["tls_mode"].as_str()),
+        (Some(true), Some("pin"))
+    );
 
     // No worker yet: the wait ends with the job's id and a hint, and a failure exit code.
     let waited = run(&t, h, &["servers", "test", GRU, "--wait-secs", "1"]);
     assert_ne!(waited.status.code(), Some(0));
     let err = stderr(&waited);
-    assert!(err.contains("no answer within 1s") && err.contains("painel jobs show"), "{err}");
+    assert!(
+        err.contains("no answer within 1s") && err.contains("painel jobs show"),
+        "{err}"
+    );
 
     let _worker = Child(
         painel_in(&t, h)
@@ -342,7 +388,11 @@ async fn servers_verbs_through_the_binary_and_test_waits_for_a_worker() {
 
     // A wrong token: the test answers with the typed error and fails the command.
     std::fs::write(&token_file, "WRONGTOKEN-0000000000").unwrap();
-    let upd = run(&t, h, &["servers", "update", GRU, "--token-file", token_file.to_str().unwrap()]);
+    let upd = run(
+        &t,
+        h,
+        &["servers", "update", GRU, "--token-file", token_file.to_str().unwrap()],
+    );
     assert_eq!(upd.status.code(), Some(0), "{}", stderr(&upd));
     let bad = run(&t, h, &["-o", "json", "servers", "test", GRU]);
     assert_ne!(bad.status.code(), Some(0));

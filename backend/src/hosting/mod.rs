@@ -29,7 +29,12 @@ impl HostingEnv {
 }
 
 /// The job kinds [`register_handlers`] adds (for `jobs::admin::known_kinds`).
-pub const KINDS: [&str; 4] = [jobs::SERVER_TEST, jobs::SERVERS_POLL, jobs::SERVER_POLL, jobs::SERVERS_RETENTION];
+pub const KINDS: [&str; 4] = [
+    jobs::SERVER_TEST,
+    jobs::SERVERS_POLL,
+    jobs::SERVER_POLL,
+    jobs::SERVERS_RETENTION,
+];
 
 /// Registers every hosting job kind (one line per kind, so branches merge trivially).
 pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
