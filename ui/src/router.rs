@@ -47,6 +47,7 @@ pub const PAGES: &[Page] = &[
     page("tenants/create", "Create", "tenants", None),
     page("customers", "Customers", "customers", None),
     page("servers", "List", "servers", Some("servers")),
+    page("servers/capacity", "Capacity", "servers", None).aka(&["capacity"]),
     page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
@@ -90,7 +91,7 @@ pub const SECTIONS: &[Section] = &[
         key: "servers",
         title: "Servers",
         aliases: &["srv", "server"],
-        pages: &["servers"],
+        pages: &["servers", "servers/capacity"],
     },
     Section {
         key: "services",
@@ -187,6 +188,55 @@ impl TenantTab {
     }
 }
 
+/// The tabs of a server's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerTab {
+    #[default]
+    Overview,
+    Metrics,
+    Whm,
+    Capacity,
+    Logs,
+}
+
+impl ServerTab {
+    pub const ALL: [ServerTab; 5] = [
+        ServerTab::Overview,
+        ServerTab::Metrics,
+        ServerTab::Whm,
+        ServerTab::Capacity,
+        ServerTab::Logs,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ServerTab::Overview => "overview",
+            ServerTab::Metrics => "metrics",
+            ServerTab::Whm => "whm",
+            ServerTab::Capacity => "capacity",
+            ServerTab::Logs => "logs",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ServerTab::Overview => "Overview",
+            ServerTab::Metrics => "Metrics",
+            ServerTab::Whm => "WHM",
+            ServerTab::Capacity => "Capacity",
+            ServerTab::Logs => "Logs",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        ServerTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn parse(s: &str) -> Option<ServerTab> {
+        ServerTab::ALL.into_iter().find(|t| t.key() == s)
+    }
+}
+
 /// The tabs of a customer's screen: the whole story of one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CustomerTab {
@@ -271,6 +321,8 @@ pub enum Route {
     Tenant { key: String, tab: TenantTab },
     /// `customers/<id or unique prefix>[/<tab>]`.
     Customer { key: String, tab: CustomerTab },
+    /// `servers/<name or id>[/<tab>]`.
+    Server { key: String, tab: ServerTab },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -304,6 +356,15 @@ impl Route {
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
         }
+        if let Some(rest) = path.strip_prefix("servers/") {
+            let mut parts = rest.splitn(2, '/');
+            let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
+            let tab = match parts.next() {
+                Some(t) => ServerTab::parse(t)?,
+                None => ServerTab::Overview,
+            };
+            return Some(Route::Server { key, tab });
+        }
         if let Some(rest) = path.strip_prefix("customers/") {
             let mut parts = rest.splitn(2, '/');
             let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -328,6 +389,7 @@ impl Route {
             Route::Page(p) => p.path.to_owned(),
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
+            Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
         }
     }
 
@@ -336,6 +398,7 @@ impl Route {
             Route::Page(p) => p.section,
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
+            Route::Server { .. } => "servers",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -356,6 +419,10 @@ impl Route {
                 out.push(key.chars().take(8).collect());
                 out.push(tab.title().to_owned());
             }
+            Route::Server { key, tab } => {
+                out.push(key.clone());
+                out.push(tab.title().to_owned());
+            }
         }
         out
     }
@@ -366,6 +433,7 @@ impl Route {
         match self {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
+            Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(_) => None,
         }

@@ -7,6 +7,7 @@
 pub mod connect;
 pub mod jobs;
 pub mod metrics;
+pub mod overview;
 mod probe;
 pub mod servers;
 pub mod tls;

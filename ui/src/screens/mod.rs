@@ -291,6 +291,8 @@ const SCREENS: &[(&str, Make)] = &[
     ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
     ("customers", |_| Box::<customers::list::CustomersList>::default()),
+    ("servers", |_| Box::<servers::list::ServersList>::default()),
+    ("servers/capacity", |_| Box::<servers::capacity::CapacityScreen>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -309,6 +311,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
+        Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -344,6 +347,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "tenants" => Permission::TenantsRead,
         "tenants/create" => Permission::TenantsCreate,
         "customers" => Permission::CustomersRead,
+        "servers/capacity" => Permission::ServersRead,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         _ => return None,
@@ -356,6 +360,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Page(p) => page_permission(p.path),
         Route::Tenant { .. } => Some(Permission::TenantsRead),
         Route::Customer { .. } => Some(Permission::CustomersRead),
+        Route::Server { .. } => Some(Permission::ServersRead),
     }
 }
 
