@@ -45,7 +45,10 @@ pub async fn view(db: &Db, actor: &Actor, key: &str) -> Result<ServerView, Servi
         .fetch_all(
             "SELECT created_at AS at, 'job' AS source, kind AS what, status AS detail FROM jobs \
              WHERE unique_key IN ($1, $2) ORDER BY created_at DESC LIMIT 20",
-            args![format!("server.test:{}", server.id), format!("server.poll:{}", server.id)],
+            args![
+                format!("server.test:{}", server.id),
+                format!("server.poll:{}", server.id)
+            ],
         )
         .await?;
     if allows(actor, Permission::AuditRead) {

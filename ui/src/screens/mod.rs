@@ -292,7 +292,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
     ("customers", |_| Box::<customers::list::CustomersList>::default()),
     ("servers", |_| Box::<servers::list::ServersList>::default()),
-    ("servers/capacity", |_| Box::<servers::capacity::CapacityScreen>::default()),
+    ("servers/capacity", |_| {
+        Box::<servers::capacity::CapacityScreen>::default()
+    }),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),

@@ -52,7 +52,9 @@ impl Screen for CapacityScreen {
     }
 
     fn keys(&self) -> Keys {
-        Keys::new().with(TABS).with(&[Action::Up, Action::Down, Action::Refresh])
+        Keys::new()
+            .with(TABS)
+            .with(&[Action::Up, Action::Down, Action::Refresh])
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {

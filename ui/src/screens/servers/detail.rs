@@ -125,8 +125,11 @@ fn whm_rows(s: &Server, test: &Test) -> Vec<KvEntry<'static>> {
     let mut rows = vec![
         KvEntry::new("URL", s.whm_url.clone().unwrap_or_else(|| "—".into())),
         KvEntry::new("API user", s.api_user.clone().unwrap_or_else(|| "—".into())),
-        KvEntry::new("API token", if s.token_set { "set" } else { "not set" }.to_owned())
-            .tone(if s.token_set { Tone::Success } else { Tone::Warning }),
+        KvEntry::new("API token", if s.token_set { "set" } else { "not set" }.to_owned()).tone(if s.token_set {
+            Tone::Success
+        } else {
+            Tone::Warning
+        }),
         KvEntry::new("TLS", tls.describe()).tone(tls_tone),
         KvEntry::new("WHM version", s.whm_version.clone().unwrap_or_else(|| "—".into())),
         KvEntry::new("Accounts", s.accounts_count.to_string()),
@@ -134,7 +137,11 @@ fn whm_rows(s: &Server, test: &Test) -> Vec<KvEntry<'static>> {
     ];
     match test {
         Test::Waiting(id) => rows.push(
-            KvEntry::new("Test", format!("waiting for a worker (job {})", backend::ids::short(*id))).tone(Tone::Info),
+            KvEntry::new(
+                "Test",
+                format!("waiting for a worker (job {})", backend::ids::short(*id)),
+            )
+            .tone(Tone::Info),
         ),
         Test::Failed(m) => rows.push(KvEntry::new("Test", m.clone()).tone(Tone::Error)),
         Test::Idle => match (&s.last_test_at, &s.last_test_error) {
