@@ -135,6 +135,9 @@ pub enum Command {
     /// Measure performance targets (see README).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
+    /// The provider simulators (WHM) on loopback, with faults, for manual trials.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox_cmd::SandboxCmd),
 }
 
 #[derive(Subcommand, Debug)]

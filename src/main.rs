@@ -15,6 +15,7 @@ mod output;
 mod prompt;
 mod qr;
 mod records;
+mod sandbox_cmd;
 mod session_store;
 
 use std::io::IsTerminal;
@@ -165,6 +166,7 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
         Command::Context(cmd) => context::run(&cfg, cmd, &mut output::Printer::new(format)),
         Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
         Command::Bench(b) => bench::run(&cfg, b).await,
+        Command::Sandbox(c) => sandbox_cmd::run(&cfg, c, format).await,
         Command::Doctor(a) => doctor::run(&cfg, a, format).await,
         other => {
             let db = commands::open_db(&cfg).await?;
