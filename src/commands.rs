@@ -70,9 +70,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         | Command::Demo { .. }
         | Command::Bench(_)
         | Command::Doctor(_)
-        | Command::Sandbox(_) => {
-            return Ok(())
-        }
+        | Command::Sandbox(_) => return Ok(()),
         other => other,
     };
     let mut id = auth::resolve(cfg, db).await?;

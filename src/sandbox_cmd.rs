@@ -185,7 +185,10 @@ async fn serve(cfg: &Config, seed: u64, servers: &[String], http: bool, format: 
         println!("{}", serde_json::to_string(&running)?);
     } else {
         let scheme = if http { "plain HTTP" } else { "HTTPS" };
-        println!("sandbox seed {seed}, {scheme}; certificate sha256 {}", running.cert_sha256);
+        println!(
+            "sandbox seed {seed}, {scheme}; certificate sha256 {}",
+            running.cert_sha256
+        );
         println!("control   {}", running.control_url);
         for s in &running.servers {
             println!("{:<12}{}  user {}  token {}", s.name, s.url, s.api_user, s.token);
@@ -221,7 +224,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f = opts
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
@@ -235,7 +240,10 @@ fn control_url(cfg: &Config, flag: Option<String>) -> Result<String> {
         None => {
             let path = record_path(cfg);
             let text = std::fs::read(&path).with_context(|| {
-                format!("no running sandbox recorded in {} (start one with `painel sandbox run`, or pass --control URL)", path.display())
+                format!(
+                    "no running sandbox recorded in {} (start one with `painel sandbox run`, or pass --control URL)",
+                    path.display()
+                )
             })?;
             serde_json::from_slice::<Running>(&text)
                 .with_context(|| format!("{} is not a sandbox record", path.display()))?
@@ -280,7 +288,12 @@ fn print_faults(list: &[FaultEntry], format: OutputFormat) -> Result<()> {
         let kind = serde_json::to_value(&f.spec.kind)?;
         let detail: Vec<String> = kind
             .as_object()
-            .map(|o| o.iter().filter(|(k, _)| *k != "kind").map(|(k, v)| format!("{k}={v}")).collect())
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| *k != "kind")
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect()
+            })
             .unwrap_or_default();
         let times = f.spec.times.map(|t| format!(" times={t}")).unwrap_or_default();
         println!(

@@ -19,6 +19,7 @@ mod keymap;
 mod rbac;
 mod read_only;
 mod rls;
+mod sandbox_cli;
 mod schedules;
 mod scoping;
 mod secrets;
