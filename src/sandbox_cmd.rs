@@ -172,42 +172,67 @@ async fn serve(cfg: &Config, seed: u64, servers: &[String], http: bool, format: 
         bail!("no servers named (--servers whm-gru-01,whm-fra-01)");
     }
     let sb = start(seed, servers, http).await?;
-    let running = Running {
-        pid: std::process::id(),
-        seed,
-        control_url: sb.control_url(),
-        cert_sha256: sb.cert_sha256_hex(),
-        servers: sb.servers(),
-    };
-    let path = record_path(cfg);
-    write_private(&path, &serde_json::to_vec_pretty(&running)?)?;
+    let record = Record::write(cfg, &sb)?;
     if format.is_json() {
-        println!("{}", serde_json::to_string(&running)?);
+        println!("{}", serde_json::to_string(&record.running)?);
     } else {
         let scheme = if http { "plain HTTP" } else { "HTTPS" };
-        println!(
-            "sandbox seed {seed}, {scheme}; certificate sha256 {}",
-            running.cert_sha256
-        );
-        println!("control   {}", running.control_url);
-        for s in &running.servers {
-            println!("{:<12}{}  user {}  token {}", s.name, s.url, s.api_user, s.token);
-        }
-        println!("recorded in {}; Ctrl-C stops", path.display());
+        print_human(&record.running, scheme, &record.path);
+        println!("Ctrl-C stops");
     }
     std::io::stdout().flush()?;
     wait_for_signal().await?;
-    // Another `run` may have replaced the record since; only ours is removed.
-    if let Ok(text) = std::fs::read(&path) {
-        if serde_json::from_slice::<Running>(&text).is_ok_and(|r| r.control_url == running.control_url) {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
+    drop(record);
     drop(sb);
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<()> {
+/// The lines a person reads: where each server listens and its credentials.
+pub fn print_human(r: &Running, scheme: &str, path: &Path) {
+    println!(
+        "sandbox seed {}, {scheme}; certificate sha256 {}",
+        r.seed, r.cert_sha256
+    );
+    println!("control   {}", r.control_url);
+    for s in &r.servers {
+        println!("{:<15}{}  user {}  token {}", s.name, s.url, s.api_user, s.token);
+    }
+    println!("recorded in {} (painel sandbox fault … uses it)", path.display());
+}
+
+/// `sandbox.json` in the data dir while a sandbox runs (0600: it holds the tokens); removed
+/// when dropped unless another sandbox has replaced it since.
+pub struct Record {
+    pub running: Running,
+    pub path: PathBuf,
+}
+
+impl Record {
+    pub fn write(cfg: &Config, sb: &Sandbox) -> Result<Record> {
+        let running = Running {
+            pid: std::process::id(),
+            seed: sb.seed(),
+            control_url: sb.control_url(),
+            cert_sha256: sb.cert_sha256_hex(),
+            servers: sb.servers(),
+        };
+        let path = record_path(cfg);
+        write_private(&path, &serde_json::to_vec_pretty(&running)?)?;
+        Ok(Record { running, path })
+    }
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read(&self.path) {
+            if serde_json::from_slice::<Running>(&text).is_ok_and(|r| r.control_url == self.running.control_url) {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+pub async fn wait_for_signal() -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
