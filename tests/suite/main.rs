@@ -13,6 +13,7 @@ mod cli;
 mod common;
 mod customers;
 mod demo;
+mod demo_sandbox;
 mod identity;
 mod jobs;
 mod keymap;
