@@ -30,6 +30,16 @@ pub use control::{FaultRequest, ServerInfo};
 pub use faults::{FaultEntry, FaultKind, FaultSpec, ANY_OPERATION};
 pub use whm::{Account, AccountInit, Package, WhmInit, WhmLimits, WhmSnapshot};
 
+/// An API token for `server` derived from the seed (32 upper-case hex digits, like WHM's): a
+/// restart with the same seed keeps the credentials a client was given.
+pub fn token_for(seed: u64, server: &str) -> String {
+    format!(
+        "{:016X}{:016X}",
+        rng::mix(seed, &[server, "token"]),
+        rng::mix(seed, &[server, "token", "2"])
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("cannot listen on loopback: {0}")]

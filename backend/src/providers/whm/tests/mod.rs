@@ -4,5 +4,6 @@
 
 mod faults;
 mod fixtures;
+mod sandbox;
 mod server;
 mod tls;
