@@ -12,7 +12,7 @@ use backend::hosting::servers::{self, NewServer, Server, ServerPatch};
 use backend::hosting::{register_handlers, HostingEnv};
 use backend::jobs::{self, Handlers, NewJob, RetryPolicy, Worker, WorkerConfig};
 use backend::{args, Actor, Db};
-use painel_sandbox::{AccountInit, FaultKind, FaultSpec, Sandbox, WhmInit};
+use sandbox::{AccountInit, FaultKind, FaultSpec, Sandbox, WhmInit};
 use serde_json::json;
 use tokio::sync::watch;
 

@@ -61,7 +61,7 @@ pub async fn view(db: &Db, actor: &Actor, key: &str) -> Result<ServerView, Servi
             .await?;
         log.extend(audit);
     }
-    log.sort_by(|a, b| b.at.cmp(&a.at));
+    log.sort_by_key(|l| std::cmp::Reverse(l.at));
     Ok(ServerView {
         server,
         points,
