@@ -48,6 +48,7 @@ pub const PAGES: &[Page] = &[
     page("customers", "Customers", "customers", None),
     page("servers", "List", "servers", Some("servers")),
     page("servers/capacity", "Capacity", "servers", None).aka(&["capacity"]),
+    page("servers/create", "Create", "servers", None),
     page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
@@ -91,7 +92,7 @@ pub const SECTIONS: &[Section] = &[
         key: "servers",
         title: "Servers",
         aliases: &["srv", "server"],
-        pages: &["servers", "servers/capacity"],
+        pages: &["servers", "servers/capacity", "servers/create"],
     },
     Section {
         key: "services",
@@ -435,6 +436,7 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
+            Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(_) => None,
         }
     }

@@ -225,3 +225,39 @@ async fn the_dashboard_shows_the_server_grid_with_failures_at_once() {
     assert!(text.contains("connect: connection refus"), "{text}");
     assert_snapshot!("dashboard_server_grid_120x40", stable(&text));
 }
+
+#[tokio::test]
+async fn c_opens_the_form_errors_land_on_their_fields_and_a_good_one_opens_the_server() {
+    let (db, _dir) = fleet().await;
+    let mut app = app_on(&db, actor(), "servers").await;
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert_eq!(app.route().path(), "servers/create");
+    let form: &painel_ui::screens::servers::create::ServerForm = app.screen_as().expect("form");
+    assert!(!form.busy);
+    // A bad name and nothing else: the service's field errors show.
+    typ(&mut app, "Bad Name");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("may contain only a-z"), "{text}");
+    assert_snapshot!("server_create_errors_120x40", stable(&text));
+    // Fixed: a non-WHM server needs no URL and no token.
+    let path = app.route().path();
+    let form: &mut painel_ui::screens::servers::create::ServerForm =
+        app.screen_as_mut().unwrap_or_else(|| panic!("form, on {path}"));
+    for (k, v) in [
+        ("name", "xui-01"),
+        ("hostname", "xui-01.painel.example"),
+        ("ip", "203.0.113.50"),
+        ("region", "fortaleza"),
+        ("kind", "xui"),
+    ] {
+        form.form.set(k, v);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "servers/xui-01/overview");
+    let s = servers::get(&db, &actor(), "xui-01").await.unwrap();
+    assert_eq!((s.kind.as_str(), s.token_set), ("xui", false));
+}

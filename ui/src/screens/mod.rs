@@ -295,6 +295,7 @@ const SCREENS: &[(&str, Make)] = &[
     ("servers/capacity", |_| {
         Box::<servers::capacity::CapacityScreen>::default()
     }),
+    ("servers/create", |_| Box::<servers::create::ServerForm>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -350,6 +351,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "tenants/create" => Permission::TenantsCreate,
         "customers" => Permission::CustomersRead,
         "servers/capacity" => Permission::ServersRead,
+        "servers/create" => Permission::ServersManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         _ => return None,

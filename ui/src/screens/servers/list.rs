@@ -86,7 +86,14 @@ impl Screen for ServersList {
     }
 
     fn keys(&self) -> Keys {
-        Keys::new().with(&self.list.keys()).with(&[Action::Open])
+        Keys::new()
+            .with(&self.list.keys())
+            .with(&[Action::Open])
+            .labelled(Action::Create, "new server")
+    }
+
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Create).then_some(backend::authz::Permission::ServersManage)
     }
 
     fn mode(&self) -> Mode {
@@ -102,6 +109,10 @@ impl Screen for ServersList {
                 if let Some(s) = self.selected() {
                     ctx.emit(Action::Goto(format!("servers/{}", s.name)));
                 }
+                true
+            }
+            Action::Create => {
+                ctx.emit(Action::Goto("servers/create".into()));
                 true
             }
             _ => false,

@@ -3,6 +3,7 @@
 //! for tables that still show the `servers` view.
 
 pub mod capacity;
+pub mod create;
 pub mod detail;
 pub mod list;
 
