@@ -95,7 +95,19 @@ where
     }
 }
 
+/// Enqueues the scheduled poll once the previous one has fully finished: a `server.poll`
+/// still marked running (the worker writes successes in batches) holds the unique key, and
+/// a fan-out meanwhile would add nothing.
 async fn enqueue_poll(db: &Db) {
+    until("the previous poll to finish", || async {
+        db.scalar::<i64>(
+            "SELECT COUNT(*) FROM jobs WHERE kind IN ('servers.poll', 'server.poll') AND status IN ('queued', 'running')",
+            args![],
+        )
+        .await
+        .is_ok_and(|n| n == 0)
+    })
+    .await;
     let mut tx = db.begin().await.unwrap();
     jobs::enqueue(
         &mut tx,
