@@ -274,3 +274,50 @@ pub async fn transfer(db: &Db, actor: &Actor, key: &str, to: &str) -> Result<Cus
     tx.commit().await?;
     Ok(after)
 }
+
+/// A reseller the customer may be transferred to.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TransferTarget {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+}
+
+/// The reseller accounts customer `key` may move to, for `actor` (same tenant; within the
+/// actor's tree when it is a reseller), whose username contains `term`; at most 20, by name.
+/// What a picker offers: [`transfer`] checks again.
+pub async fn transfer_targets(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    term: &str,
+) -> Result<Vec<TransferTarget>, ServiceError> {
+    require(actor, Permission::CustomersTransfer)?;
+    let c = super::get(db, actor, key).await?;
+    let roles: Vec<&str> = [crate::Role::Partner, crate::Role::Ultra, crate::Role::Master, crate::Role::Reseller]
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    let mut args: Vec<Arg> = args![c.tenant_id, validate::like_contains(term)];
+    let mut conds = vec![
+        "tenant_id = $1".to_owned(),
+        "username LIKE $2 ESCAPE '\\'".to_owned(),
+        format!("role IN ('{}')", roles.join("', '")),
+    ];
+    if let Some(id) = c.reseller_id {
+        args.push(id.into());
+        conds.push(format!("id <> ${}", args.len()));
+    }
+    if let Some(root) = actor.reseller_root() {
+        args.push(root.into());
+        conds.push(format!("id IN ({})", reseller::subtree(args.len())));
+    }
+    db.fetch_all(
+        &format!(
+            "SELECT id, username, role FROM users {} ORDER BY username LIMIT 20",
+            where_clause(&conds)
+        ),
+        args,
+    )
+    .await
+}

@@ -16,7 +16,7 @@ use crate::{args, tenants, validate};
 mod change;
 mod history;
 
-pub use change::{block, edit, transfer, unblock, CustomerEdit};
+pub use change::{block, edit, transfer, transfer_targets, unblock, CustomerEdit, TransferTarget};
 pub use history::{history, Activity};
 
 /// Customers belong to the reseller named by `reseller_id` (and so to its ancestors).

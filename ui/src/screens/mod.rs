@@ -220,6 +220,12 @@ pub trait Screen: Any + Send {
     /// The keys it answers to now, outside a dialog.
     fn keys(&self) -> Keys;
 
+    /// What Enter does in the open dialog, when "save"/"confirm" would not say it ("verify",
+    /// "block", "transfer"): the hint bar tells what the key really does.
+    fn accept_label(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The permission `a` needs here, when it needs one (a changing key): the hint bar and
     /// help leave out what the actor's grants do not allow, and the app refuses it before
     /// any call. The service layer is still the real gate.
@@ -265,6 +271,7 @@ impl dyn Screen {
     /// confirms a dialog rather than saving a form).
     pub fn label(&self, a: &Action) -> Option<&'static str> {
         match (self.dialog(), a) {
+            (Some(_), Action::Accept) if self.accept_label().is_some() => self.accept_label(),
             (Some(Dialog::Confirm { .. }), Action::Accept) => Some("confirm"),
             (Some(Dialog::Notice), Action::Accept) => Some("close"),
             (Some(_), _) => None,

@@ -172,6 +172,14 @@ impl Screen for SecurityScreen {
         }
     }
 
+    fn accept_label(&self) -> Option<&'static str> {
+        match self.step {
+            Step::Password { .. } => Some("continue"),
+            Step::Scan { .. } => Some("turn on"),
+            _ => None,
+        }
+    }
+
     fn keys(&self) -> Keys {
         let keys = Keys::new().with(&[Action::Refresh]);
         // Enrolling is offered only when 2FA is known to be off for an account.
