@@ -235,7 +235,7 @@ impl CustomerTab {
             CustomerTab::Payments => "Payments",
             CustomerTab::Tickets => "Tickets",
             CustomerTab::Jobs => "Jobs",
-            CustomerTab::Audit => "Audit",
+            CustomerTab::Audit => "Activity",
         }
     }
 
@@ -249,7 +249,8 @@ impl CustomerTab {
             CustomerTab::Payments => Some("payments"),
             CustomerTab::Tickets => Some("tickets"),
             CustomerTab::Jobs => Some("jobs"),
-            CustomerTab::Audit => Some("audit"),
+            // The customer's own history (audit rows and jobs), readable with customers:read.
+            CustomerTab::Audit => Some(backend::customers::ACTIVITY_VIEW),
         }
     }
 

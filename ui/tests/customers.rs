@@ -360,4 +360,11 @@ async fn a_support_agent_is_offered_no_change_on_a_customer() {
     assert!(!hints.contains("edit") && !hints.contains("block") && !hints.contains("transfer"), "{hints}");
     ch(&mut app, 'e');
     assert!(detail(&app).modal.is_none(), "e opened a form for a read-only role");
+    // The activity tab is the customer's history, readable without audit:read.
+    press(&mut app, KeyCode::BackTab);
+    app.settle().await;
+    assert_eq!(detail(&app).tab, CustomerTab::Audit);
+    let b = detail(&app).table().expect("activity table");
+    assert!(b.list.error.is_none(), "{:?}", b.list.error);
+    assert!(b.list.page.as_ref().is_some_and(|p| !p.rows.is_empty()), "no activity");
 }

@@ -132,3 +132,48 @@ async fn transferred_away(
     }
     Ok(None)
 }
+
+/// The pseudo-view name under which screens show [`history`] as a table.
+pub const ACTIVITY_VIEW: &str = "customer_activity";
+
+/// [`history`] as a browse table (one page), narrowed to rows containing `filter`.
+pub async fn history_table(
+    db: &Db,
+    actor: &Actor,
+    customer: Uuid,
+    filter: Option<&str>,
+) -> Result<crate::browse::Table, ServiceError> {
+    use crate::browse::{ColumnInfo, Table};
+    use crate::db::Cell;
+    let needle = filter.map(|f| f.trim().to_lowercase()).filter(|f| !f.is_empty());
+    let rows = history(db, actor, &customer.to_string())
+        .await?
+        .into_iter()
+        .filter(|a| {
+            needle.as_deref().is_none_or(|n| {
+                [&a.source, &a.actor, &a.action, &a.detail]
+                    .iter()
+                    .any(|v| v.to_lowercase().contains(n))
+            })
+        })
+        .map(|a| {
+            vec![
+                Cell::Time(a.at),
+                Cell::Text(a.source),
+                Cell::Text(a.actor),
+                Cell::Text(a.action),
+                Cell::Text(a.detail),
+            ]
+        })
+        .collect();
+    let col = |title| ColumnInfo { title, numeric: false };
+    Ok(Table {
+        columns: vec![col("When"), col("Source"), col("Who / queue"), col("Action"), col("Detail")],
+        rows,
+        has_next: false,
+        has_prev: false,
+        first: None,
+        last: None,
+        empty: "No activity yet.",
+    })
+}

@@ -17,7 +17,7 @@ mod change;
 mod history;
 
 pub use change::{block, edit, transfer, transfer_targets, unblock, CustomerEdit, TransferTarget};
-pub use history::{history, Activity};
+pub use history::{history, history_table, Activity, ACTIVITY_VIEW};
 
 /// Customers belong to the reseller named by `reseller_id` (and so to its ancestors).
 pub(crate) const REACH: Reach = Reach::Owned {
