@@ -536,8 +536,16 @@ async fn api_keys_create_shows_the_secret_once_and_revoke_confirms() {
     assert!(screen_text(&render(&mut app, 100, 24)).contains("No API keys yet"));
     // A bad scope: the error lands on the field and nothing is stored.
     ch(&mut app, 'c');
-    typ(&mut app, "acme-hosting");
-    press(&mut app, KeyCode::Tab);
+    // The tenant field is a picker: the display name typed as people say it ("tenant not
+    // found: StreamMax" before) finds the tenant; Enter writes its slug and moves on.
+    typ(&mut app, "Acme Host");
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 100, 24));
+    assert!(text.contains("Tenant for the key") && text.contains("acme-hosting"), "{text}");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = &api_keys(&app).form.as_ref().expect("form open").0;
+    assert_eq!((form.value("tenant").as_str(), form.focus), ("acme-hosting", 1));
     typ(&mut app, "Billing bot");
     press(&mut app, KeyCode::Tab);
     typ(&mut app, "customers:read, root:all");

@@ -228,3 +228,91 @@ impl Picker {
         f.render_widget(Paragraph::new(Line::from(note)), status);
     }
 }
+
+/// A form field filled through a [`Picker`]: typing in it (or Enter on it) opens the picker
+/// seeded with what was typed; choosing writes the choice's key into the field and moves on.
+/// The owner hands it keys, actions and messages first; it says whether it took them.
+pub struct PickerField {
+    pub field: &'static str,
+    pub title: &'static str,
+    pub from: PickFrom,
+    slot: &'static str,
+    pub open: Option<Picker>,
+}
+
+impl PickerField {
+    pub fn new(field: &'static str, title: &'static str, from: PickFrom, slot: &'static str) -> PickerField {
+        PickerField {
+            field,
+            title,
+            from,
+            slot,
+            open: None,
+        }
+    }
+
+    fn focused(&self, form: &crate::form::Form) -> bool {
+        form.fields.get(form.focus).is_some_and(|f| f.key == self.field)
+    }
+
+    fn start(&mut self, form: &crate::form::Form, ctx: &mut Ctx) {
+        let mut p = Picker::new(self.title, self.from.clone(), self.slot);
+        p.input = Input::new(form.value(self.field));
+        p.start(ctx);
+        self.open = Some(p);
+    }
+
+    /// A key for the form: taken when the picker is open, or when the field has focus (the
+    /// key then opens the picker and is typed into it).
+    pub fn on_input(&mut self, form: &crate::form::Form, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.open.is_none() {
+            if !self.focused(form) {
+                return false;
+            }
+            self.start(form, ctx);
+        }
+        if let Some(p) = &mut self.open {
+            p.on_input(key, ctx);
+        }
+        true
+    }
+
+    /// An action for the form: taken while the picker is open, and Enter on the field opens
+    /// it (instead of sending the form with a half-typed tenant).
+    pub fn on_action(&mut self, form: &mut crate::form::Form, a: &Action, ctx: &mut Ctx) -> bool {
+        let Some(p) = &mut self.open else {
+            if *a == Action::Accept && self.focused(form) && form.value(self.field).trim().is_empty() {
+                self.start(form, ctx);
+                return true;
+            }
+            return false;
+        };
+        match p.on_action(a) {
+            Picked::Keep => {}
+            Picked::Cancelled => self.open = None,
+            Picked::Chosen(c) => {
+                form.set(self.field, &c.key);
+                if let Some(f) = form.fields.iter_mut().find(|f| f.key == self.field) {
+                    f.error = None;
+                }
+                form.next();
+                self.open = None;
+            }
+        }
+        true
+    }
+
+    /// A search result, if `msg` is one for the open picker.
+    pub fn apply(&mut self, msg: Msg) -> Result<(), Msg> {
+        match &mut self.open {
+            Some(p) => p.apply(msg),
+            None => Err(msg),
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        if let Some(p) = &self.open {
+            p.draw(f, area, theme);
+        }
+    }
+}
