@@ -387,6 +387,11 @@ impl App {
             return;
         }
         self.dirty = true;
+        // An error is about what was just tried: the next key is a new attempt, and whatever
+        // it brings (a new error, a success, nothing) must not sit beside the old message.
+        if self.flash.as_ref().is_some_and(|(f, _)| f.kind == widgets::FlashKind::Error) {
+            self.flash = None;
+        }
         let (contexts, text) = self.contexts();
         let Some(name) = key_name(&key) else {
             if text {

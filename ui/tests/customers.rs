@@ -360,6 +360,12 @@ async fn a_support_agent_is_offered_no_change_on_a_customer() {
     assert!(!hints.contains("edit") && !hints.contains("block") && !hints.contains("transfer"), "{hints}");
     ch(&mut app, 'e');
     assert!(detail(&app).modal.is_none(), "e opened a form for a read-only role");
+    assert!(app.flash().is_some_and(|f| f.text.contains("customers:update")), "{:?}", app.flash());
+    // The refusal is about that key: the next key does not leave it standing for seconds.
+    ch(&mut app, 'j');
+    assert!(app.flash().is_none(), "{:?}", app.flash());
+    ch(&mut app, 'b');
+    assert!(app.flash().is_some_and(|f| f.text.contains("customers:block")), "{:?}", app.flash());
     // The activity tab is the customer's history, readable without audit:read.
     press(&mut app, KeyCode::BackTab);
     app.settle().await;
