@@ -479,7 +479,7 @@ impl App {
         match a {
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help(Help::default())),
-            Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
+            Action::Palette => self.popup = Some(Popup::Palette(Palette::for_actor(self.actor()))),
             // Read-only: a change is not even started (the backend would refuse it).
             a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
                 self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));

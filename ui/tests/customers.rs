@@ -374,3 +374,57 @@ async fn a_support_agent_is_offered_no_change_on_a_customer() {
     assert!(b.list.error.is_none(), "{:?}", b.list.error);
     assert!(b.list.page.as_ref().is_some_and(|p| !p.rows.is_empty()), "no activity");
 }
+
+#[tokio::test]
+async fn the_palette_offers_only_pages_the_actor_may_open() {
+    let (db, _dir) = demo().await;
+    let (c, _) = resold(&db).await;
+    let names = |a: &backend::Actor| -> Vec<String> {
+        painel_ui::palette::entries_for(a).into_iter().map(|e| e.name).collect()
+    };
+    let staff = names(&actor());
+    assert!(staff.iter().any(|n| n == "servers") && staff.iter().any(|n| n == "audit-logs"));
+    let seller = backend::Actor::tenant_user("seller", backend::Role::Reseller, c.tenant_id);
+    let offered = names(&seller);
+    for hidden in ["servers", "incidents", "audit-logs", "services/jobs"] {
+        assert!(!offered.iter().any(|n| n == hidden), "{hidden} offered to a reseller: {offered:?}");
+    }
+    assert!(offered.iter().any(|n| n == "customers"));
+    // On screen too: `:srv` finds no servers page for the reseller.
+    let mut app = app_on(&db, seller, "customers").await;
+    palette(&mut app, "servers");
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(!text.contains("Servers › "), "{text}");
+}
+
+#[tokio::test]
+async fn go_to_a_service_and_a_user_opens_a_screen() {
+    let (db, _dir) = demo().await;
+    let domain: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT s.domain FROM services s WHERE s.domain IS NOT NULL \
+               AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.search_text LIKE '%' || s.domain || '%') \
+               AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.domain = s.domain) \
+             ORDER BY s.domain LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("query");
+    let (domain,) = domain.expect("a service with a domain");
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &domain);
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.route().path().starts_with("services"), "{}", app.route().path());
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains(&domain), "the services list narrowed to it:\n{text}");
+    // A user: its own small screen.
+    palette(&mut app, "thiago.barbosa");
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.route().path().starts_with("users/"), "{}", app.route().path());
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("thiago.barbosa") && text.contains("tenant_admin"), "{text}");
+}

@@ -316,6 +316,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
+        Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -363,6 +364,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Page(p) => page_permission(p.path),
         Route::Tenant { .. } => Some(Permission::TenantsRead),
         Route::Customer { .. } => Some(Permission::CustomersRead),
+        Route::User { .. } => Some(Permission::TenantsRead),
     }
 }
 
