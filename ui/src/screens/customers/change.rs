@@ -26,9 +26,9 @@ const PICK: &str = "customer-pick";
 const EDIT: &[(&str, &str, &str)] = &[
     ("name", "Name", "Maria Souza"),
     ("email", "E-mail", "maria@example.com"),
-    ("phone", "Phone", "+55 11 91234-5678"),
-    ("document", "CPF / CNPJ", "123.456.789-09"),
-    ("notes", "Notes", "anything the team should know"),
+    ("phone", "Phone (optional)", "+55 11 91234-5678"),
+    ("document", "CPF / CNPJ (optional)", "123.456.789-09"),
+    ("notes", "Notes", "prefers WhatsApp"),
 ];
 const REASON: &[(&str, &str, &str)] = &[("reason", "Reason", "unpaid invoices")];
 

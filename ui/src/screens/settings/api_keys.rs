@@ -36,7 +36,7 @@ const REVOKE: &str = "api-key-revoke";
 const PICK: &str = "api-key-tenant";
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
-    ("tenant", "Tenant", "type to search tenants"),
+    ("tenant", "Tenant (search)", "streammax"),
     ("name", "Name", "Billing bot"),
     ("scopes", "Scopes", "customers:read, services:read"),
 ];

@@ -32,7 +32,7 @@ const ENROLL: &str = "security-enroll";
 const ENABLE: &str = "security-enable";
 
 const PASSWORD: &[(&str, &str, &str)] = &[("password", "Password", "")];
-const CODE: &[(&str, &str, &str)] = &[("code", "Code", "6 digits from the app")];
+const CODE: &[(&str, &str, &str)] = &[("code", "Code", "123456")];
 
 /// Where enrolment is.
 pub enum Step {
