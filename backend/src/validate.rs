@@ -246,7 +246,6 @@ mod tests {
         assert_eq!(like_contains("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 
-
     #[test]
     fn cpf_and_cnpj_check_digits() {
         assert_eq!(document("123.456.789-09"), Ok("12345678909".into()));

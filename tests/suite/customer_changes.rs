@@ -152,12 +152,30 @@ async fn edit_block_unblock_through_the_binary_with_short_ids_and_check_digits()
     let err = rev1.expect(2, &["customers", "edit", &id, "--document", "12.345.678/0001-94"]);
     assert!(err.contains("CNPJ"), "{err}");
     // A formatted CPF is stored as digits; other fields stay.
-    let c = rev1.json(&["customers", "edit", &id, "--document", "123.456.789-09", "--phone", "+55 11 91234-5678"]);
+    let c = rev1.json(&[
+        "customers",
+        "edit",
+        &id,
+        "--document",
+        "123.456.789-09",
+        "--phone",
+        "+55 11 91234-5678",
+    ]);
     assert_eq!(
         (c["document"].as_str(), c["name"].as_str(), c["phone"].as_str()),
         (Some("12345678909"), Some("Maria Souza"), Some("+55 11 91234-5678"))
     );
-    let c = rev1.json(&["customers", "edit", &id, "--name", "Maria S. Lima", "--email", "maria.lima@example.com", "--phone", ""]);
+    let c = rev1.json(&[
+        "customers",
+        "edit",
+        &id,
+        "--name",
+        "Maria S. Lima",
+        "--email",
+        "maria.lima@example.com",
+        "--phone",
+        "",
+    ]);
     assert_eq!(
         (c["name"].as_str(), c["email"].as_str(), c["phone"].as_str()),
         (Some("Maria S. Lima"), Some("maria.lima@example.com"), None)
@@ -166,12 +184,18 @@ async fn edit_block_unblock_through_the_binary_with_short_ids_and_check_digits()
     assert!(err.contains("nothing to change"), "{err}");
     // Block needs a reason; blocked twice is a conflict; unblock clears the reason.
     rev1.expect(2, &["customers", "block", &id, "--reason", " "]);
-    let csv = rev1.expect(0, &["-o", "csv", "customers", "block", &id, "--reason", "unpaid invoices"]);
+    let csv = rev1.expect(
+        0,
+        &["-o", "csv", "customers", "block", &id, "--reason", "unpaid invoices"],
+    );
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let row: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
-    assert_eq!((col("status"), col("status_reason"), col("reseller")), ("suspended", "unpaid invoices", "rev1"));
+    assert_eq!(
+        (col("status"), col("status_reason"), col("reseller")),
+        ("suspended", "unpaid invoices", "rev1")
+    );
     let err = rev1.expect(5, &["customers", "block", &id, "--reason", "again"]);
     assert!(err.contains("not active"), "{err}");
     let table = rev1.expect(0, &["-o", "table", "customers", "unblock", &id]);
@@ -179,7 +203,12 @@ async fn edit_block_unblock_through_the_binary_with_short_ids_and_check_digits()
     rev1.expect(5, &["customers", "unblock", &id]);
     // Every change is in the customer's history, readable without audit:read.
     let h = rev1.json(&["customers", "history", &id]);
-    let actions: Vec<&str> = h.as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    let actions: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
     assert_eq!(
         actions,
         [
@@ -229,11 +258,19 @@ async fn transfers_stay_within_the_tree_and_both_sides_see_them() {
     let rev2 = As::login(&t, "rev2");
     let h = rev2.json(&["customers", "history", &id]);
     let first = &h.as_array().unwrap()[0];
-    assert_eq!((first["action"].as_str(), first["actor"].as_str()), (Some("customer.transfer"), Some("master")));
+    assert_eq!(
+        (first["action"].as_str(), first["actor"].as_str()),
+        (Some("customer.transfer"), Some("master"))
+    );
     // The old side no longer reaches it, yet reads the history up to the transfer out.
     rev1.expect(3, &["customers", "show", &full]);
     let h = rev1.json(&["customers", "history", &full]);
-    let actions: Vec<&str> = h.as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    let actions: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
     assert_eq!(actions, ["customer.transfer", "customer.create"]);
     // Changes after the transfer are the new side's only.
     rev2.json(&["customers", "block", &id, "--reason", "chargeback"]);

@@ -415,7 +415,10 @@ async fn the_demo_admin_has_2fa_with_the_readme_secret_and_sensitive_actions_wor
     use backend::identity::totp;
     use backend::seed::DEMO_TOTP_SECRET;
     let readme = include_str!("../../README.md");
-    assert!(readme.contains(&format!("oathtool --totp -b {DEMO_TOTP_SECRET}")), "the README gives the secret");
+    assert!(
+        readme.contains(&format!("oathtool --totp -b {DEMO_TOTP_SECRET}")),
+        "the README gives the secret"
+    );
     let t = fresh().await;
     let home = demo(&t);
     let tenants = home.json(&["tenants", "list"]);
@@ -458,7 +461,15 @@ async fn the_demo_admin_has_2fa_with_the_readme_secret_and_sensitive_actions_wor
     let next = backend::db::now() + chrono::TimeDelta::seconds(30);
     let with = login(Some(totp::code_at(DEMO_TOTP_SECRET, next).unwrap()));
     assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
-    let o = home.run(&["tenants", "suspend", &slug, "--reason", "trying the demo", "--confirm", &slug]);
+    let o = home.run(&[
+        "tenants",
+        "suspend",
+        &slug,
+        "--reason",
+        "trying the demo",
+        "--confirm",
+        &slug,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let shown = home.json(&["tenants", "show", &slug]);
     assert_eq!(shown["status"], "suspended");

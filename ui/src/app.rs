@@ -389,7 +389,11 @@ impl App {
         self.dirty = true;
         // An error is about what was just tried: the next key is a new attempt, and whatever
         // it brings (a new error, a success, nothing) must not sit beside the old message.
-        if self.flash.as_ref().is_some_and(|(f, _)| f.kind == widgets::FlashKind::Error) {
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|(f, _)| f.kind == widgets::FlashKind::Error)
+        {
             self.flash = None;
         }
         let (contexts, text) = self.contexts();

@@ -541,7 +541,10 @@ async fn api_keys_create_shows_the_secret_once_and_revoke_confirms() {
     typ(&mut app, "Acme Host");
     app.settle().await;
     let text = screen_text(&render(&mut app, 100, 24));
-    assert!(text.contains("Tenant for the key") && text.contains("acme-hosting"), "{text}");
+    assert!(
+        text.contains("Tenant for the key") && text.contains("acme-hosting"),
+        "{text}"
+    );
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let form = &api_keys(&app).form.as_ref().expect("form open").0;
@@ -699,9 +702,5 @@ async fn placeholders_are_examples_and_defaults_are_values() {
         .position(|w| w.iter().collect::<String>() == "e.g.")
         .expect("column");
     let cell = &t.backend().buffer()[(col as u16, y as u16)];
-    assert!(
-        cell.modifier.contains(ratatui::style::Modifier::ITALIC),
-        "{:?}",
-        cell
-    );
+    assert!(cell.modifier.contains(ratatui::style::Modifier::ITALIC), "{:?}", cell);
 }

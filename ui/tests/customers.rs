@@ -284,7 +284,10 @@ async fn edit_block_and_transfer_from_the_customer_screen() {
     let (c, other) = resold(&db).await;
     let mut app = app_on(&db, actor(), &format!("customers/{}", c.id)).await;
     let hints = last_line(&mut app);
-    assert!(hints.contains("edit") && hints.contains("block") && hints.contains("transfer"), "{hints}");
+    assert!(
+        hints.contains("edit") && hints.contains("block") && hints.contains("transfer"),
+        "{hints}"
+    );
     // e: the form holds the current values; a wrong check digit stays on its field.
     ch(&mut app, 'e');
     let text = screen_text(&render(&mut app, 120, 40));
@@ -315,14 +318,20 @@ async fn edit_block_and_transfer_from_the_customer_screen() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let now = detail(&app).customer.clone().expect("loaded");
-    assert_eq!((now.status.as_str(), now.status_reason.as_deref()), ("suspended", Some("chargeback")));
+    assert_eq!(
+        (now.status.as_str(), now.status_reason.as_deref()),
+        ("suspended", Some("chargeback"))
+    );
     let text = screen_text(&render(&mut app, 120, 40));
     assert!(text.contains("blocked: chargeback"), "{text}");
     assert!(last_line(&mut app).contains("unblock"));
     ch(&mut app, 'b');
     press(&mut app, KeyCode::Enter);
     app.settle().await;
-    assert_eq!(detail(&app).customer.as_ref().map(|c| c.status.as_str()), Some("active"));
+    assert_eq!(
+        detail(&app).customer.as_ref().map(|c| c.status.as_str()),
+        Some("active")
+    );
     // t: a picker of the tenant's other resellers; typing narrows, Enter transfers.
     ch(&mut app, 't');
     app.settle().await;
@@ -357,15 +366,26 @@ async fn a_support_agent_is_offered_no_change_on_a_customer() {
     let mut app = app_on(&db, agent, &format!("customers/{}", c.id)).await;
     assert!(detail(&app).customer.is_some());
     let hints = last_line(&mut app);
-    assert!(!hints.contains("edit") && !hints.contains("block") && !hints.contains("transfer"), "{hints}");
+    assert!(
+        !hints.contains("edit") && !hints.contains("block") && !hints.contains("transfer"),
+        "{hints}"
+    );
     ch(&mut app, 'e');
     assert!(detail(&app).modal.is_none(), "e opened a form for a read-only role");
-    assert!(app.flash().is_some_and(|f| f.text.contains("customers:update")), "{:?}", app.flash());
+    assert!(
+        app.flash().is_some_and(|f| f.text.contains("customers:update")),
+        "{:?}",
+        app.flash()
+    );
     // The refusal is about that key: the next key does not leave it standing for seconds.
     ch(&mut app, 'j');
     assert!(app.flash().is_none(), "{:?}", app.flash());
     ch(&mut app, 'b');
-    assert!(app.flash().is_some_and(|f| f.text.contains("customers:block")), "{:?}", app.flash());
+    assert!(
+        app.flash().is_some_and(|f| f.text.contains("customers:block")),
+        "{:?}",
+        app.flash()
+    );
     // The activity tab is the customer's history, readable without audit:read.
     press(&mut app, KeyCode::BackTab);
     app.settle().await;
@@ -387,7 +407,10 @@ async fn the_palette_offers_only_pages_the_actor_may_open() {
     let seller = backend::Actor::tenant_user("seller", backend::Role::Reseller, c.tenant_id);
     let offered = names(&seller);
     for hidden in ["servers", "incidents", "audit-logs", "services/jobs"] {
-        assert!(!offered.iter().any(|n| n == hidden), "{hidden} offered to a reseller: {offered:?}");
+        assert!(
+            !offered.iter().any(|n| n == hidden),
+            "{hidden} offered to a reseller: {offered:?}"
+        );
     }
     assert!(offered.iter().any(|n| n == "customers"));
     // On screen too: `:srv` finds no servers page for the reseller.
@@ -426,5 +449,8 @@ async fn go_to_a_service_and_a_user_opens_a_screen() {
     app.settle().await;
     assert!(app.route().path().starts_with("users/"), "{}", app.route().path());
     let text = screen_text(&render(&mut app, 120, 40));
-    assert!(text.contains("thiago.barbosa") && text.contains("tenant_admin"), "{text}");
+    assert!(
+        text.contains("thiago.barbosa") && text.contains("tenant_admin"),
+        "{text}"
+    );
 }

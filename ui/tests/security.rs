@@ -45,7 +45,10 @@ async fn enrols_and_enables_2fa_through_the_screen() {
     assert!(matches!(security(&app).step, Step::Password { .. }));
     // The hint bar says what Enter does at each step, not "save".
     let hints = screen_text(&render(&mut app, 120, 40));
-    assert!(hints.contains("enter continue") && !hints.contains("enter save"), "{hints}");
+    assert!(
+        hints.contains("enter continue") && !hints.contains("enter save"),
+        "{hints}"
+    );
     typ(&mut app, "not the password");
     press(&mut app, KeyCode::Enter);
     app.settle().await;

@@ -49,10 +49,7 @@ async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Custome
     };
     let c: Option<Customer> = tx
         .fetch_optional(
-            &format!(
-                "SELECT {COLUMNS} FROM {FROM} {}{lock}",
-                where_clause(&conds)
-            ),
+            &format!("SELECT {COLUMNS} FROM {FROM} {}{lock}", where_clause(&conds)),
             args,
         )
         .await?;
@@ -63,11 +60,8 @@ async fn get_for_update(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Custome
 }
 
 async fn reread(tx: &mut Tx, id: Uuid) -> Result<Customer, ServiceError> {
-    tx.fetch_one(
-        &format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = $1"),
-        args![id],
-    )
-    .await
+    tx.fetch_one(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = $1"), args![id])
+        .await
 }
 
 async fn record(
@@ -113,7 +107,10 @@ pub async fn edit(db: &Db, actor: &Actor, key: &str, input: CustomerEdit) -> Res
         })
         .ok()
     };
-    let name = input.name.as_deref().and_then(|v| check("name", validate::name(v, 120)));
+    let name = input
+        .name
+        .as_deref()
+        .and_then(|v| check("name", validate::name(v, 120)));
     let email = input.email.as_deref().and_then(|v| check("email", validate::email(v)));
     // Outer None: unchanged; Some(None): cleared.
     let optional = |v: &str, f: fn(&str) -> Result<String, String>| {
@@ -146,7 +143,13 @@ pub async fn edit(db: &Db, actor: &Actor, key: &str, input: CustomerEdit) -> Res
     let document_v = document_v.unwrap_or_else(|| before.document.clone());
     let notes = notes.unwrap_or_else(|| before.notes.clone());
     if (&name, &email, &phone_v, &document_v, &notes)
-        == (&before.name, &before.email, &before.phone, &before.document, &before.notes)
+        == (
+            &before.name,
+            &before.email,
+            &before.phone,
+            &before.document,
+            &before.notes,
+        )
     {
         return Ok(before);
     }
@@ -176,7 +179,10 @@ pub async fn block(db: &Db, actor: &Actor, key: &str, reason: &str) -> Result<Cu
     require(actor, Permission::CustomersBlock)?;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ServiceError::invalid("reason", "a reason is required to block a customer"));
+        return Err(ServiceError::invalid(
+            "reason",
+            "a reason is required to block a customer",
+        ));
     }
     if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
@@ -230,7 +236,10 @@ pub async fn transfer(db: &Db, actor: &Actor, key: &str, to: &str) -> Result<Cus
     require(actor, Permission::CustomersTransfer)?;
     let to = to.trim();
     if to.is_empty() {
-        return Err(ServiceError::invalid("to", "name the reseller (username or id) to transfer to"));
+        return Err(ServiceError::invalid(
+            "to",
+            "name the reseller (username or id) to transfer to",
+        ));
     }
     let mut tx = db.begin().await?;
     let before = get_for_update(&mut tx, actor, key).await?;
@@ -294,10 +303,15 @@ pub async fn transfer_targets(
 ) -> Result<Vec<TransferTarget>, ServiceError> {
     require(actor, Permission::CustomersTransfer)?;
     let c = super::get(db, actor, key).await?;
-    let roles: Vec<&str> = [crate::Role::Partner, crate::Role::Ultra, crate::Role::Master, crate::Role::Reseller]
-        .iter()
-        .map(|r| r.as_str())
-        .collect();
+    let roles: Vec<&str> = [
+        crate::Role::Partner,
+        crate::Role::Ultra,
+        crate::Role::Master,
+        crate::Role::Reseller,
+    ]
+    .iter()
+    .map(|r| r.as_str())
+    .collect();
     let mut args: Vec<Arg> = args![c.tenant_id, validate::like_contains(term)];
     let mut conds = vec![
         "tenant_id = $1".to_owned(),

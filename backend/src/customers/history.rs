@@ -82,7 +82,7 @@ pub async fn history(db: &Db, actor: &Actor, key: &str) -> Result<Vec<Activity>,
             )
             .await?;
         rows.extend(jobs);
-        rows.sort_by(|x, y| y.at.cmp(&x.at));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
     }
     Ok(rows)
 }
@@ -168,7 +168,13 @@ pub async fn history_table(
         .collect();
     let col = |title| ColumnInfo { title, numeric: false };
     Ok(Table {
-        columns: vec![col("When"), col("Source"), col("Who / queue"), col("Action"), col("Detail")],
+        columns: vec![
+            col("When"),
+            col("Source"),
+            col("Who / queue"),
+            col("Action"),
+            col("Detail"),
+        ],
         rows,
         has_next: false,
         has_prev: false,

@@ -25,7 +25,8 @@ pub(crate) const REACH: Reach = Reach::Owned {
     customer: None,
 };
 
-pub(crate) const COLUMNS: &str = "c.id, c.tenant_id, t.slug AS tenant_slug, c.reseller_id, c.name, c.email, c.phone, c.document, \
+pub(crate) const COLUMNS: &str =
+    "c.id, c.tenant_id, t.slug AS tenant_slug, c.reseller_id, c.name, c.email, c.phone, c.document, \
     c.status, c.status_reason, c.notes, c.created_at, c.updated_at, r.username AS reseller";
 
 /// The customer row with its tenant's slug and its reseller's username.
@@ -147,10 +148,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewCustomer) -> Result<Custom
     )
     .await?;
     let c: Customer = tx
-        .fetch_one(
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = $1"),
-            args![id],
-        )
+        .fetch_one(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = $1"), args![id])
         .await?;
     audit::record(
         &mut tx,
@@ -219,13 +217,7 @@ pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Customer, ServiceEr
     // Outside the reseller's subtree a customer does not exist for it, as in another tenant.
     reseller::restrict(actor, REACH, "customers", &mut conds, &mut args)?;
     let c: Option<Customer> = db
-        .fetch_optional(
-            &format!(
-                "SELECT {COLUMNS} FROM {FROM} {}",
-                where_clause(&conds)
-            ),
-            args,
-        )
+        .fetch_optional(&format!("SELECT {COLUMNS} FROM {FROM} {}", where_clause(&conds)), args)
         .await?;
     match c {
         Some(c) if actor.sees_tenant(c.tenant_id) => Ok(c),

@@ -178,7 +178,8 @@ pub async fn enable_with_known_secret(
     username: &str,
     secret_base32: &str,
 ) -> Result<(), ServiceError> {
-    let secret = Secret::try_from_base32(secret_base32).map_err(|_| ServiceError::invalid("secret", "must be base32"))?;
+    let secret =
+        Secret::try_from_base32(secret_base32).map_err(|_| ServiceError::invalid("secret", "must be base32"))?;
     let mut tx = db.begin().await?;
     let id: Option<(Uuid,)> = tx
         .fetch_optional("SELECT id FROM users WHERE username = $1", args![username])

@@ -128,10 +128,7 @@ impl Picker {
 
     /// Typing narrows the choices (debounced).
     pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        let changed = self
-            .input
-            .handle_event(&Event::Key(key))
-            .is_some_and(|c| c.value);
+        let changed = self.input.handle_event(&Event::Key(key)).is_some_and(|c| c.value);
         if changed {
             self.search(ctx, true);
         }
@@ -201,7 +198,10 @@ impl Picker {
                 Span::styled("type to search", theme.placeholder()),
             ])
         } else {
-            Line::from(vec![Span::styled("› ", theme.accent), Span::raw(sanitize(typed).into_owned())])
+            Line::from(vec![
+                Span::styled("› ", theme.accent),
+                Span::raw(sanitize(typed).into_owned()),
+            ])
         };
         f.render_widget(Paragraph::new(line), query);
         f.set_cursor_position((query.x + 2 + self.input.visual_cursor() as u16, query.y));
@@ -211,7 +211,11 @@ impl Picker {
             .enumerate()
             .map(|(i, c)| {
                 let mark = if i == self.selected { "▸ " } else { "  " };
-                let style = if i == self.selected { theme.selection } else { theme.base };
+                let style = if i == self.selected {
+                    theme.selection
+                } else {
+                    theme.base
+                };
                 Line::from(vec![
                     Span::styled(format!("{mark}{}", sanitize(&c.label)), style),
                     Span::styled(format!("  {}", sanitize(&c.detail)), theme.muted),

@@ -33,10 +33,29 @@ const EDIT: &[(&str, &str, &str)] = &[
 const REASON: &[(&str, &str, &str)] = &[("reason", "Reason", "unpaid invoices")];
 
 pub enum Modal {
-    Edit { id: String, form: Form, busy: bool },
-    Block { id: String, name: String, form: Form, busy: bool },
-    Unblock { id: String, name: String, form: Form, busy: bool },
-    Transfer { id: String, name: String, picker: Picker, busy: bool },
+    Edit {
+        id: String,
+        form: Form,
+        busy: bool,
+    },
+    Block {
+        id: String,
+        name: String,
+        form: Form,
+        busy: bool,
+    },
+    Unblock {
+        id: String,
+        name: String,
+        form: Form,
+        busy: bool,
+    },
+    Transfer {
+        id: String,
+        name: String,
+        picker: Picker,
+        busy: bool,
+    },
 }
 
 impl Modal {

@@ -50,7 +50,10 @@ pub fn entries(u: &User) -> Vec<KvEntry<'static>> {
         KvEntry::new("Status", u.status.clone()).tone(tone_for(&u.status)),
         KvEntry::new("2FA", if u.totp_enabled { "on" } else { "off" }),
         KvEntry::new("Read-only", if u.read_only { "yes" } else { "no" }),
-        KvEntry::new("Last login", u.last_login_at.as_ref().map_or_else(|| "never".to_owned(), time)),
+        KvEntry::new(
+            "Last login",
+            u.last_login_at.as_ref().map_or_else(|| "never".to_owned(), time),
+        ),
         KvEntry::new("Created", time(&u.created_at)),
         KvEntry::new("Id", u.id.to_string()).tone(Tone::Muted),
     ]
@@ -93,7 +96,10 @@ impl Screen for UserScreen {
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(u) = &self.user else {
-            let msg = self.error.clone().unwrap_or_else(|| format!("Loading user {}…", self.id));
+            let msg = self
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("Loading user {}…", self.id));
             return crate::screens::notice(f, area, "User", &msg, theme.muted, theme);
         };
         let title = format!("{} · {} · {}", u.username, u.role, u.status);
