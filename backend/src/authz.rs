@@ -23,6 +23,9 @@ pub enum Permission {
     TenantsLimits,
     CustomersRead,
     CustomersCreate,
+    CustomersUpdate,
+    CustomersBlock,
+    CustomersTransfer,
     ServersRead,
     ServersManage,
     ServicesRead,
@@ -52,6 +55,9 @@ impl Permission {
             Permission::TenantsLimits => "tenants:limits",
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
+            Permission::CustomersUpdate => "customers:update",
+            Permission::CustomersBlock => "customers:block",
+            Permission::CustomersTransfer => "customers:transfer",
             Permission::ServersRead => "servers:read",
             Permission::ServersManage => "servers:manage",
             Permission::ServicesRead => "services:read",
@@ -84,7 +90,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 27] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -92,6 +98,9 @@ impl Permission {
         Permission::TenantsLimits,
         Permission::CustomersRead,
         Permission::CustomersCreate,
+        Permission::CustomersUpdate,
+        Permission::CustomersBlock,
+        Permission::CustomersTransfer,
         Permission::ServersRead,
         Permission::ServersManage,
         Permission::ServicesRead,
@@ -174,7 +183,16 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,
-            TenantsRead | CustomersRead | CustomersCreate | ServicesRead | BillingRead | MigrationsRead | DnsRead
+            TenantsRead
+                | CustomersRead
+                | CustomersCreate
+                | CustomersUpdate
+                | CustomersBlock
+                | CustomersTransfer
+                | ServicesRead
+                | BillingRead
+                | MigrationsRead
+                | DnsRead
         ),
         Role::SupportAgent => matches!(
             p,

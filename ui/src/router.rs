@@ -286,7 +286,7 @@ impl CustomerTab {
             CustomerTab::Payments => "Payments",
             CustomerTab::Tickets => "Tickets",
             CustomerTab::Jobs => "Jobs",
-            CustomerTab::Audit => "Audit",
+            CustomerTab::Audit => "Activity",
         }
     }
 
@@ -300,7 +300,8 @@ impl CustomerTab {
             CustomerTab::Payments => Some("payments"),
             CustomerTab::Tickets => Some("tickets"),
             CustomerTab::Jobs => Some("jobs"),
-            CustomerTab::Audit => Some("audit"),
+            // The customer's own history (audit rows and jobs), readable with customers:read.
+            CustomerTab::Audit => Some(backend::customers::ACTIVITY_VIEW),
         }
     }
 
@@ -324,6 +325,8 @@ pub enum Route {
     Customer { key: String, tab: CustomerTab },
     /// `servers/<name or id>[/<tab>]`.
     Server { key: String, tab: ServerTab },
+    /// `users/<id>`: one account ("go to" a user).
+    User { id: uuid::Uuid },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -375,6 +378,9 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(id) = path.strip_prefix("users/").and_then(|id| id.parse().ok()) {
+            return Some(Route::User { id });
+        }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
         let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -391,6 +397,7 @@ impl Route {
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::User { id } => format!("users/{id}"),
         }
     }
 
@@ -400,6 +407,7 @@ impl Route {
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
             Route::Server { .. } => "servers",
+            Route::User { .. } => "settings",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -424,6 +432,10 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::User { id } => {
+                out.push("User".to_owned());
+                out.push(id.to_string().chars().take(8).collect());
+            }
         }
         out
     }
@@ -437,7 +449,7 @@ impl Route {
             Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
-            Route::Page(_) => None,
+            Route::Page(_) | Route::User { .. } => None,
         }
     }
 
