@@ -22,13 +22,22 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("hostname", "Hostname", "whm-gru-01.example.net"),
     ("ip", "IP", "203.0.113.10"),
     ("region", "Region", "sa-east-1"),
-    ("kind", "Kind", "whm (cpanel, xui, xtream, dns, mail, other)"),
-    ("whm_url", "WHM URL", "https://whm-gru-01.example.net:2087"),
-    ("api_user", "API user", "root"),
-    ("api_token", "API token", "sealed, never shown again"),
-    ("tls", "TLS", "verify (pin:<sha256>, trust)"),
-    ("max_accounts", "Max accounts", "unlimited"),
-    ("disk_total_gb", "Disk GB", "0"),
+    ("kind", "Kind", "cpanel"),
+    ("whm_url", "WHM URL (WHM/cPanel)", "https://whm-gru-01.example.net:2087"),
+    ("api_user", "API user", "reseller1"),
+    ("api_token", "API token (optional, sealed)", "ABCD1234EFGH5678IJKL"),
+    ("tls", "TLS", "pin:<sha256 fingerprint> or trust"),
+    ("max_accounts", "Max accounts", "300"),
+    ("disk_total_gb", "Disk GB", "4000"),
+];
+
+/// What the service applies to an empty field, filled in as real values (not grey text).
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("kind", "whm"),
+    ("api_user", "root"),
+    ("tls", "verify"),
+    ("max_accounts", "unlimited"),
+    ("disk_total_gb", "0"),
 ];
 
 pub struct ServerForm {
@@ -38,10 +47,11 @@ pub struct ServerForm {
 
 impl Default for ServerForm {
     fn default() -> Self {
-        ServerForm {
-            form: Form::new(FIELDS).masked("api_token"),
-            busy: false,
+        let mut form = Form::new(FIELDS).masked("api_token");
+        for (k, v) in DEFAULTS {
+            form.set(k, v);
         }
+        ServerForm { form, busy: false }
     }
 }
 
@@ -150,7 +160,7 @@ impl Screen for ServerForm {
         let footer = if self.busy {
             "Saving…"
         } else {
-            "Empty fields take the defaults shown · Enter save · Esc cancel"
+            "Grey = an example · Enter create · Esc cancel"
         };
         self.form.draw(f, area, "New server", footer, theme, true);
     }
