@@ -33,4 +33,5 @@ mod terminal;
 mod tmux;
 mod trust;
 mod verbs;
+mod whm_connect;
 mod worker;

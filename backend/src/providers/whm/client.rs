@@ -197,6 +197,9 @@ impl WhmClient {
             .connect_timeout(endpoint.timeout.min(MAX_CONNECT))
             .timeout(endpoint.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would see the token (and, under TrustAny or on
+            // loopback http, everything): where painel connects is not the environment's say.
+            .no_proxy()
             .user_agent(concat!("painel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| WhmError::Config(format!("HTTP client: {e}")))?;
