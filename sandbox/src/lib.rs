@@ -241,6 +241,18 @@ impl Sandbox {
         self.inner.whm.get(name).map(|e| e.server.snapshot())
     }
 
+    /// Changes a server's capacity while it runs (a disk filling up, a licence shrinking);
+    /// what it already holds stays.
+    pub fn set_whm_limits(&self, name: &str, limits: WhmLimits) -> Result<(), SandboxError> {
+        let e = self
+            .inner
+            .whm
+            .get(name)
+            .ok_or_else(|| SandboxError::UnknownServer(name.to_owned()))?;
+        faults::lock(&e.server.state).limits = limits;
+        Ok(())
+    }
+
     pub fn whm_accounts(&self, name: &str) -> Option<Vec<Account>> {
         self.whm_state(name).map(|s| s.accounts)
     }
