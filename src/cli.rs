@@ -66,6 +66,12 @@ pub enum Command {
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),
+    /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
+    #[command(subcommand)]
+    Services(crate::commands::hosting::ServicesCmd),
+    /// Hosting plans and their WHM packages; the add-ons catalogue.
+    #[command(subcommand)]
+    Plans(crate::commands::hosting::PlansCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -25,6 +25,8 @@ pub enum Permission {
     CustomersCreate,
     ServersRead,
     ServicesRead,
+    ServicesManage,
+    PlansManage,
     BillingRead,
     MigrationsRead,
     DnsRead,
@@ -53,6 +55,8 @@ impl Permission {
             Permission::CustomersCreate => "customers:create",
             Permission::ServersRead => "servers:read",
             Permission::ServicesRead => "services:read",
+            Permission::ServicesManage => "services:manage",
+            Permission::PlansManage => "plans:manage",
             Permission::BillingRead => "billing:read",
             Permission::MigrationsRead => "migrations:read",
             Permission::DnsRead => "dns:read",
@@ -82,7 +86,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 25] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -92,6 +96,8 @@ impl Permission {
         Permission::CustomersCreate,
         Permission::ServersRead,
         Permission::ServicesRead,
+        Permission::ServicesManage,
+        Permission::PlansManage,
         Permission::BillingRead,
         Permission::MigrationsRead,
         Permission::DnsRead,
@@ -170,7 +176,14 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,
-            TenantsRead | CustomersRead | CustomersCreate | ServicesRead | BillingRead | MigrationsRead | DnsRead
+            TenantsRead
+                | CustomersRead
+                | CustomersCreate
+                | ServicesRead
+                | ServicesManage
+                | BillingRead
+                | MigrationsRead
+                | DnsRead
         ),
         Role::SupportAgent => matches!(
             p,
