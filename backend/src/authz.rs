@@ -24,6 +24,7 @@ pub enum Permission {
     CustomersRead,
     CustomersCreate,
     ServersRead,
+    ServersManage,
     ServicesRead,
     ServicesManage,
     PlansManage,
@@ -54,6 +55,7 @@ impl Permission {
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
             Permission::ServersRead => "servers:read",
+            Permission::ServersManage => "servers:manage",
             Permission::ServicesRead => "services:read",
             Permission::ServicesManage => "services:manage",
             Permission::PlansManage => "plans:manage",
@@ -86,7 +88,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 26] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -95,6 +97,7 @@ impl Permission {
         Permission::CustomersRead,
         Permission::CustomersCreate,
         Permission::ServersRead,
+        Permission::ServersManage,
         Permission::ServicesRead,
         Permission::ServicesManage,
         Permission::PlansManage,
@@ -154,6 +157,7 @@ pub fn platform_only(p: Permission) -> bool {
             | Permission::TenantsSuspend
             | Permission::TenantsLimits
             | Permission::ServersRead
+            | Permission::ServersManage
             | Permission::IncidentsRead
             | Permission::KeysRotate
             | Permission::RolesManage
@@ -172,7 +176,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         Role::SuperAdmin => true,
         Role::TenantAdmin => !matches!(
             p,
-            TenantsCreate | TenantsSuspend | TenantsLimits | KeysRotate | RolesManage
+            TenantsCreate | TenantsSuspend | TenantsLimits | KeysRotate | RolesManage | ServersManage
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,

@@ -44,6 +44,8 @@ pub enum Arg {
     Text(Option<String>),
     Uuid(Option<Uuid>),
     Int(Option<i64>),
+    /// REAL on SQLite, double precision on PostgreSQL (load averages).
+    Float(Option<f64>),
     Bool(bool),
     Time(Option<DateTime<Utc>>),
     Json(Option<Value>),
@@ -72,6 +74,7 @@ arg_from!(&str, Text, |v: &str| v.to_owned());
 arg_from!(&String, Text, |v: &String| v.clone());
 arg_from!(Uuid, Uuid, |v| v);
 arg_from!(i64, Int, |v| v);
+arg_from!(f64, Float, |v| v);
 arg_from!(DateTime<Utc>, Time, |v| v);
 arg_from!(Value, Json, |v| v);
 arg_from!(Vec<u8>, Bytes, |v| v);
@@ -102,6 +105,7 @@ macro_rules! bind_all {
                 Arg::Text(v) => q.bind(v),
                 Arg::Uuid(v) => q.bind(v),
                 Arg::Int(v) => q.bind(v),
+                Arg::Float(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
                 Arg::Time(v) => q.bind(v),
                 Arg::Json(v) => q.bind(v.map(Json)),

@@ -11,6 +11,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::cli::WorkerArgs;
+use crate::config::Config;
 
 /// `hostname:pid:random`, unique per process and readable in `locked_by`.
 fn worker_id() -> String {
@@ -24,7 +25,22 @@ fn worker_id() -> String {
     format!("{host}:{}:{}", std::process::id(), &random[..8])
 }
 
-pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
+/// Every kind this build runs: the built-ins and hosting's, which open the servers' API
+/// tokens with the registered master key when this process holds it.
+pub async fn handlers(config: &Config, db: &Db) -> Handlers {
+    let keys = match super::auth::load_keys(config, db).await {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!("warning: no registered master key ({e}): jobs that need a server's API token will say so");
+            None
+        }
+    };
+    let mut h = Handlers::builtin();
+    backend::hosting::register_handlers(&mut h, backend::hosting::HostingEnv::new(keys));
+    h
+}
+
+pub async fn run(config: &Config, db: &Db, args: WorkerArgs) -> Result<()> {
     let mut queues: Vec<String> = args
         .queues
         .iter()
@@ -78,7 +94,7 @@ pub async fn run(db: &Db, args: WorkerArgs) -> Result<()> {
         "polling only"
     };
     eprintln!("worker {id} started: {serving} ({wakeups})");
-    let stats = Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped).await?;
+    let stats = Worker::new(db.clone(), cfg, handlers(config, db).await).run(stopped).await?;
     watcher.abort();
     if let Some(s) = scheduler {
         // It stops on the same signal; a panic in it must not hide the worker's stats.

@@ -23,7 +23,15 @@ use crate::audit::{self, Change};
 use crate::db::{now, Db};
 use crate::error::ServiceError;
 use crate::jobs::{Job, JobError};
-use crate::providers::whm::{Account, CreateAccount, Limit, Package, WhmClient};
+use crate::providers::whm::{Account, CreateAccount, Limit, Package, PackageSpec, WhmClient};
+
+pub const CREATE: &str = "hosting.create";
+pub const SUSPEND: &str = "hosting.suspend";
+pub const UNSUSPEND: &str = "hosting.unsuspend";
+pub const CHANGE_PLAN: &str = "hosting.change_plan";
+pub const TERMINATE: &str = "hosting.terminate";
+pub const PUSH_PACKAGE: &str = "hosting.push_package";
+pub const SYNC_PACKAGES: &str = "hosting.sync_packages";
 
 /// Services of one server failing within [`INCIDENT_WINDOW_MIN`] minutes that open an incident.
 pub const INCIDENT_FAILURES: i64 = 3;
@@ -71,6 +79,15 @@ async fn load(db: &Db, id: Uuid) -> Result<Row, JobError> {
     .ok_or_else(|| JobError::Permanent(format!("service {id} not found")))
 }
 
+/// The server's client. Servers are platform rows (or the tenant's): read platform-wide, as
+/// a tenant's job could not see a platform server under row-level security.
+async fn connect(env: &HostingEnv, db: &Db, server: Uuid) -> Result<WhmClient, JobError> {
+    let keys = env.keys.as_ref().ok_or_else(|| {
+        JobError::Permanent("this worker holds no registered master key: it cannot open the server's API token".into())
+    })?;
+    super::connect::whm_client(&db.scoped(None), keys, server).await.map_err(db_err)
+}
+
 async fn client(env: &HostingEnv, db: &Db, s: &Row) -> Result<(WhmClient, String), JobError> {
     let server = s
         .server_id
@@ -79,8 +96,7 @@ async fn client(env: &HostingEnv, db: &Db, s: &Row) -> Result<(WhmClient, String
         .username
         .clone()
         .ok_or_else(|| JobError::Permanent("service has no username".into()))?;
-    let c = super::connect::whm_client(db, &env.keys, server).await.map_err(db_err)?;
-    Ok((c, user))
+    Ok((connect(env, db, server).await?, user))
 }
 
 /// Moves the service to `status` (when it is in one of `from`), with `extra` SQL assignments,
@@ -159,7 +175,7 @@ fn whm(e: crate::providers::whm::WhmError) -> JobError {
     JobError::from(e)
 }
 
-pub async fn create(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn create(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     guarded(&db, &job, create_inner(&env, &job, &db)).await
 }
 
@@ -256,7 +272,7 @@ async fn account(c: &WhmClient, user: &str) -> Result<Account, JobError> {
         .ok_or_else(|| JobError::Permanent(format!("account {user} does not exist on the server")))
 }
 
-pub async fn suspend(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn suspend(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     guarded(&db, &job, async {
         let s = load(&db, service_id(&job)?).await?;
         if s.status == "suspended" {
@@ -284,7 +300,7 @@ pub async fn suspend(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> 
     .await
 }
 
-pub async fn unsuspend(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn unsuspend(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     guarded(&db, &job, async {
         let s = load(&db, service_id(&job)?).await?;
         if s.status == "active" {
@@ -311,7 +327,7 @@ pub async fn unsuspend(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError
     .await
 }
 
-pub async fn change_plan(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn change_plan(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     guarded(&db, &job, async {
         let s = load(&db, service_id(&job)?).await?;
         let plan = job
@@ -354,7 +370,7 @@ pub async fn change_plan(env: HostingEnv, job: Job, db: Db) -> Result<(), JobErr
     .await
 }
 
-pub async fn terminate(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn terminate(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     guarded(&db, &job, async {
         let s = load(&db, service_id(&job)?).await?;
         if s.status == "terminated" {
@@ -527,15 +543,15 @@ fn limits_of(p: &Package) -> Limits {
     }
 }
 
-fn package_of(name: &str, l: &Limits) -> Package {
-    Package {
+fn package_of(name: &str, l: &Limits) -> PackageSpec {
+    PackageSpec {
         name: name.to_owned(),
-        quota: limit(l.quota_mb),
-        bwlimit: limit(l.bwlimit_mb),
-        maxpop: limit(l.maxpop),
-        maxsql: limit(l.maxsql),
-        maxaddon: limit(l.maxaddon),
-        ..Package::default()
+        quota: Some(limit(l.quota_mb)),
+        bwlimit: Some(limit(l.bwlimit_mb)),
+        maxpop: Some(limit(l.maxpop)),
+        maxsql: Some(limit(l.maxsql)),
+        maxaddon: Some(limit(l.maxaddon)),
+        ..PackageSpec::default()
     }
 }
 
@@ -569,7 +585,7 @@ fn describe(diff: &[(&str, Option<u64>, Option<u64>)]) -> String {
 
 /// `hosting.push_package`: adds or edits the plan's package on every online server of its
 /// region it may use; an identical package is left alone.
-pub async fn push_package(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn push_package(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     let plan = job
         .payload
         .get("plan_id")
@@ -590,12 +606,14 @@ pub async fn push_package(env: HostingEnv, job: Job, db: Db) -> Result<(), JobEr
     let mut failed = Vec::new();
     for s in &servers {
         let outcome = async {
-            let c = super::connect::whm_client(&db, &env.keys, s.id).await.map_err(db_err)?;
+            let c = connect(&env, &db, s.id).await?;
             let have = c.list_packages().await.map_err(whm)?;
             match have.iter().find(|k| k.name == p.package) {
-                None => c.add_package(&package_of(&p.package, &want)).await.map_err(whm)?,
+                None => {
+                    c.add_package(&package_of(&p.package, &want)).await.map_err(whm)?;
+                }
                 Some(k) if !want.diff(&limits_of(k)).is_empty() => {
-                    c.edit_package(&package_of(&p.package, &want)).await.map_err(whm)?
+                    c.edit_package(&package_of(&p.package, &want)).await.map_err(whm)?;
                 }
                 Some(_) => {}
             }
@@ -624,7 +642,7 @@ pub async fn push_package(env: HostingEnv, job: Job, db: Db) -> Result<(), JobEr
 
 /// `hosting.sync_packages`: reads `listpkgs` of every online server and records, per plan
 /// and server, whether the package is there with the plan's limits.
-pub async fn sync_packages(env: HostingEnv, job: Job, db: Db) -> Result<(), JobError> {
+pub async fn sync_packages(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> {
     let plans: Vec<PlanPkg> = db
         .fetch_all(
             "SELECT id, tenant_id, external_package AS package, resources, region FROM plans \
@@ -651,7 +669,7 @@ pub async fn sync_packages(env: HostingEnv, job: Job, db: Db) -> Result<(), JobE
         if mine.is_empty() {
             continue;
         }
-        let have = match super::connect::whm_client(&db, &env.keys, *server).await.map_err(db_err) {
+        let have = match connect(&env, &db, *server).await {
             Ok(c) => c.list_packages().await.map_err(whm),
             Err(e) => Err(e),
         };

@@ -214,29 +214,28 @@ pub const RESERVED_KEY_PREFIX: &str = "schedule:";
 /// Whether this build's workers have a handler for `kind`: a job of a kind without one fails
 /// when claimed, so the queue screen marks such kinds.
 pub fn has_handler(kind: &str) -> bool {
-    super::Handlers::builtin().handles(kind.trim())
+    super::Handlers::builtin().handles(kind.trim()) || crate::hosting::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
 pub fn known_kinds() -> Vec<String> {
-    super::Handlers::builtin()
+    let mut k: Vec<String> = super::Handlers::builtin()
         .kinds()
         .into_iter()
+        .chain(crate::hosting::KINDS)
         .map(str::to_owned)
-        .collect()
+        .collect();
+    k.sort_unstable();
+    k
 }
 
 /// Which kinds `actor` may enqueue by hand, or why not.
 fn check_kind(actor: &Actor, kind: &str) -> Result<(), ServiceError> {
     let kind = kind.trim();
-    let handlers = super::Handlers::builtin();
-    if !handlers.handles(kind) {
+    if !has_handler(kind) {
         return Err(ServiceError::invalid(
             "kind",
-            format!(
-                "unknown job kind {kind:?}: known kinds are {}",
-                handlers.kinds().join(", ")
-            ),
+            format!("unknown job kind {kind:?}: known kinds are {}", known_kinds().join(", ")),
         ));
     }
     if !actor.is_platform() && !TENANT_KINDS.contains(&kind) {

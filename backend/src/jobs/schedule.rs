@@ -74,6 +74,22 @@ pub fn defaults() -> Vec<NewSchedule> {
             kind: "audit.checkpoint".into(),
             payload: json!({}),
         },
+        // Every WHM server polled each minute (docs/adr/0020).
+        NewSchedule {
+            name: "servers.poll".into(),
+            cron: "* * * * *".into(),
+            queue: crate::hosting::jobs::QUEUE.into(),
+            kind: crate::hosting::jobs::SERVERS_POLL.into(),
+            payload: json!({}),
+        },
+        // Raw server metrics older than 48 h folded into hourly points.
+        NewSchedule {
+            name: "servers.retention".into(),
+            cron: "23 * * * *".into(),
+            queue: "maintenance".into(),
+            kind: crate::hosting::jobs::SERVERS_RETENTION.into(),
+            payload: json!({}),
+        },
     ]
 }
 

@@ -373,6 +373,7 @@ fn arg_json(a: &Arg) -> Value {
         Arg::Text(v) => v.clone().map_or(Value::Null, Value::String),
         Arg::Uuid(v) => v.map_or(Value::Null, |u| Value::String(u.to_string())),
         Arg::Int(v) => v.map_or(Value::Null, Value::from),
+        Arg::Float(v) => v.map_or(Value::Null, Value::from),
         Arg::Bool(b) => Value::Bool(*b),
         Arg::Time(v) => v.map_or(Value::Null, |t| {
             Value::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
