@@ -16,6 +16,7 @@ mod demo;
 mod identity;
 mod jobs;
 mod keymap;
+mod lifecycle;
 mod rbac;
 mod read_only;
 mod rls;
