@@ -14,7 +14,7 @@ use backend::jobs::{Handlers, RetryPolicy, Worker, WorkerConfig};
 use backend::secrets::{Keys, MasterKey};
 use backend::sensitive::{self, Proof};
 use backend::{args, tenants, Db, Role, ServiceError};
-use painel_sandbox::{FaultKind, FaultSpec, Sandbox, WhmInit};
+use sandbox::{FaultKind, FaultSpec, Sandbox, WhmInit};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -187,7 +187,7 @@ impl World {
     }
 
     /// Accounts of `domain` on the simulated server `name`.
-    pub fn accounts(&self, name: &str, domain: &str) -> Vec<painel_sandbox::Account> {
+    pub fn accounts(&self, name: &str, domain: &str) -> Vec<sandbox::Account> {
         self.sb
             .whm_accounts(name)
             .unwrap()
