@@ -20,7 +20,3 @@ CREATE UNIQUE INDEX server_metrics_hour_uq ON server_metrics (server_id, at) WHE
 
 CREATE UNIQUE INDEX incidents_server_open_uq ON incidents (server_id)
     WHERE server_id IS NOT NULL AND source = 'health_check' AND status <> 'resolved';
-
--- TEMPORARY until branch whmclient (migration 0019) is merged: its TLS columns.
-ALTER TABLE servers ADD COLUMN tls_mode text NOT NULL DEFAULT 'verify' CHECK (tls_mode IN ('verify', 'pin', 'trust'));
-ALTER TABLE servers ADD COLUMN tls_pin_sha256 text NULL;

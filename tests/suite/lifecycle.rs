@@ -377,11 +377,12 @@ async fn each_fault_kind_is_retried_or_dead_lettered() {
     let (status, attempts): (String, i64) = w
         .t
         .db
-        .fetch_one(
+        .fetch_optional(
             "SELECT status, attempts FROM jobs WHERE kind = 'hosting.create' AND unique_key = $1",
             args![format!("service:{}", s.id)],
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!((status.as_str(), attempts), ("failed", 1));
 }
@@ -462,11 +463,12 @@ async fn a_worker_killed_mid_call_leaves_a_lease_that_another_worker_resumes() {
     let (status, locked): (String, Option<String>) = w
         .t
         .db
-        .fetch_one(
+        .fetch_optional(
             "SELECT status, locked_by FROM jobs WHERE kind = 'hosting.create'",
             args![],
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!((status.as_str(), locked.as_deref()), ("running", Some("w-doomed")));
     assert_eq!(w.service(s.id).await.status, "provisioning");
