@@ -731,6 +731,17 @@ pub enum BenchCmd {
         #[arg(long)]
         prefetch: usize,
     },
+    /// Hosting services provisioned end to end against the in-process WHM simulator: one
+    /// worker, the configured database; throughput and order → active latency.
+    Provision {
+        #[arg(long, default_value_t = 1000)]
+        services: usize,
+        #[arg(long, value_delimiter = ',', default_value = "8")]
+        concurrency: Vec<usize>,
+        /// Injected into every WHM call, per run (e.g. 0,200).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        latency_ms: Vec<u64>,
+    },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {
         #[arg(long, default_value_t = 100_000)]

@@ -33,7 +33,9 @@ pub enum ServicesCmd {
         all: bool,
     },
     /// Show one service, with its lifecycle jobs.
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Order a hosting service: placed on a server now, created on WHM by a job.
     Create {
         /// Customer id or short id.
@@ -54,7 +56,9 @@ pub enum ServicesCmd {
         #[arg(long)]
         reason: String,
     },
-    Unsuspend { id: String },
+    Unsuspend {
+        id: String,
+    },
     /// Upgrade or downgrade (`changepackage`).
     ChangePlan {
         id: String,
@@ -108,7 +112,9 @@ pub enum PlansCmd {
         #[arg(long)]
         tenant: Option<String>,
     },
-    Show { plan: String },
+    Show {
+        plan: String,
+    },
     /// Create a hosting plan; a job pushes its package to the servers.
     Create {
         #[arg(long)]
@@ -260,7 +266,15 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 impl Record for Service {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "tenant", "customer", "plan", "domain", "server", "username", "status", "last_error",
+            "id",
+            "tenant",
+            "customer",
+            "plan",
+            "domain",
+            "server",
+            "username",
+            "status",
+            "last_error",
         ]
     }
 
@@ -282,7 +296,16 @@ impl Record for Service {
 impl Record for Plan {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "tenant", "code", "name", "status", "price", "cycle", "package", "region", "resources",
+            "id",
+            "tenant",
+            "code",
+            "name",
+            "status",
+            "price",
+            "cycle",
+            "package",
+            "region",
+            "resources",
         ]
     }
 

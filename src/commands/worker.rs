@@ -94,7 +94,9 @@ pub async fn run(config: &Config, db: &Db, args: WorkerArgs) -> Result<()> {
         "polling only"
     };
     eprintln!("worker {id} started: {serving} ({wakeups})");
-    let stats = Worker::new(db.clone(), cfg, handlers(config, db).await).run(stopped).await?;
+    let stats = Worker::new(db.clone(), cfg, handlers(config, db).await)
+        .run(stopped)
+        .await?;
     watcher.abort();
     if let Some(s) = scheduler {
         // It stops on the same signal; a panic in it must not hide the worker's stats.

@@ -40,7 +40,10 @@ pub async fn world(specs: &[(&str, &str, i64)]) -> World {
     let t = fresh().await;
     let mut b = Sandbox::builder().seed(11);
     for (name, _, max) in specs {
-        b = b.whm(name, WhmInit::new("root", TOKEN).limits(u32::try_from(*max).unwrap(), 10_000_000));
+        b = b.whm(
+            name,
+            WhmInit::new("root", TOKEN).limits(u32::try_from(*max).unwrap(), 10_000_000),
+        );
     }
     let sb = b.start().await.unwrap();
     let keys = Keys::new(MasterKey::from_bytes([21; 32]), vec![]);
@@ -91,7 +94,9 @@ pub async fn world(specs: &[(&str, &str, i64)]) -> World {
     .unwrap()
     .id;
     for (code, disk, region) in [("start", 10, "gru"), ("plus", 20, "")] {
-        plans::create(&t.db, &operator(), plan_input(code, disk, region)).await.unwrap();
+        plans::create(&t.db, &operator(), plan_input(code, disk, region))
+            .await
+            .unwrap();
     }
     World {
         t,
@@ -222,7 +227,10 @@ async fn every_operation_over_http_with_its_audit_trail() {
     assert_eq!(start.settings.get("QUOTA").map(String::as_str), Some("10240"));
 
     let s = w.order("joanasilva.com.br", "start").await.unwrap();
-    assert_eq!((s.status.as_str(), s.username.as_deref()), ("pending", Some("joanasil")));
+    assert_eq!(
+        (s.status.as_str(), s.username.as_deref()),
+        ("pending", Some("joanasil"))
+    );
     assert_eq!(s.server_name.as_deref(), Some("whm-gru-01"));
     // One lifecycle job per service at a time.
     let again = services::suspend(&w.t.db, &operator(), &s.id.to_string(), "x").await;
@@ -235,10 +243,15 @@ async fn every_operation_over_http_with_its_audit_trail() {
     assert_eq!((acct[0].user.as_str(), acct[0].plan.as_str()), ("joanasil", "hb_start"));
 
     let id = s.id.to_string();
-    services::suspend(&w.t.db, &operator(), &id, "Nonpayment").await.unwrap();
+    services::suspend(&w.t.db, &operator(), &id, "Nonpayment")
+        .await
+        .unwrap();
     w.drain().await;
     let s = w.service(s.id).await;
-    assert_eq!((s.status.as_str(), s.suspend_reason.as_deref()), ("suspended", Some("Nonpayment")));
+    assert_eq!(
+        (s.status.as_str(), s.suspend_reason.as_deref()),
+        ("suspended", Some("Nonpayment"))
+    );
     assert!(w.accounts("whm-gru-01", "joanasilva.com.br")[0].suspended);
 
     services::unsuspend(&w.t.db, &operator(), &id).await.unwrap();
@@ -260,15 +273,14 @@ async fn every_operation_over_http_with_its_audit_trail() {
     assert_eq!(s.status, "terminated");
     assert!(w.accounts("whm-gru-01", "joanasilva.com.br").is_empty());
 
-    let trail: Vec<(String, String)> = w
-        .t
-        .db
-        .fetch_all(
-            "SELECT action, actor_name FROM audit_log WHERE entity = 'service' AND entity_id = $1 ORDER BY seq",
-            args![s.id.to_string()],
-        )
-        .await
-        .unwrap();
+    let trail: Vec<(String, String)> =
+        w.t.db
+            .fetch_all(
+                "SELECT action, actor_name FROM audit_log WHERE entity = 'service' AND entity_id = $1 ORDER BY seq",
+                args![s.id.to_string()],
+            )
+            .await
+            .unwrap();
     let actions: Vec<&str> = trail.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(
         actions,
@@ -296,25 +308,27 @@ async fn every_operation_over_http_with_its_audit_trail() {
 async fn the_lost_answer_adopts_the_account_instead_of_creating_it_twice() {
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
     w.drain().await;
-    w.sb
-        .set_fault("whm-gru-01", "createacct", FaultSpec::times(FaultKind::Lost, 1))
+    w.sb.set_fault("whm-gru-01", "createacct", FaultSpec::times(FaultKind::Lost, 1))
         .unwrap();
     let s = w.order("lojadaana.com", "start").await.unwrap();
     w.drain().await;
     let s = w.service(s.id).await;
     assert_eq!(s.status, "active", "{:?}", s.last_error);
-    assert_eq!(w.accounts("whm-gru-01", "lojadaana.com").len(), 1, "exactly one account");
+    assert_eq!(
+        w.accounts("whm-gru-01", "lojadaana.com").len(),
+        1,
+        "exactly one account"
+    );
     let calls = w.sb.whm_state("whm-gru-01").unwrap().calls;
     assert_eq!(calls.get("createacct"), Some(&1), "createacct was not sent again");
-    let how: String = w
-        .t
-        .db
-        .scalar(
-            "SELECT CAST(after AS TEXT) FROM audit_log WHERE action = 'service.activate' AND entity_id = $1",
-            args![s.id.to_string()],
-        )
-        .await
-        .unwrap();
+    let how: String =
+        w.t.db
+            .scalar(
+                "SELECT CAST(after AS TEXT) FROM audit_log WHERE action = 'service.activate' AND entity_id = $1",
+                args![s.id.to_string()],
+            )
+            .await
+            .unwrap();
     assert!(how.contains("adopted"), "{how}");
 }
 
@@ -330,60 +344,63 @@ async fn each_fault_kind_is_retried_or_dead_lettered() {
         ("ftim.com", FaultKind::Timeout),
         ("fdro.com", FaultKind::Drop),
         ("flos.com", FaultKind::Lost),
-        ("fenv.com", FaultKind::Envelope {
-            reason: "The system is temporarily unable to complete the request.".into(),
-        }),
+        (
+            "fenv.com",
+            FaultKind::Envelope {
+                reason: "The system is temporarily unable to complete the request.".into(),
+            },
+        ),
     ];
     for (domain, kind) in transient {
-        w.sb
-            .set_fault("whm-gru-01", "createacct", FaultSpec::times(kind.clone(), 1))
+        w.sb.set_fault("whm-gru-01", "createacct", FaultSpec::times(kind.clone(), 1))
             .unwrap();
         let s = w.order(domain, "start").await.unwrap();
         w.drain().await;
         let s = w.service(s.id).await;
         assert_eq!(s.status, "active", "{kind:?}: {:?}", s.last_error);
         assert_eq!(w.accounts("whm-gru-01", domain).len(), 1, "{kind:?}");
-        let attempts: i64 = w
-            .t
-            .db
-            .scalar(
-                "SELECT attempts FROM jobs WHERE kind = 'hosting.create' AND unique_key = $1",
-                args![format!("service:{}", s.id)],
-            )
-            .await
-            .unwrap();
+        let attempts: i64 =
+            w.t.db
+                .scalar(
+                    "SELECT attempts FROM jobs WHERE kind = 'hosting.create' AND unique_key = $1",
+                    args![format!("service:{}", s.id)],
+                )
+                .await
+                .unwrap();
         assert_eq!(attempts, 2, "{kind:?}: one transient failure, then success");
     }
 
     // A refusal is permanent: no retry, the service in error with a ticket.
-    w.sb
-        .set_fault(
-            "whm-gru-01",
-            "createacct",
-            FaultSpec::times(
-                FaultKind::Envelope {
-                    reason: "Sorry, a domain with that name already exists on this server.".into(),
-                },
-                1,
-            ),
-        )
-        .unwrap();
+    w.sb.set_fault(
+        "whm-gru-01",
+        "createacct",
+        FaultSpec::times(
+            FaultKind::Envelope {
+                reason: "Sorry, a domain with that name already exists on this server.".into(),
+            },
+            1,
+        ),
+    )
+    .unwrap();
     let s = w.order("fperm.com", "start").await.unwrap();
     w.drain().await;
     let s = w.service(s.id).await;
     assert_eq!(s.status, "error");
-    assert!(s.last_error.as_deref().unwrap_or("").contains("already exists"), "{:?}", s.last_error);
+    assert!(
+        s.last_error.as_deref().unwrap_or("").contains("already exists"),
+        "{:?}",
+        s.last_error
+    );
     assert!(w.accounts("whm-gru-01", "fperm.com").is_empty());
-    let (status, attempts): (String, i64) = w
-        .t
-        .db
-        .fetch_optional(
-            "SELECT status, attempts FROM jobs WHERE kind = 'hosting.create' AND unique_key = $1",
-            args![format!("service:{}", s.id)],
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, attempts): (String, i64) =
+        w.t.db
+            .fetch_optional(
+                "SELECT status, attempts FROM jobs WHERE kind = 'hosting.create' AND unique_key = $1",
+                args![format!("service:{}", s.id)],
+            )
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!((status.as_str(), attempts), ("failed", 1));
 }
 
@@ -392,9 +409,12 @@ async fn a_final_failure_opens_a_ticket_with_the_history_and_one_incident_per_se
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
     w.drain().await;
     // Transient every time: the attempts run out (8), each kept in the history.
-    w.sb
-        .set_fault("whm-gru-01", "accountsummary", FaultSpec::always(FaultKind::Http5xx { status: 502 }))
-        .unwrap();
+    w.sb.set_fault(
+        "whm-gru-01",
+        "accountsummary",
+        FaultSpec::always(FaultKind::Http5xx { status: 502 }),
+    )
+    .unwrap();
     let mut ids = Vec::new();
     for d in ["a1x.com", "b2x.com", "c3x.com", "d4x.com"] {
         ids.push(w.order(d, "start").await.unwrap().id);
@@ -403,36 +423,37 @@ async fn a_final_failure_opens_a_ticket_with_the_history_and_one_incident_per_se
     for id in &ids {
         let s = w.service(*id).await;
         assert_eq!(s.status, "error");
-        assert!(s.last_error.as_deref().unwrap_or("").contains("502"), "{:?}", s.last_error);
+        assert!(
+            s.last_error.as_deref().unwrap_or("").contains("502"),
+            "{:?}",
+            s.last_error
+        );
     }
-    let body: String = w
-        .t
-        .db
-        .scalar(
-            "SELECT m.body FROM tickets k JOIN ticket_messages m ON m.ticket_id = k.id \
+    let body: String =
+        w.t.db
+            .scalar(
+                "SELECT m.body FROM tickets k JOIN ticket_messages m ON m.ticket_id = k.id \
              WHERE k.service_id = $1 AND k.source = 'system'",
-            args![ids[0]],
-        )
-        .await
-        .unwrap();
+                args![ids[0]],
+            )
+            .await
+            .unwrap();
     assert_eq!(body.lines().count(), 8, "{body}");
     assert!(body.lines().all(|l| l.contains("502")), "{body}");
-    let tickets: i64 = w
-        .t
-        .db
-        .scalar("SELECT COUNT(*) FROM tickets WHERE source = 'system'", args![])
-        .await
-        .unwrap();
+    let tickets: i64 =
+        w.t.db
+            .scalar("SELECT COUNT(*) FROM tickets WHERE source = 'system'", args![])
+            .await
+            .unwrap();
     assert_eq!(tickets, 4);
-    let incidents: i64 = w
-        .t
-        .db
-        .scalar(
-            "SELECT COUNT(*) FROM incidents WHERE source = 'job' AND server_id = $1 AND status <> 'resolved'",
-            args![w.servers[0].1],
-        )
-        .await
-        .unwrap();
+    let incidents: i64 =
+        w.t.db
+            .scalar(
+                "SELECT COUNT(*) FROM incidents WHERE source = 'job' AND server_id = $1 AND status <> 'resolved'",
+                args![w.servers[0].1],
+            )
+            .await
+            .unwrap();
     assert_eq!(incidents, 1, "one incident however many services failed");
     assert!(w.sb.whm_accounts("whm-gru-01").unwrap().is_empty());
 }
@@ -441,14 +462,16 @@ async fn a_final_failure_opens_a_ticket_with_the_history_and_one_incident_per_se
 async fn a_worker_killed_mid_call_leaves_a_lease_that_another_worker_resumes() {
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
     w.drain().await;
-    w.sb
-        .set_fault("whm-gru-01", "createacct", FaultSpec::times(FaultKind::Latency { ms: 1000 }, 1))
-        .unwrap();
+    w.sb.set_fault(
+        "whm-gru-01",
+        "createacct",
+        FaultSpec::times(FaultKind::Latency { ms: 1000 }, 1),
+    )
+    .unwrap();
     let s = w.order("killed.com", "start").await.unwrap();
     let first = w.start_worker("w-doomed");
     wait_for(Duration::from_secs(20), "createacct to be in flight", || async {
-        w.sb
-            .whm_state("whm-gru-01")
+        w.sb.whm_state("whm-gru-01")
             .unwrap()
             .calls
             .get("createacct")
@@ -460,16 +483,15 @@ async fn a_worker_killed_mid_call_leaves_a_lease_that_another_worker_resumes() {
     // Killed: the future is dropped mid-call, nothing reports or releases the job.
     first.task.abort();
     let _ = first.task.await;
-    let (status, locked): (String, Option<String>) = w
-        .t
-        .db
-        .fetch_optional(
-            "SELECT status, locked_by FROM jobs WHERE kind = 'hosting.create'",
-            args![],
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, locked): (String, Option<String>) =
+        w.t.db
+            .fetch_optional(
+                "SELECT status, locked_by FROM jobs WHERE kind = 'hosting.create'",
+                args![],
+            )
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!((status.as_str(), locked.as_deref()), ("running", Some("w-doomed")));
     assert_eq!(w.service(s.id).await.status, "provisioning");
     w.drain().await;
@@ -480,9 +502,17 @@ async fn a_worker_killed_mid_call_leaves_a_lease_that_another_worker_resumes() {
 
 #[tokio::test]
 async fn placement_follows_region_and_headroom() {
-    let w = world(&[("whm-gru-01", "gru", 10), ("whm-gru-02", "gru", 10), ("whm-iad-01", "iad", 1000)]).await;
+    let w = world(&[
+        ("whm-gru-01", "gru", 10),
+        ("whm-gru-02", "gru", 10),
+        ("whm-iad-01", "iad", 1000),
+    ])
+    .await;
     w.t.owner
-        .execute("UPDATE servers SET accounts_count = 9 WHERE name = 'whm-gru-01'", args![])
+        .execute(
+            "UPDATE servers SET accounts_count = 9 WHERE name = 'whm-gru-01'",
+            args![],
+        )
         .await
         .unwrap();
     // Region gru (the plan's): the emptier gru server, never iad however roomy.
@@ -497,10 +527,16 @@ async fn placement_follows_region_and_headroom() {
         .await
         .unwrap();
     let r = w.order("tres.com", "start").await;
-    assert!(matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("region gru")), "{r:?}");
+    assert!(
+        matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("region gru")),
+        "{r:?}"
+    );
     // An offline server is never chosen.
     w.t.owner
-        .execute("UPDATE servers SET accounts_count = 0, status = 'offline' WHERE name = 'whm-gru-02'", args![])
+        .execute(
+            "UPDATE servers SET accounts_count = 0, status = 'offline' WHERE name = 'whm-gru-02'",
+            args![],
+        )
         .await
         .unwrap();
     let s = w.order("quatro.com", "start").await;
@@ -550,22 +586,20 @@ async fn terminate_needs_a_fresh_second_factor() {
         matches!(&r, Err(ServiceError::PermissionDenied(m)) if m == sensitive::NEEDS_ENROLMENT),
         "{r:?}"
     );
-    let refused: i64 = w
-        .t
-        .db
-        .scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused' AND entity_id = 'service.terminate'",
-            args![],
-        )
-        .await
-        .unwrap();
+    let refused: i64 =
+        w.t.db
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'sensitive.refused' AND entity_id = 'service.terminate'",
+                args![],
+            )
+            .await
+            .unwrap();
     assert_eq!(refused, 1);
-    let queued: i64 = w
-        .t
-        .db
-        .scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'hosting.terminate'", args![])
-        .await
-        .unwrap();
+    let queued: i64 =
+        w.t.db
+            .scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'hosting.terminate'", args![])
+            .await
+            .unwrap();
     assert_eq!(queued, 0);
     assert_eq!(w.service(s.id).await.status, "active");
     assert_eq!(w.accounts("whm-gru-01", "seguro.com").len(), 1);
@@ -575,32 +609,29 @@ async fn terminate_needs_a_fresh_second_factor() {
 async fn a_malformed_answer_is_a_typed_error_and_changes_nothing() {
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
     w.drain().await;
-    w.sb
-        .set_fault("whm-gru-01", "accountsummary", FaultSpec::always(FaultKind::Malformed))
+    w.sb.set_fault("whm-gru-01", "accountsummary", FaultSpec::always(FaultKind::Malformed))
         .unwrap();
     let s = w.order("quebrado.com", "start").await.unwrap();
     let run = w.start_worker("w-mal");
     wait_for(Duration::from_secs(20), "a failed attempt", || async {
-        let n: i64 = w
-            .t
-            .db
-            .scalar(
-                "SELECT COUNT(*) FROM jobs WHERE kind = 'hosting.create' AND attempts >= 2",
-                args![],
-            )
-            .await
-            .unwrap();
+        let n: i64 =
+            w.t.db
+                .scalar(
+                    "SELECT COUNT(*) FROM jobs WHERE kind = 'hosting.create' AND attempts >= 2",
+                    args![],
+                )
+                .await
+                .unwrap();
         n > 0
     })
     .await;
     let _ = run.stop.send(true);
     run.task.await.unwrap();
-    let last: String = w
-        .t
-        .db
-        .scalar("SELECT last_error FROM jobs WHERE kind = 'hosting.create'", args![])
-        .await
-        .unwrap();
+    let last: String =
+        w.t.db
+            .scalar("SELECT last_error FROM jobs WHERE kind = 'hosting.create'", args![])
+            .await
+            .unwrap();
     assert!(last.to_lowercase().contains("accountsummary"), "{last}");
     assert_eq!(w.service(s.id).await.status, "provisioning");
     assert!(w.sb.whm_accounts("whm-gru-01").unwrap().is_empty());
@@ -613,7 +644,9 @@ async fn a_username_taken_on_the_server_is_renamed_and_packages_drift_is_recorde
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
     w.drain().await;
     // Someone else's account already holds the generated name.
-    let c = backend::hosting::connect::whm_client(&w.t.db, &w.keys, w.servers[0].1).await.unwrap();
+    let c = backend::hosting::connect::whm_client(&w.t.db, &w.keys, w.servers[0].1)
+        .await
+        .unwrap();
     c.create_account(&backend::providers::whm::CreateAccount {
         username: "vizinho".into(),
         domain: "outro-vizinho.com".into(),
@@ -635,16 +668,17 @@ async fn a_username_taken_on_the_server_is_renamed_and_packages_drift_is_recorde
     })
     .await
     .unwrap();
-    w.sb
-        .set_fault(
-            "whm-gru-01",
-            "addpkg",
-            FaultSpec::always(FaultKind::Envelope {
-                reason: "Sorry, you cannot create packages.".into(),
-            }),
-        )
+    w.sb.set_fault(
+        "whm-gru-01",
+        "addpkg",
+        FaultSpec::always(FaultKind::Envelope {
+            reason: "Sorry, you cannot create packages.".into(),
+        }),
+    )
+    .unwrap();
+    plans::create(&w.t.db, &operator(), plan_input("max", 50, ""))
+        .await
         .unwrap();
-    plans::create(&w.t.db, &operator(), plan_input("max", 50, "")).await.unwrap();
     w.drain().await;
     w.sb.clear_faults();
     plans::sync(&w.t.db, &operator()).await.unwrap();
@@ -652,10 +686,18 @@ async fn a_username_taken_on_the_server_is_renamed_and_packages_drift_is_recorde
     let drift = plans::drift(&w.t.db, &operator(), true).await.unwrap();
     let got: Vec<(&str, &str)> = drift.iter().map(|d| (d.plan_code.as_str(), d.state.as_str())).collect();
     assert_eq!(got, [("max", "missing"), ("plus", "different")], "{drift:?}");
-    assert!(drift[1].detail.contains("QUOTA plan 20480 server 1"), "{}", drift[1].detail);
+    assert!(
+        drift[1].detail.contains("QUOTA plan 20480 server 1"),
+        "{}",
+        drift[1].detail
+    );
     // Pushing again (an edit) converges.
-    plans::update(&w.t.db, &operator(), "plus", plan_input("plus", 20, "")).await.unwrap();
-    plans::update(&w.t.db, &operator(), "max", plan_input("max", 50, "")).await.unwrap();
+    plans::update(&w.t.db, &operator(), "plus", plan_input("plus", 20, ""))
+        .await
+        .unwrap();
+    plans::update(&w.t.db, &operator(), "max", plan_input("max", 50, ""))
+        .await
+        .unwrap();
     w.drain().await;
     assert!(plans::drift(&w.t.db, &operator(), true).await.unwrap().is_empty());
     assert!(t0.elapsed() < Duration::from_secs(120));

@@ -48,7 +48,10 @@ pub async fn request_test(db: &Db, actor: &Actor, key: &str) -> Result<(Server, 
     if !server.speaks_whm() {
         return Err(ServiceError::invalid(
             "server",
-            format!("{} is a {} server without a WHM URL: nothing to test", server.name, server.kind),
+            format!(
+                "{} is a {} server without a WHM URL: nothing to test",
+                server.name, server.kind
+            ),
         ));
     }
     let mut tx = db.begin().await?;
@@ -166,6 +169,11 @@ pub async fn servers_retention(job: Job, db: Db) -> Result<(), JobError> {
         return Err(JobError::Permanent("servers.retention is platform work".into()));
     }
     let r = metrics::downsample(&db, &job.actor(), now()).await.map_err(transient)?;
-    tracing::info!(folded = r.folded, hours = r.hours_written, deleted = r.hourly_deleted, "server metrics retention");
+    tracing::info!(
+        folded = r.folded,
+        hours = r.hours_written,
+        deleted = r.hourly_deleted,
+        "server metrics retention"
+    );
     Ok(())
 }

@@ -82,7 +82,14 @@ fn status_change<'a>(action: &'a str, s: &Server, after: serde_json::Value) -> C
     }
 }
 
-async fn insert_point(tx: &mut Tx, s: &Server, at: DateTime<Utc>, status: &str, sample: Option<&Sample>, error: Option<&str>) -> Result<(), ServiceError> {
+async fn insert_point(
+    tx: &mut Tx,
+    s: &Server,
+    at: DateTime<Utc>,
+    status: &str,
+    sample: Option<&Sample>,
+    error: Option<&str>,
+) -> Result<(), ServiceError> {
     let sm = sample.cloned().unwrap_or_default();
     let ok = sample.is_some();
     tx.execute(
@@ -121,7 +128,13 @@ async fn open_incident(tx: &mut Tx, s: &Server) -> Result<Option<Uuid>, ServiceE
 
 /// Records a successful poll at `at`: the point, the row's counters, and — when the server
 /// was down — its return (audited) and the end of its incident.
-pub async fn record_ok(db: &Db, actor: &Actor, server_id: Uuid, sample: &Sample, at: DateTime<Utc>) -> Result<Recorded, ServiceError> {
+pub async fn record_ok(
+    db: &Db,
+    actor: &Actor,
+    server_id: Uuid,
+    sample: &Sample,
+    at: DateTime<Utc>,
+) -> Result<Recorded, ServiceError> {
     let mut tx = db.begin().await?;
     let Some(s) = servers::for_update(&mut tx, server_id).await? else {
         // Removed while the poll was running: nothing to record.
@@ -129,7 +142,11 @@ pub async fn record_ok(db: &Db, actor: &Actor, server_id: Uuid, sample: &Sample,
         return Ok(Recorded::default());
     };
     insert_point(&mut tx, &s, at, "online", Some(sample), None).await?;
-    let status = if s.status == "maintenance" { "maintenance" } else { "online" };
+    let status = if s.status == "maintenance" {
+        "maintenance"
+    } else {
+        "online"
+    };
     tx.execute(
         "UPDATE servers SET status = $2, accounts_count = COALESCE($3, accounts_count), \
          disk_used_gb = COALESCE($4, disk_used_gb), last_error = NULL, last_checked_at = $5, last_ok_at = $5, \
@@ -143,7 +160,11 @@ pub async fn record_ok(db: &Db, actor: &Actor, server_id: Uuid, sample: &Sample,
         audit::record(
             &mut tx,
             actor,
-            status_change("server.online", &s, json!({"status": status, "after_failures": s.consecutive_failures})),
+            status_change(
+                "server.online",
+                &s,
+                json!({"status": status, "after_failures": s.consecutive_failures}),
+            ),
         )
         .await?;
     }
@@ -175,7 +196,13 @@ pub async fn record_ok(db: &Db, actor: &Actor, server_id: Uuid, sample: &Sample,
 /// Records a failed poll at `at`: an `offline` point carrying the error (the failure feed),
 /// the server offline at once (audited on the transition), and on the
 /// [`INCIDENT_AFTER`]th failure in a row an incident — one open per server at most.
-pub async fn record_failure(db: &Db, actor: &Actor, server_id: Uuid, error: &str, at: DateTime<Utc>) -> Result<Recorded, ServiceError> {
+pub async fn record_failure(
+    db: &Db,
+    actor: &Actor,
+    server_id: Uuid,
+    error: &str,
+    at: DateTime<Utc>,
+) -> Result<Recorded, ServiceError> {
     let error: String = error.chars().take(500).collect();
     let mut tx = db.begin().await?;
     let Some(s) = servers::for_update(&mut tx, server_id).await? else {
@@ -184,7 +211,11 @@ pub async fn record_failure(db: &Db, actor: &Actor, server_id: Uuid, error: &str
     };
     insert_point(&mut tx, &s, at, "offline", None, Some(&error)).await?;
     let failures = s.consecutive_failures + 1;
-    let status = if s.status == "maintenance" { "maintenance" } else { "offline" };
+    let status = if s.status == "maintenance" {
+        "maintenance"
+    } else {
+        "offline"
+    };
     tx.execute(
         "UPDATE servers SET status = $2, last_error = $3, last_checked_at = $4, consecutive_failures = $5, \
          updated_at = $4 WHERE id = $1",
@@ -264,7 +295,12 @@ pub struct Failure {
 }
 
 /// The failure feed: the latest failed polls of every server (`server_id` narrows it).
-pub async fn failures(db: &Db, actor: &Actor, server_id: Option<Uuid>, limit: i64) -> Result<Vec<Failure>, ServiceError> {
+pub async fn failures(
+    db: &Db,
+    actor: &Actor,
+    server_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Failure>, ServiceError> {
     require(actor, Permission::ServersRead)?;
     db.fetch_all(
         "SELECT m.server_id, s.name AS server, m.at, m.error FROM server_metrics m JOIN servers s ON s.id = m.server_id \
@@ -320,10 +356,9 @@ pub async fn downsample(db: &Db, actor: &Actor, at: DateTime<Utc>) -> Result<Ret
         }
         let mut groups: Vec<((Uuid, DateTime<Utc>), Vec<&Point>)> = Vec::new();
         for p in &raw {
-            let hour = p
-                .at
-                .duration_trunc(TimeDelta::hours(1))
-                .map_err(|e| ServiceError::Unavailable(format!("cannot round a point: {e}")))?;
+            let hour =
+                p.at.duration_trunc(TimeDelta::hours(1))
+                    .map_err(|e| ServiceError::Unavailable(format!("cannot round a point: {e}")))?;
             match groups.last_mut() {
                 Some((k, v)) if *k == (p.server_id, hour) => v.push(p),
                 _ => groups.push(((p.server_id, hour), vec![p])),
@@ -343,7 +378,8 @@ pub async fn downsample(db: &Db, actor: &Actor, at: DateTime<Utc>) -> Result<Ret
             let failed = all.iter().any(|p| p.error.is_some());
             let status = if failed { "offline" } else { "online" };
             let error = all.iter().rev().find_map(|p| p.error.clone());
-            let latency = avg(all.iter().map(|p| (p.latency_ms.map(|l| l as f64), p.samples))).map(|l| l.round() as i64);
+            let latency =
+                avg(all.iter().map(|p| (p.latency_ms.map(|l| l as f64), p.samples))).map(|l| l.round() as i64);
             let bandwidth = all.iter().filter_map(|p| p.bandwidth_mb).max();
             let values: Vec<Arg> = vec![
                 status.into(),

@@ -60,16 +60,28 @@ pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
     let e = env.clone();
     h.register(provision::CREATE, move |job, db| provision::create(job, db, e.clone()));
     let e = env.clone();
-    h.register(provision::SUSPEND, move |job, db| provision::suspend(job, db, e.clone()));
+    h.register(provision::SUSPEND, move |job, db| {
+        provision::suspend(job, db, e.clone())
+    });
     let e = env.clone();
-    h.register(provision::UNSUSPEND, move |job, db| provision::unsuspend(job, db, e.clone()));
+    h.register(provision::UNSUSPEND, move |job, db| {
+        provision::unsuspend(job, db, e.clone())
+    });
     let e = env.clone();
-    h.register(provision::CHANGE_PLAN, move |job, db| provision::change_plan(job, db, e.clone()));
+    h.register(provision::CHANGE_PLAN, move |job, db| {
+        provision::change_plan(job, db, e.clone())
+    });
     let e = env.clone();
-    h.register(provision::TERMINATE, move |job, db| provision::terminate(job, db, e.clone()));
+    h.register(provision::TERMINATE, move |job, db| {
+        provision::terminate(job, db, e.clone())
+    });
     let e = env.clone();
-    h.register(provision::PUSH_PACKAGE, move |job, db| provision::push_package(job, db, e.clone()));
+    h.register(provision::PUSH_PACKAGE, move |job, db| {
+        provision::push_package(job, db, e.clone())
+    });
     let e = env.clone();
-    h.register(provision::SYNC_PACKAGES, move |job, db| provision::sync_packages(job, db, e.clone()));
+    h.register(provision::SYNC_PACKAGES, move |job, db| {
+        provision::sync_packages(job, db, e.clone())
+    });
     drop(env);
 }

@@ -40,7 +40,10 @@ pub fn base(domain: &str) -> String {
     let d = domain.trim().to_ascii_lowercase();
     let d = d.strip_prefix("www.").unwrap_or(&d);
     let label = d.split('.').next().unwrap_or_default();
-    let mut s: String = label.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit()).collect();
+    let mut s: String = label
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .collect();
     let lead = s.find(|c: char| c.is_ascii_lowercase()).unwrap_or(s.len());
     // A name may not start with a digit: keep the digits after a letter.
     if lead > 0 {
@@ -59,7 +62,11 @@ pub fn base(domain: &str) -> String {
 
 fn trim_digits(s: &str) -> String {
     let t = s.trim_end_matches(|c: char| c.is_ascii_digit());
-    if t.is_empty() { "h".to_owned() } else { t.to_owned() }
+    if t.is_empty() {
+        "h".to_owned()
+    } else {
+        t.to_owned()
+    }
 }
 
 /// The `n`th candidate for `domain` (0 = the base itself): the base cut so that a number fits

@@ -107,7 +107,15 @@ pub struct Drift {
     pub checked_at: DateTime<Utc>,
 }
 
-const CYCLES: [&str; 7] = ["one_time", "monthly", "quarterly", "semiannual", "annual", "biennial", "triennial"];
+const CYCLES: [&str; 7] = [
+    "one_time",
+    "monthly",
+    "quarterly",
+    "semiannual",
+    "annual",
+    "biennial",
+    "triennial",
+];
 const RESOURCE_KEYS: [&str; 6] = ["disk_gb", "bandwidth_gb", "mailboxes", "databases", "sites", "ssl"];
 
 fn package_name(v: &str) -> Result<String, String> {
@@ -123,7 +131,10 @@ fn package_name(v: &str) -> Result<String, String> {
     }
 }
 
-fn check(input: &PlanInput, creating: bool) -> Result<(String, String, i64, String, String, String, String, Value), ServiceError> {
+fn check(
+    input: &PlanInput,
+    creating: bool,
+) -> Result<(String, String, i64, String, String, String, String, Value), ServiceError> {
     let mut e: Vec<FieldError> = Vec::new();
     let mut push = |f: &str, m: String| {
         e.push(FieldError {
@@ -170,13 +181,19 @@ fn check(input: &PlanInput, creating: bool) -> Result<(String, String, i64, Stri
     }
     let resources = match &input.resources {
         Value::Null => json!({}),
-        Value::Object(m) if m.iter().all(|(k, v)| RESOURCE_KEYS.contains(&k.as_str()) && (v.is_u64() || k == "ssl")) => {
+        Value::Object(m)
+            if m.iter()
+                .all(|(k, v)| RESOURCE_KEYS.contains(&k.as_str()) && (v.is_u64() || k == "ssl")) =>
+        {
             input.resources.clone()
         }
         _ => {
             push(
                 "resources",
-                format!("must be an object of whole numbers with keys {}", RESOURCE_KEYS.join(", ")),
+                format!(
+                    "must be an object of whole numbers with keys {}",
+                    RESOURCE_KEYS.join(", ")
+                ),
             );
             json!({})
         }
@@ -250,7 +267,17 @@ pub async fn update(db: &Db, actor: &Actor, key: &str, input: PlanInput) -> Resu
     tx.execute(
         "UPDATE plans SET name = $2, price_minor = $3, currency = $4, billing_cycle = $5, external_package = $6, \
          resources = $7, region = $8, updated_at = $9 WHERE id = $1",
-        args![before.id, name, price, currency, cycle, package, resources, region, now()],
+        args![
+            before.id,
+            name,
+            price,
+            currency,
+            cycle,
+            package,
+            resources,
+            region,
+            now()
+        ],
     )
     .await?;
     let plan = fetch(&mut tx, before.id).await?;
@@ -296,8 +323,14 @@ pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<Plan, ServiceError
         .await?;
     match rows.len() {
         0 => Err(ServiceError::not_found("plan", key)),
-        1 => Ok(rows.into_iter().next().ok_or_else(|| ServiceError::not_found("plan", key))?),
-        _ => Err(ServiceError::invalid("plan", format!("code {key} exists in several tenants: use the id"))),
+        1 => Ok(rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::not_found("plan", key))?),
+        _ => Err(ServiceError::invalid(
+            "plan",
+            format!("code {key} exists in several tenants: use the id"),
+        )),
     }
 }
 

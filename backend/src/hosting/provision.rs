@@ -85,7 +85,9 @@ async fn connect(env: &HostingEnv, db: &Db, server: Uuid) -> Result<WhmClient, J
     let keys = env.keys.as_ref().ok_or_else(|| {
         JobError::Permanent("this worker holds no registered master key: it cannot open the server's API token".into())
     })?;
-    super::connect::whm_client(&db.scoped(None), keys, server).await.map_err(db_err)
+    super::connect::whm_client(&db.scoped(None), keys, server)
+        .await
+        .map_err(db_err)
 }
 
 async fn client(env: &HostingEnv, db: &Db, s: &Row) -> Result<(WhmClient, String), JobError> {
@@ -163,7 +165,11 @@ where
             if let Ok(id) = service_id(job) {
                 // The job fails either way; a failure here is reported with it.
                 if let Err(f) = final_failure(db, job, id, e).await {
-                    return Err(JobError::Transient(format!("{}; recording the failure: {}", e.message(), f)));
+                    return Err(JobError::Transient(format!(
+                        "{}; recording the failure: {}",
+                        e.message(),
+                        f
+                    )));
                 }
             }
         }
@@ -184,9 +190,26 @@ async fn create_inner(env: &HostingEnv, job: &Job, db: &Db) -> Result<(), JobErr
     if matches!(s.status.as_str(), "active" | "suspended" | "terminated") {
         return Ok(());
     }
-    transition(db, job, &s, &["pending", "error"], "provisioning", "", vec![], "service.provisioning", json!({})).await?;
-    let domain = s.domain.clone().ok_or_else(|| JobError::Permanent("service has no domain".into()))?;
-    let package = s.package.clone().ok_or_else(|| JobError::Permanent("plan has no WHM package".into()))?;
+    transition(
+        db,
+        job,
+        &s,
+        &["pending", "error"],
+        "provisioning",
+        "",
+        vec![],
+        "service.provisioning",
+        json!({}),
+    )
+    .await?;
+    let domain = s
+        .domain
+        .clone()
+        .ok_or_else(|| JobError::Permanent("service has no domain".into()))?;
+    let package = s
+        .package
+        .clone()
+        .ok_or_else(|| JobError::Permanent("plan has no WHM package".into()))?;
     let (c, mut user) = client(env, db, &s).await?;
     for _ in 0..5 {
         match c.account_summary(&user).await.map_err(whm)? {
@@ -219,7 +242,9 @@ async fn create_inner(env: &HostingEnv, job: &Job, db: &Db) -> Result<(), JobErr
             }
         }
     }
-    Err(JobError::Permanent(format!("no free username for {domain} on the server")))
+    Err(JobError::Permanent(format!(
+        "no free username for {domain} on the server"
+    )))
 }
 
 async fn rename(db: &Db, job: &Job, s: &Row, from: &str, to: &str) -> Result<(), JobError> {
@@ -278,7 +303,12 @@ pub async fn suspend(job: Job, db: Db, env: HostingEnv) -> Result<(), JobError> 
         if s.status == "suspended" {
             return Ok(());
         }
-        let reason = job.payload.get("reason").and_then(Value::as_str).unwrap_or("suspended").to_owned();
+        let reason = job
+            .payload
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("suspended")
+            .to_owned();
         let (c, user) = client(&env, &db, &s).await?;
         if !account(&c, &user).await?.suspended {
             c.suspend(&user, &reason).await.map_err(whm)?;
@@ -350,9 +380,15 @@ pub async fn change_plan(job: Job, db: Db, env: HostingEnv) -> Result<(), JobErr
             .fetch_optional("SELECT price_minor FROM plans WHERE id = $1", args![plan])
             .await
             .map_err(db_err)?;
-        let price = price.map(|p| p.0).ok_or_else(|| JobError::Permanent("plan not found".into()))?;
+        let price = price
+            .map(|p| p.0)
+            .ok_or_else(|| JobError::Permanent("plan not found".into()))?;
         // Same status: the change is the plan; `transition` audits and publishes it.
-        let back = if s.status == "error" { "active" } else { s.status.as_str() };
+        let back = if s.status == "error" {
+            "active"
+        } else {
+            s.status.as_str()
+        };
         transition(
             &db,
             &job,
@@ -417,7 +453,13 @@ fn history(job: &Job, e: &JobError) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    lines.push(format!("attempt {} at {}: {} ({})", job.attempts, now().to_rfc3339(), e.message(), e.kind()));
+    lines.push(format!(
+        "attempt {} at {}: {} ({})",
+        job.attempts,
+        now().to_rfc3339(),
+        e.message(),
+        e.kind()
+    ));
     lines.join("\n")
 }
 
@@ -436,7 +478,12 @@ async fn final_failure(db: &Db, job: &Job, id: Uuid, e: &JobError) -> Result<(),
     else {
         return Ok(());
     };
-    let subject = format!("{} failed for {} (job {})", job.kind, s.domain.as_deref().unwrap_or("?"), job.id);
+    let subject = format!(
+        "{} failed for {} (job {})",
+        job.kind,
+        s.domain.as_deref().unwrap_or("?"),
+        job.id
+    );
     let mut tx = db.begin().await?;
     let at = now();
     tx.execute(
@@ -623,12 +670,18 @@ pub async fn push_package(job: Job, db: Db, env: HostingEnv) -> Result<(), JobEr
         match outcome {
             Ok(()) => record_state(&db, &p, s.id, "synced", "").await.map_err(db_err)?,
             Err(e) => {
-                record_state(&db, &p, s.id, "pending", e.message()).await.map_err(db_err)?;
+                record_state(&db, &p, s.id, "pending", e.message())
+                    .await
+                    .map_err(db_err)?;
                 failed.push((s.name.clone(), e));
             }
         }
     }
-    match failed.iter().find(|(_, e)| matches!(e, JobError::Transient(_))).or(failed.first()) {
+    match failed
+        .iter()
+        .find(|(_, e)| matches!(e, JobError::Transient(_)))
+        .or(failed.first())
+    {
         None => Ok(()),
         Some((name, e)) => {
             let msg = format!("package {} on {name}: {}", p.package, e.message());

@@ -549,7 +549,9 @@ pub async fn update(
     if matches!(before.kind.as_str(), "whm" | "cpanel") && whm_url.is_none() {
         return Err(ServiceError::invalid("whm_url", "a WHM server needs its URL"));
     }
-    let api_user = api_user.or_else(|| before.api_user.clone()).or_else(|| whm_url.as_ref().map(|_| "root".into()));
+    let api_user = api_user
+        .or_else(|| before.api_user.clone())
+        .or_else(|| whm_url.as_ref().map(|_| "root".into()));
     let tls_before = before.tls();
     let tls_after = tls.clone().unwrap_or_else(|| tls_before.clone());
     let (mode, pin) = tls_after.columns();
@@ -651,7 +653,8 @@ pub async fn remove(db: &Db, actor: &Actor, key: &str, proof: &sensitive::Proof<
             args![before.id],
         )
         .await?;
-    tx.execute("DELETE FROM servers WHERE id = $1", args![before.id]).await?;
+    tx.execute("DELETE FROM servers WHERE id = $1", args![before.id])
+        .await?;
     let mut c = change("server.remove", &before, Some(&before), None);
     c.after = Some(json!({"detached_services": detached, "detached_incidents": incidents}));
     audit::record(&mut tx, actor, c).await?;

@@ -112,7 +112,10 @@ fn err(field: &str, message: impl Into<String>) -> ServiceError {
 
 /// The plan's disk in GB from its resources (`disk_gb`), 0 when it says nothing.
 pub fn plan_disk_gb(resources: &serde_json::Value) -> i64 {
-    resources.get("disk_gb").and_then(serde_json::Value::as_i64).unwrap_or(0)
+    resources
+        .get("disk_gb")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0)
 }
 
 #[derive(sqlx::FromRow)]
@@ -129,10 +132,10 @@ pub(crate) struct PlanRow {
     pub region: String,
 }
 
-pub(crate) async fn plan_of(tx: &mut Tx, tenant: Uuid, key: &str) -> Result<PlanRow, ServiceError> {
+pub(crate) async fn plan_of(db: &Db, tenant: Uuid, key: &str) -> Result<PlanRow, ServiceError> {
     let key = key.trim();
     let by_id = Uuid::parse_str(key).ok();
-    let p: Option<PlanRow> = tx
+    let p: Option<PlanRow> = db
         .fetch_optional(
             "SELECT id, code, kind, status, price_minor, currency, billing_cycle, external_package, resources, region \
              FROM plans WHERE tenant_id = $1 AND (id = $2 OR code = $3)",
@@ -212,21 +215,43 @@ pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, 
     if region.len() > 40 || region.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-')) {
         return Err(err("region", "must be a region name like gru"));
     }
-    let mut tx = db.begin().await?;
-    let plan = plan_of(&mut tx, customer.tenant_id, &input.plan).await?;
+    // Placement reads other connections (every tenant's services on the server): done before
+    // this order's transaction, which on SQLite holds the write lock, so that a pool busy with
+    // writers waiting for that lock cannot starve it. A username taken meanwhile by a
+    // concurrent order fails the insert on the unique index: placed again then.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match place_and_insert(db, actor, &customer, &input.plan, &region, &domain).await {
+            Err(ServiceError::Conflict(m)) if tries < 4 && m.contains("username") => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn place_and_insert(
+    db: &Db,
+    actor: &Actor,
+    customer: &customers::Customer,
+    plan_key: &str,
+    region: &str,
+    domain: &str,
+) -> Result<Order, ServiceError> {
+    let plan = plan_of(db, customer.tenant_id, plan_key).await?;
     hosting_plan(&plan)?;
+    let region = if region.is_empty() { plan.region.as_str() } else { region };
+    let (server, username) =
+        placement::place(db, customer.tenant_id, region, plan_disk_gb(&plan.resources), domain).await?;
+    let mut tx = db.begin().await?;
     let live: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM services WHERE tenant_id = $1 AND domain = $2 AND status <> 'terminated'",
-            args![customer.tenant_id, domain.as_str()],
+            args![customer.tenant_id, domain],
         )
         .await?;
     if live > 0 {
         return Err(ServiceError::Conflict(format!("{domain} already has a live service")));
     }
-    let region = if region.is_empty() { plan.region.clone() } else { region };
-    let (server, username) =
-        placement::place(db, customer.tenant_id, &region, plan_disk_gb(&plan.resources), &domain).await?;
     let id = Uuid::now_v7();
     let at = now();
     tx.execute(
@@ -238,7 +263,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, 
             customer.id,
             plan.id,
             server.id,
-            domain.as_str(),
+            domain,
             username.as_str(),
             plan.price_minor,
             plan.currency.as_str(),
@@ -261,15 +286,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, 
         },
     )
     .await?;
-    let job = enqueue_for(
-        &mut tx,
-        actor,
-        customer.tenant_id,
-        id,
-        "hosting.create",
-        json!({}),
-    )
-    .await?;
+    let job = enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?;
     tx.after_commit(SERVICES_CHANNEL, id.to_string());
     tx.commit().await?;
     Ok(Order { service, job })
@@ -295,10 +312,7 @@ pub async fn get(db: &Db, actor: &Actor, key: &str) -> Result<Service, ServiceEr
     let mut args: Vec<Arg> = args![id];
     scope(actor, &mut conds, &mut args)?;
     let s: Option<Service> = db
-        .fetch_optional(
-            &format!("SELECT {COLUMNS} FROM {FROM} {}", where_clause(&conds)),
-            args,
-        )
+        .fetch_optional(&format!("SELECT {COLUMNS} FROM {FROM} {}", where_clause(&conds)), args)
         .await?;
     s.ok_or_else(|| ServiceError::not_found("service", key))
 }
@@ -340,13 +354,22 @@ pub async fn list(db: &Db, actor: &Actor, q: &ServiceQuery) -> Result<Page<Servi
 
 /// Reads the service for a change, checking the actor may manage it and it is in one of
 /// `from` states.
-async fn for_change(db: &Db, actor: &Actor, key: &str, from: &[&str], what: &str) -> Result<(Tx, Service), ServiceError> {
+async fn for_change(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    from: &[&str],
+    what: &str,
+) -> Result<(Tx, Service), ServiceError> {
     require(actor, Permission::ServicesManage)?;
     let s = get(db, actor, key).await?;
     let mut tx = db.begin().await?;
     let s = fetch(&mut tx, s.id).await?;
     if !from.contains(&s.status.as_str()) {
-        return Err(ServiceError::Conflict(format!("cannot {what} a service that is {}", s.status)));
+        return Err(ServiceError::Conflict(format!(
+            "cannot {what} a service that is {}",
+            s.status
+        )));
     }
     Ok((tx, s))
 }
@@ -385,7 +408,15 @@ pub async fn suspend(db: &Db, actor: &Actor, key: &str, reason: &str) -> Result<
         return Err(err("reason", "a reason (1–200 printable characters) is required"));
     }
     let (tx, s) = for_change(db, actor, key, &["active"], "suspend").await?;
-    order(tx, actor, &s, "service.suspend", "hosting.suspend", json!({ "reason": reason })).await
+    order(
+        tx,
+        actor,
+        &s,
+        "service.suspend",
+        "hosting.suspend",
+        json!({ "reason": reason }),
+    )
+    .await
 }
 
 pub async fn unsuspend(db: &Db, actor: &Actor, key: &str) -> Result<Job, ServiceError> {
@@ -395,9 +426,11 @@ pub async fn unsuspend(db: &Db, actor: &Actor, key: &str) -> Result<Job, Service
 
 /// Upgrade or downgrade: `changepackage` to the new plan's package (same tenant, hosting).
 pub async fn change_plan(db: &Db, actor: &Actor, key: &str, plan: &str) -> Result<Job, ServiceError> {
-    let (mut tx, s) = for_change(db, actor, key, &["active", "suspended"], "change the plan of").await?;
-    let p = plan_of(&mut tx, s.tenant_id, plan).await?;
+    require(actor, Permission::ServicesManage)?;
+    let current = get(db, actor, key).await?;
+    let p = plan_of(db, current.tenant_id, plan).await?;
     let package = hosting_plan(&p)?;
+    let (tx, s) = for_change(db, actor, key, &["active", "suspended"], "change the plan of").await?;
     if p.id == s.plan_id {
         return Err(ServiceError::Conflict(format!("service is already on plan {}", p.code)));
     }
@@ -414,7 +447,14 @@ pub async fn change_plan(db: &Db, actor: &Actor, key: &str, plan: &str) -> Resul
 
 /// Removes the account for good: a sensitive action (the domain typed again + a fresh 2FA).
 pub async fn terminate(db: &Db, actor: &Actor, key: &str, proof: &sensitive::Proof<'_>) -> Result<Job, ServiceError> {
-    let (tx, s) = for_change(db, actor, key, &["active", "suspended", "error", "pending"], "terminate").await?;
+    let (tx, s) = for_change(
+        db,
+        actor,
+        key,
+        &["active", "suspended", "error", "pending"],
+        "terminate",
+    )
+    .await?;
     let name = s.domain.clone().unwrap_or_else(|| s.id.to_string());
     let target = sensitive::Target {
         action: "service.terminate",

@@ -30,7 +30,11 @@ impl TlsChoice {
         else {
             return Err("must be verify, pin:<sha256 fingerprint> or trust".into());
         };
-        let hex: String = fp.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+        let hex: String = fp
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
         if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err("the pin must be a SHA-256 fingerprint: 64 hex digits".into());
         }
@@ -88,7 +92,10 @@ mod tests {
         assert_eq!(TlsChoice::parse(" verify "), Ok(TlsChoice::Verify));
         assert_eq!(TlsChoice::parse("TRUST"), Ok(TlsChoice::Trust));
         let colons = (0..32).map(|_| "AB").collect::<Vec<_>>().join(":");
-        assert_eq!(TlsChoice::parse(&format!("pin:{colons}")), Ok(TlsChoice::Pin("ab".repeat(32))));
+        assert_eq!(
+            TlsChoice::parse(&format!("pin:{colons}")),
+            Ok(TlsChoice::Pin("ab".repeat(32)))
+        );
         assert!(TlsChoice::parse("pin:abc").is_err());
         assert!(TlsChoice::parse(&format!("pin:{}", "g".repeat(64))).is_err());
         assert!(TlsChoice::parse("insecure").is_err());

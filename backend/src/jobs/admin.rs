@@ -235,7 +235,10 @@ fn check_kind(actor: &Actor, kind: &str) -> Result<(), ServiceError> {
     if !has_handler(kind) {
         return Err(ServiceError::invalid(
             "kind",
-            format!("unknown job kind {kind:?}: known kinds are {}", known_kinds().join(", ")),
+            format!(
+                "unknown job kind {kind:?}: known kinds are {}",
+                known_kinds().join(", ")
+            ),
         ));
     }
     if !actor.is_platform() && !TENANT_KINDS.contains(&kind) {
