@@ -22,7 +22,7 @@ pub enum ServicesCmd {
         /// Customer id or short id.
         #[arg(long)]
         customer: Option<String>,
-        /// Text in the domain, username or customer name.
+        /// Text in the domain, username, customer name or status.
         #[arg(long)]
         filter: Option<String>,
         #[arg(long, default_value_t = 50)]

@@ -36,6 +36,8 @@ pub enum Action {
     Edit,
     Suspend,
     Reactivate,
+    /// Terminate a hosting service (sensitive: typed domain and a fresh 2FA).
+    Terminate,
     /// Put a failed, dead or cancelled job back in the queue.
     Retry,
     /// Cancel a queued job.
@@ -66,7 +68,13 @@ impl Action {
     pub fn mutates(&self) -> bool {
         matches!(
             self,
-            Action::Create | Action::Edit | Action::Suspend | Action::Reactivate | Action::Retry | Action::CancelJob
+            Action::Create
+                | Action::Edit
+                | Action::Suspend
+                | Action::Reactivate
+                | Action::Terminate
+                | Action::Retry
+                | Action::CancelJob
         )
     }
 
@@ -112,6 +120,7 @@ impl Action {
             "edit" => Action::Edit,
             "suspend" => Action::Suspend,
             "reactivate" => Action::Reactivate,
+            "terminate" => Action::Terminate,
             "retry" => Action::Retry,
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,

@@ -271,6 +271,8 @@ pub enum Route {
     Tenant { key: String, tab: TenantTab },
     /// `customers/<id or unique prefix>[/<tab>]`.
     Customer { key: String, tab: CustomerTab },
+    /// `services/<id or unique prefix>`: one hosting service, live.
+    Service { key: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -313,6 +315,11 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(key) = path.strip_prefix("services/") {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Service { key: key.to_owned() });
+            }
+        }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
         let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -328,6 +335,7 @@ impl Route {
             Route::Page(p) => p.path.to_owned(),
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
+            Route::Service { key } => format!("services/{key}"),
         }
     }
 
@@ -336,6 +344,7 @@ impl Route {
             Route::Page(p) => p.section,
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
+            Route::Service { .. } => "services",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -356,6 +365,10 @@ impl Route {
                 out.push(key.chars().take(8).collect());
                 out.push(tab.title().to_owned());
             }
+            Route::Service { key } => {
+                out.push("Services".to_owned());
+                out.push(key.chars().take(8).collect());
+            }
         }
         out
     }
@@ -366,6 +379,7 @@ impl Route {
         match self {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
+            Route::Service { .. } => Route::parse("services/list"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(_) => None,
         }

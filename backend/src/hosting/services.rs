@@ -338,7 +338,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &ServiceQuery) -> Result<Page<Servi
     if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         args.push(validate::like_contains(&f.to_lowercase()).into());
         conds.push(format!(
-            "lower(coalesce(x.domain, '') || ' ' || coalesce(x.username, '') || ' ' || c.name) LIKE ${} ESCAPE '\\'",
+            "lower(coalesce(x.domain, '') || ' ' || coalesce(x.username, '') || ' ' || c.name || ' ' || x.status) LIKE ${} ESCAPE '\\'",
             args.len()
         ));
     }
@@ -474,6 +474,26 @@ pub async fn jobs_of(db: &Db, actor: &Actor, key: &str) -> Result<Vec<Job>, Serv
             jobs::COLUMNS
         ),
         args![s.tenant_id, format!("service:{}", s.id)],
+    )
+    .await
+}
+
+/// One step of a service's audit trail, for its screen.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub actor_name: String,
+}
+
+/// The service's audit trail (orders and job outcomes), newest first: part of reading the
+/// service, so `services:read` in its scope is enough.
+pub async fn history(db: &Db, actor: &Actor, key: &str) -> Result<Vec<Step>, ServiceError> {
+    let s = get(db, actor, key).await?;
+    db.fetch_all(
+        "SELECT at, action, actor_name FROM audit_log WHERE entity = 'service' AND entity_id = $1 \
+         AND tenant_id = $2 ORDER BY seq DESC LIMIT 50",
+        args![s.id.to_string(), s.tenant_id],
     )
     .await
 }

@@ -291,6 +291,7 @@ const SCREENS: &[(&str, Make)] = &[
     ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
     ("customers", |_| Box::<customers::list::CustomersList>::default()),
+    ("services/list", |_| Box::<services::list::ServicesList>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -309,6 +310,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
+        Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -356,6 +358,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Page(p) => page_permission(p.path),
         Route::Tenant { .. } => Some(Permission::TenantsRead),
         Route::Customer { .. } => Some(Permission::CustomersRead),
+        Route::Service { .. } => Some(Permission::ServicesRead),
     }
 }
 
