@@ -50,6 +50,7 @@ pub const PAGES: &[Page] = &[
     page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
+    page("services/drift", "Drift", "services", Some("package_drift")),
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
     page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "queue"]),
     page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
@@ -100,6 +101,7 @@ pub const SECTIONS: &[Section] = &[
             "services/list",
             "services/plans",
             "services/addons",
+            "services/drift",
             "services/provisioning",
             "services/jobs",
         ],

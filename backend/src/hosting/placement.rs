@@ -259,7 +259,7 @@ mod tests {
             let taken: Vec<String> = (0..k as u32).map(|n| format!("{}zz", candidate(&domain, n))).collect();
             let free = first_free(&domain, &taken).unwrap();
             prop_assert!(valid_username(&free));
-            prop_assert!(taken.iter().all(|t| &t[..t.len().min(8)] != free));
+            prop_assert!(taken.iter().all(|t| t[..t.len().min(8)] != free));
         }
     }
 }

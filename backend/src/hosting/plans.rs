@@ -131,10 +131,19 @@ fn package_name(v: &str) -> Result<String, String> {
     }
 }
 
-fn check(
-    input: &PlanInput,
-    creating: bool,
-) -> Result<(String, String, i64, String, String, String, String, Value), ServiceError> {
+/// A [`PlanInput`] checked, defaults applied.
+struct Checked {
+    code: String,
+    name: String,
+    price: i64,
+    currency: String,
+    cycle: String,
+    package: String,
+    region: String,
+    resources: Value,
+}
+
+fn check(input: &PlanInput, creating: bool) -> Result<Checked, ServiceError> {
     let mut e: Vec<FieldError> = Vec::new();
     let mut push = |f: &str, m: String| {
         e.push(FieldError {
@@ -201,7 +210,16 @@ fn check(
     if !e.is_empty() {
         return Err(ServiceError::Validation(e));
     }
-    Ok((code, name, price, currency, cycle, package, region, resources))
+    Ok(Checked {
+        code,
+        name,
+        price,
+        currency,
+        cycle,
+        package,
+        region,
+        resources,
+    })
 }
 
 fn push_job(actor: &Actor, plan: &Plan) -> NewJob {
@@ -228,7 +246,16 @@ async fn fetch(tx: &mut Tx, id: Uuid) -> Result<Plan, ServiceError> {
 pub async fn create(db: &Db, actor: &Actor, input: PlanInput) -> Result<(Plan, Job), ServiceError> {
     require(actor, Permission::PlansManage)?;
     let tenant = tenants::get(db, actor, &input.tenant).await?;
-    let (code, name, price, currency, cycle, package, region, resources) = check(&input, true)?;
+    let Checked {
+        code,
+        name,
+        price,
+        currency,
+        cycle,
+        package,
+        region,
+        resources,
+    } = check(&input, true)?;
     let mut tx = db.begin().await?;
     let id = Uuid::now_v7();
     let at = now();
@@ -262,7 +289,16 @@ pub async fn create(db: &Db, actor: &Actor, input: PlanInput) -> Result<(Plan, J
 pub async fn update(db: &Db, actor: &Actor, key: &str, input: PlanInput) -> Result<(Plan, Job), ServiceError> {
     require(actor, Permission::PlansManage)?;
     let before = get(db, actor, key).await?;
-    let (_, name, price, currency, cycle, package, region, resources) = check(&input, false)?;
+    let Checked {
+        name,
+        price,
+        currency,
+        cycle,
+        package,
+        region,
+        resources,
+        ..
+    } = check(&input, false)?;
     let mut tx = db.begin().await?;
     tx.execute(
         "UPDATE plans SET name = $2, price_minor = $3, currency = $4, billing_cycle = $5, external_package = $6, \

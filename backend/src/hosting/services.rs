@@ -239,7 +239,11 @@ async fn place_and_insert(
 ) -> Result<Order, ServiceError> {
     let plan = plan_of(db, customer.tenant_id, plan_key).await?;
     hosting_plan(&plan)?;
-    let region = if region.is_empty() { plan.region.as_str() } else { region };
+    let region = if region.is_empty() {
+        plan.region.as_str()
+    } else {
+        region
+    };
     let (server, username) =
         placement::place(db, customer.tenant_id, region, plan_disk_gb(&plan.resources), domain).await?;
     let mut tx = db.begin().await?;

@@ -116,7 +116,9 @@ impl ServiceScreen {
     }
 
     fn submit(&mut self, ctx: &mut Ctx) {
-        let Some(m) = self.modal.as_mut().filter(|m| !m.busy) else { return };
+        let Some(m) = self.modal.as_mut().filter(|m| !m.busy) else {
+            return;
+        };
         m.busy = true;
         m.form.clear_errors();
         let key = self.key.clone();
@@ -300,14 +302,16 @@ impl Screen for ServiceScreen {
             .iter()
             .map(|j| {
                 let err = j.last_error.as_deref().map(|e| format!(" · {e}")).unwrap_or_default();
-                Line::from(widgets::text::sanitize(&format!(
-                    "{} {} {}/{}{err}",
-                    j.kind.trim_start_matches("hosting."),
-                    j.status,
-                    j.attempts,
-                    j.max_attempts
-                ))
-                .into_owned())
+                Line::from(
+                    widgets::text::sanitize(&format!(
+                        "{} {} {}/{}{err}",
+                        j.kind.trim_start_matches("hosting."),
+                        j.status,
+                        j.attempts,
+                        j.max_attempts
+                    ))
+                    .into_owned(),
+                )
             })
             .collect();
         let history: Vec<Line> = self
@@ -330,11 +334,16 @@ impl Screen for ServiceScreen {
         if let Some(m) = &self.modal {
             let popup = crate::chrome::popup_frame(f);
             let h = (m.form.fields.len() as u16) * 3 + 5;
-            let [_, mid, _] = Layout::vertical([Constraint::Fill(1), Constraint::Length(h), Constraint::Fill(1)]).areas(popup);
+            let [_, mid, _] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(h), Constraint::Fill(1)]).areas(popup);
             let [_, boxed, _] =
                 Layout::horizontal([Constraint::Fill(1), Constraint::Length(60), Constraint::Fill(1)]).areas(mid);
             f.render_widget(Clear, boxed);
-            let footer = if m.busy { "sending…" } else { "Enter confirm · Esc cancel" };
+            let footer = if m.busy {
+                "sending…"
+            } else {
+                "Enter confirm · Esc cancel"
+            };
             m.form.draw(f, boxed, m.op.title(), footer, theme, true);
         }
     }
