@@ -297,6 +297,41 @@ pub enum CustomersCmd {
         #[arg(long, default_value = "")]
         reseller: String,
     },
+    /// Change a customer's profile; fields not given stay as they are ("" clears phone,
+    /// document and notes).
+    Edit {
+        /// Customer id or a unique id prefix.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// CPF or CNPJ, punctuation allowed; check digits are verified.
+        #[arg(long)]
+        document: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Block a customer (status suspended), with a reason.
+    Block {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Unblock a blocked customer.
+    Unblock { id: String },
+    /// Move a customer to another reseller of the same tenant (within your tree, if you are a
+    /// reseller).
+    Transfer {
+        id: String,
+        /// The reseller's username or id.
+        #[arg(long)]
+        to: String,
+    },
+    /// A customer's activity: audit rows and jobs touching it, newest first.
+    History { id: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,7 +2,7 @@
 //! here; validation, permissions and audit are the service layer's.
 
 use anyhow::Result;
-use backend::customers::{self, CustomerQuery, NewCustomer};
+use backend::customers::{self, CustomerEdit, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
 use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, NewTenant, TenantPatch, TenantQuery, TenantSort};
@@ -306,6 +306,30 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
             )
             .await?;
             out.one(&c)
+        }
+        CustomersCmd::Edit {
+            id,
+            name,
+            email,
+            phone,
+            document,
+            notes,
+        } => {
+            let edit = CustomerEdit {
+                name,
+                email,
+                phone,
+                document,
+                notes,
+            };
+            out.one(&customers::edit(db, actor, &id, edit).await?)
+        }
+        CustomersCmd::Block { id, reason } => out.one(&customers::block(db, actor, &id, &reason).await?),
+        CustomersCmd::Unblock { id } => out.one(&customers::unblock(db, actor, &id).await?),
+        CustomersCmd::Transfer { id, to } => out.one(&customers::transfer(db, actor, &id, &to).await?),
+        CustomersCmd::History { id } => {
+            out.list(&customers::history(db, actor, &id).await?)?;
+            out.finish()
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use backend::identity::{self, sessions, LoginOutcome, LoginRequest, NewSession};
-use backend::seed::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
+use backend::seed::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET};
 use backend::{Actor, Db, ServiceError};
 
 use crate::commands::auth;
@@ -143,11 +143,16 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     let (db, _) = crate::commands::keys::setup(cfg, &db, &Actor::local_operator()).await?;
     let report = backend::seed::demo(&db).await?;
     tracing::info!(?report, "demo data seeded");
+    // The admin gets 2FA with the README's secret, so sensitive actions work in the demo: the
+    // login below passes its code, and later codes come from any authenticator.
+    let keys = backend::secrets::load(&auth::key_config(cfg))?.keys;
+    identity::totp::enable_with_known_secret(&db, &keys, &Actor::system("demo-seed"), DEMO_ADMIN, DEMO_TOTP_SECRET)
+        .await?;
     // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
     // admin, until another context is selected.
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;
     if seed_only {
-        demo_session(cfg, &db, &url).await?;
+        demo_session(cfg, &db, &keys, &url).await?;
         eprintln!(
             "context {} selected: batch commands now use the demo database as {DEMO_ADMIN}",
             crate::context::DEMO
@@ -155,11 +160,12 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         eprintln!("demo data seeded into {}", crate::config::mask_url(&url));
         let logins: Vec<String> = DEMO_LOGINS.iter().map(|(u, r)| format!("{u} ({r})")).collect();
         eprintln!("demo accounts, password {DEMO_PASSWORD}: {}", logins.join(", "));
+        eprintln!("{DEMO_ADMIN}'s 2FA codes: oathtool --totp -b {DEMO_TOTP_SECRET} (or any authenticator app)");
         println!("{}", serde_json::to_string_pretty(&report)?);
         db.close().await;
         return Ok(());
     }
-    let result = match demo_session(cfg, &db, &url).await {
+    let result = match demo_session(cfg, &db, &keys, &url).await {
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
             match login {
@@ -181,15 +187,15 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
 /// Logs in as the demo super admin, through the real login service (so the session, the
 /// attempt and the audit row are the same as an operator's), and keeps the token for batch
 /// commands run against the demo database.
-async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<(Actor, String)> {
+async fn demo_session(cfg: &Config, db: &Db, keys: &backend::secrets::Keys, url: &str) -> Result<(Actor, String)> {
     let req = LoginRequest {
         username: DEMO_ADMIN.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
-        code: None,
+        code: Some(identity::totp::code_at(DEMO_TOTP_SECRET, backend::db::now())?),
         source: backend::actor::detect_source(),
     };
-    let LoginOutcome::Session(s) = identity::login(db, None, &req).await? else {
-        bail!("the demo admin unexpectedly has 2FA");
+    let LoginOutcome::Session(s) = identity::login(db, Some(keys), &req).await? else {
+        bail!("the demo admin's login asked for a second factor although its code was given");
     };
     if let Err(e) = SessionStore::for_database(cfg, url).and_then(|store| store.save(&s.token)) {
         tracing::warn!(error = %e, "cannot keep the demo session token");

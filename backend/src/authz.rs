@@ -23,6 +23,9 @@ pub enum Permission {
     TenantsLimits,
     CustomersRead,
     CustomersCreate,
+    CustomersUpdate,
+    CustomersBlock,
+    CustomersTransfer,
     ServersRead,
     ServersManage,
     ServicesRead,
@@ -54,6 +57,9 @@ impl Permission {
             Permission::TenantsLimits => "tenants:limits",
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
+            Permission::CustomersUpdate => "customers:update",
+            Permission::CustomersBlock => "customers:block",
+            Permission::CustomersTransfer => "customers:transfer",
             Permission::ServersRead => "servers:read",
             Permission::ServersManage => "servers:manage",
             Permission::ServicesRead => "services:read",
@@ -88,7 +94,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 29] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -96,6 +102,9 @@ impl Permission {
         Permission::TenantsLimits,
         Permission::CustomersRead,
         Permission::CustomersCreate,
+        Permission::CustomersUpdate,
+        Permission::CustomersBlock,
+        Permission::CustomersTransfer,
         Permission::ServersRead,
         Permission::ServersManage,
         Permission::ServicesRead,
@@ -183,6 +192,9 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
             TenantsRead
                 | CustomersRead
                 | CustomersCreate
+                | CustomersUpdate
+                | CustomersBlock
+                | CustomersTransfer
                 | ServicesRead
                 | ServicesManage
                 | BillingRead

@@ -86,7 +86,7 @@ fn customers_their_story_and_go_to_by_e_mail() {
     }
     wait_for(s, "Invoices of Academia", Duration::from_secs(20));
     tmux(&["send-keys", "-t", s, "BTab", "BTab", "BTab", "BTab"]);
-    let screen = wait_for(s, "Audit of Academia", Duration::from_secs(20));
+    let screen = wait_for(s, "Activity of Academia", Duration::from_secs(20));
     assert!(screen.contains("customer.create"), "its audit trail:\n{screen}");
     // Go to: a customer's e-mail typed in the palette opens that customer.
     tmux(&["send-keys", "-t", s, ":aline.nunes@bol.com.br", "Enter"]);

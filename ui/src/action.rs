@@ -38,6 +38,10 @@ pub enum Action {
     Reactivate,
     /// Terminate a hosting service (sensitive: typed domain and a fresh 2FA).
     Terminate,
+    /// Block a customer (with a reason), or unblock a blocked one.
+    Block,
+    /// Move a customer to another reseller.
+    Transfer,
     /// Put a failed, dead or cancelled job back in the queue.
     Retry,
     /// Cancel a queued job.
@@ -73,6 +77,8 @@ impl Action {
                 | Action::Suspend
                 | Action::Reactivate
                 | Action::Terminate
+                | Action::Block
+                | Action::Transfer
                 | Action::Retry
                 | Action::CancelJob
         )
@@ -121,6 +127,8 @@ impl Action {
             "suspend" => Action::Suspend,
             "reactivate" => Action::Reactivate,
             "terminate" => Action::Terminate,
+            "block" => Action::Block,
+            "transfer" => Action::Transfer,
             "retry" => Action::Retry,
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,

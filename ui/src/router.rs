@@ -237,7 +237,7 @@ impl CustomerTab {
             CustomerTab::Payments => "Payments",
             CustomerTab::Tickets => "Tickets",
             CustomerTab::Jobs => "Jobs",
-            CustomerTab::Audit => "Audit",
+            CustomerTab::Audit => "Activity",
         }
     }
 
@@ -251,7 +251,8 @@ impl CustomerTab {
             CustomerTab::Payments => Some("payments"),
             CustomerTab::Tickets => Some("tickets"),
             CustomerTab::Jobs => Some("jobs"),
-            CustomerTab::Audit => Some("audit"),
+            // The customer's own history (audit rows and jobs), readable with customers:read.
+            CustomerTab::Audit => Some(backend::customers::ACTIVITY_VIEW),
         }
     }
 
@@ -275,6 +276,8 @@ pub enum Route {
     Customer { key: String, tab: CustomerTab },
     /// `services/<id or unique prefix>`: one hosting service, live.
     Service { key: String },
+    /// `users/<id>`: one account ("go to" a user).
+    User { id: uuid::Uuid },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -322,6 +325,9 @@ impl Route {
                 return Some(Route::Service { key: key.to_owned() });
             }
         }
+        if let Some(id) = path.strip_prefix("users/").and_then(|id| id.parse().ok()) {
+            return Some(Route::User { id });
+        }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
         let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -338,6 +344,7 @@ impl Route {
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
             Route::Service { key } => format!("services/{key}"),
+            Route::User { id } => format!("users/{id}"),
         }
     }
 
@@ -347,6 +354,7 @@ impl Route {
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
             Route::Service { .. } => "services",
+            Route::User { .. } => "settings",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -371,6 +379,10 @@ impl Route {
                 out.push("Services".to_owned());
                 out.push(key.chars().take(8).collect());
             }
+            Route::User { id } => {
+                out.push("User".to_owned());
+                out.push(id.to_string().chars().take(8).collect());
+            }
         }
         out
     }
@@ -383,7 +395,7 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
-            Route::Page(_) => None,
+            Route::Page(_) | Route::User { .. } => None,
         }
     }
 

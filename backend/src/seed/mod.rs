@@ -52,7 +52,7 @@ mod text;
 
 pub use bulk::bulk_tenants;
 pub use bulk_customers::{bench_document, bench_email, bulk_customers};
-pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
+pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET};
 
 macro_rules! report {
     ($($table:ident),* $(,)?) => {

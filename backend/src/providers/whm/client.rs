@@ -197,6 +197,9 @@ impl WhmClient {
             .connect_timeout(endpoint.timeout.min(MAX_CONNECT))
             .timeout(endpoint.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would see the token (and, under TrustAny or on
+            // loopback http, everything): where painel connects is not the environment's say.
+            .no_proxy()
             .user_agent(concat!("painel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| WhmError::Config(format!("HTTP client: {e}")))?;
@@ -548,8 +551,23 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// How rustls words its failures; the error reaches us boxed inside hyper's connector error,
+/// where downcasting cannot always see it.
+const TLS_MARKERS: &[&str] = &[
+    "invalid peer certificate",
+    "peer is incompatible",
+    "peer misbehaved",
+    "received fatal alert",
+    "peer sent no certificates",
+    "handshake",
+];
+
 /// Whether a TLS failure is somewhere in the chain (rustls errors travel inside io::Error).
-fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+fn is_tls(e: &(dyn std::error::Error + 'static), text: &str) -> bool {
+    let lower = text.to_lowercase();
+    if TLS_MARKERS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
     let mut cur = Some(e);
     while let Some(err) = cur {
         if err.downcast_ref::<rustls::Error>().is_some() {
@@ -569,9 +587,10 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 fn transport(command: &str, e: &reqwest::Error) -> WhmError {
+    let detail = chain(e);
     let kind = if e.is_timeout() {
         TransportKind::Timeout
-    } else if is_tls(e) {
+    } else if is_tls(e, &detail) {
         TransportKind::Tls
     } else if e.is_connect() {
         TransportKind::Connect
@@ -581,7 +600,7 @@ fn transport(command: &str, e: &reqwest::Error) -> WhmError {
     WhmError::Transport {
         command: command.to_owned(),
         kind,
-        detail: chain(e),
+        detail,
     }
 }
 
