@@ -72,6 +72,9 @@ pub enum Command {
     /// Hosting plans and their WHM packages; the add-ons catalogue.
     #[command(subcommand)]
     Plans(crate::commands::hosting::PlansCmd),
+    /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
+    #[command(subcommand)]
+    Servers(crate::commands::servers::ServersCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -19,6 +19,7 @@ pub mod hosting;
 mod jobs;
 pub mod keys;
 mod roles;
+pub mod servers;
 pub mod ssh_keys;
 pub mod ssh_session;
 mod twofa;
@@ -98,6 +99,7 @@ pub async fn dispatch_as(
         Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
         Command::Services(cmd) => hosting::services_cmd(cfg, db, actor, cmd, out).await,
         Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
+        Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -26,6 +26,8 @@ mod sandbox_cli;
 mod schedules;
 mod scoping;
 mod secrets;
+mod servers;
+mod servers_whm;
 mod signals;
 mod ssh;
 mod ssh_e2e;

@@ -47,6 +47,8 @@ pub const PAGES: &[Page] = &[
     page("tenants/create", "Create", "tenants", None),
     page("customers", "Customers", "customers", None),
     page("servers", "List", "servers", Some("servers")),
+    page("servers/capacity", "Capacity", "servers", None).aka(&["capacity"]),
+    page("servers/create", "Create", "servers", None),
     page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
@@ -91,7 +93,7 @@ pub const SECTIONS: &[Section] = &[
         key: "servers",
         title: "Servers",
         aliases: &["srv", "server"],
-        pages: &["servers"],
+        pages: &["servers", "servers/capacity", "servers/create"],
     },
     Section {
         key: "services",
@@ -189,6 +191,55 @@ impl TenantTab {
     }
 }
 
+/// The tabs of a server's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerTab {
+    #[default]
+    Overview,
+    Metrics,
+    Whm,
+    Capacity,
+    Logs,
+}
+
+impl ServerTab {
+    pub const ALL: [ServerTab; 5] = [
+        ServerTab::Overview,
+        ServerTab::Metrics,
+        ServerTab::Whm,
+        ServerTab::Capacity,
+        ServerTab::Logs,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ServerTab::Overview => "overview",
+            ServerTab::Metrics => "metrics",
+            ServerTab::Whm => "whm",
+            ServerTab::Capacity => "capacity",
+            ServerTab::Logs => "logs",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ServerTab::Overview => "Overview",
+            ServerTab::Metrics => "Metrics",
+            ServerTab::Whm => "WHM",
+            ServerTab::Capacity => "Capacity",
+            ServerTab::Logs => "Logs",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        ServerTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn parse(s: &str) -> Option<ServerTab> {
+        ServerTab::ALL.into_iter().find(|t| t.key() == s)
+    }
+}
+
 /// The tabs of a customer's screen: the whole story of one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CustomerTab {
@@ -278,6 +329,8 @@ pub enum Route {
     Service { key: String },
     /// `users/<id>`: one account ("go to" a user).
     User { id: uuid::Uuid },
+    /// `servers/<name or id>[/<tab>]`.
+    Server { key: String, tab: ServerTab },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -310,6 +363,15 @@ impl Route {
         }
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
+        }
+        if let Some(rest) = path.strip_prefix("servers/") {
+            let mut parts = rest.splitn(2, '/');
+            let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
+            let tab = match parts.next() {
+                Some(t) => ServerTab::parse(t)?,
+                None => ServerTab::Overview,
+            };
+            return Some(Route::Server { key, tab });
         }
         if let Some(rest) = path.strip_prefix("customers/") {
             let mut parts = rest.splitn(2, '/');
@@ -345,6 +407,7 @@ impl Route {
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
             Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
+            Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
         }
     }
 
@@ -355,6 +418,7 @@ impl Route {
             Route::Customer { .. } => "customers",
             Route::Service { .. } => "services",
             Route::User { .. } => "settings",
+            Route::Server { .. } => "servers",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -383,6 +447,10 @@ impl Route {
                 out.push("User".to_owned());
                 out.push(id.to_string().chars().take(8).collect());
             }
+            Route::Server { key, tab } => {
+                out.push(key.clone());
+                out.push(tab.title().to_owned());
+            }
         }
         out
     }
@@ -394,7 +462,9 @@ impl Route {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
+            Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
+            Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(_) | Route::User { .. } => None,
         }
     }

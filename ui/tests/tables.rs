@@ -26,7 +26,7 @@ async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
     backend::seed::demo(&db).await.expect("demo data");
     let tables: &[(&str, &[&str])] = &[
         ("tenants", &["NAME", "STATUS"]),
-        ("servers", &["Name", "Region", "Status"]),
+        ("servers", &["NAME", "REGION", "STATUS"]),
         ("customers", &["NAME", "E-MAIL", "STATUS"]),
         ("services/list", &["DOMAIN", "CUSTOMER", "STATUS"]),
         ("services/plans", &["Code", "Status", "Price"]),
@@ -60,11 +60,14 @@ async fn w_shows_every_column_and_again_the_usual_view() {
     backend::seed::demo(&db).await.expect("demo data");
     let mut app = at(&db, "servers").await;
     let usual = screen_text(&render(&mut app, 80, 24));
-    assert!(!header_has(&usual, &["IP"]), "{usual}");
+    assert!(!header_has(&usual, &["KIND"]), "{usual}");
     ch(&mut app, 'w');
     let wide = render(&mut app, 80, 24);
     let text = screen_text(&wide);
-    assert!(header_has(&text, &["Kind", "IP", "Region", "Status", "Max"]), "{text}");
+    assert!(
+        header_has(&text, &["KIND", "TLS", "REGION", "STATUS", "ACCOUNTS"]),
+        "{text}"
+    );
     assert_snapshot!(stable(&text));
     ch(&mut app, 'w');
     assert_eq!(screen_text(&render(&mut app, 80, 24)), usual);

@@ -56,6 +56,21 @@ pub async fn request_test(db: &Db, actor: &Actor, key: &str) -> Result<(Server, 
         ));
     }
     let mut tx = db.begin().await?;
+    let key = format!("{SERVER_TEST}:{}", server.id);
+    // One test at a time per server: asked again while one waits, the caller watches that one.
+    let pending: Option<Job> = tx
+        .fetch_optional(
+            &format!(
+                "SELECT {} FROM jobs WHERE unique_key = $1 AND tenant_id IS NULL AND status IN ('queued', 'running')",
+                crate::jobs::COLUMNS
+            ),
+            args![key.as_str()],
+        )
+        .await?;
+    if let Some(job) = pending {
+        tx.rollback().await?;
+        return Ok((server, job));
+    }
     let job = enqueue(
         &mut tx,
         NewJob {
@@ -63,7 +78,7 @@ pub async fn request_test(db: &Db, actor: &Actor, key: &str) -> Result<(Server, 
             kind: SERVER_TEST.into(),
             payload: json!({"server_id": server.id, "server": server.name}),
             max_attempts: Some(1),
-            unique_key: Some(format!("{SERVER_TEST}:{}", server.id)),
+            unique_key: Some(key),
             enqueued_by: actor.name.clone(),
             ..NewJob::default()
         },

@@ -310,6 +310,9 @@ pub async fn failures(
     .await
 }
 
+/// One server's hour.
+type HourKey = (Uuid, DateTime<Utc>);
+
 /// What a retention run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Retention {
@@ -354,7 +357,7 @@ pub async fn downsample(db: &Db, actor: &Actor, at: DateTime<Utc>) -> Result<Ret
             tx.rollback().await?;
             break;
         }
-        let mut groups: Vec<((Uuid, DateTime<Utc>), Vec<&Point>)> = Vec::new();
+        let mut groups: Vec<(HourKey, Vec<&Point>)> = Vec::new();
         for p in &raw {
             let hour =
                 p.at.duration_trunc(TimeDelta::hours(1))

@@ -8,9 +8,10 @@
 pub mod connect;
 pub mod jobs;
 pub mod metrics;
+pub mod overview;
 pub mod placement;
 pub mod plans;
-// PENDING whmclient merge: mod probe;
+mod probe;
 pub mod provision;
 pub mod servers;
 pub mod services;
@@ -50,11 +51,10 @@ pub const KINDS: [&str; 11] = [
 
 /// Registers every hosting job kind (one line per kind, so branches merge trivially).
 pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
-    // PENDING whmclient merge:
-    // let e = env.clone();
-    // h.register(jobs::SERVER_TEST, move |job, db| probe::server_test(job, db, e.clone()));
-    // let e = env.clone();
-    // h.register(jobs::SERVER_POLL, move |job, db| probe::server_poll(job, db, e.clone()));
+    let e = env.clone();
+    h.register(jobs::SERVER_TEST, move |job, db| probe::server_test(job, db, e.clone()));
+    let e = env.clone();
+    h.register(jobs::SERVER_POLL, move |job, db| probe::server_poll(job, db, e.clone()));
     h.register(jobs::SERVERS_POLL, jobs::servers_poll);
     h.register(jobs::SERVERS_RETENTION, jobs::servers_retention);
     let e = env.clone();

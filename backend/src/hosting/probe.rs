@@ -37,12 +37,16 @@ pub async fn server_test(job: Job, db: Db, env: HostingEnv) -> Result<(), JobErr
             Ok(client) => client.version().await.map_err(|e| describe(&e)),
         },
     };
-    record_test(&db, &job.actor(), id, answer, now()).await.map_err(transient)
+    record_test(&db, &job.actor(), id, answer, now())
+        .await
+        .map_err(transient)
 }
 
 /// Measures one server: load, per-account disk, account count and this month's bandwidth.
 async fn measure(db: &Db, env: &HostingEnv, id: Uuid) -> Result<Sample, String> {
-    let client = whm_client(db, keys(env)?, id).await.map_err(|e| format!("config: {e}"))?;
+    let client = whm_client(db, keys(env)?, id)
+        .await
+        .map_err(|e| format!("config: {e}"))?;
     let started = Instant::now();
     let load = client.load_average().await.map_err(|e| describe(&e))?;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -78,4 +82,3 @@ pub async fn server_poll(job: Job, db: Db, env: HostingEnv) -> Result<(), JobErr
     }
     Ok(())
 }
-

@@ -26,8 +26,8 @@ pub const KINDS: [&str; 7] = ["whm", "cpanel", "xui", "xtream", "dns", "mail", "
 pub const STATUSES: [&str; 4] = ["online", "degraded", "offline", "maintenance"];
 /// Service statuses that pin a service to its server: removing the server is refused.
 pub const HOSTING_STATUSES: [&str; 3] = ["active", "suspended", "provisioning"];
-/// The secrets layer's context of the sealed token.
-pub const TOKEN_CONTEXT: &str = "servers.api_token_enc";
+/// The secrets layer's context of the sealed token (shared with `connect`, which opens it).
+pub use super::connect::TOKEN_CONTEXT;
 
 pub(crate) const COLUMNS: &str = "id, tenant_id, name, hostname, ip, region, kind, whm_url, api_user, \
     (api_token_enc IS NOT NULL) AS token_set, tls_mode, tls_pin_sha256, status, max_accounts, accounts_count, \
@@ -588,7 +588,7 @@ pub async fn update(
     if token.is_some() {
         // The token itself is never in the log; that it was replaced is.
         if let Some(serde_json::Value::Object(m)) = c.after.as_mut() {
-            m.insert("api_token".into(), json!("replaced"));
+            m.insert("credential_replaced".into(), json!(true));
         }
     }
     audit::record(&mut tx, actor, c).await?;

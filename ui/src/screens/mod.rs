@@ -299,6 +299,11 @@ const SCREENS: &[(&str, Make)] = &[
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
     ("customers", |_| Box::<customers::list::CustomersList>::default()),
     ("services/list", |_| Box::<services::list::ServicesList>::default()),
+    ("servers", |_| Box::<servers::list::ServersList>::default()),
+    ("servers/capacity", |_| {
+        Box::<servers::capacity::CapacityScreen>::default()
+    }),
+    ("servers/create", |_| Box::<servers::create::ServerForm>::default()),
     ("services/provisioning", |_| {
         Box::<services::queues::QueuesScreen>::default()
     }),
@@ -319,6 +324,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
+        Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -354,6 +360,8 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "tenants" => Permission::TenantsRead,
         "tenants/create" => Permission::TenantsCreate,
         "customers" => Permission::CustomersRead,
+        "servers/capacity" => Permission::ServersRead,
+        "servers/create" => Permission::ServersManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         _ => return None,
@@ -368,6 +376,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Customer { .. } => Some(Permission::CustomersRead),
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
+        Route::Server { .. } => Some(Permission::ServersRead),
     }
 }
 

@@ -1,8 +1,12 @@
 //! The dashboard: counts from `backend::dashboard::stats` as [`StatCard`]s; Enter opens the
 //! route behind a card.
 
+use backend::authz::{allows, Permission};
 use backend::dashboard::Stat;
+use backend::hosting::servers::{self, Server, ServerQuery};
 use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use widgets::{StatCard, Theme, Tone};
 
@@ -15,6 +19,8 @@ use crate::tasks::Msg;
 
 /// The stats came back.
 struct Stats(Result<Vec<Stat>, ServiceError>);
+/// The server grid's rows came back (platform staff only; others get none).
+struct Fleet(Result<Vec<Server>, ServiceError>);
 
 const CARD_WIDTH: u16 = 24;
 const CARD_HEIGHT: u16 = 4;
@@ -24,6 +30,8 @@ pub struct Dashboard {
     pub stats: Option<Vec<Stat>>,
     pub error: Option<String>,
     pub selected: usize,
+    /// The server grid: every server's health and fullness, failures at once.
+    pub servers: Vec<Server>,
     columns: usize,
 }
 
@@ -42,6 +50,13 @@ impl Dashboard {
     pub fn reload(&mut self, ctx: &mut Ctx) {
         ctx.load("stats", |env| async move {
             Stats(dashboard::stats(&env.db, &env.actor).await)
+        });
+        ctx.load("fleet", |env| async move {
+            if allows(&env.actor, Permission::ServersRead) {
+                Fleet(servers::list(&env.db, &env.actor, &ServerQuery::default()).await)
+            } else {
+                Fleet(Ok(Vec::new()))
+            }
         });
     }
 
@@ -91,6 +106,15 @@ impl Screen for Dashboard {
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Fleet>() {
+            Ok(r) => {
+                if let Fleet(Ok(v)) = *r {
+                    self.servers = v;
+                }
+                return;
+            }
+            Err(m) => m,
+        };
         let Ok(r) = msg.downcast::<Stats>() else { return };
         let Stats(r) = *r;
         match r {
@@ -139,5 +163,54 @@ impl Screen for Dashboard {
                 .focused(i == self.selected);
             f.render_widget(card, rect);
         }
+        let used = (stats.len().div_ceil(cols) as u16).saturating_mul(CARD_HEIGHT);
+        let rest = Rect::new(inner.x, inner.y + used, inner.width, inner.height.saturating_sub(used));
+        server_grid(f, rest, &self.servers, theme);
+    }
+}
+
+const CELL_WIDTH: u16 = 26;
+
+/// One cell per server: name and status, then accounts and disk against their limits, or the
+/// last error of a server that stopped answering.
+fn server_grid(f: &mut Frame, area: Rect, fleet: &[Server], theme: &Theme) {
+    if fleet.is_empty() || area.height < 3 {
+        return;
+    }
+    let title = Line::from(Span::styled(format!("Servers ({})", fleet.len()), theme.title));
+    f.render_widget(Paragraph::new(title), Rect::new(area.x, area.y, area.width, 1));
+    let cols = usize::from((area.width / CELL_WIDTH).max(1));
+    for (i, s) in fleet.iter().enumerate() {
+        let (row, col) = ((i / cols) as u16, (i % cols) as u16);
+        let y = area.y + 1 + row * 2;
+        if y + 2 > area.bottom() {
+            break;
+        }
+        let rect = Rect::new(area.x + col * CELL_WIDTH, y, CELL_WIDTH.saturating_sub(1), 2).intersection(area);
+        let status = theme.tone(crate::screens::common::browse::tone_for(&s.status));
+        let second = match &s.last_error {
+            Some(e) => Span::styled(e.clone(), theme.error),
+            None => {
+                let pct = crate::screens::servers::list::percent(s.disk_used_gb, Some(s.disk_total_gb));
+                let tone = pct.map_or(Tone::Muted, widgets::capacity_tone);
+                Span::styled(
+                    format!(
+                        "{} acc · disk {}",
+                        crate::screens::servers::list::of_limit(s.accounts_count, s.max_accounts),
+                        pct.map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}%"))
+                    ),
+                    theme.tone(tone),
+                )
+            }
+        };
+        let lines = vec![
+            Line::from(vec![
+                Span::styled("● ", status),
+                Span::styled(s.name.clone(), theme.base),
+                Span::styled(format!(" {}", s.status), status),
+            ]),
+            Line::from(second),
+        ];
+        f.render_widget(Paragraph::new(lines), rect);
     }
 }

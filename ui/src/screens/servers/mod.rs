@@ -1,5 +1,11 @@
-//! Servers: the browse view, with the columns an operator opens it for (status, region)
-//! kept on narrow terminals while names and hosts shrink.
+//! Servers: the list, one server's screen (overview, metrics, WHM, capacity, logs) and the
+//! capacity of the whole fleet (docs/adr/0020). The browse view's column declarations stay
+//! for tables that still show the `servers` view.
+
+pub mod capacity;
+pub mod create;
+pub mod detail;
+pub mod list;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
