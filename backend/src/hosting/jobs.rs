@@ -32,7 +32,6 @@ pub(crate) fn transient(e: ServiceError) -> JobError {
     JobError::Transient(e.to_string())
 }
 
-#[allow(dead_code)] // TEMP(lifecycle): used once servers merges whmclient (probe.rs)
 pub(crate) fn server_id(job: &Job) -> Result<Uuid, JobError> {
     job.payload
         .get("server_id")
