@@ -32,6 +32,18 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             };
             crate::bench_jobs::run(cfg, b).await
         }
+        BenchCmd::Provision {
+            services,
+            concurrency,
+            latency_ms,
+        } => {
+            let b = crate::bench_provision::ProvisionBench {
+                services,
+                concurrency,
+                latency_ms,
+            };
+            crate::bench_provision::run(cfg, b).await
+        }
         BenchCmd::JobsWorker { concurrency, prefetch } => {
             crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }

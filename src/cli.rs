@@ -66,6 +66,12 @@ pub enum Command {
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),
+    /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
+    #[command(subcommand)]
+    Services(crate::commands::hosting::ServicesCmd),
+    /// Hosting plans and their WHM packages; the add-ons catalogue.
+    #[command(subcommand)]
+    Plans(crate::commands::hosting::PlansCmd),
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
@@ -769,6 +775,17 @@ pub enum BenchCmd {
         concurrency: usize,
         #[arg(long)]
         prefetch: usize,
+    },
+    /// Hosting services provisioned end to end against the in-process WHM simulator: one
+    /// worker, the configured database; throughput and order → active latency.
+    Provision {
+        #[arg(long, default_value_t = 1000)]
+        services: usize,
+        #[arg(long, value_delimiter = ',', default_value = "8")]
+        concurrency: Vec<usize>,
+        /// Injected into every WHM call, per run (e.g. 0,200).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        latency_ms: Vec<u64>,
     },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {

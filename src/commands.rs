@@ -15,6 +15,7 @@ use crate::records::TenantRow;
 
 mod apikeys;
 pub mod auth;
+pub mod hosting;
 mod jobs;
 pub mod keys;
 mod roles;
@@ -96,6 +97,8 @@ pub async fn dispatch_as(
     match command {
         Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, out).await,
         Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
+        Command::Services(cmd) => hosting::services_cmd(cfg, db, actor, cmd, out).await,
+        Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,

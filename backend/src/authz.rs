@@ -29,6 +29,8 @@ pub enum Permission {
     ServersRead,
     ServersManage,
     ServicesRead,
+    ServicesManage,
+    PlansManage,
     BillingRead,
     MigrationsRead,
     DnsRead,
@@ -61,6 +63,8 @@ impl Permission {
             Permission::ServersRead => "servers:read",
             Permission::ServersManage => "servers:manage",
             Permission::ServicesRead => "services:read",
+            Permission::ServicesManage => "services:manage",
+            Permission::PlansManage => "plans:manage",
             Permission::BillingRead => "billing:read",
             Permission::MigrationsRead => "migrations:read",
             Permission::DnsRead => "dns:read",
@@ -90,7 +94,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -104,6 +108,8 @@ impl Permission {
         Permission::ServersRead,
         Permission::ServersManage,
         Permission::ServicesRead,
+        Permission::ServicesManage,
+        Permission::PlansManage,
         Permission::BillingRead,
         Permission::MigrationsRead,
         Permission::DnsRead,
@@ -190,6 +196,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | CustomersBlock
                 | CustomersTransfer
                 | ServicesRead
+                | ServicesManage
                 | BillingRead
                 | MigrationsRead
                 | DnsRead

@@ -209,6 +209,30 @@ pub static VIEWS: &[View] = &[
         search: "x.code || ' ' || x.name || ' ' || x.kind",
         empty: "No add-ons defined yet.",
     },
+    // What the last package push or sync saw per plan and server (docs/adr/0021). Servers
+    // are platform rows a tenant's RLS hides: a LEFT JOIN keeps its rows, without the name.
+    View {
+        key: "package_drift",
+        title: "Package drift",
+        permission: Permission::ServicesRead,
+        from: "plan_packages x JOIN plans p ON p.id = x.plan_id JOIN tenants t ON t.id = x.tenant_id \
+               LEFT JOIN servers s ON s.id = x.server_id",
+        columns: &[
+            col("Plan", "p.code", Text),
+            col("Server", "s.name", Text),
+            col("Package", "x.package", Text),
+            col("State", "x.state", Text),
+            col("Detail", "x.detail", Text),
+            col("Tenant", "t.slug", Text),
+            col("Checked", "x.checked_at", Time),
+        ],
+        order: &[("x.checked_at", Time), ("x.id", CellKind::Id)],
+        cond: None,
+        tenant_col: Some("x.tenant_id"),
+        reach: Reach::Catalogue,
+        search: "p.code || ' ' || x.package || ' ' || x.state || ' ' || x.detail",
+        empty: "No package checked yet: `painel plans sync` compares the servers' packages with the plans.",
+    },
     // Streaming lines and support tickets: no sitemap page yet, shown on the customer screen.
     View {
         key: "lines",

@@ -59,6 +59,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("browse.services", "AAA...AA", "AAAAAAAA"),
     ("browse.plans", "AAA...AA", "AAAAAAAA"),
     ("browse.addons", "AAA...AA", "AAAAAAAA"),
+    ("browse.package_drift", "AAA...AA", "AAAAAAAA"),
     ("browse.invoices", "AAA...AA", "AAAAAAAA"),
     ("browse.lines", "AAA...AA", "AAAAAAAA"),
     ("browse.tickets", "AAA...AA", "AAAAAAAA"),

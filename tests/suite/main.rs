@@ -18,6 +18,7 @@ mod demo_sandbox;
 mod identity;
 mod jobs;
 mod keymap;
+mod lifecycle;
 mod rbac;
 mod read_only;
 mod rls;

@@ -36,6 +36,8 @@ pub enum Action {
     Edit,
     Suspend,
     Reactivate,
+    /// Terminate a hosting service (sensitive: typed domain and a fresh 2FA).
+    Terminate,
     /// Block a customer (with a reason), or unblock a blocked one.
     Block,
     /// Move a customer to another reseller.
@@ -74,6 +76,7 @@ impl Action {
                 | Action::Edit
                 | Action::Suspend
                 | Action::Reactivate
+                | Action::Terminate
                 | Action::Block
                 | Action::Transfer
                 | Action::Retry
@@ -123,6 +126,7 @@ impl Action {
             "edit" => Action::Edit,
             "suspend" => Action::Suspend,
             "reactivate" => Action::Reactivate,
+            "terminate" => Action::Terminate,
             "block" => Action::Block,
             "transfer" => Action::Transfer,
             "retry" => Action::Retry,

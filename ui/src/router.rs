@@ -52,6 +52,7 @@ pub const PAGES: &[Page] = &[
     page("services/list", "Services", "services", Some("services")),
     page("services/plans", "Plans", "services", Some("plans")),
     page("services/addons", "Add-ons", "services", Some("addons")),
+    page("services/drift", "Drift", "services", Some("package_drift")),
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
     page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "queue"]),
     page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
@@ -102,6 +103,7 @@ pub const SECTIONS: &[Section] = &[
             "services/list",
             "services/plans",
             "services/addons",
+            "services/drift",
             "services/provisioning",
             "services/jobs",
         ],
@@ -323,10 +325,12 @@ pub enum Route {
     Tenant { key: String, tab: TenantTab },
     /// `customers/<id or unique prefix>[/<tab>]`.
     Customer { key: String, tab: CustomerTab },
-    /// `servers/<name or id>[/<tab>]`.
-    Server { key: String, tab: ServerTab },
+    /// `services/<id or unique prefix>`: one hosting service, live.
+    Service { key: String },
     /// `users/<id>`: one account ("go to" a user).
     User { id: uuid::Uuid },
+    /// `servers/<name or id>[/<tab>]`.
+    Server { key: String, tab: ServerTab },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -378,6 +382,11 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(key) = path.strip_prefix("services/") {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Service { key: key.to_owned() });
+            }
+        }
         if let Some(id) = path.strip_prefix("users/").and_then(|id| id.parse().ok()) {
             return Some(Route::User { id });
         }
@@ -396,8 +405,9 @@ impl Route {
             Route::Page(p) => p.path.to_owned(),
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
-            Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
+            Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
         }
     }
 
@@ -406,8 +416,9 @@ impl Route {
             Route::Page(p) => p.section,
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
-            Route::Server { .. } => "servers",
+            Route::Service { .. } => "services",
             Route::User { .. } => "settings",
+            Route::Server { .. } => "servers",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -428,13 +439,17 @@ impl Route {
                 out.push(key.chars().take(8).collect());
                 out.push(tab.title().to_owned());
             }
-            Route::Server { key, tab } => {
-                out.push(key.clone());
-                out.push(tab.title().to_owned());
+            Route::Service { key } => {
+                out.push("Services".to_owned());
+                out.push(key.chars().take(8).collect());
             }
             Route::User { id } => {
                 out.push("User".to_owned());
                 out.push(id.to_string().chars().take(8).collect());
+            }
+            Route::Server { key, tab } => {
+                out.push(key.clone());
+                out.push(tab.title().to_owned());
             }
         }
         out
@@ -446,6 +461,7 @@ impl Route {
         match self {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
+            Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),

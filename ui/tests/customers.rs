@@ -247,13 +247,11 @@ async fn dashboard_cards_lead_where_they_say() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     assert_eq!(app.route().path(), "services/list");
-    let b = app
-        .screen_as::<painel_ui::screens::common::browse::BrowseScreen>()
+    let list = app
+        .screen_as::<painel_ui::screens::services::list::ServicesList>()
         .expect("services list");
-    let page = b.state.list.page.as_ref().expect("rows");
-    let status = page.columns.iter().position(|c| c.title == "Status").expect("status");
-    assert_eq!(page.rows.len() as i64, n);
-    assert!(page.rows.iter().all(|r| r[status].to_string() == "error"));
+    assert_eq!(list.rows().len() as i64, n);
+    assert!(list.rows().iter().all(|s| s.status == "error"));
 }
 
 /// A demo customer that belongs to a reseller, and another reseller of its tenant.

@@ -28,7 +28,7 @@ async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
         ("tenants", &["NAME", "STATUS"]),
         ("servers", &["NAME", "REGION", "STATUS"]),
         ("customers", &["NAME", "E-MAIL", "STATUS"]),
-        ("services/list", &["Customer", "Status", "Price"]),
+        ("services/list", &["DOMAIN", "CUSTOMER", "STATUS"]),
         ("services/plans", &["Code", "Status", "Price"]),
         ("services/addons", &["Code", "Status", "Price"]),
         ("services/jobs", &["ID", "STATUS"]),

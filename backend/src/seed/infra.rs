@@ -335,6 +335,14 @@ fn json_of(s: &str) -> Value {
 }
 
 pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), ServiceError> {
+    // Two online WHM servers, where the last package sync checked each brand's first plans.
+    let checked: Vec<Uuid> = world
+        .servers
+        .iter()
+        .filter(|s| s.status == "online" && s.name.starts_with("whm"))
+        .map(|s| s.id)
+        .take(2)
+        .collect();
     for (bi, b) in world.brands.iter_mut().enumerate() {
         let tid = b.tenant.id;
         let usd = b.tenant.currency == "USD";
@@ -399,6 +407,27 @@ pub(super) async fn catalogue(ctx: &mut Ctx, world: &mut World) -> Result<(), Se
                     ],
                 )
                 .await?;
+                // What `hosting.sync_packages` would have found: mostly in sync, one package
+                // edited on a server, one missing (docs/adr/0021).
+                let package = format!("{pkg_prefix}_{}", code.replace('-', "_"));
+                let at = ctx.mins(-35);
+                for (si, server) in checked.iter().enumerate().filter(|_| sort < 3) {
+                    let (state, detail) = match (sort, si) {
+                        (1, 0) => ("different", "QUOTA plan 20480 server 10240"),
+                        (2, 1) => ("missing", ""),
+                        _ => ("synced", ""),
+                    };
+                    ctx.add(
+                        "plan_packages",
+                        "plan_package",
+                        Some(tid),
+                        cols![
+                            "id" => Uuid::now_v7(), "tenant_id" => tid, "plan_id" => id, "server_id" => *server,
+                            "package" => package.as_str(), "state" => state, "detail" => detail, "checked_at" => at,
+                        ],
+                    )
+                    .await?;
+                }
                 b.plans.push(PlanRef {
                     id,
                     code,

@@ -298,6 +298,7 @@ const SCREENS: &[(&str, Make)] = &[
     ("tenants", |_| Box::<tenants::list::TenantsList>::default()),
     ("tenants/create", |_| Box::<tenants::create::TenantForm>::default()),
     ("customers", |_| Box::<customers::list::CustomersList>::default()),
+    ("services/list", |_| Box::<services::list::ServicesList>::default()),
     ("servers", |_| Box::<servers::list::ServersList>::default()),
     ("servers/capacity", |_| {
         Box::<servers::capacity::CapacityScreen>::default()
@@ -321,8 +322,9 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
-        Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
+        Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
+        Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -372,8 +374,9 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Page(p) => page_permission(p.path),
         Route::Tenant { .. } => Some(Permission::TenantsRead),
         Route::Customer { .. } => Some(Permission::CustomersRead),
-        Route::Server { .. } => Some(Permission::ServersRead),
+        Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
+        Route::Server { .. } => Some(Permission::ServersRead),
     }
 }
 

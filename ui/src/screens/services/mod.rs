@@ -1,10 +1,12 @@
-//! Services: plans and add-ons (browse views), the queue screen (`provisioning`), the job list,
+//! Services: the hosting services list and one service's live screen, plans and add-ons (browse views), the queue screen (`provisioning`), the job list,
 //! and the job popups they share.
 
 pub mod job_confirm;
 pub mod job_detail;
 pub mod jobs;
+pub mod list;
 pub mod queues;
+pub mod service;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
