@@ -181,6 +181,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
             let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
+            let worker = crate::commands::worker::InProcess::start(cfg, &db).await?;
             if format.is_json() {
                 println!("{}", serde_json::to_string(&record.running)?);
             } else {
@@ -189,6 +190,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
             }
             std::io::Write::flush(&mut std::io::stdout())?;
             crate::sandbox_cmd::wait_for_signal().await?;
+            worker.stop().await;
             drop(record);
         }
         drop(sandbox);
@@ -197,6 +199,9 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     }
     // `painel sandbox fault …` from another terminal reaches this sandbox while the TUI runs.
     let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
+    // A worker and the scheduler run beside the TUI: orders, tests, polls and retries really
+    // happen against the sandbox while the operator watches.
+    let worker = crate::commands::worker::InProcess::start(cfg, &db).await?;
     let result = match demo_session(cfg, &db, &keys, &url).await {
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
@@ -212,6 +217,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
         }
         Err(e) => Err(e),
     };
+    worker.stop().await;
     drop(record);
     drop(sandbox);
     db.close().await;

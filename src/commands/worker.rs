@@ -40,6 +40,48 @@ pub async fn handlers(config: &Config, db: &Db) -> Handlers {
     h
 }
 
+/// A worker and the scheduler running inside another command (`painel demo`), so that what an
+/// operator does there really runs: jobs, provider calls, retries, schedules.
+pub struct InProcess {
+    stop: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    scheduler: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    /// Every queue, four slots; the default schedules are ensured first.
+    pub async fn start(config: &Config, db: &Db) -> Result<InProcess> {
+        schedule::ensure_defaults(db).await?;
+        let (stop, stopped) = watch::channel(false);
+        let mut cfg = WorkerConfig::new(worker_id(), vec![ALL_QUEUES.to_owned()]);
+        cfg.drain = Duration::from_secs(5);
+        let w = Worker::new(db.clone(), cfg, handlers(config, db).await);
+        let rx = stopped.clone();
+        let worker = tokio::spawn(async move {
+            if let Err(e) = w.run(rx).await {
+                tracing::error!(error = %e, "in-process worker stopped");
+            }
+        });
+        let scheduler = tokio::spawn(schedule::run_scheduler(db.clone(), stopped));
+        Ok(InProcess {
+            stop,
+            worker,
+            scheduler,
+        })
+    }
+
+    /// Asks both to stop and waits for the worker's drain (running jobs get a few seconds).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if self.worker.await.is_err() {
+            tracing::error!("in-process worker task failed");
+        }
+        if self.scheduler.await.is_err() {
+            tracing::error!("in-process scheduler task failed");
+        }
+    }
+}
+
 pub async fn run(config: &Config, db: &Db, args: WorkerArgs) -> Result<()> {
     let mut queues: Vec<String> = args
         .queues
