@@ -42,6 +42,9 @@ pub enum Permission {
     RolesManage,
     ApikeysRead,
     ApikeysManage,
+    CreditsSpend,
+    CreditsManage,
+    InvoicesCreate,
 }
 
 impl Permission {
@@ -73,6 +76,9 @@ impl Permission {
             Permission::RolesManage => "roles:manage",
             Permission::ApikeysRead => "apikeys:read",
             Permission::ApikeysManage => "apikeys:manage",
+            Permission::CreditsSpend => "credits:spend",
+            Permission::CreditsManage => "credits:manage",
+            Permission::InvoicesCreate => "invoices:create",
         }
     }
 
@@ -88,7 +94,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 29] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -115,6 +121,9 @@ impl Permission {
         Permission::RolesManage,
         Permission::ApikeysRead,
         Permission::ApikeysManage,
+        Permission::CreditsSpend,
+        Permission::CreditsManage,
+        Permission::InvoicesCreate,
     ];
 }
 
@@ -189,6 +198,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | BillingRead
                 | MigrationsRead
                 | DnsRead
+                | CreditsSpend
         ),
         Role::SupportAgent => matches!(
             p,
