@@ -66,6 +66,12 @@ pub enum Command {
     /// Manage customers of a tenant.
     #[command(subcommand)]
     Customers(CustomersCmd),
+    /// Reseller credits: balances, ledger, transfers, limits, alerts.
+    #[command(subcommand)]
+    Credits(crate::commands::billing::CreditsCmd),
+    /// Invoices: list (status filters), show, create with gap-free numbers, issue.
+    #[command(subcommand)]
+    Invoices(crate::commands::billing::InvoicesCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

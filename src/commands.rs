@@ -15,6 +15,7 @@ use crate::records::TenantRow;
 
 mod apikeys;
 pub mod auth;
+pub mod billing;
 mod jobs;
 pub mod keys;
 mod roles;
@@ -92,6 +93,8 @@ pub async fn dispatch_as(
     match command {
         Command::Tenants(cmd) => tenants_cmd(cfg, db, actor, *cmd, out).await,
         Command::Customers(cmd) => customers_cmd(db, actor, cmd, out).await,
+        Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
+        Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -96,7 +96,10 @@ pub fn balance_legs(legs: &[Leg]) -> Result<Vec<Leg>, ServiceError> {
     let mut merged: Vec<Leg> = Vec::new();
     for l in legs {
         if l.amount.unsigned_abs() > MAX_AMOUNT as u64 {
-            return Err(ServiceError::invalid("amount", format!("must be at most {MAX_AMOUNT} minor units")));
+            return Err(ServiceError::invalid(
+                "amount",
+                format!("must be at most {MAX_AMOUNT} minor units"),
+            ));
         }
         match merged.iter_mut().find(|m| m.account == l.account) {
             Some(m) => m.amount += l.amount,
@@ -331,7 +334,10 @@ async fn low_balance(
         },
     )
     .await?;
-    tx.after_commit("credits.alert", json!({ "tenant_id": tenant, "account_id": account }).to_string());
+    tx.after_commit(
+        "credits.alert",
+        json!({ "tenant_id": tenant, "account_id": account }).to_string(),
+    );
     Ok(Some(id))
 }
 
@@ -343,9 +349,22 @@ mod tests {
     #[test]
     fn refuses_unbalanced_and_single_legs() {
         let r = AccountKind::Reseller(Uuid::nil());
-        assert!(balance_legs(&[Leg { account: r, amount: 5 }, Leg { account: AccountKind::Sales, amount: -4 }]).is_err());
+        assert!(balance_legs(&[
+            Leg { account: r, amount: 5 },
+            Leg {
+                account: AccountKind::Sales,
+                amount: -4
+            }
+        ])
+        .is_err());
         assert!(balance_legs(&[Leg { account: r, amount: 5 }, Leg { account: r, amount: -5 }]).is_err());
-        let ok = balance_legs(&[Leg { account: r, amount: -5 }, Leg { account: AccountKind::Sales, amount: 5 }]);
+        let ok = balance_legs(&[
+            Leg { account: r, amount: -5 },
+            Leg {
+                account: AccountKind::Sales,
+                amount: 5,
+            },
+        ]);
         assert_eq!(ok.map(|v| v.len()).ok(), Some(2));
     }
 

@@ -62,7 +62,10 @@ pub(crate) async fn resolve(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Res
         return Err(ServiceError::not_found("reseller", key));
     };
     if !Role::parse(&user.role).is_some_and(Role::is_reseller_family) {
-        return Err(ServiceError::invalid("reseller", format!("{} is not a reseller account", user.username)));
+        return Err(ServiceError::invalid(
+            "reseller",
+            format!("{} is not a reseller account", user.username),
+        ));
     }
     if let Some(root) = actor.reseller_root() {
         if !reseller::in_subtree(tx, root, user.id).await? {
@@ -95,9 +98,7 @@ pub async fn buy(db: &Db, actor: &Actor, invoice: Uuid) -> Result<Movement, Serv
             args![invoice],
         )
         .await?;
-    let Some((tenant, user, status, reason, total, currency, number)) =
-        row.filter(|r| actor.sees_tenant(r.0))
-    else {
+    let Some((tenant, user, status, reason, total, currency, number)) = row.filter(|r| actor.sees_tenant(r.0)) else {
         return Err(ServiceError::not_found("invoice", invoice.to_string()));
     };
     if status != "paid" || reason != "credits" {
@@ -110,8 +111,14 @@ pub async fn buy(db: &Db, actor: &Actor, invoice: Uuid) -> Result<Movement, Serv
     };
     let buyer = resolve(&mut tx, actor, &user.to_string()).await?;
     let legs = [
-        Leg { account: AccountKind::Purchases, amount: -positive(total)? },
-        Leg { account: AccountKind::Reseller(buyer.id), amount: total },
+        Leg {
+            account: AccountKind::Purchases,
+            amount: -positive(total)?,
+        },
+        Leg {
+            account: AccountKind::Reseller(buyer.id),
+            amount: total,
+        },
     ];
     let refs = Refs {
         invoice: Some(invoice),
@@ -150,12 +157,11 @@ async fn commissions(tx: &mut Tx, seller: &ResellerUser, amount: i64) -> Result<
     let mut parent = seller.parent_id;
     let mut seen = vec![seller.id];
     for level in 1..=MAX_LEVELS {
-        let Some(p) = parent.filter(|p| !seen.contains(p)) else { break };
+        let Some(p) = parent.filter(|p| !seen.contains(p)) else {
+            break;
+        };
         let row: Option<(Uuid, String, Option<Uuid>)> = tx
-            .fetch_optional(
-                "SELECT tenant_id, role, parent_id FROM users WHERE id = $1",
-                args![p],
-            )
+            .fetch_optional("SELECT tenant_id, role, parent_id FROM users WHERE id = $1", args![p])
             .await?;
         let Some((tenant, role, next)) = row else { break };
         if tenant != seller.tenant_id || !Role::parse(&role).is_some_and(Role::is_reseller_family) {
@@ -189,7 +195,10 @@ pub async fn spend(db: &Db, actor: &Actor, input: Spend) -> Result<Movement, Ser
     for (what, table, id) in [("service", "services", input.service), ("line", "lines", input.line)] {
         if let Some(id) = id {
             let n: i64 = tx
-                .scalar(&format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND tenant_id = $2"), args![id, seller.tenant_id])
+                .scalar(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND tenant_id = $2"),
+                    args![id, seller.tenant_id],
+                )
                 .await?;
             if n == 0 {
                 return Err(ServiceError::not_found(what, id.to_string()));
@@ -197,18 +206,34 @@ pub async fn spend(db: &Db, actor: &Actor, input: Spend) -> Result<Movement, Ser
         }
     }
     let mut legs = vec![
-        Leg { account: AccountKind::Reseller(seller.id), amount: -amount },
-        Leg { account: AccountKind::Sales, amount },
+        Leg {
+            account: AccountKind::Reseller(seller.id),
+            amount: -amount,
+        },
+        Leg {
+            account: AccountKind::Sales,
+            amount,
+        },
     ];
     for (ancestor, c) in commissions(&mut tx, &seller, amount).await? {
-        legs.push(Leg { account: AccountKind::Commissions, amount: -c });
-        legs.push(Leg { account: AccountKind::Reseller(ancestor), amount: c });
+        legs.push(Leg {
+            account: AccountKind::Commissions,
+            amount: -c,
+        });
+        legs.push(Leg {
+            account: AccountKind::Reseller(ancestor),
+            amount: c,
+        });
     }
     let refs = Refs {
         service: input.service,
         line: input.line,
         idempotency_key: input.idempotency_key.filter(|k| !k.trim().is_empty()),
-        description: if description.is_empty() { format!("spent by {}", seller.username) } else { description },
+        description: if description.is_empty() {
+            format!("spent by {}", seller.username)
+        } else {
+            description
+        },
         ..Refs::default()
     };
     let m = post(&mut tx, actor, seller.tenant_id, "spend", &seller.currency, refs, &legs).await?;
@@ -243,16 +268,28 @@ pub async fn transfer(db: &Db, actor: &Actor, input: Transfer) -> Result<Movemen
         return Err(ServiceError::invalid("to", "sender and receiver are the same reseller"));
     }
     if from.tenant_id != to.tenant_id
-        || !(reseller::in_subtree(&mut tx, from.id, to.id).await? || reseller::in_subtree(&mut tx, to.id, from.id).await?)
+        || !(reseller::in_subtree(&mut tx, from.id, to.id).await?
+            || reseller::in_subtree(&mut tx, to.id, from.id).await?)
     {
-        return Err(ServiceError::invalid("to", format!("{} is not on {}'s branch of the tree", to.username, from.username)));
+        return Err(ServiceError::invalid(
+            "to",
+            format!("{} is not on {}'s branch of the tree", to.username, from.username),
+        ));
     }
     let legs = [
-        Leg { account: AccountKind::Reseller(from.id), amount: -amount },
-        Leg { account: AccountKind::Reseller(to.id), amount },
+        Leg {
+            account: AccountKind::Reseller(from.id),
+            amount: -amount,
+        },
+        Leg {
+            account: AccountKind::Reseller(to.id),
+            amount,
+        },
     ];
     let refs = Refs {
-        description: format!("{} → {} {}", from.username, to.username, input.description.trim()).trim().to_owned(),
+        description: format!("{} → {} {}", from.username, to.username, input.description.trim())
+            .trim()
+            .to_owned(),
         ..Refs::default()
     };
     let m = post(&mut tx, actor, from.tenant_id, "transfer", &from.currency, refs, &legs).await?;
@@ -301,7 +338,11 @@ async fn set_setting(
         &mut tx,
         actor,
         Change {
-            action: if column == "credit_limit" { "credits.limit" } else { "credits.alert_threshold" },
+            action: if column == "credit_limit" {
+                "credits.limit"
+            } else {
+                "credits.alert_threshold"
+            },
             entity: "credit_account",
             entity_id: Some(acc.to_string()),
             tenant_id: Some(user.tenant_id),
@@ -315,7 +356,10 @@ async fn set_setting(
 
 pub async fn set_limit(db: &Db, actor: &Actor, reseller: &str, limit: i64) -> Result<(), ServiceError> {
     if !(0..=MAX_AMOUNT).contains(&limit) {
-        return Err(ServiceError::invalid("limit", format!("must be between 0 and {MAX_AMOUNT} minor units")));
+        return Err(ServiceError::invalid(
+            "limit",
+            format!("must be between 0 and {MAX_AMOUNT} minor units"),
+        ));
     }
     set_setting(db, actor, reseller, "credit_limit", Some(limit)).await
 }
@@ -323,7 +367,10 @@ pub async fn set_limit(db: &Db, actor: &Actor, reseller: &str, limit: i64) -> Re
 /// `None` turns the alert off.
 pub async fn set_alert(db: &Db, actor: &Actor, reseller: &str, threshold: Option<i64>) -> Result<(), ServiceError> {
     if threshold.is_some_and(|t| t.unsigned_abs() > MAX_AMOUNT as u64) {
-        return Err(ServiceError::invalid("threshold", format!("must be within ±{MAX_AMOUNT} minor units")));
+        return Err(ServiceError::invalid(
+            "threshold",
+            format!("must be within ±{MAX_AMOUNT} minor units"),
+        ));
     }
     set_setting(db, actor, reseller, "alert_threshold", threshold).await
 }
@@ -334,7 +381,10 @@ pub async fn set_commission_rates(db: &Db, actor: &Actor, tenant: Uuid, rates: &
     if !actor.sees_tenant(tenant) {
         return Err(ServiceError::not_found("tenant", tenant.to_string()));
     }
-    if rates.len() > MAX_LEVELS as usize || rates.iter().any(|r| !(0..=10_000).contains(r)) || rates.iter().sum::<i64>() > 10_000 {
+    if rates.len() > MAX_LEVELS as usize
+        || rates.iter().any(|r| !(0..=10_000).contains(r))
+        || rates.iter().sum::<i64>() > 10_000
+    {
         return Err(ServiceError::invalid(
             "rates",
             format!("at most {MAX_LEVELS} levels, each 0–10000 basis points, together at most 10000"),
@@ -347,7 +397,11 @@ pub async fn set_commission_rates(db: &Db, actor: &Actor, tenant: Uuid, rates: &
             args![tenant],
         )
         .await?;
-    tx.execute("DELETE FROM credit_commission_rates WHERE tenant_id = $1", args![tenant]).await?;
+    tx.execute(
+        "DELETE FROM credit_commission_rates WHERE tenant_id = $1",
+        args![tenant],
+    )
+    .await?;
     for (i, r) in rates.iter().enumerate() {
         tx.execute(
             "INSERT INTO credit_commission_rates (tenant_id, level, rate_bp, updated_at) VALUES ($1, $2, $3, $4)",

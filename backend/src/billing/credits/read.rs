@@ -40,7 +40,10 @@ pub async fn balances(db: &Db, actor: &Actor, tenant: Option<Uuid>) -> Result<Ve
     }
     reseller::restrict(
         actor,
-        Reach::Owned { reseller: Some("a.user_id"), customer: None },
+        Reach::Owned {
+            reseller: Some("a.user_id"),
+            customer: None,
+        },
         "credits",
         &mut conds,
         &mut a,
@@ -114,7 +117,10 @@ pub async fn alerts(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Alert>, Se
     }
     reseller::restrict(
         actor,
-        Reach::Owned { reseller: Some("c.user_id"), customer: None },
+        Reach::Owned {
+            reseller: Some("c.user_id"),
+            customer: None,
+        },
         "credits",
         &mut conds,
         &mut a,

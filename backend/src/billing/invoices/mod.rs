@@ -79,9 +79,16 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        [Status::Draft, Status::Pending, Status::Paid, Status::Overdue, Status::Cancelled, Status::Refunded]
-            .into_iter()
-            .find(|x| x.as_str() == s.trim().to_lowercase())
+        [
+            Status::Draft,
+            Status::Pending,
+            Status::Paid,
+            Status::Overdue,
+            Status::Cancelled,
+            Status::Refunded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s.trim().to_lowercase())
     }
 }
 
@@ -197,20 +204,37 @@ async fn price_items(
             (None, r.0, r.1, r.2)
         } else {
             let Some(price) = it.unit_price_minor else {
-                return Err(ServiceError::invalid(&field("unit_price_minor"), "needed without a service or plan"));
+                return Err(ServiceError::invalid(
+                    &field("unit_price_minor"),
+                    "needed without a service or plan",
+                ));
             };
             (None, String::new(), price, currency.to_owned())
         };
         let price = it.unit_price_minor.unwrap_or(price);
         if !(0..=crate::billing::credits::MAX_AMOUNT).contains(&price) {
-            return Err(ServiceError::invalid(&field("unit_price_minor"), "must be 0 or more (and sane)"));
+            return Err(ServiceError::invalid(
+                &field("unit_price_minor"),
+                "must be 0 or more (and sane)",
+            ));
         }
         if cur != currency {
-            return Err(ServiceError::invalid(&field("currency"), format!("priced in {cur}, the invoice is in {currency}")));
+            return Err(ServiceError::invalid(
+                &field("currency"),
+                format!("priced in {cur}, the invoice is in {currency}"),
+            ));
         }
-        let description = it.description.clone().map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).unwrap_or(name);
+        let description = it
+            .description
+            .clone()
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or(name);
         if description.is_empty() || description.chars().count() > 300 {
-            return Err(ServiceError::invalid(&field("description"), "must be 1 to 300 characters"));
+            return Err(ServiceError::invalid(
+                &field("description"),
+                "must be 1 to 300 characters",
+            ));
         }
         out.push((service, description, qty, price));
     }
@@ -230,10 +254,16 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
     };
     let reason = input.reason.clone().unwrap_or_else(|| "manual".into());
     if !REASONS.contains(&reason.as_str()) {
-        return Err(ServiceError::invalid("reason", format!("must be one of {}", REASONS.join(", "))));
+        return Err(ServiceError::invalid(
+            "reason",
+            format!("must be one of {}", REASONS.join(", ")),
+        ));
     }
     if input.customer.is_none() == input.user.is_none() {
-        return Err(ServiceError::invalid("customer", "bill exactly one of a customer or a reseller user"));
+        return Err(ServiceError::invalid(
+            "customer",
+            "bill exactly one of a customer or a reseller user",
+        ));
     }
     if input.items.is_empty() || input.items.len() > 100 {
         return Err(ServiceError::invalid("items", "an invoice has 1 to 100 items"));
@@ -257,14 +287,30 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
     };
     let mut conds = vec!["i.id = $1".to_owned(), "i.tenant_id = $2".to_owned()];
     let mut a: Vec<Arg> = args![who, tenant];
-    let col = if input.customer.is_some() { "i.reseller_id" } else { "i.id" };
-    reseller::restrict(actor, Reach::Owned { reseller: Some(col), customer: None }, "invoices", &mut conds, &mut a)?;
+    let col = if input.customer.is_some() {
+        "i.reseller_id"
+    } else {
+        "i.id"
+    };
+    reseller::restrict(
+        actor,
+        Reach::Owned {
+            reseller: Some(col),
+            customer: None,
+        },
+        "invoices",
+        &mut conds,
+        &mut a,
+    )?;
     let table = if input.customer.is_some() { "customers" } else { "users" };
     let n: i64 = tx
         .scalar(&format!("SELECT COUNT(*) FROM {table} i {}", where_clause(&conds)), a)
         .await?;
     if n == 0 {
-        return Err(ServiceError::not_found(if input.customer.is_some() { "customer" } else { "user" }, who.to_string()));
+        return Err(ServiceError::not_found(
+            if input.customer.is_some() { "customer" } else { "user" },
+            who.to_string(),
+        ));
     }
     let items = price_items(&mut tx, tenant, &currency, &input.items).await?;
     let mut total: i64 = 0;
@@ -304,7 +350,18 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
         tx.execute(
             "INSERT INTO invoice_items (id, tenant_id, invoice_id, service_id, description, quantity, \
              unit_price_minor, amount_minor, currency, sort_order) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            args![Uuid::now_v7(), tenant, id, *service, description.as_str(), *qty, *price, qty * price, currency.as_str(), n as i64],
+            args![
+                Uuid::now_v7(),
+                tenant,
+                id,
+                *service,
+                description.as_str(),
+                *qty,
+                *price,
+                qty * price,
+                currency.as_str(),
+                n as i64
+            ],
         )
         .await?;
     }
@@ -340,7 +397,10 @@ pub async fn issue(db: &Db, actor: &Actor, key: &str) -> Result<Invoice, Service
     let mut tx = db.begin().await?;
     let before = get_tx(&mut tx, actor, key).await?;
     if before.status != "draft" {
-        return Err(ServiceError::Conflict(format!("invoice {} is {}, not a draft", before.number, before.status)));
+        return Err(ServiceError::Conflict(format!(
+            "invoice {} is {}, not a draft",
+            before.number, before.status
+        )));
     }
     tx.execute(
         "UPDATE invoices SET status = 'pending', updated_at = $1 WHERE id = $2 AND status = 'draft'",
@@ -386,12 +446,18 @@ async fn get_tx(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Invoice, Servic
     }
     reseller::restrict(actor, REACH, "invoices", &mut conds, &mut a)?;
     let rows: Vec<Invoice> = tx
-        .fetch_all(&format!("SELECT {} FROM {FROM} {} LIMIT 2", columns(1), where_clause(&conds)), a)
+        .fetch_all(
+            &format!("SELECT {} FROM {FROM} {} LIMIT 2", columns(1), where_clause(&conds)),
+            a,
+        )
         .await?;
     match rows.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(ServiceError::not_found("invoice", key)),
-        _ => Err(ServiceError::invalid("id", format!("invoice number {key} exists in several tenants: give the id"))),
+        _ => Err(ServiceError::invalid(
+            "id",
+            format!("invoice number {key} exists in several tenants: give the id"),
+        )),
     }
 }
 
@@ -427,7 +493,9 @@ pub async fn list(db: &Db, actor: &Actor, f: InvoiceFilter) -> Result<Vec<Invoic
     let mut conds = Vec::new();
     let mut a: Vec<Arg> = args![now()];
     match f.status {
-        Some(Status::Overdue) => conds.push("(i.status = 'overdue' OR (i.status = 'pending' AND i.due_at < $1))".to_owned()),
+        Some(Status::Overdue) => {
+            conds.push("(i.status = 'overdue' OR (i.status = 'pending' AND i.due_at < $1))".to_owned())
+        }
         Some(Status::Pending) => conds.push("i.status = 'pending' AND i.due_at >= $1".to_owned()),
         Some(s) => {
             a.push(s.as_str().into());
