@@ -85,6 +85,9 @@ fn positive(amount: i64) -> Result<i64, ServiceError> {
     Ok(amount)
 }
 
+/// tenant, payer, status, reason, total, currency, number.
+type PaidInvoice = (Uuid, Option<Uuid>, String, String, i64, String, String);
+
 /// Buys credits with a paid invoice: the invoice's total moves from the tenant's purchases
 /// account to the reseller who paid it. Only a paid invoice of reason `credits` with a
 /// reseller payer qualifies, and each invoice buys once (a unique index). The invoice itself
@@ -92,7 +95,7 @@ fn positive(amount: i64) -> Result<i64, ServiceError> {
 pub async fn buy(db: &Db, actor: &Actor, invoice: Uuid) -> Result<Movement, ServiceError> {
     require(actor, Permission::CreditsManage)?;
     let mut tx = db.begin().await?;
-    let row: Option<(Uuid, Option<Uuid>, String, String, i64, String, String)> = tx
+    let row: Option<PaidInvoice> = tx
         .fetch_optional(
             "SELECT tenant_id, user_id, status, reason, total_minor, currency, number FROM invoices WHERE id = $1",
             args![invoice],
