@@ -57,6 +57,7 @@ pub const PAGES: &[Page] = &[
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
+    page("billing/credits", "Credits", "billing", None).aka(&["credits"]),
     page("dns-ssl/zones", "Zones", "dns-ssl", Some("dns_zones")),
     page("dns-ssl/certificates", "Certificates", "dns-ssl", Some("certificates")),
     page("dns-ssl/failures", "Failures", "dns-ssl", Some("dns_failures")),
@@ -114,7 +115,12 @@ pub const SECTIONS: &[Section] = &[
         key: "billing",
         title: "Billing",
         aliases: &["bil"],
-        pages: &["billing/invoices", "billing/payments", "billing/disputes"],
+        pages: &[
+            "billing/invoices",
+            "billing/payments",
+            "billing/disputes",
+            "billing/credits",
+        ],
     },
     Section {
         key: "dns-ssl",
