@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
         let inv = Route::parse("billing/invoices").unwrap();
-        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/disputes".into()));
+        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/credits".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
     }
 }
