@@ -137,10 +137,17 @@ pub enum Command {
         /// Seed and exit without opening the TUI.
         #[arg(long)]
         seed_only: bool,
+        /// Seed and keep the provider sandbox running without the TUI (for batch verbs and
+        /// `painel worker` against the demo) until Ctrl-C.
+        #[arg(long, conflicts_with = "seed_only")]
+        headless: bool,
     },
     /// Measure performance targets (see README).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
+    /// The provider simulators (WHM) on loopback, with faults, for manual trials.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox_cmd::SandboxCmd),
 }
 
 #[derive(Subcommand, Debug)]

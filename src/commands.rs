@@ -66,9 +66,12 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
         Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
         Command::SshSession { key } => return ssh_session::run(cfg, db, key).await,
-        Command::Config(_) | Command::Context(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => {
-            return Ok(())
-        }
+        Command::Config(_)
+        | Command::Context(_)
+        | Command::Demo { .. }
+        | Command::Bench(_)
+        | Command::Doctor(_)
+        | Command::Sandbox(_) => return Ok(()),
         other => other,
     };
     let mut id = auth::resolve(cfg, db).await?;
