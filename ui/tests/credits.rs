@@ -1,6 +1,8 @@
 //! billing/credits at 80×24: reseller balances (the low one highlighted) and the ledger of
 //! the selected reseller, which follows the selection.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use backend::billing::credits::{self, Spend, Transfer};
