@@ -75,6 +75,12 @@ pub enum Command {
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
+    /// Reseller credits: balances, ledger, transfers, limits, alerts.
+    #[command(subcommand)]
+    Credits(crate::commands::billing::CreditsCmd),
+    /// Invoices: list (status filters), show, create with gap-free numbers, issue.
+    #[command(subcommand)]
+    Invoices(crate::commands::billing::InvoicesCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -45,6 +45,9 @@ pub enum Permission {
     RolesManage,
     ApikeysRead,
     ApikeysManage,
+    CreditsSpend,
+    CreditsManage,
+    InvoicesCreate,
 }
 
 impl Permission {
@@ -79,6 +82,9 @@ impl Permission {
             Permission::RolesManage => "roles:manage",
             Permission::ApikeysRead => "apikeys:read",
             Permission::ApikeysManage => "apikeys:manage",
+            Permission::CreditsSpend => "credits:spend",
+            Permission::CreditsManage => "credits:manage",
+            Permission::InvoicesCreate => "invoices:create",
         }
     }
 
@@ -124,6 +130,9 @@ impl Permission {
         Permission::RolesManage,
         Permission::ApikeysRead,
         Permission::ApikeysManage,
+        Permission::CreditsSpend,
+        Permission::CreditsManage,
+        Permission::InvoicesCreate,
     ];
 }
 
@@ -200,6 +209,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | BillingRead
                 | MigrationsRead
                 | DnsRead
+                | CreditsSpend
         ),
         Role::SupportAgent => matches!(
             p,

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod apikeys;
 pub mod audit;
 pub mod authz;
+pub mod billing;
 pub mod browse;
 pub mod bus;
 pub mod customers;

@@ -11,6 +11,7 @@ mod auth_cli;
 mod authz_matrix;
 mod cli;
 mod common;
+mod credits;
 mod customer_changes;
 mod customers;
 mod demo;

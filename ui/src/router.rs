@@ -60,6 +60,7 @@ pub const PAGES: &[Page] = &[
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
+    page("billing/credits", "Credits", "billing", None).aka(&["credits"]),
     page("dns-ssl/zones", "Zones", "dns-ssl", Some("dns_zones")),
     page("dns-ssl/certificates", "Certificates", "dns-ssl", Some("certificates")),
     page("dns-ssl/failures", "Failures", "dns-ssl", Some("dns_failures")),
@@ -118,7 +119,12 @@ pub const SECTIONS: &[Section] = &[
         key: "billing",
         title: "Billing",
         aliases: &["bil"],
-        pages: &["billing/invoices", "billing/payments", "billing/disputes"],
+        pages: &[
+            "billing/invoices",
+            "billing/payments",
+            "billing/disputes",
+            "billing/credits",
+        ],
     },
     Section {
         key: "dns-ssl",
@@ -558,7 +564,7 @@ mod tests {
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
         let inv = Route::parse("billing/invoices").unwrap();
-        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/disputes".into()));
+        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/credits".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
     }
 }

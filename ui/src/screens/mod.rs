@@ -315,6 +315,7 @@ const SCREENS: &[(&str, Make)] = &[
         Box::<settings::security::SecurityScreen>::default()
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
+    ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -364,6 +365,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "servers/create" => Permission::ServersManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
+        "billing/credits" => Permission::BillingRead,
         _ => return None,
     })
 }

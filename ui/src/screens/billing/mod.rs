@@ -1,6 +1,8 @@
 //! Billing: invoices, payments and disputes (browse views); status and amounts stay on
 //! narrow terminals, customers and provider ids shrink.
 
+pub mod credits;
+
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
 pub const COLUMNS: &[ViewColumns] = &[

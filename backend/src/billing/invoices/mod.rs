@@ -1,0 +1,544 @@
+//! Invoices (docs/adr/0024): gap-free numbers per tenant, creating a draft or pending invoice
+//! from service or plan prices, listing with status filters (overdue = pending past due) and
+//! showing one with its items. Marking paid is not here: only a verified webhook does that.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::audit::{self, Change};
+use crate::authz::{require, Permission};
+use crate::db::{now, Arg, Tx};
+use crate::error::ServiceError;
+use crate::ids::Target;
+use crate::page::where_clause;
+use crate::reseller::{self, Reach};
+use crate::{args, Db};
+
+/// Short ids of invoices; resellers reach the invoices of their subtree's users and customers.
+pub const INVOICES: Target = Target {
+    what: "invoice",
+    from: "invoices i",
+    id_col: "i.id",
+    tenant_col: Some("i.tenant_id"),
+    reach: REACH,
+};
+
+const REACH: Reach = Reach::Owned {
+    reseller: Some("i.user_id"),
+    customer: Some("i.customer_id"),
+};
+
+/// The next invoice number of `tenant`, taken in the caller's transaction: the counter row
+/// is locked until that transaction ends, so a rollback gives the number back and two
+/// invoices never share one. (A sequence would leave a gap on every rollback.)
+pub async fn next_number(tx: &mut Tx, tenant: Uuid) -> Result<i64, ServiceError> {
+    // The first invoice of a tenant continues after any numbered ones already there.
+    tx.execute(
+        "INSERT INTO invoice_counters (tenant_id, last_number) \
+         SELECT $1, COALESCE(MAX(seq), 0) FROM invoices WHERE tenant_id = $1 \
+         ON CONFLICT DO NOTHING",
+        args![tenant],
+    )
+    .await?;
+    tx.scalar(
+        "UPDATE invoice_counters SET last_number = last_number + 1 WHERE tenant_id = $1 RETURNING last_number",
+        args![tenant],
+    )
+    .await
+}
+
+/// How a sequence number is printed: `000042`.
+pub fn format_number(seq: i64) -> String {
+    format!("{seq:06}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Draft,
+    Pending,
+    Paid,
+    Overdue,
+    Cancelled,
+    Refunded,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Pending => "pending",
+            Status::Paid => "paid",
+            Status::Overdue => "overdue",
+            Status::Cancelled => "cancelled",
+            Status::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Draft,
+            Status::Pending,
+            Status::Paid,
+            Status::Overdue,
+            Status::Cancelled,
+            Status::Refunded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s.trim().to_lowercase())
+    }
+}
+
+/// One line to bill: a service (its price), a plan (its price) or a free-form amount.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewItem {
+    pub service: Option<Uuid>,
+    /// A plan code or id of the invoice's tenant.
+    pub plan: Option<String>,
+    pub description: Option<String>,
+    pub quantity: Option<i64>,
+    /// Required without a service or plan; overrides their price otherwise.
+    pub unit_price_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewInvoice {
+    /// Platform staff name the tenant; tenant users bill in their own.
+    pub tenant: Option<Uuid>,
+    pub customer: Option<Uuid>,
+    /// A reseller buying credits.
+    pub user: Option<Uuid>,
+    /// order, renewal, addon, credits or manual.
+    pub reason: Option<String>,
+    pub due_in_days: Option<i64>,
+    /// Issue it (pending) at once instead of leaving a draft.
+    pub issue: bool,
+    pub notes: String,
+    pub items: Vec<NewItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub number: String,
+    pub seq: Option<i64>,
+    /// `overdue` when pending past its due date.
+    pub status: String,
+    pub reason: String,
+    pub customer_id: Option<Uuid>,
+    pub customer_name: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub total_minor: i64,
+    pub currency: String,
+    pub due_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+fn columns(at: usize) -> String {
+    format!(
+        "i.id, i.tenant_id, t.slug AS tenant_slug, i.number, i.seq, \
+         CASE WHEN i.status = 'pending' AND i.due_at < ${at} THEN 'overdue' ELSE i.status END AS status, \
+         i.reason, i.customer_id, c.name AS customer_name, i.user_id, i.total_minor, i.currency, i.due_at, \
+         i.paid_at, i.created_at"
+    )
+}
+const FROM: &str = "invoices i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN customers c ON c.id = i.customer_id";
+
+const REASONS: [&str; 5] = ["order", "renewal", "addon", "credits", "manual"];
+
+/// Resolves each item to (service, description, quantity, unit price) in the tenant's
+/// currency; a price in another currency is refused rather than converted.
+async fn price_items(
+    tx: &mut Tx,
+    tenant: Uuid,
+    currency: &str,
+    items: &[NewItem],
+) -> Result<Vec<(Option<Uuid>, String, i64, i64)>, ServiceError> {
+    let mut out = Vec::new();
+    for (n, it) in items.iter().enumerate() {
+        let field = |f: &str| format!("items[{n}].{f}");
+        let qty = it.quantity.unwrap_or(1);
+        if !(1..=10_000).contains(&qty) {
+            return Err(ServiceError::invalid(&field("quantity"), "must be 1 to 10000"));
+        }
+        let (service, name, price, cur) = if let Some(sid) = it.service {
+            let r: Option<(String, i64, String)> = tx
+                .fetch_optional(
+                    "SELECT COALESCE(s.domain, p.name), s.price_minor, s.currency FROM services s \
+                     JOIN plans p ON p.id = s.plan_id WHERE s.id = $1 AND s.tenant_id = $2",
+                    args![sid, tenant],
+                )
+                .await?;
+            let Some((name, price, cur)) = r else {
+                return Err(ServiceError::not_found("service", sid.to_string()));
+            };
+            (Some(sid), name, price, cur)
+        } else if let Some(code) = &it.plan {
+            let by_id = Uuid::parse_str(code.trim()).ok();
+            let r: Option<(String, i64, String)> = tx
+                .fetch_optional(
+                    "SELECT name, price_minor, currency FROM plans WHERE tenant_id = $1 AND (code = $2 OR id = $3)",
+                    args![tenant, code.trim(), by_id],
+                )
+                .await?;
+            let Some(r) = r else {
+                return Err(ServiceError::not_found("plan", code.clone()));
+            };
+            (None, r.0, r.1, r.2)
+        } else {
+            let Some(price) = it.unit_price_minor else {
+                return Err(ServiceError::invalid(
+                    &field("unit_price_minor"),
+                    "needed without a service or plan",
+                ));
+            };
+            (None, String::new(), price, currency.to_owned())
+        };
+        let price = it.unit_price_minor.unwrap_or(price);
+        if !(0..=crate::billing::credits::MAX_AMOUNT).contains(&price) {
+            return Err(ServiceError::invalid(
+                &field("unit_price_minor"),
+                "must be 0 or more (and sane)",
+            ));
+        }
+        if cur != currency {
+            return Err(ServiceError::invalid(
+                &field("currency"),
+                format!("priced in {cur}, the invoice is in {currency}"),
+            ));
+        }
+        let description = it
+            .description
+            .clone()
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or(name);
+        if description.is_empty() || description.chars().count() > 300 {
+            return Err(ServiceError::invalid(
+                &field("description"),
+                "must be 1 to 300 characters",
+            ));
+        }
+        out.push((service, description, qty, price));
+    }
+    Ok(out)
+}
+
+/// Creates an invoice with its items and the tenant's next number, as a draft or issued
+/// (pending), audited in the same transaction.
+pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice, ServiceError> {
+    require(actor, Permission::InvoicesCreate)?;
+    let tenant = match (actor.tenant_id, input.tenant) {
+        (Some(t), None) => t,
+        (Some(t), Some(x)) if t == x => t,
+        (None, Some(x)) => x,
+        (Some(_), Some(x)) => return Err(ServiceError::not_found("tenant", x.to_string())),
+        (None, None) => return Err(ServiceError::invalid("tenant", "say which tenant bills")),
+    };
+    let reason = input.reason.clone().unwrap_or_else(|| "manual".into());
+    if !REASONS.contains(&reason.as_str()) {
+        return Err(ServiceError::invalid(
+            "reason",
+            format!("must be one of {}", REASONS.join(", ")),
+        ));
+    }
+    if input.customer.is_none() == input.user.is_none() {
+        return Err(ServiceError::invalid(
+            "customer",
+            "bill exactly one of a customer or a reseller user",
+        ));
+    }
+    if input.items.is_empty() || input.items.len() > 100 {
+        return Err(ServiceError::invalid("items", "an invoice has 1 to 100 items"));
+    }
+    let due_days = input.due_in_days.unwrap_or(7);
+    if !(0..=365).contains(&due_days) {
+        return Err(ServiceError::invalid("due_in_days", "must be 0 to 365"));
+    }
+    let mut tx = db.begin().await?;
+    let currency: Option<(String,)> = tx
+        .fetch_optional("SELECT currency FROM tenants WHERE id = $1", args![tenant])
+        .await?;
+    let Some((currency,)) = currency else {
+        return Err(ServiceError::not_found("tenant", tenant.to_string()));
+    };
+    // The payer must be in the tenant and, for a reseller actor, in its subtree.
+    let who = match (input.customer, input.user) {
+        (Some(c), _) => c,
+        (_, Some(u)) => u,
+        _ => return Err(ServiceError::invalid("customer", "bill a customer or a reseller user")),
+    };
+    let mut conds = vec!["i.id = $1".to_owned(), "i.tenant_id = $2".to_owned()];
+    let mut a: Vec<Arg> = args![who, tenant];
+    let col = if input.customer.is_some() {
+        "i.reseller_id"
+    } else {
+        "i.id"
+    };
+    reseller::restrict(
+        actor,
+        Reach::Owned {
+            reseller: Some(col),
+            customer: None,
+        },
+        "invoices",
+        &mut conds,
+        &mut a,
+    )?;
+    let table = if input.customer.is_some() { "customers" } else { "users" };
+    let n: i64 = tx
+        .scalar(&format!("SELECT COUNT(*) FROM {table} i {}", where_clause(&conds)), a)
+        .await?;
+    if n == 0 {
+        return Err(ServiceError::not_found(
+            if input.customer.is_some() { "customer" } else { "user" },
+            who.to_string(),
+        ));
+    }
+    let items = price_items(&mut tx, tenant, &currency, &input.items).await?;
+    let mut total: i64 = 0;
+    for (_, _, q, p) in &items {
+        total = q
+            .checked_mul(*p)
+            .and_then(|x| total.checked_add(x))
+            .filter(|t| *t <= crate::billing::credits::MAX_AMOUNT)
+            .ok_or_else(|| ServiceError::invalid("items", "the total is too large"))?;
+    }
+    let seq = next_number(&mut tx, tenant).await?;
+    let id = Uuid::now_v7();
+    let at = now();
+    let status = if input.issue { "pending" } else { "draft" };
+    tx.execute(
+        "INSERT INTO invoices (id, tenant_id, customer_id, user_id, number, seq, status, reason, subtotal_minor, \
+         total_minor, currency, due_at, notes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $13)",
+        args![
+            id,
+            tenant,
+            input.customer,
+            input.user,
+            format_number(seq),
+            seq,
+            status,
+            reason.as_str(),
+            total,
+            currency.as_str(),
+            at + Duration::days(due_days),
+            input.notes.trim(),
+            at
+        ],
+    )
+    .await?;
+    for (n, (service, description, qty, price)) in items.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO invoice_items (id, tenant_id, invoice_id, service_id, description, quantity, \
+             unit_price_minor, amount_minor, currency, sort_order) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                Uuid::now_v7(),
+                tenant,
+                id,
+                *service,
+                description.as_str(),
+                *qty,
+                *price,
+                qty * price,
+                currency.as_str(),
+                n as i64
+            ],
+        )
+        .await?;
+    }
+    let inv = read(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "invoice.create",
+            entity: "invoice",
+            entity_id: Some(id.to_string()),
+            tenant_id: Some(tenant),
+            before: None,
+            after: Some(json!({ "invoice": &inv, "items": items.len() })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(inv)
+}
+
+async fn read(tx: &mut Tx, id: Uuid) -> Result<Invoice, ServiceError> {
+    tx.fetch_one(
+        &format!("SELECT {} FROM {FROM} WHERE i.id = $2", columns(1)),
+        args![now(), id],
+    )
+    .await
+}
+
+/// Issues a draft: draft → pending, audited.
+pub async fn issue(db: &Db, actor: &Actor, key: &str) -> Result<Invoice, ServiceError> {
+    require(actor, Permission::InvoicesCreate)?;
+    let mut tx = db.begin().await?;
+    let before = get_tx(&mut tx, actor, key).await?;
+    if before.status != "draft" {
+        return Err(ServiceError::Conflict(format!(
+            "invoice {} is {}, not a draft",
+            before.number, before.status
+        )));
+    }
+    tx.execute(
+        "UPDATE invoices SET status = 'pending', updated_at = $1 WHERE id = $2 AND status = 'draft'",
+        args![now(), before.id],
+    )
+    .await?;
+    let after = read(&mut tx, before.id).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "invoice.issue",
+            entity: "invoice",
+            entity_id: Some(before.id.to_string()),
+            tenant_id: Some(before.tenant_id),
+            before: audit::snapshot(&before),
+            after: audit::snapshot(&after),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn get_tx(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Invoice, ServiceError> {
+    let id = crate::ids::expand_tx(tx, actor, &INVOICES, key).await?;
+    let mut conds = Vec::new();
+    let mut a: Vec<Arg> = args![now()];
+    match Uuid::parse_str(id.trim()) {
+        Ok(u) => {
+            a.push(u.into());
+            conds.push("i.id = $2".to_owned());
+        }
+        // A number, within the actor's tenant (platform staff: any tenant, if unique).
+        Err(_) => {
+            a.push(id.trim().into());
+            conds.push("i.number = $2".to_owned());
+        }
+    }
+    if let Some(t) = actor.tenant_id {
+        a.push(t.into());
+        conds.push(format!("i.tenant_id = ${}", a.len()));
+    }
+    reseller::restrict(actor, REACH, "invoices", &mut conds, &mut a)?;
+    let rows: Vec<Invoice> = tx
+        .fetch_all(
+            &format!("SELECT {} FROM {FROM} {} LIMIT 2", columns(1), where_clause(&conds)),
+            a,
+        )
+        .await?;
+    match rows.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ServiceError::not_found("invoice", key)),
+        _ => Err(ServiceError::invalid(
+            "id",
+            format!("invoice number {key} exists in several tenants: give the id"),
+        )),
+    }
+}
+
+/// One invoice with its items.
+pub async fn show(db: &Db, actor: &Actor, key: &str) -> Result<(Invoice, Vec<Item>), ServiceError> {
+    require(actor, Permission::BillingRead)?;
+    let mut tx = db.begin().await?;
+    let inv = get_tx(&mut tx, actor, key).await?;
+    let items = tx
+        .fetch_all(
+            "SELECT id, service_id, description, quantity, unit_price_minor, amount_minor, currency FROM invoice_items \
+             WHERE invoice_id = $1 ORDER BY sort_order, id",
+            args![inv.id],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((inv, items))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub status: Option<Status>,
+    pub tenant: Option<Uuid>,
+    /// Newest first; rows created before this (keyset: created_at, id) for the next page.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Invoices the actor reaches, newest first. `overdue` selects pending invoices past their
+/// due date; `pending` then means pending and not yet due.
+pub async fn list(db: &Db, actor: &Actor, f: InvoiceFilter) -> Result<Vec<Invoice>, ServiceError> {
+    require(actor, Permission::BillingRead)?;
+    let mut conds = Vec::new();
+    let mut a: Vec<Arg> = args![now()];
+    match f.status {
+        Some(Status::Overdue) => {
+            conds.push("(i.status = 'overdue' OR (i.status = 'pending' AND i.due_at < $1))".to_owned())
+        }
+        Some(Status::Pending) => conds.push("i.status = 'pending' AND i.due_at >= $1".to_owned()),
+        Some(s) => {
+            a.push(s.as_str().into());
+            conds.push(format!("i.status = ${}", a.len()));
+        }
+        None => {}
+    }
+    for t in [actor.tenant_id, f.tenant].into_iter().flatten() {
+        a.push(t.into());
+        conds.push(format!("i.tenant_id = ${}", a.len()));
+    }
+    if let Some((at, id)) = f.before {
+        a.push(at.into());
+        a.push(id.into());
+        conds.push(format!(
+            "(i.created_at < ${n} OR (i.created_at = ${n} AND i.id < ${m}))",
+            n = a.len() - 1,
+            m = a.len()
+        ));
+    }
+    reseller::restrict(actor, REACH, "invoices", &mut conds, &mut a)?;
+    a.push(f.limit.clamp(1, 1000).into());
+    db.fetch_all(
+        &format!(
+            "SELECT {} FROM {FROM} {} ORDER BY i.created_at DESC, i.id DESC LIMIT ${}",
+            columns(1),
+            where_clause(&conds),
+            a.len()
+        ),
+        a,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_statuses() {
+        assert_eq!(format_number(42), "000042");
+        assert_eq!(Status::parse(" Overdue "), Some(Status::Overdue));
+        assert_eq!(Status::parse("paid"), Some(Status::Paid));
+        assert_eq!(Status::parse("open"), None);
+    }
+}
