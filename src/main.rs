@@ -5,6 +5,7 @@ mod authorized_keys;
 mod bench;
 mod bench_find;
 mod bench_jobs;
+mod bench_webhooks;
 mod cli;
 mod commands;
 mod config;
@@ -15,6 +16,7 @@ mod output;
 mod prompt;
 mod qr;
 mod records;
+mod serve;
 mod session_store;
 
 use std::io::IsTerminal;

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod apikeys;
 pub mod audit;
+pub mod billing;
 pub mod authz;
 pub mod browse;
 pub mod bus;
