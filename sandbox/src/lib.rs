@@ -18,6 +18,7 @@ mod faults;
 mod rng;
 mod server;
 mod tls;
+pub mod stripe;
 pub mod whm;
 
 use std::collections::BTreeMap;

@@ -33,3 +33,5 @@ mod trust;
 mod verbs;
 mod whm_connect;
 mod worker;
+mod serve;
+mod stripe_python;
