@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use backend::jobs::{Handlers, Worker, WorkerConfig};
 use backend::{args, customers, tenants, Db};
-use painel_sandbox::stripe::{Delivery, StripeInit, StripeSim};
+use sandbox::stripe::{Delivery, StripeInit, StripeSim};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -126,6 +126,9 @@ pub(crate) async fn process_webhooks(db: &Db) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut cfg = WorkerConfig::new("suite-serve", vec!["billing".into()]);
     cfg.poll = Duration::from_millis(20);
+    // One at a time, in delivery order, so tests can tell what "later" means.
+    cfg.concurrency = 1;
+    cfg.prefetch = 1;
     let worker = tokio::spawn(Worker::new(db.clone(), cfg, Handlers::builtin()).run(stopped));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -352,7 +355,7 @@ async fn sigterm_finishes_the_request_in_flight() {
     let ev = sim.event("customer.created", json!({"id": "cus_2", "object": "customer"}));
     let body = serde_json::to_vec(&ev).unwrap();
     let ts = chrono::Utc::now().timestamp();
-    let sig = painel_sandbox::stripe::sign::header(&[SECRET], ts, &body);
+    let sig = sandbox::stripe::sign::header(&[SECRET], ts, &body);
 
     let mut conn = TcpStream::connect(&serve.addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();

@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use backend::args;
-use painel_sandbox::stripe::{StripeInit, StripeSim};
+use sandbox::stripe::{StripeInit, StripeSim};
 use serde_json::Value;
 
 use crate::common::fresh;
@@ -83,7 +83,8 @@ fn python(script: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-#[tokio::test]
+// The simulator answers from the runtime while python blocks this thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_stripe_library_creates_a_session_and_signs_what_painel_accepts() {
     if !python_stripe() {
         return;
