@@ -195,7 +195,7 @@ async fn healthz() -> Response {
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn readyz(State(st): State<Arc<AppState>>) -> Response {
-    let db = tokio::time::timeout(READY_TIMEOUT, st.db.scalar::<i64>("SELECT 1", args![])).await;
+    let db = tokio::time::timeout(READY_TIMEOUT, st.db.scalar::<i64>("SELECT CAST(1 AS BIGINT)", args![])).await;
     match db {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")),

@@ -30,6 +30,10 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(t: &TestDb) -> Serve {
+        Serve::start_with(t, &[])
+    }
+
+    fn start_with(t: &TestDb, env: &[(&str, &str)]) -> Serve {
         let home = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_painel"))
             .args(["--database-url", &t.url, "serve", "--listen", "127.0.0.1:0"])
@@ -38,6 +42,8 @@ impl Serve {
             .env("PAINEL_STRIPE_WEBHOOK_SECRET", SECRET)
             .env_remove("PAINEL_DATABASE_URL")
             .env_remove("PAINEL_LISTEN")
+            .env_remove("PAINEL_REDIS_URL")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -392,5 +398,71 @@ async fn sigterm_finishes_the_request_in_flight() {
         )
         .await,
         1
+    );
+}
+
+/// `/readyz` says which dependency is down; `/healthz` stays alive meanwhile.
+#[tokio::test]
+async fn readyz_names_what_is_down() {
+    let t = fresh().await;
+    // Nothing listens on port 1: a configured Redis that is down.
+    let serve = Serve::start_with(&t, &[("PAINEL_REDIS_URL", "redis://127.0.0.1:1/")]);
+    let http = reqwest::Client::new();
+    let ready = http.get(serve.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().starts_with("redis: "));
+    assert_eq!(http.get(serve.url("/healthz")).send().await.unwrap().status(), 200);
+}
+
+fn incoming(id: &str) -> backend::billing::webhooks::Incoming {
+    backend::billing::webhooks::Incoming {
+        provider: backend::billing::webhooks::Provider::Stripe,
+        event_id: id.into(),
+        event_type: "customer.created".into(),
+        payload: json!({"id": id, "object": "event", "type": "customer.created"}),
+    }
+}
+
+/// One row and one job per event id, whether the copies arrive in one batch, in later
+/// batches, or concurrently through the group commit.
+#[tokio::test]
+async fn intake_is_idempotent_within_and_across_batches() {
+    use backend::billing::webhooks::{record_batch, Intake, IntakeConfig, Outcome};
+    let t = fresh().await;
+    let out = record_batch(&t.db, &[incoming("evt_a"), incoming("evt_a"), incoming("evt_b")])
+        .await
+        .unwrap();
+    assert!(matches!(out[0], Outcome::Recorded(_)));
+    assert_eq!(out[1], Outcome::Duplicate);
+    assert!(matches!(out[2], Outcome::Recorded(_)));
+    assert_eq!(
+        record_batch(&t.db, &[incoming("evt_b")]).await.unwrap(),
+        vec![Outcome::Duplicate]
+    );
+
+    let (intake, writers) = Intake::start(t.db.clone(), IntakeConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let intake = intake.clone();
+        // 100 distinct events, each submitted twice at once.
+        tasks.push(tokio::spawn(async move {
+            intake.submit(incoming(&format!("evt_c{}", i % 100))).await.unwrap()
+        }));
+    }
+    let mut recorded = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), Outcome::Recorded(_)) {
+            recorded += 1;
+        }
+    }
+    drop(intake);
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert_eq!(recorded, 100);
+    assert_eq!(count(&t.db, "SELECT COUNT(*) FROM webhook_events", args![]).await, 102);
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'billing.webhook'", args![]).await,
+        102
     );
 }
