@@ -5,8 +5,8 @@
 pub mod actor;
 pub mod apikeys;
 pub mod audit;
-pub mod billing;
 pub mod authz;
+pub mod billing;
 pub mod browse;
 pub mod bus;
 pub mod customers;

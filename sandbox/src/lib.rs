@@ -17,8 +17,8 @@ mod control;
 mod faults;
 mod rng;
 mod server;
-mod tls;
 pub mod stripe;
+mod tls;
 pub mod whm;
 
 use std::collections::BTreeMap;

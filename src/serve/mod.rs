@@ -185,7 +185,12 @@ async fn count_requests(State(st): State<Arc<AppState>>, req: Request, next: Nex
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body.into() + "\n").into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into() + "\n",
+    )
+        .into_response()
 }
 
 async fn healthz() -> Response {

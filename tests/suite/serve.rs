@@ -55,7 +55,9 @@ impl Serve {
                 let _ = tx.send(line);
             }
         });
-        let first = lines.recv_timeout(Duration::from_secs(60)).expect("serve printed nothing");
+        let first = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve printed nothing");
         let addr = first
             .split("http://")
             .nth(1)
@@ -165,9 +167,15 @@ async fn create_session(sim: &StripeSim, invoice: Uuid) -> Value {
             ("mode", "payment"),
             ("line_items[0][price_data][currency]", "brl"),
             ("line_items[0][price_data][unit_amount]", "4990"),
-            ("line_items[0][price_data][product_data][name]", "Hospedagem Plano Básico"),
+            (
+                "line_items[0][price_data][product_data][name]",
+                "Hospedagem Plano Básico",
+            ),
             ("line_items[0][quantity]", "1"),
-            ("success_url", "https://painel.example/ok?session_id={CHECKOUT_SESSION_ID}"),
+            (
+                "success_url",
+                "https://painel.example/ok?session_id={CHECKOUT_SESSION_ID}",
+            ),
             ("metadata[invoice_id]", &invoice.to_string()),
         ])
         .send()
@@ -204,7 +212,11 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
         .unwrap();
     assert_eq!(unauth.status(), 401);
     let session = create_session(&sim, inv1).await;
-    assert_eq!(create_session(&sim, inv1).await["id"], session["id"], "same Idempotency-Key");
+    assert_eq!(
+        create_session(&sim, inv1).await["id"],
+        session["id"],
+        "same Idempotency-Key"
+    );
     assert_eq!(session["object"], "checkout.session");
     assert_eq!(session["amount_total"], 4990);
     assert_eq!(session["metadata"]["invoice_id"], inv1.to_string());
@@ -221,7 +233,10 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
         assert_eq!(sent.answer.status, 400, "{how:?}");
         assert!(sent.answer.body.contains(reason), "{how:?}: {}", sent.answer.body);
     }
-    let not_event = sim.deliver(&hook, &json!({"hello": 1}), Delivery::Signed).await.unwrap();
+    let not_event = sim
+        .deliver(&hook, &json!({"hello": 1}), Delivery::Signed)
+        .await
+        .unwrap();
     assert_eq!(not_event.answer.status, 400);
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM webhook_events", args![]).await, 0);
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM jobs", args![]).await, 0);
@@ -230,7 +245,11 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
     // same event are 2xx and change nothing.
     let first = sim.deliver(&hook, &completed, Delivery::Signed).await.unwrap();
     assert_eq!(first.answer.status, 200, "{}", first.answer.body);
-    assert!(first.answer.body.contains("\"duplicate\":false"), "{}", first.answer.body);
+    assert!(
+        first.answer.body.contains("\"duplicate\":false"),
+        "{}",
+        first.answer.body
+    );
     for sent in [
         sim.deliver(&hook, &completed, Delivery::Signed).await.unwrap(),
         sim.replay(&hook, &first).await.unwrap(),
@@ -250,11 +269,17 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
 
     // Out of order: Stripe's retry succeeded (invoice.paid) after a failed attempt whose
     // event arrives last; and a type we do not handle.
-    let failed = sim.event("invoice.payment_failed", sim.invoice_object(&inv2.to_string(), 4990, "open"));
+    let failed = sim.event(
+        "invoice.payment_failed",
+        sim.invoice_object(&inv2.to_string(), 4990, "open"),
+    );
     let paid = sim.event("invoice.paid", sim.invoice_object(&inv2.to_string(), 4990, "paid"));
     let other = sim.event("customer.created", json!({"id": "cus_1", "object": "customer"}));
     for ev in [&paid, &failed, &other] {
-        assert_eq!(sim.deliver(&hook, ev, Delivery::Signed).await.unwrap().answer.status, 200);
+        assert_eq!(
+            sim.deliver(&hook, ev, Delivery::Signed).await.unwrap().answer.status,
+            200
+        );
     }
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM webhook_events", args![]).await, 4);
     assert_eq!(
@@ -268,7 +293,14 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
     );
 
     // Counted in /metrics, rejections included, with the queue's depth.
-    let metrics = http.get(serve.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = http
+        .get(serve.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for line in [
         "painel_webhooks_total{provider=\"stripe\",result=\"bad_signature\"} 3",
         "painel_webhooks_total{provider=\"stripe\",result=\"stale\"} 1",
@@ -298,14 +330,17 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
     };
     assert_eq!(status(completed["id"].as_str().unwrap()).await, "processed");
     assert_eq!(status(paid["id"].as_str().unwrap()).await, "processed");
-    assert_eq!(status(failed["id"].as_str().unwrap()).await, "ignored", "a paid invoice stays paid");
+    assert_eq!(
+        status(failed["id"].as_str().unwrap()).await,
+        "ignored",
+        "a paid invoice stays paid"
+    );
     assert_eq!(status(other["id"].as_str().unwrap()).await, "ignored");
     for inv in [inv1, inv2] {
-        let s: String = t
-            .db
-            .scalar("SELECT status FROM invoices WHERE id = $1", args![inv])
-            .await
-            .unwrap();
+        let s: String =
+            t.db.scalar("SELECT status FROM invoices WHERE id = $1", args![inv])
+                .await
+                .unwrap();
         assert_eq!(s, "paid");
         let one = |sql: &'static str| count(&t.db, sql, args![inv.to_string()]);
         assert_eq!(
@@ -322,26 +357,45 @@ async fn stripe_deliveries_and_their_faults_through_a_real_serve() {
             1
         );
     }
-    assert_eq!(count(&t.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'payment.record'", args![]).await, 2);
+    assert_eq!(
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'payment.record'",
+            args![]
+        )
+        .await,
+        2
+    );
     // The event rows now name their tenant.
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM webhook_events WHERE tenant_id IS NOT NULL", args![]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM webhook_events WHERE tenant_id IS NOT NULL",
+            args![]
+        )
+        .await,
         3
     );
 
     // A late duplicate after processing: 2xx, no new job, nothing changes.
     let late = sim.deliver(&hook, &completed, Delivery::Signed).await.unwrap();
     assert!(late.answer.body.contains("\"duplicate\":true"));
-    assert_eq!(count(&t.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'billing.webhook'", args![]).await, 4);
+    assert_eq!(
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'billing.webhook'",
+            args![]
+        )
+        .await,
+        4
+    );
 
     // The database itself keeps a paid invoice paid (migration 0023).
-    let unpay = t
-        .db
-        .execute("UPDATE invoices SET status = 'pending' WHERE id = $1", args![inv1])
-        .await;
+    let unpay =
+        t.db.execute("UPDATE invoices SET status = 'pending' WHERE id = $1", args![inv1])
+            .await;
     assert!(unpay.is_err(), "a paid invoice went back to pending");
-    t.db
-        .execute("UPDATE invoices SET status = 'refunded' WHERE id = $1", args![inv1])
+    t.db.execute("UPDATE invoices SET status = 'refunded' WHERE id = $1", args![inv1])
         .await
         .unwrap();
 }
@@ -462,7 +516,12 @@ async fn intake_is_idempotent_within_and_across_batches() {
     assert_eq!(recorded, 100);
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM webhook_events", args![]).await, 102);
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'billing.webhook'", args![]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'billing.webhook'",
+            args![]
+        )
+        .await,
         102
     );
 }

@@ -97,12 +97,8 @@ async fn official_stripe_library_creates_a_session_and_signs_what_painel_accepts
     })
     .await
     .unwrap();
-    let created: Value = serde_json::from_str(&python(
-        CREATE,
-        &[sim.api_base(), API_KEY, &invoice.to_string()],
-        None,
-    ))
-    .unwrap();
+    let created: Value =
+        serde_json::from_str(&python(CREATE, &[sim.api_base(), API_KEY, &invoice.to_string()], None)).unwrap();
     assert_eq!(created["amount_total"], 4990);
     assert_eq!(created["status"], "open");
     assert_eq!(created["invoice_id"], invoice.to_string());
@@ -122,10 +118,9 @@ async fn official_stripe_library_creates_a_session_and_signs_what_painel_accepts
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     process_webhooks(&t.db).await;
-    let status: String = t
-        .db
-        .scalar("SELECT status FROM invoices WHERE id = $1", args![invoice])
-        .await
-        .unwrap();
+    let status: String =
+        t.db.scalar("SELECT status FROM invoices WHERE id = $1", args![invoice])
+            .await
+            .unwrap();
     assert_eq!(status, "paid");
 }

@@ -98,7 +98,9 @@ impl StripeSim {
     /// Serves the API on a free loopback port (plain HTTP: clients set `api_base`).
     pub async fn start(init: StripeInit) -> Result<StripeSim, SandboxError> {
         if init.api_key.is_empty() || init.webhook_secret.is_empty() {
-            return Err(SandboxError::InvalidInit("api_key and webhook_secret are required".into()));
+            return Err(SandboxError::InvalidInit(
+                "api_key and webhook_secret are required".into(),
+            ));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -357,8 +359,17 @@ async fn create_session(State(inner): State<Arc<Inner>>, headers: HeaderMap, bod
     };
     let mut total = 0i64;
     let mut currency = None;
-    for (i, item) in params["line_items"].as_array().cloned().unwrap_or_default().iter().enumerate() {
-        let (Some(unit), Some(qty)) = (int(&item["price_data"]["unit_amount"]), int(&item["quantity"]).or(Some(1))) else {
+    for (i, item) in params["line_items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let (Some(unit), Some(qty)) = (
+            int(&item["price_data"]["unit_amount"]),
+            int(&item["quantity"]).or(Some(1)),
+        ) else {
             return error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",

@@ -66,7 +66,12 @@ impl Intake {
         let writers = (0..cfg.writers.max(1))
             .map(|_| tokio::spawn(writer(db.clone(), rx.clone(), max)))
             .collect();
-        (Intake { mode: Mode::Batched(tx) }, writers)
+        (
+            Intake {
+                mode: Mode::Batched(tx),
+            },
+            writers,
+        )
     }
 
     /// Records `ev` durably (committed) or says why not.
@@ -141,7 +146,8 @@ pub async fn record_batch(db: &Db, events: &[Incoming]) -> Result<Vec<Outcome>, 
     let mut first: HashMap<(&'static str, &str), usize> = HashMap::new();
     let mut fresh: Vec<(usize, Uuid)> = Vec::new();
     for (i, ev) in events.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(v) = first.entry((ev.provider.as_str(), ev.event_id.as_str())) {
+        if let std::collections::hash_map::Entry::Vacant(v) = first.entry((ev.provider.as_str(), ev.event_id.as_str()))
+        {
             v.insert(i);
             fresh.push((i, Uuid::now_v7()));
         }

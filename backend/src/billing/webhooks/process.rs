@@ -84,7 +84,11 @@ pub async fn handle(job: Job, db: Db) -> Result<(), JobError> {
         "SELECT provider, event_type, status, payload FROM webhook_events WHERE id = $1{}",
         lock_suffix(&tx)
     );
-    let Some(ev) = tx.fetch_optional::<EventRow>(&sql, args![id]).await.map_err(transient)? else {
+    let Some(ev) = tx
+        .fetch_optional::<EventRow>(&sql, args![id])
+        .await
+        .map_err(transient)?
+    else {
         return Err(JobError::Permanent(format!("no webhook event {id}")));
     };
     if ev.status != "received" {

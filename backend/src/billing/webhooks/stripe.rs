@@ -145,7 +145,13 @@ mod tests {
         // printf '%s' '1700000000.{}' | openssl dgst -sha256 -hmac whsec_test_secret
         let v = "ceb8863f7208fa249a6cd8f951e993c7563412aca65866f6272283debe143ab3";
         assert_eq!(sign(SECRET, 1_700_000_000, b"{}"), v);
-        assert!(verify(&secrets(&[SECRET]), &format!("t=1700000000,v1={v}"), b"{}", 1_700_000_000).is_ok());
+        assert!(verify(
+            &secrets(&[SECRET]),
+            &format!("t=1700000000,v1={v}"),
+            b"{}",
+            1_700_000_000
+        )
+        .is_ok());
     }
 
     #[test]
