@@ -133,10 +133,17 @@ pub enum Command {
         /// Seed and exit without opening the TUI.
         #[arg(long)]
         seed_only: bool,
+        /// Seed and keep the provider sandbox running without the TUI (for batch verbs and
+        /// `painel worker` against the demo) until Ctrl-C.
+        #[arg(long, conflicts_with = "seed_only")]
+        headless: bool,
     },
     /// Measure performance targets (see README).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
+    /// The provider simulators (WHM) on loopback, with faults, for manual trials.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox_cmd::SandboxCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -293,6 +300,41 @@ pub enum CustomersCmd {
         #[arg(long, default_value = "")]
         reseller: String,
     },
+    /// Change a customer's profile; fields not given stay as they are ("" clears phone,
+    /// document and notes).
+    Edit {
+        /// Customer id or a unique id prefix.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// CPF or CNPJ, punctuation allowed; check digits are verified.
+        #[arg(long)]
+        document: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Block a customer (status suspended), with a reason.
+    Block {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Unblock a blocked customer.
+    Unblock { id: String },
+    /// Move a customer to another reseller of the same tenant (within your tree, if you are a
+    /// reseller).
+    Transfer {
+        id: String,
+        /// The reseller's username or id.
+        #[arg(long)]
+        to: String,
+    },
+    /// A customer's activity: audit rows and jobs touching it, newest first.
+    History { id: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,7 +2,7 @@
 //! here; validation, permissions and audit are the service layer's.
 
 use anyhow::Result;
-use backend::customers::{self, CustomerQuery, NewCustomer};
+use backend::customers::{self, CustomerEdit, CustomerQuery, NewCustomer};
 use backend::page::{Cursor, PageAt, SortDir};
 use backend::sensitive::Proof;
 use backend::tenants::{self, Limits, NewTenant, TenantPatch, TenantQuery, TenantSort};
@@ -66,9 +66,12 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,
         Command::Whoami => return auth::whoami(cfg, db, &mut out).await,
         Command::SshSession { key } => return ssh_session::run(cfg, db, key).await,
-        Command::Config(_) | Command::Context(_) | Command::Demo { .. } | Command::Bench(_) | Command::Doctor(_) => {
-            return Ok(())
-        }
+        Command::Config(_)
+        | Command::Context(_)
+        | Command::Demo { .. }
+        | Command::Bench(_)
+        | Command::Doctor(_)
+        | Command::Sandbox(_) => return Ok(()),
         other => other,
     };
     let mut id = auth::resolve(cfg, db).await?;
@@ -304,6 +307,30 @@ async fn customers_cmd(db: &Db, actor: &Actor, cmd: CustomersCmd, out: &mut Prin
             )
             .await?;
             out.one(&c)
+        }
+        CustomersCmd::Edit {
+            id,
+            name,
+            email,
+            phone,
+            document,
+            notes,
+        } => {
+            let edit = CustomerEdit {
+                name,
+                email,
+                phone,
+                document,
+                notes,
+            };
+            out.one(&customers::edit(db, actor, &id, edit).await?)
+        }
+        CustomersCmd::Block { id, reason } => out.one(&customers::block(db, actor, &id, &reason).await?),
+        CustomersCmd::Unblock { id } => out.one(&customers::unblock(db, actor, &id).await?),
+        CustomersCmd::Transfer { id, to } => out.one(&customers::transfer(db, actor, &id, &to).await?),
+        CustomersCmd::History { id } => {
+            out.list(&customers::history(db, actor, &id).await?)?;
+            out.finish()
         }
     }
 }

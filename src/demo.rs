@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use backend::identity::{self, sessions, LoginOutcome, LoginRequest, NewSession};
-use backend::seed::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
+use backend::seed::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET};
 use backend::{Actor, Db, ServiceError};
 
+use crate::cli::OutputFormat;
 use crate::commands::auth;
 use crate::config::Config;
 use crate::session_store::SessionStore;
@@ -117,9 +118,21 @@ fn login_options(store: SessionStore, token: Option<String>, notice: Option<Stri
     }
 }
 
-/// Seeds a fresh database and opens the TUI on it. Without `--database-url` the database is
-/// `demo.sqlite` in the data dir, recreated on every run so the demo always starts clean.
-pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> Result<()> {
+/// What `painel demo` does after seeding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Open the TUI (the simulators run while it is open).
+    Tui,
+    /// Print the report and exit (the simulators stop with it).
+    SeedOnly,
+    /// Keep the simulators running without the TUI until Ctrl-C.
+    Headless,
+}
+
+/// Seeds a fresh database, starts the provider sandbox and points the demo's servers at it,
+/// then opens the TUI on it. Without `--database-url` the database is `demo.sqlite` in the
+/// data dir, recreated on every run so the demo always starts clean.
+pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: OutputFormat) -> Result<()> {
     let url = match explicit_url {
         Some(u) => u.to_owned(),
         None => {
@@ -143,11 +156,18 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
     let (db, _) = crate::commands::keys::setup(cfg, &db, &Actor::local_operator()).await?;
     let report = backend::seed::demo(&db).await?;
     tracing::info!(?report, "demo data seeded");
+    // The admin gets 2FA with the README's secret, so sensitive actions work in the demo: the
+    // login below passes its code, and later codes come from any authenticator.
+    let keys = auth::load_keys(cfg, &db).await?;
+    identity::totp::enable_with_known_secret(&db, &keys, &Actor::system("demo-seed"), DEMO_ADMIN, DEMO_TOTP_SECRET)
+        .await?;
+    // The simulated WHM servers, on fresh loopback ports; the rows now name them.
+    let sandbox = crate::demo_sandbox::start(&db, &keys).await?;
     // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
     // admin, until another context is selected.
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;
-    if seed_only {
-        demo_session(cfg, &db, &url).await?;
+    if mode != Mode::Tui {
+        demo_session(cfg, &db, &keys, &url).await?;
         eprintln!(
             "context {} selected: batch commands now use the demo database as {DEMO_ADMIN}",
             crate::context::DEMO
@@ -155,11 +175,29 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         eprintln!("demo data seeded into {}", crate::config::mask_url(&url));
         let logins: Vec<String> = DEMO_LOGINS.iter().map(|(u, r)| format!("{u} ({r})")).collect();
         eprintln!("demo accounts, password {DEMO_PASSWORD}: {}", logins.join(", "));
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        eprintln!("{DEMO_ADMIN}'s 2FA codes: oathtool --totp -b {DEMO_TOTP_SECRET} (or any authenticator app)");
+        if mode == Mode::SeedOnly {
+            eprintln!("the simulated WHM servers stop with this command (`painel demo --headless` keeps them)");
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
+            if format.is_json() {
+                println!("{}", serde_json::to_string(&record.running)?);
+            } else {
+                crate::sandbox_cmd::print_human(&record.running, "HTTPS", &record.path);
+                println!("demo running headless; Ctrl-C stops");
+            }
+            std::io::Write::flush(&mut std::io::stdout())?;
+            crate::sandbox_cmd::wait_for_signal().await?;
+            drop(record);
+        }
+        drop(sandbox);
         db.close().await;
         return Ok(());
     }
-    let result = match demo_session(cfg, &db, &url).await {
+    // `painel sandbox fault …` from another terminal reaches this sandbox while the TUI runs.
+    let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
+    let result = match demo_session(cfg, &db, &keys, &url).await {
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));
             match login {
@@ -174,6 +212,8 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
         }
         Err(e) => Err(e),
     };
+    drop(record);
+    drop(sandbox);
     db.close().await;
     result
 }
@@ -181,15 +221,15 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, seed_only: bool) -> R
 /// Logs in as the demo super admin, through the real login service (so the session, the
 /// attempt and the audit row are the same as an operator's), and keeps the token for batch
 /// commands run against the demo database.
-async fn demo_session(cfg: &Config, db: &Db, url: &str) -> Result<(Actor, String)> {
+async fn demo_session(cfg: &Config, db: &Db, keys: &backend::secrets::Keys, url: &str) -> Result<(Actor, String)> {
     let req = LoginRequest {
         username: DEMO_ADMIN.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
-        code: None,
+        code: Some(identity::totp::code_at(DEMO_TOTP_SECRET, backend::db::now())?),
         source: backend::actor::detect_source(),
     };
-    let LoginOutcome::Session(s) = identity::login(db, None, &req).await? else {
-        bail!("the demo admin unexpectedly has 2FA");
+    let LoginOutcome::Session(s) = identity::login(db, Some(keys), &req).await? else {
+        bail!("the demo admin's login asked for a second factor although its code was given");
     };
     if let Err(e) = SessionStore::for_database(cfg, url).and_then(|store| store.save(&s.token)) {
         tracing::warn!(error = %e, "cannot keep the demo session token");

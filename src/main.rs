@@ -11,11 +11,13 @@ mod commands;
 mod config;
 mod context;
 mod demo;
+mod demo_sandbox;
 mod doctor;
 mod output;
 mod prompt;
 mod qr;
 mod records;
+mod sandbox_cmd;
 mod serve;
 mod session_store;
 
@@ -165,8 +167,18 @@ async fn run(cli: Cli, format: OutputFormat) -> Result<()> {
     match command {
         Command::Config(cli::ConfigCmd::Show) => commands::config_show(&cfg, format),
         Command::Context(cmd) => context::run(&cfg, cmd, &mut output::Printer::new(format)),
-        Command::Demo { seed_only } => demo::run(&cfg, cli.database_url.as_deref(), seed_only).await,
+        Command::Demo { seed_only, headless } => {
+            let mode = if headless {
+                demo::Mode::Headless
+            } else if seed_only {
+                demo::Mode::SeedOnly
+            } else {
+                demo::Mode::Tui
+            };
+            demo::run(&cfg, cli.database_url.as_deref(), mode, format).await
+        }
         Command::Bench(b) => bench::run(&cfg, b).await,
+        Command::Sandbox(c) => sandbox_cmd::run(&cfg, c, format).await,
         Command::Doctor(a) => doctor::run(&cfg, a, format).await,
         other => {
             let db = commands::open_db(&cfg).await?;

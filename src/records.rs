@@ -1,7 +1,7 @@
 //! How service records print in batch mode.
 
 use backend::audit::{AuditEntry, AuditRecord, VerifyReport};
-use backend::customers::Customer;
+use backend::customers::{Activity, Customer};
 use backend::jobs::admin::QueueStat;
 use backend::jobs::schedule::Schedule;
 use backend::jobs::{Job, JobEvent};
@@ -122,6 +122,8 @@ impl Record for Customer {
             "document",
             "status",
             "created_at",
+            "reseller",
+            "status_reason",
         ]
     }
 
@@ -135,6 +137,24 @@ impl Record for Customer {
             opt(&self.document),
             self.status.clone(),
             self.created_at.to_rfc3339(),
+            opt(&self.reseller),
+            opt(&self.status_reason),
+        ]
+    }
+}
+
+impl Record for Activity {
+    fn columns() -> &'static [&'static str] {
+        &["at", "source", "actor", "action", "detail"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.at.to_rfc3339(),
+            self.source.clone(),
+            self.actor.clone(),
+            self.action.clone(),
+            self.detail.clone(),
         ]
     }
 }

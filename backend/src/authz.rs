@@ -23,6 +23,9 @@ pub enum Permission {
     TenantsLimits,
     CustomersRead,
     CustomersCreate,
+    CustomersUpdate,
+    CustomersBlock,
+    CustomersTransfer,
     ServersRead,
     ServicesRead,
     BillingRead,
@@ -51,6 +54,9 @@ impl Permission {
             Permission::TenantsLimits => "tenants:limits",
             Permission::CustomersRead => "customers:read",
             Permission::CustomersCreate => "customers:create",
+            Permission::CustomersUpdate => "customers:update",
+            Permission::CustomersBlock => "customers:block",
+            Permission::CustomersTransfer => "customers:transfer",
             Permission::ServersRead => "servers:read",
             Permission::ServicesRead => "services:read",
             Permission::BillingRead => "billing:read",
@@ -82,7 +88,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 26] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -90,6 +96,9 @@ impl Permission {
         Permission::TenantsLimits,
         Permission::CustomersRead,
         Permission::CustomersCreate,
+        Permission::CustomersUpdate,
+        Permission::CustomersBlock,
+        Permission::CustomersTransfer,
         Permission::ServersRead,
         Permission::ServicesRead,
         Permission::BillingRead,
@@ -170,7 +179,16 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         ),
         Role::Partner | Role::Ultra | Role::Master | Role::Reseller => matches!(
             p,
-            TenantsRead | CustomersRead | CustomersCreate | ServicesRead | BillingRead | MigrationsRead | DnsRead
+            TenantsRead
+                | CustomersRead
+                | CustomersCreate
+                | CustomersUpdate
+                | CustomersBlock
+                | CustomersTransfer
+                | ServicesRead
+                | BillingRead
+                | MigrationsRead
+                | DnsRead
         ),
         Role::SupportAgent => matches!(
             p,

@@ -123,6 +123,53 @@ pub fn currency(raw: &str) -> Result<String, String> {
     }
 }
 
+/// A Brazilian taxpayer number: a CPF (11 digits) or a CNPJ (14 digits) whose two check digits
+/// are right. Punctuation (`123.456.789-09`, `12.345.678/0001-95`) is accepted and dropped: the
+/// digits are what is stored. A number of one repeated digit passes the arithmetic but is
+/// never issued, so it is refused too.
+pub fn document(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if !v.chars().all(|c| c.is_ascii_digit() || ".-/ ".contains(c)) {
+        return Err("must be a CPF (11 digits) or CNPJ (14 digits)".into());
+    }
+    let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
+    let expected = match digits.len() {
+        11 => cpf_check(&digits[..9]),
+        14 => cnpj_check(&digits[..12]),
+        _ => return Err("must be a CPF (11 digits) or CNPJ (14 digits)".into()),
+    };
+    let kind = if digits.len() == 11 { "CPF" } else { "CNPJ" };
+    if digits.windows(2).all(|w| w[0] == w[1]) || digits[digits.len() - 2..] != expected {
+        return Err(format!("is not a valid {kind}: its check digits do not match"));
+    }
+    Ok(digits.iter().filter_map(|d| char::from_digit(*d, 10)).collect())
+}
+
+/// The two CPF check digits of 9 base digits (mod 11, weights 10..2 then 11..2).
+pub fn cpf_check(base: &[u32]) -> [u32; 2] {
+    let d1 = mod11(base, &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
+    let mut with = base.to_vec();
+    with.push(d1);
+    [d1, mod11(&with, &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2])]
+}
+
+/// The two CNPJ check digits of 12 base digits.
+pub fn cnpj_check(base: &[u32]) -> [u32; 2] {
+    let d1 = mod11(base, &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]);
+    let mut with = base.to_vec();
+    with.push(d1);
+    [d1, mod11(&with, &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])]
+}
+
+// Both numbers use the same rule: 11 - (sum mod 11), where 10 and 11 become 0.
+fn mod11(digits: &[u32], weights: &[u32]) -> u32 {
+    let sum: u32 = digits.iter().zip(weights).map(|(d, w)| d * w).sum();
+    match 11 - sum % 11 {
+        10 | 11 => 0,
+        r => r,
+    }
+}
+
 pub fn one_of(raw: &str, allowed: &[&str]) -> Result<String, String> {
     let v = raw.trim().to_ascii_lowercase();
     if allowed.contains(&v.as_str()) {
@@ -199,11 +246,55 @@ mod tests {
         assert_eq!(like_contains("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 
+    #[test]
+    fn cpf_and_cnpj_check_digits() {
+        assert_eq!(document("123.456.789-09"), Ok("12345678909".into()));
+        assert_eq!(document(" 12.345.678/0001-95 "), Ok("12345678000195".into()));
+        assert!(document("123.456.789-08").unwrap_err().contains("CPF"));
+        assert!(document("12.345.678/0001-94").unwrap_err().contains("CNPJ"));
+        assert!(document("111.111.111-11").is_err());
+        assert!(document("123").is_err());
+        assert!(document("123.456.789-0x").is_err());
+        // The mod-11 rule's blind spot (10 and 11 both become 0): these two CPFs differ in one
+        // digit and both are valid, so the property test below allows exactly this case.
+        assert!(document("76923238609").is_ok() && document("66923238609").is_ok());
+    }
+
     proptest! {
         #[test]
         fn slugify_output_is_a_valid_slug_or_empty(s in "\\PC{0,60}") {
             let out = slugify(&s);
             prop_assert!(out.is_empty() || out.len() < 2 || slug(&out) == Ok(out.clone()));
+        }
+
+        #[test]
+        fn valid_documents_pass_and_a_changed_digit_fails(
+            base in proptest::collection::vec(0u32..10, 12),
+            cnpj in any::<bool>(),
+            formatted in any::<bool>(),
+            at in 0usize..14,
+            delta in 1u32..10,
+        ) {
+            let n = if cnpj { 12 } else { 9 };
+            let mut digits = base[..n].to_vec();
+            prop_assume!(!digits.windows(2).all(|w| w[0] == w[1]));
+            let check = if cnpj { cnpj_check(&digits) } else { cpf_check(&digits) };
+            digits.extend(check);
+            let plain: String = digits.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
+            let input = match (formatted, cnpj) {
+                (false, _) => plain.clone(),
+                (true, false) => format!("{}.{}.{}-{}", &plain[0..3], &plain[3..6], &plain[6..9], &plain[9..]),
+                (true, true) => format!("{}.{}.{}/{}-{}", &plain[0..2], &plain[2..5], &plain[5..8], &plain[8..12], &plain[12..]),
+            };
+            prop_assert_eq!(document(&input), Ok(plain.clone()));
+            let at = at % digits.len();
+            let mut changed = digits.clone();
+            changed[at] = (changed[at] + delta) % 10;
+            let text: String = changed.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
+            // Mod 11 maps remainders 10 and 11 (CNPJ: 0 and 1) to the same 0, so a change is
+            // undetectable only when a check digit is 0; every other change must fail.
+            let blind_spot = check.contains(&0);
+            prop_assert!(document(&text).is_err() || blind_spot, "{} accepted after changing {}", text, plain);
         }
 
         #[test]
@@ -213,6 +304,7 @@ mod tests {
             let _ = color(&s);
             let _ = slug(&s);
             let _ = parse_limit(&s);
+            let _ = document(&s);
             let _ = name(&s, 80);
         }
 

@@ -31,6 +31,16 @@ pub use control::{FaultRequest, ServerInfo};
 pub use faults::{FaultEntry, FaultKind, FaultSpec, ANY_OPERATION};
 pub use whm::{Account, AccountInit, Package, WhmInit, WhmLimits, WhmSnapshot};
 
+/// An API token for `server` derived from the seed (32 upper-case hex digits, like WHM's): a
+/// restart with the same seed keeps the credentials a client was given.
+pub fn token_for(seed: u64, server: &str) -> String {
+    format!(
+        "{:016X}{:016X}",
+        rng::mix(seed, &[server, "token"]),
+        rng::mix(seed, &[server, "token", "2"])
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("cannot listen on loopback: {0}")]
@@ -230,6 +240,18 @@ impl Sandbox {
     /// A copy of the server's accounts, packages, disk and call counts.
     pub fn whm_state(&self, name: &str) -> Option<WhmSnapshot> {
         self.inner.whm.get(name).map(|e| e.server.snapshot())
+    }
+
+    /// Changes a server's capacity while it runs (a disk filling up, a licence shrinking);
+    /// what it already holds stays.
+    pub fn set_whm_limits(&self, name: &str, limits: WhmLimits) -> Result<(), SandboxError> {
+        let e = self
+            .inner
+            .whm
+            .get(name)
+            .ok_or_else(|| SandboxError::UnknownServer(name.to_owned()))?;
+        faults::lock(&e.server.state).limits = limits;
+        Ok(())
     }
 
     pub fn whm_accounts(&self, name: &str) -> Option<Vec<Account>> {

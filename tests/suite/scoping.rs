@@ -206,10 +206,12 @@ async fn the_tui_runs_a_tenant_users_requests_in_its_scope() {
             app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         }
     };
-    // A new API key through the form: tenant, name, scopes, Enter.
+    // A new API key through the form: tenant (picked: typing searches, Enter chooses), name,
+    // scopes, Enter.
     key(&mut app, KeyCode::Char('c'));
     typ(&mut app, "acme");
-    key(&mut app, KeyCode::Tab);
+    app.settle().await;
+    key(&mut app, KeyCode::Enter);
     typ(&mut app, "Probe key");
     key(&mut app, KeyCode::Tab);
     typ(&mut app, "customers:read");

@@ -36,6 +36,10 @@ pub enum Action {
     Edit,
     Suspend,
     Reactivate,
+    /// Block a customer (with a reason), or unblock a blocked one.
+    Block,
+    /// Move a customer to another reseller.
+    Transfer,
     /// Put a failed, dead or cancelled job back in the queue.
     Retry,
     /// Cancel a queued job.
@@ -66,7 +70,14 @@ impl Action {
     pub fn mutates(&self) -> bool {
         matches!(
             self,
-            Action::Create | Action::Edit | Action::Suspend | Action::Reactivate | Action::Retry | Action::CancelJob
+            Action::Create
+                | Action::Edit
+                | Action::Suspend
+                | Action::Reactivate
+                | Action::Block
+                | Action::Transfer
+                | Action::Retry
+                | Action::CancelJob
         )
     }
 
@@ -112,6 +123,8 @@ impl Action {
             "edit" => Action::Edit,
             "suspend" => Action::Suspend,
             "reactivate" => Action::Reactivate,
+            "block" => Action::Block,
+            "transfer" => Action::Transfer,
             "retry" => Action::Retry,
             "cancel_job" => Action::CancelJob,
             "next_status" => Action::NextStatus,

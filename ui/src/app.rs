@@ -387,6 +387,15 @@ impl App {
             return;
         }
         self.dirty = true;
+        // An error is about what was just tried: the next key is a new attempt, and whatever
+        // it brings (a new error, a success, nothing) must not sit beside the old message.
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|(f, _)| f.kind == widgets::FlashKind::Error)
+        {
+            self.flash = None;
+        }
         let (contexts, text) = self.contexts();
         let Some(name) = key_name(&key) else {
             if text {
@@ -474,7 +483,7 @@ impl App {
         match a {
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help(Help::default())),
-            Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
+            Action::Palette => self.popup = Some(Popup::Palette(Palette::for_actor(self.actor()))),
             // Read-only: a change is not even started (the backend would refuse it).
             a if a.mutates() && self.actor().read_only && self.screen().is_some_and(|s| s.dialog().is_none()) => {
                 self.flash_error(format!("{}: this console changes nothing", backend::authz::READ_ONLY));

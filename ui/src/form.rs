@@ -15,7 +15,8 @@ pub struct Field {
     /// The backend's field name (`FieldError::field`).
     pub key: &'static str,
     pub label: &'static str,
-    /// Shown muted while the field is empty (a default or an example).
+    /// An example of a value, shown ("e.g. …", dim italic) while the field is empty. Never a
+    /// default: a default is filled in as the field's value (docs/adr/0022).
     pub hint: &'static str,
     pub input: Input,
     pub error: Option<String>,
@@ -144,13 +145,20 @@ impl Form {
     }
 
     /// The fields as the [`widgets::Form`] shows them: the hint is the placeholder of an empty
-    /// field, and colour fields (`*_color`) get a swatch.
+    /// field — always an example, written "e.g. …" and drawn dim italic, so grey text never
+    /// reads as a value (a default is filled in as a real value instead; docs/adr/0022) —
+    /// and colour fields (`*_color`) get a swatch.
     pub fn widget_fields(&self) -> Vec<FormField<'_>> {
         self.fields
             .iter()
             .map(|f| {
+                let example = if f.hint.is_empty() {
+                    String::new()
+                } else {
+                    format!("e.g. {}", f.hint)
+                };
                 FormField::new(f.label, f.input.value())
-                    .placeholder(f.hint)
+                    .placeholder(example)
                     .error(f.error.as_deref())
                     .swatch(f.key.ends_with("_color"))
                     .masked(f.masked)

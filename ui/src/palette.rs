@@ -28,6 +28,20 @@ pub struct Entry {
     pub action: Action,
 }
 
+/// The entries `actor` may open: pages its role cannot read are not offered (they would
+/// only say "not open to you"; docs/adr/0016).
+pub fn entries_for(actor: &backend::Actor) -> Vec<Entry> {
+    entries()
+        .into_iter()
+        .filter(|e| match &e.action {
+            Action::Goto(path) => crate::router::Route::parse(path)
+                .and_then(|r| crate::screens::route_permission(&r))
+                .is_none_or(|p| backend::authz::allows(actor, p)),
+            _ => true,
+        })
+        .collect()
+}
+
 /// Every section, every page with its own address, and quit.
 pub fn entries() -> Vec<Entry> {
     let mut out = Vec::new();
@@ -126,8 +140,11 @@ impl Default for Palette {
 /// it with its id (which every batch verb resolves).
 pub fn open_hit(h: &Hit) -> Action {
     match h.kind {
-        "customer" | "tenant" | "job" => Action::Goto(h.route.clone()),
+        "customer" | "tenant" | "job" | "user" => Action::Goto(h.route.clone()),
         "invoice" => Action::Goto("billing/invoices".into()),
+        // Until services have a screen of their own: the services list narrowed to this one
+        // (its label is the domain, which the list's filter matches).
+        "service" => Action::Goto(format!("services?{}", h.label)),
         _ => Action::Flash(format!(
             "{} {} · id {} (no screen of its own yet)",
             h.kind,
@@ -138,6 +155,14 @@ pub fn open_hit(h: &Hit) -> Action {
 }
 
 impl Palette {
+    /// A palette offering only what `actor` may open.
+    pub fn for_actor(actor: &backend::Actor) -> Palette {
+        Palette {
+            all: entries_for(actor),
+            ..Palette::default()
+        }
+    }
+
     /// The commands matching the input, then the hits found for it.
     pub fn current(&self) -> Vec<Item> {
         let mut out: Vec<Item> = matches(self.input.value(), &self.all)

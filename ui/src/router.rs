@@ -235,7 +235,7 @@ impl CustomerTab {
             CustomerTab::Payments => "Payments",
             CustomerTab::Tickets => "Tickets",
             CustomerTab::Jobs => "Jobs",
-            CustomerTab::Audit => "Audit",
+            CustomerTab::Audit => "Activity",
         }
     }
 
@@ -249,7 +249,8 @@ impl CustomerTab {
             CustomerTab::Payments => Some("payments"),
             CustomerTab::Tickets => Some("tickets"),
             CustomerTab::Jobs => Some("jobs"),
-            CustomerTab::Audit => Some("audit"),
+            // The customer's own history (audit rows and jobs), readable with customers:read.
+            CustomerTab::Audit => Some(backend::customers::ACTIVITY_VIEW),
         }
     }
 
@@ -271,6 +272,8 @@ pub enum Route {
     Tenant { key: String, tab: TenantTab },
     /// `customers/<id or unique prefix>[/<tab>]`.
     Customer { key: String, tab: CustomerTab },
+    /// `users/<id>`: one account ("go to" a user).
+    User { id: uuid::Uuid },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -313,6 +316,9 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(id) = path.strip_prefix("users/").and_then(|id| id.parse().ok()) {
+            return Some(Route::User { id });
+        }
         let rest = path.strip_prefix("tenants/")?;
         let mut parts = rest.splitn(2, '/');
         let key = parts.next().filter(|k| !k.is_empty())?.to_owned();
@@ -328,6 +334,7 @@ impl Route {
             Route::Page(p) => p.path.to_owned(),
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
+            Route::User { id } => format!("users/{id}"),
         }
     }
 
@@ -336,6 +343,7 @@ impl Route {
             Route::Page(p) => p.section,
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
+            Route::User { .. } => "settings",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -356,6 +364,10 @@ impl Route {
                 out.push(key.chars().take(8).collect());
                 out.push(tab.title().to_owned());
             }
+            Route::User { id } => {
+                out.push("User".to_owned());
+                out.push(id.to_string().chars().take(8).collect());
+            }
         }
         out
     }
@@ -367,7 +379,7 @@ impl Route {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
-            Route::Page(_) => None,
+            Route::Page(_) | Route::User { .. } => None,
         }
     }
 

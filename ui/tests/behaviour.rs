@@ -291,13 +291,13 @@ async fn limits_below_usage_ask_for_confirmation_and_tenant_admins_cannot_set_th
     // Limits are platform-only: `e` is not offered, and pressing it opens no form.
     assert!(!admin.offers(&painel_ui::action::Action::Edit));
     ch(&mut admin, 'e');
+    let flash = admin.flash().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(flash.contains("tenants:limits"), "{flash}");
     retype(&mut admin, "unlimited");
     press(&mut admin, KeyCode::Enter);
     admin.settle().await;
     let d = tenant_detail(&admin);
     assert!(!d.editing, "no form opened");
-    let flash = admin.flash().map(|f| f.text.clone()).unwrap_or_default();
-    assert!(flash.contains("tenants:limits"), "{flash}");
     let t = tenants::get(&db, &actor(), "acme-hosting").await.expect("tenant");
     assert_eq!(t.max_customers, Some(1));
 }
@@ -536,8 +536,19 @@ async fn api_keys_create_shows_the_secret_once_and_revoke_confirms() {
     assert!(screen_text(&render(&mut app, 100, 24)).contains("No API keys yet"));
     // A bad scope: the error lands on the field and nothing is stored.
     ch(&mut app, 'c');
-    typ(&mut app, "acme-hosting");
-    press(&mut app, KeyCode::Tab);
+    // The tenant field is a picker: the display name typed as people say it ("tenant not
+    // found: StreamMax" before) finds the tenant; Enter writes its slug and moves on.
+    typ(&mut app, "Acme Host");
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 100, 24));
+    assert!(
+        text.contains("Tenant for the key") && text.contains("acme-hosting"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = &api_keys(&app).form.as_ref().expect("form open").0;
+    assert_eq!((form.value("tenant").as_str(), form.focus), ("acme-hosting", 1));
     typ(&mut app, "Billing bot");
     press(&mut app, KeyCode::Tab);
     typ(&mut app, "customers:read, root:all");
@@ -657,4 +668,39 @@ async fn an_ssh_session_ends_the_app_when_its_key_is_removed() {
     assert!(app.should_quit(), "the minute check ends the SSH session");
     assert!(app.login.is_none(), "no login screen to become someone else");
     assert_eq!(app.ended(), Some(backend::identity::sessions::REVOKED));
+}
+
+/// Grey text means one thing (docs/adr/0022): an example, written "e.g. …" in dim italic.
+/// Defaults the service would apply (tier, currency, colours) are filled in as real values.
+#[tokio::test]
+async fn placeholders_are_examples_and_defaults_are_values() {
+    let (mut app, _db, _dir) = app_and_db("tenants/create", 0).await;
+    let form = &app
+        .screen_as::<painel_ui::screens::tenants::create::TenantForm>()
+        .expect("the create form")
+        .form;
+    assert_eq!(
+        ["tier", "currency", "primary_color", "accent_color"].map(|k| form.value(k)),
+        ["basic", "BRL", "#3b82f6", "#f59e0b"].map(str::to_owned)
+    );
+    assert!(form
+        .widget_fields()
+        .iter()
+        .filter_map(|f| f.placeholder.as_deref())
+        .all(|p| p.is_empty() || p.starts_with("e.g. ")));
+    // Focus is on the name: the domain's example is drawn, italic.
+    let t = render(&mut app, 100, 30);
+    let text = screen_text(&t);
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("e.g. acme.example.com"))
+        .unwrap_or_else(|| panic!("no example for the domain:\n{text}"));
+    let x: Vec<char> = line.chars().collect();
+    let col = x
+        .windows(4)
+        .position(|w| w.iter().collect::<String>() == "e.g.")
+        .expect("column");
+    let cell = &t.backend().buffer()[(col as u16, y as u16)];
+    assert!(cell.modifier.contains(ratatui::style::Modifier::ITALIC), "{:?}", cell);
 }

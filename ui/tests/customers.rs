@@ -255,3 +255,202 @@ async fn dashboard_cards_lead_where_they_say() {
     assert_eq!(page.rows.len() as i64, n);
     assert!(page.rows.iter().all(|r| r[status].to_string() == "error"));
 }
+
+/// A demo customer that belongs to a reseller, and another reseller of its tenant.
+async fn resold(db: &Db) -> (backend::customers::Customer, String) {
+    let found: Option<(uuid::Uuid, String)> = db
+        .fetch_optional(
+            "SELECT c.id, u.username FROM customers c JOIN users u \
+               ON u.tenant_id = c.tenant_id AND u.role = 'reseller' AND u.id <> c.reseller_id \
+             WHERE c.reseller_id IS NOT NULL AND c.status = 'active' ORDER BY c.name, u.username LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("query");
+    let (id, other) = found.expect("a resold customer");
+    (customers::get(db, &actor(), &id.to_string()).await.expect("get"), other)
+}
+
+/// The hint bar (the line above the status bar).
+fn last_line(app: &mut App) -> String {
+    let text = screen_text(&render(app, 120, 40));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len() - 2].to_owned()
+}
+
+#[tokio::test]
+async fn edit_block_and_transfer_from_the_customer_screen() {
+    let (db, _dir) = demo().await;
+    let (c, other) = resold(&db).await;
+    let mut app = app_on(&db, actor(), &format!("customers/{}", c.id)).await;
+    let hints = last_line(&mut app);
+    assert!(
+        hints.contains("edit") && hints.contains("block") && hints.contains("transfer"),
+        "{hints}"
+    );
+    // e: the form holds the current values; a wrong check digit stays on its field.
+    ch(&mut app, 'e');
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("Edit customer") && text.contains(&c.email), "{text}");
+    assert!(last_line(&mut app).contains("save"));
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Tab);
+    }
+    for _ in 0..20 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "123.456.789-08");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("check digits"), "{text}");
+    press(&mut app, KeyCode::Backspace);
+    typ(&mut app, "9");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let saved = detail(&app).customer.clone().expect("loaded");
+    assert!(detail(&app).modal.is_none());
+    assert_eq!(saved.document.as_deref(), Some("12345678909"));
+    // b: a reason, Enter blocks; the hint then offers unblock.
+    ch(&mut app, 'b');
+    assert!(last_line(&mut app).contains("block"));
+    typ(&mut app, "chargeback");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let now = detail(&app).customer.clone().expect("loaded");
+    assert_eq!(
+        (now.status.as_str(), now.status_reason.as_deref()),
+        ("suspended", Some("chargeback"))
+    );
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("blocked: chargeback"), "{text}");
+    assert!(last_line(&mut app).contains("unblock"));
+    ch(&mut app, 'b');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(
+        detail(&app).customer.as_ref().map(|c| c.status.as_str()),
+        Some("active")
+    );
+    // t: a picker of the tenant's other resellers; typing narrows, Enter transfers.
+    ch(&mut app, 't');
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("Transfer") && text.contains(&other), "{text}");
+    assert!(last_line(&mut app).contains("transfer"));
+    typ(&mut app, &other);
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(detail(&app).modal.is_none());
+    assert_eq!(
+        detail(&app).customer.as_ref().and_then(|c| c.reseller.clone()),
+        Some(other.clone())
+    );
+    let trail: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE entity_id = $1 AND action IN \
+             ('customer.update', 'customer.block', 'customer.unblock', 'customer.transfer')",
+            vec![c.id.to_string().into()],
+        )
+        .await
+        .expect("count");
+    assert_eq!(trail, 4);
+}
+
+#[tokio::test]
+async fn a_support_agent_is_offered_no_change_on_a_customer() {
+    let (db, _dir) = demo().await;
+    let (c, _) = resold(&db).await;
+    let agent = backend::Actor::tenant_user("desk", backend::Role::SupportAgent, c.tenant_id);
+    let mut app = app_on(&db, agent, &format!("customers/{}", c.id)).await;
+    assert!(detail(&app).customer.is_some());
+    let hints = last_line(&mut app);
+    assert!(
+        !hints.contains("edit") && !hints.contains("block") && !hints.contains("transfer"),
+        "{hints}"
+    );
+    ch(&mut app, 'e');
+    assert!(detail(&app).modal.is_none(), "e opened a form for a read-only role");
+    assert!(
+        app.flash().is_some_and(|f| f.text.contains("customers:update")),
+        "{:?}",
+        app.flash()
+    );
+    // The refusal is about that key: the next key does not leave it standing for seconds.
+    ch(&mut app, 'j');
+    assert!(app.flash().is_none(), "{:?}", app.flash());
+    ch(&mut app, 'b');
+    assert!(
+        app.flash().is_some_and(|f| f.text.contains("customers:block")),
+        "{:?}",
+        app.flash()
+    );
+    // The activity tab is the customer's history, readable without audit:read.
+    press(&mut app, KeyCode::BackTab);
+    app.settle().await;
+    assert_eq!(detail(&app).tab, CustomerTab::Audit);
+    let b = detail(&app).table().expect("activity table");
+    assert!(b.list.error.is_none(), "{:?}", b.list.error);
+    assert!(b.list.page.as_ref().is_some_and(|p| !p.rows.is_empty()), "no activity");
+}
+
+#[tokio::test]
+async fn the_palette_offers_only_pages_the_actor_may_open() {
+    let (db, _dir) = demo().await;
+    let (c, _) = resold(&db).await;
+    let names = |a: &backend::Actor| -> Vec<String> {
+        painel_ui::palette::entries_for(a).into_iter().map(|e| e.name).collect()
+    };
+    let staff = names(&actor());
+    assert!(staff.iter().any(|n| n == "servers") && staff.iter().any(|n| n == "audit-logs"));
+    let seller = backend::Actor::tenant_user("seller", backend::Role::Reseller, c.tenant_id);
+    let offered = names(&seller);
+    for hidden in ["servers", "incidents", "audit-logs", "services/jobs"] {
+        assert!(
+            !offered.iter().any(|n| n == hidden),
+            "{hidden} offered to a reseller: {offered:?}"
+        );
+    }
+    assert!(offered.iter().any(|n| n == "customers"));
+    // On screen too: `:srv` finds no servers page for the reseller.
+    let mut app = app_on(&db, seller, "customers").await;
+    palette(&mut app, "servers");
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(!text.contains("Servers › "), "{text}");
+}
+
+#[tokio::test]
+async fn go_to_a_service_and_a_user_opens_a_screen() {
+    let (db, _dir) = demo().await;
+    let domain: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT s.domain FROM services s WHERE s.domain IS NOT NULL \
+               AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.search_text LIKE '%' || s.domain || '%') \
+               AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.domain = s.domain) \
+             ORDER BY s.domain LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("query");
+    let (domain,) = domain.expect("a service with a domain");
+    let mut app = app_on(&db, actor(), "dashboard").await;
+    palette(&mut app, &domain);
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.route().path().starts_with("services"), "{}", app.route().path());
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains(&domain), "the services list narrowed to it:\n{text}");
+    // A user: its own small screen.
+    palette(&mut app, "thiago.barbosa");
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(app.route().path().starts_with("users/"), "{}", app.route().path());
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains("thiago.barbosa") && text.contains("tenant_admin"),
+        "{text}"
+    );
+}

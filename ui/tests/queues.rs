@@ -257,11 +257,11 @@ async fn a_read_only_actor_is_told_no_and_nothing_changes() {
     assert_eq!(queues(&app).feed.rows.len(), 1, "on-call staff can watch");
 
     ch(&mut app, 'r');
-    press(&mut app, KeyCode::Enter);
-    app.settle().await;
-    let flash = app.flash().expect("a message");
+    let flash = app.flash().expect("a message").clone();
     // Refused before any call: on-call staff lack jobs:manage (and `r` is not offered).
     assert!(flash.text.contains("lacks jobs:manage"), "{}", flash.text);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
     assert!(!app.offers(&painel_ui::action::Action::Retry));
     assert!(queues(&app).modal.is_none());
     assert_eq!(status(&db, &job).await, "failed");

@@ -424,8 +424,13 @@ async fn api_key_secret_modal_80x24() {
 async fn api_key_create_form_and_revoke_modal_80x24() {
     let (mut app, _dir) = api_keys_app().await;
     ch(&mut app, 'c');
+    assert_snapshot!("api_key_create_form_empty", render(&mut app, 80, 24).backend());
+    // The tenant field is a picker: typing opens it (no tenant in this database matches).
     typ(&mut app, "acme-hosting");
+    app.settle().await;
     assert_snapshot!("api_key_create_form", render(&mut app, 80, 24).backend());
+    // Esc closes the picker, then the form.
+    press(&mut app, crossterm::event::KeyCode::Esc);
     press(&mut app, crossterm::event::KeyCode::Esc);
     ch(&mut app, 'x');
     assert_snapshot!("api_key_revoke_modal", render(&mut app, 80, 24).backend());

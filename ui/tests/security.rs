@@ -43,6 +43,12 @@ async fn enrols_and_enables_2fa_through_the_screen() {
     // A wrong password is refused on the form and typed again.
     ch(&mut app, 'e');
     assert!(matches!(security(&app).step, Step::Password { .. }));
+    // The hint bar says what Enter does at each step, not "save".
+    let hints = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        hints.contains("enter continue") && !hints.contains("enter save"),
+        "{hints}"
+    );
     typ(&mut app, "not the password");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
@@ -61,6 +67,7 @@ async fn enrols_and_enables_2fa_through_the_screen() {
     assert!(qr.len() >= 15, "a QR code was rendered");
     let scan = screen_text(&render(&mut app, 120, 40));
     assert!(scan.contains(&secret), "the secret is on screen:\n{scan}");
+    assert!(scan.contains("enter turn on") && !scan.contains("enter save"), "{scan}");
     assert!(scan.contains(&qr[1]), "the QR code is on screen:\n{scan}");
     let small = screen_text(&render(&mut app, 80, 24));
     assert!(

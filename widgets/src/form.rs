@@ -297,7 +297,7 @@ impl Widget for Form<'_> {
             if field.value.is_empty() && !focused {
                 if let Some(placeholder) = &field.placeholder {
                     let text = text::truncate(placeholder, usize::from(value.width)).into_owned();
-                    buf.set_string(value.x, value.y, text, self.theme.muted);
+                    buf.set_string(value.x, value.y, text, self.theme.placeholder());
                 }
             } else {
                 let cursor = if focused { self.cursor } else { 0 };

@@ -256,6 +256,12 @@ impl Theme {
         }
     }
 
+    /// An example in an empty field (a placeholder): dim italic, so it never reads as a value
+    /// (docs/adr/0022). A default is shown as a real value instead.
+    pub fn placeholder(&self) -> Style {
+        self.muted.add_modifier(Modifier::ITALIC)
+    }
+
     /// Border style for a panel, depending on whether it has focus.
     pub fn border_style(&self, focused: bool) -> Style {
         if focused {

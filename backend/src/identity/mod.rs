@@ -87,6 +87,32 @@ pub async fn get_user(db: &Db, id: Uuid) -> Result<User, ServiceError> {
         .ok_or_else(|| ServiceError::not_found("user", id.to_string()))
 }
 
+/// One account as another actor sees it (the console's "go to" a user): within the actor's
+/// tenant and, for a reseller, its subtree; `tenants:read`, like `find`'s user hits. Outside
+/// that it does not exist for the actor.
+pub async fn show_user(db: &Db, actor: &Actor, id: Uuid) -> Result<User, ServiceError> {
+    crate::authz::require(actor, crate::authz::Permission::TenantsRead)?;
+    let u = get_user(db, id).await?;
+    let mut visible = actor.tenant_id.is_none_or(|t| u.tenant_id == Some(t));
+    if let (true, Some(root)) = (visible, actor.reseller_root()) {
+        let n: i64 = db
+            .scalar(
+                &format!(
+                    "SELECT COUNT(*) FROM users WHERE id = $2 AND id IN ({})",
+                    crate::reseller::subtree(1)
+                ),
+                args![root, id],
+            )
+            .await?;
+        visible = n > 0;
+    }
+    if visible {
+        Ok(u)
+    } else {
+        Err(ServiceError::not_found("user", id.to_string()))
+    }
+}
+
 /// Locks and reads a user inside a transaction (`FOR UPDATE` on PostgreSQL; SQLite write
 /// transactions are already exclusive).
 pub(crate) async fn user_for_update(tx: &mut Tx, id: Uuid) -> Result<User, ServiceError> {

@@ -168,6 +168,45 @@ pub async fn enable_at(
     Ok(codes)
 }
 
+/// Turns 2FA on for `username` with a secret given here rather than generated: only for the
+/// demo's admin, whose secret the README publishes so that any authenticator (or `oathtool
+/// --totp -b SECRET`) gives its codes. No recovery codes; audited as `user.2fa_enable`.
+pub async fn enable_with_known_secret(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    username: &str,
+    secret_base32: &str,
+) -> Result<(), ServiceError> {
+    let secret =
+        Secret::try_from_base32(secret_base32).map_err(|_| ServiceError::invalid("secret", "must be base32"))?;
+    let mut tx = db.begin().await?;
+    let id: Option<(Uuid,)> = tx
+        .fetch_optional("SELECT id FROM users WHERE username = $1", args![username])
+        .await?;
+    let (id,) = id.ok_or_else(|| ServiceError::not_found("user", username))?;
+    let user = user_for_update(&mut tx, id).await?;
+    if user.totp_enabled {
+        return Err(ServiceError::Conflict(format!("2FA is already enabled for {username}")));
+    }
+    let sealed = keys.encrypt(CONTEXT, id, secret.as_ref())?;
+    tx.execute(
+        "UPDATE users SET totp_secret_enc = $2, totp_enabled = $3, totp_last_step = NULL, updated_at = $4 \
+         WHERE id = $1",
+        args![id, sealed, true, now()],
+    )
+    .await?;
+    record(
+        &mut tx,
+        actor,
+        "user.2fa_enable",
+        &user,
+        json!({"totp": "enabled", "secret": "published demo secret"}),
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// Turns 2FA off: a sensitive action (typed username), with the password again and a current
 /// code in this request.
 pub async fn disable(db: &Db, actor: &Actor, proof: &Proof<'_>, password: &str) -> Result<(), ServiceError> {

@@ -42,6 +42,9 @@ fn cycle_days(cycle: &str) -> i64 {
 
 pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), ServiceError> {
     let mut taken: HashSet<(usize, String)> = HashSet::new();
+    // A domain is the main domain of one account per server (WHM refuses a second; the
+    // provider sandbox holds the demo's accounts, docs/adr/0018).
+    let mut hosted: HashSet<(usize, String)> = HashSet::new();
     for bi in 0..world.brands.len() {
         let Some(b) = world.brands.get(bi) else { continue };
         if b.spec.streaming {
@@ -89,6 +92,17 @@ pub(super) async fn services(ctx: &mut Ctx, world: &mut World) -> Result<(), Ser
                     None
                 } else {
                     servers.get((j + k) % servers.len().max(1)).copied()
+                };
+                let site = match server {
+                    Some(si) if !hosted.insert((si, site.clone())) => {
+                        let alt = match site.split_once('.') {
+                            Some((head, tail)) => format!("{head}-mail.{tail}"),
+                            None => format!("{site}-mail"),
+                        };
+                        hosted.insert((si, alt.clone()));
+                        alt
+                    }
+                    _ => site,
                 };
                 let username = server.map(|si| {
                     let base: String = compact(&site).chars().take(8).collect();

@@ -44,6 +44,7 @@ mod ops;
 mod payments;
 mod people;
 mod platform;
+mod sandbox;
 mod streaming;
 mod support;
 #[cfg(test)]
@@ -52,7 +53,8 @@ mod text;
 
 pub use bulk::bulk_tenants;
 pub use bulk_customers::{bench_document, bench_email, bulk_customers};
-pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD};
+pub use people::{DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET};
+pub use sandbox::{point_servers_at, sandbox_world, SandboxTarget, SimAccount, SimPackage, SimServer, SimWorld};
 
 macro_rules! report {
     ($($table:ident),* $(,)?) => {

@@ -340,6 +340,10 @@ fn role_str(role: &str) -> &'static str {
 pub const DEMO_PASSWORD: &str = "painel-demo-2024";
 /// The demo's platform super admin; `painel demo` logs in as it.
 pub const DEMO_ADMIN: &str = "admin";
+/// The demo admin's TOTP secret (base32), published in the README so that sensitive actions
+/// can be tried in the demo with any authenticator or `oathtool --totp -b SECRET`. Demo only:
+/// a real account's secret is generated at enrolment and never leaves it.
+pub const DEMO_TOTP_SECRET: &str = "OBQWS3TFNQWWIZLNN4WWCZDNNFXCCIJB";
 /// Every demo account with [`DEMO_PASSWORD`]: (username, role).
 pub const DEMO_LOGINS: [(&str, &str); 3] = [
     (DEMO_ADMIN, "super_admin"),

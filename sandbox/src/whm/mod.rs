@@ -35,6 +35,9 @@ pub struct WhmInit {
     pub version: String,
     /// The shared IP accounts get.
     pub ip: String,
+    /// Disk the server uses besides the accounts it holds (None: 3–8 % of the disk, from the
+    /// seed).
+    pub system_disk_mb: Option<u64>,
 }
 
 impl WhmInit {
@@ -47,6 +50,7 @@ impl WhmInit {
             accounts: Vec::new(),
             version: "11.118.0.15".to_owned(),
             ip: "203.0.113.10".to_owned(),
+            system_disk_mb: None,
         }
     }
 
@@ -85,6 +89,9 @@ const HANG_FOR: Duration = Duration::from_secs(600);
 impl WhmServer {
     pub fn new(seed: u64, name: &str, init: &WhmInit) -> Result<Self, String> {
         let mut st = WhmState::new(seed, name, &init.api_user, &init.ip, &init.version, init.limits);
+        if let Some(mb) = init.system_disk_mb {
+            st.set_system_disk_mb(mb);
+        }
         for p in &init.packages {
             st.packages.insert(p.name.clone(), p.clone());
         }

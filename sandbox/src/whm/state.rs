@@ -190,6 +190,10 @@ impl WhmState {
         }
     }
 
+    pub fn set_system_disk_mb(&mut self, mb: u64) {
+        self.base_disk_mb = mb;
+    }
+
     pub fn disk_used_mb(&self) -> u64 {
         self.base_disk_mb + self.accounts.values().map(|a| a.disk_used_mb).sum::<u64>()
     }

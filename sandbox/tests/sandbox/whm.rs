@@ -100,6 +100,17 @@ async fn capacity_is_real() {
     let v = call(&sb, "createacct", &[("username", "c1"), ("domain", "c1.com")]).await;
     assert_eq!(result(&v), 0);
     assert!(reason(&v).contains("limit of 2 accounts"));
+    // Capacity changed at run time: room for one more, then full again.
+    let limits = painel_sandbox::WhmLimits {
+        max_accounts: 3,
+        disk_total_mb: 100_000,
+    };
+    sb.set_whm_limits(GRU, limits).unwrap();
+    let v = call(&sb, "createacct", &[("username", "c1"), ("domain", "c1.com")]).await;
+    assert_eq!(result(&v), 1, "{v}");
+    let v = call(&sb, "createacct", &[("username", "d1"), ("domain", "d1.com")]).await;
+    assert!(reason(&v).contains("limit of 3 accounts"), "{v}");
+    assert!(sb.set_whm_limits("whm-nowhere", limits).is_err());
     let d = call(&sb, "getdiskusage", &[]).await;
     let p = &d["data"]["partition"][0];
     assert_eq!(p["total"].as_u64().unwrap(), 100_000 * 1024);

@@ -25,7 +25,7 @@ const CREDENTIALS: &[(&str, &str, &str)] = &[("username", "Username", ""), ("pas
 const WITH_CODE: &[(&str, &str, &str)] = &[
     ("username", "Username", ""),
     ("password", "Password", ""),
-    ("code", "2FA code", "6 digits, or a recovery code"),
+    ("code", "2FA/recovery code", "123456"),
 ];
 
 /// What the app should do after the screen handled an action.

@@ -220,6 +220,12 @@ pub trait Screen: Any + Send {
     /// The keys it answers to now, outside a dialog.
     fn keys(&self) -> Keys;
 
+    /// What Enter does in the open dialog, when "save"/"confirm" would not say it ("verify",
+    /// "block", "transfer"): the hint bar tells what the key really does.
+    fn accept_label(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The permission `a` needs here, when it needs one (a changing key): the hint bar and
     /// help leave out what the actor's grants do not allow, and the app refuses it before
     /// any call. The service layer is still the real gate.
@@ -265,6 +271,7 @@ impl dyn Screen {
     /// confirms a dialog rather than saving a form).
     pub fn label(&self, a: &Action) -> Option<&'static str> {
         match (self.dialog(), a) {
+            (Some(_), Action::Accept) if self.accept_label().is_some() => self.accept_label(),
             (Some(Dialog::Confirm { .. }), Action::Accept) => Some("confirm"),
             (Some(Dialog::Notice), Action::Accept) => Some("close"),
             (Some(_), _) => None,
@@ -309,6 +316,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
     match route {
         Route::Tenant { key, tab } => Box::new(tenants::detail::TenantDetail::new(key.clone(), *tab, theme)),
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
+        Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -356,6 +364,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Page(p) => page_permission(p.path),
         Route::Tenant { .. } => Some(Permission::TenantsRead),
         Route::Customer { .. } => Some(Permission::CustomersRead),
+        Route::User { .. } => Some(Permission::TenantsRead),
     }
 }
 

@@ -2,6 +2,7 @@
 //! and an honest empty state. Also embedded in the tenant detail (its billing tab).
 
 use backend::browse::{self, BrowseQuery, Table};
+use backend::customers::{history_table, ACTIVITY_VIEW};
 use backend::db::Cell;
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
@@ -41,9 +42,12 @@ impl Source for View {
         };
         Ok(Box::new(move |env| {
             async move {
-                match browse::view(key) {
-                    Some(v) => browse::browse(&env.db, &env.actor, v, &query).await,
-                    None => Err(ServiceError::not_found("view", key)),
+                match (browse::view(key), query.customer) {
+                    (Some(v), _) => browse::browse(&env.db, &env.actor, v, &query).await,
+                    (None, Some(c)) if key == ACTIVITY_VIEW => {
+                        history_table(&env.db, &env.actor, c, query.filter.as_deref()).await
+                    }
+                    (None, _) => Err(ServiceError::not_found("view", key)),
                 }
             }
             .boxed()
@@ -64,7 +68,7 @@ impl BrowseState {
     pub fn new(view_key: &'static str, title: String, tenant: Option<Uuid>) -> BrowseState {
         BrowseState {
             title,
-            available: backend::browse::view(view_key).is_some(),
+            available: backend::browse::view(view_key).is_some() || view_key == ACTIVITY_VIEW,
             columns: crate::screens::columns_for(view_key),
             list: List::new(
                 "browse",

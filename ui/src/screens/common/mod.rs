@@ -7,3 +7,4 @@ pub mod confirm;
 pub mod filter;
 pub mod list;
 pub mod paging;
+pub mod picker;

@@ -3,6 +3,7 @@
 //! each a browse view narrowed to this customer (`BrowseQuery::customer`), in the actor's
 //! scope like every list.
 
+use backend::authz::Permission;
 use backend::customers::{self, Customer};
 use backend::ServiceError;
 use crossterm::event::KeyEvent;
@@ -13,7 +14,8 @@ use widgets::{KeyValuePanel, KvEntry, Theme, Tone};
 use crate::action::Action;
 use crate::router::{CustomerTab, Route};
 use crate::screens::common::browse::{tone_for, BrowseState};
-use crate::screens::{Ctx, Keys, Mode, Screen, TABS};
+use crate::screens::customers::change::{Changed, Modal};
+use crate::screens::{Ctx, Dialog, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
 
 struct Reply(Result<Customer, ServiceError>);
@@ -27,6 +29,8 @@ pub struct CustomerScreen {
     /// One table per tab but the profile, in [`CustomerTab::ALL`] order, once the customer is
     /// known.
     pub tables: Vec<(CustomerTab, BrowseState)>,
+    /// The edit form, block/unblock or transfer dialog, while open.
+    pub modal: Option<Modal>,
 }
 
 impl CustomerScreen {
@@ -37,6 +41,7 @@ impl CustomerScreen {
             customer: None,
             error: None,
             tables: Vec::new(),
+            modal: None,
         }
     }
 
@@ -83,6 +88,15 @@ impl CustomerScreen {
     }
 }
 
+/// "suspended" reads as "blocked: <reason>" on a customer.
+fn status_text(c: &Customer) -> String {
+    match (c.status.as_str(), &c.status_reason) {
+        ("suspended", Some(r)) => format!("blocked: {r}"),
+        ("suspended", None) => "blocked".to_owned(),
+        (s, _) => s.to_owned(),
+    }
+}
+
 /// The profile as label/value rows.
 pub fn entries(c: &Customer) -> Vec<KvEntry<'static>> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
@@ -92,8 +106,9 @@ pub fn entries(c: &Customer) -> Vec<KvEntry<'static>> {
         KvEntry::new("E-mail", c.email.clone()),
         KvEntry::new("Phone", opt(&c.phone)),
         KvEntry::new("Document", opt(&c.document)),
-        KvEntry::new("Status", c.status.clone()).tone(tone_for(&c.status)),
+        KvEntry::new("Status", status_text(c)).tone(tone_for(&c.status)),
         KvEntry::new("Tenant", c.tenant_slug.clone()),
+        KvEntry::new("Reseller", opt(&c.reseller)),
     ];
     if !c.notes.is_empty() {
         rows.push(KvEntry::new("Notes", c.notes.clone()));
@@ -117,13 +132,42 @@ impl Screen for CustomerScreen {
     }
 
     fn mode(&self) -> Mode {
+        if self.modal.is_some() {
+            return Mode::Form;
+        }
         self.table().map_or(Mode::List, BrowseState::mode)
     }
 
+    fn dialog(&self) -> Option<Dialog> {
+        self.modal.as_ref().map(Modal::dialog)
+    }
+
+    fn accept_label(&self) -> Option<&'static str> {
+        self.modal.as_ref().map(Modal::accept_label)
+    }
+
     fn keys(&self) -> Keys {
-        match self.table() {
+        let keys = match self.table() {
             Some(b) => Keys::new().with(&b.list.keys()).with(TABS),
             None => Keys::new().with(TABS).with(&[Action::Refresh]),
+        };
+        match &self.customer {
+            Some(c) => {
+                let block = if c.status == "suspended" { "unblock" } else { "block" };
+                keys.with(&[Action::Edit])
+                    .labelled(Action::Block, block)
+                    .with(&[Action::Transfer])
+            }
+            None => keys,
+        }
+    }
+
+    fn needs(&self, a: &Action) -> Option<Permission> {
+        match a {
+            Action::Edit => Some(Permission::CustomersUpdate),
+            Action::Block => Some(Permission::CustomersBlock),
+            Action::Transfer => Some(Permission::CustomersTransfer),
+            _ => None,
         }
     }
 
@@ -132,6 +176,16 @@ impl Screen for CustomerScreen {
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(m) = &mut self.modal {
+            if m.on_action(a, ctx) {
+                self.modal = None;
+            }
+            return true;
+        }
+        if let (Some(c), Action::Edit | Action::Block | Action::Transfer) = (&self.customer, a) {
+            self.modal = Modal::open(a, c, ctx);
+            return true;
+        }
         if !matches!(a, Action::Refresh) {
             if let Some(b) = self.table_mut() {
                 if b.on_action(a, ctx) {
@@ -149,6 +203,9 @@ impl Screen for CustomerScreen {
     }
 
     fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        if let Some(m) = &mut self.modal {
+            return m.on_input(key, ctx);
+        }
         if let Some(b) = self.table_mut() {
             b.on_input(key, ctx);
         }
@@ -167,6 +224,31 @@ impl Screen for CustomerScreen {
                 return;
             }
             Err(m) => m,
+        };
+        let msg = match msg.downcast::<Changed>() {
+            Ok(r) => {
+                match r.0 {
+                    Ok(c) => {
+                        if let Some(m) = self.modal.take() {
+                            ctx.emit(Action::Flash(m.done_message(&c)));
+                        }
+                        self.loaded(c, ctx);
+                    }
+                    Err(e) => match &mut self.modal {
+                        Some(m) => m.failed(&e),
+                        None => ctx.emit(Action::FlashError(e.to_string())),
+                    },
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        let msg = match &mut self.modal {
+            Some(m) => match m.apply(msg) {
+                Ok(()) => return,
+                Err(msg) => msg,
+            },
+            None => msg,
         };
         if let Some((_, b)) = self.tables.iter_mut().find(|(t, _)| t.key() == slot) {
             b.apply(msg, ctx);
@@ -187,6 +269,9 @@ impl Screen for CustomerScreen {
             f.render_widget(KeyValuePanel::new(&rows, theme).title(&title).focused(true), area);
         } else if let Some(b) = self.table_mut() {
             b.draw(f, area, theme);
+        }
+        if let Some(m) = &self.modal {
+            m.draw(f, area, theme);
         }
     }
 }

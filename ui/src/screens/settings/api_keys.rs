@@ -20,6 +20,7 @@ use crate::form::Form;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
 use crate::screens::common::list::{FilterMode, List, Query, Read, Source};
+use crate::screens::common::picker::{PickFrom, PickerField};
 use crate::screens::{page_route, Ctx, Dialog, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
 
@@ -32,9 +33,10 @@ enum Reply {
 const PAGE: &str = "api-keys";
 const CREATE: &str = "api-key-create";
 const REVOKE: &str = "api-key-revoke";
+const PICK: &str = "api-key-tenant";
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
-    ("tenant", "Tenant", "slug or id"),
+    ("tenant", "Tenant (search)", "streammax"),
     ("name", "Name", "Billing bot"),
     ("scopes", "Scopes", "customers:read, services:read"),
 ];
@@ -71,6 +73,8 @@ pub struct ApiKeysScreen {
     pub shown: Option<Shown>,
     /// The key a revoke confirmation is about, and whether it was sent.
     pub confirm: Option<(ApiKey, bool)>,
+    /// The tenant field's picker (type to search, Enter to choose).
+    pub tenant: PickerField,
 }
 
 impl Default for ApiKeysScreen {
@@ -78,6 +82,7 @@ impl Default for ApiKeysScreen {
         ApiKeysScreen {
             list: List::new(PAGE, Keyring, FilterMode::Off),
             form: None,
+            tenant: PickerField::new("tenant", "Tenant for the key", PickFrom::Tenants, PICK),
             shown: None,
             confirm: None,
         }
@@ -104,6 +109,18 @@ impl Screen for ApiKeysScreen {
             Some(Dialog::Notice)
         } else {
             self.confirm.is_some().then_some(Dialog::Confirm { fields: false })
+        }
+    }
+
+    fn accept_label(&self) -> Option<&'static str> {
+        if self.tenant.open.is_some() {
+            Some("choose")
+        } else if self.form.is_some() {
+            Some("create")
+        } else if self.confirm.is_some() {
+            Some("revoke")
+        } else {
+            None
         }
     }
 
@@ -149,14 +166,17 @@ impl Screen for ApiKeysScreen {
         true
     }
 
-    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         if let (Some((form, false)), None, None) = (&mut self.form, &self.shown, &self.confirm) {
-            form.input(key);
+            if !self.tenant.on_input(form, key, ctx) {
+                form.input(key);
+            }
         }
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
         let Some(msg) = self.list.apply(msg, ctx) else { return };
+        let Err(msg) = self.tenant.apply(msg) else { return };
         let Ok(reply) = msg.downcast::<Reply>() else { return };
         match *reply {
             Reply::Created(r) => match r {
@@ -249,6 +269,7 @@ impl Screen for ApiKeysScreen {
                 "Scopes: permission keys, comma-separated · Enter create · Esc cancel"
             };
             form.draw(f, popup, "New API key", footer, theme, !*busy);
+            self.tenant.draw(f, crate::chrome::popup_frame(f), theme);
         }
         if let Some((key, _)) = &self.confirm {
             let message = format!(
@@ -301,6 +322,9 @@ impl ApiKeysScreen {
             return;
         }
         if let Some((form, busy)) = &mut self.form {
+            if !*busy && self.tenant.on_action(form, a, ctx) {
+                return;
+            }
             match a {
                 Action::NextField => form.next(),
                 Action::PrevField => form.prev(),
@@ -312,7 +336,10 @@ impl ApiKeysScreen {
                         Reply::Created(apikeys::create(&env.db, &env.actor, k).await)
                     });
                 }
-                Action::Close | Action::Back => self.form = None,
+                Action::Close | Action::Back => {
+                    self.form = None;
+                    self.tenant.open = None;
+                }
                 _ => {}
             }
         }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod security;
+pub mod user;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

@@ -32,7 +32,7 @@ const ENROLL: &str = "security-enroll";
 const ENABLE: &str = "security-enable";
 
 const PASSWORD: &[(&str, &str, &str)] = &[("password", "Password", "")];
-const CODE: &[(&str, &str, &str)] = &[("code", "Code", "6 digits from the app")];
+const CODE: &[(&str, &str, &str)] = &[("code", "Code", "123456")];
 
 /// Where enrolment is.
 pub enum Step {
@@ -169,6 +169,14 @@ impl Screen for SecurityScreen {
             Step::Idle => None,
             Step::Password { .. } | Step::Scan { .. } => Some(Dialog::Form),
             Step::Codes(_) => Some(Dialog::Notice),
+        }
+    }
+
+    fn accept_label(&self) -> Option<&'static str> {
+        match self.step {
+            Step::Password { .. } => Some("continue"),
+            Step::Scan { .. } => Some("turn on"),
+            _ => None,
         }
     }
 

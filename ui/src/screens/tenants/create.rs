@@ -19,16 +19,24 @@ struct Created(Result<Tenant, ServiceError>);
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
     ("name", "Name", "Acme Hosting"),
-    ("slug", "Slug", "from the name"),
+    ("slug", "Slug (auto if empty)", "acme-hosting"),
     ("domain", "Domain", "acme.example.com"),
-    ("tier", "Tier", "basic (free, basic, pro, enterprise)"),
-    ("currency", "Currency", "BRL"),
-    ("logo_text", "Logo text", "the name"),
-    ("primary_color", "Primary colour", "#3b82f6"),
-    ("accent_color", "Accent colour", "#f59e0b"),
-    ("sender_name", "Sender name", "optional"),
-    ("sender_email", "Sender e-mail", "optional"),
-    ("support_email", "Support e-mail", "optional"),
+    ("tier", "Tier", "pro"),
+    ("currency", "Currency", "USD"),
+    ("logo_text", "Logo text", "ACME"),
+    ("primary_color", "Primary colour", "#1e90ff"),
+    ("accent_color", "Accent colour", "#ff8c00"),
+    ("sender_name", "Sender name", "Acme Suporte"),
+    ("sender_email", "Sender e-mail", "noreply@acme.example.com"),
+    ("support_email", "Support e-mail", "help@acme.example.com"),
+];
+
+/// What the service applies to an empty field, filled in as real values (not grey text).
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("tier", "basic"),
+    ("currency", "BRL"),
+    ("primary_color", "#3b82f6"),
+    ("accent_color", "#f59e0b"),
 ];
 
 pub struct TenantForm {
@@ -38,10 +46,11 @@ pub struct TenantForm {
 
 impl TenantForm {
     pub fn new() -> TenantForm {
-        TenantForm {
-            form: Form::new(FIELDS),
-            busy: false,
+        let mut form = Form::new(FIELDS);
+        for (k, v) in DEFAULTS {
+            form.set(k, v);
         }
+        TenantForm { form, busy: false }
     }
 
     fn input(&self) -> NewTenant {
@@ -77,6 +86,10 @@ impl Screen for TenantForm {
 
     fn keys(&self) -> Keys {
         Keys::new().with(TABS)
+    }
+
+    fn accept_label(&self) -> Option<&'static str> {
+        Some("create")
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
@@ -123,7 +136,7 @@ impl Screen for TenantForm {
         let footer = if self.busy {
             "Saving…"
         } else {
-            "Empty fields take the defaults shown · Enter save · Esc cancel"
+            "Grey = an example · e-mails optional · Enter create · Esc cancel"
         };
         self.form.draw(f, area, "New tenant", footer, theme, true);
     }

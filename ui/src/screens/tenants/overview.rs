@@ -8,20 +8,20 @@ use crate::screens::common::browse::tone_for;
 
 pub const BRANDING: &[(&str, &str, &str)] = &[
     ("logo_text", "Logo text", ""),
-    ("primary_color", "Primary colour", "#rrggbb"),
-    ("accent_color", "Accent colour", "#rrggbb"),
+    ("primary_color", "Primary colour", "#1e90ff"),
+    ("accent_color", "Accent colour", "#ff8c00"),
     ("domain", "Domain", ""),
-    ("sender_name", "Sender name", "none"),
-    ("sender_email", "Sender e-mail", "none"),
-    ("support_email", "Support e-mail", "none"),
+    ("sender_name", "Sender name", "Acme Suporte"),
+    ("sender_email", "Sender e-mail", "noreply@acme.example.com"),
+    ("support_email", "Support e-mail", "help@acme.example.com"),
 ];
 
 pub const LIMITS: &[(&str, &str, &str)] = &[
-    ("max_customers", "Customers", "unlimited"),
-    ("max_services", "Services", "unlimited"),
-    ("max_storage_gb", "Storage (GB)", "unlimited"),
-    ("max_domains", "Domains", "unlimited"),
-    ("max_tickets_month", "Tickets/month", "unlimited"),
+    ("max_customers", "Customers", "500"),
+    ("max_services", "Services", "1000"),
+    ("max_storage_gb", "Storage (GB)", "200"),
+    ("max_domains", "Domains", "300"),
+    ("max_tickets_month", "Tickets/month", "100"),
 ];
 
 pub fn limit_text(v: Option<i64>) -> String {

@@ -1,0 +1,322 @@
+//! A picker: type to search, arrows to move, Enter to choose. Used wherever a form asks for
+//! a tenant (instead of free text that fails later with "tenant not found: StreamMax") and
+//! for the reseller a customer is transferred to. The search runs in the service layer, in
+//! the actor's scope, so it offers only what the actor may pick; the service checks again.
+
+use backend::customers;
+use backend::tenants::{self, TenantQuery};
+use backend::ServiceError;
+use crossterm::event::{Event, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+use widgets::text::sanitize;
+use widgets::Theme;
+
+use crate::action::Action;
+use crate::screens::Ctx;
+use crate::tasks::Msg;
+
+/// One thing to pick: `key` is what the service takes (a slug, a username).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub key: String,
+    pub label: String,
+    pub detail: String,
+}
+
+/// Where the choices come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickFrom {
+    /// Tenants the actor sees, by slug, name or domain.
+    Tenants,
+    /// Resellers customer `customer` may be transferred to.
+    Resellers { customer: String },
+}
+
+/// What the owner should do after the picker handled an action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Picked {
+    Keep,
+    Chosen(Choice),
+    Cancelled,
+}
+
+struct Found(Result<Vec<Choice>, ServiceError>);
+
+pub struct Picker {
+    pub title: String,
+    pub from: PickFrom,
+    pub input: Input,
+    pub choices: Vec<Choice>,
+    pub selected: usize,
+    pub error: Option<String>,
+    pub loading: bool,
+    slot: &'static str,
+}
+
+/// How many choices a search brings.
+const SHOWN: usize = 8;
+
+impl Picker {
+    /// `slot`: the owner's task slot for the searches (results come back through the owner's
+    /// `apply`, which hands them to [`Picker::apply`]).
+    pub fn new(title: impl Into<String>, from: PickFrom, slot: &'static str) -> Picker {
+        Picker {
+            title: title.into(),
+            from,
+            input: Input::default(),
+            choices: Vec::new(),
+            selected: 0,
+            error: None,
+            loading: false,
+            slot,
+        }
+    }
+
+    /// The first search (everything, first page).
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        self.search(ctx, false);
+    }
+
+    fn search(&mut self, ctx: &mut Ctx, debounce: bool) {
+        let term = self.input.value().trim().to_owned();
+        let from = self.from.clone();
+        self.loading = true;
+        let call = move |env: crate::tasks::Env| async move {
+            let r = match from {
+                PickFrom::Tenants => {
+                    let q = TenantQuery {
+                        filter: (!term.is_empty()).then_some(term),
+                        limit: SHOWN,
+                        ..TenantQuery::default()
+                    };
+                    tenants::list(&env.db, &env.actor, &q).await.map(|p| {
+                        p.items
+                            .into_iter()
+                            .map(|t| Choice {
+                                key: t.slug.clone(),
+                                label: t.slug,
+                                detail: format!("{} · {}", t.name, t.status),
+                            })
+                            .collect()
+                    })
+                }
+                PickFrom::Resellers { customer } => customers::transfer_targets(&env.db, &env.actor, &customer, &term)
+                    .await
+                    .map(|v| {
+                        v.into_iter()
+                            .map(|r| Choice {
+                                key: r.username.clone(),
+                                label: r.username,
+                                detail: r.role,
+                            })
+                            .collect()
+                    }),
+            };
+            Found(r)
+        };
+        if debounce {
+            ctx.debounced(self.slot, call);
+        } else {
+            ctx.load(self.slot, call);
+        }
+    }
+
+    /// Typing narrows the choices (debounced).
+    pub fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        let changed = self.input.handle_event(&Event::Key(key)).is_some_and(|c| c.value);
+        if changed {
+            self.search(ctx, true);
+        }
+    }
+
+    pub fn on_action(&mut self, a: &Action) -> Picked {
+        let n = self.choices.len();
+        match a {
+            Action::Close | Action::Back => return Picked::Cancelled,
+            Action::NextField | Action::Down if n > 0 => self.selected = (self.selected + 1) % n,
+            Action::PrevField | Action::Up if n > 0 => self.selected = (self.selected + n - 1) % n,
+            Action::Accept => {
+                if let Some(c) = self.choices.get(self.selected) {
+                    return Picked::Chosen(c.clone());
+                }
+                self.error = Some("nothing matches: type part of a name".to_owned());
+            }
+            _ => {}
+        }
+        Picked::Keep
+    }
+
+    /// Takes a search result if `msg` is one; otherwise gives the message back.
+    pub fn apply(&mut self, msg: Msg) -> Result<(), Msg> {
+        let found = msg.downcast::<Found>()?;
+        self.loading = false;
+        match found.0 {
+            Ok(v) => {
+                self.choices = v;
+                self.selected = 0;
+                self.error = None;
+            }
+            Err(e) => {
+                self.choices.clear();
+                self.error = Some(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn slot(&self) -> &'static str {
+        self.slot
+    }
+
+    /// Draws the picker as a box in the middle of `area`.
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let w = area.width.min(60);
+        let h = area.height.min(SHOWN as u16 + 5);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        f.render_widget(Clear, r);
+        let block = theme
+            .block(true)
+            .title(theme.title_line(&self.title, usize::from(w.saturating_sub(2))));
+        let inner = block.inner(r);
+        f.render_widget(block, r);
+        let [query, list, status] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        let typed = self.input.value();
+        let line = if typed.is_empty() {
+            Line::from(vec![
+                Span::styled("› ", theme.accent),
+                Span::styled("type to search", theme.placeholder()),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled("› ", theme.accent),
+                Span::raw(sanitize(typed).into_owned()),
+            ])
+        };
+        f.render_widget(Paragraph::new(line), query);
+        f.set_cursor_position((query.x + 2 + self.input.visual_cursor() as u16, query.y));
+        let rows: Vec<Line> = self
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mark = if i == self.selected { "▸ " } else { "  " };
+                let style = if i == self.selected {
+                    theme.selection
+                } else {
+                    theme.base
+                };
+                Line::from(vec![
+                    Span::styled(format!("{mark}{}", sanitize(&c.label)), style),
+                    Span::styled(format!("  {}", sanitize(&c.detail)), theme.muted),
+                ])
+            })
+            .collect();
+        f.render_widget(Paragraph::new(rows), list);
+        let note = match (&self.error, self.loading, self.choices.is_empty()) {
+            (Some(e), _, _) => Span::styled(sanitize(e).into_owned(), theme.error),
+            (None, true, _) => Span::styled("searching…", theme.muted),
+            (None, false, true) => Span::styled("no match", theme.muted),
+            (None, false, false) => Span::styled("↑↓ move · enter choose · esc cancel", theme.muted),
+        };
+        f.render_widget(Paragraph::new(Line::from(note)), status);
+    }
+}
+
+/// A form field filled through a [`Picker`]: typing in it (or Enter on it) opens the picker
+/// seeded with what was typed; choosing writes the choice's key into the field and moves on.
+/// The owner hands it keys, actions and messages first; it says whether it took them.
+pub struct PickerField {
+    pub field: &'static str,
+    pub title: &'static str,
+    pub from: PickFrom,
+    slot: &'static str,
+    pub open: Option<Picker>,
+}
+
+impl PickerField {
+    pub fn new(field: &'static str, title: &'static str, from: PickFrom, slot: &'static str) -> PickerField {
+        PickerField {
+            field,
+            title,
+            from,
+            slot,
+            open: None,
+        }
+    }
+
+    fn focused(&self, form: &crate::form::Form) -> bool {
+        form.fields.get(form.focus).is_some_and(|f| f.key == self.field)
+    }
+
+    fn start(&mut self, form: &crate::form::Form, ctx: &mut Ctx) {
+        let mut p = Picker::new(self.title, self.from.clone(), self.slot);
+        p.input = Input::new(form.value(self.field));
+        p.start(ctx);
+        self.open = Some(p);
+    }
+
+    /// A key for the form: taken when the picker is open, or when the field has focus (the
+    /// key then opens the picker and is typed into it).
+    pub fn on_input(&mut self, form: &crate::form::Form, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.open.is_none() {
+            if !self.focused(form) {
+                return false;
+            }
+            self.start(form, ctx);
+        }
+        if let Some(p) = &mut self.open {
+            p.on_input(key, ctx);
+        }
+        true
+    }
+
+    /// An action for the form: taken while the picker is open, and Enter on the field opens
+    /// it (instead of sending the form with a half-typed tenant).
+    pub fn on_action(&mut self, form: &mut crate::form::Form, a: &Action, ctx: &mut Ctx) -> bool {
+        let Some(p) = &mut self.open else {
+            if *a == Action::Accept && self.focused(form) && form.value(self.field).trim().is_empty() {
+                self.start(form, ctx);
+                return true;
+            }
+            return false;
+        };
+        match p.on_action(a) {
+            Picked::Keep => {}
+            Picked::Cancelled => self.open = None,
+            Picked::Chosen(c) => {
+                form.set(self.field, &c.key);
+                if let Some(f) = form.fields.iter_mut().find(|f| f.key == self.field) {
+                    f.error = None;
+                }
+                form.next();
+                self.open = None;
+            }
+        }
+        true
+    }
+
+    /// A search result, if `msg` is one for the open picker.
+    pub fn apply(&mut self, msg: Msg) -> Result<(), Msg> {
+        match &mut self.open {
+            Some(p) => p.apply(msg),
+            None => Err(msg),
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        if let Some(p) = &self.open {
+            p.draw(f, area, theme);
+        }
+    }
+}
