@@ -44,6 +44,11 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             };
             crate::bench_provision::run(cfg, b).await
         }
+        BenchCmd::Webhooks {
+            requests,
+            concurrency,
+            writers,
+        } => crate::bench_webhooks::run(cfg, requests, concurrency, writers).await,
         BenchCmd::JobsWorker { concurrency, prefetch } => {
             crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }

@@ -92,6 +92,8 @@ pub enum Command {
     Apikeys(ApikeysCmd),
     /// Run jobs from the queue until SIGTERM/SIGINT, then drain.
     Worker(WorkerArgs),
+    /// The HTTP side: provider webhooks, /healthz, /readyz, /metrics (docs/adr/0023).
+    Serve(ServeArgs),
     /// Recurring jobs (cron, UTC) that the workers' schedulers fire.
     #[command(subcommand)]
     Schedules(SchedulesCmd),
@@ -477,6 +479,26 @@ pub struct WorkerArgs {
     pub no_scheduler: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed on start).
+    #[arg(long, env = "PAINEL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// File with the Stripe endpoint's signing secret(s), one per line, mode 0600 (default:
+    /// `stripe-webhook-secret` in the data directory; PAINEL_STRIPE_WEBHOOK_SECRET wins).
+    #[arg(long)]
+    pub stripe_secret_file: Option<std::path::PathBuf>,
+    /// Commit each webhook on its own instead of grouping concurrent ones (for comparison).
+    #[arg(long)]
+    pub no_batching: bool,
+    /// Most webhook events in one commit.
+    #[arg(long, default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Writer tasks committing webhook batches.
+    #[arg(long, default_value_t = 2)]
+    pub writers: usize,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SchedulesCmd {
     /// List schedules with their next run.
@@ -799,6 +821,17 @@ pub enum BenchCmd {
         customers: usize,
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+    },
+    /// Verified webhook intake through `painel serve` on loopback: commit per request, then
+    /// group commit, each with req/s and p50/p99.
+    Webhooks {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Writer tasks of the group commit.
+        #[arg(long, default_value_t = 2)]
+        writers: usize,
     },
     /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
     Render {

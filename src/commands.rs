@@ -63,6 +63,7 @@ pub async fn dispatch(cfg: &Config, db: &Db, command: Command, format: OutputFor
             return Ok(());
         }
         Command::Worker(args) => return worker::run(cfg, db, args).await,
+        Command::Serve(args) => return crate::serve::run(cfg, db, args).await,
         Command::Init(a) => return auth::init(cfg, db, a, &mut out).await,
         Command::Login(a) => return auth::login(cfg, db, a, &mut out).await,
         Command::Logout { all } => return auth::logout(cfg, db, all, &mut out).await,

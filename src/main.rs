@@ -6,6 +6,7 @@ mod bench;
 mod bench_find;
 mod bench_jobs;
 mod bench_provision;
+mod bench_webhooks;
 mod cli;
 mod commands;
 mod config;
@@ -18,6 +19,7 @@ mod prompt;
 mod qr;
 mod records;
 mod sandbox_cmd;
+mod serve;
 mod session_store;
 
 use std::io::IsTerminal;

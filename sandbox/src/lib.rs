@@ -17,6 +17,7 @@ mod control;
 mod faults;
 mod rng;
 mod server;
+pub mod stripe;
 mod tls;
 pub mod whm;
 

@@ -59,6 +59,10 @@ impl Handlers {
         h.register("audit.note", super::handlers::audit_note);
         h.register("jobs.cleanup", super::handlers::jobs_cleanup);
         h.register("audit.checkpoint", super::checkpoint::audit_checkpoint);
+        h.register(
+            crate::billing::webhooks::JOB_KIND,
+            crate::billing::webhooks::process::handle,
+        );
         h
     }
 
