@@ -15,8 +15,8 @@ use crate::records::TenantRow;
 
 mod apikeys;
 pub mod auth;
-pub mod hosting;
 pub mod billing;
+pub mod hosting;
 mod jobs;
 pub mod keys;
 mod roles;
