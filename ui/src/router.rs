@@ -56,6 +56,7 @@ pub const PAGES: &[Page] = &[
     // The job queues (issue 4): depths, throughput, running jobs and the live failure feed.
     page("services/provisioning", "Provisioning", "services", None).aka(&["queues", "queue"]),
     page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
+    page("services/new", "Order", "services", None).aka(&["order"]),
     page("migrations", "Queue", "migrations", Some("migrations")),
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
@@ -107,6 +108,7 @@ pub const SECTIONS: &[Section] = &[
             "services/drift",
             "services/provisioning",
             "services/jobs",
+            "services/new",
         ],
     },
     Section {
@@ -471,6 +473,7 @@ impl Route {
             Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
+            Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),
             Route::Page(_) | Route::User { .. } => None,
         }
     }

@@ -308,6 +308,7 @@ const SCREENS: &[(&str, Make)] = &[
         Box::<services::queues::QueuesScreen>::default()
     }),
     ("services/jobs", |_| Box::<services::jobs::JobsList>::default()),
+    ("services/new", |_| Box::<services::create::OrderForm>::default()),
     ("settings/api-keys", |_| {
         Box::<settings::api_keys::ApiKeysScreen>::default()
     }),
@@ -363,6 +364,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "customers" => Permission::CustomersRead,
         "servers/capacity" => Permission::ServersRead,
         "servers/create" => Permission::ServersManage,
+        "services/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         "billing/credits" => Permission::BillingRead,

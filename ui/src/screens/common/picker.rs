@@ -35,6 +35,31 @@ pub enum PickFrom {
     Tenants,
     /// Resellers customer `customer` may be transferred to.
     Resellers { customer: String },
+    /// Customers the actor sees, by name, e-mail or document; the key is the customer's id.
+    Customers,
+    /// The hosting plans of customer `customer`'s tenant, by code or name.
+    Plans { customer: String },
+}
+
+/// The hosting plans of `customer`'s tenant whose code or name holds `term`.
+async fn plans_of(env: &crate::tasks::Env, customer: &str, term: &str) -> Result<Vec<Choice>, ServiceError> {
+    if customer.trim().is_empty() {
+        return Err(ServiceError::invalid("customer", "choose the customer first"));
+    }
+    let c = customers::get(&env.db, &env.actor, customer).await?;
+    let term = term.to_lowercase();
+    let all = backend::hosting::plans::list(&env.db, &env.actor, Some(&c.tenant_slug)).await?;
+    Ok(all
+        .into_iter()
+        .filter(|p| p.status != "retired")
+        .filter(|p| term.is_empty() || p.code.to_lowercase().contains(&term) || p.name.to_lowercase().contains(&term))
+        .take(SHOWN)
+        .map(|p| Choice {
+            key: p.code.clone(),
+            label: p.code,
+            detail: format!("{} · {} · {}", p.name, p.region, p.billing_cycle),
+        })
+        .collect())
 }
 
 /// What the owner should do after the picker handled an action.
@@ -116,6 +141,24 @@ impl Picker {
                             })
                             .collect()
                     }),
+                PickFrom::Customers => {
+                    let q = customers::CustomerQuery {
+                        filter: (!term.is_empty()).then_some(term),
+                        limit: SHOWN,
+                        ..customers::CustomerQuery::default()
+                    };
+                    customers::list(&env.db, &env.actor, &q).await.map(|p| {
+                        p.items
+                            .into_iter()
+                            .map(|c| Choice {
+                                key: c.id.to_string(),
+                                label: c.name,
+                                detail: format!("{} · {} · {}", c.email, c.tenant_slug, c.status),
+                            })
+                            .collect()
+                    })
+                }
+                PickFrom::Plans { customer } => plans_of(&env, &customer, &term).await,
             };
             Found(r)
         };

@@ -58,7 +58,11 @@ impl Screen for ServicesList {
     }
 
     fn keys(&self) -> Keys {
-        Keys::new().with(&self.list.keys()).with(&[Action::Open])
+        Keys::new().with(&self.list.keys()).with(&[Action::Open, Action::Create])
+    }
+
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Create).then_some(backend::authz::Permission::ServicesManage)
     }
 
     fn mode(&self) -> Mode {
@@ -74,6 +78,10 @@ impl Screen for ServicesList {
                 if let Some(s) = self.selected() {
                     ctx.emit(Action::Goto(format!("services/{}", s.id)));
                 }
+                true
+            }
+            Action::Create => {
+                ctx.emit(Action::Goto("services/new".into()));
                 true
             }
             _ => false,

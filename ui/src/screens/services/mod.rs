@@ -1,6 +1,7 @@
 //! Services: the hosting services list and one service's live screen, plans and add-ons (browse views), the queue screen (`provisioning`), the job list,
 //! and the job popups they share.
 
+pub mod create;
 pub mod job_confirm;
 pub mod job_detail;
 pub mod jobs;
