@@ -8,6 +8,7 @@ use backend::Db;
 use common::*;
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
+use painel_ui::screens::services::create::OrderForm;
 use painel_ui::screens::services::list::ServicesList;
 use painel_ui::screens::services::service::{Op, ServiceScreen};
 
@@ -76,4 +77,114 @@ async fn an_active_service_offers_suspend_and_terminate_asks_for_the_domain() {
     press(&mut app, KeyCode::Esc);
     app.settle().await;
     assert!(app.screen_as::<ServiceScreen>().unwrap().modal.is_none());
+}
+
+#[tokio::test]
+async fn the_order_form_at_80x24_empty_and_with_errors() {
+    let (db, _dir) = demo().await;
+    let mut app = app_on(&db, actor(), "services/new").await;
+    assert!(app.screen_as::<OrderForm>().is_some(), "{}", app.route().path());
+    let empty = screen_text(&render(&mut app, 80, 24));
+    assert!(empty.contains("New service") && empty.contains("e.g."), "{empty}");
+    assert_snapshot!("service_order_empty_80x24", stable(&empty));
+    // A customer that does not exist and a domain that is not one: the service's errors
+    // land on the fields and nothing is stored.
+    let before: i64 = db.scalar("SELECT COUNT(*) FROM services", vec![]).await.unwrap();
+    {
+        let f = &mut app.screen_as_mut::<OrderForm>().unwrap().form;
+        f.set("customer", "00000000-0000-0000-0000-000000000000");
+        f.set("plan", "basic");
+        f.set("domain", "not a domain");
+        f.focus = 2;
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = &app.screen_as::<OrderForm>().expect("the form stays").form;
+    assert!(
+        form.error.as_deref().is_some_and(|e| e.contains("customer not found")),
+        "{:?}",
+        form.error
+    );
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert_snapshot!("service_order_errors_80x24", stable(&text));
+    let (customer, _, plan) = orderable(&db).await;
+    {
+        let f = &mut app.screen_as_mut::<OrderForm>().unwrap().form;
+        f.set("customer", &customer.to_string());
+        f.set("plan", &plan);
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = &app.screen_as::<OrderForm>().expect("the form stays").form;
+    assert!(form.error_of("domain").is_some(), "{:?}", form.error);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert_snapshot!("service_order_domain_error_80x24", stable(&text));
+    let after: i64 = db.scalar("SELECT COUNT(*) FROM services", vec![]).await.unwrap();
+    assert_eq!(before, after);
+}
+
+/// An active customer (id and e-mail) and a hosting plan of its tenant that can be placed.
+async fn orderable(db: &Db) -> (uuid::Uuid, String, String) {
+    let rows: Vec<(uuid::Uuid, String, String)> = db
+        .fetch_all(
+            "SELECT c.id, c.email, p.code FROM customers c JOIN plans p ON p.tenant_id = c.tenant_id \
+             WHERE c.status = 'active' AND p.kind = 'hosting' AND p.status <> 'retired' \
+             AND p.external_package IS NOT NULL \
+             ORDER BY c.email, p.code LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("rows");
+    rows.into_iter()
+        .next()
+        .expect("an orderable customer and plan in the demo")
+}
+
+#[tokio::test]
+async fn ordering_through_the_keys_stores_a_pending_service_and_queues_its_job() {
+    let (db, _dir) = demo().await;
+    let (_, email, plan) = orderable(&db).await;
+    let mut app = app_on(&db, actor(), "services/list").await;
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert_eq!(app.route().path(), "services/new");
+    // The customer field is a picker: the e-mail finds the customer; Enter writes its id.
+    typ(&mut app, &email);
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("Customer") && text.contains(&email), "{text}");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let f = app.screen_as::<OrderForm>().unwrap();
+    let customer_id = f.form.value("customer");
+    assert!(customer_id.parse::<uuid::Uuid>().is_ok(), "{customer_id}");
+    assert_eq!(f.form.focus, 1);
+    // The plan picker offers the plans of that customer's tenant.
+    typ(&mut app, &plan);
+    app.settle().await;
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let f = app.screen_as::<OrderForm>().unwrap();
+    assert_eq!((f.form.value("plan"), f.form.focus), (plan.clone(), 2));
+    typ(&mut app, "loja-nova.example.com.br");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let rows: Vec<(uuid::Uuid, String, uuid::Uuid)> = db
+        .fetch_all(
+            "SELECT id, status, customer_id FROM services WHERE domain = 'loja-nova.example.com.br'",
+            vec![],
+        )
+        .await
+        .expect("rows");
+    let (id, status, customer) = rows.into_iter().next().expect("the service ordered");
+    assert_eq!(status, "pending");
+    assert_eq!(customer.to_string(), customer_id);
+    let jobs: i64 = db
+        .scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'hosting.create'", vec![])
+        .await
+        .unwrap();
+    assert!(jobs >= 1, "{jobs}");
+    assert_eq!(app.route().path(), format!("services/{id}"));
+    let s: &ServiceScreen = app.screen_as().expect("the service screen");
+    assert_eq!(s.service.as_ref().map(|s| s.id), Some(id));
 }

@@ -21,10 +21,10 @@ use crate::tasks::Msg;
 struct Ordered(Result<Order, ServiceError>);
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
-    ("customer", "Customer (type to search)", "Maria Silva"),
-    ("plan", "Plan (type to search)", "basic-1"),
+    ("customer", "Customer", "Maria Silva (type to search)"),
+    ("plan", "Plan", "basic-1 (type to search)"),
     ("domain", "Domain", "loja.example.com.br"),
-    ("region", "Region (optional: the plan's)", "sa-east-1"),
+    ("region", "Region", "sa-east-1 (empty: the plan's)"),
 ];
 
 const PICK_CUSTOMER: &str = "pick-customer";

@@ -58,7 +58,9 @@ impl Screen for ServicesList {
     }
 
     fn keys(&self) -> Keys {
-        Keys::new().with(&self.list.keys()).with(&[Action::Open, Action::Create])
+        Keys::new()
+            .with(&self.list.keys())
+            .with(&[Action::Open, Action::Create])
     }
 
     fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
