@@ -8,6 +8,7 @@ use backend::hosting::overview::{self, ServerView};
 use backend::hosting::servers::Server;
 use backend::jobs::Job;
 use backend::ServiceError;
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Wrap};
@@ -18,7 +19,8 @@ use widgets::{CapacityBar, KeyValuePanel, KvEntry, Theme, Tone};
 use crate::action::Action;
 use crate::router::{Route, ServerTab};
 use crate::screens::common::browse::tone_for;
-use crate::screens::{Ctx, Keys, Mode, Screen, TABS};
+use crate::screens::servers::create::ServerForm;
+use crate::screens::{Ctx, Dialog, Keys, Mode, Screen, TABS};
 use crate::tasks::Msg;
 use backend::authz::Permission;
 
@@ -43,6 +45,8 @@ pub struct ServerScreen {
     pub error: Option<String>,
     pub test: Test,
     watching: bool,
+    /// The edit form (`e`), while it is open.
+    pub edit: Option<ServerForm>,
 }
 
 impl ServerScreen {
@@ -54,6 +58,7 @@ impl ServerScreen {
             error: None,
             test: Test::Idle,
             watching: false,
+            edit: None,
         }
     }
 
@@ -294,6 +299,9 @@ impl Screen for ServerScreen {
     }
 
     fn mode(&self) -> Mode {
+        if self.edit.is_some() {
+            return Mode::Form;
+        }
         // The WHM tab's `v` (the audit table's key) runs the connection test.
         if self.tab == ServerTab::Whm {
             Mode::Audit
@@ -302,8 +310,22 @@ impl Screen for ServerScreen {
         }
     }
 
+    fn dialog(&self) -> Option<Dialog> {
+        self.edit.as_ref().map(|_| Dialog::Form)
+    }
+
+    fn accept_label(&self) -> Option<&'static str> {
+        self.edit.as_ref().map(|_| "save")
+    }
+
     fn keys(&self) -> Keys {
-        let k = Keys::new().with(TABS).with(&[Action::Refresh]);
+        if self.edit.is_some() {
+            return Keys::new().with(TABS);
+        }
+        let k = Keys::new()
+            .with(TABS)
+            .with(&[Action::Refresh])
+            .labelled(Action::Edit, "edit");
         if self.tab == ServerTab::Whm && self.server().is_some_and(Server::speaks_whm) {
             k.labelled(Action::Verify, "test connection")
         } else {
@@ -312,7 +334,7 @@ impl Screen for ServerScreen {
     }
 
     fn needs(&self, a: &Action) -> Option<Permission> {
-        matches!(a, Action::Verify).then_some(Permission::ServersManage)
+        matches!(a, Action::Verify | Action::Edit).then_some(Permission::ServersManage)
     }
 
     fn tabs(&self) -> Option<(Vec<&'static str>, usize)> {
@@ -333,7 +355,19 @@ impl Screen for ServerScreen {
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(form) = &mut self.edit {
+            let taken = form.on_action(a, ctx);
+            if form.done {
+                self.edit = None;
+            }
+            return taken;
+        }
         match a {
+            Action::Edit => {
+                if let Some(s) = self.server() {
+                    self.edit = Some(ServerForm::edit(s));
+                }
+            }
             Action::NextTab | Action::Right => self.switch(1),
             Action::PrevTab | Action::Left => self.switch(-1),
             Action::Refresh => self.reload(ctx),
@@ -341,6 +375,12 @@ impl Screen for ServerScreen {
             _ => return false,
         }
         true
+    }
+
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        if let Some(form) = &mut self.edit {
+            form.on_input(key, ctx);
+        }
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
@@ -377,7 +417,21 @@ impl Screen for ServerScreen {
             }
             Err(m) => m,
         };
-        if let Ok(r) = msg.downcast::<Watched>() {
+        let msg = match msg.downcast::<Watched>() {
+            Ok(r) => r,
+            Err(m) => {
+                if let Some(form) = &mut self.edit {
+                    form.apply(_slot, m, ctx);
+                    if form.done {
+                        self.edit = None;
+                        self.reload(ctx);
+                    }
+                }
+                return;
+            }
+        };
+        {
+            let r = msg;
             self.watching = false;
             match r.0 {
                 Ok(job) if job.status == "succeeded" => {
@@ -427,6 +481,9 @@ impl Screen for ServerScreen {
                 capacity_lines(f, inner, s, theme);
             }
             ServerTab::Logs => draw_logs(f, area, v, theme),
+        }
+        if let Some(form) = &mut self.edit {
+            form.draw(f, area, theme);
         }
     }
 }
