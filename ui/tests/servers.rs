@@ -261,3 +261,71 @@ async fn c_opens_the_form_errors_land_on_their_fields_and_a_good_one_opens_the_s
     let s = servers::get(&db, &actor(), "xui-01").await.unwrap();
     assert_eq!((s.kind.as_str(), s.token_set), ("xui", false));
 }
+
+#[tokio::test]
+async fn e_edits_a_server_and_the_change_is_audited() {
+    let (db, _dir) = fleet().await;
+    let mut app = app_on(&db, actor(), "servers/whm-gru-01").await;
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("e edit"), "{text}");
+    ch(&mut app, 'e');
+    app.settle().await;
+    let form = app
+        .screen_as::<ServerScreen>()
+        .unwrap()
+        .edit
+        .as_ref()
+        .expect("the edit form");
+    assert_eq!(form.form.value("region"), "sa-east-1");
+    assert_eq!(form.form.value("max_accounts"), "100");
+    assert_eq!(form.form.value("api_token"), "");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("Edit server whm-gru-01") && text.contains("keep"),
+        "{text}"
+    );
+    // Hostname, IP, then the region: replace it.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    for _ in 0.."sa-east-1".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "sa-south-1");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(
+        app.screen_as::<ServerScreen>().unwrap().edit.is_none(),
+        "the form closes"
+    );
+    let s = servers::get(&db, &actor(), "whm-gru-01").await.unwrap();
+    assert_eq!((s.region.as_str(), s.max_accounts), ("sa-south-1", Some(100)));
+    let audited: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'server.update' AND entity_id = $1",
+            vec![s.id.to_string().into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+    // Nothing changed: the service says so on the form, which stays open.
+    ch(&mut app, 'e');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let form = app
+        .screen_as::<ServerScreen>()
+        .unwrap()
+        .edit
+        .as_ref()
+        .expect("still open");
+    assert!(
+        form.form
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("nothing to change"))
+            || form.form.error_of("server").is_some()
+    );
+    press(&mut app, KeyCode::Esc);
+    app.settle().await;
+    assert!(app.screen_as::<ServerScreen>().unwrap().edit.is_none());
+    assert_eq!(app.route().path(), "servers/whm-gru-01/overview");
+}

@@ -288,10 +288,7 @@ impl Screen for ServerForm {
                 format!("Edit server {}", widgets::text::sanitize(&s.name)),
                 "Grey = an example · token empty = keep · Enter save · Esc cancel",
             ),
-            None => (
-                "New server".to_owned(),
-                "Grey = an example · Enter create · Esc cancel",
-            ),
+            None => ("New server".to_owned(), "Grey = an example · Enter create · Esc cancel"),
         };
         let footer = if self.busy { "Saving…" } else { footer };
         self.form.draw(f, area, &title, footer, theme, true);
