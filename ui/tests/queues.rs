@@ -112,9 +112,9 @@ async fn job_list_filters_by_status_and_queue_and_cancels_a_queued_job() {
     assert_eq!(status(&db, &waiting).await, "cancelled");
     assert_eq!(audits(&db, "job.cancel", &waiting).await, 1);
     assert_eq!(jobs_list(&app).rows()[0].status, "cancelled", "the list reloaded");
-    // Tab still walks the section's tabs from here.
+    // Tab still walks the section's tabs from here: the next is the order form.
     press(&mut app, KeyCode::Tab);
-    assert_eq!(app.route().path(), "services/list");
+    assert_eq!(app.route().path(), "services/new");
 }
 
 #[tokio::test]
