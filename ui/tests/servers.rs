@@ -329,3 +329,17 @@ async fn e_edits_a_server_and_the_change_is_audited() {
     assert!(app.screen_as::<ServerScreen>().unwrap().edit.is_none());
     assert_eq!(app.route().path(), "servers/whm-gru-01/overview");
 }
+
+#[tokio::test]
+async fn on_call_staff_are_not_offered_the_edit_form() {
+    let (db, _dir) = fleet().await;
+    let on_call = backend::Actor {
+        role: backend::Role::OnCall,
+        ..actor()
+    };
+    let mut app = app_on(&db, on_call, "servers/whm-gru-01").await;
+    assert!(!app.offers(&painel_ui::action::Action::Edit));
+    ch(&mut app, 'e');
+    app.settle().await;
+    assert!(app.screen_as::<ServerScreen>().unwrap().edit.is_none());
+}

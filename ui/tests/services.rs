@@ -8,6 +8,7 @@ use backend::Db;
 use common::*;
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
+use painel_ui::action::Action;
 use painel_ui::screens::services::create::OrderForm;
 use painel_ui::screens::services::list::ServicesList;
 use painel_ui::screens::services::service::{Op, ServiceScreen};
@@ -187,4 +188,26 @@ async fn ordering_through_the_keys_stores_a_pending_service_and_queues_its_job()
     assert_eq!(app.route().path(), format!("services/{id}"));
     let s: &ServiceScreen = app.screen_as().expect("the service screen");
     assert_eq!(s.service.as_ref().map(|s| s.id), Some(id));
+}
+
+#[tokio::test]
+async fn only_who_may_order_is_offered_the_order_form() {
+    let (db, _dir) = demo().await;
+    let tenant: uuid::Uuid = db
+        .scalar("SELECT tenant_id FROM customers ORDER BY id LIMIT 1", vec![])
+        .await
+        .unwrap();
+    let agent = backend::Actor::tenant_user("agent", backend::Role::SupportAgent, tenant);
+    let mut app = app_on(&db, agent, "services/list").await;
+    assert!(!app.offers(&Action::Create));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(!text.contains("c new"), "{text}");
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert_eq!(app.route().path(), "services/list");
+    let admin = backend::Actor::tenant_user("admin", backend::Role::TenantAdmin, tenant);
+    let mut app = app_on(&db, admin, "services/list").await;
+    assert!(app.offers(&Action::Create));
+    let text = screen_text(&render(&mut app, 120, 40));
+    assert!(text.contains("c new"), "{text}");
 }
