@@ -19,6 +19,7 @@ use crate::cli::{
     ApikeysCmd, AuditCmd, Command, CustomersCmd, JobsCmd, OutputFormat, RolesCmd, SchedulesCmd, TenantsCmd, TwoFaCmd,
     UsersCmd,
 };
+use crate::commands::servers::ServersCmd;
 use crate::commands::{auth, dispatch_as};
 use crate::config::Config;
 use crate::output::Printer;
@@ -88,6 +89,21 @@ pub enum SshCommand {
     /// Roles and their permissions.
     #[command(subcommand)]
     Roles(RolesCmd),
+    /// Hosting servers: list, show, create, update, remove, test, metrics.
+    #[command(subcommand)]
+    Servers(ServersCmd),
+    /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
+    #[command(subcommand)]
+    Services(crate::commands::hosting::ServicesCmd),
+    /// Hosting plans and their WHM packages; the add-ons catalogue.
+    #[command(subcommand)]
+    Plans(crate::commands::hosting::PlansCmd),
+    /// Reseller credits: balances, ledger, transfers, limits, alerts.
+    #[command(subcommand)]
+    Credits(crate::commands::billing::CreditsCmd),
+    /// Invoices: list, show, create, issue.
+    #[command(subcommand)]
+    Invoices(crate::commands::billing::InvoicesCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -106,6 +122,11 @@ impl SshCommand {
             SshCommand::TwoFa(c) => Command::TwoFa(c),
             SshCommand::Users(c) => Command::Users(c),
             SshCommand::Roles(c) => Command::Roles(c),
+            SshCommand::Servers(c) => Command::Servers(c),
+            SshCommand::Services(c) => Command::Services(c),
+            SshCommand::Plans(c) => Command::Plans(c),
+            SshCommand::Credits(c) => Command::Credits(c),
+            SshCommand::Invoices(c) => Command::Invoices(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
@@ -142,6 +163,14 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
             ..
         }) if !checkpoints.is_empty() => Err((
             "--checkpoints is not available over ssh (it names files on the jump host); audit verify checks the deployment's own checkpoint file".into(),
+            exit::USAGE,
+        )),
+        // The same for a token file: over SSH the token comes on standard input (`-`).
+        Ok(SshCli {
+            command: SshCommand::Servers(ServersCmd::Create(crate::commands::servers::ServerCreateArgs { token_file: Some(f), .. }) | ServersCmd::Update(crate::commands::servers::ServerUpdateArgs { token_file: Some(f), .. })),
+            ..
+        }) if f != "-" => Err((
+            "--token-file is not available over ssh (it names files on the jump host); use --token-file - and send the token on standard input".into(),
             exit::USAGE,
         )),
         Ok(cli) => Ok(Request::Batch(Box::new(cli))),
@@ -320,6 +349,19 @@ mod tests {
             .0
             .contains("longer"));
         assert!(refused("tenants list --filter 'unbalanced").0.contains("quotes"));
+        assert!(
+            refused("servers create --name a --hostname a.example.net --ip 192.0.2.1 --region sa-east-1 --token-file /etc/shadow")
+                .0
+                .contains("not available over ssh")
+        );
+        assert!(refused("servers update a --token-file /root/.ssh/id_ed25519")
+            .0
+            .contains("not available over ssh"));
+        assert!(matches!(
+            parse_request(Some("servers update a --token-file -")),
+            Ok(Request::Batch(_))
+        ));
+        assert!(matches!(parse_request(Some("services list")), Ok(Request::Batch(_))));
         assert!(refused("audit verify --checkpoints /etc/shadow")
             .0
             .contains("not available over ssh"));
