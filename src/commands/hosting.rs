@@ -140,6 +140,56 @@ pub enum PlansCmd {
     },
     /// The add-ons catalogue.
     Addons,
+    /// Add an add-on (SSL, backup, e-mail, dedicated IP, security, other) to a tenant's catalogue.
+    AddonCreate {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        code: String,
+        #[command(flatten)]
+        args: AddonArgs,
+    },
+    /// Edit an add-on (by id, or by code within --tenant): the fields given change.
+    AddonUpdate {
+        addon: String,
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        args: AddonArgs,
+        /// active, hidden or retired.
+        #[arg(long, default_value = "")]
+        status: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AddonArgs {
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// ssl, backup, email, dedicated_ip, security or other.
+    #[arg(long, default_value = "")]
+    pub kind: String,
+    /// Price like 9.90.
+    #[arg(long, default_value = "")]
+    pub price: String,
+    /// Default: the tenant's currency.
+    #[arg(long, default_value = "")]
+    pub currency: String,
+    #[arg(long, default_value = "")]
+    pub cycle: String,
+}
+
+fn addon_input(tenant: String, code: String, a: AddonArgs, status: String) -> backend::hosting::addons::AddonInput {
+    backend::hosting::addons::AddonInput {
+        tenant,
+        code,
+        name: a.name,
+        kind: a.kind,
+        price: a.price,
+        currency: a.currency,
+        billing_cycle: a.cycle,
+        status,
+    }
 }
 
 fn input(tenant: String, code: String, a: PlanArgs) -> PlanInput {
@@ -256,6 +306,18 @@ pub async fn plans_cmd(db: &Db, actor: &Actor, cmd: PlansCmd, out: &mut Printer)
         PlansCmd::Sync => out.one(&plans::sync(db, actor).await?),
         PlansCmd::Drift { only } => out.list(&plans::drift(db, actor, only).await?),
         PlansCmd::Addons => out.list(&plans::addons(db, actor).await?),
+        PlansCmd::AddonCreate { tenant, code, args } => {
+            out.one(&backend::hosting::addons::create(db, actor, addon_input(tenant, code, args, String::new())).await?)
+        }
+        PlansCmd::AddonUpdate {
+            addon,
+            tenant,
+            args,
+            status,
+        } => out.one(
+            &backend::hosting::addons::update(db, actor, &addon, addon_input(tenant, String::new(), args, status))
+                .await?,
+        ),
     }
 }
 

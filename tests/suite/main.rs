@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod addons;
 mod apikeys;
 mod audit;
 mod audit_keys;

@@ -5,6 +5,7 @@
 //! [`register_handlers`], which the worker binary calls with a [`HostingEnv`]. Orders and
 //! plan edits happen in the service layer (`services`, `plans`, docs/adr/0021).
 
+pub mod addons;
 pub mod connect;
 pub mod jobs;
 pub mod metrics;

@@ -107,7 +107,7 @@ pub struct Drift {
     pub checked_at: DateTime<Utc>,
 }
 
-const CYCLES: [&str; 7] = [
+pub(crate) const CYCLES: [&str; 7] = [
     "one_time",
     "monthly",
     "quarterly",
