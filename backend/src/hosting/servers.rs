@@ -164,35 +164,21 @@ pub fn check_region(raw: &str) -> Result<String, String> {
 }
 
 /// The WHM base URL: `https://host[:port]`, no credentials, query or fragment; plain `http://`
-/// only for loopback hosts (the simulators), as the client itself insists.
+/// only for loopback hosts (the simulators). The client's own check is the one rule: a row
+/// this accepts is a row the client will open.
 pub fn check_whm_url(raw: &str) -> Result<String, String> {
     let v = raw.trim();
-    let url = reqwest::Url::parse(v).map_err(|_| "must be a URL like https://whm.example.net:2087".to_owned())?;
-    let host = url.host_str().unwrap_or_default().to_owned();
-    if host.is_empty() {
-        return Err("must name a host".into());
+    if reqwest::Url::parse(v).is_err() {
+        return Err("must be a URL like https://whm.example.net:2087".to_owned());
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials (set the API user and token instead)".into());
+    match crate::providers::whm::check_base_url(v) {
+        Ok(_) => Ok(v.trim_end_matches('/').to_owned()),
+        Err(crate::providers::whm::WhmError::Config(m)) => {
+            // "base URL <url>: <why>" → "<why>": the form already names the field.
+            Err(m.split_once(": ").map_or(m.clone(), |(_, why)| why.to_owned()))
+        }
+        Err(e) => Err(e.to_string()),
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not have a query or fragment".into());
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&host) => {}
-        "http" => return Err("must use https (plain http only for loopback test servers)".into()),
-        _ => return Err("must be an https URL".into()),
-    }
-    Ok(v.trim_end_matches('/').to_owned())
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h == "localhost"
-        || h.parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
 }
 
 /// A WHM user: root or a reseller's login.
@@ -660,4 +646,33 @@ pub async fn remove(db: &Db, actor: &Actor, key: &str, proof: &sensitive::Proof<
     audit::record(&mut tx, actor, c).await?;
     tx.commit().await?;
     Ok(before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_whm_url;
+
+    #[test]
+    fn whm_urls_follow_the_clients_rule() {
+        assert_eq!(
+            check_whm_url(" https://whm.example.net:2087/ ").unwrap(),
+            "https://whm.example.net:2087"
+        );
+        assert!(check_whm_url("http://127.0.0.1:38131").is_ok());
+        assert!(check_whm_url("http://[::1]:8080").is_ok());
+        let plain = check_whm_url("http://whm.example.net:2086").unwrap_err();
+        assert!(plain.contains("plain http://"), "{plain}");
+        assert!(
+            !plain.starts_with("base URL"),
+            "the field is named by the form: {plain}"
+        );
+        for bad in [
+            "whm.example.net",
+            "https://root:secret@whm.example.net:2087",
+            "https://whm.example.net:2087/?x=1",
+            "ftp://whm.example.net",
+        ] {
+            assert!(check_whm_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use client::check_base_url;
 pub use client::{CreateAccount, PackageSpec, SearchField, WhmClient, MAX_BODY_BYTES};
 pub use error::{MalformedKind, TransportKind, WhmError};
 pub use tls::{cert_sha256, parse_sha256_hex, TlsPolicy};

@@ -13,6 +13,7 @@ use widgets::Theme;
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::Route;
+use crate::screens::tenants::overview::limit_text;
 use crate::screens::{page_route, Ctx, Dialog, Keys, Screen, TABS};
 use crate::tasks::Msg;
 
@@ -85,10 +86,6 @@ fn tls_text(s: &Server) -> String {
         ("pin", Some(pin)) => format!("pin:{pin}"),
         (mode, _) => mode.to_owned(),
     }
-}
-
-fn limit_text(v: Option<i64>) -> String {
-    v.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
 }
 
 impl ServerForm {
