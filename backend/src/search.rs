@@ -49,6 +49,32 @@ pub fn tenant_index_condition(backend: Backend, term: &str, n: usize) -> (String
     }
 }
 
+/// A relation of the tenants whose search text contains the term, as found through the
+/// trigram index, with the columns the tenants list filters and sorts on (`id`, `name`,
+/// `domain`, `status`, `tier`, `created_at`, `search_text`) and `hits`, and its parameter
+/// `$1`. On PostgreSQL it reads at most one match past [`NARROW_MATCHES`] and `hits` counts
+/// them; on SQLite `hits` is 0 (the FTS index was counted first, see [`tenants_narrow`]).
+pub fn tenant_matches(backend: Backend, term: &str) -> (String, String) {
+    match backend {
+        Backend::Sqlite => (
+            "SELECT s.tenant_id AS id, s.name, s.domain, s.status, s.tier, s.created_at, s.search_text, 0 AS hits \
+             FROM tenant_search_fts JOIN tenant_search s ON s.n = tenant_search_fts.rowid \
+             WHERE tenant_search_fts MATCH $1"
+                .to_owned(),
+            fts_phrase(term),
+        ),
+        // The window counts the capped matches before the caller's filters drop any.
+        Backend::Postgres => (
+            format!(
+                "SELECT tenant_id AS id, name, domain, status, tier, created_at, search_text, COUNT(*) OVER () AS hits \
+                 FROM (SELECT * FROM tenant_search WHERE search_text LIKE $1 ESCAPE '\\' LIMIT {}) c",
+                NARROW_MATCHES + 1
+            ),
+            validate::like_contains(term),
+        ),
+    }
+}
+
 /// Whether the trigram index holds at most [`NARROW_MATCHES`] tenants for the term; counts
 /// no further than one past the cap.
 pub async fn tenants_narrow(db: &Db, term: &str) -> Result<bool, ServiceError> {
@@ -56,13 +82,13 @@ pub async fn tenants_narrow(db: &Db, term: &str) -> Result<bool, ServiceError> {
         return Ok(false);
     }
     // On SQLite the FTS table alone answers (joining back to tenants would cost a lookup per
-    // match); on PostgreSQL the GIN index serves the LIKE.
+    // match); on PostgreSQL the GIN index of the narrow side table serves the LIKE.
     let sql = match db.backend() {
         Backend::Sqlite => {
             "SELECT COUNT(*) FROM (SELECT 1 FROM tenant_search_fts WHERE tenant_search_fts MATCH $1 LIMIT $2) m"
         }
         Backend::Postgres => {
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tenants WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) m"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tenant_search WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) m"
         }
     };
     let value = match db.backend() {

@@ -444,8 +444,8 @@ pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant
             let first = ordered_walk(db, actor, q, limit, Some(search::WALK_FIRST)).await?;
             if first.len() > limit {
                 first
-            } else if search::tenants_narrow(db, f).await? {
-                from_matches(db, actor, q, limit).await?
+            } else if let Some(rows) = from_matches(db, actor, q, f, limit).await? {
+                rows
             } else {
                 ordered_walk(db, actor, q, limit, None).await?
             }
@@ -495,26 +495,61 @@ async fn ordered_walk(
     db.fetch_all(&sql, args).await
 }
 
-/// Cuts the page from the trigram index's matches alone; the fence keeps the planner from
-/// walking the sort index instead.
-async fn from_matches(db: &Db, actor: &Actor, q: &TenantQuery, limit: usize) -> Result<Vec<Tenant>, ServiceError> {
-    let index = Some(db.backend());
-    let (conds, mut args) = conditions(
-        actor,
-        q.filter.as_deref(),
-        q.status.as_deref(),
-        q.tier.as_deref(),
-        index,
-    )?;
-    let mut outer = Vec::new();
-    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut outer, &mut args)?;
+/// Cuts the page from the trigram index's matches (docs/adr/0003): their sort keys come from
+/// the narrow `tenant_search` side table, so only the page's own tenant rows are read. `None`
+/// when the index holds more than [`search::NARROW_MATCHES`] matches: an ordered walk then
+/// finds the page sooner than sorting them all.
+async fn from_matches(
+    db: &Db,
+    actor: &Actor,
+    q: &TenantQuery,
+    term: &str,
+    limit: usize,
+) -> Result<Option<Vec<Tenant>>, ServiceError> {
+    let backend = db.backend();
+    // SQLite counts in the FTS index alone, before touching a row; PostgreSQL counts in the
+    // same pass that reads the matches (a separate count would read them twice).
+    if backend == Backend::Sqlite && !search::tenants_narrow(db, term).await? {
+        return Ok(None);
+    }
+    let (source, source_arg) = search::tenant_matches(backend, term);
+    let (conds, cond_args) = conditions(actor, Some(term), q.status.as_deref(), q.tier.as_deref(), None)?;
+    let mut conds: Vec<String> = conds.iter().map(|c| renumber(c, 1)).collect();
+    let mut args: Vec<Arg> = vec![source_arg.into()];
+    args.extend(cond_args);
+    let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut conds, &mut args)?;
     let sql = format!(
-        "WITH m AS MATERIALIZED (SELECT {COLUMNS} FROM tenants {}) SELECT * FROM m {} ORDER BY {order} LIMIT {}",
+        "SELECT id, hits FROM ({source}) m {} ORDER BY {order} LIMIT {}",
         where_clause(&conds),
-        where_clause(&outer),
         limit + 1
     );
-    db.fetch_all(&sql, args).await
+    let page: Vec<(Uuid, i64)> = db.fetch_all(&sql, args).await?;
+    let hits = match page.first() {
+        Some((_, hits)) => *hits,
+        None if backend == Backend::Postgres => {
+            // Nothing passed the other filters: whether that is the whole answer depends on
+            // whether the capped pass saw every match.
+            if search::tenants_narrow(db, term).await? {
+                0
+            } else {
+                return Ok(None);
+            }
+        }
+        None => 0,
+    };
+    if hits > search::NARROW_MATCHES {
+        return Ok(None);
+    }
+    if page.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let marks: Vec<String> = (1..=page.len()).map(|i| format!("${i}")).collect();
+    let ids: Vec<Arg> = page.iter().map(|(id, _)| (*id).into()).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id IN ({}) ORDER BY {order}",
+        marks.join(", ")
+    );
+    Ok(Some(db.fetch_all(&sql, ids).await?))
 }
 
 /// Shifts the `$n` placeholders of a condition by `by`.

@@ -36,6 +36,7 @@ mod ssh;
 mod ssh_e2e;
 mod storage;
 mod stripe_python;
+mod tenant_filter;
 mod tenants;
 mod terminal;
 mod tmux;

@@ -37,6 +37,7 @@ async fn postgres_columns(db: &backend::Db) -> Columns {
             "SELECT table_name::text AS table_name, column_name::text AS column_name, (is_nullable = 'NO') AS not_null \
              FROM information_schema.columns \
              WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+             AND table_name NOT LIKE 'tenant\\_search%' \
              ORDER BY table_name, ordinal_position",
             args![],
         )
