@@ -18,6 +18,7 @@ pub mod auth;
 pub mod billing;
 pub mod hosting;
 mod jobs;
+pub mod payments;
 pub mod keys;
 mod roles;
 pub mod servers;
@@ -104,6 +105,7 @@ pub async fn dispatch_as(
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
+        Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -52,10 +52,6 @@ pub async fn import_history(tx: &mut Tx, actor: &Actor, tenant: Uuid) -> Result<
         .into_iter()
         .filter_map(|(k,)| k)
         .collect();
-    let rows: Vec<Row> = rows
-        .into_iter()
-        .filter(|r| !done.contains(&format!("seed003:{}", r.id)))
-        .collect();
     let mut written = 0;
     let mut i = 0;
     while let Some(r) = rows.get(i) {
@@ -92,6 +88,12 @@ pub async fn import_history(tx: &mut Tx, actor: &Actor, tenant: Uuid) -> Result<
                 1,
             ),
         };
+        // A movement is keyed by its first row (a transfer's second row has no key of its own).
+        let key = format!("seed003:{}", r.id);
+        if done.contains(&key) {
+            i += step;
+            continue;
+        }
         let description = if r.description.trim().is_empty() {
             format!("opening: {}", r.kind)
         } else {
@@ -100,7 +102,7 @@ pub async fn import_history(tx: &mut Tx, actor: &Actor, tenant: Uuid) -> Result<
         let refs = Refs {
             invoice: r.invoice_id,
             line: r.line_id,
-            idempotency_key: Some(format!("seed003:{}", r.id)),
+            idempotency_key: Some(key),
             description,
             at: Some(r.created_at),
             ..Refs::default()

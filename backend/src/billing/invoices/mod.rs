@@ -432,7 +432,12 @@ pub async fn issue(db: &Db, actor: &Actor, key: &str) -> Result<Invoice, Service
 }
 
 pub(crate) async fn get_tx(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Invoice, ServiceError> {
-    let id = crate::ids::expand_tx(tx, actor, &INVOICES, key).await?;
+    // Numbers are digits, which also read as a short hex id: no id matching, it is a number.
+    let id = match crate::ids::expand_tx(tx, actor, &INVOICES, key).await {
+        Ok(id) => id,
+        Err(ServiceError::NotFound { .. }) => key.to_owned(),
+        Err(e) => return Err(e),
+    };
     let mut conds = Vec::new();
     let mut a: Vec<Arg> = args![now()];
     match Uuid::parse_str(id.trim()) {
