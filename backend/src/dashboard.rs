@@ -177,7 +177,10 @@ pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<Stat>, ServiceError> {
     }
     if allows(actor, Permission::BillingRead) {
         // After the counts they belong with: the unpaid invoices card.
-        let at = out.iter().position(|s| s.label == "Unpaid invoices").map_or(out.len(), |i| i + 1);
+        let at = out
+            .iter()
+            .position(|s| s.label == "Unpaid invoices")
+            .map_or(out.len(), |i| i + 1);
         let money = crate::billing::figures::dashboard(db, actor).await?;
         out.splice(at..at, money);
     }

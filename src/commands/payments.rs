@@ -28,7 +28,8 @@ pub enum PaymentsCmd {
         #[arg(long)]
         tenant: Option<String>,
         /// Words matched against the invoice number, customer, tenant and provider id;
-        /// `today` keeps what succeeded since 00:00 UTC (as the screen's `/` line).
+        /// `24h` keeps what succeeded in the last 24 hours (the dashboard's card), `today` since
+        /// 00:00 UTC (as the screen's `/` line).
         #[arg(long)]
         search: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -179,9 +180,11 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: PaymentsCmd, out: &m
             totp,
         } => {
             let inv = invoices::show(db, actor, &invoice).await?.0;
-            let cur = currency.clone().unwrap_or_else(|| inv.currency.clone()).to_ascii_uppercase();
-            let amount_minor =
-                money::parse(&amount, &cur).map_err(|e| backend::ServiceError::invalid("amount", e))?;
+            let cur = currency
+                .clone()
+                .unwrap_or_else(|| inv.currency.clone())
+                .to_ascii_uppercase();
+            let amount_minor = money::parse(&amount, &cur).map_err(|e| backend::ServiceError::invalid("amount", e))?;
             let keys = auth::step_up_keys(cfg, db, totp.as_deref()).await?;
             let proof = Proof::confirm(&confirm).with_step_up(totp.as_deref(), keys.as_ref());
             let input = ManualPayment {

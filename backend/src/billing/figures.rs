@@ -1,6 +1,9 @@
 //! The money figures of the dashboard (docs/adr/0025), from the invoices, payments and
-//! services tables and scoped like every other figure: paid today, overdue (count and sum),
-//! and MRR — the active services' prices as a monthly equivalent.
+//! services tables and scoped like every other figure: paid in the last 24 hours, overdue
+//! (count and sum), and MRR — the active services' prices as a monthly equivalent.
+//!
+//! "Today" is a rolling 24 hours, not a UTC calendar day: the operators are in Brazil (UTC−3),
+//! where a UTC day would start at nine in the evening.
 
 use std::collections::BTreeMap;
 
@@ -57,9 +60,7 @@ pub fn join(sums: &BTreeMap<String, i64>) -> String {
 
 /// The start of today (UTC), where "paid today" begins.
 pub fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map_or(at, |d| d.and_utc())
+    at.date_naive().and_hms_opt(0, 0, 0).map_or(at, |d| d.and_utc())
 }
 
 /// Payments that succeeded since `since`: (count, sum per currency).
@@ -130,16 +131,16 @@ pub async fn recurring(
 
 /// The three money cards of the dashboard, each leading to its filtered list.
 pub async fn dashboard(db: &Db, actor: &Actor) -> Result<Vec<Stat>, ServiceError> {
-    let (paid, paid_sums) = paid_since(db, actor, day_start(now()), None).await?;
+    let (paid, paid_sums) = paid_since(db, actor, now() - chrono::TimeDelta::hours(24), None).await?;
     let overdue = invoices::totals(db, actor, Status::Overdue, None).await?;
     let overdue_count = overdue.iter().map(|f| f.count).sum();
     let overdue_sums: BTreeMap<String, i64> = overdue.iter().map(|f| (f.currency.clone(), f.sum_minor)).collect();
     let mut out = vec![
         Stat {
-            label: "Paid today",
+            label: "Paid (24 h)",
             value: paid,
-            route: "billing/payments?today",
-            text: Some(join(&paid_sums)),
+            route: "billing/payments?24h",
+            text: Some(format!("{paid} · {}", join(&paid_sums))),
         },
         Stat {
             label: "Overdue invoices",

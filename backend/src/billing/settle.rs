@@ -70,7 +70,10 @@ pub enum Coverage {
         currency: String,
     },
     /// This payment is in another currency than the invoice: never converted, never paying.
-    CurrencyMismatch { payment_currency: String, invoice_currency: String },
+    CurrencyMismatch {
+        payment_currency: String,
+        invoice_currency: String,
+    },
 }
 
 impl Coverage {
@@ -329,7 +332,10 @@ mod tests {
 
     fn payments() -> impl Strategy<Value = Vec<(i64, String)>> {
         prop::collection::vec(
-            (0i64..=crate::billing::credits::MAX_AMOUNT, prop::sample::select(vec!["BRL", "USD", "EUR"])),
+            (
+                0i64..=crate::billing::credits::MAX_AMOUNT,
+                prop::sample::select(vec!["BRL", "USD", "EUR"]),
+            ),
             0..8,
         )
         .prop_map(|v| v.into_iter().map(|(a, c)| (a, c.to_owned())).collect())

@@ -317,8 +317,12 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
-    ("billing/invoices", |_| Box::<billing::invoices::InvoicesList>::default()),
-    ("billing/payments", |_| Box::<billing::payments::PaymentsList>::default()),
+    ("billing/invoices", |_| {
+        Box::<billing::invoices::InvoicesList>::default()
+    }),
+    ("billing/payments", |_| {
+        Box::<billing::payments::PaymentsList>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.

@@ -71,7 +71,7 @@ pub async fn detail(db: &Db, actor: &Actor, key: &str) -> Result<InvoiceDetail, 
             .await?;
         trail.extend(rows);
     }
-    trail.sort_by(|a, b| b.at.cmp(&a.at));
+    trail.sort_by_key(|r| std::cmp::Reverse(r.at));
     tx.commit().await?;
     Ok(InvoiceDetail {
         invoice,

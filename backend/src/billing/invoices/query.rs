@@ -37,7 +37,11 @@ impl InvoiceQuery {
             let bare = word.strip_prefix("status:").unwrap_or(word);
             match Status::parse(bare) {
                 Some(s) if self.status.is_some_and(|x| x != s) => {
-                    return Err(format!("two statuses: {} and {}", self.status.map_or("", Status::as_str), s.as_str()))
+                    return Err(format!(
+                        "two statuses: {} and {}",
+                        self.status.map_or("", Status::as_str),
+                        s.as_str()
+                    ))
                 }
                 Some(s) => self.status = Some(s),
                 None if word.starts_with("status:") => {
@@ -119,12 +123,7 @@ pub struct Figure {
 }
 
 /// Counts and sums per currency of the actor's invoices in `status` (overdue computed).
-pub async fn totals(
-    db: &Db,
-    actor: &Actor,
-    status: Status,
-    tenant: Option<Uuid>,
-) -> Result<Vec<Figure>, ServiceError> {
+pub async fn totals(db: &Db, actor: &Actor, status: Status, tenant: Option<Uuid>) -> Result<Vec<Figure>, ServiceError> {
     require(actor, Permission::BillingRead)?;
     let mut a: Vec<Arg> = args![now()];
     let mut conds = vec![status_cond(status, 1, &mut a)];

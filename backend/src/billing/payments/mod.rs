@@ -77,7 +77,8 @@ pub struct PaymentQuery {
     pub status: Option<String>,
     pub tenant: Option<Uuid>,
     pub invoice: Option<Uuid>,
-    /// Succeeded since this moment (`today` in a filter line: since 00:00 UTC).
+    /// Succeeded since this moment (`24h` in a filter line: the last 24 hours, as the
+    /// dashboard's card; `today`: since 00:00 UTC).
     pub paid_since: Option<DateTime<Utc>>,
     /// Words matched against the invoice number, the customer, the tenant and the provider's id.
     pub search: Option<String>,
@@ -95,8 +96,13 @@ impl PaymentQuery {
                 self.provider = Some(p.to_owned());
             } else if let Some(s) = w.strip_prefix("status:") {
                 self.status = Some(s.to_owned());
-            } else if w == "today" {
-                self.paid_since = Some(crate::billing::figures::day_start(crate::db::now()));
+            } else if w == "today" || w == "24h" {
+                let now = crate::db::now();
+                self.paid_since = Some(if w == "today" {
+                    crate::billing::figures::day_start(now)
+                } else {
+                    now - chrono::TimeDelta::hours(24)
+                });
                 self.status = Some("succeeded".into());
             } else if PROVIDERS.contains(&w.as_str()) {
                 self.provider = Some(w);

@@ -75,7 +75,12 @@ impl InvoiceScreen {
         let status = d.invoice.status.clone();
         match &d.coverage {
             _ if d.partially_paid() => {
-                let Coverage::Short { paid_minor, due_minor, currency } = &d.coverage else {
+                let Coverage::Short {
+                    paid_minor,
+                    due_minor,
+                    currency,
+                } = &d.coverage
+                else {
                     return (status, Tone::Warning);
                 };
                 (
@@ -87,7 +92,9 @@ impl InvoiceScreen {
                     Tone::Warning,
                 )
             }
-            Coverage::Full { over_minor, currency, .. } if *over_minor > 0 => (
+            Coverage::Full {
+                over_minor, currency, ..
+            } if *over_minor > 0 => (
                 format!("{status} · overpaid by {}", amount(*over_minor, currency)),
                 Tone::Warning,
             ),
@@ -269,7 +276,8 @@ impl Screen for InvoiceScreen {
                 Span::styled(inv.due_at.format("%Y-%m-%d").to_string(), theme.base),
                 label("  Paid"),
                 Span::styled(
-                    inv.paid_at.map_or_else(|| "—".to_owned(), |p| p.format("%Y-%m-%d").to_string()),
+                    inv.paid_at
+                        .map_or_else(|| "—".to_owned(), |p| p.format("%Y-%m-%d").to_string()),
                     theme.base,
                 ),
                 label("  Bills"),
@@ -338,7 +346,12 @@ impl Screen for InvoiceScreen {
             })
             .collect();
         let pay_footer = match &d.coverage {
-            Coverage::Full { paid_minor, currency, .. } | Coverage::Short { paid_minor, currency, .. } => {
+            Coverage::Full {
+                paid_minor, currency, ..
+            }
+            | Coverage::Short {
+                paid_minor, currency, ..
+            } => {
                 format!("received {}", amount(*paid_minor, currency))
             }
             Coverage::CurrencyMismatch { .. } => String::new(),

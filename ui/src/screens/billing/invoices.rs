@@ -236,6 +236,9 @@ mod tests {
             s = next_status(s);
             seen.push(s.map_or("all", Status::as_str));
         }
-        assert_eq!(seen, ["draft", "pending", "overdue", "paid", "cancelled", "refunded", "all"]);
+        assert_eq!(
+            seen,
+            ["draft", "pending", "overdue", "paid", "cancelled", "refunded", "all"]
+        );
     }
 }

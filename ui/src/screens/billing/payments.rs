@@ -68,7 +68,11 @@ pub fn rows(items: &[Payment]) -> Vec<DataRow<'static>> {
         .iter()
         .map(|p| {
             let money = if p.refunded_minor > 0 {
-                format!("{} (−{})", amount(p.amount_minor, &p.currency), amount(p.refunded_minor, &p.currency))
+                format!(
+                    "{} (−{})",
+                    amount(p.amount_minor, &p.currency),
+                    amount(p.refunded_minor, &p.currency)
+                )
             } else {
                 amount(p.amount_minor, &p.currency)
             };

@@ -181,6 +181,9 @@ mod tests {
     fn the_amount_field_starts_with_what_is_due_in_plain_digits() {
         assert_eq!(plain(123_456, "BRL"), "1234.56");
         assert_eq!(plain(1_000, "JPY"), "1000");
-        assert_eq!(backend::money::parse(&plain(987_654_321, "BRL"), "BRL"), Ok(987_654_321));
+        assert_eq!(
+            backend::money::parse(&plain(987_654_321, "BRL"), "BRL"),
+            Ok(987_654_321)
+        );
     }
 }

@@ -160,7 +160,12 @@ impl TenantBilling {
                 spans.extend(part("Open", &m.open));
                 let overdue = part("Overdue", &m.overdue);
                 let tone = if m.overdue.0 > 0 { theme.warning } else { theme.base };
-                spans.extend(overdue.into_iter().enumerate().map(|(i, s)| if i == 1 { s.style(tone) } else { s }));
+                spans.extend(
+                    overdue
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| if i == 1 { s.style(tone) } else { s }),
+                );
                 spans.extend(part("MRR", &m.mrr));
                 Line::from(spans)
             }
