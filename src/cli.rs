@@ -81,6 +81,9 @@ pub enum Command {
     /// Invoices: list (status filters), show, create with gap-free numbers, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Payments: list (provider/status filters), show, record a manual payment (sensitive).
+    #[command(subcommand)]
+    Payments(crate::commands::payments::PaymentsCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

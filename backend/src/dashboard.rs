@@ -15,6 +15,9 @@ pub struct Stat {
     /// Where to go to see these rows: a console path, `?text` narrowing its list as if
     /// typed after `/`.
     pub route: &'static str,
+    /// A money figure shown instead of the bare count (`3 · 1,234.00 BRL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 struct Metric {
@@ -115,18 +118,6 @@ const METRICS: &[Metric] = &[
         },
     },
     Metric {
-        label: "Overdue invoices",
-        route: "billing/invoices?overdue",
-        permission: Permission::BillingRead,
-        table: "invoices",
-        cond: "status = 'overdue'",
-        tenant_col: Some("tenant_id"),
-        reach: Reach::Owned {
-            reseller: Some("user_id"),
-            customer: Some("customer_id"),
-        },
-    },
-    Metric {
         label: "Migrations running",
         route: "migrations",
         permission: Permission::MigrationsRead,
@@ -181,7 +172,17 @@ pub async fn stats(db: &Db, actor: &Actor) -> Result<Vec<Stat>, ServiceError> {
             label: m.label,
             value,
             route: m.route,
+            text: None,
         });
+    }
+    if allows(actor, Permission::BillingRead) {
+        // After the counts they belong with: the unpaid invoices card.
+        let at = out
+            .iter()
+            .position(|s| s.label == "Unpaid invoices")
+            .map_or(out.len(), |i| i + 1);
+        let money = crate::billing::figures::dashboard(db, actor).await?;
+        out.splice(at..at, money);
     }
     Ok(out)
 }

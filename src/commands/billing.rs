@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use backend::billing::credits::{self, Balance, LedgerEntry, Movement, Transfer};
-use backend::billing::invoices::{self, Invoice, InvoiceFilter, Item, NewInvoice, NewItem, Status};
+use backend::billing::invoices::{self, Invoice, InvoiceQuery, Item, NewInvoice, NewItem};
 use backend::{money, Actor, Db, ServiceError};
 use chrono::SecondsFormat;
 use clap::Subcommand;
@@ -61,8 +61,21 @@ pub enum InvoicesCmd {
         status: Option<String>,
         #[arg(long)]
         tenant: Option<String>,
+        /// Customer id (or short id).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Words matched against the number, customer and tenant; a status word filters by
+        /// status (`overdue acme`), as the screen's `/` line does.
+        #[arg(long)]
+        search: Option<String>,
+        /// Oldest first.
+        #[arg(long)]
+        oldest: bool,
         #[arg(long, default_value_t = 50)]
-        limit: i64,
+        limit: usize,
+        /// Start after this cursor (printed on stderr after a page).
+        #[arg(long)]
+        after: Option<String>,
         /// Walk every page.
         #[arg(long)]
         all: bool,
@@ -308,6 +321,11 @@ pub async fn credits_cmd(db: &Db, actor: &Actor, cmd: CreditsCmd, out: &mut Prin
     }
 }
 
+async fn customer_id(db: &Db, actor: &Actor, key: &str) -> Result<Uuid, ServiceError> {
+    let id = backend::ids::expand(db, actor, &backend::ids::CUSTOMERS, key).await?;
+    Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid("customer", "must be a customer id"))
+}
+
 fn free_line(raw: &str) -> Result<NewItem, ServiceError> {
     let (d, a) = raw
         .rsplit_once('=')
@@ -328,32 +346,35 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
         InvoicesCmd::List {
             status,
             tenant,
+            customer,
+            search,
+            oldest,
             limit,
+            after,
             all,
         } => {
-            let status = match status {
-                Some(s) => Some(Status::parse(&s).ok_or_else(|| {
-                    ServiceError::invalid("status", "draft, pending, overdue, paid, cancelled or refunded")
-                })?),
-                None => None,
-            };
-            let mut f = InvoiceFilter {
-                status,
+            let mut q = InvoiceQuery {
                 tenant: tenant_id(db, actor, tenant.as_deref()).await?,
-                before: None,
+                customer: match customer {
+                    Some(c) => Some(customer_id(db, actor, &c).await?),
+                    None => None,
+                },
+                oldest_first: oldest,
                 limit,
+                at: crate::commands::start_at(after.as_deref())?,
+                ..InvoiceQuery::default()
             };
+            let line = [status.unwrap_or_default(), search.unwrap_or_default()].join(" ");
+            q.parse_filter(&line).map_err(|e| ServiceError::invalid("status", e))?;
             if all {
                 out.walk_all();
             }
             loop {
-                let rows = invoices::list(db, actor, f.clone()).await?;
-                let next = rows.last().map(|i| (i.created_at, i.id));
-                let full = rows.len() as i64 >= f.limit.clamp(1, 1000);
-                out.list(&rows.into_iter().map(InvoiceRow).collect::<Vec<_>>())?;
-                match next {
-                    Some(at) if all && full => f.before = Some(at),
-                    _ => break,
+                let page = invoices::page(db, actor, &q).await?;
+                out.list(&page.items.iter().cloned().map(InvoiceRow).collect::<Vec<_>>())?;
+                match crate::commands::next_page(all, &page) {
+                    Some(at) => q.at = at,
+                    None => break,
                 }
             }
             out.finish()
@@ -377,13 +398,7 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
             notes,
         } => {
             let customer = match customer {
-                Some(c) => {
-                    let id = backend::ids::expand(db, actor, &backend::ids::CUSTOMERS, &c).await?;
-                    Some(
-                        Uuid::parse_str(id.trim())
-                            .map_err(|_| ServiceError::invalid("customer", "must be a customer id"))?,
-                    )
-                }
+                Some(c) => Some(customer_id(db, actor, &c).await?),
                 None => None,
             };
             let mut items: Vec<NewItem> = services

@@ -104,6 +104,9 @@ pub enum SshCommand {
     /// Invoices: list, show, create, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Payments: list, show, record a manual payment (sensitive).
+    #[command(subcommand)]
+    Payments(crate::commands::payments::PaymentsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -127,6 +130,7 @@ impl SshCommand {
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
+            SshCommand::Payments(c) => Command::Payments(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })

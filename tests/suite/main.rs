@@ -21,6 +21,7 @@ mod identity;
 mod jobs;
 mod keymap;
 mod lifecycle;
+mod payments;
 mod rbac;
 mod read_only;
 mod rls;

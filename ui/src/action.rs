@@ -52,6 +52,12 @@ pub enum Action {
     Verify,
     /// Toggle the wide view of a table (every column, however narrow).
     Wide,
+    /// Open an invoice's PIX charge (QR and copy-and-paste code).
+    Pix,
+    /// Refund the selected payment (sensitive).
+    Refund,
+    /// Record a payment received outside any provider (sensitive).
+    RecordPayment,
     // Panels of a multi-panel screen (the queues).
     NextPanel,
     PrevPanel,
@@ -81,6 +87,8 @@ impl Action {
                 | Action::Transfer
                 | Action::Retry
                 | Action::CancelJob
+                | Action::Refund
+                | Action::RecordPayment
         )
     }
 
@@ -134,6 +142,9 @@ impl Action {
             "next_status" => Action::NextStatus,
             "verify" => Action::Verify,
             "wide" => Action::Wide,
+            "pix" => Action::Pix,
+            "refund" => Action::Refund,
+            "record_payment" => Action::RecordPayment,
             "next_panel" => Action::NextPanel,
             "prev_panel" => Action::PrevPanel,
             "accept" => Action::Accept,

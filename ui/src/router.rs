@@ -339,6 +339,8 @@ pub enum Route {
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
     Server { key: String, tab: ServerTab },
+    /// `billing/invoices/<id, short id or number>`: one invoice.
+    Invoice { key: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -395,6 +397,11 @@ impl Route {
                 return Some(Route::Service { key: key.to_owned() });
             }
         }
+        if let Some(key) = path.strip_prefix("billing/invoices/") {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Invoice { key: key.to_owned() });
+            }
+        }
         if let Some(id) = path.strip_prefix("users/").and_then(|id| id.parse().ok()) {
             return Some(Route::User { id });
         }
@@ -416,6 +423,7 @@ impl Route {
             Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::Invoice { key } => format!("billing/invoices/{key}"),
         }
     }
 
@@ -427,6 +435,7 @@ impl Route {
             Route::Service { .. } => "services",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
+            Route::Invoice { .. } => "billing",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -459,6 +468,10 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::Invoice { key } => {
+                out.push("Invoices".to_owned());
+                out.push(key.chars().take(8).collect());
+            }
         }
         out
     }
@@ -471,6 +484,7 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
+            Route::Invoice { .. } => Route::parse("billing/invoices"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),

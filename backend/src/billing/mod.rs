@@ -3,6 +3,8 @@
 //! invoice paid; it does so in a job, in one audited transaction.
 
 pub mod credits;
+pub mod figures;
 pub mod invoices;
+pub mod payments;
 pub mod settle;
 pub mod webhooks;

@@ -191,3 +191,12 @@ pub(super) async fn ledger(
     }
     Ok(())
 }
+
+/// Brings every brand's history into the double-entry ledger as opening balances, so the
+/// Credits screen shows the balances `users.credits_balance` holds (docs/adr/0025).
+pub(super) async fn opening(ctx: &mut Ctx, world: &World) -> Result<(), ServiceError> {
+    for b in &world.brands {
+        crate::billing::credits::import_history(&mut ctx.tx, &ctx.actor, b.tenant.id).await?;
+    }
+    Ok(())
+}

@@ -140,6 +140,7 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
     billing::services(&mut ctx, &mut world).await?;
     billing::invoices(&mut ctx, &mut world).await?;
     streaming::streaming(&mut ctx, &mut world).await?;
+    credits::opening(&mut ctx, &world).await?;
     ops::migrations(&mut ctx, &world).await?;
     ops::dns(&mut ctx, &world).await?;
     support::tickets(&mut ctx, &world).await?;

@@ -317,6 +317,12 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("billing/invoices", |_| {
+        Box::<billing::invoices::InvoicesList>::default()
+    }),
+    ("billing/payments", |_| {
+        Box::<billing::payments::PaymentsList>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -327,6 +333,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
+        Route::Invoice { key } => Box::new(billing::invoice::InvoiceScreen::new(key.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -381,6 +388,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
+        Route::Invoice { .. } => Some(Permission::BillingRead),
     }
 }
 

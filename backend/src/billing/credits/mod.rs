@@ -16,8 +16,11 @@ use crate::audit::{self, Change};
 use crate::db::{now, Tx};
 use crate::error::ServiceError;
 
+mod opening;
 mod ops;
 mod read;
+
+pub use opening::import_history;
 
 pub use ops::{buy, set_alert, set_commission_rates, set_limit, spend, transfer, Spend, Transfer};
 pub use read::{alerts, balances, ledger, Alert, Balance, LedgerEntry};
@@ -40,6 +43,8 @@ pub enum AccountKind {
     Commissions,
     /// Credits issued against paid invoices.
     Purchases,
+    /// The counterpart of balances brought in from before the ledger (seed 003's history).
+    Opening,
 }
 
 impl AccountKind {
@@ -49,6 +54,7 @@ impl AccountKind {
             AccountKind::Sales => ("sales", None),
             AccountKind::Commissions => ("commissions", None),
             AccountKind::Purchases => ("purchases", None),
+            AccountKind::Opening => ("opening", None),
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct Refs {
     pub line: Option<Uuid>,
     pub idempotency_key: Option<String>,
     pub description: String,
+    /// When it happened, if not now (history brought in from before the ledger).
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A written movement, as the audit row and the callers see it.
@@ -189,7 +197,7 @@ pub(crate) async fn post(
     legs: &[Leg],
 ) -> Result<Movement, ServiceError> {
     let legs = balance_legs(legs)?;
-    let at = now();
+    let at = refs.at.unwrap_or_else(now);
     let id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO credit_movements (id, tenant_id, kind, invoice_id, service_id, line_id, idempotency_key, \

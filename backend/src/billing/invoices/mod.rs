@@ -1,6 +1,6 @@
 //! Invoices (docs/adr/0024): gap-free numbers per tenant, creating a draft or pending invoice
 //! from service or plan prices, listing with status filters (overdue = pending past due) and
-//! showing one with its items. Marking paid is not here: only a verified webhook does that.
+//! showing one with its items. Marking paid is not here: only `billing::settle` does that.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,12 @@ use crate::ids::Target;
 use crate::page::where_clause;
 use crate::reseller::{self, Reach};
 use crate::{args, Db};
+
+mod detail;
+mod query;
+
+pub use detail::{detail, InvoiceDetail, TrailRow};
+pub use query::{page, totals, Figure, InvoiceQuery};
 
 /// Short ids of invoices; resellers reach the invoices of their subtree's users and customers.
 pub const INVOICES: Target = Target {
@@ -425,8 +431,13 @@ pub async fn issue(db: &Db, actor: &Actor, key: &str) -> Result<Invoice, Service
     Ok(after)
 }
 
-async fn get_tx(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Invoice, ServiceError> {
-    let id = crate::ids::expand_tx(tx, actor, &INVOICES, key).await?;
+pub(crate) async fn get_tx(tx: &mut Tx, actor: &Actor, key: &str) -> Result<Invoice, ServiceError> {
+    // Numbers are digits, which also read as a short hex id: no id matching, it is a number.
+    let id = match crate::ids::expand_tx(tx, actor, &INVOICES, key).await {
+        Ok(id) => id,
+        Err(ServiceError::NotFound { .. }) => key.to_owned(),
+        Err(e) => return Err(e),
+    };
     let mut conds = Vec::new();
     let mut a: Vec<Arg> = args![now()];
     match Uuid::parse_str(id.trim()) {

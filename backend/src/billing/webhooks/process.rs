@@ -64,11 +64,13 @@ impl Verdict {
                 invoice_paid,
                 payment_recorded,
                 prior_status,
+                coverage,
             } => Verdict {
                 status: "processed",
                 tenant_id: Some(tenant_id),
                 error: match (invoice_paid, payment_recorded) {
                     (true, _) => None,
+                    (false, true) if !coverage.is_full() => Some(format!("payment recorded; {}", coverage.describe())),
                     (false, true) => Some(format!("payment recorded; invoice was already {prior_status}")),
                     (false, false) => Some(format!("invoice already {prior_status}; payment already recorded")),
                 },

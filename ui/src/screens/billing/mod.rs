@@ -1,7 +1,13 @@
-//! Billing: invoices, payments and disputes (browse views); status and amounts stay on
-//! narrow terminals, customers and provider ids shrink.
+//! Billing: invoices and payments (lists and the invoice screen, docs/adr/0025), disputes
+//! (a browse view), credits; the tenant's billing tab. Status and amounts stay on narrow
+//! terminals, customers and provider ids shrink.
 
 pub mod credits;
+pub mod invoice;
+pub mod invoices;
+pub mod payments;
+pub mod record;
+pub mod tenant_tab;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

@@ -1,5 +1,5 @@
-//! The dashboard: counts from `backend::dashboard::stats` as [`StatCard`]s; Enter opens the
-//! route behind a card.
+//! The dashboard: counts and money figures from `backend::dashboard::stats` as
+//! [`StatCard`]s; Enter opens the route behind a card (its list, filtered).
 
 use backend::authz::{allows, Permission};
 use backend::dashboard::Stat;
@@ -155,7 +155,7 @@ impl Screen for Dashboard {
                 break;
             }
             let rect = Rect::new(inner.x + col * (card_w + 1), y, card_w, CARD_HEIGHT).intersection(inner);
-            let value = s.value.to_string();
+            let value = s.text.clone().unwrap_or_else(|| s.value.to_string());
             let route = format!("→ {}", s.route.replace('?', " /"));
             let card = StatCard::new(s.label, &value, theme)
                 .subtitle(&route)

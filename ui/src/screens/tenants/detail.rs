@@ -1,5 +1,5 @@
-//! One tenant: overview · branding (editable) · billing (its invoices) · limits (editable),
-//! tinted with the tenant's brand colours. Suspend / reactivate go through a typed confirmation.
+//! One tenant: overview · branding (editable) · billing (its money, invoices and payments) ·
+//! limits (editable), tinted with the tenant's brand colours. Suspend / reactivate go through a typed confirmation.
 
 use backend::authz::Permission;
 use backend::tenants::{self, Limits, Tenant, TenantPatch};
@@ -13,7 +13,7 @@ use widgets::{KeyValuePanel, Theme, FORM_FOOTER};
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::{Route, TenantTab};
-use crate::screens::common::browse::BrowseState;
+use crate::screens::billing::tenant_tab::TenantBilling;
 use crate::screens::common::confirm::{self, ConfirmKind, ConfirmModal, Outcome};
 use crate::screens::tenants::overview::{self as overview, limit_text, BRANDING, LIMITS};
 use crate::screens::{Ctx, Dialog, Keys, Mode, Screen, LISTING, TABS};
@@ -34,7 +34,7 @@ pub struct TenantDetail {
     pub limits: Form,
     pub editing: bool,
     pub busy: bool,
-    pub billing: Option<BrowseState>,
+    pub billing: Option<TenantBilling>,
     pub modal: Option<ConfirmModal>,
     /// Limits the backend refused as below the tenant's usage: Enter again with the same
     /// values sends them confirmed.
@@ -66,7 +66,7 @@ impl Screen for TenantDetail {
         let keys = match self.tab {
             TenantTab::Branding | TenantTab::Limits => keys.with(&[Action::Edit]),
             TenantTab::Billing => match &self.billing {
-                Some(b) => keys.with(&b.list.keys()),
+                Some(b) => keys.with(&b.keys()),
                 None => keys.with(LISTING),
             },
             TenantTab::Overview => keys,
@@ -103,7 +103,7 @@ impl Screen for TenantDetail {
         if self.modal.is_some() || self.editing {
             Mode::Form
         } else if self.tab == TenantTab::Billing {
-            self.billing.as_ref().map_or(Mode::List, BrowseState::mode)
+            self.billing.as_ref().map_or(Mode::List, TenantBilling::mode)
         } else {
             Mode::List
         }
@@ -306,12 +306,7 @@ impl TenantDetail {
         self.fill(&t);
         self.tinted = Some(self.base.tinted(&t.primary_color, &t.accent_color));
         if self.billing.is_none() {
-            let (key, what) = if backend::browse::view("invoices").is_some() {
-                ("invoices", "Invoices")
-            } else {
-                ("customers", "Customers")
-            };
-            let mut b = BrowseState::new(key, format!("{what} of {}", t.name), Some(t.id));
+            let mut b = TenantBilling::new(t.id, &t.name);
             b.reload(ctx);
             self.billing = Some(b);
         }
