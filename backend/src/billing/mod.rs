@@ -6,3 +6,4 @@ pub mod credits;
 pub mod invoices;
 pub mod settle;
 pub mod webhooks;
+pub mod pix;
