@@ -89,7 +89,7 @@ fn clear_errors_for_each_kind_of_damage() {
         let crc = crc16(s.as_bytes());
         format!("{s}{crc:04X}")
     };
-    let e = parse(&with_crc("0002012658XX14br.gov.bcb.pix")).unwrap_err();
+    let e = parse(&with_crc("000201265X0014br.gov.bcb.pix")).unwrap_err();
     assert!(matches!(e, BrCodeError::BadLength { .. }), "{e:?}");
     assert!(e.to_string().contains("is not two digits"));
     // Missing merchant name.
