@@ -15,6 +15,7 @@ mod demo;
 mod demo_sandbox;
 mod doctor;
 mod output;
+mod pix_config;
 mod prompt;
 mod qr;
 mod records;
