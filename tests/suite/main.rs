@@ -13,6 +13,7 @@ mod authz_matrix;
 mod cli;
 mod common;
 mod credits;
+mod pix;
 mod customer_changes;
 mod customers;
 mod demo;
