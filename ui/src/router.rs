@@ -339,6 +339,8 @@ pub enum Route {
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
     Server { key: String, tab: ServerTab },
+    /// `billing/invoices/<id, short id or number>/pix`: the invoice's PIX modal.
+    InvoicePix { key: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -371,6 +373,13 @@ impl Route {
         }
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
+        }
+        if let Some(key) = path
+            .strip_prefix("billing/invoices/")
+            .and_then(|r| r.strip_suffix("/pix"))
+            .filter(|k| !k.is_empty() && !k.contains('/'))
+        {
+            return Some(Route::InvoicePix { key: key.to_owned() });
         }
         if let Some(rest) = path.strip_prefix("servers/") {
             let mut parts = rest.splitn(2, '/');
@@ -416,6 +425,7 @@ impl Route {
             Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::InvoicePix { key } => format!("billing/invoices/{key}/pix"),
         }
     }
 
@@ -427,6 +437,7 @@ impl Route {
             Route::Service { .. } => "services",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
+            Route::InvoicePix { .. } => "billing",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -459,6 +470,11 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::InvoicePix { key } => {
+                out.push("Invoices".to_owned());
+                out.push(key.chars().take(8).collect());
+                out.push("PIX".to_owned());
+            }
         }
         out
     }
@@ -471,6 +487,7 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
+            Route::InvoicePix { .. } => Route::parse("billing/invoices"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),

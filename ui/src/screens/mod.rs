@@ -327,6 +327,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
+        Route::InvoicePix { key } => Box::new(billing::pix::PixScreen::new(key.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -381,6 +382,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
+        Route::InvoicePix { .. } => Some(Permission::BillingRead),
     }
 }
 
