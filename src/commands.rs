@@ -18,6 +18,7 @@ pub mod auth;
 pub mod billing;
 pub mod hosting;
 mod jobs;
+pub mod pix;
 pub mod keys;
 mod roles;
 pub mod servers;
