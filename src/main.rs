@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod context;
 mod demo;
+mod demo_pix;
 mod demo_sandbox;
 mod doctor;
 mod output;

@@ -80,7 +80,9 @@ pub fn write<T: Serialize>(dir: &Path, name: &str, v: &T) -> Result<()> {
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
     o.mode(0o600);
-    let mut f = o.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = o
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(&serde_json::to_vec_pretty(v)?)?;
     Ok(())
 }

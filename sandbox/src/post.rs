@@ -61,7 +61,11 @@ pub(crate) fn psp_brcode(key: &str, amount_minor: i64, name: &str, city: &str, t
     for b in s.bytes() {
         crc ^= u16::from(b) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     s + &format!("{crc:04X}")

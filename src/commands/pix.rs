@@ -43,7 +43,14 @@ struct SettingsRow(settings::PixSettings);
 
 impl Record for SettingsRow {
     fn columns() -> &'static [&'static str] {
-        &["tenant_id", "provider", "key_kind", "key", "merchant_name", "merchant_city"]
+        &[
+            "tenant_id",
+            "provider",
+            "key_kind",
+            "key",
+            "merchant_name",
+            "merchant_city",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let s = &self.0;

@@ -60,7 +60,10 @@ pub(super) async fn mercadopago_webhook(
 ) -> Response {
     let Some(secrets) = &st.pix.mercadopago else {
         st.metrics.webhook("mercadopago", "unconfigured");
-        return text(StatusCode::SERVICE_UNAVAILABLE, "mercadopago webhooks are not configured");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mercadopago webhooks are not configured",
+        );
     };
     let id = data_id(query.as_deref());
     let d = mercadopago::Delivery {
@@ -87,7 +90,10 @@ mod tests {
     #[test]
     fn data_id_from_the_query() {
         assert_eq!(super::data_id(Some("data.id=123&type=payment")).as_deref(), Some("123"));
-        assert_eq!(super::data_id(Some("source=pix&data.id=ORD%2D1")).as_deref(), Some("ORD-1"));
+        assert_eq!(
+            super::data_id(Some("source=pix&data.id=ORD%2D1")).as_deref(),
+            Some("ORD-1")
+        );
         assert_eq!(super::data_id(Some("type=payment")), None);
         assert_eq!(super::data_id(None), None);
     }

@@ -66,7 +66,9 @@ impl Serve {
                 let _ = tx.send(line);
             }
         });
-        let first = lines.recv_timeout(Duration::from_secs(60)).expect("serve printed nothing");
+        let first = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve printed nothing");
         let addr = first
             .split("http://")
             .nth(1)
@@ -74,11 +76,7 @@ impl Serve {
             .unwrap_or_else(|| panic!("no address in {first:?}"))
             .to_owned();
         assert!(!first.contains(MP_SECRET) && !first.contains(PS_TOKEN));
-        Serve {
-            child,
-            addr,
-            _dir: dir,
-        }
+        Serve { child, addr, _dir: dir }
     }
 
     fn url(&self, path: &str) -> String {
@@ -155,7 +153,13 @@ async fn status(db: &Db, invoice: Uuid) -> String {
 
 async fn processed(db: &Db, env: &PixEnv) {
     run_until(db, env, "every webhook event processed", || async {
-        count(db, "SELECT COUNT(*) FROM webhook_events WHERE status = 'received'", args![]).await == 0
+        count(
+            db,
+            "SELECT COUNT(*) FROM webhook_events WHERE status = 'received'",
+            args![],
+        )
+        .await
+            == 0
     })
     .await;
 }
@@ -194,14 +198,19 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
     })
     .await
     .unwrap();
-    let pss = PagSeguroSim::start(PagSeguroInit { token: PS_TOKEN.into() }).await.unwrap();
+    let pss = PagSeguroSim::start(PagSeguroInit { token: PS_TOKEN.into() })
+        .await
+        .unwrap();
     let serve = Serve::start(&t, sim.api_base(), pss.api_base());
     let hook = serve.url("/webhooks/mercadopago");
     let env = env(sim.api_base(), pss.api_base(), &serve);
 
     // The keypress records a request and enqueues the job; the job calls the API.
     let c = charges::request(&t.db, &operator(), &inv.to_string()).await.unwrap();
-    assert_eq!((c.provider.as_str(), c.status.as_str(), c.code.as_deref()), ("mercadopago", "requested", None));
+    assert_eq!(
+        (c.provider.as_str(), c.status.as_str(), c.code.as_deref()),
+        ("mercadopago", "requested", None)
+    );
     assert_eq!(sim.payments().len(), 0, "no provider call in the request path");
     let again = charges::request(&t.db, &operator(), &inv.to_string()).await.unwrap();
     assert_eq!(again.id, c.id, "asking twice while requested is the same charge");
@@ -212,7 +221,10 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
             .is_some_and(|c| c.status == "active")
     })
     .await;
-    let c = charges::current(&t.db, &operator(), &inv.to_string()).await.unwrap().unwrap();
+    let c = charges::current(&t.db, &operator(), &inv.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     let pid = c.external_id.clone().unwrap();
     let code = brcode::parse(c.code.as_deref().unwrap()).unwrap();
     assert_eq!(code.amount_minor, Some(4990));
@@ -238,9 +250,11 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
     assert_eq!(early.answer.status, 200, "{}", early.answer.body);
     processed(&t.db, &env).await;
     assert_eq!(status(&t.db, inv).await, "pending");
-    let why: String = t
-        .db
-        .scalar("SELECT error FROM webhook_events WHERE provider = 'mercadopago'", args![])
+    let why: String =
+        t.db.scalar(
+            "SELECT error FROM webhook_events WHERE provider = 'mercadopago'",
+            args![],
+        )
         .await
         .unwrap();
     assert!(why.contains("pending"), "{why}");
@@ -257,15 +271,30 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
     sim.notify(&hook, &pid, mp::Delivery::Signed).await.unwrap();
     processed(&t.db, &env).await;
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM payments WHERE provider = 'mercadopago' AND invoice_id = $1", args![inv]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM payments WHERE provider = 'mercadopago' AND invoice_id = $1",
+            args![inv]
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM pix_charges WHERE invoice_id = $1 AND status = 'paid'", args![inv]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM pix_charges WHERE invoice_id = $1 AND status = 'paid'",
+            args![inv]
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.paid' AND entity_id = $1", args![inv.to_string()]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.paid' AND entity_id = $1",
+            args![inv.to_string()]
+        )
+        .await,
         1
     );
 
@@ -286,13 +315,15 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
         .await
         .unwrap();
     sim.set_status(&other.id.to_string(), "approved", "accredited").unwrap();
-    let sent = sim.notify(&hook, &other.id.to_string(), mp::Delivery::Signed).await.unwrap();
+    let sent = sim
+        .notify(&hook, &other.id.to_string(), mp::Delivery::Signed)
+        .await
+        .unwrap();
     assert_eq!(sent.answer.status, 200);
     processed(&t.db, &env).await;
     assert_eq!(status(&t.db, inv2).await, "pending");
-    let why: String = t
-        .db
-        .scalar(
+    let why: String =
+        t.db.scalar(
             "SELECT error FROM webhook_events WHERE provider = 'mercadopago' AND status = 'failed'",
             args![],
         )
@@ -300,7 +331,12 @@ async fn mercadopago_pix_paid_only_by_a_verified_notification_of_an_approved_pay
         .unwrap();
     assert!(why.contains("amount mismatch"), "{why}");
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM payments WHERE invoice_id = $1", args![inv2]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM payments WHERE invoice_id = $1",
+            args![inv2]
+        )
+        .await,
         0
     );
 }
@@ -317,7 +353,9 @@ async fn pagseguro_pix_paid_only_when_the_fetched_order_is_paid_in_full() {
     })
     .await
     .unwrap();
-    let sim = PagSeguroSim::start(PagSeguroInit { token: PS_TOKEN.into() }).await.unwrap();
+    let sim = PagSeguroSim::start(PagSeguroInit { token: PS_TOKEN.into() })
+        .await
+        .unwrap();
     let serve = Serve::start(&t, mps.api_base(), sim.api_base());
     let hook = serve.url("/webhooks/pagseguro");
     let env = env(mps.api_base(), sim.api_base(), &serve);
@@ -326,7 +364,13 @@ async fn pagseguro_pix_paid_only_when_the_fetched_order_is_paid_in_full() {
         charges::request(&t.db, &operator(), &i.to_string()).await.unwrap();
     }
     run_until(&t.db, &env, "both charges active", || async {
-        count(&t.db, "SELECT COUNT(*) FROM pix_charges WHERE status = 'active'", args![]).await == 2
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM pix_charges WHERE status = 'active'",
+            args![],
+        )
+        .await
+            == 2
     })
     .await;
     let order = charges::current(&t.db, &operator(), &inv.to_string())
@@ -363,7 +407,12 @@ async fn pagseguro_pix_paid_only_when_the_fetched_order_is_paid_in_full() {
     processed(&t.db, &env).await;
     assert_eq!(status(&t.db, inv).await, "paid");
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM payments WHERE provider = 'pagseguro' AND invoice_id = $1", args![inv]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM payments WHERE provider = 'pagseguro' AND invoice_id = $1",
+            args![inv]
+        )
+        .await,
         1
     );
 
@@ -403,7 +452,12 @@ async fn a_static_br_code_on_the_tenants_own_key_needs_no_provider() {
     assert_eq!(code.txid.as_deref(), Some("20260301"));
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM jobs", args![]).await, 0);
     assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'pix.charge.request'", args![]).await,
+        count(
+            &t.db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'pix.charge.request'",
+            args![]
+        )
+        .await,
         1
     );
 }

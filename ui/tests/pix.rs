@@ -72,11 +72,16 @@ async fn static_code_from_the_modal_with_its_qr() {
 
     ch(&mut app, 'e');
     pump_until(&mut app, std::time::Duration::from_secs(10), |a| {
-        pix(a).charge.as_ref().is_some_and(|c| c.as_ref().is_ok_and(Option::is_some))
+        pix(a)
+            .charge
+            .as_ref()
+            .is_some_and(|c| c.as_ref().is_ok_and(Option::is_some))
     })
     .await;
     let code = {
-        let Some(Ok(Some(c))) = &pix(&app).charge else { panic!("a charge") };
+        let Some(Ok(Some(c))) = &pix(&app).charge else {
+            panic!("a charge")
+        };
         c.code.clone().unwrap()
     };
     let parsed = brcode::parse(&code).unwrap();
@@ -86,7 +91,10 @@ async fn static_code_from_the_modal_with_its_qr() {
     // 80×24: too small for the QR; the code, amount and the hint say so.
     let small = screen_text(&render(&mut app, 80, 24));
     assert!(small.contains("enlarge the terminal"), "{small}");
-    assert!(!small.contains("new PIX charge"), "a live charge is not asked again:\n{small}");
+    assert!(
+        !small.contains("new PIX charge"),
+        "a live charge is not asked again:\n{small}"
+    );
     assert_snapshot!("pix_modal_80x24", stable(&small));
 
     // Large enough: the QR is drawn beside the code.

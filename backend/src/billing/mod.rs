@@ -4,6 +4,6 @@
 
 pub mod credits;
 pub mod invoices;
+pub mod pix;
 pub mod settle;
 pub mod webhooks;
-pub mod pix;

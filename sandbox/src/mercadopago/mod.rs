@@ -38,7 +38,9 @@ pub enum Delivery {
     /// Signed with another secret.
     BadSignature,
     /// Signed correctly with a `ts` this many seconds old.
-    Stale { secs: i64 },
+    Stale {
+        secs: i64,
+    },
     /// No `x-signature` header.
     Unsigned,
 }
@@ -87,7 +89,9 @@ fn sign(secret: &str, manifest: &str) -> String {
 impl MercadoPagoSim {
     pub async fn start(init: MercadoPagoInit) -> Result<MercadoPagoSim, SandboxError> {
         if init.access_token.is_empty() || init.webhook_secret.is_empty() {
-            return Err(SandboxError::InvalidInit("access_token and webhook_secret are required".into()));
+            return Err(SandboxError::InvalidInit(
+                "access_token and webhook_secret are required".into(),
+            ));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -109,7 +113,11 @@ impl MercadoPagoSim {
                 })
                 .await;
         });
-        Ok(MercadoPagoSim { url, inner, _stop: stop })
+        Ok(MercadoPagoSim {
+            url,
+            inner,
+            _stop: stop,
+        })
     }
 
     /// `http://127.0.0.1:PORT`, the client's `api_base`.
@@ -201,7 +209,8 @@ impl MercadoPagoSim {
 
     /// Sends a kept notification again, byte for byte.
     pub async fn replay(&self, sent: &Sent) -> Result<Sent, SandboxError> {
-        self.send(sent.url.clone(), sent.headers.clone(), sent.body.clone()).await
+        self.send(sent.url.clone(), sent.headers.clone(), sent.body.clone())
+            .await
     }
 
     async fn send(&self, url: String, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Sent, SandboxError> {
@@ -262,12 +271,19 @@ async fn fault(inner: &Inner, operation: &str) -> Option<Response> {
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 [("retry-after", retry_after_secs.to_string())],
-                axum::Json(json!({ "message": "too many requests", "error": "too_many_requests", "status": 429, "cause": [] })),
+                axum::Json(
+                    json!({ "message": "too many requests", "error": "too_many_requests", "status": 429, "cause": [] }),
+                ),
             )
                 .into_response(),
         ),
         FaultKind::Malformed => Some((StatusCode::OK, "{\"id\": 1, \"status\"").into_response()),
-        FaultKind::Envelope { reason } => Some(error(StatusCode::BAD_REQUEST, "bad_request", &reason, Some((4020, &reason)))),
+        FaultKind::Envelope { reason } => Some(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &reason,
+            Some((4020, &reason)),
+        )),
         // The connection-level kinds are answered as an opaque gateway failure here.
         FaultKind::Drop | FaultKind::Lost | FaultKind::Truncated => {
             Some((StatusCode::BAD_GATEWAY, "bad gateway").into_response())
@@ -296,7 +312,12 @@ async fn create_payment(State(inner): State<Arc<Inner>>, headers: HeaderMap, bod
         .filter(|k| !k.is_empty())
         .map(str::to_owned)
     else {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "X-Idempotency-Key is required", None);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "X-Idempotency-Key is required",
+            None,
+        );
     };
     if let Some(r) = fault(&inner, "create_payment").await {
         return r;
@@ -312,17 +333,38 @@ async fn create_payment(State(inner): State<Arc<Inner>>, headers: HeaderMap, bod
         return error(StatusCode::BAD_REQUEST, "bad_request", "body is not JSON", None);
     };
     if req["payment_method_id"] != "pix" {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "payment_method_id must be pix", Some((4050, "invalid payment_method_id")));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "payment_method_id must be pix",
+            Some((4050, "invalid payment_method_id")),
+        );
     }
     let Some(amount) = centavos(&req["transaction_amount"]).filter(|a| *a > 0) else {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "transaction_amount must be positive", Some((4037, "Invalid transaction_amount")));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "transaction_amount must be positive",
+            Some((4037, "Invalid transaction_amount")),
+        );
     };
     if req["payer"]["email"].as_str().is_none_or(|e| !e.contains('@')) {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "payer.email is required", Some((4050, "payer.email must be a valid email")));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "payer.email is required",
+            Some((4050, "payer.email must be a valid email")),
+        );
     }
     let id = inner.seq.fetch_add(1, Ordering::Relaxed);
     let txid = format!("mpqrinter{id}");
-    let code = crate::post::psp_brcode("b76aa9c2-2ec4-4110-954e-ebfe34f05b61", amount, "SANDBOX MP", "SAO PAULO", &txid);
+    let code = crate::post::psp_brcode(
+        "b76aa9c2-2ec4-4110-954e-ebfe34f05b61",
+        amount,
+        "SANDBOX MP",
+        "SAO PAULO",
+        &txid,
+    );
     let payment = json!({
         "id": id,
         "status": "pending",
@@ -364,6 +406,11 @@ async fn get_payment(State(inner): State<Arc<Inner>>, headers: HeaderMap, Path(i
     }
     match lock(&inner.store).payments.get(&id).cloned() {
         Some(p) => axum::Json(p).into_response(),
-        None => error(StatusCode::NOT_FOUND, "not_found", "Payment not found", Some((2000, "Payment not found"))),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Payment not found",
+            Some((2000, "Payment not found")),
+        ),
     }
 }

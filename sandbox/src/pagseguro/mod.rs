@@ -97,7 +97,11 @@ impl PagSeguroSim {
                 })
                 .await;
         });
-        Ok(PagSeguroSim { url, inner, _stop: stop })
+        Ok(PagSeguroSim {
+            url,
+            inner,
+            _stop: stop,
+        })
     }
 
     pub fn api_base(&self) -> &str {
@@ -173,7 +177,8 @@ impl PagSeguroSim {
     }
 
     pub async fn replay(&self, sent: &Sent) -> Result<Sent, SandboxError> {
-        self.send(sent.url.clone(), sent.token_header.clone(), sent.body.clone()).await
+        self.send(sent.url.clone(), sent.token_header.clone(), sent.body.clone())
+            .await
     }
 
     async fn send(&self, url: String, token_header: Option<String>, body: Vec<u8>) -> Result<Sent, SandboxError> {
@@ -252,15 +257,31 @@ async fn create_order(State(inner): State<Arc<Inner>>, headers: HeaderMap, body:
         return error(StatusCode::BAD_REQUEST, "40001", "invalid_json", None);
     };
     let Some(amount) = req["qr_codes"][0]["amount"]["value"].as_i64().filter(|a| *a > 0) else {
-        return error(StatusCode::BAD_REQUEST, "40002", "invalid_parameter", Some("qr_codes[0].amount.value"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "40002",
+            "invalid_parameter",
+            Some("qr_codes[0].amount.value"),
+        );
     };
     if req["reference_id"].as_str().is_none_or(str::is_empty) {
-        return error(StatusCode::BAD_REQUEST, "40002", "invalid_parameter", Some("reference_id"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "40002",
+            "invalid_parameter",
+            Some("reference_id"),
+        );
     }
     let n = inner.seq.fetch_add(1, Ordering::Relaxed);
     let id = format!("ORDE_{n:08X}-2144-4247-ABC5-26232D8F04B9");
     let qr = format!("QRCO_{n:08X}-FCD5-43B9-8AE3-2D17F9E1D52F");
-    let code = crate::post::psp_brcode("f7d7a43a-fcd5-43b9-8ae3-2d17f9e1d52f", amount, "SANDBOX PAGBANK", "SAO PAULO", "***");
+    let code = crate::post::psp_brcode(
+        "f7d7a43a-fcd5-43b9-8ae3-2d17f9e1d52f",
+        amount,
+        "SANDBOX PAGBANK",
+        "SAO PAULO",
+        "***",
+    );
     let order = json!({
         "id": id,
         "reference_id": req["reference_id"],

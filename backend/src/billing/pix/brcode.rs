@@ -18,7 +18,11 @@ pub fn crc16(data: &[u8]) -> u16 {
     for &b in data {
         crc ^= u16::from(b) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc
@@ -42,7 +46,12 @@ pub enum BrCodeError {
     #[error("field at position {at}: the id {id:?} is not two digits")]
     BadId { id: String, at: usize },
     #[error("field {id} at position {at}: it declares {declared} characters but only {left} remain")]
-    Truncated { id: String, at: usize, declared: usize, left: usize },
+    Truncated {
+        id: String,
+        at: usize,
+        declared: usize,
+        left: usize,
+    },
     #[error("field {0} appears twice")]
     Duplicate(String),
     #[error("field {id} is out of order (after {after})")]
@@ -219,13 +228,19 @@ pub fn parse(code: &str) -> Result<BrCode, BrCodeError> {
     let mut pix = None;
     for f in fields.iter().filter(|f| ("26".."52").contains(&f.id.as_str())) {
         let sub = tlvs(&f.value, 0)?;
-        if sub.first().is_some_and(|s| s.id == "00" && s.value.eq_ignore_ascii_case(PIX_GUI)) {
+        if sub
+            .first()
+            .is_some_and(|s| s.id == "00" && s.value.eq_ignore_ascii_case(PIX_GUI))
+        {
             pix = Some(sub);
             break;
         }
     }
     let Some(pix) = pix else {
-        return Err(BrCodeError::Missing("26", "merchant account information with GUI br.gov.bcb.pix"));
+        return Err(BrCodeError::Missing(
+            "26",
+            "merchant account information with GUI br.gov.bcb.pix",
+        ));
     };
     let sub = |id: &str| pix.iter().find(|s| s.id == id).map(|s| s.value.clone());
     let (key, url) = (sub("01"), sub("25"));

@@ -101,7 +101,9 @@ pub async fn request(db: &Db, actor: &Actor, invoice_key: &str) -> Result<PixCha
     };
     if let Some(c) = latest(&mut tx, inv.id).await? {
         let live = c.status == "requested"
-            || (c.status == "active" && c.expires_at.is_none_or(|e| e > Utc::now()) && c.amount_minor == inv.total_minor);
+            || (c.status == "active"
+                && c.expires_at.is_none_or(|e| e > Utc::now())
+                && c.amount_minor == inv.total_minor);
         if live {
             tx.commit().await?;
             return Ok(c);
@@ -112,7 +114,12 @@ pub async fn request(db: &Db, actor: &Actor, invoice_key: &str) -> Result<PixCha
     let (status, code) = if settings.provider == "static" {
         let key = settings.key_value.clone().unwrap_or_default();
         // The invoice number as txid: letters and digits only.
-        let txid: String = inv.number.chars().filter(char::is_ascii_alphanumeric).take(25).collect();
+        let txid: String = inv
+            .number
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(25)
+            .collect();
         let code = brcode::build_static(&StaticCode {
             key: &key,
             merchant_name: &settings.merchant_name,
@@ -211,7 +218,10 @@ async fn finish(
     let mut tx = db.begin().await.map_err(transient)?;
     let (status, after) = match &outcome {
         Ok((external, code, expires)) => {
-            let exp = expires.as_deref().and_then(|e| DateTime::parse_from_rfc3339(e).ok()).map(|e| e.with_timezone(&Utc));
+            let exp = expires
+                .as_deref()
+                .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
+                .map(|e| e.with_timezone(&Utc));
             tx.execute(
                 "UPDATE pix_charges SET status = 'active', external_id = $1, code = $2, expires_at = $3, error = NULL, \
                  updated_at = $4 WHERE id = $5 AND status = 'requested'",
@@ -235,7 +245,11 @@ async fn finish(
         &mut tx,
         &job.actor(),
         Change {
-            action: if status == "active" { "pix.charge.active" } else { "pix.charge.failed" },
+            action: if status == "active" {
+                "pix.charge.active"
+            } else {
+                "pix.charge.failed"
+            },
             entity: "invoice",
             entity_id: Some(c.invoice_id.to_string()),
             tenant_id: Some(c.tenant_id),
@@ -277,17 +291,21 @@ pub async fn run_charge(job: Job, db: Db, env: PixEnv) -> Result<(), JobError> {
     if c.status != "requested" {
         return Ok(());
     }
-    let payer = payer.unwrap_or(Payer { name: None, email: None });
-    let email = payer.email.filter(|e| !e.is_empty()).unwrap_or_else(|| "pagador@example.com".into());
+    let payer = payer.unwrap_or(Payer {
+        name: None,
+        email: None,
+    });
+    let email = payer
+        .email
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "pagador@example.com".into());
     let expires = (Utc::now() + Duration::hours(CHARGE_TTL_HOURS)).to_rfc3339_opts(SecondsFormat::Millis, false);
     let description = format!("Fatura {}", c.invoice_number);
     let outcome = match c.provider.as_str() {
         "mercadopago" => {
-            let api = env
-                .apis
-                .mercadopago
-                .as_ref()
-                .ok_or_else(|| JobError::Transient("Mercado Pago is not configured in this worker (mercadopago.json)".into()))?;
+            let api = env.apis.mercadopago.as_ref().ok_or_else(|| {
+                JobError::Transient("Mercado Pago is not configured in this worker (mercadopago.json)".into())
+            })?;
             let p = NewPixPayment {
                 amount_minor: c.amount_minor,
                 description,
@@ -307,11 +325,9 @@ pub async fn run_charge(job: Job, db: Db, env: PixEnv) -> Result<(), JobError> {
             }
         }
         "pagseguro" => {
-            let api = env
-                .apis
-                .pagseguro
-                .as_ref()
-                .ok_or_else(|| JobError::Transient("PagSeguro is not configured in this worker (pagseguro.json)".into()))?;
+            let api = env.apis.pagseguro.as_ref().ok_or_else(|| {
+                JobError::Transient("PagSeguro is not configured in this worker (pagseguro.json)".into())
+            })?;
             let o = NewPixOrder {
                 reference_id: c.invoice_id.to_string(),
                 customer_name: payer.name.unwrap_or_else(|| "Cliente".into()),

@@ -64,7 +64,10 @@ impl PixKey {
         if let Some(rest) = v.strip_prefix('+') {
             let digits: String = rest.chars().filter(|c| !" -()".contains(*c)).collect();
             // Brazilian numbers: 55 + 2-digit area + 8 or 9 digits.
-            if digits.bytes().all(|c| c.is_ascii_digit()) && digits.starts_with("55") && (12..=13).contains(&digits.len()) {
+            if digits.bytes().all(|c| c.is_ascii_digit())
+                && digits.starts_with("55")
+                && (12..=13).contains(&digits.len())
+            {
                 return Ok(PixKey {
                     kind: KeyKind::Phone,
                     value: format!("+{digits}"),
@@ -112,12 +115,24 @@ mod tests {
         let k = PixKey::parse("+55 11 98765-4321").unwrap();
         assert_eq!((k.kind, k.value.as_str()), (KeyKind::Phone, "+5511987654321"));
         let k = PixKey::parse("123E4567-E12B-12D1-A456-426655440000").unwrap();
-        assert_eq!((k.kind, k.value.as_str()), (KeyKind::Evp, "123e4567-e12b-12d1-a456-426655440000"));
+        assert_eq!(
+            (k.kind, k.value.as_str()),
+            (KeyKind::Evp, "123e4567-e12b-12d1-a456-426655440000")
+        );
     }
 
     #[test]
     fn refuses_what_is_no_key() {
-        for bad in ["", "529.982.247-26", "11111111111", "+1 555 0100", "+55119", "ana@", "hello", "123e4567-e12b-12d1-a456"] {
+        for bad in [
+            "",
+            "529.982.247-26",
+            "11111111111",
+            "+1 555 0100",
+            "+55119",
+            "ana@",
+            "hello",
+            "123e4567-e12b-12d1-a456",
+        ] {
             assert!(PixKey::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

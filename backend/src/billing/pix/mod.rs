@@ -3,8 +3,8 @@
 //! created in the `billing.pix_charge` job (docs/adr/0029).
 
 pub mod brcode;
-pub mod key;
 pub mod charges;
+pub mod key;
 pub mod settings;
 
 use crate::jobs::Handlers;
@@ -15,7 +15,9 @@ pub use charges::{PixCharge, PixEnv};
 /// APIs this worker reaches (the webhook job fetches Mercado Pago and PagSeguro payments).
 pub fn register_handlers(h: &mut Handlers, env: PixEnv) {
     let e = env.clone();
-    h.register(charges::JOB_KIND, move |job, db| charges::run_charge(job, db, e.clone()));
+    h.register(charges::JOB_KIND, move |job, db| {
+        charges::run_charge(job, db, e.clone())
+    });
     let apis = env.apis;
     h.register(crate::billing::webhooks::JOB_KIND, move |job, db| {
         crate::billing::webhooks::process::handle_with(job, db, apis.clone())

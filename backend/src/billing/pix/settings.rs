@@ -60,17 +60,26 @@ pub async fn set(db: &Db, actor: &Actor, input: PixSettingsInput) -> Result<PixS
     let key = match input.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         Some(k) => Some(PixKey::parse(k).map_err(|m| ServiceError::invalid("key", m))?),
         None if provider == "static" => {
-            return Err(ServiceError::invalid("key", "a static BR Code needs the tenant's PIX key"))
+            return Err(ServiceError::invalid(
+                "key",
+                "a static BR Code needs the tenant's PIX key",
+            ))
         }
         None => None,
     };
     let name = super::brcode::ascii_text(&input.merchant_name, 25);
     if name.is_empty() {
-        return Err(ServiceError::invalid("merchant_name", "must hold letters or digits (25 at most are used)"));
+        return Err(ServiceError::invalid(
+            "merchant_name",
+            "must hold letters or digits (25 at most are used)",
+        ));
     }
     let city = super::brcode::ascii_text(&input.merchant_city, 15);
     if city.is_empty() {
-        return Err(ServiceError::invalid("merchant_city", "must hold letters or digits (15 at most are used)"));
+        return Err(ServiceError::invalid(
+            "merchant_city",
+            "must hold letters or digits (15 at most are used)",
+        ));
     }
     let after = PixSettings {
         tenant_id: input.tenant_id,

@@ -110,7 +110,11 @@ pub fn accept(secrets: &SigningSecrets, d: &Delivery<'_>, body: &[u8], now: i64)
         .and_then(Value::as_str)
         .filter(|s| clean(s))
         .ok_or(Rejection::Malformed("notification has no valid type"))?;
-    let action = payload.get("action").and_then(Value::as_str).filter(|s| clean(s)).unwrap_or("");
+    let action = payload
+        .get("action")
+        .and_then(Value::as_str)
+        .filter(|s| clean(s))
+        .unwrap_or("");
     // Retries carry the same notification id; without one, the request id is the delivery.
     let event_id = match as_text(payload.get("id")).filter(|s| clean(s)) {
         Some(id) => format!("{id}"),
@@ -122,7 +126,11 @@ pub fn accept(secrets: &SigningSecrets, d: &Delivery<'_>, body: &[u8], now: i64)
     Ok(Incoming {
         provider: Provider::MercadoPago,
         event_id,
-        event_type: if action.is_empty() { kind.to_owned() } else { action.to_owned() },
+        event_type: if action.is_empty() {
+            kind.to_owned()
+        } else {
+            action.to_owned()
+        },
         payload,
     })
 }
@@ -144,11 +152,17 @@ mod tests {
 
     #[test]
     fn openssl_vectors() {
-        assert_eq!(manifest(Some("1327410519"), Some(RID), "1704908010"), format!("id:1327410519;request-id:{RID};ts:1704908010;"));
+        assert_eq!(
+            manifest(Some("1327410519"), Some(RID), "1704908010"),
+            format!("id:1327410519;request-id:{RID};ts:1704908010;")
+        );
         assert_eq!(sign(SECRET, &manifest(Some("1327410519"), Some(RID), "1704908010")), V1);
         // Alphanumeric ids are lower-cased.
         assert_eq!(
-            sign(SECRET, &manifest(Some("ORD01JQ4S4KY8HWQ6NA5PXB65B3D3"), Some("r1"), "1704908010")),
+            sign(
+                SECRET,
+                &manifest(Some("ORD01JQ4S4KY8HWQ6NA5PXB65B3D3"), Some("r1"), "1704908010")
+            ),
             "916545d5bc725de624a722143b7ff993a481c099049c586f513a012f7c056269"
         );
         // No x-request-id: its pair is dropped.
@@ -173,17 +187,29 @@ mod tests {
         // One character changed anywhere that is signed.
         let mut d = delivery(&h);
         d.data_id = Some("1327410518");
-        assert_eq!(verify(&secrets(), &d, TS), Err(Rejection::BadSignature("v1 does not match")));
+        assert_eq!(
+            verify(&secrets(), &d, TS),
+            Err(Rejection::BadSignature("v1 does not match"))
+        );
         let mut d = delivery(&h);
         d.request_id = Some("bb56a2f1-6aae-46ac-982e-9dcd3581d08f");
         assert!(verify(&secrets(), &d, TS).is_err());
         let h2 = format!("ts={},v1={V1}", TS + 1);
         assert!(verify(&secrets(), &delivery(&h2), TS).is_err());
         // Stale, both ways, only after the signature matched.
-        assert_eq!(verify(&secrets(), &delivery(&h), TS + TOLERANCE_SECS + 1), Err(Rejection::Stale));
-        assert_eq!(verify(&secrets(), &delivery(&h), TS - TOLERANCE_SECS - 1), Err(Rejection::Stale));
+        assert_eq!(
+            verify(&secrets(), &delivery(&h), TS + TOLERANCE_SECS + 1),
+            Err(Rejection::Stale)
+        );
+        assert_eq!(
+            verify(&secrets(), &delivery(&h), TS - TOLERANCE_SECS - 1),
+            Err(Rejection::Stale)
+        );
         for bad in ["", "ts=1", "v1=ab", "ts=x,v1=ab"] {
-            assert!(matches!(verify(&secrets(), &delivery(bad), TS), Err(Rejection::BadSignature(_))), "{bad}");
+            assert!(
+                matches!(verify(&secrets(), &delivery(bad), TS), Err(Rejection::BadSignature(_))),
+                "{bad}"
+            );
         }
         assert!(verify(&secrets(), &Delivery::default(), TS).is_err());
     }
@@ -193,10 +219,16 @@ mod tests {
         let h = format!("ts={TS},v1={V1}");
         let body = br#"{"id":112233445566,"live_mode":true,"type":"payment","action":"payment.updated","data":{"id":"1327410519"}}"#;
         let ev = accept(&secrets(), &delivery(&h), body, TS).unwrap();
-        assert_eq!((ev.event_id.as_str(), ev.event_type.as_str()), ("112233445566", "payment.updated"));
+        assert_eq!(
+            (ev.event_id.as_str(), ev.event_type.as_str()),
+            ("112233445566", "payment.updated")
+        );
         // The body naming another payment than the signed URL is refused.
         let other = br#"{"id":1,"type":"payment","action":"payment.updated","data":{"id":"999"}}"#;
-        assert!(matches!(accept(&secrets(), &delivery(&h), other, TS), Err(Rejection::Malformed(_))));
+        assert!(matches!(
+            accept(&secrets(), &delivery(&h), other, TS),
+            Err(Rejection::Malformed(_))
+        ));
         assert!(accept(&secrets(), &delivery(&h), b"nope", TS).is_err());
     }
 }

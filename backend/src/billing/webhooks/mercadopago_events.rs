@@ -50,10 +50,16 @@ pub(super) async fn settle_confirmed(tx: &mut Tx, job: &Job, c: Confirmed<'_>) -
     let from_reference = c.reference.and_then(|r| Uuid::parse_str(r).ok());
     let invoice_id = match (charge.map(|r| r.invoice_id), from_reference) {
         (Some(a), Some(b)) if a != b => {
-            return Ok(Verdict::failed("the payment's reference names another invoice than our charge"));
+            return Ok(Verdict::failed(
+                "the payment's reference names another invoice than our charge",
+            ));
         }
         (Some(a), _) | (None, Some(a)) => a,
-        (None, None) => return Ok(Verdict::ignored("no charge of ours and no invoice reference: not a painel payment")),
+        (None, None) => {
+            return Ok(Verdict::ignored(
+                "no charge of ours and no invoice reference: not a painel payment",
+            ))
+        }
     };
     let Some(inv) = tx
         .fetch_optional::<InvoiceRow>(

@@ -17,7 +17,12 @@ pub(super) async fn act(tx: &mut Tx, job: &Job, fetched: Option<Result<Order, St
         Some(Ok(o)) => o,
     };
     let Some(charge) = order.paid_charge() else {
-        if !order.charges.is_empty() && order.charges.iter().all(|c| matches!(c.status.as_str(), "DECLINED" | "CANCELED")) {
+        if !order.charges.is_empty()
+            && order
+                .charges
+                .iter()
+                .all(|c| matches!(c.status.as_str(), "DECLINED" | "CANCELED"))
+        {
             mark_ended(tx, "pagseguro", &order.id).await?;
         }
         let states: Vec<&str> = order.charges.iter().map(|c| c.status.as_str()).collect();

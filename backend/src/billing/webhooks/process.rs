@@ -116,8 +116,12 @@ pub async fn handle_with(job: Job, db: Db, apis: ProviderApis) -> Result<(), Job
         .map_err(transient)?
     {
         Some(ev) if ev.status == "received" => {
-            apis.fetch(&ev.provider, &ev.event_type, ev.payload.as_ref().unwrap_or(&Value::Null))
-                .await?
+            apis.fetch(
+                &ev.provider,
+                &ev.event_type,
+                ev.payload.as_ref().unwrap_or(&Value::Null),
+            )
+            .await?
         }
         _ => Fetched::Nothing,
     };

@@ -70,7 +70,11 @@ impl MercadoPagoClient {
 
     /// Creates a PIX payment. `idempotency_key` must be the same on every retry of one
     /// attempt: the API then returns the payment it already created.
-    pub async fn create_pix_payment(&self, p: &NewPixPayment, idempotency_key: &str) -> Result<Payment, MercadoPagoError> {
+    pub async fn create_pix_payment(
+        &self,
+        p: &NewPixPayment,
+        idempotency_key: &str,
+    ) -> Result<Payment, MercadoPagoError> {
         if p.amount_minor <= 0 {
             return Err(MercadoPagoError::Config("amount must be positive".into()));
         }
@@ -86,7 +90,8 @@ impl MercadoPagoClient {
         if let Some(u) = &p.notification_url {
             body["notification_url"] = json!(u);
         }
-        self.call(Method::POST, "v1/payments", Some((body, idempotency_key))).await
+        self.call(Method::POST, "v1/payments", Some((body, idempotency_key)))
+            .await
     }
 
     pub async fn get_payment(&self, id: &str) -> Result<Payment, MercadoPagoError> {
@@ -125,10 +130,7 @@ impl MercadoPagoClient {
                 Some(e) => (
                     scrub(e.error.as_deref().unwrap_or("")),
                     scrub(e.message.as_deref().unwrap_or("")),
-                    e.causes()
-                        .into_iter()
-                        .map(|(c, d)| (scrub(&c), scrub(&d)))
-                        .collect(),
+                    e.causes().into_iter().map(|(c, d)| (scrub(&c), scrub(&d))).collect(),
                 ),
                 None => (String::new(), scrub(&String::from_utf8_lossy(&bytes)), Vec::new()),
             };

@@ -67,12 +67,14 @@ async fn creates_a_pix_payment_and_reads_it() {
     let app = Router::new()
         .route(
             "/v1/payments",
-            post(|State(s): State<Arc<Mutex<Seen>>>, h: HeaderMap, body: String| async move {
-                let mut s = s.lock().unwrap();
-                s.headers.push(h);
-                s.bodies.push(serde_json::from_str(&body).unwrap());
-                (StatusCode::CREATED, CREATED)
-            }),
+            post(
+                |State(s): State<Arc<Mutex<Seen>>>, h: HeaderMap, body: String| async move {
+                    let mut s = s.lock().unwrap();
+                    s.headers.push(h);
+                    s.bodies.push(serde_json::from_str(&body).unwrap());
+                    (StatusCode::CREATED, CREATED)
+                },
+            ),
         )
         .route("/v1/payments/{id}", get(|| async { CREATED }))
         .with_state(seen.clone());
@@ -153,7 +155,10 @@ async fn error_envelopes_array_and_object_cause_and_no_token_in_errors() {
 
 #[tokio::test]
 async fn transient_failures_are_transient() {
-    let app = Router::new().route("/v1/payments/{id}", get(|| async { (StatusCode::BAD_GATEWAY, "<html>") }));
+    let app = Router::new().route(
+        "/v1/payments/{id}",
+        get(|| async { (StatusCode::BAD_GATEWAY, "<html>") }),
+    );
     let c = client(&serve(app).await);
     assert!(c.get_payment("1").await.unwrap_err().is_transient());
     let dead = client("http://127.0.0.1:9");

@@ -111,5 +111,8 @@ async fn error_envelope() {
         .await
         .unwrap_err();
     assert!(!e.is_transient());
-    assert!(e.to_string().contains("40002 invalid_parameter (customer.tax_id)"), "{e}");
+    assert!(
+        e.to_string().contains("40002 invalid_parameter (customer.tax_id)"),
+        "{e}"
+    );
 }

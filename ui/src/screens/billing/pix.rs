@@ -59,13 +59,18 @@ impl PixScreen {
     }
 
     fn current(&self) -> Option<&PixCharge> {
-        self.charge.as_ref().and_then(|c| c.as_ref().ok()).and_then(Option::as_ref)
+        self.charge
+            .as_ref()
+            .and_then(|c| c.as_ref().ok())
+            .and_then(Option::as_ref)
     }
 
     fn load(&mut self, ctx: &mut Ctx) {
         self.last = Some(Instant::now());
         let key = self.key.clone();
-        ctx.load(LOAD, move |env| async move { Loaded(charges::current(&env.db, &env.actor, &key).await) });
+        ctx.load(LOAD, move |env| async move {
+            Loaded(charges::current(&env.db, &env.actor, &key).await)
+        });
     }
 
     /// Whether `e` makes sense now: no charge, or one that ended.
@@ -203,14 +208,21 @@ impl Screen for PixScreen {
             ]),
         ];
         if c.status == "requested" {
-            lines.push(Line::styled("The job is creating the charge at the provider…", theme.warning));
+            lines.push(Line::styled(
+                "The job is creating the charge at the provider…",
+                theme.warning,
+            ));
         }
         if let Some(e) = &c.error {
             lines.push(Line::styled(widgets::text::sanitize(e).into_owned(), theme.error));
         }
         if !fits && !self.qr.is_empty() {
             lines.push(Line::styled(
-                format!("The QR code needs {}×{}: enlarge the terminal, or copy the code.", qr_w + 32, qr_h + 2),
+                format!(
+                    "The QR code needs {}×{}: enlarge the terminal, or copy the code.",
+                    qr_w + 32,
+                    qr_h + 2
+                ),
                 theme.warning,
             ));
         }

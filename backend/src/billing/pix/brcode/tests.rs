@@ -18,19 +18,28 @@ fn crc_check_value() {
 fn reads_every_reference_code() {
     let c = parse(BCB_STATIC).unwrap();
     assert_eq!(c.key.as_deref(), Some("123e4567-e12b-12d1-a456-426655440000"));
-    assert_eq!((c.merchant_name.as_str(), c.merchant_city.as_str()), ("Fulano de Tal", "BRASILIA"));
+    assert_eq!(
+        (c.merchant_name.as_str(), c.merchant_city.as_str()),
+        ("Fulano de Tal", "BRASILIA")
+    );
     assert_eq!((c.amount_minor, c.txid.as_deref()), (None, Some("***")));
 
     let c = parse(GIST_DYNAMIC).unwrap();
     assert_eq!(c.initiation.as_deref(), Some("12"));
-    assert_eq!(c.url.as_deref(), Some("pix.example.com/qr/93598be0-1bd0-4997-8318-81776a1d8a99"));
+    assert_eq!(
+        c.url.as_deref(),
+        Some("pix.example.com/qr/93598be0-1bd0-4997-8318-81776a1d8a99")
+    );
     assert_eq!(c.key, None);
 
     let c = parse(PHONE_AMOUNT).unwrap();
     assert_eq!((c.key.as_deref(), c.amount_minor), (Some("+5511943214321"), Some(6666)));
 
     let c = parse(MERCADOPAGO).unwrap();
-    assert_eq!((c.amount_minor, c.txid.as_deref()), (Some(1234), Some("mpqrinter1327410519")));
+    assert_eq!(
+        (c.amount_minor, c.txid.as_deref()),
+        (Some(1234), Some("mpqrinter1327410519"))
+    );
 
     // A second merchant template (27, the PSP's own GUI) beside the PIX one.
     let c = parse(PAGBANK).unwrap();
@@ -73,7 +82,10 @@ fn builds_the_reference_codes_byte_for_byte() {
     })
     .unwrap();
     // Same as PHONE_AMOUNT but with the GUI in lower case.
-    assert_eq!(phone.replace("br.gov.bcb.pix", "BR.GOV.BCB.PIX")[..phone.len() - 4], PHONE_AMOUNT[..PHONE_AMOUNT.len() - 4]);
+    assert_eq!(
+        phone.replace("br.gov.bcb.pix", "BR.GOV.BCB.PIX")[..phone.len() - 4],
+        PHONE_AMOUNT[..PHONE_AMOUNT.len() - 4]
+    );
     assert!(parse(&phone).is_ok());
 }
 
@@ -99,7 +111,8 @@ fn clear_errors_for_each_kind_of_damage() {
     let no_pix = with_crc("0002015204000053039865802BR5901A6001B");
     assert!(matches!(parse(&no_pix), Err(BrCodeError::Missing("26", _))));
     // Out of order.
-    let swapped = with_crc("00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005303986520400005802BR5901A6001B");
+    let swapped =
+        with_crc("00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005303986520400005802BR5901A6001B");
     assert!(matches!(parse(&swapped), Err(BrCodeError::OutOfOrder { .. })));
     // A nested length that overruns its parent.
     let nested = with_crc("00020126180014br.gov.bcb.pix0199ab52040000");
@@ -116,11 +129,31 @@ fn builder_refuses_bad_input() {
         amount_minor: Some(100),
         txid: Some("INV1"),
     };
-    assert!(build_static(&StaticCode { txid: Some("has space"), ..base.clone() }).is_err());
-    assert!(build_static(&StaticCode { txid: Some(&"x".repeat(26)), ..base.clone() }).is_err());
-    assert!(build_static(&StaticCode { amount_minor: Some(0), ..base.clone() }).is_err());
-    assert!(build_static(&StaticCode { merchant_name: "¿¿", ..base.clone() }).is_err());
-    assert!(build_static(&StaticCode { key: "", ..base.clone() }).is_err());
+    assert!(build_static(&StaticCode {
+        txid: Some("has space"),
+        ..base.clone()
+    })
+    .is_err());
+    assert!(build_static(&StaticCode {
+        txid: Some(&"x".repeat(26)),
+        ..base.clone()
+    })
+    .is_err());
+    assert!(build_static(&StaticCode {
+        amount_minor: Some(0),
+        ..base.clone()
+    })
+    .is_err());
+    assert!(build_static(&StaticCode {
+        merchant_name: "¿¿",
+        ..base.clone()
+    })
+    .is_err());
+    assert!(build_static(&StaticCode {
+        key: "",
+        ..base.clone()
+    })
+    .is_err());
     assert_eq!(ascii_text("São  Paulo – Centro", 15), "SAO PAULO CENTR");
 }
 
