@@ -117,7 +117,7 @@ pub fn accept(secrets: &SigningSecrets, d: &Delivery<'_>, body: &[u8], now: i64)
         .unwrap_or("");
     // Retries carry the same notification id; without one, the request id is the delivery.
     let event_id = match as_text(payload.get("id")).filter(|s| clean(s)) {
-        Some(id) => format!("{id}"),
+        Some(id) => id,
         None => format!(
             "{kind}:{data_id}:{action}:{}",
             d.request_id.filter(|r| clean(r)).unwrap_or("")

@@ -99,13 +99,14 @@ async fn creates_a_pix_payment_and_reads_it() {
     let pix = p.pix().unwrap();
     assert!(crate::billing::pix::brcode::parse(&pix.qr_code).is_ok());
     assert_eq!(p.date_of_expiration.as_deref(), Some("2024-03-06T10:15:00.000-03:00"));
-    let s = seen.lock().unwrap();
-    assert_eq!(s.headers[0]["x-idempotency-key"], "pix:abc");
-    assert_eq!(s.headers[0]["authorization"], format!("Bearer {TOKEN}").as_str());
-    // Reais as a decimal number, built from centavos.
-    assert_eq!(s.bodies[0]["transaction_amount"].to_string(), "49.9");
-    assert_eq!(s.bodies[0]["payment_method_id"], "pix");
-    drop(s);
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.headers[0]["x-idempotency-key"], "pix:abc");
+        assert_eq!(s.headers[0]["authorization"], format!("Bearer {TOKEN}").as_str());
+        // Reais as a decimal number, built from centavos.
+        assert_eq!(s.bodies[0]["transaction_amount"].to_string(), "49.9");
+        assert_eq!(s.bodies[0]["payment_method_id"], "pix");
+    }
     let again = c.get_payment("1327410519").await.unwrap();
     assert_eq!(again, p);
     assert!(c.get_payment("../etc").await.is_err());
