@@ -69,6 +69,7 @@ async fn one_run(db: &Db, label: &str, intake: IntakeConfig, requests: usize, co
         ServeOptions {
             listen: "127.0.0.1:0".parse()?,
             stripe: SigningSecrets::new([SECRET.to_owned()]),
+            pix: Default::default(),
             intake,
         },
     )

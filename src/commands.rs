@@ -20,6 +20,7 @@ pub mod hosting;
 mod jobs;
 pub mod keys;
 pub mod payments;
+pub mod pix;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;

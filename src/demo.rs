@@ -163,6 +163,12 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
         .await?;
     // The simulated WHM servers, on fresh loopback ports; the rows now name them.
     let sandbox = crate::demo_sandbox::start(&db, &keys).await?;
+    // A PIX charge paid by the Mercado Pago simulator while the demo runs (not for --seed-only).
+    let _pix = if mode == Mode::SeedOnly {
+        None
+    } else {
+        crate::demo_pix::start(cfg, &db).await?
+    };
     // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
     // admin, until another context is selected.
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;

@@ -15,6 +15,9 @@
 
 mod control;
 mod faults;
+pub mod mercadopago;
+pub mod pagseguro;
+mod post;
 mod rng;
 mod server;
 pub mod stripe;

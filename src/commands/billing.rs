@@ -113,6 +113,31 @@ pub enum InvoicesCmd {
     },
     /// Issue a draft (draft → pending).
     Issue { key: String },
+    /// The invoice's PIX charge: the QR code and the copy-and-paste code (a new charge when
+    /// it has none payable; a provider's charge is made by a job, watched up to --wait secs).
+    Pix {
+        key: String,
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
+    },
+    /// A tenant's PIX setting: shown, or set with --provider (static needs --key).
+    PixSettings {
+        /// Tenant id or slug.
+        #[arg(long)]
+        tenant: String,
+        /// static, mercadopago or pagseguro.
+        #[arg(long)]
+        provider: Option<String>,
+        /// The tenant's own PIX key: CPF, CNPJ, e-mail, +55 phone or random key.
+        #[arg(long)]
+        key: Option<String>,
+        /// Merchant name in the BR Code (25 characters used).
+        #[arg(long)]
+        name: Option<String>,
+        /// Merchant city in the BR Code (15 characters used).
+        #[arg(long)]
+        city: Option<String>,
+    },
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -428,5 +453,22 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
             out.one(&InvoiceRow(invoices::create(db, actor, input).await?))
         }
         InvoicesCmd::Issue { key } => out.one(&InvoiceRow(invoices::issue(db, actor, &key).await?)),
+        InvoicesCmd::Pix { key, wait } => super::pix::pix(db, actor, &key, wait, out).await,
+        InvoicesCmd::PixSettings {
+            tenant,
+            provider,
+            key,
+            name,
+            city,
+        } => {
+            let a = super::pix::SettingsArgs {
+                tenant,
+                provider,
+                key,
+                name,
+                city,
+            };
+            super::pix::settings_cmd(db, actor, a, out).await
+        }
     }
 }

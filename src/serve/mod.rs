@@ -4,6 +4,7 @@
 //! requests in flight finish (their events committed and answered), then exits.
 
 mod metrics;
+mod pix;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,12 +40,14 @@ struct AppState {
     db: Db,
     intake: Intake,
     stripe: Option<stripe::SigningSecrets>,
+    pix: crate::pix_config::PixSecrets,
     metrics: Arc<Metrics>,
 }
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub stripe: Option<stripe::SigningSecrets>,
+    pub pix: crate::pix_config::PixSecrets,
     pub intake: IntakeConfig,
 }
 
@@ -75,6 +78,7 @@ pub async fn start(db: Db, opts: ServeOptions) -> Result<Running> {
         db,
         intake,
         stripe: opts.stripe,
+        pix: opts.pix,
         metrics: metrics.clone(),
     });
     let app = Router::new()
@@ -82,6 +86,8 @@ pub async fn start(db: Db, opts: ServeOptions) -> Result<Running> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/webhooks/mercadopago", post(pix::mercadopago_webhook))
+        .route("/webhooks/pagseguro", post(pix::pagseguro_webhook))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state);
     let (stop, mut stopped) = watch::channel(false);
@@ -152,6 +158,7 @@ pub async fn run(cfg: &Config, db: &Db, args: ServeArgs) -> Result<()> {
         ServeOptions {
             listen: args.listen,
             stripe,
+            pix: crate::pix_config::secrets(&cfg.data_dir)?,
             intake: IntakeConfig {
                 batching: !args.no_batching,
                 max_batch: args.max_batch,

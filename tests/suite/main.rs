@@ -22,6 +22,7 @@ mod jobs;
 mod keymap;
 mod lifecycle;
 mod payments;
+mod pix;
 mod rbac;
 mod read_only;
 mod rls;

@@ -341,6 +341,8 @@ pub enum Route {
     Server { key: String, tab: ServerTab },
     /// `billing/invoices/<id, short id or number>`: one invoice.
     Invoice { key: String },
+    /// `billing/invoices/<id, short id or number>/pix`: the invoice's PIX modal.
+    InvoicePix { key: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -373,6 +375,13 @@ impl Route {
         }
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
+        }
+        if let Some(key) = path
+            .strip_prefix("billing/invoices/")
+            .and_then(|r| r.strip_suffix("/pix"))
+            .filter(|k| !k.is_empty() && !k.contains('/'))
+        {
+            return Some(Route::InvoicePix { key: key.to_owned() });
         }
         if let Some(rest) = path.strip_prefix("servers/") {
             let mut parts = rest.splitn(2, '/');
@@ -424,6 +433,7 @@ impl Route {
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
             Route::Invoice { key } => format!("billing/invoices/{key}"),
+            Route::InvoicePix { key } => format!("billing/invoices/{key}/pix"),
         }
     }
 
@@ -436,6 +446,7 @@ impl Route {
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
             Route::Invoice { .. } => "billing",
+            Route::InvoicePix { .. } => "billing",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -472,6 +483,11 @@ impl Route {
                 out.push("Invoices".to_owned());
                 out.push(key.chars().take(8).collect());
             }
+            Route::InvoicePix { key } => {
+                out.push("Invoices".to_owned());
+                out.push(key.chars().take(8).collect());
+                out.push("PIX".to_owned());
+            }
         }
         out
     }
@@ -485,6 +501,7 @@ impl Route {
             Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
             Route::Invoice { .. } => Route::parse("billing/invoices"),
+            Route::InvoicePix { .. } => Route::parse("billing/invoices"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),

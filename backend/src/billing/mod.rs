@@ -6,5 +6,6 @@ pub mod credits;
 pub mod figures;
 pub mod invoices;
 pub mod payments;
+pub mod pix;
 pub mod settle;
 pub mod webhooks;

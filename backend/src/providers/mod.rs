@@ -1,4 +1,7 @@
 //! Clients of the external APIs, one folder per API with the same shape each time: the client,
 //! its wire types and its error classification (docs/adr/0018). Only jobs call them.
 
+mod http;
+pub mod mercadopago;
+pub mod pagseguro;
 pub mod whm;

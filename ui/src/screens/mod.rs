@@ -334,6 +334,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Invoice { key } => Box::new(billing::invoice::InvoiceScreen::new(key.clone())),
+        Route::InvoicePix { key } => Box::new(billing::pix::PixScreen::new(key.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -389,6 +390,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::User { .. } => Some(Permission::TenantsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
         Route::Invoice { .. } => Some(Permission::BillingRead),
+        Route::InvoicePix { .. } => Some(Permission::BillingRead),
     }
 }
 

@@ -6,7 +6,12 @@
 //! request that arrived meanwhile (group commit), and only then answers. The job
 //! ([`process::handle`]) does the work.
 
+mod apis;
 mod intake;
+pub mod mercadopago;
+mod mercadopago_events;
+pub mod pagseguro;
+mod pagseguro_events;
 pub mod process;
 pub mod stripe;
 mod stripe_events;
@@ -14,6 +19,7 @@ mod stripe_events;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use apis::ProviderApis;
 pub use intake::{record_batch, Intake, IntakeConfig};
 
 /// The job kind (and its queue) that processes a recorded webhook event.
@@ -23,6 +29,8 @@ pub const JOB_QUEUE: &str = "billing";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     Stripe,
+    MercadoPago,
+    PagSeguro,
 }
 
 impl Provider {
@@ -30,6 +38,8 @@ impl Provider {
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Stripe => "stripe",
+            Provider::MercadoPago => "mercadopago",
+            Provider::PagSeguro => "pagseguro",
         }
     }
 }

@@ -10,7 +10,8 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::stripe_events;
+use super::apis::{Fetched, ProviderApis};
+use super::{mercadopago_events, pagseguro_events, stripe_events};
 use crate::args;
 use crate::billing::settle::Settled;
 use crate::db::{now, Backend, Tx};
@@ -96,12 +97,36 @@ pub(crate) fn lock_suffix(tx: &Tx) -> &'static str {
 }
 
 pub async fn handle(job: Job, db: Db) -> Result<(), JobError> {
+    handle_with(job, db, ProviderApis::default()).await
+}
+
+/// The job with the provider APIs this worker reaches: Mercado Pago's and PagSeguro's
+/// notifications are fetched from the API first, outside the transaction.
+pub async fn handle_with(job: Job, db: Db, apis: ProviderApis) -> Result<(), JobError> {
     let id = job
         .payload
         .get("webhook_event_id")
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(|| JobError::Permanent("payload.webhook_event_id must be a uuid".into()))?;
+    let fetched = match db
+        .fetch_optional::<EventRow>(
+            "SELECT provider, event_type, status, payload FROM webhook_events WHERE id = $1",
+            args![id],
+        )
+        .await
+        .map_err(transient)?
+    {
+        Some(ev) if ev.status == "received" => {
+            apis.fetch(
+                &ev.provider,
+                &ev.event_type,
+                ev.payload.as_ref().unwrap_or(&Value::Null),
+            )
+            .await?
+        }
+        _ => Fetched::Nothing,
+    };
     let mut tx = db.begin().await.map_err(transient)?;
     let sql = format!(
         "SELECT provider, event_type, status, payload FROM webhook_events WHERE id = $1{}",
@@ -122,6 +147,8 @@ pub async fn handle(job: Job, db: Db) -> Result<(), JobError> {
     let payload = ev.payload.unwrap_or(Value::Null);
     let verdict = match ev.provider.as_str() {
         "stripe" => stripe_events::act(&mut tx, &job, &ev.event_type, &payload).await?,
+        "mercadopago" => mercadopago_events::act(&mut tx, &job, fetched.mercadopago()).await?,
+        "pagseguro" => pagseguro_events::act(&mut tx, &job, fetched.pagseguro()).await?,
         other => Verdict::ignored(format!("no handler for provider {other}")),
     };
     tx.execute(

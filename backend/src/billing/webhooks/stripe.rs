@@ -38,6 +38,10 @@ impl SigningSecrets {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
 }
 
 // Never the secrets themselves, in logs or panics.

@@ -8,6 +8,7 @@ pub mod invoices;
 pub mod payments;
 pub mod record;
 pub mod tenant_tab;
+pub mod pix;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

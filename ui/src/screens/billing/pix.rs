@@ -1,0 +1,236 @@
+//! The PIX modal of an invoice (`billing/invoices/<id>/pix`, docs/adr/0029): the QR code drawn
+//! in the terminal (the renderer 2FA enrolment uses), the copy-and-paste code, the expiry and
+//! who issued it. `e` asks for a charge: a static BR Code is made at once; a Mercado Pago or
+//! PagSeguro charge is created by the `billing.pix_charge` job, which the modal watches —
+//! no provider is called from a keypress.
+
+use std::time::{Duration, Instant};
+
+use backend::billing::pix::{charges, PixCharge};
+use backend::error::ServiceError;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use widgets::Theme;
+
+use crate::action::Action;
+use crate::router::Route;
+use crate::screens::{Ctx, Keys, Screen};
+use crate::tasks::Msg;
+
+const LOAD: &str = "pix.load";
+const REQUEST: &str = "pix.request";
+/// How often the modal looks again while the job creates the charge.
+const WATCH: Duration = Duration::from_secs(1);
+
+struct Loaded(Result<Option<PixCharge>, ServiceError>);
+struct Requested(Result<PixCharge, ServiceError>);
+
+pub struct PixScreen {
+    pub key: String,
+    /// `None` while the first load runs.
+    pub charge: Option<Result<Option<PixCharge>, String>>,
+    /// The QR rows of the charge's code.
+    pub qr: Vec<String>,
+    busy: bool,
+    last: Option<Instant>,
+}
+
+impl PixScreen {
+    pub fn new(key: String) -> PixScreen {
+        PixScreen {
+            key,
+            charge: None,
+            qr: Vec::new(),
+            busy: false,
+            last: None,
+        }
+    }
+
+    /// Shows `c` as if loaded (render tests).
+    pub fn show(&mut self, c: Option<PixCharge>) {
+        self.qr = c
+            .as_ref()
+            .and_then(|c| c.code.as_deref())
+            .and_then(|code| widgets::qr::qr_lines(code).ok())
+            .unwrap_or_default();
+        self.charge = Some(Ok(c));
+    }
+
+    fn current(&self) -> Option<&PixCharge> {
+        self.charge
+            .as_ref()
+            .and_then(|c| c.as_ref().ok())
+            .and_then(Option::as_ref)
+    }
+
+    fn load(&mut self, ctx: &mut Ctx) {
+        self.last = Some(Instant::now());
+        let key = self.key.clone();
+        ctx.load(LOAD, move |env| async move {
+            Loaded(charges::current(&env.db, &env.actor, &key).await)
+        });
+    }
+
+    /// Whether `e` makes sense now: no charge, or one that ended.
+    fn can_request(&self) -> bool {
+        !self.busy
+            && matches!(&self.charge, Some(Ok(c)) if c.as_ref().is_none_or(|c| matches!(c.status.as_str(), "failed" | "expired")))
+    }
+}
+
+impl Screen for PixScreen {
+    fn route(&self) -> Route {
+        Route::InvoicePix { key: self.key.clone() }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.load(ctx);
+    }
+
+    fn keys(&self) -> Keys {
+        let k = Keys::new().with(&[Action::Refresh]);
+        if self.can_request() {
+            k.labelled(Action::Edit, "new PIX charge")
+        } else {
+            k
+        }
+    }
+
+    fn needs(&self, a: &Action) -> Option<backend::authz::Permission> {
+        matches!(a, Action::Edit).then_some(backend::authz::Permission::InvoicesCreate)
+    }
+
+    fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        match a {
+            Action::Refresh => self.load(ctx),
+            Action::Edit if self.can_request() => {
+                self.busy = true;
+                let key = self.key.clone();
+                ctx.load(REQUEST, move |env| async move {
+                    Requested(charges::request(&env.db, &env.actor, &key).await)
+                });
+            }
+            Action::Edit => ctx.emit(Action::FlashError("this invoice already has a live PIX charge".into())),
+            _ => return false,
+        }
+        true
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) -> bool {
+        let waiting = self.current().is_some_and(|c| c.status == "requested");
+        if waiting && self.last.is_none_or(|t| t.elapsed() >= WATCH) {
+            self.load(ctx);
+        }
+        false
+    }
+
+    fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Loaded>() {
+            Ok(r) => {
+                match r.0 {
+                    Ok(c) => self.show(c),
+                    Err(e) => self.charge = Some(Err(e.to_string())),
+                }
+                return;
+            }
+            Err(m) => m,
+        };
+        if let Ok(r) = msg.downcast::<Requested>() {
+            self.busy = false;
+            match r.0 {
+                Ok(c) => self.show(Some(c)),
+                Err(e) => ctx.emit(Action::FlashError(e.to_string())),
+            }
+        }
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let title = "PIX";
+        let c = match &self.charge {
+            None => return crate::screens::notice(f, area, title, "Loading the PIX charge…", theme.muted, theme),
+            Some(Err(e)) => return crate::screens::notice(f, area, title, e, theme.error, theme),
+            Some(Ok(None)) => {
+                return crate::screens::notice(
+                    f,
+                    area,
+                    title,
+                    "No PIX charge for this invoice yet. Press e to create one: a static BR Code on the \
+                     tenant's key is made at once; a Mercado Pago or PagSeguro charge is created by a job.",
+                    theme.muted,
+                    theme,
+                )
+            }
+            Some(Ok(Some(c))) => c.clone(),
+        };
+        f.render_widget(Clear, area);
+        let block = theme.block(true).title(theme.title_line(
+            &format!("PIX · invoice {}", c.invoice_number),
+            usize::from(area.width.saturating_sub(2)),
+        ));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let qr_w = self.qr.first().map(|r| r.chars().count()).unwrap_or(0) as u16;
+        let qr_h = self.qr.len() as u16;
+        let fits = !self.qr.is_empty() && qr_h <= inner.height && qr_w + 30 <= inner.width;
+        let [left, right] = if fits {
+            Layout::horizontal([Constraint::Length(qr_w + 2), Constraint::Min(20)]).areas(inner)
+        } else {
+            [Rect::default(), inner]
+        };
+        if fits {
+            let rows: Vec<Line> = self.qr.iter().map(|r| Line::from(r.as_str())).collect();
+            f.render_widget(Paragraph::new(rows).style(theme.base), left);
+        }
+        let label = |t: &'static str| Span::styled(t, theme.muted);
+        let amount = backend::money::format(c.amount_minor, &c.currency);
+        let status_style = match c.status.as_str() {
+            "paid" => theme.success,
+            "failed" | "expired" => theme.error,
+            "requested" => theme.warning,
+            _ => theme.accent,
+        };
+        let mut lines = vec![
+            Line::from(vec![label("Amount    "), Span::raw(amount)]),
+            Line::from(vec![
+                label("Status    "),
+                Span::styled(c.status.clone(), status_style),
+                Span::styled(format!("  via {}", c.provider), theme.muted),
+            ]),
+            Line::from(vec![
+                label("Expires   "),
+                Span::raw(
+                    c.expires_at
+                        .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "never (static code)".into()),
+                ),
+            ]),
+        ];
+        if c.status == "requested" {
+            lines.push(Line::styled(
+                "The job is creating the charge at the provider…",
+                theme.warning,
+            ));
+        }
+        if let Some(e) = &c.error {
+            lines.push(Line::styled(widgets::text::sanitize(e).into_owned(), theme.error));
+        }
+        if !fits && !self.qr.is_empty() {
+            lines.push(Line::styled(
+                format!(
+                    "The QR code needs {}×{}: enlarge the terminal, or copy the code.",
+                    qr_w + 32,
+                    qr_h + 2
+                ),
+                theme.warning,
+            ));
+        }
+        if let Some(code) = &c.code {
+            lines.push(Line::from(""));
+            lines.push(Line::from(label("PIX copia e cola")));
+            lines.push(Line::from(widgets::text::sanitize(code).into_owned()));
+        }
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);
+    }
+}
