@@ -104,6 +104,12 @@ pub enum SshCommand {
     /// Invoices: list, show, create, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Renewals and dunning: run-renewals, renewals list, settings, timeline.
+    #[command(subcommand)]
+    Billing(crate::commands::dunning::BillingCmd),
+    /// Messages to customers and their delivery.
+    #[command(subcommand)]
+    Notifications(crate::commands::dunning::NotificationsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -127,6 +133,8 @@ impl SshCommand {
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
+            SshCommand::Billing(c) => Command::Billing(c),
+            SshCommand::Notifications(c) => Command::Notifications(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })

@@ -37,6 +37,7 @@ pub async fn handlers(config: &Config, db: &Db) -> Handlers {
     };
     let mut h = Handlers::builtin();
     backend::hosting::register_handlers(&mut h, backend::hosting::HostingEnv::new(keys));
+    backend::billing::dunning::register_handlers(&mut h);
     h
 }
 

@@ -3,6 +3,7 @@
 //! invoice paid; it does so in a job, in one audited transaction.
 
 pub mod credits;
+pub mod dunning;
 pub mod fulfil;
 pub mod invoices;
 pub mod settle;

@@ -317,6 +317,9 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("billing/renewals", |_| {
+        Box::<billing::renewals::RenewalsScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -367,7 +370,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "services/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
-        "billing/credits" => Permission::BillingRead,
+        "billing/credits" | "billing/renewals" => Permission::BillingRead,
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! narrow terminals, customers and provider ids shrink.
 
 pub mod credits;
+pub mod renewals;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
