@@ -49,6 +49,11 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             concurrency,
             writers,
         } => crate::bench_webhooks::run(cfg, requests, concurrency, writers).await,
+        BenchCmd::PaidToActive {
+            services,
+            interval_ms,
+            concurrency,
+        } => crate::bench_paid::run(cfg, services, interval_ms, concurrency).await,
         BenchCmd::JobsWorker { concurrency, prefetch } => {
             crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }

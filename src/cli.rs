@@ -84,6 +84,12 @@ pub enum Command {
     /// Payments: list (provider/status filters), show, record a manual payment (sensitive).
     #[command(subcommand)]
     Payments(crate::commands::payments::PaymentsCmd),
+    /// Renewals and dunning: run-renewals, renewals list, settings, smtp, timeline.
+    #[command(subcommand)]
+    Billing(crate::commands::dunning::BillingCmd),
+    /// Messages to customers (e-mail reminders and notices) and their delivery.
+    #[command(subcommand)]
+    Notifications(crate::commands::dunning::NotificationsCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),
@@ -835,6 +841,17 @@ pub enum BenchCmd {
         /// Writer tasks of the group commit.
         #[arg(long, default_value_t = 2)]
         writers: usize,
+    },
+    /// Bill-first orders paid by signed webhooks through `painel serve`: webhook → service
+    /// `active` latency p50/p99 against the in-process WHM simulator.
+    PaidToActive {
+        #[arg(long, default_value_t = 200)]
+        services: usize,
+        /// Milliseconds between two webhooks.
+        #[arg(long, default_value_t = 50)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// Rendering one full 200×50 frame of the tenants list into a TestBackend.
     Render {

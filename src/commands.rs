@@ -16,6 +16,7 @@ use crate::records::TenantRow;
 mod apikeys;
 pub mod auth;
 pub mod billing;
+pub mod dunning;
 pub mod hosting;
 mod jobs;
 pub mod keys;
@@ -107,6 +108,8 @@ pub async fn dispatch_as(
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,
+        Command::Billing(cmd) => dunning::billing_cmd(db, actor, cmd, out).await,
+        Command::Notifications(cmd) => dunning::notifications_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -66,7 +66,7 @@ fn status_label(s: &str) -> &'static str {
 /// Starts the simulators for the seeded database and points its servers at them.
 pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
     let world = backend::seed::sandbox_world(db).await?;
-    let mut b = Sandbox::builder().seed(DEMO_SEED);
+    let mut b = Sandbox::builder().seed(DEMO_SEED).smtp(true);
     let inits = inits(&world);
     for (name, init, _) in &inits {
         b = b.whm(name, init.clone());
@@ -100,5 +100,15 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
         })
         .collect();
     backend::seed::point_servers_at(db, keys, &targets).await?;
+    // Reminders and notices go to the sandbox's SMTP sink (docs/adr/0027).
+    if let Some(sink) = sb.smtp() {
+        let smtp = backend::billing::dunning::mail::SmtpSettings {
+            host: sink.host(),
+            port: sink.port(),
+            security: "none".into(),
+            from: "cobranca@painel.demo".into(),
+        };
+        backend::billing::dunning::mail::set_smtp(db, &backend::Actor::system("demo-sandbox"), &smtp).await?;
+    }
     Ok(sb)
 }

@@ -67,6 +67,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/servers/{name}/state", get(state))
         .route("/faults", get(list_faults).post(set_fault).delete(clear_all))
         .route("/faults/{server}", delete(clear_server))
+        .route("/smtp/messages", get(smtp_messages))
         .with_state(inner)
 }
 
@@ -124,5 +125,17 @@ async fn clear_server(State(inner): State<Arc<Inner>>, Path(server): Path<String
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(&SandboxError::UnknownServer(server)),
+    }
+}
+
+/// Every message the SMTP sink kept, oldest first (404 without a sink).
+async fn smtp_messages(State(inner): State<Arc<Inner>>) -> Response {
+    match &inner.smtp {
+        Some(s) => Json(s.messages()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": "no SMTP sink" })),
+        )
+            .into_response(),
     }
 }

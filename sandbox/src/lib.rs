@@ -20,6 +20,7 @@ pub mod pagseguro;
 mod post;
 mod rng;
 mod server;
+pub mod smtp;
 pub mod stripe;
 mod tls;
 pub mod whm;
@@ -68,6 +69,7 @@ pub(crate) struct Inner {
     pub seed: u64,
     pub fingerprint: String,
     pub whm: BTreeMap<String, WhmEntry>,
+    pub smtp: Option<Arc<smtp::SmtpSink>>,
 }
 
 impl Inner {
@@ -114,6 +116,7 @@ pub struct SandboxBuilder {
     seed: u64,
     whm: Vec<(String, WhmInit)>,
     plain_http: bool,
+    smtp: bool,
 }
 
 impl SandboxBuilder {
@@ -125,6 +128,13 @@ impl SandboxBuilder {
     /// A simulated WHM server named `name` (lowercase letters, digits and `-`).
     pub fn whm(mut self, name: &str, init: WhmInit) -> Self {
         self.whm.push((name.to_owned(), init));
+        self
+    }
+
+    /// An SMTP sink on loopback too (docs/adr/0027), read with [`Sandbox::smtp`] or the
+    /// control API's `GET /smtp/messages`.
+    pub fn smtp(mut self, yes: bool) -> Self {
+        self.smtp = yes;
         self
     }
 
@@ -167,10 +177,15 @@ impl SandboxBuilder {
             ));
             whm.insert(name.clone(), WhmEntry { server, url });
         }
+        let smtp = match self.smtp {
+            true => Some(Arc::new(smtp::SmtpSink::start().await?)),
+            false => None,
+        };
         let inner = Arc::new(Inner {
             seed: self.seed,
             fingerprint: tls.fingerprint.clone(),
             whm,
+            smtp,
         });
         let listener = server::bind().await?;
         let control_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
@@ -217,6 +232,11 @@ impl Sandbox {
     /// The certificate itself (DER), for clients that add it as a trust root.
     pub fn cert_der(&self) -> &[u8] {
         &self.cert_der
+    }
+
+    /// The SMTP sink, when the builder asked for one.
+    pub fn smtp(&self) -> Option<&smtp::SmtpSink> {
+        self.inner.smtp.as_deref()
     }
 
     pub fn control_url(&self) -> String {

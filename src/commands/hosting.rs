@@ -49,6 +49,12 @@ pub enum ServicesCmd {
         /// Region to place in (default: the plan's).
         #[arg(long, default_value = "")]
         region: String,
+        /// Bill first: issue the order invoice and provision when it is paid.
+        #[arg(long)]
+        bill_first: bool,
+        /// Days the order invoice gives to pay (with --bill-first).
+        #[arg(long, default_value_t = 3)]
+        due_in_days: i64,
     },
     /// Suspend the account (a job runs `suspendacct`).
     Suspend {
@@ -262,18 +268,27 @@ pub async fn services_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: ServicesCmd
             plan,
             domain,
             region,
+            bill_first,
+            due_in_days,
         } => {
-            let o = services::create(
-                db,
-                actor,
-                NewService {
-                    customer,
-                    plan,
-                    domain,
-                    region,
-                },
-            )
-            .await?;
+            let input = NewService {
+                customer,
+                plan,
+                domain,
+                region,
+            };
+            if bill_first {
+                let o = services::create_billed(db, actor, input, due_in_days).await?;
+                out.one(&o.service)?;
+                if !out.format.is_json() {
+                    eprintln!(
+                        "invoice {} ({}) starts the service when paid",
+                        o.invoice.number, o.invoice.id
+                    );
+                }
+                return Ok(());
+            }
+            let o = services::create(db, actor, input).await?;
             out.one(&o.service)?;
             if !out.format.is_json() {
                 eprintln!("job {} ({}) will create the account", o.job.id, o.job.kind);

@@ -107,6 +107,12 @@ pub enum SshCommand {
     /// Payments: list, show, record a manual payment (sensitive).
     #[command(subcommand)]
     Payments(crate::commands::payments::PaymentsCmd),
+    /// Renewals and dunning: run-renewals, renewals list, settings, timeline.
+    #[command(subcommand)]
+    Billing(crate::commands::dunning::BillingCmd),
+    /// Messages to customers and their delivery.
+    #[command(subcommand)]
+    Notifications(crate::commands::dunning::NotificationsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -131,6 +137,8 @@ impl SshCommand {
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
             SshCommand::Payments(c) => Command::Payments(c),
+            SshCommand::Billing(c) => Command::Billing(c),
+            SshCommand::Notifications(c) => Command::Notifications(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })

@@ -42,6 +42,7 @@ pub async fn handlers(config: &Config, db: &Db) -> Handlers {
         Default::default()
     });
     backend::billing::pix::register_handlers(&mut h, pix);
+    backend::billing::dunning::register_handlers(&mut h);
     h
 }
 

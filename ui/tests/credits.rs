@@ -107,3 +107,64 @@ async fn credits_screen_shows_balances_and_the_selected_ledger() {
     assert!(text.contains("-80.00 BRL") && text.contains("40.00 BRL"), "{text}");
     assert_snapshot!("credits_80x24_reseller", stable(&text));
 }
+
+/// billing/renewals at 80×24: a service due in 5 days, its renewal invoice issued by the run
+/// and reminded; the selected row's dunning timeline below (the e-mails wait: no SMTP here).
+#[tokio::test]
+async fn renewals_screen_shows_what_is_due_and_its_dunning_timeline() {
+    use backend::billing::dunning::run;
+    use painel_ui::screens::billing::renewals::RenewalsScreen;
+
+    let (db, _dir) = db_with(1).await;
+    let tenant: uuid::Uuid = db.scalar("SELECT id FROM tenants", args![]).await.expect("tenant");
+    let slug: String = db.scalar("SELECT slug FROM tenants", args![]).await.expect("slug");
+    let customer = backend::customers::create(
+        &db,
+        &actor(),
+        backend::customers::NewCustomer {
+            tenant: slug.clone(),
+            name: "Joana Silva".into(),
+            email: "joana@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("customer")
+    .id;
+    let plan = uuid::Uuid::now_v7();
+    db.execute(
+        "INSERT INTO plans (id, tenant_id, code, name, kind, price_minor, currency, billing_cycle) \
+         VALUES ($1, $2, 'start', 'Start', 'hosting', 2990, 'BRL', 'monthly')",
+        args![plan, tenant],
+    )
+    .await
+    .expect("plan");
+    let now = backend::db::now();
+    let service = uuid::Uuid::now_v7();
+    db.execute(
+        "INSERT INTO services (id, tenant_id, customer_id, plan_id, status, domain, price_minor, currency, \
+         billing_cycle, next_due_at) VALUES ($1, $2, $3, $4, 'active', 'joana.com.br', 2990, 'BRL', 'monthly', $5)",
+        args![service, tenant, customer, plan, now + chrono::Duration::days(5)],
+    )
+    .await
+    .expect("service");
+    let r = run::run(&db, &actor(), now, false).await.expect("run");
+    assert_eq!(r.count("invoice"), 1);
+    let r = run::run(&db, &actor(), now + chrono::Duration::days(2), false)
+        .await
+        .expect("run");
+    assert_eq!(r.count("reminder"), 1);
+
+    let mut app = app_on(&db, actor(), "billing/renewals").await;
+    let screen = app.screen_as::<RenewalsScreen>().expect("renewals screen");
+    assert_eq!(screen.overview().map(|o| o.upcoming.len()), Some(1));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("joana.com.br") && text.contains("29.90 BRL"), "{text}");
+    assert!(text.contains("Dunning timeline of 000001"), "{text}");
+    assert!(
+        text.contains("issued") && text.contains("reminder") && text.contains("e-mail"),
+        "{text}"
+    );
+    assert!(text.contains("pending"), "the unsent e-mails wait: {text}");
+    assert_snapshot!("renewals_80x24", stable(&text));
+}

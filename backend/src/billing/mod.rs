@@ -4,6 +4,8 @@
 
 pub mod credits;
 pub mod figures;
+pub mod dunning;
+pub mod fulfil;
 pub mod invoices;
 pub mod payments;
 pub mod pix;

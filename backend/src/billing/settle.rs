@@ -280,6 +280,7 @@ pub async fn settle(tx: &mut Tx, actor: &Actor, p: &Settlement) -> Result<Settle
             },
         )
         .await?;
+        crate::billing::fulfil::on_paid(tx, actor, p.invoice_id, inv.tenant_id).await?;
     }
     Ok(Settled::Done {
         tenant_id: inv.tenant_id,

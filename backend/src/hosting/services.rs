@@ -205,6 +205,18 @@ pub(crate) async fn enqueue_for(
 /// Orders a hosting service: places it (server + username), stores it `pending` and enqueues
 /// `hosting.create` in one transaction.
 pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, ServiceError> {
+    match create_inner(db, actor, input, None).await? {
+        (service, Next::Job(job)) => Ok(Order { service, job }),
+        (_, Next::Invoice(i)) => Err(ServiceError::Conflict(format!("order billed by invoice {}", i.number))),
+    }
+}
+
+async fn create_inner(
+    db: &Db,
+    actor: &Actor,
+    input: NewService,
+    bill_first: Option<i64>,
+) -> Result<(Service, Next), ServiceError> {
     require(actor, Permission::ServicesManage)?;
     let customer = customers::get(db, actor, &input.customer).await?;
     let domain = validate::domain(&input.domain).map_err(|m| err("domain", m))?;
@@ -222,11 +234,46 @@ pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, 
     let mut tries = 0;
     loop {
         tries += 1;
-        match place_and_insert(db, actor, &customer, &input.plan, &region, &domain).await {
+        match place_and_insert(db, actor, &customer, &input.plan, &region, &domain, bill_first).await {
             Err(ServiceError::Conflict(m)) if tries < 4 && m.contains("username") => continue,
             other => return other,
         }
     }
+}
+
+/// A "bill first" order: placed and stored `pending` like [`create`], but instead of the
+/// create job its order invoice is issued in the same transaction; paying it provisions the
+/// service (`billing::fulfil::on_paid`, docs/adr/0027).
+pub async fn create_billed(
+    db: &Db,
+    actor: &Actor,
+    input: NewService,
+    due_in_days: i64,
+) -> Result<BilledOrder, ServiceError> {
+    require(actor, Permission::InvoicesCreate)?;
+    if !(0..=90).contains(&due_in_days) {
+        return Err(err("due_in_days", "must be 0 to 90"));
+    }
+    let (service, next) = create_inner(db, actor, input, Some(due_in_days)).await?;
+    match next {
+        Next::Invoice(invoice) => Ok(BilledOrder { service, invoice }),
+        Next::Job(j) => Err(ServiceError::Conflict(format!(
+            "order enqueued {} instead of billing",
+            j.kind
+        ))),
+    }
+}
+
+/// What a "bill first" order returns: the pending service and the invoice that will start it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BilledOrder {
+    pub service: Service,
+    pub invoice: crate::billing::invoices::Invoice,
+}
+
+enum Next {
+    Job(Job),
+    Invoice(crate::billing::invoices::Invoice),
 }
 
 async fn place_and_insert(
@@ -236,7 +283,8 @@ async fn place_and_insert(
     plan_key: &str,
     region: &str,
     domain: &str,
-) -> Result<Order, ServiceError> {
+    bill_first: Option<i64>,
+) -> Result<(Service, Next), ServiceError> {
     let plan = plan_of(db, customer.tenant_id, plan_key).await?;
     hosting_plan(&plan)?;
     let region = if region.is_empty() {
@@ -290,10 +338,13 @@ async fn place_and_insert(
         },
     )
     .await?;
-    let job = enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?;
+    let next = match bill_first {
+        Some(days) => Next::Invoice(crate::billing::fulfil::order_invoice(&mut tx, actor, &service, days).await?),
+        None => Next::Job(enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?),
+    };
     tx.after_commit(SERVICES_CHANNEL, id.to_string());
     tx.commit().await?;
-    Ok(Order { service, job })
+    Ok((service, next))
 }
 
 async fn resolve(db: &Db, actor: &Actor, key: &str) -> Result<Uuid, ServiceError> {

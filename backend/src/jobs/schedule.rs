@@ -82,6 +82,14 @@ pub fn defaults() -> Vec<NewSchedule> {
             kind: crate::hosting::jobs::SERVERS_POLL.into(),
             payload: json!({}),
         },
+        // Renewal invoices, reminders, suspensions and terminations (docs/adr/0027).
+        NewSchedule {
+            name: "billing.renewals".into(),
+            cron: "7 * * * *".into(),
+            queue: crate::billing::dunning::QUEUE.into(),
+            kind: crate::billing::dunning::RENEWALS.into(),
+            payload: json!({}),
+        },
         // Raw server metrics older than 48 h folded into hourly points.
         NewSchedule {
             name: "servers.retention".into(),

@@ -323,6 +323,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("billing/payments", |_| {
         Box::<billing::payments::PaymentsList>::default()
     }),
+    ("billing/renewals", |_| {
+        Box::<billing::renewals::RenewalsScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -375,7 +378,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "services/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
-        "billing/credits" => Permission::BillingRead,
+        "billing/credits" | "billing/renewals" => Permission::BillingRead,
         _ => return None,
     })
 }

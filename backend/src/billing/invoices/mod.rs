@@ -389,7 +389,7 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
     Ok(inv)
 }
 
-async fn read(tx: &mut Tx, id: Uuid) -> Result<Invoice, ServiceError> {
+pub(crate) async fn read(tx: &mut Tx, id: Uuid) -> Result<Invoice, ServiceError> {
     tx.fetch_one(
         &format!("SELECT {} FROM {FROM} WHERE i.id = $2", columns(1)),
         args![now(), id],

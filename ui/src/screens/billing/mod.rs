@@ -9,6 +9,7 @@ pub mod payments;
 pub mod record;
 pub mod tenant_tab;
 pub mod pix;
+pub mod renewals;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
