@@ -177,6 +177,7 @@ pub async fn run(cfg: &Config, n: usize, interval_ms: u64, concurrency: usize) -
             listen: "127.0.0.1:0".parse()?,
             stripe: SigningSecrets::new([SECRET.to_owned()]),
             intake: IntakeConfig::default(),
+            pix: Default::default(),
         },
     )
     .await?;

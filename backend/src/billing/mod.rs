@@ -3,8 +3,8 @@
 //! invoice paid; it does so in a job, in one audited transaction.
 
 pub mod credits;
-pub mod figures;
 pub mod dunning;
+pub mod figures;
 pub mod fulfil;
 pub mod invoices;
 pub mod payments;

@@ -6,10 +6,10 @@ pub mod credits;
 pub mod invoice;
 pub mod invoices;
 pub mod payments;
-pub mod record;
-pub mod tenant_tab;
 pub mod pix;
+pub mod record;
 pub mod renewals;
+pub mod tenant_tab;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
