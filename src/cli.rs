@@ -81,6 +81,12 @@ pub enum Command {
     /// Invoices: list (status filters), show, create with gap-free numbers, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Price lists per plan/add-on and cycle; reseller overrides (docs/adr/0026).
+    #[command(subcommand)]
+    Prices(crate::commands::pricing::PricesCmd),
+    /// Coupons: percent or fixed, validity, usage limits.
+    #[command(subcommand)]
+    Coupons(crate::commands::pricing::CouponsCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -48,6 +48,9 @@ pub enum Permission {
     CreditsSpend,
     CreditsManage,
     InvoicesCreate,
+    PricesManage,
+    PricesOverride,
+    CouponsManage,
 }
 
 impl Permission {
@@ -85,6 +88,9 @@ impl Permission {
             Permission::CreditsSpend => "credits:spend",
             Permission::CreditsManage => "credits:manage",
             Permission::InvoicesCreate => "invoices:create",
+            Permission::PricesManage => "prices:manage",
+            Permission::PricesOverride => "prices:override",
+            Permission::CouponsManage => "coupons:manage",
         }
     }
 
@@ -100,7 +106,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 35] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -133,6 +139,9 @@ impl Permission {
         Permission::CreditsSpend,
         Permission::CreditsManage,
         Permission::InvoicesCreate,
+        Permission::PricesManage,
+        Permission::PricesOverride,
+        Permission::CouponsManage,
     ];
 }
 
@@ -210,6 +219,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | MigrationsRead
                 | DnsRead
                 | CreditsSpend
+                | PricesOverride
         ),
         Role::SupportAgent => matches!(
             p,

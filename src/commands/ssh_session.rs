@@ -104,6 +104,12 @@ pub enum SshCommand {
     /// Invoices: list, show, create, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Price lists and reseller overrides.
+    #[command(subcommand)]
+    Prices(crate::commands::pricing::PricesCmd),
+    /// Coupons.
+    #[command(subcommand)]
+    Coupons(crate::commands::pricing::CouponsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -127,6 +133,8 @@ impl SshCommand {
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
+            SshCommand::Prices(c) => Command::Prices(c),
+            SshCommand::Coupons(c) => Command::Coupons(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })

@@ -21,6 +21,7 @@ mod identity;
 mod jobs;
 mod keymap;
 mod lifecycle;
+mod pricing;
 mod rbac;
 mod read_only;
 mod rls;

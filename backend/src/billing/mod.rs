@@ -2,7 +2,10 @@
 //! providers' webhooks (docs/adr/0023) — a verified webhook is the only thing that marks an
 //! invoice paid; it does so in a job, in one audited transaction.
 
+pub mod balance;
+pub mod coupons;
 pub mod credits;
 pub mod invoices;
+pub mod prices;
 pub mod settle;
 pub mod webhooks;

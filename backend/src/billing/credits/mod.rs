@@ -16,7 +16,7 @@ use crate::audit::{self, Change};
 use crate::db::{now, Tx};
 use crate::error::ServiceError;
 
-mod ops;
+pub(crate) mod ops;
 mod read;
 
 pub use ops::{buy, set_alert, set_commission_rates, set_limit, spend, transfer, Spend, Transfer};
