@@ -62,6 +62,8 @@ pub const PAGES: &[Page] = &[
     page("billing/payments", "Payments", "billing", Some("payments")),
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
     page("billing/credits", "Credits", "billing", None).aka(&["credits"]),
+    page("billing/prices", "Prices", "billing", None).aka(&["prices"]),
+    page("billing/coupons", "Coupons", "billing", None).aka(&["coupons"]),
     page("dns-ssl/zones", "Zones", "dns-ssl", Some("dns_zones")),
     page("dns-ssl/certificates", "Certificates", "dns-ssl", Some("certificates")),
     page("dns-ssl/failures", "Failures", "dns-ssl", Some("dns_failures")),
@@ -126,6 +128,8 @@ pub const SECTIONS: &[Section] = &[
             "billing/payments",
             "billing/disputes",
             "billing/credits",
+            "billing/prices",
+            "billing/coupons",
         ],
     },
     Section {
@@ -567,7 +571,7 @@ mod tests {
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
         let inv = Route::parse("billing/invoices").unwrap();
-        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/credits".into()));
+        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/coupons".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
     }
 }

@@ -317,6 +317,8 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("billing/prices", |_| Box::<billing::prices::PricesScreen>::default()),
+    ("billing/coupons", |_| Box::<billing::coupons::CouponsScreen>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -367,7 +369,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "services/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
-        "billing/credits" => Permission::BillingRead,
+        "billing/credits" | "billing/prices" | "billing/coupons" => Permission::BillingRead,
         _ => return None,
     })
 }

@@ -35,6 +35,7 @@ pub struct PriceEntry {
     pub floor_minor: Option<i64>,
     pub currency: String,
     pub updated_at: DateTime<Utc>,
+    pub tenant_slug: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -166,9 +167,9 @@ fn select() -> String {
     "SELECT p.id, p.tenant_id, CASE WHEN p.reseller_id IS NULL THEN 'tenant' ELSE 'reseller' END AS level, \
      p.item_kind, COALESCE(p.plan_id, p.addon_id) AS item_id, COALESCE(pl.code, ad.code) AS item_code, \
      COALESCE(pl.name, ad.name) AS item_name, p.billing_cycle, p.reseller_id, u.username AS reseller, \
-     p.price_minor, p.floor_minor, p.currency, p.updated_at FROM prices p \
-     LEFT JOIN plans pl ON pl.id = p.plan_id LEFT JOIN addons ad ON ad.id = p.addon_id \
-     LEFT JOIN users u ON u.id = p.reseller_id"
+     p.price_minor, p.floor_minor, p.currency, p.updated_at, tp.slug AS tenant_slug FROM prices p \
+     JOIN tenants tp ON tp.id = p.tenant_id LEFT JOIN plans pl ON pl.id = p.plan_id \
+     LEFT JOIN addons ad ON ad.id = p.addon_id LEFT JOIN users u ON u.id = p.reseller_id"
         .to_owned()
 }
 
@@ -359,11 +360,12 @@ pub async fn list(db: &Db, actor: &Actor, f: PriceFilter) -> Result<Vec<PriceEnt
     };
     let sql = format!(
         "SELECT * FROM ( \
-         SELECT NULL AS id, tenant_id, 'catalogue' AS level, 'plan' AS item_kind, id AS item_id, code AS item_code, \
-         name AS item_name, billing_cycle, NULL AS reseller_id, NULL AS reseller, price_minor, NULL AS floor_minor, \
-         currency, updated_at FROM plans \
-         UNION ALL SELECT NULL, tenant_id, 'catalogue', 'addon', id, code, name, billing_cycle, NULL, NULL, price_minor, \
-         NULL, currency, updated_at FROM addons \
+         SELECT CAST(NULL AS uuid) AS id, pc.tenant_id, 'catalogue' AS level, 'plan' AS item_kind, pc.id AS item_id, \
+         pc.code AS item_code, pc.name AS item_name, pc.billing_cycle, CAST(NULL AS uuid) AS reseller_id, \
+         CAST(NULL AS text) AS reseller, pc.price_minor, CAST(NULL AS bigint) AS floor_minor, \
+         pc.currency, pc.updated_at, tc.slug AS tenant_slug FROM plans pc JOIN tenants tc ON tc.id = pc.tenant_id \
+         UNION ALL SELECT NULL, ac.tenant_id, 'catalogue', 'addon', ac.id, ac.code, ac.name, ac.billing_cycle, NULL, NULL, \
+         ac.price_minor, NULL, ac.currency, ac.updated_at, ta.slug FROM addons ac JOIN tenants ta ON ta.id = ac.tenant_id \
          UNION ALL {} ) x {} AND (x.level <> 'reseller' OR ({overrides})) \
          ORDER BY x.item_kind DESC, x.item_code, x.billing_cycle, \
          CASE x.level WHEN 'catalogue' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END, x.reseller LIMIT 2000",
@@ -375,4 +377,73 @@ pub async fn list(db: &Db, actor: &Actor, f: PriceFilter) -> Result<Vec<PriceEnt
         },
     );
     db.fetch_all(&sql, a).await
+}
+
+/// A plan or add-on for a picker: `plan:CODE` / `addon:CODE`.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Sellable {
+    pub key: String,
+    pub name: String,
+    pub detail: String,
+}
+
+/// The plans and add-ons of the actor's tenant (or `tenant`) whose code or name holds `term`.
+pub async fn sellables(
+    db: &Db,
+    actor: &Actor,
+    tenant: Option<Uuid>,
+    term: &str,
+) -> Result<Vec<Sellable>, ServiceError> {
+    require(actor, Permission::BillingRead)?;
+    let mut a: Vec<Arg> = args![crate::validate::like_contains(&term.trim().to_lowercase())];
+    let mut conds = vec!["(lower(x.code) LIKE $1 ESCAPE '\\' OR lower(x.name) LIKE $1 ESCAPE '\\')".to_owned()];
+    for t in [actor.tenant_id, tenant].into_iter().flatten() {
+        a.push(t.into());
+        conds.push(format!("x.tenant_id = ${}", a.len()));
+    }
+    db.fetch_all(
+        &format!(
+            "SELECT x.kind || ':' || x.code AS key, x.name, x.billing_cycle || ' · ' || x.status AS detail FROM ( \
+             SELECT 'plan' AS kind, tenant_id, code, name, billing_cycle, status FROM plans \
+             UNION ALL SELECT 'addon', tenant_id, code, name, billing_cycle, status FROM addons) x {} \
+             AND x.status <> 'retired' ORDER BY x.kind DESC, x.code LIMIT 8",
+            where_clause(&conds)
+        ),
+        a,
+    )
+    .await
+}
+
+/// Reseller accounts the actor may set overrides for (its own subtree; tenant admins: all),
+/// whose username holds `term`.
+pub async fn override_targets(db: &Db, actor: &Actor, term: &str) -> Result<Vec<Sellable>, ServiceError> {
+    require(actor, Permission::BillingRead)?;
+    let mut a: Vec<Arg> = args![crate::validate::like_contains(&term.trim().to_lowercase())];
+    let mut conds = vec![
+        "u.username LIKE $1 ESCAPE '\\'".to_owned(),
+        "u.role IN ('partner', 'ultra', 'master', 'reseller')".to_owned(),
+    ];
+    if let Some(t) = actor.tenant_id {
+        a.push(t.into());
+        conds.push(format!("u.tenant_id = ${}", a.len()));
+    }
+    reseller::restrict(
+        actor,
+        reseller::Reach::Owned {
+            reseller: Some("u.id"),
+            customer: None,
+        },
+        "resellers",
+        &mut conds,
+        &mut a,
+    )?;
+    db.fetch_all(
+        &format!(
+            "SELECT u.username AS key, u.username AS name, u.role || ' · ' || t.slug AS detail FROM users u \
+             JOIN tenants t ON t.id = u.tenant_id {} ORDER BY u.username LIMIT 8",
+            where_clause(&conds)
+        ),
+        a,
+    )
+    .await
 }

@@ -14,7 +14,7 @@ use crate::billing::coupons;
 use crate::db::Tx;
 use crate::error::ServiceError;
 
-pub use manage::{list, set, unset, PriceEntry, PriceFilter, SetPrice};
+pub use manage::{list, override_targets, sellables, set, unset, PriceEntry, PriceFilter, Sellable, SetPrice};
 
 pub const CYCLES: [&str; 7] = [
     "one_time",

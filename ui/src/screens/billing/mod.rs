@@ -1,7 +1,9 @@
 //! Billing: invoices, payments and disputes (browse views); status and amounts stay on
 //! narrow terminals, customers and provider ids shrink.
 
+pub mod coupons;
 pub mod credits;
+pub mod prices;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
