@@ -320,6 +320,15 @@ mod tests {
         };
         assert_eq!(cli.output, Some(OutputFormat::Json));
         assert!(matches!(parse_request(None), Ok(Request::Console)));
+        for cmd in [
+            "prices list -o json",
+            "prices set plan basic 34.90 --reseller ana --cycle annual",
+            "coupons create VERAO --kind percent --value 10 --only plan:basic",
+            "coupons disable VERAO",
+            "services create --customer c1 --plan basic --domain x.com.br --coupon VERAO",
+        ] {
+            assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");
+        }
         assert!(matches!(parse_request(Some("  ")), Ok(Request::Console)));
         assert!(matches!(parse_request(Some("--help")), Ok(Request::Help(_))));
     }

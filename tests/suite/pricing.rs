@@ -661,3 +661,138 @@ async fn plan_changes_charge_or_credit_the_prorated_difference() {
         (0, true)
     );
 }
+
+/// The binary with its own home, as the local operator (no accounts in this database).
+fn run_as(t: &crate::common::TestDb, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_painel"))
+        .args(["--database-url", &t.url, "--data-dir"])
+        .arg(home.join("data"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .env("PAINEL_SESSION_STORE", "file")
+        .env_remove("PAINEL_DATABASE_URL")
+        .env_remove("PAINEL_MASTER_KEY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prices_and_coupons_verbs() {
+    use crate::cli::{stderr, stdout};
+    let w = world(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| run_as(&w.t, home.path(), args);
+    let ok = |o: &std::process::Output| assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+
+    ok(&run(&[
+        "prices", "set", "plan", "start", "34.90", "--floor", "25.00", "--tenant", "host-br",
+    ]));
+    let o = run(&["-o", "json", "prices", "list", "--tenant", "host-br", "--item", "start"]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rows: Vec<(String, i64, Option<i64>)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["level"].as_str().unwrap().to_owned(),
+                p["price_minor"].as_i64().unwrap(),
+                p["floor_minor"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("catalogue".to_owned(), 2990, None),
+            ("tenant".to_owned(), 3490, Some(2500))
+        ]
+    );
+    let o = run(&["-o", "csv", "prices", "list", "--tenant", "host-br"]);
+    ok(&o);
+    let csv = stdout(&o);
+    assert!(csv.starts_with("kind,item,cycle,level,reseller,price,floor"), "{csv}");
+    assert!(csv.contains("34.90 BRL"), "{csv}");
+    // A field error names the field and fails.
+    let o = run(&["prices", "set", "plan", "start", "abc", "--tenant", "host-br"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("price"), "{}", stderr(&o));
+
+    ok(&run(&[
+        "coupons",
+        "create",
+        "verao",
+        "--kind",
+        "percent",
+        "--value",
+        "15",
+        "--max-uses",
+        "3",
+        "--only",
+        "plan:start",
+        "--tenant",
+        "host-br",
+    ]));
+    let o = run(&["-o", "json", "coupons", "list"]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["code"], "VERAO");
+    assert_eq!(
+        (v[0]["percent_bp"].as_i64(), v[0]["max_uses"].as_i64()),
+        (Some(1500), Some(3))
+    );
+    assert_eq!(v[0]["items"], serde_json::json!(["plan:start"]));
+    let o = run(&[
+        "coupons", "create", "x", "--kind", "percent", "--value", "5", "--tenant", "host-br",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("code"), "{}", stderr(&o));
+
+    let customer = w.customer.to_string();
+    let o = run(&[
+        "-o",
+        "json",
+        "invoices",
+        "create",
+        "--tenant",
+        "host-br",
+        "--customer",
+        &customer,
+        "--plan",
+        "start",
+        "--coupon",
+        "VERAO",
+        "--issue",
+    ]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // 3490 − floor(3490 × 15%) = 3490 − 523.
+    assert_eq!(v["total_minor"].as_i64(), Some(2967));
+    ok(&run(&[
+        "coupons",
+        "update",
+        "VERAO",
+        "--max-uses",
+        "none",
+        "--valid-until",
+        "2099-01-01",
+    ]));
+    ok(&run(&["coupons", "disable", "verao"]));
+    let o = run(&["-o", "csv", "coupons", "show", "VERAO"]);
+    ok(&o);
+    assert!(stdout(&o).contains("disabled"), "{}", stdout(&o));
+    ok(&run(&["prices", "unset", "plan", "start", "--tenant", "host-br"]));
+    let audited: i64 =
+        w.t.db
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action IN ('price.set', 'price.unset', 'coupon.create', \
+             'coupon.update', 'coupon.disable', 'coupon.redeem')",
+                args![],
+            )
+            .await
+            .unwrap();
+    assert_eq!(audited, 6);
+}
