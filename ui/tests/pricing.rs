@@ -23,8 +23,9 @@ use painel_ui::screens::billing::prices::PricesScreen;
 async fn world() -> (backend::Db, tempfile::TempDir, String, uuid::Uuid) {
     let (db, dir) = db_with(1).await;
     let (tenant, slug): (uuid::Uuid, String) = db
-        .fetch_one("SELECT id, slug FROM tenants", args![])
+        .fetch_optional("SELECT id, slug FROM tenants", args![])
         .await
+        .expect("read")
         .expect("tenant");
     for (code, price) in [("basic-1", "29.90"), ("pro-1", "59.90")] {
         plans::create(

@@ -363,9 +363,9 @@ impl Screen for PricesScreen {
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let columns = [
-            Column::new("ITEM", Constraint::Fill(2)).min(10).priority(9),
+            Column::new("ITEM", Constraint::Fill(1)).min(12).priority(9),
             Column::new("CYCLE", Constraint::Length(10)).priority(8),
-            Column::new("LEVEL", Constraint::Fill(1)).min(9).priority(7),
+            Column::new("LEVEL", Constraint::Length(16)).priority(7),
             Column::new("PRICE", Constraint::Length(14)).priority(9),
             Column::new("FLOOR", Constraint::Length(12)).priority(4),
             Column::new("NAME", Constraint::Fill(2)).priority(2),
