@@ -175,6 +175,22 @@ async fn price_lists_reseller_overrides_and_the_floor() {
     let r = prices::set(db, &seller_actor, set("start", None, Some("hb-master"), 3300, None)).await;
     assert!(matches!(r, Err(ServiceError::NotFound { .. })), "{r:?}");
     let _ = other;
+    // Staff reach every tenant, but an override is for a reseller of the priced tenant.
+    let elsewhere = backend::tenants::create(db, &operator(), crate::common::new_tenant("Outra", "outra.example"))
+        .await
+        .unwrap()
+        .id;
+    user(db, "outra-partner", Role::Partner, elsewhere, None).await;
+    let r = prices::set(
+        db,
+        &operator(),
+        SetPrice {
+            tenant: Some(w.tenant),
+            ..set("start", None, Some("outra-partner"), 3300, None)
+        },
+    )
+    .await;
+    assert!(matches!(r, Err(ServiceError::NotFound { .. })), "{r:?}");
 
     // A floor raised later still holds: the override is raised to it when quoted.
     prices::set(db, &admin, set("start", None, None, 3490, Some(3100)))

@@ -77,6 +77,7 @@ pub(crate) fn tenant_for(actor: &Actor, given: Option<Uuid>) -> Result<Uuid, Ser
 async fn target(
     tx: &mut Tx,
     actor: &Actor,
+    tenant: Uuid,
     reseller_key: Option<&str>,
 ) -> Result<Option<(Uuid, String)>, ServiceError> {
     match reseller_key.map(str::trim).filter(|k| !k.is_empty()) {
@@ -95,6 +96,10 @@ async fn target(
                 }
             }
             let u = resolve_reseller(tx, actor, key).await?;
+            // Platform staff reach every tenant: the reseller must be the priced tenant's.
+            if u.tenant_id != tenant {
+                return Err(ServiceError::not_found("reseller", key));
+            }
             Ok(Some((u.id, u.username)))
         }
     }
@@ -119,7 +124,7 @@ async fn resolve(
     reseller_key: Option<&str>,
 ) -> Result<Resolved, ServiceError> {
     let tenant = tenant_for(actor, tenant)?;
-    let reseller = target(tx, actor, reseller_key).await?;
+    let reseller = target(tx, actor, tenant, reseller_key).await?;
     let currency: Option<(String,)> = tx
         .fetch_optional("SELECT currency FROM tenants WHERE id = $1", args![tenant])
         .await?;
