@@ -151,6 +151,7 @@ async fn one(db: &Db, n: usize, concurrency: usize, latency_ms: u64) -> Result<(
                 plan: "bench".into(),
                 domain: format!("s{i}x{run}.com.br"),
                 region: String::new(),
+                coupon: None,
             },
         )
         .await?;

@@ -90,6 +90,12 @@ pub enum Command {
     /// Messages to customers (e-mail reminders and notices) and their delivery.
     #[command(subcommand)]
     Notifications(crate::commands::dunning::NotificationsCmd),
+    /// Price lists per plan/add-on and cycle; reseller overrides (docs/adr/0026).
+    #[command(subcommand)]
+    Prices(crate::commands::pricing::PricesCmd),
+    /// Coupons: percent or fixed, validity, usage limits.
+    #[command(subcommand)]
+    Coupons(crate::commands::pricing::CouponsCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

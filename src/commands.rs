@@ -22,6 +22,7 @@ mod jobs;
 pub mod keys;
 pub mod payments;
 pub mod pix;
+pub mod pricing;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;
@@ -110,6 +111,8 @@ pub async fn dispatch_as(
         Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,
         Command::Billing(cmd) => dunning::billing_cmd(db, actor, cmd, out).await,
         Command::Notifications(cmd) => dunning::notifications_cmd(db, actor, cmd, out).await,
+        Command::Prices(cmd) => pricing::prices_cmd(db, actor, cmd, out).await,
+        Command::Coupons(cmd) => pricing::coupons_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

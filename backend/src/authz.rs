@@ -49,6 +49,9 @@ pub enum Permission {
     CreditsManage,
     InvoicesCreate,
     PaymentsRecord,
+    PricesManage,
+    PricesOverride,
+    CouponsManage,
 }
 
 impl Permission {
@@ -87,6 +90,9 @@ impl Permission {
             Permission::CreditsManage => "credits:manage",
             Permission::InvoicesCreate => "invoices:create",
             Permission::PaymentsRecord => "payments:record",
+            Permission::PricesManage => "prices:manage",
+            Permission::PricesOverride => "prices:override",
+            Permission::CouponsManage => "coupons:manage",
         }
     }
 
@@ -102,7 +108,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 33] = [
+    pub const ALL: [Permission; 36] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -136,6 +142,9 @@ impl Permission {
         Permission::CreditsManage,
         Permission::InvoicesCreate,
         Permission::PaymentsRecord,
+        Permission::PricesManage,
+        Permission::PricesOverride,
+        Permission::CouponsManage,
     ];
 }
 
@@ -213,6 +222,7 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | MigrationsRead
                 | DnsRead
                 | CreditsSpend
+                | PricesOverride
         ),
         Role::SupportAgent => matches!(
             p,

@@ -52,6 +52,8 @@ pub enum CreditsCmd {
     },
 }
 
+// Parsed once per run: the size of the create variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum InvoicesCmd {
     /// List invoices, newest first.
@@ -101,6 +103,15 @@ pub enum InvoicesCmd {
         /// Bill a plan (code or id) at its price (repeatable).
         #[arg(long = "plan")]
         plans: Vec<String>,
+        /// Bill an add-on (code or id) at its price (repeatable).
+        #[arg(long = "addon")]
+        addons: Vec<String>,
+        /// The billing cycle plans and add-ons are priced on (default: their own).
+        #[arg(long)]
+        cycle: Option<String>,
+        /// A coupon code (customers' invoices), redeemed with the invoice.
+        #[arg(long)]
+        coupon: Option<String>,
         /// A free line: "description=amount_in_minor_units" (repeatable).
         #[arg(long = "line")]
         lines: Vec<String>,
@@ -421,6 +432,9 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
             due_in_days,
             issue,
             notes,
+            addons,
+            cycle,
+            coupon,
         } => {
             let customer = match customer {
                 Some(c) => Some(customer_id(db, actor, &c).await?),
@@ -435,6 +449,12 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
                 .collect();
             items.extend(plans.into_iter().map(|p| NewItem {
                 plan: Some(p),
+                cycle: cycle.clone(),
+                ..NewItem::default()
+            }));
+            items.extend(addons.into_iter().map(|a| NewItem {
+                addon: Some(a),
+                cycle: cycle.clone(),
                 ..NewItem::default()
             }));
             for l in &lines {
@@ -449,6 +469,7 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
                 issue,
                 notes,
                 items,
+                coupon,
             };
             out.one(&InvoiceRow(invoices::create(db, actor, input).await?))
         }

@@ -55,6 +55,9 @@ pub enum ServicesCmd {
         /// Days the order invoice gives to pay (with --bill-first).
         #[arg(long, default_value_t = 3)]
         due_in_days: i64,
+        /// A coupon code: the order is billed at once with its discount.
+        #[arg(long)]
+        coupon: Option<String>,
     },
     /// Suspend the account (a job runs `suspendacct`).
     Suspend {
@@ -270,12 +273,14 @@ pub async fn services_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: ServicesCmd
             region,
             bill_first,
             due_in_days,
+            coupon,
         } => {
             let input = NewService {
                 customer,
                 plan,
                 domain,
                 region,
+                coupon,
             };
             if bill_first {
                 let o = services::create_billed(db, actor, input, due_in_days).await?;
@@ -291,13 +296,32 @@ pub async fn services_cmd(cfg: &Config, db: &Db, actor: &Actor, cmd: ServicesCmd
             let o = services::create(db, actor, input).await?;
             out.one(&o.service)?;
             if !out.format.is_json() {
+                if let Some(i) = &o.invoice {
+                    eprintln!(
+                        "invoice {} issued: {}",
+                        i.number,
+                        backend::money::format(i.total_minor, &i.currency)
+                    );
+                }
                 eprintln!("job {} ({}) will create the account", o.job.id, o.job.kind);
             }
             Ok(())
         }
         ServicesCmd::Suspend { id, reason } => out.one(&services::suspend(db, actor, &id, &reason).await?),
         ServicesCmd::Unsuspend { id } => out.one(&services::unsuspend(db, actor, &id).await?),
-        ServicesCmd::ChangePlan { id, plan } => out.one(&services::change_plan(db, actor, &id, &plan).await?),
+        ServicesCmd::ChangePlan { id, plan } => {
+            let c = services::change_plan(db, actor, &id, &plan).await?;
+            if !out.format.is_json() {
+                let p = &c.proration;
+                let m = |v: i64| backend::money::format(v, &p.currency);
+                match (&p.invoice, p.amount_minor) {
+                    (Some(i), a) => eprintln!("charged {} on invoice {}", m(a), i.number),
+                    (None, a) if a < 0 => eprintln!("credited {} to the customer's balance", m(-a)),
+                    _ => eprintln!("nothing to prorate"),
+                }
+            }
+            out.one(&c.job)
+        }
         ServicesCmd::Terminate { id, confirm, totp } => {
             let keys = auth::step_up_keys(cfg, db, totp.as_deref()).await?;
             let proof = Proof::confirm(&confirm).with_step_up(totp.as_deref(), keys.as_ref());

@@ -113,6 +113,12 @@ pub enum SshCommand {
     /// Messages to customers and their delivery.
     #[command(subcommand)]
     Notifications(crate::commands::dunning::NotificationsCmd),
+    /// Price lists and reseller overrides.
+    #[command(subcommand)]
+    Prices(crate::commands::pricing::PricesCmd),
+    /// Coupons.
+    #[command(subcommand)]
+    Coupons(crate::commands::pricing::CouponsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -139,6 +145,8 @@ impl SshCommand {
             SshCommand::Payments(c) => Command::Payments(c),
             SshCommand::Billing(c) => Command::Billing(c),
             SshCommand::Notifications(c) => Command::Notifications(c),
+            SshCommand::Prices(c) => Command::Prices(c),
+            SshCommand::Coupons(c) => Command::Coupons(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
@@ -324,6 +332,15 @@ mod tests {
         };
         assert_eq!(cli.output, Some(OutputFormat::Json));
         assert!(matches!(parse_request(None), Ok(Request::Console)));
+        for cmd in [
+            "prices list -o json",
+            "prices set plan basic 34.90 --reseller ana --cycle annual",
+            "coupons create VERAO --kind percent --value 10 --only plan:basic",
+            "coupons disable VERAO",
+            "services create --customer c1 --plan basic --domain x.com.br --coupon VERAO",
+        ] {
+            assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");
+        }
         assert!(matches!(parse_request(Some("  ")), Ok(Request::Console)));
         assert!(matches!(parse_request(Some("--help")), Ok(Request::Help(_))));
     }

@@ -181,6 +181,7 @@ impl World {
                 plan: plan.into(),
                 domain: domain.into(),
                 region: String::new(),
+                coupon: None,
             },
         )
         .await
@@ -575,6 +576,7 @@ async fn terminate_needs_a_fresh_second_factor() {
             plan: "start".into(),
             domain: "seguro.com".into(),
             region: String::new(),
+            coupon: None,
         },
     )
     .await

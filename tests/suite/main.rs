@@ -24,6 +24,7 @@ mod keymap;
 mod lifecycle;
 mod payments;
 mod pix;
+mod pricing;
 mod rbac;
 mod read_only;
 mod rls;

@@ -63,6 +63,8 @@ pub const PAGES: &[Page] = &[
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
     page("billing/credits", "Credits", "billing", None).aka(&["credits"]),
     page("billing/renewals", "Renewals", "billing", None).aka(&["renewals", "dunning"]),
+    page("billing/prices", "Prices", "billing", None).aka(&["prices"]),
+    page("billing/coupons", "Coupons", "billing", None).aka(&["coupons"]),
     page("dns-ssl/zones", "Zones", "dns-ssl", Some("dns_zones")),
     page("dns-ssl/certificates", "Certificates", "dns-ssl", Some("certificates")),
     page("dns-ssl/failures", "Failures", "dns-ssl", Some("dns_failures")),
@@ -128,6 +130,8 @@ pub const SECTIONS: &[Section] = &[
             "billing/disputes",
             "billing/credits",
             "billing/renewals",
+            "billing/prices",
+            "billing/coupons",
         ],
     },
     Section {
@@ -600,7 +604,7 @@ mod tests {
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
         let inv = Route::parse("billing/invoices").unwrap();
-        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/renewals".into()));
+        assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/coupons".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
     }
 }

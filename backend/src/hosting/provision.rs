@@ -383,6 +383,9 @@ pub async fn change_plan(job: Job, db: Db, env: HostingEnv) -> Result<(), JobErr
         let price = price
             .map(|p| p.0)
             .ok_or_else(|| JobError::Permanent("plan not found".into()))?;
+        // The price quoted when the change was ordered (reseller overrides, price lists);
+        // the plan's own price only for jobs queued before quotes existed.
+        let price = job.payload.get("price_minor").and_then(Value::as_i64).unwrap_or(price);
         // Same status: the change is the plan; `transition` audits and publishes it.
         let back = if s.status == "error" {
             "active"

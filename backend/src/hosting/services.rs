@@ -12,6 +12,8 @@ use super::placement;
 use crate::actor::Actor;
 use crate::audit::{self, snapshot, Change};
 use crate::authz::{require, Permission};
+use crate::billing::invoices::{self, Invoice};
+use crate::billing::prices::{self, prorate, ItemKind, QuoteItem, QuoteRequest};
 use crate::db::{now, Arg, Db, Tx};
 use crate::error::ServiceError;
 use crate::ids::Target;
@@ -85,6 +87,10 @@ pub struct NewService {
     /// Region to place in; empty = the plan's.
     #[serde(default)]
     pub region: String,
+    /// A coupon code: the order is then billed at once (an issued order invoice with the
+    /// discount) and the coupon redeemed in the order's transaction.
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,6 +108,31 @@ pub struct ServiceQuery {
 pub struct Order {
     pub service: Service,
     pub job: Job,
+    /// The order invoice, when the order carried a coupon.
+    pub invoice: Option<Invoice>,
+}
+
+/// What a plan change did: the lifecycle job and what was charged or credited.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanChange {
+    pub job: Job,
+    pub proration: Proration,
+}
+
+/// The prorated difference of a plan change for the rest of the current period
+/// (docs/adr/0026): charged on an issued invoice, or credited to the customer's balance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Proration {
+    pub old_price_minor: i64,
+    pub new_price_minor: i64,
+    pub currency: String,
+    /// Seconds of the current period elapsed and in all; 0/0 without a running period.
+    pub elapsed_s: i64,
+    pub period_s: i64,
+    /// > 0 charged, < 0 credited, 0 nothing.
+    pub amount_minor: i64,
+    pub invoice: Option<Invoice>,
+    pub balance_after_minor: Option<i64>,
 }
 
 pub const STATUSES: [&str; 6] = ["pending", "provisioning", "active", "suspended", "terminated", "error"];
@@ -125,7 +156,6 @@ pub(crate) struct PlanRow {
     pub kind: String,
     pub status: String,
     pub price_minor: i64,
-    pub currency: String,
     pub billing_cycle: String,
     pub external_package: Option<String>,
     pub resources: serde_json::Value,
@@ -137,7 +167,7 @@ pub(crate) async fn plan_of(db: &Db, tenant: Uuid, key: &str) -> Result<PlanRow,
     let by_id = Uuid::parse_str(key).ok();
     let p: Option<PlanRow> = db
         .fetch_optional(
-            "SELECT id, code, kind, status, price_minor, currency, billing_cycle, external_package, resources, region \
+            "SELECT id, code, kind, status, price_minor, billing_cycle, external_package, resources, region \
              FROM plans WHERE tenant_id = $1 AND (id = $2 OR code = $3)",
             args![tenant, by_id, key],
         )
@@ -206,7 +236,7 @@ pub(crate) async fn enqueue_for(
 /// `hosting.create` in one transaction.
 pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, ServiceError> {
     match create_inner(db, actor, input, None).await? {
-        (service, Next::Job(job)) => Ok(Order { service, job }),
+        (service, Next::Job(job, invoice)) => Ok(Order { service, job, invoice }),
         (_, Next::Invoice(i)) => Err(ServiceError::Conflict(format!("order billed by invoice {}", i.number))),
     }
 }
@@ -234,7 +264,7 @@ async fn create_inner(
     let mut tries = 0;
     loop {
         tries += 1;
-        match place_and_insert(db, actor, &customer, &input.plan, &region, &domain, bill_first).await {
+        match place_and_insert(db, actor, &customer, &input, &region, &domain, bill_first).await {
             Err(ServiceError::Conflict(m)) if tries < 4 && m.contains("username") => continue,
             other => return other,
         }
@@ -254,10 +284,13 @@ pub async fn create_billed(
     if !(0..=90).contains(&due_in_days) {
         return Err(err("due_in_days", "must be 0 to 90"));
     }
+    if input.coupon.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+        return Err(err("coupon", "a bill-first order is billed at its price: leave the coupon out"));
+    }
     let (service, next) = create_inner(db, actor, input, Some(due_in_days)).await?;
     match next {
         Next::Invoice(invoice) => Ok(BilledOrder { service, invoice }),
-        Next::Job(j) => Err(ServiceError::Conflict(format!(
+        Next::Job(j, _) => Err(ServiceError::Conflict(format!(
             "order enqueued {} instead of billing",
             j.kind
         ))),
@@ -272,7 +305,8 @@ pub struct BilledOrder {
 }
 
 enum Next {
-    Job(Job),
+    /// The create job, and the order invoice when a coupon billed the order at once.
+    Job(Job, Option<crate::billing::invoices::Invoice>),
     Invoice(crate::billing::invoices::Invoice),
 }
 
@@ -280,12 +314,12 @@ async fn place_and_insert(
     db: &Db,
     actor: &Actor,
     customer: &customers::Customer,
-    plan_key: &str,
+    input: &NewService,
     region: &str,
     domain: &str,
     bill_first: Option<i64>,
 ) -> Result<(Service, Next), ServiceError> {
-    let plan = plan_of(db, customer.tenant_id, plan_key).await?;
+    let plan = plan_of(db, customer.tenant_id, &input.plan).await?;
     hosting_plan(&plan)?;
     let region = if region.is_empty() {
         plan.region.as_str()
@@ -304,6 +338,26 @@ async fn place_and_insert(
     if live > 0 {
         return Err(ServiceError::Conflict(format!("{domain} already has a live service")));
     }
+    // The customer's price: the nearest reseller override, the tenant's list, the catalogue.
+    let coupon = input.coupon.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let quote = prices::quote(
+        &mut tx,
+        customer.tenant_id,
+        &QuoteRequest {
+            customer: Some(customer.id),
+            reseller: None,
+            items: vec![QuoteItem::Catalogue {
+                kind: ItemKind::Plan,
+                item: plan.id.to_string(),
+                cycle: Some(plan.billing_cycle.clone()),
+                quantity: 1,
+                unit_price_minor: None,
+            }],
+            coupon: coupon.map(str::to_owned),
+        },
+    )
+    .await?;
+    let price = quote.lines.first().map_or(plan.price_minor, |l| l.unit_price_minor);
     let id = Uuid::now_v7();
     let at = now();
     tx.execute(
@@ -317,8 +371,8 @@ async fn place_and_insert(
             server.id,
             domain,
             username.as_str(),
-            plan.price_minor,
-            plan.currency.as_str(),
+            price,
+            quote.currency.as_str(),
             plan.billing_cycle.as_str(),
             at,
         ],
@@ -338,9 +392,36 @@ async fn place_and_insert(
         },
     )
     .await?;
-    let next = match bill_first {
-        Some(days) => Next::Invoice(crate::billing::fulfil::order_invoice(&mut tx, actor, &service, days).await?),
-        None => Next::Job(enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?),
+    let next = match (bill_first, coupon) {
+        (Some(days), _) => Next::Invoice(crate::billing::fulfil::order_invoice(&mut tx, actor, &service, days).await?),
+        (None, Some(_)) => {
+            // A coupon's discount needs an invoice to land on: the order is billed at once.
+            let mut quote = quote;
+            for l in &mut quote.lines {
+                l.service_id = Some(id);
+                l.description = format!("{} — {domain}", l.description);
+            }
+            let invoice = invoices::insert(
+                &mut tx,
+                actor,
+                invoices::Draft {
+                    customer: Some(customer.id),
+                    user: None,
+                    reason: "order",
+                    issue: true,
+                    due_in_days: 7,
+                    notes: "",
+                    quote: &quote,
+                },
+            )
+            .await?;
+            let job = enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?;
+            Next::Job(job, Some(invoice))
+        }
+        (None, None) => Next::Job(
+            enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?,
+            None,
+        ),
     };
     tx.after_commit(SERVICES_CHANNEL, id.to_string());
     tx.commit().await?;
@@ -479,25 +560,123 @@ pub async fn unsuspend(db: &Db, actor: &Actor, key: &str) -> Result<Job, Service
     order(tx, actor, &s, "service.unsuspend", "hosting.unsuspend", json!({})).await
 }
 
-/// Upgrade or downgrade: `changepackage` to the new plan's package (same tenant, hosting).
-pub async fn change_plan(db: &Db, actor: &Actor, key: &str, plan: &str) -> Result<Job, ServiceError> {
+/// Upgrade or downgrade: `changepackage` to the new plan's package (same tenant, hosting),
+/// in its job; here, in the order's transaction, the new plan is priced for the customer on
+/// the service's cycle and the prorated difference for the rest of the current period is
+/// charged (an issued invoice) or credited (the customer's balance), docs/adr/0026.
+pub async fn change_plan(db: &Db, actor: &Actor, key: &str, plan: &str) -> Result<PlanChange, ServiceError> {
     require(actor, Permission::ServicesManage)?;
     let current = get(db, actor, key).await?;
     let p = plan_of(db, current.tenant_id, plan).await?;
     let package = hosting_plan(&p)?;
-    let (tx, s) = for_change(db, actor, key, &["active", "suspended"], "change the plan of").await?;
+    let (mut tx, s) = for_change(db, actor, key, &["active", "suspended"], "change the plan of").await?;
     if p.id == s.plan_id {
         return Err(ServiceError::Conflict(format!("service is already on plan {}", p.code)));
     }
-    order(
+    let (cycle, due): (String, Option<DateTime<Utc>>) = tx
+        .fetch_one(
+            "SELECT billing_cycle, next_due_at FROM services WHERE id = $1",
+            args![s.id],
+        )
+        .await?;
+    let quote = prices::quote(
+        &mut tx,
+        s.tenant_id,
+        &QuoteRequest {
+            customer: Some(s.customer_id),
+            reseller: None,
+            items: vec![QuoteItem::Catalogue {
+                kind: ItemKind::Plan,
+                item: p.id.to_string(),
+                cycle: Some(cycle.clone()),
+                quantity: 1,
+                unit_price_minor: None,
+            }],
+            coupon: None,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        ServiceError::Validation(_) => err("plan", format!("plan {} is not sold {cycle}", p.code)),
+        other => other,
+    })?;
+    let new_price = quote.lines.first().map_or(p.price_minor, |l| l.unit_price_minor);
+    let mut proration = Proration {
+        old_price_minor: s.price_minor,
+        new_price_minor: new_price,
+        currency: quote.currency.clone(),
+        ..Proration::default()
+    };
+    if let Some((elapsed, period)) = prorate::position(&cycle, due, now()) {
+        proration.elapsed_s = elapsed;
+        proration.period_s = period;
+        proration.amount_minor = prorate::remaining(new_price - s.price_minor, elapsed, period);
+    }
+    let days_left = (proration.period_s - proration.elapsed_s) / 86_400;
+    let what = format!("{} → {}, prorated for {days_left} days left", s.plan_code, p.code);
+    if proration.amount_minor > 0 {
+        let mut q = quote.clone();
+        q.lines = vec![prices::Line {
+            kind: "custom".into(),
+            item_kind: None,
+            item_id: None,
+            service_id: Some(s.id),
+            code: p.code.clone(),
+            description: format!("Plan change {what} — {}", s.domain.as_deref().unwrap_or("")),
+            billing_cycle: Some(cycle.clone()),
+            quantity: 1,
+            unit_price_minor: proration.amount_minor,
+            amount_minor: proration.amount_minor,
+            source: "proration".into(),
+        }];
+        q.subtotal_minor = proration.amount_minor;
+        q.discount_minor = 0;
+        q.total_minor = proration.amount_minor;
+        proration.invoice = Some(
+            invoices::insert(
+                &mut tx,
+                actor,
+                invoices::Draft {
+                    customer: Some(s.customer_id),
+                    user: None,
+                    reason: "order",
+                    issue: true,
+                    due_in_days: 7,
+                    notes: "",
+                    quote: &q,
+                },
+            )
+            .await?,
+        );
+    } else if proration.amount_minor < 0 {
+        proration.balance_after_minor = Some(
+            crate::billing::balance::credit(
+                &mut tx,
+                actor,
+                (s.tenant_id, s.customer_id, &quote.currency),
+                -proration.amount_minor,
+                crate::billing::balance::Refs {
+                    service: Some(s.id),
+                    invoice: None,
+                },
+                &format!("Plan change {what}"),
+            )
+            .await?,
+        );
+    }
+    let job = order(
         tx,
         actor,
         &s,
         "service.change_plan",
         "hosting.change_plan",
-        json!({ "plan_id": p.id, "plan": p.code, "package": package }),
+        json!({
+            "plan_id": p.id, "plan": p.code, "package": package, "price_minor": new_price,
+            "prorated_minor": proration.amount_minor,
+        }),
     )
-    .await
+    .await?;
+    Ok(PlanChange { job, proration })
 }
 
 /// Removes the account for good: a sensitive action (the domain typed again + a fresh 2FA).

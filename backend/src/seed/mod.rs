@@ -44,6 +44,7 @@ mod ops;
 mod payments;
 mod people;
 mod platform;
+mod pricing;
 mod sandbox;
 mod streaming;
 mod support;
@@ -149,7 +150,10 @@ pub async fn demo(db: &Db) -> Result<SeedReport, ServiceError> {
     platform::integrations_and_settings(&mut ctx, &world).await?;
     platform::jobs(&mut ctx, &world).await?;
     people::demo_logins(&mut ctx, &world).await?;
+    let actor = ctx.actor.clone();
     ctx.tx.commit().await?;
+    // Phase 3: price lists and coupons, through their services (docs/adr/0026).
+    pricing::prices_and_coupons(db, &actor).await?;
     SeedReport::count(db).await
 }
 

@@ -326,6 +326,8 @@ const SCREENS: &[(&str, Make)] = &[
     ("billing/renewals", |_| {
         Box::<billing::renewals::RenewalsScreen>::default()
     }),
+    ("billing/prices", |_| Box::<billing::prices::PricesScreen>::default()),
+    ("billing/coupons", |_| Box::<billing::coupons::CouponsScreen>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -378,7 +380,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "services/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
-        "billing/credits" | "billing/renewals" => Permission::BillingRead,
+        "billing/credits" | "billing/renewals" | "billing/prices" | "billing/coupons" => Permission::BillingRead,
         _ => return None,
     })
 }

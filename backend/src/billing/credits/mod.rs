@@ -17,7 +17,7 @@ use crate::db::{now, Tx};
 use crate::error::ServiceError;
 
 mod opening;
-mod ops;
+pub(crate) mod ops;
 mod read;
 
 pub use opening::import_history;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::actor::Actor;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
+use crate::billing::prices::{self, ItemKind, Quote, QuoteItem, QuoteRequest};
 use crate::db::{now, Arg, Tx};
 use crate::error::ServiceError;
 use crate::ids::Target;
@@ -98,7 +99,8 @@ impl Status {
     }
 }
 
-/// One line to bill: a service (its price), a plan (its price) or a free-form amount.
+/// One line to bill: a service (its contracted price), a plan or add-on (its list price for
+/// the payer) or a free-form amount.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewItem {
     pub service: Option<Uuid>,
@@ -108,6 +110,12 @@ pub struct NewItem {
     pub quantity: Option<i64>,
     /// Required without a service or plan; overrides their price otherwise.
     pub unit_price_minor: Option<i64>,
+    /// An add-on code or id of the invoice's tenant.
+    #[serde(default)]
+    pub addon: Option<String>,
+    /// The billing cycle a plan or add-on is priced on (default: its own).
+    #[serde(default)]
+    pub cycle: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -124,6 +132,9 @@ pub struct NewInvoice {
     pub issue: bool,
     pub notes: String,
     pub items: Vec<NewItem>,
+    /// A coupon code, redeemed with the invoice (customers only).
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -169,86 +180,50 @@ const FROM: &str = "invoices i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN cu
 
 const REASONS: [&str; 5] = ["order", "renewal", "addon", "credits", "manual"];
 
-/// Resolves each item to (service, description, quantity, unit price) in the tenant's
-/// currency; a price in another currency is refused rather than converted.
-async fn price_items(
-    tx: &mut Tx,
-    tenant: Uuid,
-    currency: &str,
-    items: &[NewItem],
-) -> Result<Vec<(Option<Uuid>, String, i64, i64)>, ServiceError> {
+/// The quote's items for an invoice's items: a service at its contracted price, a plan or
+/// add-on from the price lists, or a free-form amount.
+fn quote_items(items: &[NewItem]) -> Result<Vec<QuoteItem>, ServiceError> {
     let mut out = Vec::new();
     for (n, it) in items.iter().enumerate() {
-        let field = |f: &str| format!("items[{n}].{f}");
         let qty = it.quantity.unwrap_or(1);
-        if !(1..=10_000).contains(&qty) {
-            return Err(ServiceError::invalid(&field("quantity"), "must be 1 to 10000"));
-        }
-        let (service, name, price, cur) = if let Some(sid) = it.service {
-            let r: Option<(String, i64, String)> = tx
-                .fetch_optional(
-                    "SELECT COALESCE(s.domain, p.name), s.price_minor, s.currency FROM services s \
-                     JOIN plans p ON p.id = s.plan_id WHERE s.id = $1 AND s.tenant_id = $2",
-                    args![sid, tenant],
-                )
-                .await?;
-            let Some((name, price, cur)) = r else {
-                return Err(ServiceError::not_found("service", sid.to_string()));
-            };
-            (Some(sid), name, price, cur)
+        let catalogue = |kind: ItemKind, key: &String| QuoteItem::Catalogue {
+            kind,
+            item: key.clone(),
+            cycle: it.cycle.clone(),
+            quantity: qty,
+            unit_price_minor: it.unit_price_minor,
+        };
+        out.push(if let Some(id) = it.service {
+            QuoteItem::Service {
+                id,
+                quantity: qty,
+                unit_price_minor: it.unit_price_minor,
+            }
         } else if let Some(code) = &it.plan {
-            let by_id = Uuid::parse_str(code.trim()).ok();
-            let r: Option<(String, i64, String)> = tx
-                .fetch_optional(
-                    "SELECT name, price_minor, currency FROM plans WHERE tenant_id = $1 AND (code = $2 OR id = $3)",
-                    args![tenant, code.trim(), by_id],
-                )
-                .await?;
-            let Some(r) = r else {
-                return Err(ServiceError::not_found("plan", code.clone()));
-            };
-            (None, r.0, r.1, r.2)
+            catalogue(ItemKind::Plan, code)
+        } else if let Some(code) = &it.addon {
+            catalogue(ItemKind::Addon, code)
         } else {
             let Some(price) = it.unit_price_minor else {
                 return Err(ServiceError::invalid(
-                    &field("unit_price_minor"),
-                    "needed without a service or plan",
+                    &format!("items[{n}].unit_price_minor"),
+                    "needed without a service, plan or add-on",
                 ));
             };
-            (None, String::new(), price, currency.to_owned())
-        };
-        let price = it.unit_price_minor.unwrap_or(price);
-        if !(0..=crate::billing::credits::MAX_AMOUNT).contains(&price) {
-            return Err(ServiceError::invalid(
-                &field("unit_price_minor"),
-                "must be 0 or more (and sane)",
-            ));
-        }
-        if cur != currency {
-            return Err(ServiceError::invalid(
-                &field("currency"),
-                format!("priced in {cur}, the invoice is in {currency}"),
-            ));
-        }
-        let description = it
-            .description
-            .clone()
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .unwrap_or(name);
-        if description.is_empty() || description.chars().count() > 300 {
-            return Err(ServiceError::invalid(
-                &field("description"),
-                "must be 1 to 300 characters",
-            ));
-        }
-        out.push((service, description, qty, price));
+            QuoteItem::Custom {
+                description: it.description.clone().unwrap_or_default(),
+                quantity: qty,
+                unit_price_minor: price,
+            }
+        });
     }
     Ok(out)
 }
 
 /// Creates an invoice with its items and the tenant's next number, as a draft or issued
-/// (pending), audited in the same transaction.
+/// (pending), audited in the same transaction. Items are priced by
+/// [`crate::billing::prices::quote`] (the customer's reseller's overrides apply); a coupon
+/// is redeemed in the same transaction.
 pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice, ServiceError> {
     require(actor, Permission::InvoicesCreate)?;
     let tenant = match (actor.tenant_id, input.tenant) {
@@ -278,13 +253,14 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
     if !(0..=365).contains(&due_days) {
         return Err(ServiceError::invalid("due_in_days", "must be 0 to 365"));
     }
+    let items = quote_items(&input.items)?;
     let mut tx = db.begin().await?;
-    let currency: Option<(String,)> = tx
-        .fetch_optional("SELECT currency FROM tenants WHERE id = $1", args![tenant])
+    let exists: i64 = tx
+        .scalar("SELECT COUNT(*) FROM tenants WHERE id = $1", args![tenant])
         .await?;
-    let Some((currency,)) = currency else {
+    if exists == 0 {
         return Err(ServiceError::not_found("tenant", tenant.to_string()));
-    };
+    }
     // The payer must be in the tenant and, for a reseller actor, in its subtree.
     let who = match (input.customer, input.user) {
         (Some(c), _) => c,
@@ -318,41 +294,132 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
             who.to_string(),
         ));
     }
-    let items = price_items(&mut tx, tenant, &currency, &input.items).await?;
-    let mut total: i64 = 0;
-    for (_, _, q, p) in &items {
-        total = q
-            .checked_mul(*p)
-            .and_then(|x| total.checked_add(x))
-            .filter(|t| *t <= crate::billing::credits::MAX_AMOUNT)
-            .ok_or_else(|| ServiceError::invalid("items", "the total is too large"))?;
+    let mut quote = prices::quote(
+        &mut tx,
+        tenant,
+        &QuoteRequest {
+            customer: input.customer,
+            reseller: input.user,
+            items,
+            coupon: input.coupon.clone(),
+        },
+    )
+    .await?;
+    for (line, it) in quote.lines.iter_mut().zip(&input.items) {
+        if let Some(d) = it.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            line.description = d.to_owned();
+        }
     }
-    let seq = next_number(&mut tx, tenant).await?;
+    for (n, line) in quote.lines.iter().enumerate() {
+        if line.description.is_empty() || line.description.chars().count() > 300 {
+            return Err(ServiceError::invalid(
+                &format!("items[{n}].description"),
+                "must be 1 to 300 characters",
+            ));
+        }
+    }
+    let inv = insert(
+        &mut tx,
+        actor,
+        Draft {
+            customer: input.customer,
+            user: input.user,
+            reason: &reason,
+            issue: input.issue,
+            due_in_days: due_days,
+            notes: input.notes.trim(),
+            quote: &quote,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(inv)
+}
+
+/// An invoice to write from a quote.
+pub(crate) struct Draft<'a> {
+    pub customer: Option<Uuid>,
+    pub user: Option<Uuid>,
+    pub reason: &'a str,
+    pub issue: bool,
+    pub due_in_days: i64,
+    pub notes: &'a str,
+    pub quote: &'a Quote,
+}
+
+/// Writes an invoice from a quote in the caller's transaction: the next number, the lines,
+/// a negative line for the coupon (redeemed here) and one for the customer's balance used
+/// up, audited. Every caller that bills (orders, plan changes, manual invoices) comes here.
+pub(crate) async fn insert(tx: &mut Tx, actor: &Actor, d: Draft<'_>) -> Result<Invoice, ServiceError> {
+    let q = d.quote;
+    let tenant = q.tenant_id;
+    let seq = next_number(tx, tenant).await?;
     let id = Uuid::now_v7();
     let at = now();
-    let status = if input.issue { "pending" } else { "draft" };
+    let status = if d.issue { "pending" } else { "draft" };
     tx.execute(
         "INSERT INTO invoices (id, tenant_id, customer_id, user_id, number, seq, status, reason, subtotal_minor, \
-         total_minor, currency, due_at, notes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $13)",
+         discount_minor, total_minor, currency, due_at, notes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
         args![
             id,
             tenant,
-            input.customer,
-            input.user,
+            d.customer,
+            d.user,
             format_number(seq),
             seq,
             status,
-            reason.as_str(),
-            total,
-            currency.as_str(),
-            at + Duration::days(due_days),
-            input.notes.trim(),
+            d.reason,
+            q.subtotal_minor,
+            q.discount_minor,
+            q.total_minor,
+            q.currency.as_str(),
+            at + Duration::days(d.due_in_days),
+            d.notes,
             at
         ],
     )
     .await?;
-    for (n, (service, description, qty, price)) in items.iter().enumerate() {
+    let mut rows: Vec<(Option<Uuid>, String, i64, i64)> = q
+        .lines
+        .iter()
+        .map(|l| (l.service_id, l.description.clone(), l.quantity, l.unit_price_minor))
+        .collect();
+    if let Some(c) = &q.coupon {
+        let Some(customer) = d.customer else {
+            return Err(ServiceError::invalid("coupon", "coupons are for customers' invoices"));
+        };
+        crate::billing::coupons::redeem(
+            tx,
+            actor,
+            c,
+            &crate::billing::coupons::Sale {
+                tenant,
+                customer,
+                currency: &q.currency,
+                invoice: Some(id),
+                service: q.lines.iter().find_map(|l| l.service_id),
+            },
+        )
+        .await?;
+        if c.discount_minor > 0 {
+            rows.push((None, format!("Coupon {}", c.code), 1, -c.discount_minor));
+        }
+    }
+    let mut total = q.total_minor;
+    if let (Some(customer), true) = (d.customer, d.reason != "credits") {
+        let used = crate::billing::balance::apply(tx, actor, (tenant, customer, &q.currency), total, id).await?;
+        if used > 0 {
+            rows.push((None, "Account credit".into(), 1, -used));
+            total -= used;
+            tx.execute(
+                "UPDATE invoices SET discount_minor = discount_minor + $1, total_minor = $2 WHERE id = $3",
+                args![used, total, id],
+            )
+            .await?;
+        }
+    }
+    for (n, (service, description, qty, price)) in rows.iter().enumerate() {
         tx.execute(
             "INSERT INTO invoice_items (id, tenant_id, invoice_id, service_id, description, quantity, \
              unit_price_minor, amount_minor, currency, sort_order) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -365,15 +432,15 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
                 *qty,
                 *price,
                 qty * price,
-                currency.as_str(),
+                q.currency.as_str(),
                 n as i64
             ],
         )
         .await?;
     }
-    let inv = read(&mut tx, id).await?;
+    let inv = read(tx, id).await?;
     audit::record(
-        &mut tx,
+        tx,
         actor,
         Change {
             action: "invoice.create",
@@ -381,11 +448,10 @@ pub async fn create(db: &Db, actor: &Actor, input: NewInvoice) -> Result<Invoice
             entity_id: Some(id.to_string()),
             tenant_id: Some(tenant),
             before: None,
-            after: Some(json!({ "invoice": &inv, "items": items.len() })),
+            after: Some(json!({ "invoice": &inv, "items": rows.len(), "coupon": &q.coupon })),
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(inv)
 }
 

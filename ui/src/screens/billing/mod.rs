@@ -2,6 +2,7 @@
 //! (a browse view), credits; the tenant's billing tab. Status and amounts stay on narrow
 //! terminals, customers and provider ids shrink.
 
+pub mod coupons;
 pub mod credits;
 pub mod invoice;
 pub mod invoices;
@@ -10,6 +11,7 @@ pub mod pix;
 pub mod record;
 pub mod renewals;
 pub mod tenant_tab;
+pub mod prices;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

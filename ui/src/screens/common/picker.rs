@@ -39,6 +39,10 @@ pub enum PickFrom {
     Customers,
     /// The hosting plans of customer `customer`'s tenant, by code or name.
     Plans { customer: String },
+    /// Plans and add-ons of the actor's tenant (`plan:CODE`, `addon:CODE`): prices, coupons.
+    Sellables,
+    /// Reseller accounts the actor may set price overrides for.
+    OverrideTargets,
 }
 
 /// The hosting plans of `customer`'s tenant whose code or name holds `term`.
@@ -60,6 +64,16 @@ async fn plans_of(env: &crate::tasks::Env, customer: &str, term: &str) -> Result
             detail: format!("{} · {} · {}", p.name, p.region, p.billing_cycle),
         })
         .collect())
+}
+
+fn choices(v: Vec<backend::billing::prices::Sellable>) -> Vec<Choice> {
+    v.into_iter()
+        .map(|s| Choice {
+            key: s.key.clone(),
+            label: s.key,
+            detail: format!("{} · {}", s.name, s.detail),
+        })
+        .collect()
 }
 
 /// What the owner should do after the picker handled an action.
@@ -159,6 +173,12 @@ impl Picker {
                     })
                 }
                 PickFrom::Plans { customer } => plans_of(&env, &customer, &term).await,
+                PickFrom::Sellables => backend::billing::prices::sellables(&env.db, &env.actor, None, &term)
+                    .await
+                    .map(choices),
+                PickFrom::OverrideTargets => backend::billing::prices::override_targets(&env.db, &env.actor, &term)
+                    .await
+                    .map(choices),
             };
             Found(r)
         };

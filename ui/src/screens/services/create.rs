@@ -25,6 +25,11 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("plan", "Plan", "basic-1 (type to search)"),
     ("domain", "Domain", "loja.example.com.br"),
     ("region", "Region", "sa-east-1 (empty: the plan's)"),
+    (
+        "coupon",
+        "Coupon",
+        "optional: bills the order at once with its discount",
+    ),
 ];
 
 const PICK_CUSTOMER: &str = "pick-customer";
@@ -63,6 +68,7 @@ impl OrderForm {
             plan: v("plan"),
             domain: v("domain"),
             region: v("region"),
+            coupon: Some(v("coupon")).filter(|c| !c.is_empty()),
         }
     }
 

@@ -132,7 +132,9 @@ impl ServiceScreen {
                 match op {
                     Op::Suspend => services::suspend(&env.db, &env.actor, &key, &reason).await,
                     Op::Unsuspend => services::unsuspend(&env.db, &env.actor, &key).await,
-                    Op::ChangePlan => services::change_plan(&env.db, &env.actor, &key, &plan).await,
+                    Op::ChangePlan => services::change_plan(&env.db, &env.actor, &key, &plan)
+                        .await
+                        .map(|c| c.job),
                     Op::Terminate => {
                         let keys = env.keys_for(code.as_deref()).await?;
                         let proof = sensitive::Proof::confirm(&confirm).with_step_up(code.as_deref(), keys.as_ref());
