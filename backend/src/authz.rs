@@ -48,6 +48,7 @@ pub enum Permission {
     CreditsSpend,
     CreditsManage,
     InvoicesCreate,
+    PaymentsRefund,
 }
 
 impl Permission {
@@ -85,6 +86,7 @@ impl Permission {
             Permission::CreditsSpend => "credits:spend",
             Permission::CreditsManage => "credits:manage",
             Permission::InvoicesCreate => "invoices:create",
+            Permission::PaymentsRefund => "payments:refund",
         }
     }
 
@@ -100,7 +102,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 33] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -133,6 +135,7 @@ impl Permission {
         Permission::CreditsSpend,
         Permission::CreditsManage,
         Permission::InvoicesCreate,
+        Permission::PaymentsRefund,
     ];
 }
 

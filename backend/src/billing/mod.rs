@@ -5,4 +5,5 @@
 pub mod credits;
 pub mod invoices;
 pub mod settle;
+pub mod stripe;
 pub mod webhooks;

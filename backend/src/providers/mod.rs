@@ -2,3 +2,4 @@
 //! its wire types and its error classification (docs/adr/0018). Only jobs call them.
 
 pub mod whm;
+pub mod stripe;
