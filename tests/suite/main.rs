@@ -35,6 +35,7 @@ mod signals;
 mod ssh;
 mod ssh_e2e;
 mod storage;
+mod stripe_money;
 mod stripe_python;
 mod tenants;
 mod terminal;

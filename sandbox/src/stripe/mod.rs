@@ -323,6 +323,16 @@ impl StripeSim {
             .cloned()
     }
 
+    /// How many Checkout Sessions were created.
+    pub fn session_count(&self) -> usize {
+        lock(&self.inner.store).sessions.len()
+    }
+
+    /// How many produced events wait in the outbox.
+    pub fn pending_events(&self) -> usize {
+        lock(&self.inner.store).outbox.len()
+    }
+
     pub fn refund(&self, id: &str) -> Option<Value> {
         lock(&self.inner.store).refunds.get(id).cloned()
     }
