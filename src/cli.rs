@@ -81,6 +81,12 @@ pub enum Command {
     /// Invoices: list (status filters), show, create with gap-free numbers, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Card payments: refunds (sensitive, through a job), the Stripe account.
+    #[command(subcommand)]
+    Payments(crate::commands::payments::PaymentsCmd),
+    /// Chargebacks, by evidence deadline.
+    #[command(subcommand)]
+    Disputes(crate::commands::payments::DisputesCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

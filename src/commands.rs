@@ -19,6 +19,7 @@ pub mod billing;
 pub mod hosting;
 mod jobs;
 pub mod keys;
+pub mod payments;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;
@@ -104,6 +105,8 @@ pub async fn dispatch_as(
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
+        Command::Payments(cmd) => payments::payments_cmd(cfg, db, actor, cmd, out).await,
+        Command::Disputes(cmd) => payments::disputes_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -100,6 +100,16 @@ pub enum InvoicesCmd {
     },
     /// Issue a draft (draft → pending).
     Issue { key: String },
+    /// The invoice's card payment link (Stripe Checkout); --create payment|subscription asks
+    /// for one.
+    PayLink {
+        key: String,
+        #[arg(long, value_name = "MODE")]
+        create: Option<String>,
+        /// Wait until Stripe has answered (up to 60 s).
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -413,5 +423,6 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
             out.one(&InvoiceRow(invoices::create(db, actor, input).await?))
         }
         InvoicesCmd::Issue { key } => out.one(&InvoiceRow(invoices::issue(db, actor, &key).await?)),
+        InvoicesCmd::PayLink { key, create, wait } => super::payments::pay_link(db, actor, &key, create, wait, out).await,
     }
 }

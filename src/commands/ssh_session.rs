@@ -104,6 +104,12 @@ pub enum SshCommand {
     /// Invoices: list, show, create, issue.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
+    /// Card payments: refunds (sensitive: --totp and --reason).
+    #[command(subcommand)]
+    Payments(crate::commands::payments::PaymentsCmd),
+    /// Chargebacks, by evidence deadline.
+    #[command(subcommand)]
+    Disputes(crate::commands::payments::DisputesCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -127,6 +133,8 @@ impl SshCommand {
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
+            SshCommand::Payments(c) => Command::Payments(c),
+            SshCommand::Disputes(c) => Command::Disputes(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
