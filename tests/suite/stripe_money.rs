@@ -401,3 +401,47 @@ async fn refunds_need_the_permission_and_a_stripe_payment() {
     let none: i64 = t.db.scalar("SELECT COUNT(*) FROM refunds", args![]).await.unwrap();
     assert_eq!(none, 0);
 }
+
+#[tokio::test]
+async fn verbs_show_disputes_refund_and_the_pay_link() {
+    use crate::cli::{painel, stderr, stdout};
+    let t = fresh().await;
+    let sim = sim_and_account(&t.db).await;
+    let (invoice, payment, pi) = paid_by_card(&t.db, &sim, "loja-cli", "2026-0600").await;
+    feed(&t.db, &[sim.open_dispute(&pi, "fraudulent", 86_400 + 600).unwrap()]).await;
+    sim.take_events();
+
+    let o = painel(&t, &["-o", "json", "disputes", "list", "--open"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["status"], "needs_response");
+    assert_eq!(v[0]["invoice_number"], "2026-0600");
+    let id = v[0]["id"].as_str().unwrap().to_owned();
+    let o = painel(&t, &["-o", "csv", "disputes", "list"]);
+    let csv = stdout(&o);
+    assert!(csv.starts_with("id,status,days_left,evidence_due"), "{csv}");
+    assert!(csv.contains(",needs_response,1,"), "{csv}");
+    let o = painel(&t, &["disputes", "show", &id[id.len() - 8..]]);
+    assert!(stdout(&o).contains("fraudulent"), "{}{}", stdout(&o), stderr(&o));
+
+    let o = painel(&t, &["-o", "json", "invoices", "pay-link", &invoice.to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let link: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(link["status"], "complete");
+    assert!(link["url"].as_str().unwrap().starts_with("https://checkout.stripe.com/"));
+
+    let pid = payment.to_string();
+    let o = painel(&t, &["payments", "refund", &pid, "--amount", "50.00", "--reason", "teste"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("amount"), "{}", stderr(&o));
+    let o = painel(&t, &["payments", "refund", &pid, "--amount", "10.00"]);
+    assert!(!o.status.success(), "a refund without a reason");
+    let o = painel(&t, &["-o", "json", "payments", "refund", &pid, "--amount", "10.00", "--reason", "teste"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((r["status"].as_str(), r["amount_minor"].as_i64()), (Some("requested"), Some(1000)));
+    run_billing_jobs(&t.db).await;
+    let o = painel(&t, &["payments", "refunds", &pid]);
+    let table = stdout(&o);
+    assert!(table.contains("partially_refunded") && table.contains("succeeded"), "{table}");
+}
