@@ -339,6 +339,10 @@ pub enum Route {
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
     Server { key: String, tab: ServerTab },
+    /// `billing/disputes/<id or short id>`: one chargeback.
+    Dispute { key: String },
+    /// `billing/payments/<id or short id>/refund`: the refund dialog of a payment.
+    Refund { payment: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -371,6 +375,19 @@ impl Route {
         }
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
+        }
+        if let Some(key) = path.strip_prefix("billing/disputes/") {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Dispute { key: key.to_owned() });
+            }
+        }
+        if let Some(key) = path
+            .strip_prefix("billing/payments/")
+            .and_then(|r| r.strip_suffix("/refund"))
+        {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Refund { payment: key.to_owned() });
+            }
         }
         if let Some(rest) = path.strip_prefix("servers/") {
             let mut parts = rest.splitn(2, '/');
@@ -416,6 +433,8 @@ impl Route {
             Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::Dispute { key } => format!("billing/disputes/{key}"),
+            Route::Refund { payment } => format!("billing/payments/{payment}/refund"),
         }
     }
 
@@ -427,6 +446,7 @@ impl Route {
             Route::Service { .. } => "services",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
+            Route::Dispute { .. } | Route::Refund { .. } => "billing",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -459,6 +479,15 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::Dispute { key } => {
+                out.push("Disputes".to_owned());
+                out.push(key.chars().take(8).collect());
+            }
+            Route::Refund { payment } => {
+                out.push("Payments".to_owned());
+                out.push(payment.chars().take(8).collect());
+                out.push("Refund".to_owned());
+            }
         }
         out
     }
@@ -471,6 +500,8 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
+            Route::Dispute { .. } => Route::parse("billing/disputes"),
+            Route::Refund { .. } => Route::parse("billing/payments"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),
@@ -566,6 +597,14 @@ mod tests {
         let detail = Route::parse("tenants/acme").unwrap();
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
+        let d = Route::parse("billing/disputes/0aa1b2c3").unwrap();
+        assert_eq!(d, Route::Dispute { key: "0aa1b2c3".into() });
+        assert_eq!(d.path(), "billing/disputes/0aa1b2c3");
+        assert_eq!(d.parent().map(|r| r.path()), Some("billing/disputes".into()));
+        let r = Route::parse("billing/payments/0aa1b2c3/refund").unwrap();
+        assert_eq!(r.path(), "billing/payments/0aa1b2c3/refund");
+        assert_eq!(r.breadcrumbs(), ["Billing", "Payments", "0aa1b2c3", "Refund"]);
+        assert_eq!(Route::parse("billing/payments/x/y"), None);
         let inv = Route::parse("billing/invoices").unwrap();
         assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/credits".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));

@@ -2,6 +2,8 @@
 //! narrow terminals, customers and provider ids shrink.
 
 pub mod credits;
+pub mod disputes;
+pub mod refund;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
