@@ -13,6 +13,7 @@ mod config;
 mod context;
 mod demo;
 mod demo_sandbox;
+mod demo_stripe;
 mod doctor;
 mod output;
 mod prompt;

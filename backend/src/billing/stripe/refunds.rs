@@ -115,7 +115,7 @@ async fn quote_tx(tx: &mut Tx, actor: &Actor, key: &str, lock: bool) -> Result<Q
         .ok_or_else(|| ServiceError::not_found("payment", key))?;
     let pending: i64 = tx
         .scalar(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE payment_id = $1 AND status IN ('requested', 'pending')",
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 AND status IN ('requested', 'pending')",
             args![p.payment_id],
         )
         .await?;

@@ -260,3 +260,73 @@ fn reads_dispute_charge_and_refund_objects() {
         "payment_intent=pi_1&amount=1000&reason=requested_by_customer&metadata%5Brefund_id%5D=x"
     );
 }
+
+/// The client against the sandbox's simulator: Stripe's rules for refunds, the control call
+/// that opens a dispute, and the sandbox's faults as Stripe would show them.
+#[tokio::test]
+async fn against_the_simulator() {
+    use sandbox::stripe::{StripeInit, StripeSim};
+    use sandbox::{FaultKind, FaultSpec};
+    let sim = StripeSim::start(StripeInit {
+        api_key: KEY.into(),
+        webhook_secret: "whsec_x".into(),
+    })
+    .await
+    .unwrap();
+    let c = client(sim.api_base());
+    let s = c.create_checkout_session(&new_session(), "k-sim").await.unwrap();
+    assert_eq!(c.retrieve_checkout_session(&s.id).await.unwrap().status.as_deref(), Some("open"));
+    sim.complete_session(&s.id).unwrap();
+    let s = c.retrieve_checkout_session(&s.id).await.unwrap();
+    let pi = s.payment_intent.unwrap();
+    let refund = |amount| NewRefund {
+        payment_intent: Some(pi.clone()),
+        amount: Some(amount),
+        ..Default::default()
+    };
+    let r = c.create_refund(&refund(1000), "r1").await.unwrap();
+    assert_eq!((r.amount, r.status.as_str()), (1000, "succeeded"));
+    // The same key again: the same refund, not a second one.
+    assert_eq!(c.create_refund(&refund(1000), "r1").await.unwrap().id, r.id);
+    let e = c.create_refund(&refund(1000), "r1-other").await;
+    assert!(e.is_ok());
+    let e = c.create_refund(&refund(5000), "r2").await.unwrap_err();
+    assert!(matches!(&e, StripeError::Api { code: Some(code), .. } if code == "amount_too_large"), "{e}");
+    assert!(!e.is_transient());
+    let ch = c.retrieve_charge(r.charge.as_deref().unwrap()).await.unwrap();
+    assert_eq!((ch.amount_refunded, ch.refunded), (2000, false));
+
+    // The control call opens a dispute, which the client reads back.
+    let ev: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_sandbox/disputes", sim.api_base()))
+        .form(&[("charge", ch.id.as_str()), ("reason", "fraudulent"), ("due_in_days", "3")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ev["type"], "charge.dispute.created");
+    let d = c.retrieve_dispute(ev["data"]["object"]["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!((d.our_status(), d.charge.as_deref()), ("needs_response", Some(ch.id.as_str())));
+    assert!(d.evidence_details.due_by.unwrap() > ev["created"].as_i64().unwrap() + 2 * 86_400);
+
+    sim.set_fault("charges.retrieve", FaultSpec::times(FaultKind::Http5xx { status: 500 }, 1))
+        .unwrap();
+    let e = c.retrieve_charge(&ch.id).await.unwrap_err();
+    assert!(matches!(e, StripeError::Api { status: 500, .. }) && e.is_transient(), "{e}");
+    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::RateLimited { retry_after_secs: 1 }, 1))
+        .unwrap();
+    let e = c.create_refund(&refund(1), "r3").await.unwrap_err();
+    assert!(matches!(e, StripeError::Api { status: 429, .. }) && e.is_transient(), "{e}");
+    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Malformed, 1)).unwrap();
+    let e = c.create_refund(&refund(1), "r4").await.unwrap_err();
+    assert!(matches!(e, StripeError::Malformed { .. }) && e.is_transient(), "{e}");
+    let e = StripeClient::new(StripeEndpoint::new(sim.api_base(), "sk_test_wrong"))
+        .unwrap()
+        .retrieve_charge(&ch.id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(401));
+    assert!(!e.is_transient());
+}
