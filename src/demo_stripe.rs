@@ -22,7 +22,12 @@ const DEMO_WEBHOOK_SECRET: &str = "whsec_painel_demo";
 /// Runs the billing queue until it is empty (at most 30 s).
 async fn run_billing(db: &Db, keys: &Keys) -> Result<()> {
     let mut h = Handlers::builtin();
-    register_handlers(&mut h, StripeEnv { keys: Some(keys.clone()) });
+    register_handlers(
+        &mut h,
+        StripeEnv {
+            keys: Some(keys.clone()),
+        },
+    );
     let mut c = WorkerConfig::new("demo-stripe", vec!["billing".into()]);
     c.poll = Duration::from_millis(20);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -103,7 +108,9 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<StripeSim> {
         };
         let completed = sim.complete_session(&cs)?;
         deliver(db, keys, &[completed]).await?;
-        let pi = sim.session(&cs).and_then(|s| s["payment_intent"].as_str().map(str::to_owned));
+        let pi = sim
+            .session(&cs)
+            .and_then(|s| s["payment_intent"].as_str().map(str::to_owned));
         let payment: Option<(Uuid,)> = db
             .fetch_optional("SELECT id FROM payments WHERE invoice_id = $1", args![id])
             .await?;

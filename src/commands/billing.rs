@@ -423,6 +423,8 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
             out.one(&InvoiceRow(invoices::create(db, actor, input).await?))
         }
         InvoicesCmd::Issue { key } => out.one(&InvoiceRow(invoices::issue(db, actor, &key).await?)),
-        InvoicesCmd::PayLink { key, create, wait } => super::payments::pay_link(db, actor, &key, create, wait, out).await,
+        InvoicesCmd::PayLink { key, create, wait } => {
+            super::payments::pay_link(db, actor, &key, create, wait, out).await
+        }
     }
 }

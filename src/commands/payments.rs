@@ -85,7 +85,16 @@ struct Dispute(DisputeRow);
 impl Record for Dispute {
     fn columns() -> &'static [&'static str] {
         &[
-            "id", "status", "days_left", "evidence_due", "amount", "reason", "invoice", "customer", "tenant", "external_id",
+            "id",
+            "status",
+            "days_left",
+            "evidence_due",
+            "amount",
+            "reason",
+            "invoice",
+            "customer",
+            "tenant",
+            "external_id",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -93,7 +102,9 @@ impl Record for Dispute {
         vec![
             d.id.to_string(),
             d.status.clone(),
-            d.days_left(backend::db::now()).map(|n| n.to_string()).unwrap_or_default(),
+            d.days_left(backend::db::now())
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             opt_time(d.evidence_due_at),
             money::format(d.amount_minor, &d.currency),
             d.reason.clone().unwrap_or_default(),
@@ -111,7 +122,16 @@ struct Refund(RefundRow);
 
 impl Record for Refund {
     fn columns() -> &'static [&'static str] {
-        &["id", "status", "amount", "reason", "requested_by", "external_id", "error", "created"]
+        &[
+            "id",
+            "status",
+            "amount",
+            "reason",
+            "requested_by",
+            "external_id",
+            "error",
+            "created",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let r = &self.0;
@@ -134,7 +154,17 @@ struct QuoteRow(Quote);
 
 impl Record for QuoteRow {
     fn columns() -> &'static [&'static str] {
-        &["payment", "invoice", "status", "amount", "refunded", "pending", "refundable", "provider", "external_id"]
+        &[
+            "payment",
+            "invoice",
+            "status",
+            "amount",
+            "refunded",
+            "pending",
+            "refundable",
+            "provider",
+            "external_id",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let q = &self.0;
@@ -159,7 +189,9 @@ pub(crate) struct Link(pub(crate) PayLink);
 
 impl Record for Link {
     fn columns() -> &'static [&'static str] {
-        &["invoice", "status", "mode", "url", "amount", "expires", "session", "error", "id"]
+        &[
+            "invoice", "status", "mode", "url", "amount", "expires", "session", "error", "id",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let l = &self.0;
@@ -307,7 +339,14 @@ pub async fn disputes_cmd(db: &Db, actor: &Actor, cmd: DisputesCmd, out: &mut Pr
 
 /// `painel invoices pay-link ID`: the invoice's card payment link; `--create` asks for one
 /// (a job creates it at Stripe), `--wait` waits for its URL.
-pub async fn pay_link(db: &Db, actor: &Actor, key: &str, create: Option<String>, wait: bool, out: &mut Printer) -> Result<()> {
+pub async fn pay_link(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    create: Option<String>,
+    wait: bool,
+    out: &mut Printer,
+) -> Result<()> {
     let mut link = match create {
         Some(mode) => {
             let mode = Mode::parse(&mode).ok_or_else(|| ServiceError::invalid("mode", "payment or subscription"))?;

@@ -9,8 +9,8 @@ use backend::billing::stripe::{checkout, disputes, refunds, register_handlers, s
 use backend::billing::webhooks::{record_batch, Incoming, Provider};
 use backend::jobs::{Handlers, RetryPolicy, Worker, WorkerConfig};
 use backend::{args, Db, ServiceError};
-use sandbox::{FaultKind, FaultSpec};
 use sandbox::stripe::{StripeInit, StripeSim};
+use sandbox::{FaultKind, FaultSpec};
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -58,7 +58,10 @@ pub(crate) fn start_billing(db: &Db, retry: Duration) -> Running {
     c.poll = Duration::from_millis(20);
     c.concurrency = 1;
     c.prefetch = 1;
-    c.retry = RetryPolicy { base: retry, cap: retry };
+    c.retry = RetryPolicy {
+        base: retry,
+        cap: retry,
+    };
     let (stop, stopped) = watch::channel(false);
     (stop, tokio::spawn(Worker::new(db.clone(), c, h).run(stopped)))
 }
@@ -156,17 +159,22 @@ async fn checkout_job_creates_one_session_even_when_the_answer_is_lost() {
     assert_eq!(session["amount_total"], 4990);
     assert_eq!(link.url.as_deref(), session["url"].as_str());
     assert_eq!(sim.session_count(), 1, "a retried create made a second session");
-    let attempts: i64 = t
-        .db
-        .scalar("SELECT attempts FROM jobs WHERE kind = 'billing.checkout'", args![])
-        .await
-        .unwrap();
+    let attempts: i64 =
+        t.db.scalar("SELECT attempts FROM jobs WHERE kind = 'billing.checkout'", args![])
+            .await
+            .unwrap();
     assert_eq!(attempts, 2);
 
     // Paid through that link: the invoice is paid and the link spent.
     feed(&t.db, &[sim.complete_session(&cs).unwrap()]).await;
-    assert_eq!(text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await, "paid");
-    assert_eq!(text(&t.db, "SELECT status FROM checkout_sessions WHERE id = $1", link.id).await, "complete");
+    assert_eq!(
+        text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await,
+        "paid"
+    );
+    assert_eq!(
+        text(&t.db, "SELECT status FROM checkout_sessions WHERE id = $1", link.id).await,
+        "complete"
+    );
     // A paid invoice gets no new link.
     let e = checkout::request(&t.db, &operator(), &invoice.to_string(), checkout::Mode::Payment)
         .await
@@ -195,10 +203,16 @@ async fn a_refused_checkout_fails_the_job_at_once_and_says_why() {
         .unwrap()
         .unwrap();
     assert_eq!(link.status, "failed");
-    assert!(link.error.as_deref().unwrap_or("").contains("card_declined"), "{:?}", link.error);
-    let (status, attempts): (String, i64) = t
-        .db
-        .fetch_optional("SELECT status, attempts FROM jobs WHERE kind = 'billing.checkout'", args![])
+    assert!(
+        link.error.as_deref().unwrap_or("").contains("card_declined"),
+        "{:?}",
+        link.error
+    );
+    let (status, attempts): (String, i64) =
+        t.db.fetch_optional(
+            "SELECT status, attempts FROM jobs WHERE kind = 'billing.checkout'",
+            args![],
+        )
         .await
         .unwrap()
         .unwrap();
@@ -231,23 +245,40 @@ async fn partial_then_full_refund_in_any_order_with_the_event() {
         .await
         .unwrap_err();
     assert!(matches!(e, ServiceError::Validation(_)), "{e:?}");
-    let e = refunds::request(&t.db, &operator(), None, refunds::RefundRequest { amount_minor: Some(4991), ..base })
-        .await
-        .unwrap_err();
+    let e = refunds::request(
+        &t.db,
+        &operator(),
+        None,
+        refunds::RefundRequest {
+            amount_minor: Some(4991),
+            ..base
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, ServiceError::Validation(_)), "{e:?}");
 
     // Partial: the job refunds and reads the charge back.
     let r = refunds::request(&t.db, &operator(), None, base).await.unwrap();
     assert_eq!(r.refund.status, "requested");
-    assert_eq!(refunds::quote(&t.db, &operator(), &pid).await.unwrap().refundable_minor, 3990);
+    assert_eq!(
+        refunds::quote(&t.db, &operator(), &pid).await.unwrap().refundable_minor,
+        3990
+    );
     run_billing_jobs(&t.db).await;
     let q = refunds::quote(&t.db, &operator(), &pid).await.unwrap();
     assert_eq!((q.refunded_minor, q.status.as_str()), (1000, "partially_refunded"));
-    assert_eq!(text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await, "paid");
+    assert_eq!(
+        text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await,
+        "paid"
+    );
     let row = refunds::get(&t.db, &operator(), r.refund.id).await.unwrap();
     assert_eq!(row.status, "succeeded");
     let re = row.external_id.unwrap();
-    assert_eq!(sim.refund(&re).unwrap()["metadata"]["refund_id"], r.refund.id.to_string());
+    assert_eq!(
+        sim.refund(&re).unwrap()["metadata"]["refund_id"],
+        r.refund.id.to_string()
+    );
     // Stripe's charge.refunded for it, twice: nothing changes.
     let events = sim.take_events();
     assert_eq!(events.len(), 1);
@@ -256,10 +287,14 @@ async fn partial_then_full_refund_in_any_order_with_the_event() {
     let mut dup = events[0].clone();
     dup["id"] = Value::from("evt_dup_of_refund");
     feed(&t.db, &[dup]).await;
-    assert_eq!(refunds::quote(&t.db, &operator(), &pid).await.unwrap().refunded_minor, 1000);
+    assert_eq!(
+        refunds::quote(&t.db, &operator(), &pid).await.unwrap().refunded_minor,
+        1000
+    );
 
     // The rest, whose answer is lost: the event arrives before the job's retry.
-    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Lost, 1)).unwrap();
+    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Lost, 1))
+        .unwrap();
     let r2 = refunds::request(
         &t.db,
         &operator(),
@@ -276,7 +311,10 @@ async fn partial_then_full_refund_in_any_order_with_the_event() {
     // The first attempt refunds at Stripe and loses the answer; its retry waits, and
     // Stripe's event is processed first.
     let w = start_billing(&t.db, Duration::from_millis(1500));
-    until("the lost refund to reach the simulator", || async { sim.pending_events() > 0 }).await;
+    until("the lost refund to reach the simulator", || async {
+        sim.pending_events() > 0
+    })
+    .await;
     let incoming: Vec<Incoming> = sim
         .take_events()
         .iter()
@@ -292,9 +330,8 @@ async fn partial_then_full_refund_in_any_order_with_the_event() {
         refunds::quote(&t.db, &operator(), &pid).await.unwrap().refunded_minor == 4990
     })
     .await;
-    let attempts: i64 = t
-        .db
-        .scalar(
+    let attempts: i64 =
+        t.db.scalar(
             "SELECT attempts FROM jobs WHERE kind = 'billing.refund' ORDER BY created_at DESC, id DESC LIMIT 1",
             args![],
         )
@@ -303,16 +340,25 @@ async fn partial_then_full_refund_in_any_order_with_the_event() {
     assert_eq!(attempts, 1, "the event was meant to come before the job's retry");
     let q = refunds::quote(&t.db, &operator(), &pid).await.unwrap();
     assert_eq!(q.status, "refunded");
-    assert_eq!(text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await, "refunded");
+    assert_eq!(
+        text(&t.db, "SELECT status FROM invoices WHERE id = $1", invoice).await,
+        "refunded"
+    );
     stop_billing(&t.db, w).await;
-    assert_eq!(refunds::get(&t.db, &operator(), r2.refund.id).await.unwrap().status, "succeeded");
-    assert_eq!(sim.charge(&pi).unwrap()["amount_refunded"], 4990, "refunded twice at Stripe");
+    assert_eq!(
+        refunds::get(&t.db, &operator(), r2.refund.id).await.unwrap().status,
+        "succeeded"
+    );
+    assert_eq!(
+        sim.charge(&pi).unwrap()["amount_refunded"],
+        4990,
+        "refunded twice at Stripe"
+    );
     // Nothing left.
     let e = refunds::request(&t.db, &operator(), None, base).await.unwrap_err();
     assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}");
-    let audited: i64 = t
-        .db
-        .scalar(
+    let audited: i64 =
+        t.db.scalar(
             "SELECT COUNT(*) FROM audit_log WHERE action IN ('payment.refund', 'payment.refunded', 'invoice.refunded')",
             args![],
         )
@@ -333,30 +379,59 @@ async fn disputes_arrive_in_any_order_and_never_reopen() {
     feed(&t.db, &[closed.clone()]).await;
     feed(&t.db, &[created.clone()]).await;
     feed(&t.db, &[created]).await;
-    let list = disputes::list(&t.db, &operator(), disputes::DisputeFilter { limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let list = disputes::list(
+        &t.db,
+        &operator(),
+        disputes::DisputeFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(list.len(), 1);
     let d = &list[0];
-    assert_eq!((d.status.as_str(), d.payment_id, d.amount_minor), ("won", payment, 4990));
+    assert_eq!(
+        (d.status.as_str(), d.payment_id, d.amount_minor),
+        ("won", payment, 4990)
+    );
     assert!(d.closed_at.is_some());
     assert_eq!(d.days_left(backend::db::now()), None);
 
     // A second dispute, open: the nearest deadline first, days left counted.
     let (_, _, pi2) = paid_by_card(&t.db, &sim, "loja-dp", "2026-0401").await;
-    let ev = sim.open_dispute(&pi2, "product_not_received", 2 * 86_400 + 600).unwrap();
+    let ev = sim
+        .open_dispute(&pi2, "product_not_received", 2 * 86_400 + 600)
+        .unwrap();
     sim.take_events();
     feed(&t.db, &[ev]).await;
-    let list = disputes::list(&t.db, &operator(), disputes::DisputeFilter { limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let list = disputes::list(
+        &t.db,
+        &operator(),
+        disputes::DisputeFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(list[0].status, "needs_response");
     assert_eq!(list[0].days_left(backend::db::now()), Some(2));
-    let shown = disputes::show(&t.db, &operator(), &list[0].id.to_string()[28..]).await.unwrap();
-    assert_eq!(shown.external_id, list[0].external_id);
-    let open = disputes::list(&t.db, &operator(), disputes::DisputeFilter { open: true, limit: 10, ..Default::default() })
+    let shown = disputes::show(&t.db, &operator(), &list[0].id.to_string()[28..])
         .await
         .unwrap();
+    assert_eq!(shown.external_id, list[0].external_id);
+    let open = disputes::list(
+        &t.db,
+        &operator(),
+        disputes::DisputeFilter {
+            open: true,
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(open.len(), 1);
     // An event about a charge that is not ours is recorded and ignored.
     let stranger = sim.event(
@@ -365,9 +440,11 @@ async fn disputes_arrive_in_any_order_and_never_reopen() {
                            "charge": "ch_nope", "status": "needs_response"}),
     );
     feed(&t.db, &[stranger.clone()]).await;
-    let st: String = t
-        .db
-        .scalar("SELECT status FROM webhook_events WHERE event_id = $1", args![stranger["id"].as_str().unwrap()])
+    let st: String =
+        t.db.scalar(
+            "SELECT status FROM webhook_events WHERE event_id = $1",
+            args![stranger["id"].as_str().unwrap()],
+        )
         .await
         .unwrap();
     assert_eq!(st, "ignored");
@@ -378,11 +455,10 @@ async fn refunds_need_the_permission_and_a_stripe_payment() {
     let t = fresh().await;
     let sim = sim_and_account(&t.db).await;
     let (_, payment, _) = paid_by_card(&t.db, &sim, "loja-pm", "2026-0500").await;
-    let tenant: Uuid = t
-        .db
-        .scalar("SELECT tenant_id FROM payments WHERE id = $1", args![payment])
-        .await
-        .unwrap();
+    let tenant: Uuid =
+        t.db.scalar("SELECT tenant_id FROM payments WHERE id = $1", args![payment])
+            .await
+            .unwrap();
     let reseller = backend::Actor::tenant_user("revenda", backend::Role::Reseller, tenant);
     let e = refunds::request(
         &t.db,
@@ -428,20 +504,37 @@ async fn verbs_show_disputes_refund_and_the_pay_link() {
     assert!(o.status.success(), "{}", stderr(&o));
     let link: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(link["status"], "complete");
-    assert!(link["url"].as_str().unwrap().starts_with("https://checkout.stripe.com/"));
+    assert!(link["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://checkout.stripe.com/"));
 
     let pid = payment.to_string();
-    let o = painel(&t, &["payments", "refund", &pid, "--amount", "50.00", "--reason", "teste"]);
+    let o = painel(
+        &t,
+        &["payments", "refund", &pid, "--amount", "50.00", "--reason", "teste"],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("amount"), "{}", stderr(&o));
     let o = painel(&t, &["payments", "refund", &pid, "--amount", "10.00"]);
     assert!(!o.status.success(), "a refund without a reason");
-    let o = painel(&t, &["-o", "json", "payments", "refund", &pid, "--amount", "10.00", "--reason", "teste"]);
+    let o = painel(
+        &t,
+        &[
+            "-o", "json", "payments", "refund", &pid, "--amount", "10.00", "--reason", "teste",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!((r["status"].as_str(), r["amount_minor"].as_i64()), (Some("requested"), Some(1000)));
+    assert_eq!(
+        (r["status"].as_str(), r["amount_minor"].as_i64()),
+        (Some("requested"), Some(1000))
+    );
     run_billing_jobs(&t.db).await;
     let o = painel(&t, &["payments", "refunds", &pid]);
     let table = stdout(&o);
-    assert!(table.contains("partially_refunded") && table.contains("succeeded"), "{table}");
+    assert!(
+        table.contains("partially_refunded") && table.contains("succeeded"),
+        "{table}"
+    );
 }

@@ -193,7 +193,12 @@ async fn official_library_reads_what_our_client_created_and_refunds_agree_in_sha
         .external_id
         .unwrap();
 
-    let out: Value = serde_json::from_str(&python(READ_AND_REFUND, &[sim.api_base(), API_KEY, &cs, &pi, &re], None)).unwrap();
+    let out: Value = serde_json::from_str(&python(
+        READ_AND_REFUND,
+        &[sim.api_base(), API_KEY, &cs, &pi, &re],
+        None,
+    ))
+    .unwrap();
     let s = &out["session"];
     assert_eq!(s["id"], cs.as_str());
     assert_eq!(s["mode"], "payment");
@@ -206,9 +211,22 @@ async fn official_library_reads_what_our_client_created_and_refunds_agree_in_sha
 
     let (ours, theirs) = (&out["ours"], &out["theirs"]);
     assert_eq!(ours["metadata"]["refund_id"], r.refund.id.to_string());
-    assert_eq!((ours["amount"].as_i64(), theirs["amount"].as_i64()), (Some(1000), Some(500)));
-    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
-    assert_eq!(keys(ours), keys(theirs), "refunds from our client and the library differ in shape");
+    assert_eq!(
+        (ours["amount"].as_i64(), theirs["amount"].as_i64()),
+        (Some(1000), Some(500))
+    );
+    let keys = |v: &Value| {
+        v.as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        keys(ours),
+        keys(theirs),
+        "refunds from our client and the library differ in shape"
+    );
     for k in ["object", "status", "currency", "charge", "payment_intent", "reason"] {
         assert_eq!(ours[k], theirs[k], "{k}");
     }

@@ -386,7 +386,9 @@ impl Route {
             .and_then(|r| r.strip_suffix("/refund"))
         {
             if !key.is_empty() && !key.contains('/') {
-                return Some(Route::Refund { payment: key.to_owned() });
+                return Some(Route::Refund {
+                    payment: key.to_owned(),
+                });
             }
         }
         if let Some(rest) = path.strip_prefix("servers/") {

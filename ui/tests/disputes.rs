@@ -79,17 +79,44 @@ async fn disputes_by_deadline_with_days_left_and_one_dispute() {
     let p2 = payment(&db, "000102", 0).await;
     let p3 = payment(&db, "000103", 0).await;
     let p4 = payment(&db, "000104", 0).await;
-    dispute(&db, p1, "dp_far", "needs_response", "general", TimeDelta::days(20) + TimeDelta::hours(1)).await;
+    dispute(
+        &db,
+        p1,
+        "dp_far",
+        "needs_response",
+        "general",
+        TimeDelta::days(20) + TimeDelta::hours(1),
+    )
+    .await;
     dispute(&db, p2, "dp_won", "won", "fraudulent", TimeDelta::days(-3)).await;
-    dispute(&db, p3, "dp_near", "needs_response", "fraudulent", TimeDelta::days(1) + TimeDelta::hours(1)).await;
-    dispute(&db, p4, "dp_week", "under_review", "product_not_received", TimeDelta::days(5) + TimeDelta::hours(1)).await;
+    dispute(
+        &db,
+        p3,
+        "dp_near",
+        "needs_response",
+        "fraudulent",
+        TimeDelta::days(1) + TimeDelta::hours(1),
+    )
+    .await;
+    dispute(
+        &db,
+        p4,
+        "dp_week",
+        "under_review",
+        "product_not_received",
+        TimeDelta::days(5) + TimeDelta::hours(1),
+    )
+    .await;
 
     let mut app = app_on(&db, actor(), "billing/disputes").await;
     let screen = app.screen_as::<DisputesScreen>().expect("disputes screen");
     let order: Vec<&str> = screen.rows().iter().map(|d| d.external_id.as_str()).collect();
     assert_eq!(order, ["dp_near", "dp_week", "dp_far", "dp_won"]);
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("1 d") && text.contains("5 d") && text.contains("20 d"), "{text}");
+    assert!(
+        text.contains("1 d") && text.contains("5 d") && text.contains("20 d"),
+        "{text}"
+    );
     assert!(text.contains("3 open · 4 in all"), "{text}");
     assert_snapshot!("disputes_80x24", stable(&text));
     assert_eq!(days_tone(Some(1)), Tone::Error);
@@ -100,7 +127,12 @@ async fn disputes_by_deadline_with_days_left_and_one_dispute() {
     let term = render(&mut app, 80, 24);
     let buf = term.backend().buffer();
     let row = (0..24)
-        .find(|y| (0..80).map(|x| buf[(x, *y)].symbol()).collect::<String>().contains("under_review"))
+        .find(|y| {
+            (0..80)
+                .map(|x| buf[(x, *y)].symbol())
+                .collect::<String>()
+                .contains("under_review")
+        })
         .expect("a row");
     let cell = (0..80).find(|x| buf[(*x, row)].symbol() == "5").expect("days cell");
     assert_ne!(buf[(cell, row)].fg, buf[(cell + 20, row)].fg, "days left not coloured");
@@ -110,7 +142,10 @@ async fn disputes_by_deadline_with_days_left_and_one_dispute() {
     let d = app.screen_as::<DisputeScreen>().expect("dispute screen");
     assert_eq!(d.dispute().map(|d| d.external_id.as_str()), Some("dp_near"));
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("Evidence due") && text.contains("fraudulent") && text.contains("000103"), "{text}");
+    assert!(
+        text.contains("Evidence due") && text.contains("fraudulent") && text.contains("000103"),
+        "{text}"
+    );
     assert_snapshot!("dispute_80x24", stable(&text));
 }
 

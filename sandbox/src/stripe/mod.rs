@@ -106,7 +106,7 @@ impl Inner {
     }
 
     /// Keeps a produced event, and sends it signed to the webhook target when one is set.
-    fn emit(self: &Inner, event: Value) {
+    fn emit(&self, event: Value) {
         lock(&self.store).outbox.push(event.clone());
         let Some(target) = lock(&self.target).clone() else {
             return;
@@ -135,9 +135,13 @@ async fn faulted(inner: &Inner, operation: &str, kill: &ConnKill, answer: impl F
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             answer()
         }
-        Some(FaultKind::Envelope { reason }) => {
-            error(StatusCode::PAYMENT_REQUIRED, "card_error", Some("card_declined"), &reason, None)
-        }
+        Some(FaultKind::Envelope { reason }) => error(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_error",
+            Some("card_declined"),
+            &reason,
+            None,
+        ),
         Some(FaultKind::Http5xx { status }) => error(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             "api_error",
@@ -161,7 +165,9 @@ async fn faulted(inner: &Inner, operation: &str, kill: &ConnKill, answer: impl F
         Some(FaultKind::Malformed) => (StatusCode::OK, "<html>upstream connect error</html>").into_response(),
         Some(FaultKind::Truncated) => {
             let full = answer();
-            let bytes = axum::body::to_bytes(full.into_body(), usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(full.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
             (StatusCode::OK, bytes.slice(..bytes.len() / 2)).into_response()
         }
         Some(FaultKind::Timeout) => {
@@ -211,7 +217,9 @@ fn replayed(inner: &Inner, key: Option<&str>, params: &Value) -> Option<Response
 
 fn store_answer(inner: &Inner, key: Option<String>, params: Value, status: u16, answer: &Value) {
     if let Some(k) = key {
-        lock(&inner.store).idempotency.insert(k, (params, status, answer.clone()));
+        lock(&inner.store)
+            .idempotency
+            .insert(k, (params, status, answer.clone()));
     }
 }
 
@@ -513,7 +521,10 @@ async fn create_session(
         return r;
     }
     let inner2 = inner.clone();
-    faulted(&inner, "checkout.sessions.create", &kill, move || new_session(&inner2, params, key)).await
+    faulted(&inner, "checkout.sessions.create", &kill, move || {
+        new_session(&inner2, params, key)
+    })
+    .await
 }
 
 fn new_session(inner: &Inner, params: Value, key: Option<String>) -> Response {

@@ -66,7 +66,10 @@ pub(super) async fn create_refund(
         Ok(p) => p,
         Err(m) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", None, &m, None),
     };
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if let Some(r) = replayed(&inner, key.as_deref(), &params) {
         return r;
     }
@@ -97,7 +100,11 @@ fn refund(inner: &Arc<Inner>, params: &Value, key: Option<String>) -> Response {
     }
     let mut store = crate::faults::lock(&inner.store);
     let Some(charge) = find_charge(&mut store.charges, target) else {
-        let param = if params["charge"].is_string() { "charge" } else { "payment_intent" };
+        let param = if params["charge"].is_string() {
+            "charge"
+        } else {
+            "payment_intent"
+        };
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
@@ -114,7 +121,10 @@ fn refund(inner: &Arc<Inner>, params: &Value, key: Option<String>) -> Response {
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             Some("charge_already_refunded"),
-            &format!("Charge {} has already been refunded.", charge["id"].as_str().unwrap_or("")),
+            &format!(
+                "Charge {} has already been refunded.",
+                charge["id"].as_str().unwrap_or("")
+            ),
             None,
         );
     }
@@ -151,7 +161,9 @@ fn refund(inner: &Arc<Inner>, params: &Value, key: Option<String>) -> Response {
     }
     charge["refunds"]["total_count"] = json!(charge["refunds"]["total_count"].as_i64().unwrap_or(0) + 1);
     let snapshot = charge.clone();
-    store.refunds.insert(refund["id"].as_str().unwrap_or("").to_owned(), refund.clone());
+    store
+        .refunds
+        .insert(refund["id"].as_str().unwrap_or("").to_owned(), refund.clone());
     drop(store);
     store_answer(inner, key, params.clone(), 200, &refund);
     inner.emit(inner.event("charge.refunded", snapshot));
@@ -235,7 +247,9 @@ impl Inner {
     /// `charge.dispute.closed`.
     pub(super) fn close_dispute(&self, id: &str, status: &str) -> Result<Value, SandboxError> {
         if !matches!(status, "won" | "lost" | "warning_closed") {
-            return Err(SandboxError::InvalidInit(format!("a dispute closes won, lost or warning_closed, not {status}")));
+            return Err(SandboxError::InvalidInit(format!(
+                "a dispute closes won, lost or warning_closed, not {status}"
+            )));
         }
         let mut store = crate::faults::lock(&self.store);
         let d = store

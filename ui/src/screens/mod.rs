@@ -317,7 +317,9 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
-    ("billing/disputes", |_| Box::<billing::disputes::DisputesScreen>::default()),
+    ("billing/disputes", |_| {
+        Box::<billing::disputes::DisputesScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{account, from_unix, lock_suffix, StripeEnv, QUEUE};
 use crate::actor::Actor;
+use crate::args;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::billing::invoices;
@@ -20,7 +21,6 @@ use crate::db::{now, Db};
 use crate::error::ServiceError;
 use crate::jobs::{self, Job, JobError, NewJob};
 use crate::providers::stripe::{LineItem, NewCheckoutSession};
-use crate::args;
 
 pub const JOB_KIND: &str = "billing.checkout";
 
@@ -91,7 +91,10 @@ pub async fn request(db: &Db, actor: &Actor, key: &str, mode: Mode) -> Result<Re
         )));
     }
     if inv.total_minor <= 0 {
-        return Err(ServiceError::Conflict(format!("invoice {} has nothing to pay", inv.number)));
+        return Err(ServiceError::Conflict(format!(
+            "invoice {} has nothing to pay",
+            inv.number
+        )));
     }
     let mut tx = db.begin().await?;
     let at = now();

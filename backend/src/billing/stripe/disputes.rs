@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::refunds::find_payment;
 use super::{from_unix, lock_suffix};
 use crate::actor::Actor;
+use crate::args;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Db, Tx};
@@ -20,7 +21,6 @@ use crate::ids::{self, Target};
 use crate::page::where_clause;
 use crate::providers::stripe::Dispute;
 use crate::reseller::{self, Reach};
-use crate::args;
 
 const REACH: Reach = Reach::Owned {
     reseller: Some("i.user_id"),
@@ -69,12 +69,12 @@ impl DisputeRow {
         if is_closed(&self.status) {
             return None;
         }
-        self.evidence_due_at
-            .map(|d| (d - at).num_seconds().div_euclid(86_400))
+        self.evidence_due_at.map(|d| (d - at).num_seconds().div_euclid(86_400))
     }
 }
 
-const COLUMNS: &str = "d.id, d.tenant_id, t.slug AS tenant_slug, d.payment_id, p.invoice_id, i.number AS invoice_number, \
+const COLUMNS: &str =
+    "d.id, d.tenant_id, t.slug AS tenant_slug, d.payment_id, p.invoice_id, i.number AS invoice_number, \
      c.name AS customer_name, d.provider, d.external_id, d.status, d.reason, d.amount_minor, d.currency, \
      d.evidence_due_at, d.closed_at, d.created_at";
 const FROM: &str = "disputes d JOIN tenants t ON t.id = d.tenant_id JOIN payments p ON p.id = d.payment_id \
@@ -139,9 +139,17 @@ pub enum Recorded {
     /// The dispute's charge is not one of our payments.
     NoPayment,
     /// Nothing new (a duplicate, or a late event about a dispute already closed).
-    Unchanged { tenant_id: Uuid },
-    Opened { tenant_id: Uuid, id: Uuid },
-    Updated { tenant_id: Uuid, id: Uuid },
+    Unchanged {
+        tenant_id: Uuid,
+    },
+    Opened {
+        tenant_id: Uuid,
+        id: Uuid,
+    },
+    Updated {
+        tenant_id: Uuid,
+        id: Uuid,
+    },
 }
 
 #[derive(sqlx::FromRow)]
@@ -220,7 +228,9 @@ pub async fn record(tx: &mut Tx, actor: &Actor, d: &Dispute) -> Result<Recorded,
     let reopening = is_closed(&ex.status) && !is_closed(status);
     let same = ex.status == status && (due.is_none() || due == ex.evidence_due_at);
     if reopening || same {
-        return Ok(Recorded::Unchanged { tenant_id: ex.tenant_id });
+        return Ok(Recorded::Unchanged {
+            tenant_id: ex.tenant_id,
+        });
     }
     tx.execute(
         "UPDATE disputes SET status = $1, evidence_due_at = COALESCE($2, evidence_due_at), \
@@ -232,12 +242,18 @@ pub async fn record(tx: &mut Tx, actor: &Actor, d: &Dispute) -> Result<Recorded,
         tx,
         actor,
         Change {
-            action: if is_closed(status) { "dispute.closed" } else { "dispute.update" },
+            action: if is_closed(status) {
+                "dispute.closed"
+            } else {
+                "dispute.update"
+            },
             entity: "dispute",
             entity_id: Some(ex.id.to_string()),
             tenant_id: Some(ex.tenant_id),
             before: Some(json!({ "status": ex.status, "evidence_due_at": ex.evidence_due_at })),
-            after: Some(json!({ "status": status, "stripe_status": d.status, "evidence_due_at": due.or(ex.evidence_due_at) })),
+            after: Some(
+                json!({ "status": status, "stripe_status": d.status, "evidence_due_at": due.or(ex.evidence_due_at) }),
+            ),
         },
     )
     .await?;
@@ -253,7 +269,9 @@ mod tests {
 
     #[test]
     fn days_left_counts_whole_days_and_stops_when_closed() {
-        let at = DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut d = DisputeRow {
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),

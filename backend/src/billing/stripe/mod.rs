@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::actor::Actor;
+use crate::args;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Db};
@@ -20,7 +21,6 @@ use crate::error::ServiceError;
 use crate::jobs::{Handlers, JobError};
 use crate::providers::stripe::{Secret, StripeClient, StripeEndpoint, DEFAULT_API_BASE};
 use crate::secrets::Keys;
-use crate::args;
 
 /// The AAD context of the sealed secret key (`table.column`).
 pub const SECRET_CONTEXT: &str = "integrations.secret_enc";
@@ -70,7 +70,10 @@ pub async fn account(db: &Db, env: &StripeEnv, tenant: Uuid) -> Result<Account, 
     const SQL: &str = "SELECT id, config, secret_enc FROM integrations \
                        WHERE provider = 'stripe' AND status = 'active' AND secret_enc IS NOT NULL";
     let own: Option<AccountRow> = db
-        .fetch_optional(&format!("{SQL} AND tenant_id = $1 ORDER BY name LIMIT 1"), args![tenant])
+        .fetch_optional(
+            &format!("{SQL} AND tenant_id = $1 ORDER BY name LIMIT 1"),
+            args![tenant],
+        )
         .await
         .map_err(job_err)?;
     let row = match own {
@@ -81,19 +84,23 @@ pub async fn account(db: &Db, env: &StripeEnv, tenant: Uuid) -> Result<Account, 
             .await
             .map_err(job_err)?
             .ok_or_else(|| {
-                JobError::Permanent("no active Stripe account with a secret key (painel payments stripe-account)".into())
+                JobError::Permanent(
+                    "no active Stripe account with a secret key (painel payments stripe-account)".into(),
+                )
             })?,
     };
-    let keys = env
-        .keys
-        .as_ref()
-        .ok_or_else(|| JobError::Permanent("this worker holds no registered master key: cannot open the Stripe key".into()))?;
+    let keys = env.keys.as_ref().ok_or_else(|| {
+        JobError::Permanent("this worker holds no registered master key: cannot open the Stripe key".into())
+    })?;
     let sealed = row.secret_enc.unwrap_or_default();
     let key = keys
         .decrypt_str(SECRET_CONTEXT, row.id, &sealed)
         .map_err(|e| JobError::Permanent(format!("Stripe secret key cannot be opened: {e}")))?;
     let text = |k: &str| row.config.get(k).and_then(Value::as_str).map(str::to_owned);
-    let endpoint = StripeEndpoint::new(text("api_base").unwrap_or_else(|| DEFAULT_API_BASE.into()), Secret::new(key));
+    let endpoint = StripeEndpoint::new(
+        text("api_base").unwrap_or_else(|| DEFAULT_API_BASE.into()),
+        Secret::new(key),
+    );
     let client = StripeClient::new(endpoint).map_err(|e| JobError::Permanent(e.to_string()))?;
     Ok(Account {
         integration_id: row.id,
@@ -129,18 +136,31 @@ pub struct AccountView {
 /// Creates or replaces the Stripe account (`name = 'Stripe'`) of a tenant or the platform:
 /// the key sealed bound to its row, audited without it. Platform staff only for the
 /// platform's; a tenant admin for their own (`tenants:update`).
-pub async fn set_account(db: &Db, actor: &Actor, keys: &Keys, input: AccountInput) -> Result<AccountView, ServiceError> {
+pub async fn set_account(
+    db: &Db,
+    actor: &Actor,
+    keys: &Keys,
+    input: AccountInput,
+) -> Result<AccountView, ServiceError> {
     require(actor, Permission::TenantsUpdate)?;
     if input.tenant.is_none() && !actor.is_platform() {
-        return Err(ServiceError::PermissionDenied("the platform's Stripe account is for platform staff".into()));
+        return Err(ServiceError::PermissionDenied(
+            "the platform's Stripe account is for platform staff".into(),
+        ));
     }
     let tenant = input.tenant.or(actor.tenant_id);
     if actor.tenant_id.is_some() && tenant != actor.tenant_id {
-        return Err(ServiceError::not_found("tenant", tenant.map(|t| t.to_string()).unwrap_or_default()));
+        return Err(ServiceError::not_found(
+            "tenant",
+            tenant.map(|t| t.to_string()).unwrap_or_default(),
+        ));
     }
     let key = input.secret_key.trim();
     if !(key.starts_with("sk_") || key.starts_with("rk_")) || key.len() < 8 {
-        return Err(ServiceError::invalid("secret_key", "a Stripe secret key starts with sk_ or rk_"));
+        return Err(ServiceError::invalid(
+            "secret_key",
+            "a Stripe secret key starts with sk_ or rk_",
+        ));
     }
     let api_base = input.api_base.unwrap_or_else(|| DEFAULT_API_BASE.into());
     // The client's own rule (https, or http to loopback) decides, once.

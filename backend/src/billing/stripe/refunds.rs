@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{account, lock_suffix, StripeEnv, QUEUE};
 use crate::actor::Actor;
+use crate::args;
 use crate::audit::{self, Change};
 use crate::authz::{require, Permission};
 use crate::db::{now, Arg, Db, Tx};
@@ -27,7 +28,6 @@ use crate::providers::stripe::{Charge, NewRefund, Refund};
 use crate::reseller::{self, Reach};
 use crate::secrets::Keys;
 use crate::sensitive::{self, Proof};
-use crate::args;
 
 pub const JOB_KIND: &str = "billing.refund";
 /// Longest reason kept.
@@ -190,14 +190,22 @@ pub struct Requested {
 /// Asks for a refund of payment `req.payment`: sensitive (a second factor from the last five
 /// minutes; the payment named is the confirmation), with a reason, audited; the job does the
 /// rest.
-pub async fn request(db: &Db, actor: &Actor, keys: Option<&Keys>, req: RefundRequest<'_>) -> Result<Requested, ServiceError> {
+pub async fn request(
+    db: &Db,
+    actor: &Actor,
+    keys: Option<&Keys>,
+    req: RefundRequest<'_>,
+) -> Result<Requested, ServiceError> {
     require(actor, Permission::PaymentsRefund)?;
     let reason = req.reason.trim();
     if reason.is_empty() {
         return Err(ServiceError::invalid("reason", "a refund needs a reason"));
     }
     if reason.chars().count() > MAX_REASON {
-        return Err(ServiceError::invalid("reason", format!("at most {MAX_REASON} characters")));
+        return Err(ServiceError::invalid(
+            "reason",
+            format!("at most {MAX_REASON} characters"),
+        ));
     }
     let mut tx = db.begin().await?;
     let q = quote_tx(&mut tx, actor, req.payment, true).await?;
@@ -274,7 +282,10 @@ pub async fn request(db: &Db, actor: &Actor, keys: Option<&Keys>, req: RefundReq
     )
     .await?;
     let refund = tx
-        .fetch_one(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"), args![id])
+        .fetch_one(
+            &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"),
+            args![id],
+        )
         .await?;
     tx.commit().await?;
     Ok(Requested { refund, job_id: job.id })
@@ -294,7 +305,10 @@ pub async fn list(db: &Db, actor: &Actor, key: &str) -> Result<Vec<RefundRow>, S
 pub async fn get(db: &Db, actor: &Actor, id: Uuid) -> Result<RefundRow, ServiceError> {
     require(actor, Permission::BillingRead)?;
     let r: RefundRow = db
-        .fetch_optional(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"), args![id])
+        .fetch_optional(
+            &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"),
+            args![id],
+        )
         .await?
         .ok_or_else(|| ServiceError::not_found("refund", id.to_string()))?;
     quote(db, actor, &r.payment_id.to_string()).await?;
@@ -548,7 +562,14 @@ pub async fn run(job: Job, db: Db, env: StripeEnv) -> Result<(), JobError> {
     }
     let actor = job.actor();
     let Some(mut req) = refund_target(w.external_id.as_deref(), w.provider_data.as_ref()) else {
-        return fail(&db, &actor, id, &w, "the payment names no PaymentIntent or charge to refund").await;
+        return fail(
+            &db,
+            &actor,
+            id,
+            &w,
+            "the payment names no PaymentIntent or charge to refund",
+        )
+        .await;
     };
     let acct = account(&db, &env, w.tenant_id).await?;
     req.amount = Some(w.amount_minor);
@@ -571,7 +592,13 @@ pub async fn run(job: Job, db: Db, env: StripeEnv) -> Result<(), JobError> {
     tx.execute(
         "UPDATE refunds SET external_id = $1, status = $2, error = $3, updated_at = $4 \
          WHERE id = $5 AND status IN ('requested', 'pending')",
-        args![refund.id.as_str(), our_status(&refund.status), refund.failure_reason.clone(), at, id],
+        args![
+            refund.id.as_str(),
+            our_status(&refund.status),
+            refund.failure_reason.clone(),
+            at,
+            id
+        ],
     )
     .await
     .map_err(transient)?;
@@ -584,7 +611,9 @@ pub async fn run(job: Job, db: Db, env: StripeEnv) -> Result<(), JobError> {
             entity_id: Some(w.payment_id.to_string()),
             tenant_id: Some(w.tenant_id),
             before: None,
-            after: Some(json!({ "refund_id": id, "refund": refund.id, "status": refund.status, "amount_minor": refund.amount })),
+            after: Some(
+                json!({ "refund_id": id, "refund": refund.id, "status": refund.status, "amount_minor": refund.amount }),
+            ),
         },
     )
     .await

@@ -9,9 +9,9 @@ use crate::args;
 use crate::audit::{self, Change};
 use crate::billing::settle::{settle, Settlement};
 use crate::billing::stripe::{disputes, refunds};
-use crate::providers::stripe::{Charge, Dispute};
 use crate::db::Tx;
 use crate::jobs::{Job, JobError};
+use crate::providers::stripe::{Charge, Dispute};
 
 /// Our invoice id from an object's metadata; for Stripe invoices also where the Basil API
 /// version moved the subscription's metadata (shared/providers/stripe.md, "Version trap").
@@ -142,7 +142,10 @@ async fn charge_refunded(tx: &mut Tx, job: &Job, obj: &Value) -> Result<Verdict,
     let Ok(charge) = serde_json::from_value::<Charge>(obj.clone()) else {
         return Ok(Verdict::failed("charge.refunded without a charge object"));
     };
-    match refunds::apply_charge(tx, &job.actor(), &charge).await.map_err(transient)? {
+    match refunds::apply_charge(tx, &job.actor(), &charge)
+        .await
+        .map_err(transient)?
+    {
         None => Ok(Verdict::ignored("the charge is not a painel payment")),
         Some(a) if a.changed => Ok(processed(a.tenant_id, None)),
         Some(a) => Ok(processed(a.tenant_id, Some("refund already recorded".into()))),

@@ -29,7 +29,9 @@ pub struct StripeClient {
 
 impl std::fmt::Debug for StripeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StripeClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("StripeClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,20 +68,32 @@ impl StripeClient {
         req: &NewCheckoutSession,
         idempotency_key: &str,
     ) -> Result<CheckoutSession, StripeError> {
-        self.call(Method::POST, "/v1/checkout/sessions", Some(&req.form()), Some(idempotency_key))
-            .await
+        self.call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(&req.form()),
+            Some(idempotency_key),
+        )
+        .await
     }
 
     /// `GET /v1/checkout/sessions/{id}`.
     pub async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSession, StripeError> {
-        self.call(Method::GET, &format!("/v1/checkout/sessions/{}", path_id(id)?), None, None)
-            .await
+        self.call(
+            Method::GET,
+            &format!("/v1/checkout/sessions/{}", path_id(id)?),
+            None,
+            None,
+        )
+        .await
     }
 
     /// `POST /v1/refunds`.
     pub async fn create_refund(&self, req: &NewRefund, idempotency_key: &str) -> Result<Refund, StripeError> {
         if req.charge.is_none() && req.payment_intent.is_none() {
-            return Err(StripeError::Config("a refund needs a charge or a payment_intent".into()));
+            return Err(StripeError::Config(
+                "a refund needs a charge or a payment_intent".into(),
+            ));
         }
         self.call(Method::POST, "/v1/refunds", Some(&req.form()), Some(idempotency_key))
             .await

@@ -14,7 +14,11 @@ pub enum StripeError {
     Config(String),
     /// No answer: connect refused, timeout, connection dropped.
     #[error("Stripe {call}: {detail}")]
-    Transport { call: String, timeout: bool, detail: String },
+    Transport {
+        call: String,
+        timeout: bool,
+        detail: String,
+    },
     /// Stripe answered with an error envelope (or at least an error status).
     #[error("Stripe {call}: HTTP {status} {kind}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Api {

@@ -114,7 +114,10 @@ async fn creates_a_checkout_session_form_encoded_with_its_idempotency_key() {
         .unwrap();
     assert_eq!(s.id, "cs_test_a1B2c3D4");
     assert_eq!(s.amount_total, Some(4990));
-    assert_eq!(s.url.as_deref(), Some("https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4#fidkdWxOYHwn"));
+    assert_eq!(
+        s.url.as_deref(),
+        Some("https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4#fidkdWxOYHwn")
+    );
     assert_eq!(s.metadata["order_id"], "8812");
     let seen = seen.0.lock().unwrap();
     let (path, h, body) = &seen[0];
@@ -174,9 +177,17 @@ async fn reads_the_error_envelope_and_says_what_is_worth_retrying() {
         other => panic!("{other:?}"),
     }
     assert!(!e.is_transient());
-    assert!(matches!(crate::jobs::JobError::from(e), crate::jobs::JobError::Permanent(_)));
+    assert!(matches!(
+        crate::jobs::JobError::from(e),
+        crate::jobs::JobError::Permanent(_)
+    ));
 
-    let (url, _) = canned(429, r#"{"error":{"type":"invalid_request_error","message":"Too many requests"}}"#, vec![]).await;
+    let (url, _) = canned(
+        429,
+        r#"{"error":{"type":"invalid_request_error","message":"Too many requests"}}"#,
+        vec![],
+    )
+    .await;
     assert!(client(&url).retrieve_charge("ch_1").await.unwrap_err().is_transient());
     let (url, _) = canned(500, "<html>oops</html>", vec![]).await;
     let e = client(&url).retrieve_charge("ch_1").await.unwrap_err();
@@ -217,8 +228,14 @@ fn refuses_what_must_not_be_sent() {
     ));
     assert!(StripeClient::new(StripeEndpoint::new(DEFAULT_API_BASE, "")).is_err());
     let c = StripeClient::new(StripeEndpoint::new(DEFAULT_API_BASE, KEY)).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    assert!(matches!(rt.block_on(c.retrieve_charge("../v1/x")), Err(StripeError::Config(_))));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(matches!(
+        rt.block_on(c.retrieve_charge("../v1/x")),
+        Err(StripeError::Config(_))
+    ));
     assert!(matches!(
         rt.block_on(c.create_refund(&NewRefund::default(), "k")),
         Err(StripeError::Config(_))
@@ -235,7 +252,12 @@ fn reads_dispute_charge_and_refund_objects() {
     .unwrap();
     assert_eq!(d.evidence_details.due_by, Some(1_700_600_000));
     assert_eq!(d.our_status(), "needs_response");
-    for (s, ours) in [("won", "won"), ("lost", "lost"), ("warning_closed", "closed"), ("under_review", "under_review")] {
+    for (s, ours) in [
+        ("won", "won"),
+        ("lost", "lost"),
+        ("warning_closed", "closed"),
+        ("under_review", "under_review"),
+    ] {
         let mut x = d.clone();
         x.status = s.into();
         assert_eq!(x.our_status(), ours);
@@ -275,7 +297,10 @@ async fn against_the_simulator() {
     .unwrap();
     let c = client(sim.api_base());
     let s = c.create_checkout_session(&new_session(), "k-sim").await.unwrap();
-    assert_eq!(c.retrieve_checkout_session(&s.id).await.unwrap().status.as_deref(), Some("open"));
+    assert_eq!(
+        c.retrieve_checkout_session(&s.id).await.unwrap().status.as_deref(),
+        Some("open")
+    );
     sim.complete_session(&s.id).unwrap();
     let s = c.retrieve_checkout_session(&s.id).await.unwrap();
     let pi = s.payment_intent.unwrap();
@@ -291,7 +316,10 @@ async fn against_the_simulator() {
     let e = c.create_refund(&refund(1000), "r1-other").await;
     assert!(e.is_ok());
     let e = c.create_refund(&refund(5000), "r2").await.unwrap_err();
-    assert!(matches!(&e, StripeError::Api { code: Some(code), .. } if code == "amount_too_large"), "{e}");
+    assert!(
+        matches!(&e, StripeError::Api { code: Some(code), .. } if code == "amount_too_large"),
+        "{e}"
+    );
     assert!(!e.is_transient());
     let ch = c.retrieve_charge(r.charge.as_deref().unwrap()).await.unwrap();
     assert_eq!((ch.amount_refunded, ch.refunded), (2000, false));
@@ -299,7 +327,11 @@ async fn against_the_simulator() {
     // The control call opens a dispute, which the client reads back.
     let ev: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/_sandbox/disputes", sim.api_base()))
-        .form(&[("charge", ch.id.as_str()), ("reason", "fraudulent"), ("due_in_days", "3")])
+        .form(&[
+            ("charge", ch.id.as_str()),
+            ("reason", "fraudulent"),
+            ("due_in_days", "3"),
+        ])
         .send()
         .await
         .unwrap()
@@ -307,19 +339,38 @@ async fn against_the_simulator() {
         .await
         .unwrap();
     assert_eq!(ev["type"], "charge.dispute.created");
-    let d = c.retrieve_dispute(ev["data"]["object"]["id"].as_str().unwrap()).await.unwrap();
-    assert_eq!((d.our_status(), d.charge.as_deref()), ("needs_response", Some(ch.id.as_str())));
+    let d = c
+        .retrieve_dispute(ev["data"]["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.our_status(), d.charge.as_deref()),
+        ("needs_response", Some(ch.id.as_str()))
+    );
     assert!(d.evidence_details.due_by.unwrap() > ev["created"].as_i64().unwrap() + 2 * 86_400);
 
-    sim.set_fault("charges.retrieve", FaultSpec::times(FaultKind::Http5xx { status: 500 }, 1))
-        .unwrap();
+    sim.set_fault(
+        "charges.retrieve",
+        FaultSpec::times(FaultKind::Http5xx { status: 500 }, 1),
+    )
+    .unwrap();
     let e = c.retrieve_charge(&ch.id).await.unwrap_err();
-    assert!(matches!(e, StripeError::Api { status: 500, .. }) && e.is_transient(), "{e}");
-    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::RateLimited { retry_after_secs: 1 }, 1))
-        .unwrap();
+    assert!(
+        matches!(e, StripeError::Api { status: 500, .. }) && e.is_transient(),
+        "{e}"
+    );
+    sim.set_fault(
+        "refunds.create",
+        FaultSpec::times(FaultKind::RateLimited { retry_after_secs: 1 }, 1),
+    )
+    .unwrap();
     let e = c.create_refund(&refund(1), "r3").await.unwrap_err();
-    assert!(matches!(e, StripeError::Api { status: 429, .. }) && e.is_transient(), "{e}");
-    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Malformed, 1)).unwrap();
+    assert!(
+        matches!(e, StripeError::Api { status: 429, .. }) && e.is_transient(),
+        "{e}"
+    );
+    sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Malformed, 1))
+        .unwrap();
     let e = c.create_refund(&refund(1), "r4").await.unwrap_err();
     assert!(matches!(e, StripeError::Malformed { .. }) && e.is_transient(), "{e}");
     let e = StripeClient::new(StripeEndpoint::new(sim.api_base(), "sk_test_wrong"))

@@ -212,7 +212,8 @@ impl Screen for DisputeScreen {
         };
         let days = d.days_left(backend::db::now());
         let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "—".into())
+            t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "—".into())
         };
         let entries = [
             KvEntry::new("Status", d.status.clone()),

@@ -170,7 +170,10 @@ impl Screen for RefundScreen {
                 Tone::Muted
             }),
             KvEntry::new("Status", q.status.clone()),
-            KvEntry::new("Via", format!("{} {}", q.provider, q.external_id.clone().unwrap_or_default())),
+            KvEntry::new(
+                "Via",
+                format!("{} {}", q.provider, q.external_id.clone().unwrap_or_default()),
+            ),
         ];
         let kv = KeyValuePanel::new(&entries, theme).title("Payment");
         let [top, bottom] =
