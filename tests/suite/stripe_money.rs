@@ -376,8 +376,8 @@ async fn disputes_arrive_in_any_order_and_never_reopen() {
     let dp = created["data"]["object"]["id"].as_str().unwrap().to_owned();
     let closed = sim.close_dispute(&dp, "won").unwrap();
     // Closed first, then created (late), then created again (a duplicate delivery).
-    feed(&t.db, &[closed.clone()]).await;
-    feed(&t.db, &[created.clone()]).await;
+    feed(&t.db, std::slice::from_ref(&closed)).await;
+    feed(&t.db, std::slice::from_ref(&created)).await;
     feed(&t.db, &[created]).await;
     let list = disputes::list(
         &t.db,
@@ -439,7 +439,7 @@ async fn disputes_arrive_in_any_order_and_never_reopen() {
         serde_json::json!({"id": "dp_stranger", "object": "dispute", "amount": 1, "currency": "brl",
                            "charge": "ch_nope", "status": "needs_response"}),
     );
-    feed(&t.db, &[stranger.clone()]).await;
+    feed(&t.db, std::slice::from_ref(&stranger)).await;
     let st: String =
         t.db.scalar(
             "SELECT status FROM webhook_events WHERE event_id = $1",

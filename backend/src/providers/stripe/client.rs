@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
-use super::error::StripeError;
+use super::error::{ApiError, StripeError};
 use super::wire::{form_encode, Charge, CheckoutSession, Dispute, NewCheckoutSession, NewRefund, Refund};
 use super::{Secret, StripeEndpoint};
 use crate::providers::whm::{check_base_url, client_config, TlsPolicy};
@@ -178,7 +178,7 @@ impl StripeClient {
         let env: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let e = env.get("error");
         let field = |k: &str| e.and_then(|e| e.get(k)).and_then(|v| v.as_str()).map(|s| self.scrub(s));
-        StripeError::Api {
+        StripeError::Api(Box::new(ApiError {
             call,
             status,
             kind: field("type").unwrap_or_else(|| "api_error".into()),
@@ -191,7 +191,7 @@ impl StripeClient {
                 "false" => Some(false),
                 _ => None,
             }),
-        }
+        }))
     }
 
     fn transport(&self, call: &str, e: &reqwest::Error) -> StripeError {

@@ -20,22 +20,26 @@ pub enum StripeError {
         detail: String,
     },
     /// Stripe answered with an error envelope (or at least an error status).
-    #[error("Stripe {call}: HTTP {status} {kind}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-    Api {
-        call: String,
-        status: u16,
-        /// `type`: invalid_request_error, card_error, idempotency_error, api_error, …
-        kind: String,
-        code: Option<String>,
-        message: String,
-        param: Option<String>,
-        request_id: Option<String>,
-        /// `Stripe-Should-Retry`, when present.
-        should_retry: Option<bool>,
-    },
+    #[error("Stripe {}: HTTP {} {}{}: {}", .0.call, .0.status, .0.kind, .0.code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(), .0.message)]
+    Api(Box<ApiError>),
     /// A 2xx whose body is not the object asked for.
     #[error("Stripe {call}: malformed answer: {detail}")]
     Malformed { call: String, detail: String },
+}
+
+/// Stripe's error envelope (`{"error": {…}}`) with the answer's status and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub call: String,
+    pub status: u16,
+    /// `type`: invalid_request_error, card_error, idempotency_error, api_error, …
+    pub kind: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub param: Option<String>,
+    pub request_id: Option<String>,
+    /// `Stripe-Should-Retry`, when present.
+    pub should_retry: Option<bool>,
 }
 
 impl StripeError {
@@ -46,19 +50,16 @@ impl StripeError {
         match self {
             StripeError::Config(_) => false,
             StripeError::Transport { .. } | StripeError::Malformed { .. } => true,
-            StripeError::Api {
-                status,
-                should_retry,
-                kind,
-                ..
-            } => should_retry.unwrap_or(*status == 409 || *status == 429 || *status >= 500 || kind == "api_error"),
+            StripeError::Api(e) => e
+                .should_retry
+                .unwrap_or(e.status == 409 || e.status == 429 || e.status >= 500 || e.kind == "api_error"),
         }
     }
 
     /// The HTTP status of an API error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            StripeError::Api { status, .. } => Some(*status),
+            StripeError::Api(e) => Some(e.status),
             _ => None,
         }
     }

@@ -14,7 +14,7 @@ mod tests;
 
 pub use crate::providers::whm::Secret;
 pub use client::{StripeClient, API_VERSION, DEFAULT_API_BASE};
-pub use error::StripeError;
+pub use error::{ApiError, StripeError};
 pub use wire::{
     form_encode, Charge, CheckoutSession, Dispute, LineItem, NewCheckoutSession, NewRefund, Refund, RefundList,
 };

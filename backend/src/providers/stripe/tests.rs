@@ -160,19 +160,12 @@ async fn reads_the_error_envelope_and_says_what_is_worth_retrying() {
         .await
         .unwrap_err();
     match &e {
-        StripeError::Api {
-            status,
-            kind,
-            code,
-            param,
-            request_id,
-            ..
-        } => {
-            assert_eq!(*status, 400);
-            assert_eq!(kind, "invalid_request_error");
-            assert_eq!(code.as_deref(), Some("parameter_missing"));
-            assert_eq!(param.as_deref(), Some("success_url"));
-            assert_eq!(request_id.as_deref(), Some("req_AbCdEf123"));
+        StripeError::Api(a) => {
+            assert_eq!(a.status, 400);
+            assert_eq!(a.kind, "invalid_request_error");
+            assert_eq!(a.code.as_deref(), Some("parameter_missing"));
+            assert_eq!(a.param.as_deref(), Some("success_url"));
+            assert_eq!(a.request_id.as_deref(), Some("req_AbCdEf123"));
         }
         other => panic!("{other:?}"),
     }
@@ -317,7 +310,7 @@ async fn against_the_simulator() {
     assert!(e.is_ok());
     let e = c.create_refund(&refund(5000), "r2").await.unwrap_err();
     assert!(
-        matches!(&e, StripeError::Api { code: Some(code), .. } if code == "amount_too_large"),
+        matches!(&e, StripeError::Api(a) if a.code.as_deref() == Some("amount_too_large")),
         "{e}"
     );
     assert!(!e.is_transient());
@@ -355,20 +348,14 @@ async fn against_the_simulator() {
     )
     .unwrap();
     let e = c.retrieve_charge(&ch.id).await.unwrap_err();
-    assert!(
-        matches!(e, StripeError::Api { status: 500, .. }) && e.is_transient(),
-        "{e}"
-    );
+    assert!(e.status() == Some(500) && e.is_transient(), "{e}");
     sim.set_fault(
         "refunds.create",
         FaultSpec::times(FaultKind::RateLimited { retry_after_secs: 1 }, 1),
     )
     .unwrap();
     let e = c.create_refund(&refund(1), "r3").await.unwrap_err();
-    assert!(
-        matches!(e, StripeError::Api { status: 429, .. }) && e.is_transient(),
-        "{e}"
-    );
+    assert!(e.status() == Some(429) && e.is_transient(), "{e}");
     sim.set_fault("refunds.create", FaultSpec::times(FaultKind::Malformed, 1))
         .unwrap();
     let e = c.create_refund(&refund(1), "r4").await.unwrap_err();
