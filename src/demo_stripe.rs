@@ -19,7 +19,7 @@ use uuid::Uuid;
 const DEMO_KEY: &str = "sk_test_painel_demo_4242";
 const DEMO_WEBHOOK_SECRET: &str = "whsec_painel_demo";
 
-/// Runs the billing queue until it is empty (at most 30 s).
+/// Runs the billing queue until the Stripe and webhook jobs are done (at most 30 s).
 async fn run_billing(db: &Db, keys: &Keys) -> Result<()> {
     let mut h = Handlers::builtin();
     register_handlers(
@@ -36,7 +36,9 @@ async fn run_billing(db: &Db, keys: &Keys) -> Result<()> {
     loop {
         let busy: i64 = db
             .scalar(
-                "SELECT COUNT(*) FROM jobs WHERE queue = 'billing' AND status IN ('queued', 'running')",
+                // Only the kinds run here: the seed's own billing jobs are due later.
+                "SELECT COUNT(*) FROM jobs WHERE kind IN ('billing.checkout', 'billing.refund', 'billing.webhook') \
+                 AND status IN ('queued', 'running')",
                 args![],
             )
             .await?;
