@@ -93,8 +93,9 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<StripeSim> {
     .await?;
     let invoices: Vec<(Uuid,)> = db
         .fetch_all(
-            "SELECT id FROM invoices WHERE status IN ('pending', 'overdue') AND customer_id IS NOT NULL \
-             AND total_minor > 0 ORDER BY created_at DESC, id LIMIT 2",
+            "SELECT i.id FROM invoices i WHERE i.status IN ('pending', 'overdue') AND i.customer_id IS NOT NULL \
+             AND i.total_minor > 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id) \
+             ORDER BY i.created_at DESC, i.id LIMIT 2",
             args![],
         )
         .await?;
@@ -114,7 +115,10 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<StripeSim> {
             .session(&cs)
             .and_then(|s| s["payment_intent"].as_str().map(str::to_owned));
         let payment: Option<(Uuid,)> = db
-            .fetch_optional("SELECT id FROM payments WHERE invoice_id = $1", args![id])
+            .fetch_optional(
+                "SELECT id FROM payments WHERE invoice_id = $1 AND provider = 'stripe'",
+                args![id],
+            )
             .await?;
         if let (Some(pi), Some((p,))) = (pi, payment) {
             paid.push((p, pi));
