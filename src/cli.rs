@@ -96,6 +96,9 @@ pub enum Command {
     /// Coupons: percent or fixed, validity, usage limits.
     #[command(subcommand)]
     Coupons(crate::commands::pricing::CouponsCmd),
+    /// Chargebacks, by evidence deadline.
+    #[command(subcommand)]
+    Disputes(crate::commands::refunds::DisputesCmd),
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Jobs(JobsCmd),

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod payments;
 pub mod pix;
 pub mod pricing;
+pub mod refunds;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;
@@ -113,6 +114,7 @@ pub async fn dispatch_as(
         Command::Notifications(cmd) => dunning::notifications_cmd(db, actor, cmd, out).await,
         Command::Prices(cmd) => pricing::prices_cmd(db, actor, cmd, out).await,
         Command::Coupons(cmd) => pricing::coupons_cmd(db, actor, cmd, out).await,
+        Command::Disputes(cmd) => refunds::disputes_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,
         Command::Schedules(cmd) => jobs::schedules(db, actor, cmd, out).await,
         Command::Audit(cmd) => crate::audit_cmd::run(db, actor, cmd, out).await,

@@ -169,6 +169,8 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     } else {
         crate::demo_pix::start(cfg, &db).await?
     };
+    // Stripe, simulated: card payments, a refunded one and a dispute due soon.
+    let stripe = crate::demo_stripe::start(&db, &keys).await?;
     // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
     // admin, until another context is selected.
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;
@@ -200,6 +202,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
             drop(record);
         }
         drop(sandbox);
+        drop(stripe);
         db.close().await;
         return Ok(());
     }
@@ -226,6 +229,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     worker.stop().await;
     drop(record);
     drop(sandbox);
+    drop(stripe);
     db.close().await;
     result
 }

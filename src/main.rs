@@ -15,6 +15,7 @@ mod context;
 mod demo;
 mod demo_pix;
 mod demo_sandbox;
+mod demo_stripe;
 mod doctor;
 mod output;
 mod pix_config;

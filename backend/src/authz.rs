@@ -52,6 +52,7 @@ pub enum Permission {
     PricesManage,
     PricesOverride,
     CouponsManage,
+    PaymentsRefund,
 }
 
 impl Permission {
@@ -93,6 +94,7 @@ impl Permission {
             Permission::PricesManage => "prices:manage",
             Permission::PricesOverride => "prices:override",
             Permission::CouponsManage => "coupons:manage",
+            Permission::PaymentsRefund => "payments:refund",
         }
     }
 
@@ -108,7 +110,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 36] = [
+    pub const ALL: [Permission; 37] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -145,6 +147,7 @@ impl Permission {
         Permission::PricesManage,
         Permission::PricesOverride,
         Permission::CouponsManage,
+        Permission::PaymentsRefund,
     ];
 }
 

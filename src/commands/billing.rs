@@ -149,6 +149,16 @@ pub enum InvoicesCmd {
         #[arg(long)]
         city: Option<String>,
     },
+    /// The invoice's card payment link (Stripe Checkout); --create payment|subscription asks
+    /// for one.
+    PayLink {
+        key: String,
+        #[arg(long, value_name = "MODE")]
+        create: Option<String>,
+        /// Wait until Stripe has answered (up to 60 s).
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -490,6 +500,9 @@ pub async fn invoices_cmd(db: &Db, actor: &Actor, cmd: InvoicesCmd, out: &mut Pr
                 city,
             };
             super::pix::settings_cmd(db, actor, a, out).await
+        }
+        InvoicesCmd::PayLink { key, create, wait } => {
+            super::refunds::pay_link(db, actor, &key, create, wait, out).await
         }
     }
 }

@@ -66,6 +66,9 @@ pub enum PaymentsCmd {
         #[arg(long)]
         totp: Option<String>,
     },
+    /// Card payments: refund, refunds, stripe-account (docs/adr/0028).
+    #[command(flatten)]
+    Card(crate::commands::refunds::CardCmd),
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -131,6 +134,7 @@ impl Record for RecordedRow {
 
 pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: PaymentsCmd, out: &mut Printer) -> Result<()> {
     match cmd {
+        PaymentsCmd::Card(c) => crate::commands::refunds::card_cmd(cfg, db, actor, c, out).await,
         PaymentsCmd::List {
             provider,
             status,

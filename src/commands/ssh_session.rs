@@ -119,6 +119,9 @@ pub enum SshCommand {
     /// Coupons.
     #[command(subcommand)]
     Coupons(crate::commands::pricing::CouponsCmd),
+    /// Chargebacks, by evidence deadline.
+    #[command(subcommand)]
+    Disputes(crate::commands::refunds::DisputesCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -147,6 +150,7 @@ impl SshCommand {
             SshCommand::Notifications(c) => Command::Notifications(c),
             SshCommand::Prices(c) => Command::Prices(c),
             SshCommand::Coupons(c) => Command::Coupons(c),
+            SshCommand::Disputes(c) => Command::Disputes(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })

@@ -39,6 +39,7 @@ mod signals;
 mod ssh;
 mod ssh_e2e;
 mod storage;
+mod stripe_money;
 mod stripe_python;
 mod tenant_filter;
 mod tenants;

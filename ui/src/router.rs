@@ -349,6 +349,10 @@ pub enum Route {
     Invoice { key: String },
     /// `billing/invoices/<id, short id or number>/pix`: the invoice's PIX modal.
     InvoicePix { key: String },
+    /// `billing/disputes/<id or short id>`: one chargeback.
+    Dispute { key: String },
+    /// `billing/payments/<id or short id>/refund`: the refund dialog of a payment.
+    Refund { payment: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -388,6 +392,21 @@ impl Route {
             .filter(|k| !k.is_empty() && !k.contains('/'))
         {
             return Some(Route::InvoicePix { key: key.to_owned() });
+        }
+        if let Some(key) = path.strip_prefix("billing/disputes/") {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Dispute { key: key.to_owned() });
+            }
+        }
+        if let Some(key) = path
+            .strip_prefix("billing/payments/")
+            .and_then(|r| r.strip_suffix("/refund"))
+        {
+            if !key.is_empty() && !key.contains('/') {
+                return Some(Route::Refund {
+                    payment: key.to_owned(),
+                });
+            }
         }
         if let Some(rest) = path.strip_prefix("servers/") {
             let mut parts = rest.splitn(2, '/');
@@ -440,6 +459,8 @@ impl Route {
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
             Route::Invoice { key } => format!("billing/invoices/{key}"),
             Route::InvoicePix { key } => format!("billing/invoices/{key}/pix"),
+            Route::Dispute { key } => format!("billing/disputes/{key}"),
+            Route::Refund { payment } => format!("billing/payments/{payment}/refund"),
         }
     }
 
@@ -453,6 +474,7 @@ impl Route {
             Route::Server { .. } => "servers",
             Route::Invoice { .. } => "billing",
             Route::InvoicePix { .. } => "billing",
+            Route::Dispute { .. } | Route::Refund { .. } => "billing",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -494,6 +516,15 @@ impl Route {
                 out.push(key.chars().take(8).collect());
                 out.push("PIX".to_owned());
             }
+            Route::Dispute { key } => {
+                out.push("Disputes".to_owned());
+                out.push(key.chars().take(8).collect());
+            }
+            Route::Refund { payment } => {
+                out.push("Payments".to_owned());
+                out.push(payment.chars().take(8).collect());
+                out.push("Refund".to_owned());
+            }
         }
         out
     }
@@ -508,6 +539,8 @@ impl Route {
             Route::Server { .. } => Route::parse("servers"),
             Route::Invoice { .. } => Route::parse("billing/invoices"),
             Route::InvoicePix { .. } => Route::parse("billing/invoices"),
+            Route::Dispute { .. } => Route::parse("billing/disputes"),
+            Route::Refund { .. } => Route::parse("billing/payments"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),
@@ -603,6 +636,14 @@ mod tests {
         let detail = Route::parse("tenants/acme").unwrap();
         assert_eq!(detail.parent().map(|r| r.path()), Some("tenants".into()));
         assert_eq!(Route::parse("servers").unwrap().parent(), None);
+        let d = Route::parse("billing/disputes/0aa1b2c3").unwrap();
+        assert_eq!(d, Route::Dispute { key: "0aa1b2c3".into() });
+        assert_eq!(d.path(), "billing/disputes/0aa1b2c3");
+        assert_eq!(d.parent().map(|r| r.path()), Some("billing/disputes".into()));
+        let r = Route::parse("billing/payments/0aa1b2c3/refund").unwrap();
+        assert_eq!(r.path(), "billing/payments/0aa1b2c3/refund");
+        assert_eq!(r.breadcrumbs(), ["Billing", "Payments", "0aa1b2c3", "Refund"]);
+        assert_eq!(Route::parse("billing/payments/x/y"), None);
         let inv = Route::parse("billing/invoices").unwrap();
         assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/coupons".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));

@@ -13,4 +13,5 @@ pub mod payments;
 pub mod pix;
 pub mod prices;
 pub mod settle;
+pub mod stripe;
 pub mod webhooks;

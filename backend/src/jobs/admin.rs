@@ -217,6 +217,7 @@ pub fn has_handler(kind: &str) -> bool {
     super::Handlers::builtin().handles(kind.trim())
         || crate::hosting::KINDS.contains(&kind.trim())
         || crate::billing::dunning::KINDS.contains(&kind.trim())
+        || crate::billing::stripe::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
@@ -226,6 +227,7 @@ pub fn known_kinds() -> Vec<String> {
         .into_iter()
         .chain(crate::hosting::KINDS)
         .chain(crate::billing::dunning::KINDS)
+        .chain(crate::billing::stripe::KINDS)
         .map(str::to_owned)
         .collect();
     k.sort_unstable();

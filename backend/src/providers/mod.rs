@@ -4,4 +4,5 @@
 mod http;
 pub mod mercadopago;
 pub mod pagseguro;
+pub mod stripe;
 pub mod whm;

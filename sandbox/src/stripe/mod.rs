@@ -6,6 +6,7 @@
 
 mod deliver;
 mod form;
+mod money;
 pub mod sign;
 
 use std::collections::HashMap;
@@ -17,12 +18,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 pub use deliver::Answer;
 
+use crate::faults::{lock, FaultEntry, FaultKind, FaultSpec, Faults};
+use crate::server::ConnKill;
 use crate::SandboxError;
 
 #[derive(Debug, Clone)]
@@ -65,18 +68,158 @@ struct Store {
     /// Idempotency-Key → (request parameters, answer status, answer body).
     idempotency: HashMap<String, (Value, u16, Value)>,
     sent: Vec<Sent>,
+    charges: HashMap<String, Value>,
+    refunds: HashMap<String, Value>,
+    disputes: HashMap<String, Value>,
+    /// Events the simulator produced (refunds, disputes), oldest first, until taken.
+    outbox: Vec<Value>,
 }
 
 struct Inner {
     init: StripeInit,
     store: Mutex<Store>,
     seq: AtomicU64,
+    faults: Faults,
+    /// Where produced events are also delivered (signed), when set.
+    target: Mutex<Option<String>>,
 }
 
 impl Inner {
     fn next_id(&self, prefix: &str) -> String {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         format!("{prefix}_test_{:016x}{n:06}", std::process::id())
+    }
+
+    /// An Event envelope around `object`, with a fresh `evt_…` id.
+    fn event(&self, kind: &str, object: Value) -> Value {
+        json!({
+            "id": self.next_id("evt"),
+            "object": "event",
+            "api_version": "2024-06-20",
+            "created": now(),
+            "type": kind,
+            "livemode": false,
+            "pending_webhooks": 1,
+            "request": { "id": null, "idempotency_key": null },
+            "data": { "object": object }
+        })
+    }
+
+    /// Keeps a produced event, and sends it signed to the webhook target when one is set.
+    fn emit(&self, event: Value) {
+        lock(&self.store).outbox.push(event.clone());
+        let Some(target) = lock(&self.target).clone() else {
+            return;
+        };
+        let Ok(body) = serde_json::to_vec(&event) else {
+            return;
+        };
+        let sig = sign::header(&[self.init.webhook_secret.as_str()], now(), &body);
+        tokio::spawn(async move {
+            if let Err(e) = deliver::post(&target, Some(&sig), &body).await {
+                tracing::warn!(error = %e, "stripe sandbox: event delivery failed");
+            }
+        });
+    }
+}
+
+/// Runs `answer` unless a fault for `operation` fires first; the faults are the sandbox's
+/// (docs/adr/0018) in Stripe's shapes: an error envelope, 5xx `api_error`, 429 with
+/// `rate_limit`, a body that is not JSON, a cut body, a hang, a dropped connection, and
+/// `lost` (the operation happens, the answer never arrives: a retry with the same
+/// Idempotency-Key must get the stored answer).
+async fn faulted(inner: &Inner, operation: &str, kill: &ConnKill, answer: impl FnOnce() -> Response) -> Response {
+    match inner.faults.decide(operation) {
+        None => answer(),
+        Some(FaultKind::Latency { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            answer()
+        }
+        Some(FaultKind::Envelope { reason }) => error(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_error",
+            Some("card_declined"),
+            &reason,
+            None,
+        ),
+        Some(FaultKind::Http5xx { status }) => error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "api_error",
+            None,
+            "An unknown error occurred (sandbox fault).",
+            None,
+        ),
+        Some(FaultKind::RateLimited { retry_after_secs }) => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request_error",
+                Some("rate_limit"),
+                "Request rate limit exceeded.",
+                None,
+            );
+            if let Ok(v) = retry_after_secs.to_string().parse() {
+                r.headers_mut().insert("retry-after", v);
+            }
+            r
+        }
+        Some(FaultKind::Malformed) => (StatusCode::OK, "<html>upstream connect error</html>").into_response(),
+        Some(FaultKind::Truncated) => {
+            let full = answer();
+            let bytes = axum::body::to_bytes(full.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            (StatusCode::OK, bytes.slice(..bytes.len() / 2)).into_response()
+        }
+        Some(FaultKind::Timeout) => {
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            kill.kill();
+            std::future::pending().await
+        }
+        Some(FaultKind::Drop) => {
+            kill.kill();
+            std::future::pending().await
+        }
+        Some(FaultKind::Lost) => {
+            drop(answer());
+            kill.kill();
+            std::future::pending().await
+        }
+    }
+}
+
+fn unauthorised() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_request_error",
+        None,
+        "Invalid API Key provided.",
+        None,
+    )
+}
+
+/// Stripe's idempotency: the same key with the same parameters gets the stored answer; with
+/// other parameters, an `idempotency_error`.
+fn replayed(inner: &Inner, key: Option<&str>, params: &Value) -> Option<Response> {
+    let store = lock(&inner.store);
+    let (p, status, answer) = store.idempotency.get(key?)?;
+    if p != params {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "idempotency_error",
+            None,
+            "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+            None,
+        ));
+    }
+    let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+    Some((status, [("idempotent-replayed", "true")], axum::Json(answer.clone())).into_response())
+}
+
+fn store_answer(inner: &Inner, key: Option<String>, params: Value, status: u16, answer: &Value) {
+    if let Some(k) = key {
+        lock(&inner.store)
+            .idempotency
+            .insert(k, (params, status, answer.clone()));
     }
 }
 
@@ -108,19 +251,20 @@ impl StripeSim {
             init,
             store: Mutex::new(Store::default()),
             seq: AtomicU64::new(1),
+            faults: Faults::new(0, "stripe"),
+            target: Mutex::new(None),
         });
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(get_session))
+            .route("/v1/refunds", post(money::create_refund))
+            .route("/v1/{kind}/{id}", get(money::retrieve))
+            .route("/_sandbox/disputes", post(money::control_open))
+            .route("/_sandbox/disputes/{id}/close", post(money::control_close))
             .with_state(inner.clone());
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let (stop, stopped) = watch::channel(false);
+        // Our own accept loop: a fault can drop a connection mid-request.
+        crate::server::spawn(listener, app, None, stopped);
         Ok(StripeSim {
             url,
             inner,
@@ -152,29 +296,91 @@ impl StripeSim {
             .ok_or_else(|| SandboxError::InvalidInit(format!("no checkout session {id}")))?;
         s["status"] = json!("complete");
         s["payment_status"] = json!("paid");
-        if s["mode"] == "payment" {
+        let invoice = if s["mode"] == "payment" {
             s["payment_intent"] = json!(pi);
-        }
+            None
+        } else {
+            s["subscription"] = json!(self.inner.next_id("sub"));
+            let inv = self.inner.next_id("in");
+            s["invoice"] = json!(inv);
+            Some(inv)
+        };
         let email = s["customer_email"].clone();
         s["customer_details"] = json!({ "email": email });
         let object = s.clone();
+        let charge = money::charge_for(&self.inner, &object, &pi, invoice.as_deref());
+        store
+            .charges
+            .insert(charge["id"].as_str().unwrap_or("").to_owned(), charge);
         drop(store);
         Ok(self.event("checkout.session.completed", object))
     }
 
     /// An Event envelope around `object`, with a fresh `evt_…` id.
     pub fn event(&self, kind: &str, object: Value) -> Value {
-        json!({
-            "id": self.inner.next_id("evt"),
-            "object": "event",
-            "api_version": "2024-06-20",
-            "created": now(),
-            "type": kind,
-            "livemode": false,
-            "pending_webhooks": 1,
-            "request": { "id": null, "idempotency_key": null },
-            "data": { "object": object }
-        })
+        self.inner.event(kind, object)
+    }
+
+    /// The charge of a paid session, by `ch_…` id or PaymentIntent.
+    pub fn charge(&self, key: &str) -> Option<Value> {
+        let store = lock(&self.inner.store);
+        store
+            .charges
+            .get(key)
+            .or_else(|| store.charges.values().find(|c| c["payment_intent"] == key))
+            .cloned()
+    }
+
+    /// How many Checkout Sessions were created.
+    pub fn session_count(&self) -> usize {
+        lock(&self.inner.store).sessions.len()
+    }
+
+    /// How many produced events wait in the outbox.
+    pub fn pending_events(&self) -> usize {
+        lock(&self.inner.store).outbox.len()
+    }
+
+    pub fn refund(&self, id: &str) -> Option<Value> {
+        lock(&self.inner.store).refunds.get(id).cloned()
+    }
+
+    /// Opens a dispute on a charge (`ch_…` or its PaymentIntent), evidence due in
+    /// `due_in_secs`; returns the `charge.dispute.created` event (also sent to the webhook
+    /// target when set).
+    pub fn open_dispute(&self, charge: &str, reason: &str, due_in_secs: i64) -> Result<Value, SandboxError> {
+        self.inner.open_dispute(charge, reason, due_in_secs)
+    }
+
+    /// Closes dispute `id` as `won`, `lost` or `warning_closed`; returns `charge.dispute.closed`.
+    pub fn close_dispute(&self, id: &str, status: &str) -> Result<Value, SandboxError> {
+        self.inner.close_dispute(id, status)
+    }
+
+    /// Events the simulator produced (refunds, disputes) since the last call, oldest first.
+    pub fn take_events(&self) -> Vec<Value> {
+        std::mem::take(&mut lock(&self.inner.store).outbox)
+    }
+
+    /// Also deliver produced events, signed, to `url` (`painel serve`'s `/webhooks/stripe`).
+    pub fn set_webhook_target(&self, url: Option<String>) {
+        *lock(&self.inner.target) = url;
+    }
+
+    /// Sets the fault of an operation (`checkout.sessions.create`, `refunds.create`,
+    /// `charges.retrieve`, …, or `*`).
+    pub fn set_fault(&self, operation: &str, spec: FaultSpec) -> Result<(), SandboxError> {
+        spec.validate()?;
+        self.inner.faults.set(operation, spec);
+        Ok(())
+    }
+
+    pub fn clear_faults(&self) {
+        self.inner.faults.clear();
+    }
+
+    pub fn faults(&self) -> Vec<FaultEntry> {
+        self.inner.faults.list()
     }
 
     /// A Stripe Invoice object of `status` for `amount` whose metadata links `invoice_id`.
@@ -294,15 +500,14 @@ fn int(v: &Value) -> Option<i64> {
     v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_i64())
 }
 
-async fn create_session(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create_session(
+    State(inner): State<Arc<Inner>>,
+    Extension(kill): Extension<ConnKill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorised(&inner, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            None,
-            "Invalid API Key provided.",
-            None,
-        );
+        return unauthorised();
     }
     let params = match form::parse(&body) {
         Ok(p) => p,
@@ -312,23 +517,17 @@ async fn create_session(State(inner): State<Arc<Inner>>, headers: HeaderMap, bod
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Some(k) = &key {
-        if let Ok(store) = inner.store.lock() {
-            if let Some((p, status, answer)) = store.idempotency.get(k) {
-                if *p != params {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "idempotency_error",
-                        None,
-                        "Keys for idempotent requests can only be used with the same parameters they were first used with.",
-                        None,
-                    );
-                }
-                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-                return (status, [("idempotent-replayed", "true")], axum::Json(answer.clone())).into_response();
-            }
-        }
+    if let Some(r) = replayed(&inner, key.as_deref(), &params) {
+        return r;
     }
+    let inner2 = inner.clone();
+    faulted(&inner, "checkout.sessions.create", &kill, move || {
+        new_session(&inner2, params, key)
+    })
+    .await
+}
+
+fn new_session(inner: &Inner, params: Value, key: Option<String>) -> Response {
     let mode = params["mode"].as_str().unwrap_or("");
     if mode.is_empty() {
         return error(
@@ -407,24 +606,14 @@ async fn create_session(State(inner): State<Arc<Inner>>, headers: HeaderMap, bod
         "expires_at": int(&params["expires_at"]).unwrap_or(created + 86_400),
         "livemode": false
     });
-    if let Ok(mut store) = inner.store.lock() {
-        store.sessions.insert(id, session.clone());
-        if let Some(k) = key {
-            store.idempotency.insert(k, (params, 200, session.clone()));
-        }
-    }
+    lock(&inner.store).sessions.insert(id, session.clone());
+    store_answer(inner, key, params, 200, &session);
     axum::Json(session).into_response()
 }
 
 async fn get_session(State(inner): State<Arc<Inner>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if !authorised(&inner, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            None,
-            "Invalid API Key provided.",
-            None,
-        );
+        return unauthorised();
     }
     match inner.store.lock().ok().and_then(|s| s.sessions.get(&id).cloned()) {
         Some(s) => axum::Json(s).into_response(),

@@ -328,6 +328,9 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("billing/prices", |_| Box::<billing::prices::PricesScreen>::default()),
     ("billing/coupons", |_| Box::<billing::coupons::CouponsScreen>::default()),
+    ("billing/disputes", |_| {
+        Box::<billing::disputes::DisputesScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -340,6 +343,8 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Invoice { key } => Box::new(billing::invoice::InvoiceScreen::new(key.clone())),
         Route::InvoicePix { key } => Box::new(billing::pix::PixScreen::new(key.clone())),
+        Route::Dispute { key } => Box::new(billing::disputes::DisputeScreen::new(key.clone())),
+        Route::Refund { payment } => Box::new(billing::refund::RefundScreen::new(payment.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -396,6 +401,8 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Server { .. } => Some(Permission::ServersRead),
         Route::Invoice { .. } => Some(Permission::BillingRead),
         Route::InvoicePix { .. } => Some(Permission::BillingRead),
+        Route::Dispute { .. } => Some(Permission::BillingRead),
+        Route::Refund { .. } => Some(Permission::PaymentsRefund),
     }
 }
 

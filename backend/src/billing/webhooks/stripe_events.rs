@@ -8,8 +8,10 @@ use super::process::{lock_suffix, text, transient, Verdict};
 use crate::args;
 use crate::audit::{self, Change};
 use crate::billing::settle::{settle, Settlement};
+use crate::billing::stripe::{disputes, refunds};
 use crate::db::Tx;
 use crate::jobs::{Job, JobError};
+use crate::providers::stripe::{Charge, Dispute};
 
 /// Our invoice id from an object's metadata; for Stripe invoices also where the Basil API
 /// version moved the subscription's metadata (shared/providers/stripe.md, "Version trap").
@@ -35,6 +37,11 @@ pub(super) async fn act(tx: &mut Tx, job: &Job, kind: &str, payload: &Value) -> 
         }
         "invoice.paid" => (obj.get("amount_paid"), text(obj, &["id"])),
         "invoice.payment_failed" => return payment_failed(tx, job, obj).await,
+        "charge.refunded" => return charge_refunded(tx, job, obj).await,
+        "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
+            return dispute(tx, job, obj).await
+        }
+        "checkout.session.expired" => return session_expired(tx, obj).await,
         _ => return Ok(Verdict::ignored(format!("event type {kind} is not handled"))),
     };
     let Some(invoice) = invoice_ref(obj) else {
@@ -56,6 +63,16 @@ pub(super) async fn act(tx: &mut Tx, job: &Job, kind: &str, payload: &Value) -> 
         provider_data: obj.clone(),
     };
     let settled = settle(tx, &job.actor(), &s).await.map_err(transient)?;
+    if kind == "checkout.session.completed" {
+        // The link painel created (if it was one of ours) is spent.
+        tx.execute(
+            "UPDATE checkout_sessions SET status = 'complete', updated_at = $1 \
+             WHERE provider = 'stripe' AND external_id = $2 AND status <> 'complete'",
+            args![crate::db::now(), text(obj, &["id"])],
+        )
+        .await
+        .map_err(transient)?;
+    }
     Ok(Verdict::settled(settled))
 }
 
@@ -108,5 +125,65 @@ async fn payment_failed(tx: &mut Tx, job: &Job, obj: &Value) -> Result<Verdict, 
         status: "processed",
         tenant_id: Some(inv.tenant_id),
         error: None,
+    })
+}
+
+fn processed(tenant_id: Uuid, note: Option<String>) -> Verdict {
+    Verdict {
+        status: "processed",
+        tenant_id: Some(tenant_id),
+        error: note,
+    }
+}
+
+/// A refund (ours, answered or not yet; or one made in Stripe's Dashboard): the charge's
+/// `amount_refunded` is the truth, applied so that only a larger total changes anything.
+async fn charge_refunded(tx: &mut Tx, job: &Job, obj: &Value) -> Result<Verdict, JobError> {
+    let Ok(charge) = serde_json::from_value::<Charge>(obj.clone()) else {
+        return Ok(Verdict::failed("charge.refunded without a charge object"));
+    };
+    match refunds::apply_charge(tx, &job.actor(), &charge)
+        .await
+        .map_err(transient)?
+    {
+        None => Ok(Verdict::ignored("the charge is not a painel payment")),
+        Some(a) if a.changed => Ok(processed(a.tenant_id, None)),
+        Some(a) => Ok(processed(a.tenant_id, Some("refund already recorded".into()))),
+    }
+}
+
+async fn dispute(tx: &mut Tx, job: &Job, obj: &Value) -> Result<Verdict, JobError> {
+    let Ok(d) = serde_json::from_value::<Dispute>(obj.clone()) else {
+        return Ok(Verdict::failed("dispute event without a dispute object"));
+    };
+    Ok(match disputes::record(tx, &job.actor(), &d).await.map_err(transient)? {
+        disputes::Recorded::NoPayment => Verdict::ignored("the disputed charge is not a painel payment"),
+        disputes::Recorded::Unchanged { tenant_id } => {
+            processed(tenant_id, Some("dispute already in this state or closed".into()))
+        }
+        disputes::Recorded::Opened { tenant_id, .. } | disputes::Recorded::Updated { tenant_id, .. } => {
+            processed(tenant_id, None)
+        }
+    })
+}
+
+/// A link nobody used: shown as expired so a new one is made on request.
+async fn session_expired(tx: &mut Tx, obj: &Value) -> Result<Verdict, JobError> {
+    let n = tx
+        .execute(
+            "UPDATE checkout_sessions SET status = 'expired', updated_at = $1 \
+             WHERE provider = 'stripe' AND external_id = $2 AND status IN ('requested', 'open')",
+            args![crate::db::now(), text(obj, &["id"])],
+        )
+        .await
+        .map_err(transient)?;
+    Ok(if n > 0 {
+        Verdict {
+            status: "processed",
+            tenant_id: None,
+            error: None,
+        }
+    } else {
+        Verdict::ignored("not an open painel checkout session")
     })
 }

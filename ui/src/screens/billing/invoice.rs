@@ -142,7 +142,8 @@ impl Screen for InvoiceScreen {
     fn needs(&self, a: &Action) -> Option<Permission> {
         match a {
             Action::Pix => Some(Permission::InvoicesCreate),
-            Action::Refund | Action::RecordPayment => Some(Permission::PaymentsRecord),
+            Action::Refund => Some(Permission::PaymentsRefund),
+            Action::RecordPayment => Some(Permission::PaymentsRecord),
             _ => None,
         }
     }

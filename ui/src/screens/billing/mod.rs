@@ -12,6 +12,8 @@ pub mod record;
 pub mod renewals;
 pub mod tenant_tab;
 pub mod prices;
+pub mod disputes;
+pub mod refund;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

@@ -132,7 +132,7 @@ impl Screen for PaymentsList {
     }
 
     fn needs(&self, a: &Action) -> Option<Permission> {
-        matches!(a, Action::Refund).then_some(Permission::PaymentsRecord)
+        matches!(a, Action::Refund).then_some(Permission::PaymentsRefund)
     }
 
     fn mode(&self) -> Mode {
