@@ -9,6 +9,7 @@ use std::time::Duration;
 mod client;
 mod error;
 mod tls;
+mod transfer;
 mod wire;
 
 #[cfg(test)]
@@ -18,6 +19,9 @@ pub(crate) use client::check_base_url;
 pub use client::{CreateAccount, PackageSpec, SearchField, WhmClient, MAX_BODY_BYTES};
 pub use error::{MalformedKind, TransportKind, WhmError};
 pub use tls::{cert_sha256, parse_sha256_hex, TlsPolicy};
+pub use transfer::{
+    CreatedSession, NewTransferSession, SessionState, TransferAuth, TransferItem, MASTER_ERROR_LOG, MASTER_LOG,
+};
 pub use wire::{
     Account, AccountBandwidth, Answer, Bandwidth, CreatedAccount, DiskUsage, Limit, LoadAverage, Output, Package,
 };

@@ -7,3 +7,4 @@ mod fixtures;
 mod sandbox;
 mod server;
 mod tls;
+mod transfer;
