@@ -39,6 +39,7 @@ mod stripe_python;
 mod tenants;
 mod terminal;
 mod tmux;
+mod transfers;
 mod trust;
 mod verbs;
 mod whm_connect;

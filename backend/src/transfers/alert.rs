@@ -22,7 +22,16 @@ pub(super) async fn open_incident(
 ) -> Result<Uuid, ServiceError> {
     let id = Uuid::now_v7();
     let at = now();
-    let short: String = migration.simple().to_string().chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+    let short: String = migration
+        .simple()
+        .to_string()
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let title = format!("Migration {short} to {server} failed");
     let description = format!("The WHM transfer session stopped on a critical error: {error}. The session was aborted; its whole log is kept on the migration.");
     // Not tied to the server row: a server keeps at most one open job incident (its

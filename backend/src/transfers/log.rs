@@ -66,7 +66,11 @@ pub fn classify(line: &str, current: &str) -> (&'static str, Level) {
     } else if l.contains("restored account") || l.contains("session completed") {
         "finish"
     } else {
-        super::STAGES.iter().copied().find(|s| *s == current).unwrap_or("session")
+        super::STAGES
+            .iter()
+            .copied()
+            .find(|s| *s == current)
+            .unwrap_or("session")
     };
     (stage, level)
 }
@@ -146,11 +150,17 @@ mod tests {
 
     #[test]
     fn lines_go_to_their_stage() {
-        assert_eq!(classify("[x] joao01: Dumping and copying MySQL databases …", "session"), ("databases", Level::Info));
+        assert_eq!(
+            classify("[x] joao01: Dumping and copying MySQL databases …", "session"),
+            ("databases", Level::Info)
+        );
         assert_eq!(classify("[x] joao01: Copying e-mail accounts", "session").0, "email");
         assert_eq!(classify("[x] joao01: Copying the home directory", "email").0, "files");
         assert_eq!(classify("[x] joao01: Copying the DNS zone", "files").0, "dns");
-        assert_eq!(classify("[x] joao01: ssl failed (critical): x", "dns"), ("ssl", Level::Error));
+        assert_eq!(
+            classify("[x] joao01: ssl failed (critical): x", "dns"),
+            ("ssl", Level::Error)
+        );
         assert_eq!(classify("[x] Starting transfer session (2 items).", "email").0, "email");
         assert_eq!(classify("[x] Abort requested", "session").1, Level::Warn);
     }
@@ -168,7 +178,9 @@ mod tests {
 
     #[test]
     fn temporary_or_critical() {
-        assert!(is_temporary("u: files failed (temporary): Connection to the remote server was reset; try again."));
+        assert!(is_temporary(
+            "u: files failed (temporary): Connection to the remote server was reset; try again."
+        ));
         assert!(!is_temporary("u: databases failed (critical): MySQL dump is corrupt"));
         assert!(!is_temporary("Disk quota exceeded"));
     }
@@ -178,6 +190,10 @@ mod tests {
         let log = "one\ntwo\nthr";
         assert_eq!(new_part(log, 0), ("one\ntwo\n", 8));
         assert_eq!(new_part(log, 8), ("", 8));
-        assert_eq!(new_part("one\n", 10), ("", 4), "a shorter log (a new session) restarts nowhere past its end");
+        assert_eq!(
+            new_part("one\n", 10),
+            ("", 4),
+            "a shorter log (a new session) restarts nowhere past its end"
+        );
     }
 }

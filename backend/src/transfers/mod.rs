@@ -71,7 +71,8 @@ pub(crate) const COLUMNS: &str = "x.id, x.tenant_id, t.slug AS tenant_slug, x.cu
     x.stage_progress, x.error, x.transfer_session_id, x.step, x.attempts, x.abort_requested, \
     (x.credentials_enc IS NOT NULL) AS credentials_held, x.incident_id, x.started_at, x.finished_at, x.created_at, \
     x.updated_at";
-pub(crate) const FROM: &str = "migrations x JOIN tenants t ON t.id = x.tenant_id JOIN servers s ON s.id = x.target_server_id";
+pub(crate) const FROM: &str =
+    "migrations x JOIN tenants t ON t.id = x.tenant_id JOIN servers s ON s.id = x.target_server_id";
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Migration {
@@ -169,7 +170,10 @@ pub async fn list(db: &Db, actor: &Actor, f: &ListFilter) -> Result<Vec<Migratio
     require(actor, Permission::MigrationsRead)?;
     if let Some(s) = &f.status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(ServiceError::invalid("status", format!("one of {}", STATUSES.join(", "))));
+            return Err(ServiceError::invalid(
+                "status",
+                format!("one of {}", STATUSES.join(", ")),
+            ));
         }
     }
     let limit = f.limit.unwrap_or(200).clamp(1, 1000);

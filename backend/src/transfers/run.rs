@@ -175,7 +175,9 @@ async fn step(job: Job, db: Db, env: TransfersEnv) -> Result<(), JobError> {
             }
             Err(StepError::Whm(e)) => {
                 let critical = row.step == "monitor" || row.step == "finish";
-                fail(&cx, &row, stage_of(&row), &e.to_string(), critical).await.map_err(transient)?;
+                fail(&cx, &row, stage_of(&row), &e.to_string(), critical)
+                    .await
+                    .map_err(transient)?;
                 return Ok(());
             }
         }
@@ -210,11 +212,11 @@ fn stage_of(row: &Row) -> &'static str {
 }
 
 async fn client(cx: &Ctx<'_>, row: &Row) -> Result<WhmClient, StepError> {
-    let keys = cx
-        .env
-        .keys
-        .as_ref()
-        .ok_or_else(|| StepError::Job(JobError::Permanent("no master key loaded: cannot open server tokens".into())))?;
+    let keys = cx.env.keys.as_ref().ok_or_else(|| {
+        StepError::Job(JobError::Permanent(
+            "no master key loaded: cannot open server tokens".into(),
+        ))
+    })?;
     connect::whm_client(cx.db, keys, row.target_server_id)
         .await
         .map_err(|e| StepError::Job(JobError::Permanent(e.to_string())))
@@ -316,12 +318,26 @@ async fn validate(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
     }
     let c = client(cx, row).await?;
     let version = c.version().await?;
-    note(cx, row, "credentials", Level::Info, &format!("target {} answers (cPanel & WHM {version})", row.server_name)).await;
+    note(
+        cx,
+        row,
+        "credentials",
+        Level::Info,
+        &format!("target {} answers (cPanel & WHM {version})", row.server_name),
+    )
+    .await;
     // A first run must not land on accounts already there (a retry finds its own).
     if row.attempts == 0 && row.enqueued == 0 {
         for a in row.accounts() {
             if c.account_summary(&a).await?.is_some() {
-                fail(cx, row, "credentials", &format!("account {a} already exists on {}", row.server_name), false).await?;
+                fail(
+                    cx,
+                    row,
+                    "credentials",
+                    &format!("account {a} already exists on {}", row.server_name),
+                    false,
+                )
+                .await?;
                 return Ok(Next::Stop);
             }
         }
@@ -384,7 +400,10 @@ async fn create_session(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
         row,
         "credentials",
         Level::Info,
-        &format!("credentials accepted by {}; transfer session {}", row.source_host, created.transfer_session_id),
+        &format!(
+            "credentials accepted by {}; transfer session {}",
+            row.source_host, created.transfer_session_id
+        ),
     )
     .await?;
     audit::record(
@@ -411,7 +430,11 @@ async fn enqueue_items(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
         return Ok(Next::Continue);
     };
     let c = client(cx, row).await?;
-    let module = if row.auth_kind == "user" { "AccountRemoteUser" } else { "AccountRemoteRoot" };
+    let module = if row.auth_kind == "user" {
+        "AccountRemoteUser"
+    } else {
+        "AccountRemoteRoot"
+    };
     let accounts = row.accounts();
     let from = usize::try_from(row.enqueued).unwrap_or(0);
     for (i, a) in accounts.iter().enumerate().skip(from) {
@@ -426,8 +449,11 @@ async fn enqueue_items(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
             c.enqueue_transfer_item(session, module, &item).await?;
         }
         let mut tx = cx.db.begin().await?;
-        tx.execute("UPDATE migrations SET enqueued = $2, updated_at = $3 WHERE id = $1", args![row.id, i as i64 + 1, now()])
-            .await?;
+        tx.execute(
+            "UPDATE migrations SET enqueued = $2, updated_at = $3 WHERE id = $1",
+            args![row.id, i as i64 + 1, now()],
+        )
+        .await?;
         let msg = if there {
             format!("{a} is already on {} (an earlier session moved it)", row.server_name)
         } else {
@@ -464,7 +490,14 @@ async fn start(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
             }
             Err(e) => return Err(e.into()),
         }
-        note(cx, row, "session", Level::Info, &format!("transfer session {session} started")).await;
+        note(
+            cx,
+            row,
+            "session",
+            Level::Info,
+            &format!("transfer session {session} started"),
+        )
+        .await;
     }
     advance_to(cx, row, "monitor").await?;
     Ok(Next::Poll)
@@ -548,7 +581,11 @@ async fn monitor(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
 /// A session ended with errors: a temporary one gets a new session (up to
 /// [`MAX_SESSIONS`]), a critical one fails the migration and alerts.
 async fn failed_session(cx: &Ctx<'_>, row: &Row, errors: &str) -> Result<Next, StepError> {
-    let first = errors.lines().find(|l| !l.trim().is_empty()).unwrap_or("the session failed").trim();
+    let first = errors
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("the session failed")
+        .trim();
     let (stage, _) = log::classify(first, "session");
     if log::is_temporary(errors) && row.attempts < MAX_SESSIONS {
         let mut tx = cx.db.begin().await?;
@@ -591,7 +628,11 @@ async fn fail(cx: &Ctx<'_>, row: &Row, stage: &str, error: &str, critical: bool)
             }
         }
     }
-    let stage = if super::STAGES.contains(&stage) { stage } else { "session" };
+    let stage = if super::STAGES.contains(&stage) {
+        stage
+    } else {
+        "session"
+    };
     let error: String = error.chars().take(1000).collect();
     let mut tx = cx.db.begin().await?;
     let incident = if critical {
@@ -617,8 +658,10 @@ async fn fail(cx: &Ctx<'_>, row: &Row, stage: &str, error: &str, critical: bool)
             entity_id: Some(row.id.to_string()),
             tenant_id: Some(row.tenant_id),
             before: Some(json!({"status": row.status})),
-            after: Some(json!({"status": "failed", "stage": stage, "error": error, "critical": critical,
-                "incident": incident, "credentials": "wiped"})),
+            after: Some(
+                json!({"status": "failed", "stage": stage, "error": error, "critical": critical,
+                "incident": incident, "credentials": "wiped"}),
+            ),
         },
     )
     .await?;
@@ -633,7 +676,14 @@ async fn abort(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
         if !state.is_terminal() {
             if state != SessionState::Aborting {
                 c.abort_transfer_session(session).await?;
-                note(cx, row, "session", Level::Warn, &format!("abort sent to session {session}")).await;
+                note(
+                    cx,
+                    row,
+                    "session",
+                    Level::Warn,
+                    &format!("abort sent to session {session}"),
+                )
+                .await;
             }
             return Ok(Next::Poll);
         }
@@ -652,7 +702,14 @@ async fn end_aborted(cx: &Ctx<'_>, row: &Row) -> Result<(), ServiceError> {
         args![row.id, at],
     )
     .await?;
-    insert_log(&mut tx, row, "finish", Level::Warn, "migration aborted; credentials wiped").await?;
+    insert_log(
+        &mut tx,
+        row,
+        "finish",
+        Level::Warn,
+        "migration aborted; credentials wiped",
+    )
+    .await?;
     audit::record(
         &mut tx,
         &cx.actor,
@@ -708,7 +765,14 @@ async fn finish(cx: &Ctx<'_>, row: &Row) -> Result<(), ServiceError> {
                 },
             )
             .await?;
-            insert_log(&mut tx, row, "finish", Level::Info, &format!("service of {a} now on {}", row.server_name)).await?;
+            insert_log(
+                &mut tx,
+                row,
+                "finish",
+                Level::Info,
+                &format!("service of {a} now on {}", row.server_name),
+            )
+            .await?;
             tx.after_commit(crate::hosting::services::SERVICES_CHANNEL, sid.to_string());
             moved.push(json!({"service": sid, "account": a, "domain": domain}));
             if let Some(d) = domain {
@@ -722,7 +786,18 @@ async fn finish(cx: &Ctx<'_>, row: &Row) -> Result<(), ServiceError> {
         args![row.id, at],
     )
     .await?;
-    insert_log(&mut tx, row, "finish", Level::Info, &format!("{} account(s) on {}; credentials wiped", accounts.len(), row.server_name)).await?;
+    insert_log(
+        &mut tx,
+        row,
+        "finish",
+        Level::Info,
+        &format!(
+            "{} account(s) on {}; credentials wiped",
+            accounts.len(),
+            row.server_name
+        ),
+    )
+    .await?;
     audit::record(
         &mut tx,
         &cx.actor,
@@ -748,7 +823,14 @@ async fn dns(tx: &mut Tx, cx: &Ctx<'_>, row: &Row, domain: &str) -> Result<(), S
         )
         .await?;
     let Some((zone,)) = zone else {
-        insert_log(tx, row, "dns", Level::Info, &format!("{domain}: zone not hosted here; its owner points it at the new server")).await?;
+        insert_log(
+            tx,
+            row,
+            "dns",
+            Level::Info,
+            &format!("{domain}: zone not hosted here; its owner points it at the new server"),
+        )
+        .await?;
         return Ok(());
     };
     if crate::jobs::admin::has_handler(DNS_REPOINT) {
@@ -765,14 +847,24 @@ async fn dns(tx: &mut Tx, cx: &Ctx<'_>, row: &Row, domain: &str) -> Result<(), S
             },
         )
         .await?;
-        insert_log(tx, row, "dns", Level::Info, &format!("{domain}: zone update queued ({DNS_REPOINT})")).await?;
+        insert_log(
+            tx,
+            row,
+            "dns",
+            Level::Info,
+            &format!("{domain}: zone update queued ({DNS_REPOINT})"),
+        )
+        .await?;
     } else {
         insert_log(
             tx,
             row,
             "dns",
             Level::Warn,
-            &format!("{domain}: we host this zone, but this build has no {DNS_REPOINT} job: point its records at {} by hand", row.server_name),
+            &format!(
+                "{domain}: we host this zone, but this build has no {DNS_REPOINT} job: point its records at {} by hand",
+                row.server_name
+            ),
         )
         .await?;
     }
@@ -785,7 +877,10 @@ async fn reschedule(cx: &Ctx<'_>, row: &Row) -> Result<(), ServiceError> {
     let mut tx = cx.db.begin().await?;
     let next = row.tick + 1;
     let n = tx
-        .execute("UPDATE migrations SET tick = $2 WHERE id = $1 AND tick = $3", args![row.id, next, row.tick])
+        .execute(
+            "UPDATE migrations SET tick = $2 WHERE id = $1 AND tick = $3",
+            args![row.id, next, row.tick],
+        )
         .await?;
     if n == 1 {
         let when = now() + chrono::Duration::from_std(cx.env.poll).unwrap_or_else(|_| chrono::Duration::seconds(10));

@@ -97,7 +97,9 @@ pub fn cpanel_user(raw: &str) -> Result<String, String> {
     if ok {
         Ok(u.to_owned())
     } else {
-        Err(format!("{u:?} is not a cPanel username (lowercase letters and digits, up to 16)"))
+        Err(format!(
+            "{u:?} is not a cPanel username (lowercase letters and digits, up to 16)"
+        ))
     }
 }
 
@@ -276,7 +278,9 @@ async fn for_update(tx: &mut Tx, actor: &Actor, id: Uuid) -> Result<(Migration, 
         )
         .await?;
     let m = m.ok_or_else(|| ServiceError::not_found("migration", id.to_string()))?;
-    let tick: i64 = tx.scalar("SELECT tick FROM migrations WHERE id = $1", args![id]).await?;
+    let tick: i64 = tx
+        .scalar("SELECT tick FROM migrations WHERE id = $1", args![id])
+        .await?;
     Ok((m, tick))
 }
 
@@ -334,7 +338,10 @@ pub async fn retry(
 ) -> Result<(Migration, Job), ServiceError> {
     require(actor, Permission::ServicesManage)?;
     if password.is_empty() {
-        return Err(err("password", "the source's password is required again (it was wiped)"));
+        return Err(err(
+            "password",
+            "the source's password is required again (it was wiped)",
+        ));
     }
     let id = resolve(db, actor, key).await?;
     let sealed = seal(keys, id, &password)?;
@@ -379,7 +386,14 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["src.example.com.br", "203.0.113.7", "127.0.0.1:4431", "https://127.0.0.1:4431/", "whm-old-01", "[::1]:2087"] {
+        for ok in [
+            "src.example.com.br",
+            "203.0.113.7",
+            "127.0.0.1:4431",
+            "https://127.0.0.1:4431/",
+            "whm-old-01",
+            "[::1]:2087",
+        ] {
             assert!(source_host(ok).is_ok(), "{ok}");
         }
         for bad in ["", "a b", "host:0", "host:99999", "x;rm -rf", "-x"] {
