@@ -75,6 +75,9 @@ pub enum Command {
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
+    /// Account migrations from other cPanel servers (WHM Transfer Tool): list, show, create, abort, retry, watch.
+    #[command(subcommand)]
+    Migrations(crate::commands::migrations::MigrationsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),

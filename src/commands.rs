@@ -19,6 +19,7 @@ pub mod billing;
 pub mod hosting;
 mod jobs;
 pub mod keys;
+pub mod migrations;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;
@@ -102,6 +103,7 @@ pub async fn dispatch_as(
         Command::Services(cmd) => hosting::services_cmd(cfg, db, actor, cmd, out).await,
         Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
+        Command::Migrations(cmd) => migrations::run(cfg, db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,

@@ -92,6 +92,9 @@ pub enum SshCommand {
     /// Hosting servers: list, show, create, update, remove, test, metrics.
     #[command(subcommand)]
     Servers(ServersCmd),
+    /// Account migrations (WHM Transfer Tool); passwords on standard input (`-`).
+    #[command(subcommand)]
+    Migrations(crate::commands::migrations::MigrationsCmd),
     /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
     #[command(subcommand)]
     Services(crate::commands::hosting::ServicesCmd),
@@ -123,6 +126,7 @@ impl SshCommand {
             SshCommand::Users(c) => Command::Users(c),
             SshCommand::Roles(c) => Command::Roles(c),
             SshCommand::Servers(c) => Command::Servers(c),
+            SshCommand::Migrations(c) => Command::Migrations(c),
             SshCommand::Services(c) => Command::Services(c),
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
@@ -171,6 +175,20 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
             ..
         }) if f != "-" => Err((
             "--token-file is not available over ssh (it names files on the jump host); use --token-file - and send the token on standard input".into(),
+            exit::USAGE,
+        )),
+        Ok(SshCli {
+            command:
+                SshCommand::Migrations(
+                    crate::commands::migrations::MigrationsCmd::Create(crate::commands::migrations::CreateArgs {
+                        password_file: f,
+                        ..
+                    })
+                    | crate::commands::migrations::MigrationsCmd::Retry { password_file: f, .. },
+                ),
+            ..
+        }) if f != "-" => Err((
+            "--password-file is not available over ssh (it names files on the jump host); use --password-file - and send the password on standard input".into(),
             exit::USAGE,
         )),
         Ok(cli) => Ok(Request::Batch(Box::new(cli))),

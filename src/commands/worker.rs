@@ -36,6 +36,7 @@ pub async fn handlers(config: &Config, db: &Db) -> Handlers {
         }
     };
     let mut h = Handlers::builtin();
+    backend::transfers::register(&mut h, keys.clone());
     backend::hosting::register_handlers(&mut h, backend::hosting::HostingEnv::new(keys));
     h
 }

@@ -32,6 +32,10 @@ pub const STEP: &str = "migration.step";
 /// Sessions one migration gets for temporary failures before it is failed.
 pub const MAX_SESSIONS: i64 = 3;
 
+/// How often a running session is looked at. WHM suggests 10–30 s for a whole account;
+/// the session log is also our progress bar, so a little more often.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(3);
+
 /// What the step job needs: the secrets keys (server tokens, the credentials) and how often
 /// a running session is polled.
 #[derive(Clone)]
@@ -44,7 +48,7 @@ impl TransfersEnv {
     pub fn new(keys: Option<Keys>) -> TransfersEnv {
         TransfersEnv {
             keys,
-            poll: Duration::from_secs(10),
+            poll: DEFAULT_POLL,
         }
     }
 
