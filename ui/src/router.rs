@@ -335,6 +335,8 @@ pub enum Route {
     Customer { key: String, tab: CustomerTab },
     /// `services/<id or unique prefix>`: one hosting service, live.
     Service { key: String },
+    /// `migrations/<id, prefix or short id>`: one migration, its log followed live.
+    Migration { key: String },
     /// `users/<id>`: one account ("go to" a user).
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
@@ -390,6 +392,9 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(key) = path.strip_prefix("migrations/").filter(|k| !k.is_empty() && !k.contains('/')) {
+            return Some(Route::Migration { key: key.to_owned() });
+        }
         if let Some(key) = path.strip_prefix("services/") {
             if !key.is_empty() && !key.contains('/') {
                 return Some(Route::Service { key: key.to_owned() });
@@ -414,6 +419,7 @@ impl Route {
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
             Route::Service { key } => format!("services/{key}"),
+            Route::Migration { key } => format!("migrations/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
         }
@@ -425,6 +431,7 @@ impl Route {
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
             Route::Service { .. } => "services",
+            Route::Migration { .. } => "migrations",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
         };
@@ -451,6 +458,7 @@ impl Route {
                 out.push("Services".to_owned());
                 out.push(key.chars().take(8).collect());
             }
+            Route::Migration { key } => out.push(key.chars().take(8).collect()),
             Route::User { id } => {
                 out.push("User".to_owned());
                 out.push(id.to_string().chars().take(8).collect());
@@ -470,6 +478,7 @@ impl Route {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
+            Route::Migration { .. } => Route::parse("migrations"),
             Route::Server { .. } => Route::parse("servers"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),

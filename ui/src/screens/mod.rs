@@ -317,6 +317,7 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("migrations", |_| Box::<migrations::queue::QueueScreen>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -326,6 +327,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
+        Route::Migration { key } => Box::new(migrations::detail::MigrationScreen::new(key.clone())),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
@@ -380,6 +382,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Customer { .. } => Some(Permission::CustomersRead),
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
+        Route::Migration { .. } => Some(Permission::MigrationsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
     }
 }
