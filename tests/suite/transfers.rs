@@ -254,7 +254,7 @@ async fn a_migration_moves_accounts_repoints_services_and_wipes_credentials() {
     assert_eq!(done.status, "success", "{:?}", done.error);
     assert_eq!(done.progress, 100);
     assert!(!done.credentials_held, "credentials wiped at the end");
-    assert!(done.stages().values().all(|p| *p == 100), "{:?}", done.stages());
+    assert!(done.stages().iter().all(|(_, p)| *p == 100), "{:?}", done.stages());
     assert_eq!(w.on(DST), vec!["joao01", "maria02"]);
     assert_eq!(w.calls(DST, "create_remote_root_transfer_session"), 1);
 

@@ -392,7 +392,10 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
-        if let Some(key) = path.strip_prefix("migrations/").filter(|k| !k.is_empty() && !k.contains('/')) {
+        if let Some(key) = path
+            .strip_prefix("migrations/")
+            .filter(|k| !k.is_empty() && !k.contains('/'))
+        {
             return Some(Route::Migration { key: key.to_owned() });
         }
         if let Some(key) = path.strip_prefix("services/") {

@@ -113,12 +113,12 @@ impl Migration {
         serde_json::from_str(&self.accounts).unwrap_or_default()
     }
 
-    /// Percent done per transfer stage (e-mail … SSL), 0 when not begun.
-    pub fn stages(&self) -> BTreeMap<String, i64> {
+    /// Percent done per transfer stage, in order (e-mail … SSL), 0 when not begun.
+    pub fn stages(&self) -> Vec<(&'static str, i64)> {
         let stored: BTreeMap<String, i64> = serde_json::from_str(&self.stage_progress).unwrap_or_default();
         TRANSFER_STAGES
             .iter()
-            .map(|s| ((*s).to_owned(), stored.get(*s).copied().unwrap_or(0).clamp(0, 100)))
+            .map(|s| (*s, stored.get(*s).copied().unwrap_or(0).clamp(0, 100)))
             .collect()
     }
 
@@ -139,14 +139,25 @@ pub struct MigrationView {
     #[serde(flatten)]
     pub migration: Migration,
     pub accounts: Vec<String>,
-    pub stages: BTreeMap<String, i64>,
+    pub stages: Vec<StageProgress>,
+}
+
+/// One stage's progress, as the JSON outputs list them (in stage order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageProgress {
+    pub stage: &'static str,
+    pub percent: i64,
 }
 
 impl From<Migration> for MigrationView {
     fn from(m: Migration) -> MigrationView {
         MigrationView {
             accounts: m.account_list(),
-            stages: m.stages(),
+            stages: m
+                .stages()
+                .into_iter()
+                .map(|(stage, percent)| StageProgress { stage, percent })
+                .collect(),
             migration: m,
         }
     }

@@ -1,7 +1,7 @@
 //! One migration (`migrations/<id>`): its state and stage bars on top, its log below,
 //! following like `tail -f` — new lines are fetched after the last one seen on every tick
 //! and the view stays at the bottom until the operator scrolls up (End follows again).
-//! `s` cycles a stage filter (all, credentials … finish); `x` aborts (press twice).
+//! `f` cycles a stage filter (all, credentials … finish); `x` aborts (press twice).
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use super::queue::bar;
 use crate::action::Action;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
-use crate::screens::{Ctx, Keys, Screen};
+use crate::screens::{Ctx, Keys, Mode, Screen};
 use crate::tasks::Msg;
 
 /// How often the log is followed while shown.
@@ -85,7 +85,11 @@ impl MigrationScreen {
     fn next_stage(&mut self) {
         self.stage = match self.stage {
             None => Some(STAGES[0]),
-            Some(s) => STAGES.iter().position(|x| *x == s).and_then(|i| STAGES.get(i + 1)).copied(),
+            Some(s) => STAGES
+                .iter()
+                .position(|x| *x == s)
+                .and_then(|i| STAGES.get(i + 1))
+                .copied(),
         };
         self.lines.clear();
         self.scroll = 0;
@@ -95,6 +99,11 @@ impl MigrationScreen {
 impl Screen for MigrationScreen {
     fn route(&self) -> Route {
         Route::Migration { key: self.key.clone() }
+    }
+
+    /// The queue screens' keys (`x` abort, `f` stage filter) over the list's.
+    fn mode(&self) -> Mode {
+        Mode::Jobs
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
@@ -218,7 +227,12 @@ impl Screen for MigrationScreen {
         for (name, p) in m.stages() {
             let short: String = name.chars().take(5).collect();
             l3.push(Span::styled(format!("{short:<5} "), theme.muted));
-            l3.extend(bar(p, 6, if p >= 100 { theme.success } else { theme.info }, theme.muted));
+            l3.extend(bar(
+                p,
+                6,
+                if p >= 100 { theme.success } else { theme.info },
+                theme.muted,
+            ));
             l3.push(Span::raw(" "));
         }
         f.render_widget(
@@ -230,7 +244,11 @@ impl Screen for MigrationScreen {
             inner,
         );
         let filter = self.stage.unwrap_or("all stages");
-        let follow = if self.scroll == 0 { "following" } else { "paused (End follows)" };
+        let follow = if self.scroll == 0 {
+            "following"
+        } else {
+            "paused (End follows)"
+        };
         let block = theme.block(true).title(theme.title_line(
             &format!("Log · {filter} · {follow}"),
             usize::from(log.width.saturating_sub(2)),

@@ -18,7 +18,7 @@ use widgets::Theme;
 use crate::action::Action;
 use crate::router::Route;
 use crate::screens::common::browse::tone_for;
-use crate::screens::{page_route, Ctx, Keys, Screen};
+use crate::screens::{page_route, Ctx, Keys, Mode, Screen};
 use crate::tasks::Msg;
 
 /// How often the queue reloads while shown.
@@ -75,6 +75,11 @@ impl QueueScreen {
 impl Screen for QueueScreen {
     fn route(&self) -> Route {
         page_route("migrations")
+    }
+
+    /// The queue screens' keys (`x` abort, `f` stage filter) over the list's.
+    fn mode(&self) -> Mode {
+        Mode::Jobs
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
@@ -181,7 +186,13 @@ impl Screen for QueueScreen {
         let top = self.selected.saturating_sub(fit - 1);
         let areas = Layout::vertical(vec![Constraint::Length(2); fit]).split(inner);
         let w = usize::from(inner.width);
-        for (i, (m, row)) in rows.iter().enumerate().skip(top).zip(areas.iter()).map(|((i, m), r)| (i, (m, r))) {
+        for (i, (m, row)) in rows
+            .iter()
+            .enumerate()
+            .skip(top)
+            .zip(areas.iter())
+            .map(|((i, m), r)| (i, (m, r)))
+        {
             let [head, stages] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(*row);
             let sel = i == self.selected;
             let tone = theme.tone(tone_for(&m.status));
@@ -197,7 +208,10 @@ impl Screen for QueueScreen {
             let route: String = route.chars().take(room).collect();
             let mut spans = vec![
                 Span::styled(marker, theme.accent),
-                Span::styled(format!("{} ", m.short_id()), if sel { theme.selection } else { theme.title }),
+                Span::styled(
+                    format!("{} ", m.short_id()),
+                    if sel { theme.selection } else { theme.title },
+                ),
                 Span::styled(format!("{route:<room$} "), theme.base),
                 Span::styled(format!("{:<10} ", m.status), tone),
             ];
@@ -207,7 +221,10 @@ impl Screen for QueueScreen {
             let mut st = vec![Span::raw("    ")];
             if let Some(e) = m.error.as_deref().filter(|_| m.status == "failed") {
                 st.push(Span::styled(
-                    widgets::text::sanitize(e).chars().take(w.saturating_sub(4)).collect::<String>(),
+                    widgets::text::sanitize(e)
+                        .chars()
+                        .take(w.saturating_sub(4))
+                        .collect::<String>(),
                     theme.error,
                 ));
             } else {
