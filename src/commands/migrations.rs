@@ -141,7 +141,7 @@ impl Record for Row {
             format!("{}%", m.progress),
             v.stages
                 .iter()
-                .map(|(s, p)| format!("{s}:{p}"))
+                .map(|s| format!("{}:{}", s.stage, s.percent))
                 .collect::<Vec<_>>()
                 .join(" "),
             m.attempts.to_string(),

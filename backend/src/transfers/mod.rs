@@ -116,9 +116,15 @@ impl Migration {
     /// Percent done per transfer stage, in order (e-mail … SSL), 0 when not begun.
     pub fn stages(&self) -> Vec<(&'static str, i64)> {
         let stored: BTreeMap<String, i64> = serde_json::from_str(&self.stage_progress).unwrap_or_default();
+        // Rows from before per-stage progress was kept: a success was every stage done.
+        let legacy = if stored.is_empty() && self.status == "success" {
+            100
+        } else {
+            0
+        };
         TRANSFER_STAGES
             .iter()
-            .map(|s| (*s, stored.get(*s).copied().unwrap_or(0).clamp(0, 100)))
+            .map(|s| (*s, stored.get(*s).copied().unwrap_or(legacy).clamp(0, 100)))
             .collect()
     }
 
