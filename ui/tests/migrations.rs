@@ -1,6 +1,6 @@
 //! Migrations (issue 13): the queue's progress bars per migration and stage, moving without
 //! a key press; one migration's log followed like `tail -f`, with the stage filter. 80×24.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::too_many_arguments)]
 
 mod common;
 
