@@ -385,4 +385,24 @@ mod tests {
             .contains("not available over ssh"));
         assert!(matches!(parse_request(Some("audit verify")), Ok(Request::Batch(_))));
     }
+
+    #[test]
+    fn migrations_verbs_over_ssh_read_passwords_from_stdin_only() {
+        for cmd in [
+            "migrations list -o csv",
+            "migrations show 1f6e66bf --log --stage dns",
+            "migrations watch 1f6e66bf -o jsonl",
+            "migrations abort 1f6e66bf",
+            "migrations retry 1f6e66bf --password-file -",
+            "migrations create --tenant t --source-host old.example.com --password-file - --account a1 --target whm-gru-01",
+        ] {
+            assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");
+        }
+        for cmd in [
+            "migrations retry 1f6e66bf --password-file /etc/shadow",
+            "migrations create --tenant t --source-host h --password-file /root/pw --account a1 --target s",
+        ] {
+            assert!(refused(cmd).0.contains("not available over ssh"), "{cmd}");
+        }
+    }
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::common::{fresh, new_tenant, operator, TestDb};
-use crate::lifecycle::{plan_input, wait_for};
+use crate::lifecycle::plan_input;
 
 const TOKEN: &str = "SANDBOXTOKEN0123456789";
 const SRC: &str = "whm-old-01";
@@ -179,8 +179,26 @@ impl World {
     }
 
     async fn until(&self, id: Uuid, what: &str, f: impl Fn(&Migration) -> bool) -> Migration {
-        wait_for(Duration::from_secs(60), what, || async { f(&self.get(id).await) }).await;
-        self.get(id).await
+        let start = std::time::Instant::now();
+        loop {
+            let m = self.get(id).await;
+            if f(&m) {
+                return m;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                let jobs: Vec<(String, String, Option<String>)> = self
+                    .t
+                    .db
+                    .fetch_all(
+                        "SELECT kind, status, last_error FROM jobs WHERE queue = 'transfers'",
+                        args![],
+                    )
+                    .await
+                    .unwrap();
+                panic!("timed out waiting for {what}: {m:?}\njobs: {jobs:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     fn calls(&self, server: &str, function: &str) -> u64 {
@@ -550,4 +568,68 @@ async fn validation_scope_and_permissions() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn batch_verbs_list_show_and_watch_through_the_binary() {
+    use crate::cli::{painel, stderr, stdout};
+    let w = world(10).await;
+    let m = w.create(&["joao01"]).await;
+    let r = w.worker("w1");
+    w.until(m.id, "the migration to end", Migration::is_finished).await;
+    r.stop().await;
+
+    let csv = painel(&w.t, &["-o", "csv", "migrations", "list"]);
+    assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    assert!(
+        text.starts_with("id,tenant,source,accounts,target,status,stage,progress,stages"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&m.id.to_string()) && text.contains("success") && text.contains("email:100"),
+        "{text}"
+    );
+
+    let show = painel(&w.t, &["-o", "json", "migrations", "show", &m.short_id()]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&show)).unwrap();
+    assert_eq!(json["status"], "success");
+    assert_eq!(json["accounts"], serde_json::json!(["joao01"]));
+    assert_eq!(
+        json["stages"][1],
+        serde_json::json!({"stage": "databases", "percent": 100})
+    );
+    assert_eq!(json["credentials_held"], false);
+
+    let log = painel(
+        &w.t,
+        &[
+            "-o",
+            "json",
+            "migrations",
+            "show",
+            &m.short_id(),
+            "--stage",
+            "databases",
+        ],
+    );
+    let lines: serde_json::Value = serde_json::from_str(&stdout(&log)).unwrap();
+    let lines = lines.as_array().unwrap();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l["stage"] == "databases"),
+        "{lines:?}"
+    );
+
+    // Not a terminal: JSON Lines, one per change; a finished migration prints once and ends.
+    let watch = painel(&w.t, &["migrations", "watch", &m.short_id()]);
+    assert_eq!(watch.status.code(), Some(0), "{}", stderr(&watch));
+    let out = stdout(&watch);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "success");
+    assert_eq!(first["progress"], 100);
+    assert!(first["log"].as_array().unwrap().len() > 5);
+
+    let missing = painel(&w.t, &["migrations", "abort", &m.short_id()]);
+    assert_ne!(missing.status.code(), Some(0), "a finished migration is not aborted");
 }

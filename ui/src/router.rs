@@ -58,6 +58,7 @@ pub const PAGES: &[Page] = &[
     page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
     page("services/new", "Order", "services", None).aka(&["order"]),
     page("migrations", "Queue", "migrations", Some("migrations")),
+    page("migrations/new", "New", "migrations", None).aka(&["migrate"]),
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
@@ -115,7 +116,7 @@ pub const SECTIONS: &[Section] = &[
         key: "migrations",
         title: "Migrations",
         aliases: &["mig"],
-        pages: &["migrations"],
+        pages: &["migrations", "migrations/new"],
     },
     Section {
         key: "billing",
@@ -486,6 +487,7 @@ impl Route {
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),
+            Route::Page(p) if p.path == "migrations/new" => Route::parse("migrations"),
             Route::Page(_) | Route::User { .. } => None,
         }
     }

@@ -253,3 +253,24 @@ async fn the_log_follows_like_tail_and_filters_by_stage() {
     assert!(text.contains("Log · email · following"), "{text}");
     assert!(!text.contains("MySQL"), "{text}");
 }
+
+#[tokio::test]
+async fn the_form_takes_a_migration_and_shows_the_services_field_errors() {
+    let s = seeded().await;
+    let mut app = app_on(&s.db, actor(), "migrations").await;
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert_eq!(app.route().path(), "migrations/new");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("New migration") && text.contains("Source host"), "{text}");
+    assert_snapshot!("migration_form_80x24", stable(&text));
+    // Nothing typed for the source: the service's validation names the field.
+    press(&mut app, KeyCode::Enter);
+    pump_until(&mut app, Duration::from_secs(10), |app| {
+        let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
+        !f.busy && f.form.error_of("source_host").is_some()
+    })
+    .await;
+    let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
+    assert_eq!(f.form.value("password"), "", "the password leaves the form once sent");
+}

@@ -67,7 +67,7 @@ pub const IDS: Target = Target {
 };
 
 pub(crate) const COLUMNS: &str = "x.id, x.tenant_id, t.slug AS tenant_slug, x.customer_id, x.source_host, \
-    x.source_user, x.auth_kind, x.accounts, x.target_server_id, s.name AS server_name, x.status, x.stage, x.progress, \
+    x.source_user, x.auth_kind, x.accounts, x.target_server_id, COALESCE(s.name, '') AS server_name, x.status, x.stage, x.progress, \
     x.stage_progress, x.error, x.transfer_session_id, x.step, x.attempts, x.abort_requested, \
     (x.credentials_enc IS NOT NULL) AS credentials_held, x.incident_id, x.started_at, x.finished_at, x.created_at, \
     x.updated_at";

@@ -116,15 +116,18 @@ impl Row {
     }
 }
 
+/// Read platform-wide: the target is usually a shared server, which a tenant's job cannot see
+/// under row-level security (like `hosting::provision`).
 async fn load(db: &Db, id: Uuid) -> Result<Option<Row>, ServiceError> {
-    db.fetch_optional(
-        "SELECT x.id, x.tenant_id, x.source_host, x.source_user, x.auth_kind, x.accounts, x.ssh_port, \
+    db.scoped(None)
+        .fetch_optional(
+            "SELECT x.id, x.tenant_id, x.source_host, x.source_user, x.auth_kind, x.accounts, x.ssh_port, \
          x.credentials_enc, x.target_server_id, s.name AS server_name, x.status, x.transfer_session_id, x.step, \
          x.enqueued, x.log_seen, x.attempts, x.tick, x.abort_requested \
          FROM migrations x JOIN servers s ON s.id = x.target_server_id WHERE x.id = $1",
-        args![id],
-    )
-    .await
+            args![id],
+        )
+        .await
 }
 
 fn transient(e: ServiceError) -> JobError {
@@ -221,7 +224,7 @@ async fn client(cx: &Ctx<'_>, row: &Row) -> Result<WhmClient, StepError> {
             "no master key loaded: cannot open server tokens".into(),
         ))
     })?;
-    connect::whm_client(cx.db, keys, row.target_server_id)
+    connect::whm_client(&cx.db.scoped(None), keys, row.target_server_id)
         .await
         .map_err(|e| StepError::Job(JobError::Permanent(e.to_string())))
 }

@@ -156,10 +156,13 @@ async fn tenant_of(db: &Db, actor: &Actor, key: Option<&str>) -> Result<Uuid, Se
 
 /// The destination: a WHM server with a URL, shared or dedicated to `tenant`, not in
 /// maintenance.
-async fn target_of(tx: &mut Tx, tenant: Uuid, key: &str) -> Result<(Uuid, String), ServiceError> {
+/// Read platform-wide: a tenant's view (row-level security) hides the shared servers it may
+/// still move accounts to.
+async fn target_of(db: &Db, tenant: Uuid, key: &str) -> Result<(Uuid, String), ServiceError> {
     let key = key.trim();
     let by_id = Uuid::parse_str(key).ok();
-    let row: Option<(Uuid, String, String, Option<String>, String)> = tx
+    let row: Option<(Uuid, String, String, Option<String>, String)> = db
+        .scoped(None)
         .fetch_optional(
             "SELECT id, name, kind, whm_url, status FROM servers WHERE (id = $1 OR name = $2) \
              AND (tenant_id IS NULL OR tenant_id = $3)",
@@ -209,8 +212,8 @@ pub async fn create(
     };
     let id = Uuid::now_v7();
     let sealed = seal(keys, id, &input.credentials.password)?;
+    let (server_id, server_name) = target_of(db, tenant, &input.target).await?;
     let mut tx = db.begin().await?;
-    let (server_id, server_name) = target_of(&mut tx, tenant, &input.target).await?;
     let busy: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM migrations WHERE tenant_id = $1 AND source_host = $2 AND target_server_id = $3 \

@@ -318,6 +318,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
     ("migrations", |_| Box::<migrations::queue::QueueScreen>::default()),
+    ("migrations/new", |_| {
+        Box::<migrations::create::MigrationForm>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -367,6 +370,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "servers/capacity" => Permission::ServersRead,
         "servers/create" => Permission::ServersManage,
         "services/new" => Permission::ServicesManage,
+        "migrations/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         "billing/credits" => Permission::BillingRead,

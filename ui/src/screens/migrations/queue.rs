@@ -90,10 +90,11 @@ impl Screen for QueueScreen {
         Keys::new()
             .with(&[Action::Up, Action::Down, Action::Open, Action::Refresh])
             .labelled(Action::CancelJob, "abort")
+            .labelled(Action::Create, "new migration")
     }
 
     fn needs(&self, a: &Action) -> Option<Permission> {
-        matches!(a, Action::CancelJob).then_some(Permission::ServicesManage)
+        matches!(a, Action::CancelJob | Action::Create).then_some(Permission::ServicesManage)
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
@@ -102,6 +103,7 @@ impl Screen for QueueScreen {
             Action::Refresh => self.reload(ctx),
             Action::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
             Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::Create => ctx.emit(Action::Goto("migrations/new".into())),
             Action::Open => {
                 if let Some(m) = self.current() {
                     ctx.emit(Action::Goto(format!("migrations/{}", m.id)));
@@ -176,7 +178,7 @@ impl Screen for QueueScreen {
         f.render_widget(block, area);
         if rows.is_empty() {
             f.render_widget(
-                Paragraph::new("No migrations yet (painel migrations create).").style(theme.muted),
+                Paragraph::new("No migrations yet: c starts one (or painel migrations create).").style(theme.muted),
                 inner,
             );
             return;
