@@ -44,6 +44,22 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             };
             crate::bench_provision::run(cfg, b).await
         }
+        BenchCmd::Migrations {
+            migrations,
+            accounts,
+            pace_ms,
+            poll_ms,
+            concurrency,
+        } => {
+            let b = crate::bench_migrations::MigrationsBench {
+                migrations,
+                accounts,
+                pace_ms,
+                poll_ms,
+                concurrency,
+            };
+            crate::bench_migrations::run(cfg, b).await
+        }
         BenchCmd::Webhooks {
             requests,
             concurrency,

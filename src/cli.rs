@@ -75,6 +75,9 @@ pub enum Command {
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
+    /// Account migrations from other cPanel servers (WHM Transfer Tool): list, show, create, abort, retry, watch.
+    #[command(subcommand)]
+    Migrations(crate::commands::migrations::MigrationsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),
@@ -832,6 +835,22 @@ pub enum BenchCmd {
         /// Injected into every WHM call, per run (e.g. 0,200).
         #[arg(long, value_delimiter = ',', default_value = "0")]
         latency_ms: Vec<u64>,
+    },
+    /// Concurrent migrations through the sandbox's Transfer Tool with the queue screen open:
+    /// its frame time and the database load while they run.
+    Migrations {
+        #[arg(long, default_value_t = 50)]
+        migrations: usize,
+        #[arg(long, default_value_t = 2)]
+        accounts: usize,
+        /// How long one stage of an account takes in the simulator.
+        #[arg(long, default_value_t = 300)]
+        pace_ms: u64,
+        /// How often a running session is polled.
+        #[arg(long, default_value_t = 1000)]
+        poll_ms: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
     },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {

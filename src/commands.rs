@@ -24,6 +24,7 @@ pub mod payments;
 pub mod pix;
 pub mod pricing;
 pub mod refunds;
+pub mod migrations;
 mod roles;
 pub mod servers;
 pub mod ssh_keys;
@@ -107,6 +108,7 @@ pub async fn dispatch_as(
         Command::Services(cmd) => hosting::services_cmd(cfg, db, actor, cmd, out).await,
         Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
+        Command::Migrations(cmd) => migrations::run(cfg, db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,

@@ -171,6 +171,9 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     };
     // Stripe, simulated: card payments, a refunded one and a dispute due soon.
     let stripe = crate::demo_stripe::start(&db, &keys).await?;
+    // A few migrations from a simulated legacy server, run live by the in-process worker.
+    let migrations = crate::demo_migrations::start(&db, &keys, &sandbox).await?;
+    tracing::info!(migrations, "demo migrations started");
     // Later runs (`painel tenants list`, `whoami`) act on the demo database, as the demo
     // admin, until another context is selected.
     crate::context::remember_and_select(cfg, crate::context::DEMO, &url)?;

@@ -71,7 +71,10 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
     for (name, init, _) in &inits {
         b = b.whm(name, init.clone());
     }
-    let sb = b.start().await.context("cannot start the demo's provider sandbox")?;
+    let sb = crate::demo_migrations::with_legacy(b)
+        .start()
+        .await
+        .context("cannot start the demo's provider sandbox")?;
     // A server the demo shows offline does not answer; one in maintenance answers 503; a
     // degraded one is slow.
     for (name, _, status) in &inits {

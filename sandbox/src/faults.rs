@@ -190,6 +190,15 @@ impl Faults {
             .collect()
     }
 
+    /// Like [`Self::decide`], but only a rule set for exactly `operation` counts (a stage of
+    /// a transfer is not a call: the wildcard of an unreachable server does not apply).
+    pub fn decide_own(&self, operation: &str) -> Option<FaultKind> {
+        if !lock(&self.rules).contains_key(operation) {
+            return None;
+        }
+        self.decide(operation)
+    }
+
     /// Whether a fault fires for this call of `operation`, and which.
     pub fn decide(&self, operation: &str) -> Option<FaultKind> {
         let mut rules = lock(&self.rules);

@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use control::{FaultRequest, ServerInfo};
 pub use faults::{FaultEntry, FaultKind, FaultSpec, ANY_OPERATION};
-pub use whm::{Account, AccountInit, Package, WhmInit, WhmLimits, WhmSnapshot};
+pub use whm::{source_password, Account, AccountInit, Package, WhmInit, WhmLimits, WhmSnapshot};
 
 /// An API token for `server` derived from the seed (32 upper-case hex digits, like WHM's): a
 /// restart with the same seed keeps the credentials a client was given.
@@ -117,6 +117,7 @@ pub struct SandboxBuilder {
     whm: Vec<(String, WhmInit)>,
     plain_http: bool,
     smtp: bool,
+    transfer_pace: Option<std::time::Duration>,
 }
 
 impl SandboxBuilder {
@@ -144,12 +145,21 @@ impl SandboxBuilder {
         self
     }
 
+    /// About how long one stage (e-mail, databases, files…) of an account in a WHM transfer
+    /// session takes (default [`whm::DEFAULT_PACE`]).
+    pub fn transfer_pace(mut self, pace: std::time::Duration) -> Self {
+        self.transfer_pace = Some(pace);
+        self
+    }
+
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         let tls = tls::self_signed()?;
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut whm = BTreeMap::new();
         let scheme = if self.plain_http { "http" } else { "https" };
+        let network = Arc::new(whm::transfer::Network::default());
+        let pace = self.transfer_pace.unwrap_or(whm::DEFAULT_PACE);
         for (name, init) in &self.whm {
             let valid = !name.is_empty()
                 && name.len() <= 63
@@ -163,11 +173,13 @@ impl SandboxBuilder {
                 return Err(SandboxError::InvalidInit(format!("two servers named {name}")));
             }
             let server = Arc::new(
-                whm::WhmServer::new(self.seed, name, init)
+                whm::WhmServer::new(self.seed, name, init, network.clone(), pace)
                     .map_err(|e| SandboxError::InvalidInit(format!("{name}: {e}")))?,
             );
             let listener = server::bind().await?;
-            let url = format!("{scheme}://127.0.0.1:{}", listener.local_addr()?.port());
+            let port = listener.local_addr()?.port();
+            network.add(name, port, &server);
+            let url = format!("{scheme}://127.0.0.1:{port}");
             let acceptor = (!self.plain_http).then(|| tls.acceptor.clone());
             tasks.push(server::spawn(
                 listener,
@@ -283,6 +295,12 @@ impl Sandbox {
 
     pub fn whm_packages(&self, name: &str) -> Option<Vec<Package>> {
         self.whm_state(name).map(|s| s.packages)
+    }
+
+    /// The password of `user` (`root` or an account) on simulated server `server`: what a
+    /// transfer session from it must be given.
+    pub fn source_password(&self, server: &str, user: &str) -> String {
+        whm::source_password(self.inner.seed, server, user)
     }
 
     /// Stops the simulators now (the same as dropping the handle).

@@ -92,6 +92,9 @@ pub enum SshCommand {
     /// Hosting servers: list, show, create, update, remove, test, metrics.
     #[command(subcommand)]
     Servers(ServersCmd),
+    /// Account migrations (WHM Transfer Tool); passwords on standard input (`-`).
+    #[command(subcommand)]
+    Migrations(crate::commands::migrations::MigrationsCmd),
     /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
     #[command(subcommand)]
     Services(crate::commands::hosting::ServicesCmd),
@@ -141,6 +144,7 @@ impl SshCommand {
             SshCommand::Users(c) => Command::Users(c),
             SshCommand::Roles(c) => Command::Roles(c),
             SshCommand::Servers(c) => Command::Servers(c),
+            SshCommand::Migrations(c) => Command::Migrations(c),
             SshCommand::Services(c) => Command::Services(c),
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
@@ -195,6 +199,20 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
             ..
         }) if f != "-" => Err((
             "--token-file is not available over ssh (it names files on the jump host); use --token-file - and send the token on standard input".into(),
+            exit::USAGE,
+        )),
+        Ok(SshCli {
+            command:
+                SshCommand::Migrations(
+                    crate::commands::migrations::MigrationsCmd::Create(crate::commands::migrations::CreateArgs {
+                        password_file: f,
+                        ..
+                    })
+                    | crate::commands::migrations::MigrationsCmd::Retry { password_file: f, .. },
+                ),
+            ..
+        }) if f != "-" => Err((
+            "--password-file is not available over ssh (it names files on the jump host); use --password-file - and send the password on standard input".into(),
             exit::USAGE,
         )),
         Ok(cli) => Ok(Request::Batch(Box::new(cli))),
@@ -399,5 +417,25 @@ mod tests {
             .0
             .contains("not available over ssh"));
         assert!(matches!(parse_request(Some("audit verify")), Ok(Request::Batch(_))));
+    }
+
+    #[test]
+    fn migrations_verbs_over_ssh_read_passwords_from_stdin_only() {
+        for cmd in [
+            "migrations list -o csv",
+            "migrations show 1f6e66bf --log --stage dns",
+            "migrations watch 1f6e66bf -o jsonl",
+            "migrations abort 1f6e66bf",
+            "migrations retry 1f6e66bf --password-file -",
+            "migrations create --tenant t --source-host old.example.com --password-file - --account a1 --target whm-gru-01",
+        ] {
+            assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");
+        }
+        for cmd in [
+            "migrations retry 1f6e66bf --password-file /etc/shadow",
+            "migrations create --tenant t --source-host h --password-file /root/pw --account a1 --target s",
+        ] {
+            assert!(refused(cmd).0.contains("not available over ssh"), "{cmd}");
+        }
     }
 }

@@ -45,6 +45,7 @@ mod tenant_filter;
 mod tenants;
 mod terminal;
 mod tmux;
+mod transfers;
 mod trust;
 mod verbs;
 mod whm_connect;

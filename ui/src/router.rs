@@ -58,6 +58,7 @@ pub const PAGES: &[Page] = &[
     page("services/jobs", "Jobs", "services", None).aka(&["jobs", "job"]),
     page("services/new", "Order", "services", None).aka(&["order"]),
     page("migrations", "Queue", "migrations", Some("migrations")),
+    page("migrations/new", "New", "migrations", None).aka(&["migrate"]),
     page("billing/invoices", "Invoices", "billing", Some("invoices")),
     page("billing/payments", "Payments", "billing", Some("payments")),
     page("billing/disputes", "Disputes", "billing", Some("disputes")),
@@ -118,7 +119,7 @@ pub const SECTIONS: &[Section] = &[
         key: "migrations",
         title: "Migrations",
         aliases: &["mig"],
-        pages: &["migrations"],
+        pages: &["migrations", "migrations/new"],
     },
     Section {
         key: "billing",
@@ -341,6 +342,8 @@ pub enum Route {
     Customer { key: String, tab: CustomerTab },
     /// `services/<id or unique prefix>`: one hosting service, live.
     Service { key: String },
+    /// `migrations/<id, prefix or short id>`: one migration, its log followed live.
+    Migration { key: String },
     /// `users/<id>`: one account ("go to" a user).
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
@@ -426,6 +429,12 @@ impl Route {
             };
             return Some(Route::Customer { key, tab });
         }
+        if let Some(key) = path
+            .strip_prefix("migrations/")
+            .filter(|k| !k.is_empty() && !k.contains('/'))
+        {
+            return Some(Route::Migration { key: key.to_owned() });
+        }
         if let Some(key) = path.strip_prefix("services/") {
             if !key.is_empty() && !key.contains('/') {
                 return Some(Route::Service { key: key.to_owned() });
@@ -455,6 +464,7 @@ impl Route {
             Route::Tenant { key, tab } => format!("tenants/{key}/{}", tab.key()),
             Route::Customer { key, tab } => format!("customers/{key}/{}", tab.key()),
             Route::Service { key } => format!("services/{key}"),
+            Route::Migration { key } => format!("migrations/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
             Route::Invoice { key } => format!("billing/invoices/{key}"),
@@ -470,6 +480,7 @@ impl Route {
             Route::Tenant { .. } => "tenants",
             Route::Customer { .. } => "customers",
             Route::Service { .. } => "services",
+            Route::Migration { .. } => "migrations",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
             Route::Invoice { .. } => "billing",
@@ -499,6 +510,7 @@ impl Route {
                 out.push("Services".to_owned());
                 out.push(key.chars().take(8).collect());
             }
+            Route::Migration { key } => out.push(key.chars().take(8).collect()),
             Route::User { id } => {
                 out.push("User".to_owned());
                 out.push(id.to_string().chars().take(8).collect());
@@ -536,6 +548,7 @@ impl Route {
             Route::Tenant { .. } => Route::parse("tenants"),
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
+            Route::Migration { .. } => Route::parse("migrations"),
             Route::Server { .. } => Route::parse("servers"),
             Route::Invoice { .. } => Route::parse("billing/invoices"),
             Route::InvoicePix { .. } => Route::parse("billing/invoices"),
@@ -544,6 +557,7 @@ impl Route {
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),
+            Route::Page(p) if p.path == "migrations/new" => Route::parse("migrations"),
             Route::Page(_) | Route::User { .. } => None,
         }
     }

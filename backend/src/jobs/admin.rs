@@ -218,6 +218,7 @@ pub fn has_handler(kind: &str) -> bool {
         || crate::hosting::KINDS.contains(&kind.trim())
         || crate::billing::dunning::KINDS.contains(&kind.trim())
         || crate::billing::stripe::KINDS.contains(&kind.trim())
+        || crate::transfers::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
@@ -228,6 +229,7 @@ pub fn known_kinds() -> Vec<String> {
         .chain(crate::hosting::KINDS)
         .chain(crate::billing::dunning::KINDS)
         .chain(crate::billing::stripe::KINDS)
+        .chain(crate::transfers::KINDS)
         .map(str::to_owned)
         .collect();
     k.sort_unstable();

@@ -26,6 +26,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("lines", "password_enc"),
     ("integrations", "secret_enc"),
     ("integrations", "webhook_secret_enc"),
+    ("migrations", "credentials_enc"),
 ];
 
 const BATCH: i64 = 500;

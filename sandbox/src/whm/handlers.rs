@@ -35,7 +35,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn ok(data: Option<Value>) -> Self {
+    pub(crate) fn ok(data: Option<Value>) -> Self {
         Self {
             ok: true,
             reason: "OK".into(),

@@ -3,6 +3,7 @@
 
 mod handlers;
 mod state;
+pub(crate) mod transfer;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use axum::{Extension, Router};
 use serde_json::{json, Value};
 
 pub use state::{Account, AccountInit, Package, WhmLimits, WhmSnapshot};
+pub use transfer::{source_password, DEFAULT_PACE, STAGES};
 
 use crate::faults::{lock, FaultKind, Faults};
 use crate::server::ConnKill;
@@ -80,6 +82,12 @@ pub(crate) struct WhmServer {
     token: String,
     pub state: Mutex<WhmState>,
     pub faults: Faults,
+    seed: u64,
+    /// The other servers, for transfers from them.
+    network: Arc<transfer::Network>,
+    transfers: Mutex<transfer::Sessions>,
+    /// About how long one stage of a transferred account takes.
+    transfer_pace: Duration,
 }
 
 /// A call that is never answered is given up on by the server after this long, so a hung
@@ -87,7 +95,13 @@ pub(crate) struct WhmServer {
 const HANG_FOR: Duration = Duration::from_secs(600);
 
 impl WhmServer {
-    pub fn new(seed: u64, name: &str, init: &WhmInit) -> Result<Self, String> {
+    pub fn new(
+        seed: u64,
+        name: &str,
+        init: &WhmInit,
+        network: Arc<transfer::Network>,
+        transfer_pace: Duration,
+    ) -> Result<Self, String> {
         let mut st = WhmState::new(seed, name, &init.api_user, &init.ip, &init.version, init.limits);
         if let Some(mb) = init.system_disk_mb {
             st.set_system_disk_mb(mb);
@@ -106,6 +120,10 @@ impl WhmServer {
             token: init.token.clone(),
             state: Mutex::new(st),
             faults: Faults::new(seed, name),
+            seed,
+            network,
+            transfers: Mutex::new(transfer::Sessions::default()),
+            transfer_pace,
         })
     }
 
@@ -134,7 +152,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
@@ -212,6 +230,9 @@ async fn call(
 
 /// Runs the function against the state and renders its envelope.
 fn answer(s: &WhmServer, function: &str, params: &Params, api1: bool) -> Response {
+    if let Some(o) = transfer::dispatch(s, function, params) {
+        return render(function, o, api1);
+    }
     let outcome = {
         let mut st = lock(&s.state);
         handlers::dispatch(&mut st, function, params, unix_now())

@@ -331,6 +331,10 @@ const SCREENS: &[(&str, Make)] = &[
     ("billing/disputes", |_| {
         Box::<billing::disputes::DisputesScreen>::default()
     }),
+    ("migrations", |_| Box::<migrations::queue::QueueScreen>::default()),
+    ("migrations/new", |_| {
+        Box::<migrations::create::MigrationForm>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -340,6 +344,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Customer { key, tab } => Box::new(customers::detail::CustomerScreen::new(key.clone(), *tab)),
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
+        Route::Migration { key } => Box::new(migrations::detail::MigrationScreen::new(key.clone())),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
         Route::Invoice { key } => Box::new(billing::invoice::InvoiceScreen::new(key.clone())),
         Route::InvoicePix { key } => Box::new(billing::pix::PixScreen::new(key.clone())),
@@ -383,6 +388,7 @@ pub fn page_permission(path: &str) -> Option<Permission> {
         "servers/capacity" => Permission::ServersRead,
         "servers/create" => Permission::ServersManage,
         "services/new" => Permission::ServicesManage,
+        "migrations/new" => Permission::ServicesManage,
         "services/provisioning" | "services/jobs" => Permission::JobsRead,
         "settings/api-keys" => Permission::ApikeysRead,
         "billing/credits" | "billing/renewals" | "billing/prices" | "billing/coupons" => Permission::BillingRead,
@@ -398,6 +404,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Customer { .. } => Some(Permission::CustomersRead),
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
+        Route::Migration { .. } => Some(Permission::MigrationsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
         Route::Invoice { .. } => Some(Permission::BillingRead),
         Route::InvoicePix { .. } => Some(Permission::BillingRead),

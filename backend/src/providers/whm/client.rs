@@ -346,6 +346,20 @@ impl WhmClient {
         Ok(a.data)
     }
 
+    /// One call for the other files of this client: `slow` gives it the long budget,
+    /// `extra_secret` is scrubbed from every text that comes back.
+    pub(super) async fn call_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        command: &str,
+        params: &[(&str, String)],
+        slow: bool,
+        extra_secret: Option<&str>,
+    ) -> Result<Answer<T>, WhmError> {
+        let timeout = if slow { self.slow_timeout() } else { self.timeout };
+        self.call(method, command, params, timeout, extra_secret).await
+    }
+
     fn slow_timeout(&self) -> Duration {
         self.timeout.saturating_mul(SLOW_CALL_FACTOR)
     }

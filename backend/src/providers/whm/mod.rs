@@ -9,6 +9,7 @@ use std::time::Duration;
 mod client;
 mod error;
 mod tls;
+mod transfer;
 mod wire;
 
 #[cfg(test)]
@@ -20,6 +21,9 @@ pub use error::{MalformedKind, TransportKind, WhmError};
 pub(crate) use tls::client_config;
 pub(crate) use tls::client_config as tls_config;
 pub use tls::{cert_sha256, parse_sha256_hex, TlsPolicy};
+pub use transfer::{
+    CreatedSession, NewTransferSession, SessionState, TransferAuth, TransferItem, MASTER_ERROR_LOG, MASTER_LOG,
+};
 pub use wire::{
     Account, AccountBandwidth, Answer, Bandwidth, CreatedAccount, DiskUsage, Limit, LoadAverage, Output, Package,
 };

@@ -409,7 +409,7 @@ fn de_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(de_opt_text(d)?.unwrap_or_default())
 }
 
-fn de_opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn de_opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Null => None,
         Value::String(s) => Some(s),

@@ -1,5 +1,11 @@
-//! Migrations: the queue (a browse view); status, stage and progress stay on narrow
-//! terminals, the source and target shrink.
+//! Migrations: the live queue (`queue`, progress bars per migration and stage) and one
+//! migration with its log followed live (`detail`), and the form of a new one (`create`). The browse view's columns below serve
+//! the generic table of the same rows (status, stage and progress stay on narrow terminals,
+//! the source and target shrink).
+
+pub mod create;
+pub mod detail;
+pub mod queue;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

@@ -5,5 +5,7 @@
 mod faults;
 mod fixtures;
 mod sandbox;
+mod sandbox_transfer;
 mod server;
 mod tls;
+mod transfer;

@@ -1,0 +1,276 @@
+//! Migrations (issue 13): the queue's progress bars per migration and stage, moving without
+//! a key press; one migration's log followed like `tail -f`, with the stage filter. 80×24.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::too_many_arguments)]
+
+mod common;
+
+use std::time::Duration;
+
+use backend::hosting::servers::{self, NewServer};
+use backend::{args, tenants, Db};
+use common::*;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use painel_ui::screens::migrations::detail::MigrationScreen;
+use painel_ui::screens::migrations::queue::QueueScreen;
+use uuid::Uuid;
+
+struct Seeded {
+    db: Db,
+    _dir: tempfile::TempDir,
+    running: Uuid,
+}
+
+async fn insert(
+    db: &Db,
+    tenant: Uuid,
+    server: Uuid,
+    n: u128,
+    status: &str,
+    progress: i64,
+    stages: &str,
+    error: Option<&str>,
+) -> Uuid {
+    let id = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + n);
+    db.execute(
+        "INSERT INTO migrations (id, tenant_id, source_host, source_user, target_server_id, status, stage, progress, \
+         error, auth_kind, accounts, step, stage_progress, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'root', $4, $5, 'files', $6, $7, 'root', $8, 'monitor', $9, $10, $10)",
+        args![
+            id,
+            tenant,
+            format!("old{n}.example.com.br"),
+            server,
+            status,
+            progress,
+            error,
+            r#"["joao01","maria02"]"#,
+            stages,
+            format!("2026-12-0{n}T10:00:00Z")
+        ],
+    )
+    .await
+    .unwrap();
+    id
+}
+
+async fn log(db: &Db, tenant: Uuid, m: Uuid, stage: &str, level: &str, msg: &str, second: u32) {
+    db.execute(
+        "INSERT INTO migration_logs (id, tenant_id, migration_id, stage, level, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![Uuid::now_v7(), tenant, m, stage, level, msg, format!("2026-12-06T10:00:{second:02}Z")],
+    )
+    .await
+    .unwrap();
+}
+
+async fn seeded() -> Seeded {
+    let (db, dir) = db_with(1).await;
+    let a = actor();
+    let tenant = tenants::list(&db, &a, &Default::default()).await.unwrap().items[0].id;
+    let server = servers::create(
+        &db,
+        &a,
+        None,
+        NewServer {
+            name: "whm-gru-02".into(),
+            hostname: "whm-gru-02.painel.example".into(),
+            ip: "203.0.113.9".into(),
+            region: "gru".into(),
+            whm_url: "https://whm-gru-02.painel.example:2087".into(),
+            ..NewServer::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let running = insert(
+        &db,
+        tenant,
+        server,
+        3,
+        "running",
+        44,
+        r#"{"email":100,"databases":50,"files":0}"#,
+        None,
+    )
+    .await;
+    insert(
+        &db,
+        tenant,
+        server,
+        2,
+        "success",
+        100,
+        r#"{"email":100,"databases":100,"files":100,"dns":100,"ssl":100}"#,
+        None,
+    )
+    .await;
+    insert(
+        &db,
+        tenant,
+        server,
+        1,
+        "failed",
+        27,
+        r#"{"email":100}"#,
+        Some("maria02: databases failed (critical): MySQL dump is corrupt"),
+    )
+    .await;
+    let lines = [
+        ("credentials", "info", "credentials accepted by old3.example.com.br"),
+        ("session", "info", "enqueued account joao01 (AccountRemoteRoot)"),
+        (
+            "email",
+            "info",
+            "joao01: Copying e-mail accounts, forwarders and filters …",
+        ),
+        ("email", "info", "joao01: email done."),
+        ("databases", "info", "joao01: Dumping and copying MySQL databases …"),
+        ("databases", "warn", "joao01: \u{1b}[31mslow dump\u{1b}[0m retrying"),
+    ];
+    for (i, (stage, level, msg)) in lines.iter().enumerate() {
+        log(&db, tenant, running, stage, level, msg, i as u32).await;
+    }
+    Seeded { db, _dir: dir, running }
+}
+
+fn clock_masked(text: &str) -> String {
+    let re = regex_lite(text);
+    stable(&re)
+}
+
+/// `HH:MM:SS` → `##:##:##` (the log's times are the machine's local time).
+fn regex_lite(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c.len() {
+        let is_time = i + 8 <= c.len()
+            && (0..8).all(|k| {
+                if k == 2 || k == 5 {
+                    c[i + k] == ':'
+                } else {
+                    c[i + k].is_ascii_digit()
+                }
+            });
+        if is_time {
+            out.push_str("##:##:##");
+            i += 8;
+        } else {
+            out.push(c[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_queue_shows_bars_per_migration_and_stage_and_moves_by_itself() {
+    let s = seeded().await;
+    let mut app = app_on(&s.db, actor(), "migrations").await;
+    let q: &QueueScreen = app.screen_as().expect("queue screen");
+    assert_eq!(q.rows.as_ref().unwrap().len(), 3);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("1 running, 3 in all"), "{text}");
+    assert!(text.contains("old3.example.com.br → whm-gru-02"), "{text}");
+    assert!(text.contains("email ██████ datab ███░░░ files ░░░░░░"), "{text}");
+    assert!(text.contains("MySQL dump is corrupt"), "{text}");
+    let first = text.lines().position(|l| l.contains("running")).unwrap();
+    let done = text.lines().position(|l| l.contains("success")).unwrap();
+    assert!(first < done, "active migrations first:\n{text}");
+    assert_snapshot!("migrations_queue_80x24", stable(&text));
+
+    // The job moves the row; the screen follows on its own (no key pressed).
+    s.db.execute(
+        "UPDATE migrations SET progress = 81, stage_progress = $2 WHERE id = $1",
+        args![s.running, r#"{"email":100,"databases":100,"files":100,"dns":50}"#],
+    )
+    .await
+    .unwrap();
+    pump_until(&mut app, Duration::from_secs(10), |app| {
+        let q: &QueueScreen = app.screen_as().unwrap();
+        q.rows.as_ref().unwrap().iter().any(|m| m.progress == 81)
+    })
+    .await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(" 81%"), "{text}");
+
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), format!("migrations/{}", s.running));
+}
+
+#[tokio::test]
+async fn the_log_follows_like_tail_and_filters_by_stage() {
+    let s = seeded().await;
+    let mut app = app_on(&s.db, actor(), &format!("migrations/{}", s.running)).await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("Log · all stages · following"), "{text}");
+    assert!(text.contains("credentials accepted by old3.example.com.br"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape sequences from the source are not printed"
+    );
+    assert_snapshot!("migration_log_80x24", clock_masked(&text));
+
+    // A new line arrives: it shows without a key press, at the bottom.
+    let tenant: Uuid =
+        s.db.scalar("SELECT tenant_id FROM migrations WHERE id = $1", args![s.running])
+            .await
+            .unwrap();
+    log(
+        &s.db,
+        tenant,
+        s.running,
+        "files",
+        "info",
+        "joao01: Copying the home directory …",
+        40,
+    )
+    .await;
+    pump_until(&mut app, Duration::from_secs(10), |app| {
+        let d: &MigrationScreen = app.screen_as().unwrap();
+        d.lines.iter().any(|l| l.message.contains("home directory"))
+    })
+    .await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    let last = text.lines().rfind(|l| l.contains("joao01")).unwrap();
+    assert!(last.contains("home directory"), "the newest line is last:\n{text}");
+
+    // `f` steps through the stages: credentials, session, email…
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('f'));
+    }
+    pump_until(&mut app, Duration::from_secs(10), |app| {
+        let d: &MigrationScreen = app.screen_as().unwrap();
+        d.stage == Some("email") && !d.lines.is_empty()
+    })
+    .await;
+    let d: &MigrationScreen = app.screen_as().unwrap();
+    assert!(d.lines.iter().all(|l| l.stage == "email"), "{:?}", d.lines);
+    assert_eq!(d.lines.len(), 2);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("Log · email · following"), "{text}");
+    assert!(!text.contains("MySQL"), "{text}");
+}
+
+#[tokio::test]
+async fn the_form_takes_a_migration_and_shows_the_services_field_errors() {
+    let s = seeded().await;
+    let mut app = app_on(&s.db, actor(), "migrations").await;
+    ch(&mut app, 'c');
+    app.settle().await;
+    assert_eq!(app.route().path(), "migrations/new");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("New migration") && text.contains("Source host"), "{text}");
+    assert_snapshot!("migration_form_80x24", stable(&text));
+    // Nothing typed for the source: the service's validation names the field.
+    press(&mut app, KeyCode::Enter);
+    pump_until(&mut app, Duration::from_secs(10), |app| {
+        let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
+        !f.busy && f.form.error_of("source_host").is_some()
+    })
+    .await;
+    let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
+    assert_eq!(f.form.value("password"), "", "the password leaves the form once sent");
+}
