@@ -1,4 +1,5 @@
 //! Clients of the external APIs, one folder per API with the same shape each time: the client,
 //! its wire types and its error classification (docs/adr/0018). Only jobs call them.
 
+pub mod cloudflare;
 pub mod whm;

@@ -17,6 +17,7 @@ mod tests;
 pub(crate) use client::check_base_url;
 pub use client::{CreateAccount, PackageSpec, SearchField, WhmClient, MAX_BODY_BYTES};
 pub use error::{MalformedKind, TransportKind, WhmError};
+pub(crate) use tls::client_config;
 pub use tls::{cert_sha256, parse_sha256_hex, TlsPolicy};
 pub use wire::{
     Account, AccountBandwidth, Answer, Bandwidth, CreatedAccount, DiskUsage, Limit, LoadAverage, Output, Package,
