@@ -13,7 +13,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cloudflare;
 mod control;
+pub mod dns;
 mod faults;
 mod rng;
 mod server;
@@ -55,6 +57,11 @@ pub enum SandboxError {
     InvalidInit(String),
 }
 
+pub(crate) struct CfEntry {
+    pub server: Arc<cloudflare::CfServer>,
+    pub url: String,
+}
+
 pub(crate) struct WhmEntry {
     pub server: Arc<whm::WhmServer>,
     pub url: String,
@@ -65,6 +72,7 @@ pub(crate) struct Inner {
     pub seed: u64,
     pub fingerprint: String,
     pub whm: BTreeMap<String, WhmEntry>,
+    pub cloudflare: Option<CfEntry>,
 }
 
 impl Inner {
@@ -78,6 +86,13 @@ impl Inner {
                 api_user: e.server.api_user().to_owned(),
                 token: e.server.token().to_owned(),
             })
+            .chain(self.cloudflare.iter().map(|e| ServerInfo {
+                name: cloudflare::SERVER_NAME.into(),
+                kind: "cloudflare".into(),
+                url: format!("{}/client/v4", e.url),
+                api_user: e.server.account_id(),
+                token: e.server.token().to_owned(),
+            }))
             .collect()
     }
 
@@ -85,6 +100,10 @@ impl Inner {
         spec.validate()?;
         if operation.is_empty() {
             return Err(SandboxError::InvalidFault("no operation (use * for all)".into()));
+        }
+        if let Some(cf) = self.cloudflare.as_ref().filter(|_| server == cloudflare::SERVER_NAME) {
+            cf.server.faults.set(operation, spec);
+            return Ok(());
         }
         let e = self
             .whm
@@ -98,10 +117,17 @@ impl Inner {
         for e in self.whm.values() {
             e.server.faults.clear();
         }
+        if let Some(cf) = &self.cloudflare {
+            cf.server.faults.clear();
+        }
     }
 
     pub fn faults(&self) -> Vec<FaultEntry> {
-        self.whm.values().flat_map(|e| e.server.faults.list()).collect()
+        self.whm
+            .values()
+            .flat_map(|e| e.server.faults.list())
+            .chain(self.cloudflare.iter().flat_map(|e| e.server.faults.list()))
+            .collect()
     }
 }
 
@@ -111,6 +137,8 @@ pub struct SandboxBuilder {
     seed: u64,
     whm: Vec<(String, WhmInit)>,
     plain_http: bool,
+    cloudflare: Option<cloudflare::CloudflareInit>,
+    dns: bool,
 }
 
 impl SandboxBuilder {
@@ -122,6 +150,19 @@ impl SandboxBuilder {
     /// A simulated WHM server named `name` (lowercase letters, digits and `-`).
     pub fn whm(mut self, name: &str, init: WhmInit) -> Self {
         self.whm.push((name.to_owned(), init));
+        self
+    }
+
+    /// The Cloudflare API simulator (docs/adr/0031), under `/client/v4`.
+    pub fn cloudflare(mut self, init: cloudflare::CloudflareInit) -> Self {
+        self.cloudflare = Some(init);
+        self
+    }
+
+    /// A loopback DNS server (UDP, ephemeral port) answering NS/A for the sandbox's table;
+    /// with Cloudflare on, activation checks consult it.
+    pub fn dns(mut self, yes: bool) -> Self {
+        self.dns = yes;
         self
     }
 
@@ -164,16 +205,40 @@ impl SandboxBuilder {
             ));
             whm.insert(name.clone(), WhmEntry { server, url });
         }
+        let dns = match self.dns {
+            true => Some(dns::DnsServer::start(dns::DnsTable::default()).await?),
+            false => None,
+        };
+        let mut cf = None;
+        if let Some(init) = &self.cloudflare {
+            let server = Arc::new(cloudflare::CfServer::new(
+                self.seed,
+                init,
+                dns.as_ref().map(|d| d.table().clone()),
+            ));
+            let listener = server::bind().await?;
+            let url = format!("{scheme}://127.0.0.1:{}", listener.local_addr()?.port());
+            let acceptor = (!self.plain_http).then(|| tls.acceptor.clone());
+            tasks.push(server::spawn(
+                listener,
+                cloudflare::router(server.clone()),
+                acceptor,
+                rx.clone(),
+            ));
+            cf = Some(CfEntry { server, url });
+        }
         let inner = Arc::new(Inner {
             seed: self.seed,
             fingerprint: tls.fingerprint.clone(),
             whm,
+            cloudflare: cf,
         });
         let listener = server::bind().await?;
         let control_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         tasks.push(server::spawn(listener, control::router(inner.clone()), None, rx));
         Ok(Sandbox {
             inner,
+            dns,
             control_url,
             cert_der: tls.cert_der,
             shutdown,
@@ -185,6 +250,7 @@ impl SandboxBuilder {
 /// A running sandbox; dropping it stops every simulator and closes their connections.
 pub struct Sandbox {
     inner: Arc<Inner>,
+    dns: Option<dns::DnsServer>,
     control_url: String,
     cert_der: Vec<u8>,
     shutdown: watch::Sender<bool>,
@@ -260,6 +326,39 @@ impl Sandbox {
 
     pub fn whm_packages(&self, name: &str) -> Option<Vec<Package>> {
         self.whm_state(name).map(|s| s.packages)
+    }
+
+    /// The Cloudflare API base URL (`…/client/v4`), when the simulator runs.
+    pub fn cloudflare_url(&self) -> Option<String> {
+        self.inner.cloudflare.as_ref().map(|e| format!("{}/client/v4", e.url))
+    }
+
+    /// The Cloudflare simulator's zones (with their records) as they stand.
+    pub fn cloudflare_zones(&self) -> Vec<cloudflare::SimZone> {
+        self.inner
+            .cloudflare
+            .as_ref()
+            .map(|e| e.server.zones())
+            .unwrap_or_default()
+    }
+
+    /// Calls per operation the Cloudflare simulator answered (faults included).
+    pub fn cloudflare_calls(&self) -> BTreeMap<String, u64> {
+        self.inner
+            .cloudflare
+            .as_ref()
+            .map(|e| e.server.calls())
+            .unwrap_or_default()
+    }
+
+    /// The loopback DNS server's address, when it runs.
+    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+        self.dns.as_ref().map(|d| d.addr())
+    }
+
+    /// The DNS server's table (change delegations while it runs).
+    pub fn dns_table(&self) -> Option<dns::DnsTable> {
+        self.dns.as_ref().map(|d| d.table().clone())
     }
 
     /// Stops the simulators now (the same as dropping the handle).
