@@ -34,6 +34,7 @@ pub enum Permission {
     BillingRead,
     MigrationsRead,
     DnsRead,
+    DnsManage,
     AuditRead,
     IncidentsRead,
     SettingsRead,
@@ -71,6 +72,7 @@ impl Permission {
             Permission::BillingRead => "billing:read",
             Permission::MigrationsRead => "migrations:read",
             Permission::DnsRead => "dns:read",
+            Permission::DnsManage => "dns:manage",
             Permission::AuditRead => "audit:read",
             Permission::IncidentsRead => "incidents:read",
             Permission::SettingsRead => "settings:read",
@@ -100,7 +102,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 33] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -119,6 +121,7 @@ impl Permission {
         Permission::BillingRead,
         Permission::MigrationsRead,
         Permission::DnsRead,
+        Permission::DnsManage,
         Permission::AuditRead,
         Permission::IncidentsRead,
         Permission::SettingsRead,

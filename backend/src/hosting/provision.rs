@@ -285,8 +285,8 @@ async fn activate(db: &Db, job: &Job, s: &Row, user: &str, how: &str, acct: &Acc
         "service.activate",
         json!({ "how": how, "username": user, "package": acct.plan }),
     )
-    .await
-    .map(|_| ())
+    .await?;
+    crate::dns::jobs::on_service_active(db, job, s.id, s.tenant_id).await
 }
 
 /// The account on the server, which the operation needs to exist.

@@ -26,6 +26,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("lines", "password_enc"),
     ("integrations", "secret_enc"),
     ("integrations", "webhook_secret_enc"),
+    ("dns_providers", "api_token_enc"),
 ];
 
 const BATCH: i64 = 500;
