@@ -153,7 +153,7 @@ impl SandboxBuilder {
         self
     }
 
-    /// The Cloudflare API simulator (docs/adr/0031), under `/client/v4`.
+    /// The Cloudflare API simulator (docs/adr/0031), under `/client/v4`, over plain HTTP.
     pub fn cloudflare(mut self, init: cloudflare::CloudflareInit) -> Self {
         self.cloudflare = Some(init);
         self
@@ -217,12 +217,13 @@ impl SandboxBuilder {
                 dns.as_ref().map(|d| d.table().clone()),
             ));
             let listener = server::bind().await?;
-            let url = format!("{scheme}://127.0.0.1:{}", listener.local_addr()?.port());
-            let acceptor = (!self.plain_http).then(|| tls.acceptor.clone());
+            // Plain HTTP on loopback always: the client takes http:// only for loopback hosts
+            // and otherwise verifies the public PKI, which a self-signed sandbox cannot pass.
+            let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
             tasks.push(server::spawn(
                 listener,
                 cloudflare::router(server.clone()),
-                acceptor,
+                None,
                 rx.clone(),
             ));
             cf = Some(CfEntry { server, url });

@@ -17,6 +17,7 @@ mod customer_changes;
 mod customers;
 mod demo;
 mod demo_sandbox;
+mod dns;
 mod identity;
 mod jobs;
 mod keymap;
