@@ -18,6 +18,7 @@ mod customers;
 mod demo;
 mod demo_sandbox;
 mod dns;
+mod dns_python;
 mod identity;
 mod jobs;
 mod keymap;
