@@ -75,6 +75,9 @@ pub enum Command {
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
+    /// DNS at Cloudflare: zones, records, nameserver verification, failures (through jobs).
+    #[command(subcommand)]
+    Dns(crate::commands::dns::DnsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),
