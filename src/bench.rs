@@ -49,6 +49,7 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             concurrency,
             writers,
         } => crate::bench_webhooks::run(cfg, requests, concurrency, writers).await,
+        BenchCmd::NsVerify { domains, cycles } => crate::bench_ns::run(cfg, domains, cycles).await,
         BenchCmd::JobsWorker { concurrency, prefetch } => {
             crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }

@@ -818,6 +818,15 @@ pub enum BenchCmd {
         #[arg(long, value_delimiter = ',', default_value = "0")]
         latency_ms: Vec<u64>,
     },
+    /// Nameserver verification cycles over many pending domains against the sandbox's
+    /// loopback DNS server: time per cycle.
+    NsVerify {
+        #[arg(long, default_value_t = 10_000)]
+        domains: usize,
+        /// Cycles with nothing delegated before the one where a tenth is.
+        #[arg(long, default_value_t = 3)]
+        cycles: usize,
+    },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {
         #[arg(long, default_value_t = 100_000)]

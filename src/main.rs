@@ -5,6 +5,7 @@ mod authorized_keys;
 mod bench;
 mod bench_find;
 mod bench_jobs;
+mod bench_ns;
 mod bench_provision;
 mod bench_webhooks;
 mod cli;
