@@ -339,6 +339,8 @@ pub enum Route {
     User { id: uuid::Uuid },
     /// `servers/<name or id>[/<tab>]`.
     Server { key: String, tab: ServerTab },
+    /// `dns-ssl/zones/<name>`: one DNS zone and its records.
+    Zone { name: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -371,6 +373,11 @@ impl Route {
         }
         if let Some(p) = page_by_alias(path) {
             return Some(Route::Page(p));
+        }
+        if let Some(name) = path.strip_prefix("dns-ssl/zones/") {
+            if !name.is_empty() && !name.contains('/') {
+                return Some(Route::Zone { name: name.to_owned() });
+            }
         }
         if let Some(rest) = path.strip_prefix("servers/") {
             let mut parts = rest.splitn(2, '/');
@@ -416,6 +423,7 @@ impl Route {
             Route::Service { key } => format!("services/{key}"),
             Route::User { id } => format!("users/{id}"),
             Route::Server { key, tab } => format!("servers/{key}/{}", tab.key()),
+            Route::Zone { name } => format!("dns-ssl/zones/{name}"),
         }
     }
 
@@ -427,6 +435,7 @@ impl Route {
             Route::Service { .. } => "services",
             Route::User { .. } => "settings",
             Route::Server { .. } => "servers",
+            Route::Zone { .. } => "dns-ssl",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -459,6 +468,10 @@ impl Route {
                 out.push(key.clone());
                 out.push(tab.title().to_owned());
             }
+            Route::Zone { name } => {
+                out.push("Zones".to_owned());
+                out.push(name.clone());
+            }
         }
         out
     }
@@ -471,6 +484,7 @@ impl Route {
             Route::Customer { .. } => Route::parse("customers"),
             Route::Service { .. } => Route::parse("services/list"),
             Route::Server { .. } => Route::parse("servers"),
+            Route::Zone { .. } => Route::parse("dns-ssl/zones"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),

@@ -317,6 +317,8 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("dns-ssl/zones", |_| Box::<dns_ssl::zones::ZonesScreen>::default()),
+    ("dns-ssl/failures", |_| Box::<dns_ssl::failures::FailuresScreen>::default()),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -327,6 +329,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::Service { key } => Box::new(services::service::ServiceScreen::new(key.clone())),
         Route::User { id } => Box::new(settings::user::UserScreen::new(*id)),
         Route::Server { key, tab } => Box::new(servers::detail::ServerScreen::new(key.clone(), *tab)),
+        Route::Zone { name } => Box::new(dns_ssl::zone::ZoneScreen::new(name.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -381,6 +384,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::Service { .. } => Some(Permission::ServicesRead),
         Route::User { .. } => Some(Permission::TenantsRead),
         Route::Server { .. } => Some(Permission::ServersRead),
+        Route::Zone { .. } => Some(Permission::DnsRead),
     }
 }
 
