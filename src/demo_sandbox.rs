@@ -66,7 +66,13 @@ fn status_label(s: &str) -> &'static str {
 /// Starts the simulators for the seeded database and points its servers at them.
 pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
     let world = backend::seed::sandbox_world(db).await?;
-    let mut b = Sandbox::builder().seed(DEMO_SEED);
+    let mut b = Sandbox::builder()
+        .seed(DEMO_SEED)
+        .cloudflare(sandbox::cloudflare::CloudflareInit::new(
+            crate::demo_dns::ACCOUNT,
+            &sandbox::token_for(DEMO_SEED, "cloudflare"),
+        ))
+        .dns(true);
     let inits = inits(&world);
     for (name, init, _) in &inits {
         b = b.whm(name, init.clone());
@@ -100,5 +106,6 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
         })
         .collect();
     backend::seed::point_servers_at(db, keys, &targets).await?;
+    crate::demo_dns::setup(db, keys, &sb).await?;
     Ok(sb)
 }

@@ -13,6 +13,7 @@ mod commands;
 mod config;
 mod context;
 mod demo;
+mod demo_dns;
 mod demo_sandbox;
 mod doctor;
 mod output;

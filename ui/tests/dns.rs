@@ -96,7 +96,10 @@ async fn zones_list_and_a_zone_with_validated_editing_at_80x24() {
     let list: &ZonesScreen = app.screen_as().expect("zones screen");
     assert_eq!(list.rows().len(), 3);
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("verified") && text.contains("stalled") && text.contains("waiting NS"), "{text}");
+    assert!(
+        text.contains("verified") && text.contains("stalled") && text.contains("waiting NS"),
+        "{text}"
+    );
     assert_snapshot!("dns_zones_80x24", stable(&text));
 
     // The list is by name: ativo, loja, parado.
@@ -105,7 +108,10 @@ async fn zones_list_and_a_zone_with_validated_editing_at_80x24() {
     app.settle().await;
     assert_eq!(app.route().path(), "dns-ssl/zones/loja.com.br");
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("ada.ns.cloudflare.com") && text.contains("mail.loja.com.br"), "{text}");
+    assert!(
+        text.contains("ada.ns.cloudflare.com") && text.contains("mail.loja.com.br"),
+        "{text}"
+    );
     assert_snapshot!("dns_zone_80x24", stable(&text));
 
     // An invalid A record: refused by the service layer, its field error under the input.
@@ -114,7 +120,11 @@ async fn zones_list_and_a_zone_with_validated_editing_at_80x24() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let zone: &ZoneScreen = app.screen_as().expect("zone screen");
-    assert!(zone.problem.as_deref().is_some_and(|p| p.starts_with("content:")), "{:?}", zone.problem);
+    assert!(
+        zone.problem.as_deref().is_some_and(|p| p.starts_with("content:")),
+        "{:?}",
+        zone.problem
+    );
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("must be an IPv4 address"), "{text}");
     assert_snapshot!("dns_zone_invalid_80x24", stable(&text));
@@ -128,9 +138,15 @@ async fn zones_list_and_a_zone_with_validated_editing_at_80x24() {
     app.settle().await;
     let zone: &ZoneScreen = app.screen_as().expect("zone screen");
     assert!(zone.editing.is_none(), "{:?}", zone.problem);
-    assert!(zone.records.iter().any(|r| r.name == "blog.loja.com.br" && r.sync_status == "pending"));
+    assert!(zone
+        .records
+        .iter()
+        .any(|r| r.name == "blog.loja.com.br" && r.sync_status == "pending"));
     let queued: i64 = db
-        .scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'dns.zone.sync' AND status = 'queued'", args![])
+        .scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'dns.zone.sync' AND status = 'queued'",
+            args![],
+        )
         .await
         .unwrap();
     assert_eq!(queued, 3, "one sync per zone, however many changes");
@@ -143,7 +159,10 @@ async fn failures_update_without_a_key_press() {
     let f: &FailuresScreen = app.screen_as().expect("failures screen");
     assert_eq!(f.rows.as_ref().map(Vec::len), Some(1));
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("parado.com.br") && text.contains("verification"), "{text}");
+    assert!(
+        text.contains("parado.com.br") && text.contains("verification"),
+        "{text}"
+    );
     assert_snapshot!("dns_failures_80x24", stable(&text));
 
     // Cloudflare refuses a record meanwhile: the feed shows it on its own.

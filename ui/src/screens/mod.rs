@@ -318,7 +318,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
     ("dns-ssl/zones", |_| Box::<dns_ssl::zones::ZonesScreen>::default()),
-    ("dns-ssl/failures", |_| Box::<dns_ssl::failures::FailuresScreen>::default()),
+    ("dns-ssl/failures", |_| {
+        Box::<dns_ssl::failures::FailuresScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.

@@ -59,7 +59,9 @@ impl ZoneScreen {
 
     fn reload(&mut self, ctx: &mut Ctx) {
         let name = self.name.clone();
-        ctx.load("zone", move |env| async move { Loaded(zones::get(&env.db, &env.actor, &name).await) });
+        ctx.load("zone", move |env| async move {
+            Loaded(zones::get(&env.db, &env.actor, &name).await)
+        });
     }
 
     fn selected(&self) -> Option<&Record> {
@@ -142,7 +144,9 @@ fn problem_text(e: &ServiceError) -> String {
 
 impl Screen for ZoneScreen {
     fn route(&self) -> Route {
-        Route::Zone { name: self.name.clone() }
+        Route::Zone {
+            name: self.name.clone(),
+        }
     }
 
     fn mode(&self) -> Mode {
@@ -266,7 +270,10 @@ impl Screen for ZoneScreen {
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(z) = &self.zone else {
-            let msg = self.error.clone().unwrap_or_else(|| format!("Loading zone {}…", self.name));
+            let msg = self
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("Loading zone {}…", self.name));
             return crate::screens::notice(f, area, "DNS zone", &msg, theme.muted, theme);
         };
         let input_h = if self.editing.is_some() { 4 } else { 0 };

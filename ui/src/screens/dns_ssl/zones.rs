@@ -35,7 +35,9 @@ pub fn verification_tone(v: &str) -> Tone {
 
 impl ZonesScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
-        ctx.load("zones", |env| async move { Loaded(zones::list(&env.db, &env.actor, None, 2000).await) });
+        ctx.load("zones", |env| async move {
+            Loaded(zones::list(&env.db, &env.actor, None, 2000).await)
+        });
     }
 
     pub fn rows(&self) -> &[Zone] {
