@@ -23,24 +23,13 @@ pub const EVERY: Duration = Duration::from_secs(3);
 
 struct Loaded(Result<Vec<Failure>, ServiceError>);
 
+#[derive(Default)]
 pub struct FailuresScreen {
     pub rows: Option<Vec<Failure>>,
     pub error: Option<String>,
     pub state: TableState,
     last: Option<Instant>,
     loading: bool,
-}
-
-impl Default for FailuresScreen {
-    fn default() -> Self {
-        FailuresScreen {
-            rows: None,
-            error: None,
-            state: TableState::default(),
-            last: None,
-            loading: false,
-        }
-    }
 }
 
 impl FailuresScreen {
