@@ -226,8 +226,30 @@ async fn mark_record(
     .map(|_| ())
 }
 
-/// Pushes the zone's records that are not in sync; returns (pushed, failed).
+/// Pushes the zone's records that are not in sync; returns (pushed, failed). A change
+/// committed while this job runs finds the job's unique key taken and no new job: so the
+/// pass repeats while it finds changes it has not pushed yet.
 async fn push_records(db: &Db, c: &CloudflareClient, zone_ext: &str, z: &ZoneRow) -> Result<(usize, usize), JobError> {
+    let (mut pushed, mut failed) = (0, 0);
+    let mut seen: Vec<(Uuid, String)> = Vec::new();
+    for _ in 0..5 {
+        let (p, f, done) = push_pass(db, c, zone_ext, z, &mut seen).await?;
+        pushed += p;
+        failed += f;
+        if done {
+            break;
+        }
+    }
+    Ok((pushed, failed))
+}
+
+async fn push_pass(
+    db: &Db,
+    c: &CloudflareClient,
+    zone_ext: &str,
+    z: &ZoneRow,
+    seen: &mut Vec<(Uuid, String)>,
+) -> Result<(usize, usize, bool), JobError> {
     let local: Vec<LocalRecord> = db
         .fetch_all(
             "SELECT id, record_type, name, content, ttl, priority, proxied, external_id, sync_status \
@@ -236,9 +258,21 @@ async fn push_records(db: &Db, c: &CloudflareClient, zone_ext: &str, z: &ZoneRow
         )
         .await
         .map_err(db_err)?;
+    // A record in error was tried in this job already (or before): left for the operator.
+    let local: Vec<LocalRecord> = local
+        .into_iter()
+        .filter(|r| {
+            r.sync_status != "error" && !seen.contains(&(r.id, format!("{}|{}|{}", r.sync_status, r.content, r.ttl)))
+        })
+        .collect();
     if local.is_empty() {
-        return Ok((0, 0));
+        return Ok((0, 0, true));
     }
+    seen.extend(
+        local
+            .iter()
+            .map(|r| (r.id, format!("{}|{}|{}", r.sync_status, r.content, r.ttl))),
+    );
     let remote = c.list_records(zone_ext, None, None).await.map_err(JobError::from)?;
     let (mut pushed, mut failed) = (0, 0);
     for r in &local {
@@ -278,7 +312,7 @@ async fn push_records(db: &Db, c: &CloudflareClient, zone_ext: &str, z: &ZoneRow
             }
         }
     }
-    Ok((pushed, failed))
+    Ok((pushed, failed, false))
 }
 
 async fn record_sync(
