@@ -70,6 +70,7 @@ pub async fn run(cfg: &Config, cmd: BenchCmd) -> Result<()> {
             interval_ms,
             concurrency,
         } => crate::bench_paid::run(cfg, services, interval_ms, concurrency).await,
+        BenchCmd::NsVerify { domains, cycles } => crate::bench_ns::run(cfg, domains, cycles).await,
         BenchCmd::JobsWorker { concurrency, prefetch } => {
             crate::bench_jobs::worker_process(cfg, concurrency, prefetch).await
         }

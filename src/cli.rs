@@ -78,6 +78,9 @@ pub enum Command {
     /// Account migrations from other cPanel servers (WHM Transfer Tool): list, show, create, abort, retry, watch.
     #[command(subcommand)]
     Migrations(crate::commands::migrations::MigrationsCmd),
+    /// DNS at Cloudflare: zones, records, nameserver verification, failures (through jobs).
+    #[command(subcommand)]
+    Dns(crate::commands::dns::DnsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),
@@ -851,6 +854,15 @@ pub enum BenchCmd {
         poll_ms: u64,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+    },
+    /// Nameserver verification cycles over many pending domains against the sandbox's
+    /// loopback DNS server: time per cycle.
+    NsVerify {
+        #[arg(long, default_value_t = 10_000)]
+        domains: usize,
+        /// Cycles with nothing delegated before the one where a tenth is.
+        #[arg(long, default_value_t = 3)]
+        cycles: usize,
     },
     /// `painel find`'s first page over many customers, for every kind of term.
     Find {

@@ -17,6 +17,7 @@ mod apikeys;
 pub mod auth;
 pub mod billing;
 pub mod dunning;
+pub mod dns;
 pub mod hosting;
 mod jobs;
 pub mod keys;
@@ -109,6 +110,7 @@ pub async fn dispatch_as(
         Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Migrations(cmd) => migrations::run(cfg, db, actor, cmd, out).await,
+        Command::Dns(cmd) => dns::dispatch(cfg, db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,

@@ -66,7 +66,14 @@ fn status_label(s: &str) -> &'static str {
 /// Starts the simulators for the seeded database and points its servers at them.
 pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
     let world = backend::seed::sandbox_world(db).await?;
-    let mut b = Sandbox::builder().seed(DEMO_SEED).smtp(true);
+    let mut b = Sandbox::builder()
+        .seed(DEMO_SEED)
+        .smtp(true)
+        .cloudflare(sandbox::cloudflare::CloudflareInit::new(
+            crate::demo_dns::ACCOUNT,
+            &sandbox::token_for(DEMO_SEED, "cloudflare"),
+        ))
+        .dns(true);
     let inits = inits(&world);
     for (name, init, _) in &inits {
         b = b.whm(name, init.clone());
@@ -113,5 +120,6 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
         };
         backend::billing::dunning::mail::set_smtp(db, &backend::Actor::system("demo-sandbox"), &smtp).await?;
     }
+    crate::demo_dns::setup(db, keys, &sb).await?;
     Ok(sb)
 }

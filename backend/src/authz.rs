@@ -34,6 +34,7 @@ pub enum Permission {
     BillingRead,
     MigrationsRead,
     DnsRead,
+    DnsManage,
     AuditRead,
     IncidentsRead,
     SettingsRead,
@@ -76,6 +77,7 @@ impl Permission {
             Permission::BillingRead => "billing:read",
             Permission::MigrationsRead => "migrations:read",
             Permission::DnsRead => "dns:read",
+            Permission::DnsManage => "dns:manage",
             Permission::AuditRead => "audit:read",
             Permission::IncidentsRead => "incidents:read",
             Permission::SettingsRead => "settings:read",
@@ -110,7 +112,7 @@ impl Permission {
 
     /// The catalogue: every permission, in a stable order (what `ensure_catalogue` seeds).
     /// A new variant must be listed here, or no stored role can ever hold it.
-    pub const ALL: [Permission; 37] = [
+    pub const ALL: [Permission; 38] = [
         Permission::TenantsRead,
         Permission::TenantsCreate,
         Permission::TenantsUpdate,
@@ -129,6 +131,7 @@ impl Permission {
         Permission::BillingRead,
         Permission::MigrationsRead,
         Permission::DnsRead,
+        Permission::DnsManage,
         Permission::AuditRead,
         Permission::IncidentsRead,
         Permission::SettingsRead,

@@ -12,6 +12,7 @@ pub mod bus;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
+pub mod dns;
 pub mod error;
 pub mod find;
 pub mod hosting;

@@ -13,7 +13,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cloudflare;
 mod control;
+pub mod dns;
 mod faults;
 pub mod mercadopago;
 pub mod pagseguro;
@@ -59,6 +61,11 @@ pub enum SandboxError {
     InvalidInit(String),
 }
 
+pub(crate) struct CfEntry {
+    pub server: Arc<cloudflare::CfServer>,
+    pub url: String,
+}
+
 pub(crate) struct WhmEntry {
     pub server: Arc<whm::WhmServer>,
     pub url: String,
@@ -70,6 +77,7 @@ pub(crate) struct Inner {
     pub fingerprint: String,
     pub whm: BTreeMap<String, WhmEntry>,
     pub smtp: Option<Arc<smtp::SmtpSink>>,
+    pub cloudflare: Option<CfEntry>,
 }
 
 impl Inner {
@@ -83,6 +91,13 @@ impl Inner {
                 api_user: e.server.api_user().to_owned(),
                 token: e.server.token().to_owned(),
             })
+            .chain(self.cloudflare.iter().map(|e| ServerInfo {
+                name: cloudflare::SERVER_NAME.into(),
+                kind: "cloudflare".into(),
+                url: format!("{}/client/v4", e.url),
+                api_user: e.server.account_id(),
+                token: e.server.token().to_owned(),
+            }))
             .collect()
     }
 
@@ -90,6 +105,10 @@ impl Inner {
         spec.validate()?;
         if operation.is_empty() {
             return Err(SandboxError::InvalidFault("no operation (use * for all)".into()));
+        }
+        if let Some(cf) = self.cloudflare.as_ref().filter(|_| server == cloudflare::SERVER_NAME) {
+            cf.server.faults.set(operation, spec);
+            return Ok(());
         }
         let e = self
             .whm
@@ -103,10 +122,17 @@ impl Inner {
         for e in self.whm.values() {
             e.server.faults.clear();
         }
+        if let Some(cf) = &self.cloudflare {
+            cf.server.faults.clear();
+        }
     }
 
     pub fn faults(&self) -> Vec<FaultEntry> {
-        self.whm.values().flat_map(|e| e.server.faults.list()).collect()
+        self.whm
+            .values()
+            .flat_map(|e| e.server.faults.list())
+            .chain(self.cloudflare.iter().flat_map(|e| e.server.faults.list()))
+            .collect()
     }
 }
 
@@ -118,6 +144,8 @@ pub struct SandboxBuilder {
     plain_http: bool,
     smtp: bool,
     transfer_pace: Option<std::time::Duration>,
+    cloudflare: Option<cloudflare::CloudflareInit>,
+    dns: bool,
 }
 
 impl SandboxBuilder {
@@ -136,6 +164,19 @@ impl SandboxBuilder {
     /// control API's `GET /smtp/messages`.
     pub fn smtp(mut self, yes: bool) -> Self {
         self.smtp = yes;
+        self
+    }
+
+    /// The Cloudflare API simulator (docs/adr/0031), under `/client/v4`, over plain HTTP.
+    pub fn cloudflare(mut self, init: cloudflare::CloudflareInit) -> Self {
+        self.cloudflare = Some(init);
+        self
+    }
+
+    /// A loopback DNS server (UDP, ephemeral port) answering NS/A for the sandbox's table;
+    /// with Cloudflare on, activation checks consult it.
+    pub fn dns(mut self, yes: bool) -> Self {
+        self.dns = yes;
         self
     }
 
@@ -193,17 +234,42 @@ impl SandboxBuilder {
             true => Some(Arc::new(smtp::SmtpSink::start().await?)),
             false => None,
         };
+        let dns = match self.dns {
+            true => Some(dns::DnsServer::start(dns::DnsTable::default()).await?),
+            false => None,
+        };
+        let mut cf = None;
+        if let Some(init) = &self.cloudflare {
+            let server = Arc::new(cloudflare::CfServer::new(
+                self.seed,
+                init,
+                dns.as_ref().map(|d| d.table().clone()),
+            ));
+            let listener = server::bind().await?;
+            // Plain HTTP on loopback always: the client takes http:// only for loopback hosts
+            // and otherwise verifies the public PKI, which a self-signed sandbox cannot pass.
+            let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+            tasks.push(server::spawn(
+                listener,
+                cloudflare::router(server.clone()),
+                None,
+                rx.clone(),
+            ));
+            cf = Some(CfEntry { server, url });
+        }
         let inner = Arc::new(Inner {
             seed: self.seed,
             fingerprint: tls.fingerprint.clone(),
             whm,
             smtp,
+            cloudflare: cf,
         });
         let listener = server::bind().await?;
         let control_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         tasks.push(server::spawn(listener, control::router(inner.clone()), None, rx));
         Ok(Sandbox {
             inner,
+            dns,
             control_url,
             cert_der: tls.cert_der,
             shutdown,
@@ -215,6 +281,7 @@ impl SandboxBuilder {
 /// A running sandbox; dropping it stops every simulator and closes their connections.
 pub struct Sandbox {
     inner: Arc<Inner>,
+    dns: Option<dns::DnsServer>,
     control_url: String,
     cert_der: Vec<u8>,
     shutdown: watch::Sender<bool>,
@@ -301,6 +368,39 @@ impl Sandbox {
     /// transfer session from it must be given.
     pub fn source_password(&self, server: &str, user: &str) -> String {
         whm::source_password(self.inner.seed, server, user)
+    }
+
+    /// The Cloudflare API base URL (`…/client/v4`), when the simulator runs.
+    pub fn cloudflare_url(&self) -> Option<String> {
+        self.inner.cloudflare.as_ref().map(|e| format!("{}/client/v4", e.url))
+    }
+
+    /// The Cloudflare simulator's zones (with their records) as they stand.
+    pub fn cloudflare_zones(&self) -> Vec<cloudflare::SimZone> {
+        self.inner
+            .cloudflare
+            .as_ref()
+            .map(|e| e.server.zones())
+            .unwrap_or_default()
+    }
+
+    /// Calls per operation the Cloudflare simulator answered (faults included).
+    pub fn cloudflare_calls(&self) -> BTreeMap<String, u64> {
+        self.inner
+            .cloudflare
+            .as_ref()
+            .map(|e| e.server.calls())
+            .unwrap_or_default()
+    }
+
+    /// The loopback DNS server's address, when it runs.
+    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+        self.dns.as_ref().map(|d| d.addr())
+    }
+
+    /// The DNS server's table (change delegations while it runs).
+    pub fn dns_table(&self) -> Option<dns::DnsTable> {
+        self.dns.as_ref().map(|d| d.table().clone())
     }
 
     /// Stops the simulators now (the same as dropping the handle).

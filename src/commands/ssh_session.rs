@@ -125,6 +125,9 @@ pub enum SshCommand {
     /// Chargebacks, by evidence deadline.
     #[command(subcommand)]
     Disputes(crate::commands::refunds::DisputesCmd),
+    /// DNS: zones, records, nameserver verification, failures.
+    #[command(subcommand)]
+    Dns(crate::commands::dns::DnsCmd),
     /// Find tenants, customers, services, invoices, jobs and users by name or (short) id.
     Find(crate::cli::FindArgs),
     /// Who this key acts as.
@@ -155,6 +158,7 @@ impl SshCommand {
             SshCommand::Prices(c) => Command::Prices(c),
             SshCommand::Coupons(c) => Command::Coupons(c),
             SshCommand::Disputes(c) => Command::Disputes(c),
+            SshCommand::Dns(c) => Command::Dns(c),
             SshCommand::Find(a) => Command::Find(a),
             SshCommand::Whoami => return None,
         })
@@ -213,6 +217,13 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
             ..
         }) if f != "-" => Err((
             "--password-file is not available over ssh (it names files on the jump host); use --password-file - and send the password on standard input".into(),
+            exit::USAGE,
+        )),
+        Ok(SshCli {
+            command: SshCommand::Dns(crate::commands::dns::DnsCmd::Provider(crate::commands::dns::ProviderCmd::Set { token_file: Some(f), .. })),
+            ..
+        }) if f != "-" => Err((
+            "--token-file is not available over ssh (it names files on the jump host); use --token-file - and send the token on standard input".into(),
             exit::USAGE,
         )),
         Ok(cli) => Ok(Request::Batch(Box::new(cli))),
@@ -437,5 +448,25 @@ mod tests {
         ] {
             assert!(refused(cmd).0.contains("not available over ssh"), "{cmd}");
         }
+    }
+
+    #[test]
+    fn dns_verbs_over_ssh() {
+        for ok in [
+            "dns zones list -o json",
+            "dns zones show loja.com.br",
+            "dns zones create loja.com.br --tenant loja",
+            "dns records add loja.com.br MX @ mail.loja.com.br --priority 10",
+            "dns records edit loja.com.br 0a1b2c3d --content 203.0.113.20",
+            "dns records rm loja.com.br 0a1b2c3d",
+            "dns verify loja.com.br",
+            "dns failures -o csv",
+            "dns provider set --account-id abc --token-file -",
+        ] {
+            assert!(matches!(parse_request(Some(ok)), Ok(Request::Batch(_))), "{ok}");
+        }
+        assert!(refused("dns provider set --account-id abc --token-file /etc/shadow")
+            .0
+            .contains("not available over ssh"));
     }
 }

@@ -161,6 +161,47 @@ async fn demo_servers_are_simulated_and_agree_with_the_seed() {
         .unwrap();
     assert_eq!(audited, 7);
 
+    // DNS (docs/adr/0031): one verification completes against the sandbox's DNS server once
+    // the demo "customer" delegates the domain; the other stalls into the failure feed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let states: Vec<(String, String, Option<String>, String)> =
+            t.db.fetch_all(
+                "SELECT d.name, d.status, CAST(d.ns_stalled_at AS TEXT), z.status FROM domains d \
+                 JOIN dns_zones z ON z.domain_id = d.id WHERE d.name IN ('verifica-demo.com.br', 'parado-demo.com.br') \
+                 ORDER BY d.name",
+                args![],
+            )
+            .await
+            .unwrap();
+        let done = states.len() == 2
+            && states[0].0 == "parado-demo.com.br"
+            && states[0].1 == "pending"
+            && states[0].2.is_some()
+            && states[1].1 == "active"
+            && states[1].3 == "active";
+        if done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "demo DNS never settled: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let pushed: i64 =
+        t.db.scalar(
+            "SELECT COUNT(*) FROM dns_records r JOIN dns_zones z ON z.id = r.zone_id \
+             WHERE z.name = 'verifica-demo.com.br' AND r.sync_status = 'synced'",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed, 4,
+        "the verified zone's records reached the Cloudflare simulator"
+    );
+
     let record = data.path().join("sandbox.json");
     assert!(record.exists(), "painel sandbox fault can reach the demo's sandbox");
     let term = Command::new("kill")

@@ -18,6 +18,8 @@ mod customers;
 mod demo;
 mod demo_sandbox;
 mod dunning;
+mod dns;
+mod dns_python;
 mod identity;
 mod jobs;
 mod keymap;

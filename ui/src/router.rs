@@ -356,6 +356,8 @@ pub enum Route {
     Dispute { key: String },
     /// `billing/payments/<id or short id>/refund`: the refund dialog of a payment.
     Refund { payment: String },
+    /// `dns-ssl/zones/<name>`: one DNS zone and its records.
+    Zone { name: String },
 }
 
 pub fn section(key: &str) -> Option<&'static Section> {
@@ -409,6 +411,11 @@ impl Route {
                 return Some(Route::Refund {
                     payment: key.to_owned(),
                 });
+            }
+        }
+        if let Some(name) = path.strip_prefix("dns-ssl/zones/") {
+            if !name.is_empty() && !name.contains('/') {
+                return Some(Route::Zone { name: name.to_owned() });
             }
         }
         if let Some(rest) = path.strip_prefix("servers/") {
@@ -471,6 +478,7 @@ impl Route {
             Route::InvoicePix { key } => format!("billing/invoices/{key}/pix"),
             Route::Dispute { key } => format!("billing/disputes/{key}"),
             Route::Refund { payment } => format!("billing/payments/{payment}/refund"),
+            Route::Zone { name } => format!("dns-ssl/zones/{name}"),
         }
     }
 
@@ -486,6 +494,7 @@ impl Route {
             Route::Invoice { .. } => "billing",
             Route::InvoicePix { .. } => "billing",
             Route::Dispute { .. } | Route::Refund { .. } => "billing",
+            Route::Zone { .. } => "dns-ssl",
         };
         section(key).unwrap_or(&SECTIONS[0])
     }
@@ -537,6 +546,10 @@ impl Route {
                 out.push(payment.chars().take(8).collect());
                 out.push("Refund".to_owned());
             }
+            Route::Zone { name } => {
+                out.push("Zones".to_owned());
+                out.push(name.clone());
+            }
         }
         out
     }
@@ -554,6 +567,7 @@ impl Route {
             Route::InvoicePix { .. } => Route::parse("billing/invoices"),
             Route::Dispute { .. } => Route::parse("billing/disputes"),
             Route::Refund { .. } => Route::parse("billing/payments"),
+            Route::Zone { .. } => Route::parse("dns-ssl/zones"),
             Route::Page(p) if p.path == "tenants/create" => Route::parse("tenants"),
             Route::Page(p) if p.path == "servers/create" => Route::parse("servers"),
             Route::Page(p) if p.path == "services/new" => Route::parse("services/list"),

@@ -285,8 +285,13 @@ async fn activate(db: &Db, job: &Job, s: &Row, user: &str, how: &str, acct: &Acc
         "service.activate",
         json!({ "how": how, "username": user, "package": acct.plan }),
     )
-    .await
-    .map(|_| ())
+    .await?;
+    // The zone and records follow through their own job (docs/adr/0031); not being able to
+    // enqueue it must not fail the hosting account that now exists.
+    if let Err(e) = crate::dns::jobs::on_service_active(db, job, s.id, s.tenant_id).await {
+        tracing::warn!(service = %s.id, error = e.message(), "cannot enqueue dns.service.setup");
+    }
+    Ok(())
 }
 
 /// The account on the server, which the operation needs to exist.

@@ -219,6 +219,7 @@ pub fn has_handler(kind: &str) -> bool {
         || crate::billing::dunning::KINDS.contains(&kind.trim())
         || crate::billing::stripe::KINDS.contains(&kind.trim())
         || crate::transfers::KINDS.contains(&kind.trim())
+        || crate::dns::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
@@ -230,6 +231,7 @@ pub fn known_kinds() -> Vec<String> {
         .chain(crate::billing::dunning::KINDS)
         .chain(crate::billing::stripe::KINDS)
         .chain(crate::transfers::KINDS)
+        .chain(crate::dns::KINDS)
         .map(str::to_owned)
         .collect();
     k.sort_unstable();

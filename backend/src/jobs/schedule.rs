@@ -90,6 +90,14 @@ pub fn defaults() -> Vec<NewSchedule> {
             kind: crate::billing::dunning::RENEWALS.into(),
             payload: json!({}),
         },
+        // Pending domains' nameservers resolved every 5 minutes (docs/adr/0031).
+        NewSchedule {
+            name: "dns.verify".into(),
+            cron: "*/5 * * * *".into(),
+            queue: crate::dns::jobs::QUEUE.into(),
+            kind: crate::dns::jobs::VERIFY.into(),
+            payload: json!({}),
+        },
         // Raw server metrics older than 48 h folded into hourly points.
         NewSchedule {
             name: "servers.retention".into(),

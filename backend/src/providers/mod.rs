@@ -5,4 +5,5 @@ mod http;
 pub mod mercadopago;
 pub mod pagseguro;
 pub mod stripe;
+pub mod cloudflare;
 pub mod whm;

@@ -27,6 +27,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("integrations", "secret_enc"),
     ("integrations", "webhook_secret_enc"),
     ("migrations", "credentials_enc"),
+    ("dns_providers", "api_token_enc"),
 ];
 
 const BATCH: i64 = 500;

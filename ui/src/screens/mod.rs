@@ -335,6 +335,10 @@ const SCREENS: &[(&str, Make)] = &[
     ("migrations/new", |_| {
         Box::<migrations::create::MigrationForm>::default()
     }),
+    ("dns-ssl/zones", |_| Box::<dns_ssl::zones::ZonesScreen>::default()),
+    ("dns-ssl/failures", |_| {
+        Box::<dns_ssl::failures::FailuresScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.
@@ -350,6 +354,7 @@ pub fn for_route(route: &Route, theme: &Theme) -> Box<dyn Screen> {
         Route::InvoicePix { key } => Box::new(billing::pix::PixScreen::new(key.clone())),
         Route::Dispute { key } => Box::new(billing::disputes::DisputeScreen::new(key.clone())),
         Route::Refund { payment } => Box::new(billing::refund::RefundScreen::new(payment.clone())),
+        Route::Zone { name } => Box::new(dns_ssl::zone::ZoneScreen::new(name.clone())),
         Route::Page(p) => match SCREENS.iter().find(|(path, _)| *path == p.path) {
             Some((_, make)) => make(p),
             None => Box::new(common::browse::BrowseScreen::new(p)),
@@ -410,6 +415,7 @@ pub fn route_permission(route: &Route) -> Option<Permission> {
         Route::InvoicePix { .. } => Some(Permission::BillingRead),
         Route::Dispute { .. } => Some(Permission::BillingRead),
         Route::Refund { .. } => Some(Permission::PaymentsRefund),
+        Route::Zone { .. } => Some(Permission::DnsRead),
     }
 }
 

@@ -1,5 +1,10 @@
-//! DNS & SSL: zones, certificates and failing records (browse views); status and expiry
-//! stay on narrow terminals, names and errors shrink.
+//! DNS & SSL: the zones list, one zone's records (editing), the live failures feed
+//! (docs/adr/0031); certificates stay a browse view here (status and expiry stay on narrow
+//! terminals, names and errors shrink).
+
+pub mod failures;
+pub mod zone;
+pub mod zones;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 

@@ -1,0 +1,63 @@
+//! The DNS failure feed (docs/adr/0031): what needs a person — records Cloudflare refused,
+//! zones in error, verifications stalled past the threshold. The `dns-ssl/failures` screen
+//! lists these together with the certificate failures `crate::ssl::failures()` returns (the
+//! ssl branch); both use [`Failure`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::args;
+use crate::authz::{require, Permission};
+use crate::db::Db;
+use crate::error::ServiceError;
+
+/// One row of the failures screen.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Failure {
+    /// `dns` or `ssl`.
+    pub source: String,
+    /// `record`, `zone`, `verification` (dns); the ssl side names its own.
+    pub kind: String,
+    /// The zone, domain or certificate name.
+    pub subject: String,
+    /// What is wrong (raw provider text: sanitise before printing).
+    pub detail: String,
+    pub tenant_slug: String,
+    pub since: DateTime<Utc>,
+}
+
+/// DNS failures the actor may see, newest first, at most `limit`.
+pub async fn dns(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, ServiceError> {
+    require(actor, Permission::DnsRead)?;
+    db.fetch_all(
+        "SELECT * FROM ( \
+           SELECT 'dns' AS source, 'record' AS kind, r.record_type || ' ' || r.name || ' ' || r.content AS subject, \
+                  COALESCE(r.last_error, 'push failed') AS detail, t.slug AS tenant_slug, r.updated_at AS since \
+             FROM dns_records r JOIN tenants t ON t.id = r.tenant_id \
+            WHERE r.sync_status = 'error' AND ($1 IS NULL OR r.tenant_id = $1) \
+           UNION ALL \
+           SELECT 'dns', 'zone', z.name, COALESCE(z.last_error, 'zone in error'), t.slug, z.updated_at \
+             FROM dns_zones z JOIN tenants t ON t.id = z.tenant_id \
+            WHERE z.status = 'error' AND ($1 IS NULL OR z.tenant_id = $1) \
+           UNION ALL \
+           SELECT 'dns', 'verification', d.name, COALESCE(d.last_error, 'nameservers not changed'), t.slug, d.ns_stalled_at \
+             FROM domains d JOIN tenants t ON t.id = d.tenant_id \
+            WHERE d.status = 'pending' AND d.ns_stalled_at IS NOT NULL AND ($1 IS NULL OR d.tenant_id = $1) \
+         ) f ORDER BY since DESC, subject LIMIT $2",
+        args![actor.tenant_id, limit.clamp(1, 10_000)],
+    )
+    .await
+}
+
+/// Everything the failures screen lists: the DNS feed, and the certificate failures once
+/// the ssl slice provides them.
+pub async fn all(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, ServiceError> {
+    #[allow(unused_mut)]
+    let mut rows = dns(db, actor, limit).await?;
+    // ssl: `rows.extend(crate::ssl::failures(db, actor, limit).await?);` joins here (one line)
+    // when the ssl branch lands; the sort below keeps the screen one list.
+    rows.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.subject.cmp(&b.subject)));
+    rows.truncate(usize::try_from(limit.max(1)).unwrap_or(usize::MAX));
+    Ok(rows)
+}

@@ -1,0 +1,24 @@
+-- DNS at Cloudflare with nameserver verification (docs/adr/0031).
+-- * dns_providers: the provider account zones are created in (one row per provider). The API
+--   token is sealed at rest like servers' tokens ('dns_providers.api_token_enc', row-bound).
+--   resolvers: the DNS servers ("ip" or "ip:port") NS verification asks; empty = the
+--   system's. stall_after_secs: a domain pending longer than this joins the failure feed.
+-- * domains.ns_stalled_at: when its verification was declared stalled (once).
+-- * servers.ipv6: what a hosting service's AAAA record points to.
+CREATE TABLE dns_providers (
+    id               uuid        NOT NULL PRIMARY KEY,
+    provider         text        NOT NULL UNIQUE CHECK (provider IN ('cloudflare')),
+    api_url          text        NOT NULL,
+    account_id       text        NOT NULL CHECK (length(account_id) BETWEEN 1 AND 64),
+    api_token_enc    bytea       NULL,
+    resolvers        jsonb       NOT NULL DEFAULT '[]',
+    stall_after_secs bigint      NOT NULL DEFAULT 172800 CHECK (stall_after_secs >= 1),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+ALTER TABLE domains ADD COLUMN ns_stalled_at timestamptz NULL;
+ALTER TABLE servers ADD COLUMN ipv6 text NULL;
+
+-- The verification cycle walks the pending domains in check order.
+CREATE INDEX domains_ns_pending_idx ON domains (ns_last_checked_at, id) WHERE status = 'pending';
