@@ -84,5 +84,6 @@ pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
     h.register(provision::SYNC_PACKAGES, move |job, db| {
         provision::sync_packages(job, db, e.clone())
     });
+    crate::ssl::register_handlers(h, env.clone());
     drop(env);
 }

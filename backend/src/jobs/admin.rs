@@ -214,7 +214,9 @@ pub const RESERVED_KEY_PREFIX: &str = "schedule:";
 /// Whether this build's workers have a handler for `kind`: a job of a kind without one fails
 /// when claimed, so the queue screen marks such kinds.
 pub fn has_handler(kind: &str) -> bool {
-    super::Handlers::builtin().handles(kind.trim()) || crate::hosting::KINDS.contains(&kind.trim())
+    super::Handlers::builtin().handles(kind.trim())
+        || crate::hosting::KINDS.contains(&kind.trim())
+        || crate::ssl::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
@@ -223,6 +225,7 @@ pub fn known_kinds() -> Vec<String> {
         .kinds()
         .into_iter()
         .chain(crate::hosting::KINDS)
+        .chain(crate::ssl::KINDS)
         .map(str::to_owned)
         .collect();
     k.sort_unstable();
