@@ -75,6 +75,9 @@ pub enum Command {
     /// Hosting servers (WHM/cPanel and others): CRUD, connection test, metrics.
     #[command(subcommand)]
     Servers(crate::commands::servers::ServersCmd),
+    /// SSL certificates of the hosted domains: inventory, TLS check, AutoSSL (through jobs).
+    #[command(subcommand)]
+    Certs(crate::commands::certs::CertsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),

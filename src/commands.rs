@@ -16,6 +16,7 @@ use crate::records::TenantRow;
 mod apikeys;
 pub mod auth;
 pub mod billing;
+pub mod certs;
 pub mod hosting;
 mod jobs;
 pub mod keys;
@@ -102,6 +103,7 @@ pub async fn dispatch_as(
         Command::Services(cmd) => hosting::services_cmd(cfg, db, actor, cmd, out).await,
         Command::Plans(cmd) => hosting::plans_cmd(db, actor, cmd, out).await,
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
+        Command::Certs(cmd) => certs::run(db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Jobs(cmd) => jobs::run(db, actor, cmd, out).await,

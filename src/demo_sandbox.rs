@@ -100,5 +100,6 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
         })
         .collect();
     backend::seed::point_servers_at(db, keys, &targets).await?;
+    crate::demo_ssl::start(db, &sb).await?;
     Ok(sb)
 }

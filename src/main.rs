@@ -13,6 +13,7 @@ mod config;
 mod context;
 mod demo;
 mod demo_sandbox;
+mod demo_ssl;
 mod doctor;
 mod output;
 mod prompt;

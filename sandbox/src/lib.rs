@@ -276,7 +276,12 @@ impl Sandbox {
     }
 
     /// Changes what a site serves while the sandbox runs (`None`: no certificate at all).
-    pub fn set_site_cert(&self, name: &str, domain: &str, cert: Option<whm::autossl::SiteCert>) -> Result<(), SandboxError> {
+    pub fn set_site_cert(
+        &self,
+        name: &str,
+        domain: &str,
+        cert: Option<whm::autossl::SiteCert>,
+    ) -> Result<(), SandboxError> {
         let e = self
             .inner
             .whm

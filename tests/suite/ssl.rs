@@ -86,7 +86,10 @@ async fn world() -> World {
 }
 
 async fn state_of(db: &Db, domain: &str) -> String {
-    ssl::get(db, &operator(), domain).await.map(|c| c.state).unwrap_or_default()
+    ssl::get(db, &operator(), domain)
+        .await
+        .map(|c| c.state)
+        .unwrap_or_default()
 }
 
 async fn run_round(db: &Db) {
@@ -145,7 +148,12 @@ async fn each_kind_of_certificate_is_classified_by_a_real_handshake() {
     // Without the sandbox CA as a root, an AutoSSL certificate is not trusted.
     let bare = ProbeConfig::default().roots();
     let r = ssl::probe::classify(
-        &ssl::probe::fetch(&cfg.target("valid.com.br", Some(GRU), None), "valid.com.br", cfg.timeout).await,
+        &ssl::probe::fetch(
+            &cfg.target("valid.com.br", Some(GRU), None),
+            "valid.com.br",
+            cfg.timeout,
+        )
+        .await,
         "valid.com.br",
         now,
         21,
@@ -171,7 +179,8 @@ async fn the_round_checks_every_domain_and_autossl_renews_what_it_can() {
     let w = world().await;
     let db = &w.t.db;
     // AutoSSL's validation fails for one account's runs: it stays expired.
-    w.sb.set_fault(GRU, "autossl_dcv", FaultSpec::times(FaultKind::Drop, 100)).unwrap();
+    w.sb.set_fault(GRU, "autossl_dcv", FaultSpec::times(FaultKind::Drop, 100))
+        .unwrap();
     let (stop, task) = start_worker(db);
     run_round(db).await;
     until("the first checks", || async {
@@ -191,25 +200,40 @@ async fn the_round_checks_every_domain_and_autossl_renews_what_it_can() {
     .await;
     assert_eq!(state_of(db, "valid.com.br").await, "valid");
     let opened: i64 = db
-        .scalar("SELECT COUNT(*) FROM incidents WHERE certificate_id IS NOT NULL", args![])
+        .scalar(
+            "SELECT COUNT(*) FROM incidents WHERE certificate_id IS NOT NULL",
+            args![],
+        )
         .await
         .unwrap();
     // expired, mismatch, untrusted, missing — and 5 days left is not yet under 3.
     assert_eq!(opened, 4);
     let fails = ssl::failures(db, &operator()).await.unwrap();
-    assert!(fails.iter().any(|f| f.domain == "old.com.br" && f.severity == "critical"));
-    assert!(fails.iter().any(|f| f.domain == "soon.com.br" && f.severity == "warning"));
+    assert!(fails
+        .iter()
+        .any(|f| f.domain == "old.com.br" && f.severity == "critical"));
+    assert!(fails
+        .iter()
+        .any(|f| f.domain == "soon.com.br" && f.severity == "warning"));
     assert!(!fails.iter().any(|f| f.domain == "valid.com.br"));
     // Every DCV failed: nothing renewed, incidents still open, no second request (cool-down).
     let snap = w.sb.site_certs(GRU).unwrap();
     assert!(!snap.iter().any(|c| c.domain == "none.com.br"));
     w.sb.clear_faults();
     // An operator asks again by hand: this time AutoSSL issues, and the re-check sees it.
-    for d in ["soon.com.br", "old.com.br", "other.com.br", "self.com.br", "none.com.br"] {
+    for d in [
+        "soon.com.br",
+        "old.com.br",
+        "other.com.br",
+        "self.com.br",
+        "none.com.br",
+    ] {
         ssl::request_renew(db, &operator(), d).await.unwrap();
     }
     until("every certificate renewed", || async {
-        let l = ssl::list(db, &operator(), &Default::default()).await.unwrap_or_default();
+        let l = ssl::list(db, &operator(), &Default::default())
+            .await
+            .unwrap_or_default();
         l.len() == 6 && l.iter().all(|c| c.state == "valid")
     })
     .await;
@@ -327,8 +351,14 @@ async fn reads_are_scoped_and_requests_need_services_manage_and_are_audited() {
         )
         .await
         .unwrap();
-    assert!(rows.contains(&("certificate.check.request".into(), "ana".into())), "{rows:?}");
-    assert!(rows.contains(&("certificate.autossl.request".into(), "ana".into())), "{rows:?}");
+    assert!(
+        rows.contains(&("certificate.check.request".into(), "ana".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("certificate.autossl.request".into(), "ana".into())),
+        "{rows:?}"
+    );
     assert!(ssl::list(
         db,
         &operator(),

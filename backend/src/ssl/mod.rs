@@ -7,6 +7,7 @@
 //! part of the hosting it sells), audited, and only enqueues: the TLS connection and the WHM
 //! call happen in jobs.
 
+pub mod demo;
 pub mod jobs;
 pub mod probe;
 pub mod record;

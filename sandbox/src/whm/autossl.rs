@@ -72,7 +72,9 @@ fn make_ca() -> Result<Ca, String> {
     params
         .distinguished_name
         .push(DnType::CommonName, "painel sandbox AutoSSL CA");
-    params.distinguished_name.push(DnType::OrganizationName, "painel sandbox");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "painel sandbox");
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -119,7 +121,13 @@ fn make_key(domain: &str, server: &str, cert: &SiteCert) -> Result<Arc<Certified
             params.not_before = when(*not_before)?;
             params.not_after = when(*not_after)?;
             let ca = ca().map_err(|e| e.to_string())?;
-            chain.push(params.signed_by(&key, &ca.issuer).map_err(|e| e.to_string())?.der().clone());
+            chain.push(
+                params
+                    .signed_by(&key, &ca.issuer)
+                    .map_err(|e| e.to_string())?
+                    .der()
+                    .clone(),
+            );
             chain.push(ca.der.clone());
         }
         SiteCert::SelfSigned { not_before, not_after } => {
@@ -168,8 +176,7 @@ impl Sites {
     }
 
     pub fn set(&mut self, domain: &str, cert: SiteCert) {
-        self.sites
-            .insert(domain.to_ascii_lowercase(), Site { cert, key: None });
+        self.sites.insert(domain.to_ascii_lowercase(), Site { cert, key: None });
     }
 
     pub fn remove(&mut self, domain: &str) {

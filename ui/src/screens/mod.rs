@@ -317,6 +317,9 @@ const SCREENS: &[(&str, Make)] = &[
     }),
     ("audit-logs", |_| Box::<audit::log::AuditLog>::default()),
     ("billing/credits", |_| Box::<billing::credits::CreditsScreen>::default()),
+    ("dns-ssl/certificates", |_| {
+        Box::<dns_ssl::certificates::CertificatesScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.

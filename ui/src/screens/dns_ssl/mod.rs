@@ -1,6 +1,8 @@
 //! DNS & SSL: zones, certificates and failing records (browse views); status and expiry
 //! stay on narrow terminals, names and errors shrink.
 
+pub mod certificates;
+
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
 pub const COLUMNS: &[ViewColumns] = &[
