@@ -4,4 +4,5 @@
 
 pub mod credits;
 pub mod invoices;
+pub mod settle;
 pub mod webhooks;

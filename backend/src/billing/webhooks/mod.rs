@@ -9,6 +9,7 @@
 mod intake;
 pub mod process;
 pub mod stripe;
+mod stripe_events;
 
 use serde_json::Value;
 use uuid::Uuid;
