@@ -131,4 +131,3 @@ async fn certificates_sorted_by_days_left_with_colours_and_a_detail_view() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("by days left"), "{text}");
 }
-
