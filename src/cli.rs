@@ -81,6 +81,9 @@ pub enum Command {
     /// DNS at Cloudflare: zones, records, nameserver verification, failures (through jobs).
     #[command(subcommand)]
     Dns(crate::commands::dns::DnsCmd),
+    /// SSL certificates of the hosted domains: inventory, TLS check, AutoSSL (through jobs).
+    #[command(subcommand)]
+    Certs(crate::commands::certs::CertsCmd),
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),

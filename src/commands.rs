@@ -18,6 +18,7 @@ pub mod auth;
 pub mod billing;
 pub mod dunning;
 pub mod dns;
+pub mod certs;
 pub mod hosting;
 mod jobs;
 pub mod keys;
@@ -111,6 +112,7 @@ pub async fn dispatch_as(
         Command::Servers(cmd) => servers::run(cfg, db, actor, cmd, out).await,
         Command::Migrations(cmd) => migrations::run(cfg, db, actor, cmd, out).await,
         Command::Dns(cmd) => dns::dispatch(cfg, db, actor, cmd, out).await,
+        Command::Certs(cmd) => certs::run(db, actor, cmd, out).await,
         Command::Credits(cmd) => billing::credits_cmd(db, actor, cmd, out).await,
         Command::Invoices(cmd) => billing::invoices_cmd(db, actor, cmd, out).await,
         Command::Payments(cmd) => payments::run(cfg, db, actor, cmd, out).await,

@@ -121,5 +121,6 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<Sandbox> {
         backend::billing::dunning::mail::set_smtp(db, &backend::Actor::system("demo-sandbox"), &smtp).await?;
     }
     crate::demo_dns::setup(db, keys, &sb).await?;
+    crate::demo_ssl::start(db, &sb).await?;
     Ok(sb)
 }

@@ -20,6 +20,7 @@ mod demo_migrations;
 mod demo_dns;
 mod demo_sandbox;
 mod demo_stripe;
+mod demo_ssl;
 mod doctor;
 mod output;
 mod pix_config;

@@ -29,6 +29,7 @@ pub mod secrets;
 pub mod seed;
 pub mod sensitive;
 pub mod sshkeys;
+pub mod ssl;
 pub mod tenants;
 pub mod transfers;
 pub mod validate;

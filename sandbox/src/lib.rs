@@ -35,6 +35,7 @@ use tokio::task::JoinHandle;
 
 pub use control::{FaultRequest, ServerInfo};
 pub use faults::{FaultEntry, FaultKind, FaultSpec, ANY_OPERATION};
+pub use whm::autossl::{CertInit, SiteCert};
 pub use whm::{source_password, Account, AccountInit, Package, WhmInit, WhmLimits, WhmSnapshot};
 
 /// An API token for `server` derived from the seed (32 upper-case hex digits, like WHM's): a
@@ -69,6 +70,8 @@ pub(crate) struct CfEntry {
 pub(crate) struct WhmEntry {
     pub server: Arc<whm::WhmServer>,
     pub url: String,
+    /// The server's sites port (its :443), serving each domain's certificate by SNI.
+    pub sites: std::net::SocketAddr,
 }
 
 /// What the control API and the handle share.
@@ -228,7 +231,15 @@ impl SandboxBuilder {
                 acceptor,
                 rx.clone(),
             ));
-            whm.insert(name.clone(), WhmEntry { server, url });
+            let sites_listener = server::bind().await?;
+            let sites = sites_listener.local_addr()?;
+            tasks.push(server::spawn(
+                sites_listener,
+                whm::autossl::site_router(),
+                Some(whm::autossl::acceptor(server.clone())?),
+                rx.clone(),
+            ));
+            whm.insert(name.clone(), WhmEntry { server, url, sites });
         }
         let smtp = match self.smtp {
             true => Some(Arc::new(smtp::SmtpSink::start().await?)),
@@ -354,6 +365,41 @@ impl Sandbox {
             .ok_or_else(|| SandboxError::UnknownServer(name.to_owned()))?;
         faults::lock(&e.server.state).limits = limits;
         Ok(())
+    }
+
+    /// Where server `name` serves its sites over TLS (what its :443 would be).
+    pub fn sites_addr(&self, name: &str) -> Option<std::net::SocketAddr> {
+        self.inner.whm.get(name).map(|e| e.sites)
+    }
+
+    /// The certificates server `name` serves, per domain.
+    pub fn site_certs(&self, name: &str) -> Option<Vec<whm::autossl::CertInit>> {
+        self.inner.whm.get(name).map(|e| faults::lock(&e.server.sites).list())
+    }
+
+    /// Changes what a site serves while the sandbox runs (`None`: no certificate at all).
+    pub fn set_site_cert(
+        &self,
+        name: &str,
+        domain: &str,
+        cert: Option<whm::autossl::SiteCert>,
+    ) -> Result<(), SandboxError> {
+        let e = self
+            .inner
+            .whm
+            .get(name)
+            .ok_or_else(|| SandboxError::UnknownServer(name.to_owned()))?;
+        let mut sites = faults::lock(&e.server.sites);
+        match cert {
+            Some(c) => sites.set(domain, c),
+            None => sites.remove(domain),
+        }
+        Ok(())
+    }
+
+    /// The sandbox AutoSSL CA (DER): a TLS checker trusts it as a root.
+    pub fn autossl_ca_der(&self) -> Result<Vec<u8>, SandboxError> {
+        whm::autossl::ca_der()
     }
 
     pub fn whm_accounts(&self, name: &str) -> Option<Vec<Account>> {

@@ -98,6 +98,9 @@ pub enum SshCommand {
     /// Hosting services: order, suspend, unsuspend, change plan, terminate (through jobs).
     #[command(subcommand)]
     Services(crate::commands::hosting::ServicesCmd),
+    /// SSL certificates: list, show, check, renew (AutoSSL).
+    #[command(subcommand)]
+    Certs(crate::commands::certs::CertsCmd),
     /// Hosting plans and their WHM packages; the add-ons catalogue.
     #[command(subcommand)]
     Plans(crate::commands::hosting::PlansCmd),
@@ -149,6 +152,7 @@ impl SshCommand {
             SshCommand::Servers(c) => Command::Servers(c),
             SshCommand::Migrations(c) => Command::Migrations(c),
             SshCommand::Services(c) => Command::Services(c),
+            SshCommand::Certs(c) => Command::Certs(c),
             SshCommand::Plans(c) => Command::Plans(c),
             SshCommand::Credits(c) => Command::Credits(c),
             SshCommand::Invoices(c) => Command::Invoices(c),
@@ -376,6 +380,20 @@ mod tests {
         }
         assert!(matches!(parse_request(Some("  ")), Ok(Request::Console)));
         assert!(matches!(parse_request(Some("--help")), Ok(Request::Help(_))));
+    }
+
+    #[test]
+    fn certs_verbs_are_in_the_ssh_grammar() {
+        for cmd in [
+            "certs list -o csv --state expired,expiring",
+            "certs show a.com.br",
+            "certs renew a.com.br --no-wait",
+        ] {
+            let Ok(Request::Batch(cli)) = parse_request(Some(cmd)) else {
+                panic!("{cmd} not a batch request");
+            };
+            assert!(matches!(cli.command, SshCommand::Certs(_)), "{cmd}");
+        }
     }
 
     #[test]

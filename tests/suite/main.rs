@@ -40,6 +40,7 @@ mod servers_whm;
 mod signals;
 mod ssh;
 mod ssh_e2e;
+mod ssl;
 mod storage;
 mod stripe_money;
 mod stripe_python;

@@ -37,7 +37,7 @@ async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
         ("billing/payments", &["INVOICE", "STATUS", "AMOUNT"]),
         ("billing/disputes", &["Provider", "Status", "Amount"]),
         ("dns-ssl/zones", &["ZONE", "STATUS"]),
-        ("dns-ssl/certificates", &["Status", "Expires"]),
+        ("dns-ssl/certificates", &["DAYS", "STATE"]),
         ("dns-ssl/failures", &["SUBJECT", "DETAIL"]),
         ("audit-logs", &["ACTOR", "ACTION"]),
         ("incidents", &["Title", "Severity", "Status"]),

@@ -85,5 +85,6 @@ pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
         provision::sync_packages(job, db, e.clone())
     });
     crate::dns::register_handlers(h, env.keys.clone());
+    crate::ssl::register_handlers(h, env.clone());
     drop(env);
 }

@@ -220,6 +220,7 @@ pub fn has_handler(kind: &str) -> bool {
         || crate::billing::stripe::KINDS.contains(&kind.trim())
         || crate::transfers::KINDS.contains(&kind.trim())
         || crate::dns::KINDS.contains(&kind.trim())
+        || crate::ssl::KINDS.contains(&kind.trim())
 }
 
 /// The kinds this build's workers run, sorted.
@@ -232,6 +233,7 @@ pub fn known_kinds() -> Vec<String> {
         .chain(crate::billing::stripe::KINDS)
         .chain(crate::transfers::KINDS)
         .chain(crate::dns::KINDS)
+        .chain(crate::ssl::KINDS)
         .map(str::to_owned)
         .collect();
     k.sort_unstable();

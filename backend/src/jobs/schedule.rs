@@ -98,6 +98,14 @@ pub fn defaults() -> Vec<NewSchedule> {
             kind: crate::dns::jobs::VERIFY.into(),
             payload: json!({}),
         },
+        // Every hosted domain's certificate read over TLS each hour (docs/adr/0032).
+        NewSchedule {
+            name: "ssl.check_all".into(),
+            cron: "41 * * * *".into(),
+            queue: crate::ssl::jobs::QUEUE.into(),
+            kind: crate::ssl::jobs::CHECK_ALL.into(),
+            payload: json!({}),
+        },
         // Raw server metrics older than 48 h folded into hourly points.
         NewSchedule {
             name: "servers.retention".into(),

@@ -1,6 +1,7 @@
 //! The WHM API 1 simulator: one server per port, serving `/json-api/<function>` from the root
 //! path like cpsrvd on :2087.
 
+pub mod autossl;
 mod handlers;
 mod state;
 pub(crate) mod transfer;
@@ -40,6 +41,8 @@ pub struct WhmInit {
     /// Disk the server uses besides the accounts it holds (None: 3–8 % of the disk, from the
     /// seed).
     pub system_disk_mb: Option<u64>,
+    /// The sites its :443 serves at start (AutoSSL adds and renews them).
+    pub certs: Vec<autossl::CertInit>,
 }
 
 impl WhmInit {
@@ -53,6 +56,7 @@ impl WhmInit {
             version: "11.118.0.15".to_owned(),
             ip: "203.0.113.10".to_owned(),
             system_disk_mb: None,
+            certs: Vec::new(),
         }
     }
 
@@ -73,6 +77,15 @@ impl WhmInit {
         self.accounts.push(a);
         self
     }
+
+    /// A site certificate the server serves from the start.
+    pub fn cert(mut self, domain: &str, cert: autossl::SiteCert) -> Self {
+        self.certs.push(autossl::CertInit {
+            domain: domain.to_owned(),
+            cert,
+        });
+        self
+    }
 }
 
 /// One running simulated server.
@@ -88,6 +101,7 @@ pub(crate) struct WhmServer {
     transfers: Mutex<transfer::Sessions>,
     /// About how long one stage of a transferred account takes.
     transfer_pace: Duration,
+    pub sites: Mutex<autossl::Sites>,
 }
 
 /// A call that is never answered is given up on by the server after this long, so a hung
@@ -124,6 +138,7 @@ impl WhmServer {
             network,
             transfers: Mutex::new(transfer::Sessions::default()),
             transfer_pace,
+            sites: Mutex::new(autossl::Sites::new(&init.certs)),
         })
     }
 
@@ -232,6 +247,9 @@ async fn call(
 fn answer(s: &WhmServer, function: &str, params: &Params, api1: bool) -> Response {
     if let Some(o) = transfer::dispatch(s, function, params) {
         return render(function, o, api1);
+    }
+    if function == autossl::FUNCTION {
+        return render(function, autossl::start(s, params, unix_now()), api1);
     }
     let outcome = {
         let mut st = lock(&s.state);

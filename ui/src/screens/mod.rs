@@ -339,6 +339,9 @@ const SCREENS: &[(&str, Make)] = &[
     ("dns-ssl/failures", |_| {
         Box::<dns_ssl::failures::FailuresScreen>::default()
     }),
+    ("dns-ssl/certificates", |_| {
+        Box::<dns_ssl::certificates::CertificatesScreen>::default()
+    }),
 ];
 
 /// The screen for a route; call [`Screen::start`] after.

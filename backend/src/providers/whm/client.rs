@@ -364,7 +364,11 @@ impl WhmClient {
         self.timeout.saturating_mul(SLOW_CALL_FACTOR)
     }
 
-    async fn get<T: DeserializeOwned>(&self, command: &str, params: &[(&str, String)]) -> Result<Answer<T>, WhmError> {
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        params: &[(&str, String)],
+    ) -> Result<Answer<T>, WhmError> {
         self.call(Method::GET, command, params, self.timeout, None).await
     }
 

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+mod autossl;
 mod client;
 mod error;
 mod tls;
@@ -15,6 +16,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use autossl::START_FOR_ONE_USER;
 pub(crate) use client::check_base_url;
 pub use client::{CreateAccount, PackageSpec, SearchField, WhmClient, MAX_BODY_BYTES};
 pub use error::{MalformedKind, TransportKind, WhmError};

@@ -6,6 +6,8 @@ pub mod failures;
 pub mod zone;
 pub mod zones;
 
+pub mod certificates;
+
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
 pub const COLUMNS: &[ViewColumns] = &[

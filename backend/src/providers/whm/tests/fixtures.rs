@@ -328,3 +328,42 @@ async fn an_api0_answer_is_not_taken_for_success() {
     );
     assert!(!e.is_transient());
 }
+
+#[tokio::test]
+async fn start_autossl_check_for_one_user() {
+    let (s, c) = with(
+        "start_autossl_check_for_one_user",
+        "start_autossl_check_for_one_user_ok.json",
+    )
+    .await;
+    assert_eq!(c.start_autossl_check_for_one_user("joao01").await.unwrap(), Some(41202));
+    let seen = &s.seen()[0];
+    assert_eq!(seen.method, "GET");
+    assert!(query_has(&seen.query, "username=joao01"), "{}", seen.query);
+    assert!(query_has(&seen.query, "api.version=1"), "{}", seen.query);
+
+    s.fixture(
+        "start_autossl_check_for_one_user",
+        "start_autossl_check_for_one_user_result_string.json",
+    );
+    assert_eq!(c.start_autossl_check_for_one_user("joao01").await.unwrap(), Some(41202));
+
+    s.fixture(
+        "start_autossl_check_for_one_user",
+        "start_autossl_check_for_one_user_disabled.json",
+    );
+    let e = c.start_autossl_check_for_one_user("joao01").await.unwrap_err();
+    assert!(!e.is_transient());
+    assert_api(e, "start_autossl_check_for_one_user", "AutoSSL disabled");
+
+    s.fixture(
+        "start_autossl_check_for_one_user",
+        "start_autossl_check_for_one_user_nofeature.json",
+    );
+    let e = c.start_autossl_check_for_one_user("joao01").await.unwrap_err();
+    assert_api(
+        e,
+        "start_autossl_check_for_one_user",
+        "does not have the AutoSSL feature",
+    );
+}
