@@ -165,6 +165,7 @@ pub async fn run(cfg: &Config, n: usize, interval_ms: u64, concurrency: usize) -
                 plan: "paid".into(),
                 domain: format!("p{i}x{run}.com.br"),
                 region: String::new(),
+                coupon: None,
             },
             3,
         )

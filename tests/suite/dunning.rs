@@ -87,6 +87,7 @@ pub(crate) async fn billed_order(w: &World, domain: &str) -> services::BilledOrd
             plan: "start".into(),
             domain: domain.into(),
             region: String::new(),
+            coupon: None,
         },
         3,
     )

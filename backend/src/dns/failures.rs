@@ -50,13 +50,24 @@ pub async fn dns(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, Ser
     .await
 }
 
-/// Everything the failures screen lists: the DNS feed, and the certificate failures once
-/// the ssl slice provides them.
+/// Everything the failures screen lists: the DNS feed and the certificate failures
+/// (`crate::ssl::failures`), as one list.
 pub async fn all(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, ServiceError> {
-    #[allow(unused_mut)]
     let mut rows = dns(db, actor, limit).await?;
-    // ssl: `rows.extend(crate::ssl::failures(db, actor, limit).await?);` joins here (one line)
-    // when the ssl branch lands; the sort below keeps the screen one list.
+    rows.extend(crate::ssl::failures(db, actor).await?.into_iter().map(|f| {
+        let detail = match f.days_left {
+            Some(d) => format!("{} ({d} days left)", f.error),
+            None => f.error,
+        };
+        Failure {
+            source: "ssl".into(),
+            kind: f.state,
+            subject: f.domain,
+            detail,
+            tenant_slug: f.tenant_slug,
+            since: f.last_checked_at.unwrap_or_else(Utc::now),
+        }
+    }));
     rows.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.subject.cmp(&b.subject)));
     rows.truncate(usize::try_from(limit.max(1)).unwrap_or(usize::MAX));
     Ok(rows)

@@ -236,7 +236,11 @@ pub(crate) async fn enqueue_for(
 /// `hosting.create` in one transaction.
 pub async fn create(db: &Db, actor: &Actor, input: NewService) -> Result<Order, ServiceError> {
     match create_inner(db, actor, input, None).await? {
-        (service, Next::Job(job, invoice)) => Ok(Order { service, job, invoice }),
+        (service, Next::Job(job, invoice)) => Ok(Order {
+            service,
+            job,
+            invoice: invoice.map(|i| *i),
+        }),
         (_, Next::Invoice(i)) => Err(ServiceError::Conflict(format!("order billed by invoice {}", i.number))),
     }
 }
@@ -285,7 +289,10 @@ pub async fn create_billed(
         return Err(err("due_in_days", "must be 0 to 90"));
     }
     if input.coupon.as_deref().is_some_and(|c| !c.trim().is_empty()) {
-        return Err(err("coupon", "a bill-first order is billed at its price: leave the coupon out"));
+        return Err(err(
+            "coupon",
+            "a bill-first order is billed at its price: leave the coupon out",
+        ));
     }
     let (service, next) = create_inner(db, actor, input, Some(due_in_days)).await?;
     match next {
@@ -306,7 +313,7 @@ pub struct BilledOrder {
 
 enum Next {
     /// The create job, and the order invoice when a coupon billed the order at once.
-    Job(Job, Option<crate::billing::invoices::Invoice>),
+    Job(Job, Option<Box<crate::billing::invoices::Invoice>>),
     Invoice(crate::billing::invoices::Invoice),
 }
 
@@ -416,7 +423,7 @@ async fn place_and_insert(
             )
             .await?;
             let job = enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?;
-            Next::Job(job, Some(invoice))
+            Next::Job(job, Some(Box::new(invoice)))
         }
         (None, None) => Next::Job(
             enqueue_for(&mut tx, actor, customer.tenant_id, id, "hosting.create", json!({})).await?,

@@ -4,16 +4,16 @@
 
 pub mod coupons;
 pub mod credits;
+pub mod disputes;
 pub mod invoice;
 pub mod invoices;
 pub mod payments;
 pub mod pix;
+pub mod prices;
 pub mod record;
+pub mod refund;
 pub mod renewals;
 pub mod tenant_tab;
-pub mod prices;
-pub mod disputes;
-pub mod refund;
 
 use crate::screens::common::columns::{keep, shrink, ViewColumns};
 
