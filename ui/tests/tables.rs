@@ -35,7 +35,7 @@ async fn every_table_at_80x24_keeps_the_columns_it_is_opened_for() {
         ("services/jobs", &["ID", "STATUS"]),
         ("billing/invoices", &["NUMBER", "STATUS", "TOTAL"]),
         ("billing/payments", &["INVOICE", "STATUS", "AMOUNT"]),
-        ("billing/disputes", &["Provider", "Status", "Amount"]),
+        ("billing/disputes", &["DUE", "STATUS", "AMOUNT"]),
         ("dns-ssl/zones", &["ZONE", "STATUS"]),
         ("dns-ssl/certificates", &["DAYS", "STATE"]),
         ("dns-ssl/failures", &["SUBJECT", "DETAIL"]),
