@@ -227,7 +227,7 @@ async fn operators_manage_schedules_audited_and_tenants_cannot() {
     assert!(schedule::list(&t.db, &admin).await.unwrap().is_empty());
 
     // jobs.cleanup, audit.checkpoint, servers.poll, billing.renewals, dns.verify, ssl.check_all, servers.retention.
-    assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 5);
+    assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 7);
     assert_eq!(schedule::ensure_defaults(&t.db).await.unwrap(), 0);
     let names: Vec<String> = schedule::defaults().into_iter().map(|d| d.name).collect();
     assert!(names.iter().any(|n| n == "servers.poll") && names.iter().any(|n| n == "servers.retention"));
