@@ -282,20 +282,12 @@ impl Screen for CouponsScreen {
             self.on_modal(a, ctx);
             return true;
         }
-        let n = self.rows().len();
-        let step = |s: &mut TableState, by: isize| {
-            if n > 0 {
-                let at = s.selected().unwrap_or(0) as isize + by;
-                s.select(Some(at.clamp(0, n as isize - 1) as usize));
-            }
-        };
+        if let Some(by) = crate::screens::common::moving_step(a) {
+            let n = self.rows().len();
+            crate::screens::common::select_by(&mut self.state, n, by);
+            return true;
+        }
         match a {
-            Action::Up => step(&mut self.state, -1),
-            Action::Down => step(&mut self.state, 1),
-            Action::HalfPageUp => step(&mut self.state, -10),
-            Action::HalfPageDown => step(&mut self.state, 10),
-            Action::Top => step(&mut self.state, isize::MIN / 2),
-            Action::Bottom => step(&mut self.state, isize::MAX / 2),
             Action::Refresh => self.start(ctx),
             Action::Create => self.open_form(None),
             Action::Edit | Action::Open => {

@@ -79,13 +79,11 @@ impl Screen for DisputesScreen {
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(by) = crate::screens::common::moving_step(a) {
+            self.step(by);
+            return true;
+        }
         match a {
-            Action::Up => self.step(-1),
-            Action::Down => self.step(1),
-            Action::HalfPageUp => self.step(-10),
-            Action::HalfPageDown => self.step(10),
-            Action::Top => self.step(isize::MIN / 2),
-            Action::Bottom => self.step(isize::MAX / 2),
             Action::Refresh => self.start(ctx),
             Action::Open => {
                 if let Some(d) = self.rows().get(self.state.selected().unwrap_or(0)) {

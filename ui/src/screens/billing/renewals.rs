@@ -146,13 +146,11 @@ impl Screen for RenewalsScreen {
     }
 
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        if let Some(by) = crate::screens::common::moving_step(a) {
+            self.step(by, ctx);
+            return true;
+        }
         match a {
-            Action::Up => self.step(-1, ctx),
-            Action::Down => self.step(1, ctx),
-            Action::HalfPageUp => self.step(-10, ctx),
-            Action::HalfPageDown => self.step(10, ctx),
-            Action::Top => self.step(isize::MIN / 2, ctx),
-            Action::Bottom => self.step(isize::MAX / 2, ctx),
             Action::Refresh => self.start(ctx),
             _ => return false,
         }
