@@ -91,10 +91,12 @@ pub async fn start(db: &Db, keys: &Keys) -> Result<StripeSim> {
         },
     )
     .await?;
+    // Not the invoice the PIX demo charged (it is paid by the Mercado Pago simulator later).
     let invoices: Vec<(Uuid,)> = db
         .fetch_all(
             "SELECT i.id FROM invoices i WHERE i.status IN ('pending', 'overdue') AND i.customer_id IS NOT NULL \
              AND i.total_minor > 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id) \
+             AND NOT EXISTS (SELECT 1 FROM pix_charges c WHERE c.invoice_id = i.id) \
              ORDER BY i.created_at DESC, i.id LIMIT 2",
             args![],
         )
