@@ -547,6 +547,43 @@ async fn placement_follows_region_and_headroom() {
     assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
 }
 
+/// An order that reaches a server before its plan's package (the push job still queued, or
+/// the package removed by hand) puts the package there and creates the account.
+#[tokio::test]
+async fn an_order_ahead_of_its_package_puts_the_package_on_the_server() {
+    let w = world(&[("whm-gru-01", "gru", 50)]).await;
+    w.t.owner
+        .execute("DELETE FROM jobs WHERE kind = 'hosting.push_package'", args![])
+        .await
+        .unwrap();
+    assert!(w
+        .sb
+        .whm_packages("whm-gru-01")
+        .unwrap()
+        .iter()
+        .all(|p| p.name != "hb_start"));
+    let s = w.order("adiantado.com", "start").await.unwrap();
+    w.drain().await;
+    let after = w.service(s.id).await;
+    assert_eq!(after.status, "active", "{:?}", after.last_error);
+    assert!(w
+        .sb
+        .whm_packages("whm-gru-01")
+        .unwrap()
+        .iter()
+        .any(|p| p.name == "hb_start"));
+    assert_eq!(w.accounts("whm-gru-01", "adiantado.com").len(), 1);
+    let synced: i64 =
+        w.t.db
+            .scalar(
+                "SELECT COUNT(*) FROM plan_packages WHERE package = 'hb_start' AND state = 'synced'",
+                args![],
+            )
+            .await
+            .unwrap();
+    assert_eq!(synced, 1);
+}
+
 #[tokio::test]
 async fn terminate_needs_a_fresh_second_factor() {
     let w = world(&[("whm-gru-01", "gru", 50)]).await;
@@ -603,7 +640,8 @@ async fn terminate_needs_a_fresh_second_factor() {
             .await
             .unwrap();
     assert_eq!(queued, 0);
-    assert_eq!(w.service(s.id).await.status, "active");
+    let after = w.service(s.id).await;
+    assert_eq!(after.status, "active", "{:?}", after.last_error);
     assert_eq!(w.accounts("whm-gru-01", "seguro.com").len(), 1);
 }
 

@@ -23,7 +23,7 @@ use crate::audit::{self, Change};
 use crate::db::{now, Db};
 use crate::error::ServiceError;
 use crate::jobs::{Job, JobError};
-use crate::providers::whm::{Account, CreateAccount, Limit, Package, PackageSpec, WhmClient};
+use crate::providers::whm::{Account, CreateAccount, Limit, Package, PackageSpec, WhmClient, WhmError};
 
 pub const CREATE: &str = "hosting.create";
 pub const SUSPEND: &str = "hosting.suspend";
@@ -231,7 +231,18 @@ async fn create_inner(env: &HostingEnv, job: &Job, db: &Db) -> Result<(), JobErr
                     contact_email: Some(s.email.clone()),
                     ..CreateAccount::default()
                 };
-                c.create_account(&new).await.map_err(whm)?;
+                match c.create_account(&new).await {
+                    Err(e) if e.is_no_such_package() => {
+                        // The plan's package has not reached this server yet (a new server
+                        // whose push job is still queued, or a package removed by hand): put
+                        // it there and create once more instead of failing the order.
+                        put_package(env, db, &s).await?;
+                        c.create_account(&new).await.map_err(whm)?;
+                    }
+                    r => {
+                        r.map_err(whm)?;
+                    }
+                }
                 let acct = Account {
                     user: user.clone(),
                     domain: domain.clone(),
@@ -245,6 +256,30 @@ async fn create_inner(env: &HostingEnv, job: &Job, db: &Db) -> Result<(), JobErr
     Err(JobError::Permanent(format!(
         "no free username for {domain} on the server"
     )))
+}
+
+/// Adds the service's plan package to its server (already there: fine) and records it synced.
+async fn put_package(env: &HostingEnv, db: &Db, s: &Row) -> Result<(), JobError> {
+    let server = s
+        .server_id
+        .ok_or_else(|| JobError::Permanent("service has no server".into()))?;
+    let p: PlanPkg = db
+        .fetch_optional(
+            "SELECT p.id, p.tenant_id, p.external_package AS package, p.resources, p.region FROM plans p \
+             JOIN services x ON x.plan_id = p.id WHERE x.id = $1 AND p.external_package IS NOT NULL",
+            args![s.id],
+        )
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| JobError::Permanent("plan has no WHM package".into()))?;
+    let c = connect(env, db, server).await?;
+    match c.add_package(&package_of(&p.package, &Limits::of(&p.resources))).await {
+        Ok(_) => {}
+        // The push job got there first.
+        Err(WhmError::Api { reason, .. }) if reason.to_lowercase().contains("already exists") => {}
+        Err(e) => return Err(whm(e)),
+    }
+    record_state(db, &p, server, "synced", "").await.map_err(db_err)
 }
 
 async fn rename(db: &Db, job: &Job, s: &Row, from: &str, to: &str) -> Result<(), JobError> {

@@ -188,6 +188,19 @@ impl WhmError {
         NO_SUCH_ACCOUNT.iter().any(|m| r.contains(m))
     }
 
+    /// Whether the server refused because the named hosting package is not there (createacct
+    /// or changepackage naming a package the server does not have).
+    pub fn is_no_such_package(&self) -> bool {
+        let WhmError::Api { reason, .. } = self else {
+            return false;
+        };
+        let r = reason.to_lowercase().replace('\u{2019}', "'");
+        r.contains("package")
+            && (NO_SUCH_ACCOUNT.iter().any(|m| r.contains(m))
+                || r.contains("not found")
+                || r.contains("unable to find"))
+    }
+
     /// The server's own reason text, for `Api` and `Auth` errors.
     pub fn reason(&self) -> Option<&str> {
         match self {
@@ -283,6 +296,14 @@ mod tests {
         assert!(!m(MalformedKind::NotEnvelope).is_transient());
         assert!(!m(MalformedKind::Shape).is_transient());
         assert!(!m(MalformedKind::TooLarge).is_transient());
+    }
+
+    #[test]
+    fn a_missing_package_is_told_from_a_missing_account() {
+        assert!(api("The package “hb_start” does not exist.").is_no_such_package());
+        assert!(api("Unable to find package: hb_start").is_no_such_package());
+        assert!(!api("Account does not exist.").is_no_such_package());
+        assert!(!api("The package “hb_start” already exists.").is_no_such_package());
     }
 
     #[test]
