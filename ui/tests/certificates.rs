@@ -131,3 +131,31 @@ async fn certificates_sorted_by_days_left_with_colours_and_a_detail_view() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("by days left"), "{text}");
 }
+
+/// dns-ssl/failures: an expiring certificate says its days left once ("expires in 3
+/// day(s)", not "… (3 days left)"), the selected row is shown whole below the list, and
+/// Enter on a certificate row opens the inventory on it.
+#[tokio::test]
+async fn failures_say_days_left_once_and_open_the_certificate() {
+    use painel_ui::screens::dns_ssl::failures::FailuresScreen;
+    let (db, _dir) = db_with(1).await;
+    let tenant: uuid::Uuid = db.scalar("SELECT id FROM tenants", args![]).await.expect("tenant");
+    cert(&db, tenant, "vermelho.com.br", Some(3), "expiring", None).await;
+    let mut app = app_on(&db, actor(), "dns-ssl/failures").await;
+    let rows = app.screen_as::<FailuresScreen>().expect("failures").rows.clone().unwrap_or_default();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].detail, "expires in 3 day(s)");
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen_text(&render(&mut app, w, h));
+        assert!(text.contains("expires in 3 day(s)"), "{text}");
+        assert!(!text.contains("days left"), "said twice:\n{text}");
+        assert!(text.contains("ssl expiring ·"), "the selected row below:\n{text}");
+        assert_snapshot!(format!("failures_certificate_{w}x{h}"), stable(&text));
+    }
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.route().path(), "dns-ssl/certificates");
+    let screen = app.screen_as::<CertificatesScreen>().expect("certificates screen");
+    let shown: Vec<&str> = screen.rows().iter().map(|c| c.domain.as_str()).collect();
+    assert_eq!(shown, ["vermelho.com.br"]);
+}

@@ -168,3 +168,73 @@ async fn renewals_screen_shows_what_is_due_and_its_dunning_timeline() {
     assert!(text.contains("pending"), "the unsent e-mails wait: {text}");
     assert_snapshot!("renewals_80x24", stable(&text));
 }
+
+/// A reseller with a long ledger and few balances: the ledger gets the room the balances do
+/// not need (a fixed split showed 7 of its rows under a half-empty balances box).
+#[tokio::test]
+async fn the_ledger_gets_the_room_the_balances_do_not_need() {
+    let (db, _dir) = db_with(1).await;
+    let tenant: uuid::Uuid = db.scalar("SELECT id FROM tenants", args![]).await.expect("tenant");
+    let master = user(&db, "ana.master", Role::Master, tenant, None).await;
+    user(&db, "bia.revenda", Role::Reseller, tenant, Some(master)).await;
+    let inv = invoices::create(
+        &db,
+        &actor(),
+        NewInvoice {
+            user: Some(master),
+            tenant: Some(tenant),
+            reason: Some("credits".into()),
+            issue: true,
+            items: vec![NewItem {
+                description: Some("Créditos".into()),
+                unit_price_minor: Some(50_000),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("invoice");
+    db.execute(
+        "UPDATE invoices SET status = 'paid', paid_at = $1 WHERE id = $2",
+        args![backend::db::now(), inv.id],
+    )
+    .await
+    .expect("paid");
+    credits::buy(&db, &actor(), inv.id).await.expect("buy");
+    credits::transfer(
+        &db,
+        &actor(),
+        Transfer {
+            from: Some("ana.master".into()),
+            to: "bia.revenda".into(),
+            amount: 1_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("transfer");
+    for i in 1..=18 {
+        credits::spend(
+            &db,
+            &actor(),
+            Spend {
+                reseller: Some(master.to_string()),
+                amount: 100 * i,
+                description: format!("Linha {i:02}"),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("spend");
+    }
+    let mut app = app_on(&db, actor(), "billing/credits").await;
+    app.settle().await;
+    for (w, h, shown) in [(80, 24, 11), (120, 40, 20)] {
+        let text = screen_text(&render(&mut app, w, h));
+        let rows = text.lines().filter(|l| l.contains("Linha ")).count();
+        assert!(rows >= shown.min(18), "{w}x{h}: {rows} ledger rows shown:\n{text}");
+        assert!(text.contains("bia.revenda"), "both balances still shown:\n{text}");
+        assert_snapshot!(format!("credits_long_ledger_{w}x{h}"), stable(&text));
+    }
+}

@@ -264,7 +264,9 @@ async fn the_form_takes_a_migration_and_shows_the_services_field_errors() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("New migration") && text.contains("Source host"), "{text}");
     assert_snapshot!("migration_form_80x24", stable(&text));
-    // Nothing typed for the source: the service's validation names the field.
+    // Nothing typed for the source: the service's validation names the field. (Enter on
+    // the empty tenant field would open its picker: send from the source field.)
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Enter);
     pump_until(&mut app, Duration::from_secs(10), |app| {
         let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
@@ -273,4 +275,53 @@ async fn the_form_takes_a_migration_and_shows_the_services_field_errors() {
     .await;
     let f: &painel_ui::screens::migrations::create::MigrationForm = app.screen_as().unwrap();
     assert_eq!(f.form.value("password"), "", "the password leaves the form once sent");
+}
+
+/// The tenant and the target server are picked (docs/adr/0022), not typed blind: the target
+/// picker offers the WHM servers; a name it does not offer is still taken as typed, for the
+/// service to judge.
+#[tokio::test]
+async fn the_form_picks_the_tenant_and_the_target_server() {
+    use painel_ui::screens::migrations::create::MigrationForm;
+    let s = seeded().await;
+    let slug: String = s.db.scalar("SELECT slug FROM tenants", args![]).await.unwrap();
+    let mut app = app_on(&s.db, actor(), "migrations/new").await;
+    typ(&mut app, &slug[..4]);
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(&format!("▸ {slug}")), "the tenant picker offers it:\n{text}");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let f: &MigrationForm = app.screen_as().unwrap();
+    assert_eq!((f.form.value("tenant"), f.form.focus), (slug.clone(), 1));
+
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Tab);
+    }
+    typ(&mut app, "gru");
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("▸ whm-gru-02"), "the target picker offers the server:\n{text}");
+    assert!(text.contains("enter choose"), "{text}");
+    assert_snapshot!("migration_form_target_picker_80x24", stable(&text));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let f: &MigrationForm = app.screen_as().unwrap();
+    assert_eq!(f.form.value("target"), "whm-gru-02");
+    assert!(f.target.open.is_none());
+
+    // A name the picker does not know: Enter keeps it (the service says whether it exists).
+    // (Choosing moved on: past the last field is the first.)
+    press(&mut app, KeyCode::BackTab);
+    for _ in 0.."whm-gru-02".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "whm-novo-09");
+    app.settle().await;
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("enter keeps what you typed"), "{text}");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let f: &MigrationForm = app.screen_as().unwrap();
+    assert_eq!(f.form.value("target"), "whm-novo-09");
 }

@@ -88,19 +88,50 @@ async fn static_code_from_the_modal_with_its_qr() {
     assert_eq!(parsed.key.as_deref(), Some("financeiro@acme.example"));
     assert_eq!(parsed.amount_minor, Some(4990));
 
-    // 80×24: too small for the QR; the code, amount and the hint say so.
+    // 80×24: too small for the QR. The amount, the expiry and the whole code show, with the
+    // way to copy it, and the message names the size at which the QR shows.
     let small = screen_text(&render(&mut app, 80, 24));
-    assert!(small.contains("enlarge the terminal"), "{small}");
+    assert!(small.contains("the terminal is too small"), "{small}");
+    assert!(small.contains("49.90 BRL") && small.contains("never (static code)"), "{small}");
+    assert!(small.contains("select it with the mouse to copy"), "{small}");
+    assert!(squeezed(&small).contains(&code.replace(' ', "")), "the whole code:\n{small}");
     assert!(
         !small.contains("new PIX charge"),
         "a live charge is not asked again:\n{small}"
     );
     assert_snapshot!("pix_modal_80x24", stable(&small));
 
-    // Large enough: the QR is drawn beside the code.
-    let big = screen_text(&render(&mut app, 120, 50));
+    // At the size it names, the QR is drawn whole beside the whole code; one row or one
+    // column less, it is not, and the message says so again.
+    let (w, h) = needed(&small);
     let qr = pix(&app).qr.clone();
     assert!(qr.len() > 15);
-    assert!(big.contains(&qr[qr.len() / 2]), "the QR is on screen:\n{big}");
-    assert!(big.contains("PIX copia e cola"), "{big}");
+    let at = screen_text(&render(&mut app, w, h));
+    assert!(qr.iter().all(|r| at.contains(r.as_str())), "the whole QR at {w}x{h}:\n{at}");
+    assert!(squeezed(&at).contains(&code.replace(' ', "")), "{at}");
+    assert!(at.contains("PIX copia e cola") && at.contains("49.90 BRL"), "{at}");
+    for (w, h) in [(w - 1, h), (w, h - 1)] {
+        let less = screen_text(&render(&mut app, w, h));
+        assert!(!less.contains(qr[qr.len() / 2].as_str()), "no cut QR at {w}x{h}:\n{less}");
+        assert!(less.contains("the terminal is too small"), "{less}");
+    }
+    let big = screen_text(&render(&mut app, 120, 40));
+    assert!(big.contains(qr[qr.len() / 2].as_str()), "the QR is on screen:\n{big}");
+    assert_snapshot!("pix_modal_120x40", stable(&big));
+}
+
+/// The screen's text without borders, QR blocks, spaces and line breaks: a wrapped code
+/// reads back whole.
+fn squeezed(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '│' | '▀' | '▄' | '█' | ' ' | '\n'))
+        .collect()
+}
+
+/// The terminal size the too-small message asks for.
+fn needed(text: &str) -> (u16, u16) {
+    let at = text.find("it needs ").expect("the size") + "it needs ".len();
+    let size: String = text[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '×').collect();
+    let (w, h) = size.split_once('×').expect("W×H");
+    (w.parse().expect("width"), h.parse().expect("height"))
 }

@@ -120,11 +120,11 @@ async fn prices_screen_shows_tenant_prices_and_overrides() {
     assert_eq!(screen.rows().len(), 6);
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("└ ana.parceira") && text.contains("31.90 BRL"), "{text}");
-    assert!(
-        text.contains("25.00 BRL") && text.contains("1 reseller overrides"),
-        "{text}"
-    );
+    assert!(text.contains("1 reseller overrides"), "{text}");
     assert_snapshot!("prices_80x24", stable(&text));
+    // The floor gives way to the tenant at 80 columns; wider, it is there.
+    let wide = screen_text(&render(&mut app, 120, 40));
+    assert!(wide.contains("25.00 BRL") && wide.contains("FLOOR"), "{wide}");
 
     // `e` on the override: the form pre-filled with its item, cycle and reseller.
     press(&mut app, KeyCode::Down);
@@ -135,6 +135,50 @@ async fn prices_screen_shows_tenant_prices_and_overrides() {
     assert!(text.contains("Set a price") && text.contains("plan:basic-1"), "{text}");
     assert!(text.contains("ana.parceira") && text.contains("31.90"), "{text}");
     assert_snapshot!("prices_edit_override_80x24", stable(&text));
+}
+
+/// Staff see every tenant's price list: the same plan code in two tenants is two rows that
+/// only the tenant column tells apart — it must stay at 80 columns.
+#[tokio::test]
+async fn prices_of_two_tenants_name_the_tenant_at_80_columns() {
+    let (db, _dir) = db_with(2).await;
+    let slugs: Vec<(String,)> = db
+        .fetch_all("SELECT slug FROM tenants ORDER BY slug", args![])
+        .await
+        .expect("slugs");
+    for ((slug,), price) in slugs.iter().zip(["361.00", "362.00"]) {
+        plans::create(
+            &db,
+            &actor(),
+            PlanInput {
+                tenant: slug.clone(),
+                code: "anual-2".into(),
+                name: "Anual 2 telas".into(),
+                price: price.into(),
+                currency: "BRL".into(),
+                billing_cycle: "annual".into(),
+                package: "pk_anual".into(),
+                region: "gru".into(),
+                resources: serde_json::json!({}),
+            },
+        )
+        .await
+        .expect("plan");
+    }
+    let mut app = app_on(&db, actor(), "billing/prices").await;
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen_text(&render(&mut app, w, h));
+        assert!(text.contains("TENANT"), "{w}x{h}:\n{text}");
+        for ((slug,), price) in slugs.iter().zip(["361.00", "362.00"]) {
+            let short: String = slug.chars().take(10).collect();
+            assert!(
+                text.lines()
+                    .any(|l| l.contains("plan:anual-2") && l.contains(&short) && l.contains(price)),
+                "{w}x{h}: the row of {slug} names it:\n{text}"
+            );
+        }
+        assert_snapshot!(format!("prices_two_tenants_{w}x{h}"), stable(&text));
+    }
 }
 
 #[tokio::test]

@@ -55,10 +55,7 @@ pub async fn dns(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, Ser
 pub async fn all(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, ServiceError> {
     let mut rows = dns(db, actor, limit).await?;
     rows.extend(crate::ssl::failures(db, actor).await?.into_iter().map(|f| {
-        let detail = match f.days_left {
-            Some(d) => format!("{} ({d} days left)", f.error),
-            None => f.error,
-        };
+        let detail = ssl_detail(f.error, f.days_left);
         Failure {
             source: "ssl".into(),
             kind: f.state,
@@ -71,4 +68,51 @@ pub async fn all(db: &Db, actor: &Actor, limit: i64) -> Result<Vec<Failure>, Ser
     rows.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.subject.cmp(&b.subject)));
     rows.truncate(usize::try_from(limit.max(1)).unwrap_or(usize::MAX));
     Ok(rows)
+}
+
+/// A certificate's error with its days left after it — unless the text already says them
+/// (the sentence `ssl::failures` makes when there is no error does: "expires in 3 day(s)").
+fn ssl_detail(error: String, days_left: Option<i64>) -> String {
+    let Some(d) = days_left else { return error };
+    let said = format!("{} day", d.abs());
+    let says_days = error
+        .match_indices(&said)
+        .any(|(at, _)| !error[..at].ends_with(|c: char| c.is_ascii_digit()));
+    if says_days {
+        return error;
+    }
+    if d < 0 {
+        format!("{error} (expired {} day(s) ago)", -d)
+    } else {
+        format!("{error} ({d} day(s) left)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ssl_detail;
+
+    #[test]
+    fn days_left_are_said_once() {
+        assert_eq!(ssl_detail("expires in 3 day(s)".into(), Some(3)), "expires in 3 day(s)");
+        assert_eq!(ssl_detail("expired 2 day(s) ago".into(), Some(-2)), "expired 2 day(s) ago");
+        assert_eq!(
+            ssl_detail("AutoSSL: WHM refused".into(), Some(3)),
+            "AutoSSL: WHM refused (3 day(s) left)"
+        );
+        assert_eq!(
+            ssl_detail("certificate names whm-gru-01".into(), Some(-4)),
+            "certificate names whm-gru-01 (expired 4 day(s) ago)"
+        );
+        // A number that is not the days left is not taken for them.
+        assert_eq!(
+            ssl_detail("expires in 30 day(s)".into(), Some(3)),
+            "expires in 30 day(s) (3 day(s) left)"
+        );
+        assert_eq!(
+            ssl_detail("expires in 13 day(s)".into(), Some(3)),
+            "expires in 13 day(s) (3 day(s) left)"
+        );
+        assert_eq!(ssl_detail("no certificate served".into(), None), "no certificate served");
+    }
 }

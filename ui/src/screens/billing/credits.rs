@@ -101,7 +101,12 @@ impl Screen for CreditsScreen {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Fill(1)]).areas(area);
+        // The balances take what they need, at most half: the selected reseller's ledger
+        // keeps the rest, so it always shows rows (a fixed split left a handful of
+        // balances a big empty box and the ledger none).
+        let need = u16::try_from(self.balances().len().max(1)).unwrap_or(u16::MAX).saturating_add(3);
+        let top_h = need.min(area.height / 2).max(4.min(area.height));
+        let [top, bottom] = Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
         let columns = [
             Column::new("RESELLER", Constraint::Fill(2)).min(10).priority(9),
             Column::new("ROLE", Constraint::Length(8)).priority(4),
@@ -173,7 +178,12 @@ impl Screen for CreditsScreen {
             Some((n, Err(e))) => (format!("Ledger of {n}"), e.clone()),
             Some((n, Ok(_))) => (format!("Ledger of {n}"), "No entries yet.".to_owned()),
         };
-        let lfooter = format!("{} entries (newest first)", entries.len());
+        let room = DataTable::visible_rows(bottom);
+        let lfooter = if entries.len() > room {
+            format!("newest {room} of {} entries", entries.len())
+        } else {
+            format!("{} entries (newest first)", entries.len())
+        };
         let ltable = DataTable::new(&lcols, &lrows, theme)
             .title(&title)
             .footer(&lfooter)

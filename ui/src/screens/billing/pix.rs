@@ -21,6 +21,19 @@ use crate::tasks::Msg;
 
 const LOAD: &str = "pix.load";
 const REQUEST: &str = "pix.request";
+/// Columns between the QR and the text beside it.
+const QR_GAP: u16 = 2;
+/// The narrowest the text beside the QR may be.
+const TEXT_MIN: u16 = 30;
+
+/// The terminal size at which the QR shows: the modal's borders, the gap and the text
+/// column around the code, plus what the console's chrome takes around `area`.
+pub fn qr_terminal(frame: Rect, area: Rect, qr_w: u16, qr_h: u16) -> (u16, u16) {
+    let chrome_w = frame.width.saturating_sub(area.width);
+    let chrome_h = frame.height.saturating_sub(area.height);
+    (qr_w + QR_GAP + TEXT_MIN + 2 + chrome_w, qr_h + 2 + chrome_h)
+}
+
 /// How often the modal looks again while the job creates the charge.
 const WATCH: Duration = Duration::from_secs(1);
 
@@ -173,9 +186,11 @@ impl Screen for PixScreen {
         f.render_widget(block, area);
         let qr_w = self.qr.first().map(|r| r.chars().count()).unwrap_or(0) as u16;
         let qr_h = self.qr.len() as u16;
-        let fits = !self.qr.is_empty() && qr_h <= inner.height && qr_w + 30 <= inner.width;
+        // The QR (half blocks: two modules a row, quiet zone kept — the densest that still
+        // scans) goes beside the text only when whole; the code and amount always show.
+        let fits = !self.qr.is_empty() && qr_h <= inner.height && qr_w + QR_GAP + TEXT_MIN <= inner.width;
         let [left, right] = if fits {
-            Layout::horizontal([Constraint::Length(qr_w + 2), Constraint::Min(20)]).areas(inner)
+            Layout::horizontal([Constraint::Length(qr_w + QR_GAP), Constraint::Min(TEXT_MIN)]).areas(inner)
         } else {
             [Rect::default(), inner]
         };
@@ -191,6 +206,11 @@ impl Screen for PixScreen {
             "requested" => theme.warning,
             _ => theme.accent,
         };
+        let expires = match (c.expires_at, c.provider.as_str()) {
+            (Some(e), _) => e.format("%Y-%m-%d %H:%M UTC").to_string(),
+            (None, "static") => "never (static code)".into(),
+            (None, _) => "— (set when the provider creates the charge)".into(),
+        };
         let mut lines = vec![
             Line::from(vec![label("Amount    "), Span::raw(amount)]),
             Line::from(vec![
@@ -198,14 +218,7 @@ impl Screen for PixScreen {
                 Span::styled(c.status.clone(), status_style),
                 Span::styled(format!("  via {}", c.provider), theme.muted),
             ]),
-            Line::from(vec![
-                label("Expires   "),
-                Span::raw(
-                    c.expires_at
-                        .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
-                        .unwrap_or_else(|| "never (static code)".into()),
-                ),
-            ]),
+            Line::from(vec![label("Expires   "), Span::raw(expires)]),
         ];
         if c.status == "requested" {
             lines.push(Line::styled(
@@ -217,18 +230,26 @@ impl Screen for PixScreen {
             lines.push(Line::styled(widgets::text::sanitize(e).into_owned(), theme.error));
         }
         if !fits && !self.qr.is_empty() {
-            lines.push(Line::styled(
-                format!(
-                    "The QR code needs {}×{}: enlarge the terminal, or copy the code.",
-                    qr_w + 32,
-                    qr_h + 2
+            let (w, h) = qr_terminal(f.area(), area, qr_w, qr_h);
+            let now = f.area();
+            lines.push(Line::from(vec![
+                label("QR code   "),
+                Span::styled(
+                    format!(
+                        "the terminal is too small: it needs {w}×{h} (this one is {}×{})",
+                        now.width, now.height
+                    ),
+                    theme.warning,
                 ),
-                theme.warning,
-            ));
+            ]));
         }
         if let Some(code) = &c.code {
             lines.push(Line::from(""));
-            lines.push(Line::from(label("PIX copia e cola")));
+            lines.push(Line::from(vec![
+                Span::styled("PIX copia e cola", theme.accent),
+                Span::styled(" · select it with the mouse to copy, or print it with", theme.muted),
+            ]));
+            lines.push(Line::styled(format!("painel invoices pix {}", c.invoice_id), theme.muted));
             lines.push(Line::from(widgets::text::sanitize(code).into_owned()));
         }
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);

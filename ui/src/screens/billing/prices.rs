@@ -307,7 +307,15 @@ impl Screen for PricesScreen {
         let Err(msg) = self.reseller.apply(msg) else { return };
         let msg = match msg.downcast::<Loaded>() {
             Ok(l) => {
-                self.rows = Some(l.0.map_err(|e| e.to_string()));
+                // One tenant's prices together (stable: the service's order within a tenant
+                // keeps each override under what it overrides).
+                self.rows = Some(
+                    l.0.map(|mut v| {
+                        v.sort_by(|a, b| a.tenant_slug.cmp(&b.tenant_slug));
+                        v
+                    })
+                    .map_err(|e| e.to_string()),
+                );
                 let n = self.rows().len();
                 self.state
                     .select((n > 0).then(|| self.state.selected().unwrap_or(0).min(n - 1)));
@@ -354,10 +362,13 @@ impl Screen for PricesScreen {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, theme: &Theme) {
+        // Each tenant has its own plans: without the tenant, a staff view lists "the same"
+        // item several times with different prices. The floor goes first when narrow.
         let columns = [
             Column::new("ITEM", Constraint::Fill(1)).min(12).priority(9),
+            Column::new("TENANT", Constraint::Length(14)).priority(8),
             Column::new("CYCLE", Constraint::Length(10)).priority(8),
-            Column::new("LEVEL", Constraint::Length(16)).priority(7),
+            Column::new("LEVEL", Constraint::Length(14)).priority(7),
             Column::new("PRICE", Constraint::Length(14)).priority(9),
             Column::new("FLOOR", Constraint::Length(12)).priority(4),
             Column::new("NAME", Constraint::Fill(2)).priority(2),
@@ -376,6 +387,7 @@ impl Screen for PricesScreen {
                 };
                 DataRow::new([
                     DataCell::new(format!("{}:{}", p.item_kind, p.item_code)),
+                    DataCell::new(p.tenant_slug.clone()),
                     DataCell::new(p.billing_cycle.clone()),
                     DataCell::styled(level, tone),
                     DataCell::styled(money(p.price_minor, &p.currency), tone),

@@ -43,6 +43,40 @@ pub enum PickFrom {
     Sellables,
     /// Reseller accounts the actor may set price overrides for.
     OverrideTargets,
+    /// WHM servers a migration of `tenant` (a slug; empty: the actor's own or any) may move
+    /// accounts to: shared or the tenant's own, with an API URL, not in maintenance.
+    MigrationTargets { tenant: String },
+}
+
+/// The WHM servers a migration may target, by name, hostname or region.
+async fn migration_targets(env: &crate::tasks::Env, tenant: &str, term: &str) -> Result<Vec<Choice>, ServiceError> {
+    let owner = match tenant.trim() {
+        "" => env.actor.tenant_id,
+        t => Some(tenants::get(&env.db, &env.actor, t).await?.id),
+    };
+    let q = backend::hosting::servers::ServerQuery {
+        filter: (!term.is_empty()).then(|| term.to_owned()),
+        ..Default::default()
+    };
+    Ok(backend::hosting::servers::list(&env.db, &env.actor, &q)
+        .await?
+        .into_iter()
+        .filter(|s| matches!(s.kind.as_str(), "whm" | "cpanel") && s.whm_url.as_deref().is_some_and(|u| !u.trim().is_empty()))
+        .filter(|s| s.status != "maintenance")
+        .filter(|s| s.tenant_id.is_none() || owner.is_none() || s.tenant_id == owner)
+        .take(SHOWN)
+        .map(|s| Choice {
+            key: s.name.clone(),
+            label: s.name,
+            detail: format!(
+                "{} · {} · {} · {}",
+                s.region,
+                s.status,
+                if s.tenant_id.is_some() { "dedicated" } else { "shared" },
+                s.hostname
+            ),
+        })
+        .collect())
 }
 
 /// The hosting plans of `customer`'s tenant whose code or name holds `term`.
@@ -94,6 +128,9 @@ pub struct Picker {
     pub selected: usize,
     pub error: Option<String>,
     pub loading: bool,
+    /// Enter with nothing to choose takes what was typed (a field the search may not know:
+    /// e.g. a server an actor without `servers:read` still may name; the service decides).
+    pub free: bool,
     slot: &'static str,
 }
 
@@ -112,6 +149,7 @@ impl Picker {
             selected: 0,
             error: None,
             loading: false,
+            free: false,
             slot,
         }
     }
@@ -179,6 +217,7 @@ impl Picker {
                 PickFrom::OverrideTargets => backend::billing::prices::override_targets(&env.db, &env.actor, &term)
                     .await
                     .map(choices),
+                PickFrom::MigrationTargets { tenant } => migration_targets(&env, &tenant, &term).await,
             };
             Found(r)
         };
@@ -206,6 +245,14 @@ impl Picker {
             Action::Accept => {
                 if let Some(c) = self.choices.get(self.selected) {
                     return Picked::Chosen(c.clone());
+                }
+                let typed = self.input.value().trim();
+                if self.free && !typed.is_empty() {
+                    return Picked::Chosen(Choice {
+                        key: typed.to_owned(),
+                        label: typed.to_owned(),
+                        detail: String::new(),
+                    });
                 }
                 self.error = Some("nothing matches: type part of a name".to_owned());
             }
@@ -279,16 +326,23 @@ impl Picker {
                 } else {
                     theme.base
                 };
-                Line::from(vec![
-                    Span::styled(format!("{mark}{}", sanitize(&c.label)), style),
-                    Span::styled(format!("  {}", sanitize(&c.detail)), theme.muted),
-                ])
+                // Cut with an ellipsis, not mid-word at the box's edge.
+                let width = usize::from(list.width);
+                let label = format!("{mark}{}", sanitize(&c.label));
+                let label = widgets::text::truncate(&label, width).into_owned();
+                let room = width.saturating_sub(widgets::text::width(&label));
+                let detail = widgets::text::truncate(&format!("  {}", sanitize(&c.detail)), room).into_owned();
+                Line::from(vec![Span::styled(label, style), Span::styled(detail, theme.muted)])
             })
             .collect();
         f.render_widget(Paragraph::new(rows), list);
         let note = match (&self.error, self.loading, self.choices.is_empty()) {
+            (Some(e), _, _) if self.free && !self.input.value().trim().is_empty() => {
+                Span::styled(format!("{} · enter keeps what you typed", sanitize(e)), theme.error)
+            }
             (Some(e), _, _) => Span::styled(sanitize(e).into_owned(), theme.error),
             (None, true, _) => Span::styled("searching…", theme.muted),
+            (None, false, true) if self.free => Span::styled("no match · enter keeps what you typed", theme.muted),
             (None, false, true) => Span::styled("no match", theme.muted),
             (None, false, false) => Span::styled("↑↓ move · enter choose · esc cancel", theme.muted),
         };
@@ -305,6 +359,7 @@ pub struct PickerField {
     pub from: PickFrom,
     slot: &'static str,
     pub open: Option<Picker>,
+    free: bool,
 }
 
 impl PickerField {
@@ -315,7 +370,14 @@ impl PickerField {
             from,
             slot,
             open: None,
+            free: false,
         }
+    }
+
+    /// Enter takes the typed text when the search offers nothing (see [`Picker::free`]).
+    pub fn free_text(mut self) -> PickerField {
+        self.free = true;
+        self
     }
 
     fn focused(&self, form: &crate::form::Form) -> bool {
@@ -325,6 +387,7 @@ impl PickerField {
     fn start(&mut self, form: &crate::form::Form, ctx: &mut Ctx) {
         let mut p = Picker::new(self.title, self.from.clone(), self.slot);
         p.input = Input::new(form.value(self.field));
+        p.free = self.free;
         p.start(ctx);
         self.open = Some(p);
     }

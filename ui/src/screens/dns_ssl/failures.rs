@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use backend::dns::failures::{self, Failure};
 use backend::ServiceError;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::TableState;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, TableState, Wrap};
 use ratatui::Frame;
+use widgets::text::sanitize;
 use widgets::{Column, DataCell, DataRow, DataTable, Theme, Tone};
 
 use super::zones::step;
@@ -33,6 +35,10 @@ pub struct FailuresScreen {
 }
 
 impl FailuresScreen {
+    fn selected(&self) -> Option<&Failure> {
+        self.rows.as_ref()?.get(self.state.selected().unwrap_or(0))
+    }
+
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loading = true;
         self.last = Some(Instant::now());
@@ -66,18 +72,16 @@ impl Screen for FailuresScreen {
                 true
             }
             Action::Open => {
-                let zone = self
-                    .rows
-                    .as_ref()
-                    .and_then(|r| r.get(self.state.selected().unwrap_or(0)))
-                    .filter(|f| f.source == "dns")
-                    .map(|f| match f.kind.as_str() {
-                        // "TYPE name content": the zone is the name's registrable part.
-                        "record" => f.subject.split(' ').nth(1).unwrap_or("").to_owned(),
-                        _ => f.subject.clone(),
-                    });
-                if let Some(z) = zone.filter(|z| !z.is_empty()) {
-                    ctx.emit(Action::Goto(format!("dns-ssl/zones/{z}")));
+                let Some(f) = self.selected() else { return true };
+                let to = match (f.source.as_str(), f.kind.as_str()) {
+                    // The certificate's row in the inventory, where r/c act on it.
+                    ("ssl", _) => format!("dns-ssl/certificates?{}", f.subject),
+                    // "TYPE name content": the zone is the name's registrable part.
+                    (_, "record") => format!("dns-ssl/zones/{}", f.subject.split(' ').nth(1).unwrap_or("")),
+                    _ => format!("dns-ssl/zones/{}", f.subject),
+                };
+                if !to.ends_with('/') && !to.ends_with('?') {
+                    ctx.emit(Action::Goto(to));
                 }
                 true
             }
@@ -138,6 +142,18 @@ impl Screen for FailuresScreen {
             .title("DNS & SSL failures")
             .footer(&footer)
             .empty_message("No failures: every record is in sync and no verification is stalled.");
-        f.render_stateful_widget(table, area, &mut self.state);
+        // Subjects and provider texts are long: the selected one is shown whole below.
+        let [list, below] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
+        f.render_stateful_widget(table, list, &mut self.state);
+        let Some(sel) = self.selected() else { return };
+        let block = theme.block(false).title(theme.title_line(
+            &format!("{} {} · {}", sel.source, sel.kind, sel.tenant_slug),
+            usize::from(below.width.saturating_sub(2)),
+        ));
+        let text = vec![
+            Line::from(sanitize(&sel.subject).into_owned()),
+            Line::styled(sanitize(&sel.detail).into_owned(), theme.error),
+        ];
+        f.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), below);
     }
 }

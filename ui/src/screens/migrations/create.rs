@@ -2,7 +2,9 @@
 //! the cPanel user; the password field masked, sealed by the service with this console's
 //! master key and wiped from the form once sent), the accounts and the target server. The
 //! backend validates; its field errors show next to the fields. On success the migration's
-//! own screen opens, its log following.
+//! own screen opens, its log following. The tenant and the target server are chosen in
+//! pickers (docs/adr/0022); the source and its accounts are typed — they live on a server
+//! painel does not know yet, and listing them would call it from a key press.
 
 use backend::providers::whm::Secret;
 use backend::transfers::{self, Credentials, Migration, NewMigration};
@@ -15,24 +17,30 @@ use widgets::Theme;
 use crate::action::Action;
 use crate::form::Form;
 use crate::router::Route;
+use crate::screens::common::picker::{PickFrom, PickerField};
 use crate::screens::{page_route, Ctx, Dialog, Keys, Screen};
 use crate::tasks::Msg;
 
 struct Created(Result<Migration, ServiceError>);
 
 pub const FIELDS: &[(&str, &str, &str)] = &[
-    ("tenant", "Tenant (slug; staff only)", "host-br"),
+    ("tenant", "Tenant (staff only)", "host-br (type to search)"),
     ("source_host", "Source host", "old.example.com.br or https://host:2087"),
     ("auth", "Credentials", "root or user"),
     ("user", "Login on the source", "root"),
-    ("password", "Password (sealed, wiped at the end)", "••••••••"),
-    ("accounts", "Accounts (comma-separated)", "joao01,maria02"),
-    ("target", "Target server", "whm-gru-01"),
+    ("password", "Password (sealed)", "••••••••"),
+    ("accounts", "Accounts (a,b,…)", "joao01,maria02"),
+    ("target", "Target server", "whm-gru-01 (type to search)"),
 ];
+
+const PICK_TENANT: &str = "migration-pick-tenant";
+const PICK_TARGET: &str = "migration-pick-target";
 
 pub struct MigrationForm {
     pub form: Form,
     pub busy: bool,
+    pub tenant: PickerField,
+    pub target: PickerField,
 }
 
 impl Default for MigrationForm {
@@ -40,11 +48,36 @@ impl Default for MigrationForm {
         let mut form = Form::new(FIELDS).masked("password");
         form.set("auth", "root");
         form.set("user", "root");
-        MigrationForm { form, busy: false }
+        MigrationForm {
+            form,
+            busy: false,
+            tenant: PickerField::new("tenant", "Tenant", PickFrom::Tenants, PICK_TENANT),
+            // Free text too: an actor who may not list servers still names its target.
+            target: PickerField::new(
+                "target",
+                "Target server",
+                PickFrom::MigrationTargets { tenant: String::new() },
+                PICK_TARGET,
+            )
+            .free_text(),
+        }
     }
 }
 
 impl MigrationForm {
+    /// The target picker offers the servers of the tenant chosen now.
+    fn aim_target_picker(&mut self) {
+        if self.target.open.is_none() {
+            self.target.from = PickFrom::MigrationTargets {
+                tenant: self.form.value("tenant").trim().to_owned(),
+            };
+        }
+    }
+
+    fn picking(&self) -> bool {
+        self.tenant.open.is_some() || self.target.open.is_some()
+    }
+
     /// What was typed, as the service takes it.
     pub fn input(&self) -> NewMigration {
         let v = |k: &str| self.form.value(k).trim().to_owned();
@@ -86,7 +119,21 @@ impl Screen for MigrationForm {
         Keys::new()
     }
 
+    fn accept_label(&self) -> Option<&'static str> {
+        if self.picking() {
+            Some("choose")
+        } else {
+            Some("queue")
+        }
+    }
+
     fn on_action(&mut self, a: &Action, ctx: &mut Ctx) -> bool {
+        self.aim_target_picker();
+        if !self.busy
+            && (self.tenant.on_action(&mut self.form, a, ctx) || self.target.on_action(&mut self.form, a, ctx))
+        {
+            return true;
+        }
         match a {
             Action::NextField => self.form.next(),
             Action::PrevField => self.form.prev(),
@@ -115,11 +162,17 @@ impl Screen for MigrationForm {
         true
     }
 
-    fn on_input(&mut self, key: KeyEvent, _ctx: &mut Ctx) {
+    fn on_input(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        self.aim_target_picker();
+        if self.tenant.on_input(&self.form, key, ctx) || self.target.on_input(&self.form, key, ctx) {
+            return;
+        }
         self.form.input(key);
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let Err(msg) = self.tenant.apply(msg) else { return };
+        let Err(msg) = self.target.apply(msg) else { return };
         let Ok(r) = msg.downcast::<Created>() else { return };
         self.busy = false;
         match r.0 {
@@ -142,5 +195,7 @@ impl Screen for MigrationForm {
             "Grey = an example · the password again if refused · Enter queue · Esc cancel"
         };
         self.form.draw(f, area, "New migration", footer, theme, true);
+        self.tenant.draw(f, area, theme);
+        self.target.draw(f, area, theme);
     }
 }
