@@ -163,14 +163,16 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
         .await?;
     // The simulated WHM servers, on fresh loopback ports; the rows now name them.
     let sandbox = crate::demo_sandbox::start(&db, &keys).await?;
+    // Stripe, simulated: card payments, a refunded one and a dispute due soon. Before the
+    // PIX charge: its short-lived worker takes the billing queue, and would take the PIX
+    // job too without its handler ("no handler for kind billing.pix_charge").
+    let stripe = crate::demo_stripe::start(&db, &keys).await?;
     // A PIX charge paid by the Mercado Pago simulator while the demo runs (not for --seed-only).
     let _pix = if mode == Mode::SeedOnly {
         None
     } else {
         crate::demo_pix::start(cfg, &db).await?
     };
-    // Stripe, simulated: card payments, a refunded one and a dispute due soon.
-    let stripe = crate::demo_stripe::start(&db, &keys).await?;
     // A few migrations from a simulated legacy server, run live by the in-process worker.
     let migrations = crate::demo_migrations::start(&db, &keys, &sandbox).await?;
     tracing::info!(migrations, "demo migrations started");

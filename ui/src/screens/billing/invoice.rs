@@ -249,7 +249,7 @@ impl Screen for InvoiceScreen {
         };
         let inv = &d.invoice;
         let [head, items, pays, timeline] = Layout::vertical([
-            Constraint::Length(4),
+            Constraint::Length(5),
             Constraint::Fill(2),
             Constraint::Fill(2),
             Constraint::Fill(2),
@@ -281,10 +281,22 @@ impl Screen for InvoiceScreen {
                         .map_or_else(|| "—".to_owned(), |p| p.format("%Y-%m-%d").to_string()),
                     theme.base,
                 ),
-                label("  Bills"),
-                Span::styled(widgets::text::sanitize(&who).into_owned(), theme.base),
+            ]),
+            // Whom and why on a line of their own, the name cut with "…" when long (at 80
+            // columns it ran off the box mid-word).
+            Line::from(vec![
+                label("Bills"),
+                Span::styled(
+                    widgets::text::truncate(
+                        &who,
+                        usize::from(head.width.saturating_sub(2))
+                            .saturating_sub(12 + widgets::text::width(&inv.reason)),
+                    )
+                    .into_owned(),
+                    theme.base,
+                ),
                 label("  For"),
-                Span::styled(inv.reason.clone(), theme.base),
+                Span::styled(widgets::text::sanitize(&inv.reason).into_owned(), theme.base),
             ]),
         ];
         f.render_widget(Paragraph::new(lines).block(block), head);

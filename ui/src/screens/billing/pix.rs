@@ -250,7 +250,13 @@ impl Screen for PixScreen {
                 Span::styled(" · select it with the mouse to copy, or print it with", theme.muted),
             ]));
             lines.push(Line::styled(format!("painel invoices pix {}", c.invoice_id), theme.muted));
-            lines.push(Line::from(widgets::text::sanitize(code).into_owned()));
+            // Cut into rows of the column's width by hand: a wrap at the code's spaces
+            // ("SAO PAULO") would drop them, and a copied code with a space missing fails
+            // its CRC.
+            let code: Vec<char> = widgets::text::sanitize(code).chars().collect();
+            for row in code.chunks(usize::from(right.width.max(1))) {
+                lines.push(Line::from(row.iter().collect::<String>()));
+            }
         }
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);
     }
