@@ -142,7 +142,12 @@ async fn failures_say_days_left_once_and_open_the_certificate() {
     let tenant: uuid::Uuid = db.scalar("SELECT id FROM tenants", args![]).await.expect("tenant");
     cert(&db, tenant, "vermelho.com.br", Some(3), "expiring", None).await;
     let mut app = app_on(&db, actor(), "dns-ssl/failures").await;
-    let rows = app.screen_as::<FailuresScreen>().expect("failures").rows.clone().unwrap_or_default();
+    let rows = app
+        .screen_as::<FailuresScreen>()
+        .expect("failures")
+        .rows
+        .clone()
+        .unwrap_or_default();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].detail, "expires in 3 day(s)");
     for (w, h) in [(80, 24), (120, 40)] {

@@ -289,7 +289,10 @@ async fn the_form_picks_the_tenant_and_the_target_server() {
     typ(&mut app, &slug[..4]);
     app.settle().await;
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains(&format!("▸ {slug}")), "the tenant picker offers it:\n{text}");
+    assert!(
+        text.contains(&format!("▸ {slug}")),
+        "the tenant picker offers it:\n{text}"
+    );
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let f: &MigrationForm = app.screen_as().unwrap();
@@ -301,7 +304,10 @@ async fn the_form_picks_the_tenant_and_the_target_server() {
     typ(&mut app, "gru");
     app.settle().await;
     let text = screen_text(&render(&mut app, 80, 24));
-    assert!(text.contains("▸ whm-gru-02"), "the target picker offers the server:\n{text}");
+    assert!(
+        text.contains("▸ whm-gru-02"),
+        "the target picker offers the server:\n{text}"
+    );
     assert!(text.contains("enter choose"), "{text}");
     assert_snapshot!("migration_form_target_picker_80x24", stable(&text));
     press(&mut app, KeyCode::Enter);

@@ -92,9 +92,15 @@ async fn static_code_from_the_modal_with_its_qr() {
     // way to copy it, and the message names the size at which the QR shows.
     let small = screen_text(&render(&mut app, 80, 24));
     assert!(small.contains("the terminal is too small"), "{small}");
-    assert!(small.contains("49.90 BRL") && small.contains("never (static code)"), "{small}");
+    assert!(
+        small.contains("49.90 BRL") && small.contains("never (static code)"),
+        "{small}"
+    );
     assert!(small.contains("select it with the mouse to copy"), "{small}");
-    assert!(squeezed(&small).contains(&code.replace(' ', "")), "the whole code:\n{small}");
+    assert!(
+        squeezed(&small).contains(&code.replace(' ', "")),
+        "the whole code:\n{small}"
+    );
     assert!(
         !small.contains("new PIX charge"),
         "a live charge is not asked again:\n{small}"
@@ -107,12 +113,18 @@ async fn static_code_from_the_modal_with_its_qr() {
     let qr = pix(&app).qr.clone();
     assert!(qr.len() > 15);
     let at = screen_text(&render(&mut app, w, h));
-    assert!(qr.iter().all(|r| at.contains(r.as_str())), "the whole QR at {w}x{h}:\n{at}");
+    assert!(
+        qr.iter().all(|r| at.contains(r.as_str())),
+        "the whole QR at {w}x{h}:\n{at}"
+    );
     assert!(squeezed(&at).contains(&code.replace(' ', "")), "{at}");
     assert!(at.contains("PIX copia e cola") && at.contains("49.90 BRL"), "{at}");
     for (w, h) in [(w - 1, h), (w, h - 1)] {
         let less = screen_text(&render(&mut app, w, h));
-        assert!(!less.contains(qr[qr.len() / 2].as_str()), "no cut QR at {w}x{h}:\n{less}");
+        assert!(
+            !less.contains(qr[qr.len() / 2].as_str()),
+            "no cut QR at {w}x{h}:\n{less}"
+        );
         assert!(less.contains("the terminal is too small"), "{less}");
     }
     let big = screen_text(&render(&mut app, 120, 40));
@@ -131,7 +143,10 @@ fn squeezed(text: &str) -> String {
 /// The terminal size the too-small message asks for.
 fn needed(text: &str) -> (u16, u16) {
     let at = text.find("it needs ").expect("the size") + "it needs ".len();
-    let size: String = text[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '×').collect();
+    let size: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '×')
+        .collect();
     let (w, h) = size.split_once('×').expect("W×H");
     (w.parse().expect("width"), h.parse().expect("height"))
 }

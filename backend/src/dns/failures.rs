@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn days_left_are_said_once() {
         assert_eq!(ssl_detail("expires in 3 day(s)".into(), Some(3)), "expires in 3 day(s)");
-        assert_eq!(ssl_detail("expired 2 day(s) ago".into(), Some(-2)), "expired 2 day(s) ago");
+        assert_eq!(
+            ssl_detail("expired 2 day(s) ago".into(), Some(-2)),
+            "expired 2 day(s) ago"
+        );
         assert_eq!(
             ssl_detail("AutoSSL: WHM refused".into(), Some(3)),
             "AutoSSL: WHM refused (3 day(s) left)"
@@ -113,6 +116,9 @@ mod tests {
             ssl_detail("expires in 13 day(s)".into(), Some(3)),
             "expires in 13 day(s) (3 day(s) left)"
         );
-        assert_eq!(ssl_detail("no certificate served".into(), None), "no certificate served");
+        assert_eq!(
+            ssl_detail("no certificate served".into(), None),
+            "no certificate served"
+        );
     }
 }

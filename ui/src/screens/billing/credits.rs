@@ -104,7 +104,9 @@ impl Screen for CreditsScreen {
         // The balances take what they need, at most half: the selected reseller's ledger
         // keeps the rest, so it always shows rows (a fixed split left a handful of
         // balances a big empty box and the ledger none).
-        let need = u16::try_from(self.balances().len().max(1)).unwrap_or(u16::MAX).saturating_add(3);
+        let need = u16::try_from(self.balances().len().max(1))
+            .unwrap_or(u16::MAX)
+            .saturating_add(3);
         let top_h = need.min(area.height / 2).max(4.min(area.height));
         let [top, bottom] = Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
         let columns = [

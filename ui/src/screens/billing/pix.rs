@@ -249,7 +249,10 @@ impl Screen for PixScreen {
                 Span::styled("PIX copia e cola", theme.accent),
                 Span::styled(" · select it with the mouse to copy, or print it with", theme.muted),
             ]));
-            lines.push(Line::styled(format!("painel invoices pix {}", c.invoice_id), theme.muted));
+            lines.push(Line::styled(
+                format!("painel invoices pix {}", c.invoice_id),
+                theme.muted,
+            ));
             // Cut into rows of the column's width by hand: a wrap at the code's spaces
             // ("SAO PAULO") would drop them, and a copied code with a space missing fails
             // its CRC.

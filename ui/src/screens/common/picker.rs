@@ -61,7 +61,9 @@ async fn migration_targets(env: &crate::tasks::Env, tenant: &str, term: &str) ->
     Ok(backend::hosting::servers::list(&env.db, &env.actor, &q)
         .await?
         .into_iter()
-        .filter(|s| matches!(s.kind.as_str(), "whm" | "cpanel") && s.whm_url.as_deref().is_some_and(|u| !u.trim().is_empty()))
+        .filter(|s| {
+            matches!(s.kind.as_str(), "whm" | "cpanel") && s.whm_url.as_deref().is_some_and(|u| !u.trim().is_empty())
+        })
         .filter(|s| s.status != "maintenance")
         .filter(|s| s.tenant_id.is_none() || owner.is_none() || s.tenant_id == owner)
         .take(SHOWN)
