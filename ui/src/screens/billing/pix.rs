@@ -31,7 +31,12 @@ const TEXT_MIN: u16 = 30;
 pub fn qr_terminal(frame: Rect, area: Rect, qr_w: u16, qr_h: u16) -> (u16, u16) {
     let chrome_w = frame.width.saturating_sub(area.width);
     let chrome_h = frame.height.saturating_sub(area.height);
-    (qr_w + QR_GAP + TEXT_MIN + 2 + chrome_w, qr_h + 2 + chrome_h)
+    let mut w = qr_w + QR_GAP + TEXT_MIN + 2 + chrome_w;
+    // That wide, the side navigation appears and takes its columns too.
+    if w >= widgets::SideNav::MIN_TOTAL_WIDTH && chrome_w < widgets::SideNav::WIDTH {
+        w += widgets::SideNav::WIDTH;
+    }
+    (w, qr_h + 2 + chrome_h)
 }
 
 /// How often the modal looks again while the job creates the charge.
@@ -262,5 +267,22 @@ impl Screen for PixScreen {
             }
         }
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_asked_for_counts_the_navigation_that_appears() {
+        let frame = Rect::new(0, 0, 80, 24);
+        let area = Rect::new(0, 1, 80, 21);
+        assert_eq!(qr_terminal(frame, area, 49, 25), (83, 30));
+        // 66 + 34 = 100 columns without the navigation: that wide it shows, 18 more.
+        assert_eq!(qr_terminal(frame, area, 66, 33), (100 + widgets::SideNav::WIDTH, 38));
+        let wide = Rect::new(0, 0, 140, 50);
+        let beside_nav = Rect::new(18, 1, 122, 47);
+        assert_eq!(qr_terminal(wide, beside_nav, 66, 33), (118, 38));
     }
 }
