@@ -616,10 +616,14 @@ async fn a_failed_plan_change_gives_the_money_back() {
         .await
         .unwrap();
     assert_eq!(status, "cancelled");
-    assert_eq!(
-        scalar_i64(&w, "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.cancel' AND entity_id = $1", inv.id).await,
-        1
-    );
+    let cancels: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.cancel' AND entity_id = $1",
+            args![inv.id.to_string()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancels, 1);
     assert_eq!(scalar_i64(&w, balance, w.customer).await, 0);
 
     // Paid upgrade, refused after the payment: the money becomes the customer's credit.
