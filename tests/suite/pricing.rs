@@ -602,7 +602,8 @@ async fn a_failed_plan_change_gives_the_money_back() {
             .await
             .unwrap();
     };
-    let balance = "SELECT COALESCE(SUM(balance_minor), 0) FROM customer_balances WHERE customer_id = $1";
+    let balance =
+        "SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) FROM customer_balances WHERE customer_id = $1";
 
     // Unpaid upgrade, refused: the invoice is cancelled.
     refuse();
@@ -610,7 +611,18 @@ async fn a_failed_plan_change_gives_the_money_back() {
     let inv = up.proration.invoice.clone().expect("an invoice for the upgrade");
     w.drain().await;
     let after = w.service(s.id).await;
-    assert_eq!((after.status.as_str(), after.plan_code.as_str()), ("error", "start"));
+    let jobs: Vec<(String, String, Option<String>)> = db
+        .fetch_all(
+            "SELECT kind, status, last_error FROM jobs WHERE kind = 'hosting.change_plan'",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.status.as_str(), after.plan_code.as_str()),
+        ("error", "start"),
+        "{jobs:?}"
+    );
     let status: String = db
         .scalar("SELECT status FROM invoices WHERE id = $1", args![inv.id])
         .await

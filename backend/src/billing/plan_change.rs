@@ -70,7 +70,7 @@ async fn cancel_invoice(tx: &mut Tx, actor: &Actor, who: Subject, id: Uuid, refs
     };
     let paid: i64 = tx
         .scalar(
-            "SELECT COALESCE(SUM(amount_minor - refunded_minor), 0) FROM payments \
+            "SELECT CAST(COALESCE(SUM(amount_minor - refunded_minor), 0) AS BIGINT) FROM payments \
              WHERE invoice_id = $1 AND status = 'succeeded' AND currency = $2",
             args![id, currency.as_str()],
         )
