@@ -1,0 +1,67 @@
+//! The queue's hot path under load (issue 14, docs/adr/0004 "Under load").
+
+use std::time::Duration;
+
+use backend::jobs::{self, NewJob};
+use serde_json::json;
+
+use crate::common::{engine, fresh, Engine};
+
+/// A claim commits without waiting for its WAL flush through a transaction-local
+/// `set_config`. The setting must end with the claim's own transaction: a pooled connection
+/// that kept it would let the next user's commits — completions, handlers' effects, money —
+/// return before they are durable. Ten transactions at once hold every connection of the
+/// pool (`Db::connect` opens at most ten), so each connection is checked.
+#[tokio::test]
+async fn a_claim_leaves_no_connection_with_synchronous_commit_off() {
+    if !matches!(engine(), Engine::Postgres) {
+        return;
+    }
+    let t = fresh().await;
+    let mut tx = t.db.begin().await.unwrap();
+    let new = (0..200)
+        .map(|_| NewJob {
+            queue: "default".into(),
+            kind: "noop".into(),
+            payload: json!({}),
+            enqueued_by: "test".into(),
+            ..Default::default()
+        })
+        .collect();
+    jobs::enqueue_many(&mut tx, new).await.unwrap();
+    tx.commit().await.unwrap();
+    let queues = vec!["default".to_owned()];
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let db = t.db.clone();
+        let queues = queues.clone();
+        claims.spawn(async move { jobs::claim(&db, &format!("w{i}"), &queues, 10, Duration::from_secs(60)).await });
+    }
+    let mut claimed = 0;
+    while let Some(r) = claims.join_next().await {
+        claimed += r.unwrap().unwrap().len();
+    }
+    assert_eq!(claimed, 200, "every job is claimed exactly once");
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        held.push(t.db.begin().await.unwrap());
+    }
+    for tx in &mut held {
+        // The source, not the value: the test server runs with `synchronous_commit=off`
+        // throughout, so only a setting made by the session itself shows a leak.
+        let source: String = tx
+            .scalar(
+                "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'",
+                backend::args![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(
+            source, "session",
+            "a pooled connection kept the claim's synchronous_commit"
+        );
+    }
+    for tx in held {
+        tx.rollback().await.unwrap();
+    }
+}
