@@ -69,7 +69,10 @@ async fn a_claim_leaves_no_connection_with_synchronous_commit_off() {
 /// Page number of every job's current row version, by id (PostgreSQL).
 async fn pages(db: &backend::Db) -> std::collections::HashMap<uuid::Uuid, i64> {
     let rows: Vec<(uuid::Uuid, i64)> = db
-        .fetch_all("SELECT id, ((ctid::text)::point)[0]::bigint FROM jobs", backend::args![])
+        .fetch_all(
+            "SELECT id, ((ctid::text)::point)[0]::bigint FROM jobs",
+            backend::args![],
+        )
         .await
         .unwrap();
     rows.into_iter().collect()
@@ -109,6 +112,14 @@ async fn claims_and_completions_update_jobs_on_their_own_page() {
         queued.iter().filter(|(id, page)| after.get(*id) == Some(*page)).count()
     };
     // A few pages may still fill up (row sizes vary); a packed table keeps almost none.
-    assert!(stayed(&running) >= 270, "claims moved rows off their page: {} of 300 stayed", stayed(&running));
-    assert!(stayed(&done) >= 240, "completions moved rows off their page: {} of 300 stayed", stayed(&done));
+    assert!(
+        stayed(&running) >= 270,
+        "claims moved rows off their page: {} of 300 stayed",
+        stayed(&running)
+    );
+    assert!(
+        stayed(&done) >= 240,
+        "completions moved rows off their page: {} of 300 stayed",
+        stayed(&done)
+    );
 }
