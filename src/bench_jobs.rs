@@ -241,10 +241,22 @@ pub async fn worker_process(cfg: &Config, concurrency: usize, prefetch: usize) -
     Ok(())
 }
 
-/// Enqueues one job at a time to an idle worker and times enqueue → handler start; each
-/// sample also gives how much of it was the enqueue's own transaction (up to its commit).
-async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<(Duration, Duration)>> {
-    let (tx_started, mut started) = mpsc::unbounded_channel::<(usize, Instant)>();
+/// One enqueue → start sample, split where the time goes: the enqueue's BEGIN and INSERT,
+/// its COMMIT (the WAL flush on durable PostgreSQL), the hop to the worker's claim (the
+/// Redis wake-up published after the commit, the subscriber, the worker's loop) and the
+/// claim itself up to the handler's first instruction (the claim statement and its commit,
+/// the task spawn). The claim's start is the row's `started_at`, bound by the worker just
+/// before it sends the statement (same process, same clock).
+struct Sample {
+    total: Duration,
+    insert: Duration,
+    committed: Duration,
+    claim_began: Duration,
+}
+
+/// Enqueues one job at a time to an idle worker and times enqueue → handler start.
+async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<Sample>> {
+    let (tx_started, mut started) = mpsc::unbounded_channel::<(usize, Instant, chrono::DateTime<chrono::Utc>)>();
     let mut handlers = Handlers::new();
     {
         handlers.register("bench.mark", move |job, _db| {
@@ -252,7 +264,8 @@ async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<(Duratio
             let tx = tx_started.clone();
             async move {
                 let i = job.payload.get("i").and_then(serde_json::Value::as_u64).unwrap_or(0) as usize;
-                let _ = tx.send((i, at));
+                let claimed = job.started_at.unwrap_or_else(chrono::Utc::now);
+                let _ = tx.send((i, at, claimed));
                 Ok(())
             }
         });
@@ -263,6 +276,7 @@ async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<(Duratio
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut out = Vec::with_capacity(samples);
     for i in 0..samples {
+        let wall0 = chrono::Utc::now();
         let t0 = Instant::now();
         let mut tx = db.begin().await?;
         jobs::enqueue(
@@ -276,20 +290,34 @@ async fn latency(db: &Db, samples: usize, poll: Duration) -> Result<Vec<(Duratio
             },
         )
         .await?;
+        let insert = t0.elapsed();
         tx.commit().await?;
         let committed = t0.elapsed();
-        let (j, at) = tokio::time::timeout(poll * 4 + Duration::from_secs(2), started.recv())
+        let (j, at, claimed) = tokio::time::timeout(poll * 4 + Duration::from_secs(2), started.recv())
             .await
             .context("a latency job never started")?
             .context("worker stopped")?;
         anyhow::ensure!(j == i, "job {j} started while waiting for {i}");
-        out.push((at.duration_since(t0), committed));
+        let claim_began = (claimed - wall0).to_std().unwrap_or_default();
+        out.push(Sample {
+            total: at.duration_since(t0),
+            insert,
+            committed,
+            claim_began,
+        });
         // An idle gap, as between real enqueues; the worker's claim loop goes quiet.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let _ = stop.send(true);
     run.await.context("worker task")??;
     Ok(out)
+}
+
+/// The p50 of one segment of every sample.
+fn p50_of(samples: &[Sample], f: impl Fn(&Sample) -> Duration) -> f64 {
+    let mut v: Vec<Duration> = samples.iter().map(f).collect();
+    v.sort();
+    percentile(&v, 0.5)
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> f64 {
@@ -359,24 +387,29 @@ pub async fn run(cfg: &Config, b: JobsBench) -> Result<()> {
         ));
         for (label, mdb, n, poll) in modes {
             let samples = latency(&mdb, n, poll).await?;
-            let mut s: Vec<Duration> = samples.iter().map(|x| x.0).collect();
-            let mut commit: Vec<Duration> = samples.iter().map(|x| x.1).collect();
-            let mut after: Vec<Duration> = samples.iter().map(|x| x.0.saturating_sub(x.1)).collect();
+            let mut s: Vec<Duration> = samples.iter().map(|x| x.total).collect();
+            let mut after: Vec<Duration> = samples.iter().map(|x| x.total.saturating_sub(x.committed)).collect();
             s.sort();
-            commit.sort();
             after.sort();
             let (p50, p95, p99) = (percentile(&s, 0.5), percentile(&s, 0.95), percentile(&s, 0.99));
+            let commit = p50_of(&samples, |x| x.committed);
             println!(
                 "{engine:<10} enqueue→start ({label}, {n} samples): p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms; \
-                 of which the enqueue up to its commit p50 {:.2} ms, commit→start p50 {:.2} ms, p95 {:.2} ms",
-                percentile(&commit, 0.5),
+                 of which the enqueue up to its commit p50 {commit:.2} ms, commit→start p50 {:.2} ms, p95 {:.2} ms",
                 percentile(&after, 0.5),
                 percentile(&after, 0.95),
             );
             println!(
-                "RESULT engine={engine} metric=latency mode={} p50_ms={p50:.3} p95_ms={p95:.3} p99_ms={p99:.3} commit_p50_ms={:.3}",
+                "{engine:<10}   split (p50 of each part, ms): BEGIN+INSERT {:.2}, COMMIT {:.2}, commit→claim sent \
+                 (wake-up, loop) {:.2}, claim sent→handler start (claim statement, spawn) {:.2}",
+                p50_of(&samples, |x| x.insert),
+                p50_of(&samples, |x| x.committed.saturating_sub(x.insert)),
+                p50_of(&samples, |x| x.claim_began.saturating_sub(x.committed)),
+                p50_of(&samples, |x| x.total.saturating_sub(x.claim_began)),
+            );
+            println!(
+                "RESULT engine={engine} metric=latency mode={} p50_ms={p50:.3} p95_ms={p95:.3} p99_ms={p99:.3} commit_p50_ms={commit:.3}",
                 label.split(' ').next().unwrap_or(label),
-                percentile(&commit, 0.5)
             );
         }
     }

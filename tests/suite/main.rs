@@ -22,6 +22,7 @@ mod dns_python;
 mod dunning;
 mod identity;
 mod jobs;
+mod jobs_load;
 mod keymap;
 mod lifecycle;
 mod payments;

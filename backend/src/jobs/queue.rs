@@ -297,9 +297,18 @@ pub async fn claim(
         args.extend(queues.iter().map(Arg::from));
         format!("AND queue IN ({}) ", placeholders(4, queues.len()))
     };
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    let (lock, no_flush) = match db.backend() {
+        // The claim's commit does not wait for its WAL flush (docs/adr/0004, "Claims commit
+        // without waiting for the flush"): an uncounted claim after a database crash only
+        // means the job runs again, and every later durable commit — the completion, the
+        // handler's own transaction — flushes the WAL past the claim first. An uncorrelated
+        // sub-select is an InitPlan, run once; `true` keeps the setting to this statement's
+        // own transaction, so a pooled connection never carries it further.
+        Backend::Postgres => (
+            " FOR UPDATE SKIP LOCKED",
+            " AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'",
+        ),
+        Backend::Sqlite => ("", ""),
     };
     let sql = format!(
         // A materialised CTE picks the rows once: as `WHERE id IN (SELECT … LIMIT n)` the
@@ -308,7 +317,7 @@ pub async fn claim(
         "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'queued' {which}\
          AND run_at <= $3 ORDER BY queue, run_at, id LIMIT {}{lock}) \
          UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2, \
-         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM picked) RETURNING {COLUMNS}",
+         updated_at = $3, started_at = $3 WHERE id IN (SELECT id FROM picked){no_flush} RETURNING {COLUMNS}",
         batch.min(MAX_BATCH)
     );
     let mut jobs: Vec<Job> = write_one(db, &sql, args).await?;
