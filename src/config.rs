@@ -297,6 +297,33 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// `[ssl]` checked and read: every `connect` value is `host:port`, every `trust` file holds
+/// certificates (a relative path is beside the config file).
+fn ssl_probe(f: SslFile, config_file: &Path) -> Result<backend::ssl::ProbeConfig> {
+    let mut cfg = backend::ssl::ProbeConfig::default();
+    for (k, v) in f.connect {
+        let port_ok = v
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+        if k.trim().is_empty() || !port_ok {
+            anyhow::bail!(
+                "invalid [ssl] connect in {}: {k} = {v:?} (give host:port)",
+                config_file.display()
+            );
+        }
+        cfg.connect.insert(k.trim().to_lowercase(), v);
+    }
+    let base = config_file.parent().unwrap_or_else(|| Path::new("."));
+    for path in f.trust {
+        let path = if path.is_relative() { base.join(path) } else { path };
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read [ssl] trust file {}", path.display()))?;
+        let certs = backend::ssl::probe::trust_file_certs(&bytes)
+            .map_err(|e| anyhow::anyhow!("[ssl] trust file {}: {e}", path.display()))?;
+        cfg.extra_roots.extend(certs);
+    }
+    Ok(cfg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,8 +349,14 @@ mod tests {
             }
         }
         let cfg = Config::load(&o(&file, dir.path())).unwrap();
-        assert_eq!(cfg.ssl.connect.get("server:whm-gru-01").map(String::as_str), Some("10.0.0.5:443"));
-        assert_eq!(cfg.ssl.connect.get("loja.com.br").map(String::as_str), Some("[::1]:8443"));
+        assert_eq!(
+            cfg.ssl.connect.get("server:whm-gru-01").map(String::as_str),
+            Some("10.0.0.5:443")
+        );
+        assert_eq!(
+            cfg.ssl.connect.get("loja.com.br").map(String::as_str),
+            Some("[::1]:8443")
+        );
         assert_eq!(cfg.ssl.extra_roots, vec![b"not really a certificate".to_vec()]);
         let shown: Vec<(&str, &str)> = cfg
             .settings
@@ -358,29 +391,4 @@ mod tests {
             "sqlite:///var/lib/painel.sqlite"
         );
     }
-}
-
-/// `[ssl]` checked and read: every `connect` value is `host:port`, every `trust` file holds
-/// certificates (a relative path is beside the config file).
-fn ssl_probe(f: SslFile, config_file: &Path) -> Result<backend::ssl::ProbeConfig> {
-    let mut cfg = backend::ssl::ProbeConfig::default();
-    for (k, v) in f.connect {
-        let port_ok = v.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
-        if k.trim().is_empty() || !port_ok {
-            anyhow::bail!(
-                "invalid [ssl] connect in {}: {k} = {v:?} (give host:port)",
-                config_file.display()
-            );
-        }
-        cfg.connect.insert(k.trim().to_lowercase(), v);
-    }
-    let base = config_file.parent().unwrap_or_else(|| Path::new("."));
-    for path in f.trust {
-        let path = if path.is_relative() { base.join(path) } else { path };
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read [ssl] trust file {}", path.display()))?;
-        let certs = backend::ssl::probe::trust_file_certs(&bytes)
-            .map_err(|e| anyhow::anyhow!("[ssl] trust file {}: {e}", path.display()))?;
-        cfg.extra_roots.extend(certs);
-    }
-    Ok(cfg)
 }

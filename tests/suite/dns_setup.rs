@@ -157,8 +157,18 @@ async fn a_new_service_gets_its_zone_and_records_once_and_a_refusal_changes_noth
     let want = vec![
         ("A".to_owned(), "lojanova.com.br".to_owned(), IP.to_owned(), None),
         ("A".to_owned(), "mail.lojanova.com.br".to_owned(), IP.to_owned(), None),
-        ("CNAME".to_owned(), "www.lojanova.com.br".to_owned(), "lojanova.com.br".to_owned(), None),
-        ("MX".to_owned(), "lojanova.com.br".to_owned(), "mail.lojanova.com.br".to_owned(), Some(10)),
+        (
+            "CNAME".to_owned(),
+            "www.lojanova.com.br".to_owned(),
+            "lojanova.com.br".to_owned(),
+            None,
+        ),
+        (
+            "MX".to_owned(),
+            "lojanova.com.br".to_owned(),
+            "mail.lojanova.com.br".to_owned(),
+            Some(10),
+        ),
     ];
     assert_eq!(remote_records(&sb, "lojanova.com.br"), want);
     let rows = our_rows(&t.db).await;
@@ -170,9 +180,11 @@ async fn a_new_service_gets_its_zone_and_records_once_and_a_refusal_changes_noth
     ] {
         assert!(rows.contains(&r.to_owned()), "{r} in {rows:?}");
     }
-    let ext: Option<String> = t
-        .db
-        .scalar("SELECT external_id FROM dns_zones WHERE name = 'lojanova.com.br'", args![])
+    let ext: Option<String> =
+        t.db.scalar(
+            "SELECT external_id FROM dns_zones WHERE name = 'lojanova.com.br'",
+            args![],
+        )
         .await
         .unwrap();
     assert_eq!(ext.as_deref(), Some(sb.cloudflare_zones()[0].id.as_str()));

@@ -160,7 +160,17 @@ async fn sandbox_run_prints_its_servers_and_takes_faults_from_the_cli() {
     // What a site serves, set from the CLI like a fault: expired three days ago, then none.
     let out = painel(
         data.path(),
-        &["-o", "json", "sandbox", "cert", "whm-gru-01", "loja.com.br", "issued", "--days", "-3"],
+        &[
+            "-o",
+            "json",
+            "sandbox",
+            "cert",
+            "whm-gru-01",
+            "loja.com.br",
+            "issued",
+            "--days",
+            "-3",
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let sites: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -184,10 +194,7 @@ async fn sandbox_run_prints_its_servers_and_takes_faults_from_the_cli() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let sites: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!sites.as_array().unwrap().iter().any(|s| s["domain"] == "loja.com.br"));
-    let out = painel(
-        data.path(),
-        &["sandbox", "cert", "whm-gru-01", "loja.com.br", "forged"],
-    );
+    let out = painel(data.path(), &["sandbox", "cert", "whm-gru-01", "loja.com.br", "forged"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("certificate kind"));
 

@@ -429,5 +429,7 @@ async fn a_certificate_without_a_hosting_service_is_checked_in_the_round() {
     assert!(c.last_checked_at.is_some());
     assert!(c.renew_requested_at.is_none(), "no cPanel account to ask AutoSSL for");
     let fails = ssl::failures(db, &operator()).await.unwrap();
-    assert!(fails.iter().any(|f| f.domain == "solo.com.br" && f.severity == "critical"));
+    assert!(fails
+        .iter()
+        .any(|f| f.domain == "solo.com.br" && f.severity == "critical"));
 }

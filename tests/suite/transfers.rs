@@ -701,7 +701,11 @@ async fn a_session_created_but_never_recorded_is_reported_and_the_migration_goes
     assert_eq!(done.transfer_session_id.as_deref(), Some(sessions[1].0.as_str()));
     assert_eq!(lost_sessions(&w, m.id).await, 1);
     assert!(says_lost(&w, m.id).await);
-    assert!(w.audit_actions(m.id).await.iter().any(|a| a == "migration.session.lost"));
+    assert!(w
+        .audit_actions(m.id)
+        .await
+        .iter()
+        .any(|a| a == "migration.session.lost"));
 
     // A worker killed while the create call is in flight: the next worker reclaims the job
     // after the lease, reports the session that may exist, and finishes with a new one.
@@ -719,12 +723,14 @@ async fn a_session_created_but_never_recorded_is_reported_and_the_migration_goes
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     r.kill();
-    let asked: Option<chrono::DateTime<chrono::Utc>> = w
-        .t
-        .db
-        .scalar("SELECT session_requested_at FROM migrations WHERE id = $1", args![m2.id])
-        .await
-        .unwrap();
+    let asked: Option<chrono::DateTime<chrono::Utc>> =
+        w.t.db
+            .scalar(
+                "SELECT session_requested_at FROM migrations WHERE id = $1",
+                args![m2.id],
+            )
+            .await
+            .unwrap();
     assert!(asked.is_some(), "the intent is on record before the call");
     let r = w.worker("w2");
     let done = w.until(m2.id, "the second migration", Migration::is_finished).await;

@@ -331,6 +331,9 @@ async fn with_redis_the_queue_reloads_on_painel_migrations_messages_not_on_the_t
     tx.after_commit(backend::transfers::CHANNEL, s.running.to_string());
     tx.commit().await.unwrap();
     let t0 = std::time::Instant::now();
-    pump_until(&mut app, Duration::from_secs(5), |app| progress_of(app, s.running) == 62).await;
+    pump_until(&mut app, Duration::from_secs(5), |app| {
+        progress_of(app, s.running) == 62
+    })
+    .await;
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
 }

@@ -465,7 +465,11 @@ pub async fn on_service_active(db: &Db, job: &Job, service: Uuid, tenant: Uuid) 
 /// The zone at Cloudflare for a service's new domain, found or created before any row is
 /// written: a refusal fails the job with Cloudflare's words and leaves our tables as they were
 /// (a retry, or a run after a lost answer, adopts the zone by name instead of creating another).
-async fn remote_zone_for_setup(db: &Db, keys: Option<&Keys>, domain: &str) -> Result<crate::providers::cloudflare::Zone, JobError> {
+async fn remote_zone_for_setup(
+    db: &Db,
+    keys: Option<&Keys>,
+    domain: &str,
+) -> Result<crate::providers::cloudflare::Zone, JobError> {
     let c = client(db, keys).await?;
     let found = match c.find_zone(domain).await {
         Ok(Some(z)) => return Ok(z),

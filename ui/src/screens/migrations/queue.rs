@@ -51,7 +51,9 @@ const BUS: &str = "bus";
 /// listens; without a bus it ends at once and the screen keeps polling.
 async fn forward(db: backend::Db, sink: crate::tasks::Sink) {
     use backend::bus::BusMessage;
-    let Some(mut rx) = transfers::subscribe(&db) else { return };
+    let Some(mut rx) = transfers::subscribe(&db) else {
+        return;
+    };
     while let Some(first) = rx.recv().await {
         let mut signal = match first {
             BusMessage::Up => Signal::Up,
