@@ -15,6 +15,19 @@ struct FileConfig {
     log_level: Option<String>,
     data_dir: Option<PathBuf>,
     authorized_keys: Option<PathBuf>,
+    ssl: Option<SslFile>,
+}
+
+/// `[ssl]`: where the SSL checker connects and which extra roots it trusts (docs/adr/0032).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SslFile {
+    /// A domain, or `server:<name>` for every domain of that server → `host:port`.
+    #[serde(default)]
+    connect: std::collections::BTreeMap<String, String>,
+    /// PEM or DER files of roots trusted besides Mozilla's.
+    #[serde(default)]
+    trust: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +53,9 @@ pub struct Config {
     /// The context whose database this run uses (`None`: a flag, the environment, the config
     /// file or the default chose it).
     pub context: Option<String>,
+    /// The SSL checker's connection overrides and extra roots (`[ssl]`; the worker hands it to
+    /// the ssl jobs).
+    pub ssl: backend::ssl::ProbeConfig,
     pub settings: Vec<Setting>,
 }
 
@@ -172,6 +188,26 @@ impl Config {
             source: src,
         });
 
+        let ssl = ssl_probe(file.ssl.unwrap_or_default(), &config_file)?;
+        settings.push(Setting {
+            key: "ssl.connect",
+            value: if ssl.connect.is_empty() {
+                "(none: each service's server on :443)".into()
+            } else {
+                ssl.connect
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            source: if ssl.connect.is_empty() { "default" } else { "file" },
+        });
+        settings.push(Setting {
+            key: "ssl.trust",
+            value: format!("{} extra root(s)", ssl.extra_roots.len()),
+            source: if ssl.extra_roots.is_empty() { "default" } else { "file" },
+        });
+
         let log_dir = data_dir.join("logs");
         settings.push(Setting {
             key: "log_dir",
@@ -197,6 +233,7 @@ impl Config {
             log_level,
             authorized_keys,
             context,
+            ssl,
             settings,
         })
     }
@@ -260,9 +297,83 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// `[ssl]` checked and read: every `connect` value is `host:port`, every `trust` file holds
+/// certificates (a relative path is beside the config file).
+fn ssl_probe(f: SslFile, config_file: &Path) -> Result<backend::ssl::ProbeConfig> {
+    let mut cfg = backend::ssl::ProbeConfig::default();
+    for (k, v) in f.connect {
+        let port_ok = v
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+        if k.trim().is_empty() || !port_ok {
+            anyhow::bail!(
+                "invalid [ssl] connect in {}: {k} = {v:?} (give host:port)",
+                config_file.display()
+            );
+        }
+        cfg.connect.insert(k.trim().to_lowercase(), v);
+    }
+    let base = config_file.parent().unwrap_or_else(|| Path::new("."));
+    for path in f.trust {
+        let path = if path.is_relative() { base.join(path) } else { path };
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read [ssl] trust file {}", path.display()))?;
+        let certs = backend::ssl::probe::trust_file_certs(&bytes)
+            .map_err(|e| anyhow::anyhow!("[ssl] trust file {}: {e}", path.display()))?;
+        cfg.extra_roots.extend(certs);
+    }
+    Ok(cfg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ssl_checker_is_configured_in_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // base64 of "not really a certificate": the file is read, not judged (roots() skips it).
+        let pem = "-----BEGIN CERTIFICATE-----\nbm90IHJlYWxseSBhIGNlcnRpZmljYXRl\n-----END CERTIFICATE-----\n";
+        std::fs::write(dir.path().join("internal-ca.pem"), pem).unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[ssl]\nconnect = { \"server:whm-gru-01\" = \"10.0.0.5:443\", \"Loja.com.br\" = \"[::1]:8443\" }\ntrust = [\"internal-ca.pem\"]\n",
+        )
+        .unwrap();
+        fn o<'a>(f: &'a Path, dir: &'a Path) -> Overrides<'a> {
+            Overrides {
+                config: Some(f),
+                database_url: Some("sqlite::memory:"),
+                data_dir: Some(dir),
+                context: None,
+            }
+        }
+        let cfg = Config::load(&o(&file, dir.path())).unwrap();
+        assert_eq!(
+            cfg.ssl.connect.get("server:whm-gru-01").map(String::as_str),
+            Some("10.0.0.5:443")
+        );
+        assert_eq!(
+            cfg.ssl.connect.get("loja.com.br").map(String::as_str),
+            Some("[::1]:8443")
+        );
+        assert_eq!(cfg.ssl.extra_roots, vec![b"not really a certificate".to_vec()]);
+        let shown: Vec<(&str, &str)> = cfg
+            .settings
+            .iter()
+            .filter(|s| s.key.starts_with("ssl."))
+            .map(|s| (s.key, s.source))
+            .collect();
+        assert_eq!(shown, [("ssl.connect", "file"), ("ssl.trust", "file")]);
+
+        std::fs::write(&file, "[ssl]\nconnect = { \"loja.com.br\" = \"10.0.0.5\" }\n").unwrap();
+        let e = Config::load(&o(&file, dir.path())).unwrap_err().to_string();
+        assert!(e.contains("host:port"), "{e}");
+        std::fs::write(&file, "[ssl]\ntrust = [\"missing.pem\"]\n").unwrap();
+        assert!(Config::load(&o(&file, dir.path())).is_err());
+        std::fs::write(&file, "[ssl]\nconect = {}\n").unwrap();
+        assert!(Config::load(&o(&file, dir.path())).is_err(), "unknown keys are refused");
+    }
 
     #[test]
     fn masks_passwords_only() {

@@ -167,6 +167,9 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     // PIX charge: its short-lived worker takes the billing queue, and would take the PIX
     // job too without its handler ("no handler for kind billing.pix_charge").
     let stripe = crate::demo_stripe::start(&db, &keys).await?;
+    // The demo's worker checks the sandbox's sites, as `[ssl]` in config.toml would say.
+    let mut worker_cfg = cfg.clone();
+    worker_cfg.ssl = crate::demo_ssl::probe(&sandbox)?;
     // A PIX charge paid by the Mercado Pago simulator while the demo runs (not for --seed-only).
     let _pix = if mode == Mode::SeedOnly {
         None
@@ -194,7 +197,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
             let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
-            let worker = crate::commands::worker::InProcess::start(cfg, &db).await?;
+            let worker = crate::commands::worker::InProcess::start(&worker_cfg, &db).await?;
             if format.is_json() {
                 println!("{}", serde_json::to_string(&record.running)?);
             } else {
@@ -215,7 +218,7 @@ pub async fn run(cfg: &Config, explicit_url: Option<&str>, mode: Mode, format: O
     let record = crate::sandbox_cmd::Record::write(cfg, &sandbox)?;
     // A worker and the scheduler run beside the TUI: orders, tests, polls and retries really
     // happen against the sandbox while the operator watches.
-    let worker = crate::commands::worker::InProcess::start(cfg, &db).await?;
+    let worker = crate::commands::worker::InProcess::start(&worker_cfg, &db).await?;
     let result = match demo_session(cfg, &db, &keys, &url).await {
         Ok((actor, token)) => {
             let login = SessionStore::for_database(cfg, &url).map(|store| login_options(store, Some(token), None));

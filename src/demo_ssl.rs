@@ -1,7 +1,8 @@
 //! The demo's SSL: each simulated server serves its sites' certificates as the seed says
 //! (days left as seeded, one turned expired, failed ones serving the server's own
-//! certificate), the checker is pointed at the sandbox and trusts its AutoSSL CA, and a check
-//! round is queued at once — so the expired one is renewed by AutoSSL while the demo runs.
+//! certificate), the checker is pointed at the sandbox and trusts its AutoSSL CA (the demo's
+//! worker configuration, [`probe`]), and a check round is queued at once — so the expired one
+//! is renewed by AutoSSL while the demo runs.
 
 use std::collections::BTreeMap;
 
@@ -22,13 +23,7 @@ pub async fn start(db: &Db, sb: &Sandbox) -> Result<()> {
         };
         sb.set_site_cert(&site.server, &site.domain, cert)?;
     }
-    let mut connect = BTreeMap::new();
-    for s in sb.servers() {
-        if let Some(addr) = sb.sites_addr(&s.name) {
-            connect.insert(format!("server:{}", s.name), addr.to_string());
-        }
-    }
-    backend::ssl::set_probe_config(db, &actor, &connect, &[sb.autossl_ca_der()?], Some(3)).await?;
+    backend::ssl::set_recheck_seconds(db, &actor, 3).await?;
     // A renewal window of a week: the 5-day ones renew with the expired one, the rest keep
     // their range of days left (yellow under 21).
     backend::ssl::set_renew_days(db, &actor, None, 7).await?;
@@ -49,4 +44,20 @@ pub async fn start(db: &Db, sb: &Sandbox) -> Result<()> {
         tracing::info!(domain = %d, "demo: expired certificate, AutoSSL renews it on the first round");
     }
     Ok(())
+}
+
+/// What the demo's worker is configured with instead of `[ssl]`: every simulated server's
+/// sites port and the sandbox's AutoSSL CA.
+pub fn probe(sb: &Sandbox) -> Result<backend::ssl::ProbeConfig> {
+    let mut connect = BTreeMap::new();
+    for s in sb.servers() {
+        if let Some(addr) = sb.sites_addr(&s.name) {
+            connect.insert(format!("server:{}", s.name), addr.to_string());
+        }
+    }
+    Ok(backend::ssl::ProbeConfig {
+        connect,
+        extra_roots: vec![sb.autossl_ca_der()?],
+        ..Default::default()
+    })
 }

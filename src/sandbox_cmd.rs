@@ -32,6 +32,9 @@ pub enum SandboxCmd {
     /// List or clear a running sandbox's faults.
     #[command(subcommand)]
     Faults(FaultsCmd),
+    /// What a site of a running sandbox serves on its server's sites port, e.g.
+    /// `cert whm-gru-01 loja.com.br issued --days 5` (also self-signed, hostname, none).
+    Cert(CertArgs),
     /// A simulated server's state (accounts, packages, disk, calls) as JSON.
     State {
         server: String,
@@ -66,6 +69,22 @@ pub struct FaultArgs {
     /// Fire at most this many times.
     #[arg(long)]
     pub times: Option<u32>,
+    /// Control URL of the sandbox (default: the one `painel sandbox run` recorded).
+    #[arg(long)]
+    pub control: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CertArgs {
+    /// Server name, e.g. whm-gru-01.
+    pub server: String,
+    pub domain: String,
+    /// issued (by the sandbox AutoSSL CA), self-signed, hostname (the server's own: a name
+    /// mismatch) or none (no certificate: the handshake fails).
+    pub kind: String,
+    /// Days left (issued, self-signed; negative = expired days ago). Default 90.
+    #[arg(long, allow_hyphen_values = true)]
+    pub days: Option<i64>,
     /// Control URL of the sandbox (default: the one `painel sandbox run` recorded).
     #[arg(long)]
     pub control: Option<String>,
@@ -143,6 +162,35 @@ pub async fn run(cfg: &Config, cmd: SandboxCmd, format: OutputFormat) -> Result<
             };
             answer(client()?.delete(target).send().await, &url).await?;
             eprintln!("faults cleared");
+            Ok(())
+        }
+        SandboxCmd::Cert(a) => {
+            let req = sandbox::whm::autossl::CertRequest {
+                domain: a.domain,
+                kind: a.kind,
+                days_left: a.days,
+            };
+            let url = control_url(cfg, a.control)?;
+            let r = client()?
+                .post(format!("{url}/servers/{}/certs", a.server))
+                .json(&req)
+                .send()
+                .await;
+            let sites: serde_json::Value = answer(r, &url).await?.json().await?;
+            if format.is_json() {
+                println!("{}", serde_json::to_string(&sites)?);
+            } else {
+                for s in sites.as_array().into_iter().flatten() {
+                    let domain = s["domain"].as_str().unwrap_or_default();
+                    let kind = s["cert"]["kind"].as_str().unwrap_or_default();
+                    let until = s["cert"]["not_after"]
+                        .as_i64()
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                        .map(|t| format!(" until {}", t.format("%Y-%m-%d")))
+                        .unwrap_or_default();
+                    println!("{}  {kind}{until}", crate::output::clean(domain));
+                }
+            }
             Ok(())
         }
         SandboxCmd::State { server, control } => {

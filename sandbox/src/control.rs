@@ -65,6 +65,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/", get(overview))
         .route("/servers", get(servers))
         .route("/servers/{name}/state", get(state))
+        .route("/servers/{name}/certs", get(site_certs).post(set_site_cert))
         .route("/faults", get(list_faults).post(set_fault).delete(clear_all))
         .route("/faults/{server}", delete(clear_server))
         .route("/smtp/messages", get(smtp_messages))
@@ -96,6 +97,36 @@ async fn state(State(inner): State<Arc<Inner>>, Path(name): Path<String>) -> Res
     match inner.whm.get(&name) {
         Some(s) => Json(s.server.snapshot()).into_response(),
         None => error(&SandboxError::UnknownServer(name)),
+    }
+}
+
+async fn site_certs(State(inner): State<Arc<Inner>>, Path(name): Path<String>) -> Response {
+    match inner.whm.get(&name) {
+        Some(s) => Json(crate::faults::lock(&s.server.sites).list()).into_response(),
+        None => error(&SandboxError::UnknownServer(name)),
+    }
+}
+
+/// `POST /servers/{name}/certs`: what one site serves from now on; answers every site's.
+async fn set_site_cert(
+    State(inner): State<Arc<Inner>>,
+    Path(name): Path<String>,
+    Json(req): Json<crate::whm::autossl::CertRequest>,
+) -> Response {
+    let Some(s) = inner.whm.get(&name) else {
+        return error(&SandboxError::UnknownServer(name));
+    };
+    match req.cert(crate::whm::unix_now()) {
+        Ok(cert) => {
+            let mut sites = crate::faults::lock(&s.server.sites);
+            let domain = req.domain.trim().to_ascii_lowercase();
+            match cert {
+                Some(c) => sites.set(&domain, c),
+                None => sites.remove(&domain),
+            }
+            Json(sites.list()).into_response()
+        }
+        Err(e) => error(&e),
     }
 }
 

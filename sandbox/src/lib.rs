@@ -402,6 +402,11 @@ impl Sandbox {
         whm::autossl::ca_der()
     }
 
+    /// A simulated server's transfer sessions as (id, state), oldest first.
+    pub fn whm_transfer_sessions(&self, name: &str) -> Option<Vec<(String, String)>> {
+        self.inner.whm.get(name).map(|e| e.server.transfer_sessions())
+    }
+
     pub fn whm_accounts(&self, name: &str) -> Option<Vec<Account>> {
         self.whm_state(name).map(|s| s.accounts)
     }

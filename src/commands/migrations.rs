@@ -43,13 +43,15 @@ pub enum MigrationsCmd {
     },
     /// Move cPanel accounts from another server to one of ours (through a job).
     Create(CreateArgs),
-    /// Stop a queued or running migration (the WHM session is aborted).
+    /// Stop a queued or running migration (the WHM session is aborted), or give up a failed one
+    /// (its sealed credentials are wiped).
     Abort { key: String },
-    /// Run a failed or aborted migration again; the password again from --password-file.
+    /// Run a failed or aborted migration again. A failed one reuses its sealed credentials;
+    /// an aborted one needs the password again (--password-file).
     Retry {
         key: String,
         #[arg(long)]
-        password_file: String,
+        password_file: Option<String>,
     },
     /// Follow a migration until it ends: a progress bar on a terminal, JSON Lines otherwise.
     Watch {
@@ -220,7 +222,10 @@ pub async fn run(cfg: &Config, db: &Db, actor: &Actor, cmd: MigrationsCmd, out: 
         }
         MigrationsCmd::Abort { key } => out.one(&view(transfers::abort(db, actor, &key).await?.0)),
         MigrationsCmd::Retry { key, password_file } => {
-            let password = read_secret(&password_file)?;
+            let password = match password_file {
+                Some(f) => read_secret(&f)?,
+                None => Secret::new(""),
+            };
             let keys = auth::load_keys(cfg, db).await?;
             out.one(&view(transfers::retry(db, actor, Some(&keys), &key, password).await?.0))
         }

@@ -107,7 +107,7 @@ pub enum SshCommand {
     /// Reseller credits: balances, ledger, transfers, limits, alerts.
     #[command(subcommand)]
     Credits(crate::commands::billing::CreditsCmd),
-    /// Invoices: list, show, create, issue.
+    /// Invoices: list, show, create, issue, pix (the QR and copy-and-paste code), pix-settings.
     #[command(subcommand)]
     Invoices(crate::commands::billing::InvoicesCmd),
     /// Payments: list, show, record a manual payment (sensitive).
@@ -216,7 +216,7 @@ pub fn parse_request(original: Option<&str>) -> Result<Request, (String, u8)> {
                         password_file: f,
                         ..
                     })
-                    | crate::commands::migrations::MigrationsCmd::Retry { password_file: f, .. },
+                    | crate::commands::migrations::MigrationsCmd::Retry { password_file: Some(f), .. },
                 ),
             ..
         }) if f != "-" => Err((
@@ -449,6 +449,26 @@ mod tests {
     }
 
     #[test]
+    fn invoices_pix_is_in_the_ssh_grammar() {
+        for cmd in [
+            "invoices pix 2026-000123",
+            "invoices pix 1f6e66bf --wait 5 -o json",
+            "invoices pix-settings --tenant loja",
+            "invoices pix-settings --tenant loja --provider static --key 12345678909",
+        ] {
+            assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");
+        }
+        let Ok(Request::Batch(cli)) = parse_request(Some("invoices pix 2026-000123 --wait 5")) else {
+            panic!("not a batch request");
+        };
+        assert!(matches!(
+            cli.command.into_command(),
+            Some(Command::Invoices(crate::commands::billing::InvoicesCmd::Pix { key, wait: 5 })) if key == "2026-000123"
+        ));
+        assert!(refused("invoices pix").0.contains("KEY"), "the invoice is required");
+    }
+
+    #[test]
     fn migrations_verbs_over_ssh_read_passwords_from_stdin_only() {
         for cmd in [
             "migrations list -o csv",
@@ -456,6 +476,7 @@ mod tests {
             "migrations watch 1f6e66bf -o jsonl",
             "migrations abort 1f6e66bf",
             "migrations retry 1f6e66bf --password-file -",
+            "migrations retry 1f6e66bf",
             "migrations create --tenant t --source-host old.example.com --password-file - --account a1 --target whm-gru-01",
         ] {
             assert!(matches!(parse_request(Some(cmd)), Ok(Request::Batch(_))), "{cmd}");

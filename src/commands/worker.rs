@@ -38,7 +38,10 @@ pub async fn handlers(config: &Config, db: &Db) -> Handlers {
     let mut h = Handlers::builtin();
     backend::billing::stripe::register_handlers(&mut h, backend::billing::stripe::StripeEnv { keys: keys.clone() });
     backend::transfers::register(&mut h, keys.clone());
-    backend::hosting::register_handlers(&mut h, backend::hosting::HostingEnv::new(keys));
+    backend::hosting::register_handlers(
+        &mut h,
+        backend::hosting::HostingEnv::new(keys).with_ssl(config.ssl.clone()),
+    );
     let pix = crate::pix_config::env(&config.data_dir).unwrap_or_else(|e| {
         eprintln!("warning: PIX providers not configured ({e:#}): their jobs will retry until they are");
         Default::default()

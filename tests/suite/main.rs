@@ -19,6 +19,7 @@ mod demo;
 mod demo_sandbox;
 mod dns;
 mod dns_python;
+mod dns_setup;
 mod dunning;
 mod identity;
 mod jobs;

@@ -157,6 +157,47 @@ async fn sandbox_run_prints_its_servers_and_takes_faults_from_the_cli() {
     assert_eq!(state["accounts"][0]["user"], "cli01");
     assert_eq!(state["calls"]["createacct"], 2);
 
+    // What a site serves, set from the CLI like a fault: expired three days ago, then none.
+    let out = painel(
+        data.path(),
+        &[
+            "-o",
+            "json",
+            "sandbox",
+            "cert",
+            "whm-gru-01",
+            "loja.com.br",
+            "issued",
+            "--days",
+            "-3",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sites: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let loja = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["domain"] == "loja.com.br")
+        .unwrap();
+    assert_eq!(loja["cert"]["kind"], "issued");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let left = loja["cert"]["not_after"].as_i64().unwrap() - now;
+    assert!((-3 * 86_400 - 60..=-3 * 86_400 + 60).contains(&left), "{left}");
+    let out = painel(
+        data.path(),
+        &["-o", "json", "sandbox", "cert", "whm-gru-01", "loja.com.br", "none"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sites: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!sites.as_array().unwrap().iter().any(|s| s["domain"] == "loja.com.br"));
+    let out = painel(data.path(), &["sandbox", "cert", "whm-gru-01", "loja.com.br", "forged"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate kind"));
+
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

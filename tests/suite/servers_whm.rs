@@ -66,8 +66,12 @@ pub async fn add_server(db: &Db, sb: &Sandbox, name: &str, tls: &str) -> Server 
 }
 
 pub fn start_worker(db: &Db) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    start_worker_with(db, HostingEnv::new(Some(keys())))
+}
+
+pub fn start_worker_with(db: &Db, env: HostingEnv) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let mut h = Handlers::builtin();
-    register_handlers(&mut h, HostingEnv::new(Some(keys())));
+    register_handlers(&mut h, env);
     let mut c = WorkerConfig::new("servers-w", vec![jobs::ALL_QUEUES.to_owned()]);
     c.poll = Duration::from_millis(20);
     c.concurrency = 4;

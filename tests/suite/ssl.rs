@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use backend::hosting::HostingEnv;
 use backend::ssl::{self, CheckState, ProbeConfig};
 use backend::{args, Actor, Db, Role};
 use chrono::Utc;
@@ -14,8 +15,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::{fresh, operator, TestDb};
-use crate::servers::catalogue;
-use crate::servers_whm::{add_server, start_worker, until, GRU, TOKEN};
+use crate::servers::{catalogue, keys};
+use crate::servers_whm::{add_server, start_worker_with, until, GRU, TOKEN};
 
 const DAY: i64 = 86_400;
 
@@ -60,6 +61,8 @@ struct World {
     t: TestDb,
     sb: Sandbox,
     tenant: Uuid,
+    /// What `[ssl]` in the worker's config.toml would say: the sandbox's sites and CA.
+    probe: ProbeConfig,
 }
 
 async fn world() -> World {
@@ -79,10 +82,25 @@ async fn world() -> World {
     }
     let mut connect = BTreeMap::new();
     connect.insert(format!("server:{GRU}"), sb.sites_addr(GRU).unwrap().to_string());
-    ssl::set_probe_config(&t.db, &operator(), &connect, &[sb.autossl_ca_der().unwrap()], Some(1))
-        .await
-        .unwrap();
-    World { t, sb, tenant: ids.0 }
+    ssl::set_recheck_seconds(&t.db, &operator(), 1).await.unwrap();
+    let probe = ProbeConfig {
+        connect,
+        extra_roots: vec![sb.autossl_ca_der().unwrap()],
+        ..Default::default()
+    };
+    World {
+        t,
+        sb,
+        tenant: ids.0,
+        probe,
+    }
+}
+
+impl World {
+    /// A worker whose ssl jobs are configured with [`World::probe`].
+    fn worker(&self) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+        start_worker_with(&self.t.db, HostingEnv::new(Some(keys())).with_ssl(self.probe.clone()))
+    }
 }
 
 async fn state_of(db: &Db, domain: &str) -> String {
@@ -112,7 +130,7 @@ async fn run_round(db: &Db) {
 #[tokio::test]
 async fn each_kind_of_certificate_is_classified_by_a_real_handshake() {
     let w = world().await;
-    let cfg = ssl::probe_config(&w.t.db).await.unwrap();
+    let cfg = w.probe.clone();
     let roots = cfg.roots();
     let now = Utc::now();
     let expect = [
@@ -181,7 +199,7 @@ async fn the_round_checks_every_domain_and_autossl_renews_what_it_can() {
     // AutoSSL's validation fails for one account's runs: it stays expired.
     w.sb.set_fault(GRU, "autossl_dcv", FaultSpec::times(FaultKind::Drop, 100))
         .unwrap();
-    let (stop, task) = start_worker(db);
+    let (stop, task) = w.worker();
     run_round(db).await;
     until("the first checks", || async {
         ssl::list(db, &operator(), &Default::default())
@@ -287,7 +305,7 @@ async fn an_autossl_refusal_is_recorded_and_listed() {
         ),
     )
     .unwrap();
-    let (stop, task) = start_worker(db);
+    let (stop, task) = w.worker();
     run_round(db).await;
     until("the refusal recorded", || async {
         ssl::get(db, &operator(), "old.com.br")
@@ -310,7 +328,7 @@ fn ssl_fn() -> &'static str {
 async fn reads_are_scoped_and_requests_need_services_manage_and_are_audited() {
     let w = world().await;
     let db = &w.t.db;
-    let (stop, task) = start_worker(db);
+    let (stop, task) = w.worker();
     run_round(db).await;
     until("the inventory", || async {
         ssl::list(db, &operator(), &Default::default())
@@ -376,9 +394,42 @@ async fn reads_are_scoped_and_requests_need_services_manage_and_are_audited() {
     assert_eq!(ssl::renew_days(db, None).await.unwrap(), 21);
     assert!(ssl::set_renew_days(db, &admin, Some(Uuid::now_v7()), 30).await.is_err());
     assert!(ssl::set_renew_days(db, &admin, None, 0).await.is_err());
-    // Where the checker connects is infrastructure: platform only.
+    // When AutoSSL is looked at again is the platform's: not a tenant's.
     assert!(matches!(
-        ssl::set_probe_config(db, &admin, &BTreeMap::new(), &[], None).await,
+        ssl::set_recheck_seconds(db, &admin, 60).await,
         Err(backend::ServiceError::PermissionDenied(_))
     ));
+}
+
+#[tokio::test]
+async fn a_certificate_without_a_hosting_service_is_checked_in_the_round() {
+    let mut w = world().await;
+    let now = Utc::now().timestamp();
+    // A site served elsewhere (no service of ours): where it answers comes from the overrides.
+    w.sb.set_site_cert(GRU, "solo.com.br", Some(SiteCert::issued(now, -2)))
+        .unwrap();
+    let sites = w.sb.sites_addr(GRU).unwrap().to_string();
+    w.probe.connect.insert("solo.com.br".into(), sites);
+    let db = &w.t.db;
+    w.t.owner.execute(
+        "INSERT INTO certificates (id, tenant_id, common_name, san, status) VALUES ($1, $2, 'solo.com.br', $3, 'active')",
+        args![Uuid::now_v7(), w.tenant, json!(["solo.com.br"])],
+    )
+    .await
+    .unwrap();
+    let (stop, task) = w.worker();
+    run_round(db).await;
+    until("the certificate without a service to be checked", || async {
+        state_of(db, "solo.com.br").await == "expired"
+    })
+    .await;
+    let _ = stop.send(true);
+    task.await.unwrap();
+    let c = ssl::get(db, &operator(), "solo.com.br").await.unwrap();
+    assert!(c.last_checked_at.is_some());
+    assert!(c.renew_requested_at.is_none(), "no cPanel account to ask AutoSSL for");
+    let fails = ssl::failures(db, &operator()).await.unwrap();
+    assert!(fails
+        .iter()
+        .any(|f| f.domain == "solo.com.br" && f.severity == "critical"));
 }

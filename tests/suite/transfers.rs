@@ -347,7 +347,7 @@ async fn a_temporary_stage_failure_gets_a_new_session() {
 }
 
 #[tokio::test]
-async fn a_critical_failure_fails_alerts_keeps_the_log_and_retry_finishes_it() {
+async fn a_critical_failure_fails_alerts_keeps_the_log_and_a_retry_without_the_password_finishes_it() {
     let w = world(10).await;
     w.sb.set_fault(
         DST,
@@ -370,7 +370,7 @@ async fn a_critical_failure_fails_alerts_keeps_the_log_and_retry_finishes_it() {
         "{:?}",
         failed.error
     );
-    assert!(!failed.credentials_held);
+    assert!(failed.credentials_held, "kept sealed for a retry");
     let incident: (String, String) =
         w.t.db
             .fetch_optional(
@@ -396,16 +396,14 @@ async fn a_critical_failure_fails_alerts_keeps_the_log_and_retry_finishes_it() {
     );
     assert!(w.on(DST).is_empty());
 
-    // Retry needs the password again (it was wiped); with it, the migration finishes.
-    let e = transfers::retry(&w.t.db, &operator(), Some(&w.keys), &m.id.to_string(), Secret::new("")).await;
-    assert!(matches!(e, Err(ServiceError::Validation(_))), "{e:?}");
-    let password = Secret::new(w.sb.source_password(SRC, "root"));
-    transfers::retry(&w.t.db, &operator(), Some(&w.keys), &m.short_id(), password)
+    // The retry reuses the sealed credentials: no password asked; success wipes them.
+    transfers::retry(&w.t.db, &operator(), Some(&w.keys), &m.short_id(), Secret::new(""))
         .await
         .unwrap();
     let done = w.until(m.id, "the retry to end", |m| m.is_finished()).await;
     r.stop().await;
     assert_eq!(done.status, "success", "{:?}", done.error);
+    assert!(!done.credentials_held, "wiped on success");
     assert_eq!(w.on(DST), vec!["maria02"]);
     let actions = w.audit_actions(m.id).await;
     assert!(actions.iter().any(|a| a == "migration.fail") && actions.iter().any(|a| a == "migration.retry"));
@@ -632,4 +630,117 @@ async fn batch_verbs_list_show_and_watch_through_the_binary() {
 
     let missing = painel(&w.t, &["migrations", "abort", &m.short_id()]);
     assert_ne!(missing.status.code(), Some(0), "a finished migration is not aborted");
+}
+
+#[tokio::test]
+async fn giving_up_a_failed_migration_wipes_its_credentials_and_a_retry_then_needs_the_password() {
+    let w = world(10).await;
+    w.sb.set_fault(
+        DST,
+        "transfer:files",
+        FaultSpec::times(
+            FaultKind::Envelope {
+                reason: "disk quota exceeded on /home".into(),
+            },
+            1,
+        ),
+    )
+    .unwrap();
+    let m = w.create(&["pedro03"]).await;
+    let r = w.worker("w1");
+    let failed = w.until(m.id, "the failure", Migration::is_finished).await;
+    assert_eq!(failed.status, "failed");
+    assert!(failed.credentials_held);
+    transfers::abort(&w.t.db, &operator(), &m.short_id()).await.unwrap();
+    let gone = w.until(m.id, "the abort", |m| m.status == "aborted").await;
+    assert!(!gone.credentials_held, "wiped when given up");
+    let e = transfers::retry(&w.t.db, &operator(), Some(&w.keys), &m.short_id(), Secret::new("")).await;
+    assert!(matches!(e, Err(ServiceError::Validation(_))), "{e:?}");
+    let password = Secret::new(w.sb.source_password(SRC, "root"));
+    transfers::retry(&w.t.db, &operator(), Some(&w.keys), &m.short_id(), password)
+        .await
+        .unwrap();
+    let done = w.until(m.id, "the retry", |m| m.status == "success").await;
+    r.stop().await;
+    assert!(!done.credentials_held);
+    assert_eq!(w.on(DST), vec!["pedro03"]);
+}
+
+async fn lost_sessions(w: &World, id: Uuid) -> i64 {
+    w.t.db
+        .scalar("SELECT lost_sessions FROM migrations WHERE id = $1", args![id])
+        .await
+        .unwrap()
+}
+
+async fn says_lost(w: &World, id: Uuid) -> bool {
+    transfers::logs(&w.t.db, &operator(), id, None, None, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .any(|l| l.level == "warn" && l.message.contains("never reached us") && l.message.contains(DST))
+}
+
+#[tokio::test]
+async fn a_session_created_but_never_recorded_is_reported_and_the_migration_goes_on() {
+    let w = world(10).await;
+    // WHM creates the session, then the connection dies before its answer reaches us.
+    w.sb.set_fault(
+        DST,
+        "create_remote_root_transfer_session",
+        FaultSpec::times(FaultKind::Lost, 1),
+    )
+    .unwrap();
+    let m = w.create(&["joao01"]).await;
+    let r = w.worker("w1");
+    let done = w.until(m.id, "the migration to end", Migration::is_finished).await;
+    assert_eq!(done.status, "success", "{:?}", done.error);
+    let sessions = w.sb.whm_transfer_sessions(DST).unwrap();
+    let states: Vec<&str> = sessions.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(states, ["PENDING", "COMPLETED"], "the orphan and the one used");
+    assert_eq!(done.transfer_session_id.as_deref(), Some(sessions[1].0.as_str()));
+    assert_eq!(lost_sessions(&w, m.id).await, 1);
+    assert!(says_lost(&w, m.id).await);
+    assert!(w
+        .audit_actions(m.id)
+        .await
+        .iter()
+        .any(|a| a == "migration.session.lost"));
+
+    // A worker killed while the create call is in flight: the next worker reclaims the job
+    // after the lease, reports the session that may exist, and finishes with a new one.
+    w.sb.set_fault(
+        DST,
+        "create_remote_root_transfer_session",
+        FaultSpec::times(FaultKind::Latency { ms: 800 }, 1),
+    )
+    .unwrap();
+    let m2 = w.create(&["maria02"]).await;
+    let calls = w.calls(DST, "create_remote_root_transfer_session");
+    let start = std::time::Instant::now();
+    while w.calls(DST, "create_remote_root_transfer_session") == calls {
+        assert!(start.elapsed() < Duration::from_secs(30), "the create call never came");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    r.kill();
+    let asked: Option<chrono::DateTime<chrono::Utc>> =
+        w.t.db
+            .scalar(
+                "SELECT session_requested_at FROM migrations WHERE id = $1",
+                args![m2.id],
+            )
+            .await
+            .unwrap();
+    assert!(asked.is_some(), "the intent is on record before the call");
+    let r = w.worker("w2");
+    let done = w.until(m2.id, "the second migration", Migration::is_finished).await;
+    r.stop().await;
+    assert_eq!(done.status, "success", "{:?}", done.error);
+    assert_eq!(lost_sessions(&w, m2.id).await, 1);
+    assert!(says_lost(&w, m2.id).await);
+    let used = done.transfer_session_id.unwrap();
+    for (id, state) in w.sb.whm_transfer_sessions(DST).unwrap() {
+        assert!(id == used || state != "RUNNING", "{id} {state}");
+    }
+    assert_eq!(w.on(DST), vec!["joao01", "maria02"]);
 }

@@ -331,3 +331,66 @@ async fn the_form_picks_the_tenant_and_the_target_server() {
     let f: &MigrationForm = app.screen_as().unwrap();
     assert_eq!(f.form.value("target"), "whm-novo-09");
 }
+
+/// Runs the app (results and the 250 ms tick) for `d`, whatever happens.
+async fn pump_for(app: &mut painel_ui::App, d: Duration) {
+    let deadline = tokio::time::Instant::now() + d;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            Some(r) = app.next_result() => {
+                app.apply(r);
+                app.drain_ready();
+            }
+            _ = tick.tick() => app.tick(),
+            _ = tokio::time::sleep_until(deadline) => return,
+        }
+    }
+}
+
+fn progress_of(app: &painel_ui::App, id: Uuid) -> i64 {
+    let q: &QueueScreen = app.screen_as().unwrap();
+    q.rows.as_ref().unwrap().iter().find(|m| m.id == id).unwrap().progress
+}
+
+#[tokio::test]
+async fn with_redis_the_queue_reloads_on_painel_migrations_messages_not_on_the_tick() {
+    let Ok(url) = std::env::var("PAINEL_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs with Redis (PAINEL_TEST_REDIS_URL)"
+        );
+        eprintln!("skipping: PAINEL_TEST_REDIS_URL is not set");
+        return;
+    };
+    let s = seeded().await;
+    let db = s.db.clone().with_bus(Some(backend::bus::Bus::connect(&url).unwrap()));
+    let mut app = app_on(&db, actor(), "migrations").await;
+    pump_until(&mut app, Duration::from_secs(20), |app| {
+        app.screen_as::<QueueScreen>().is_some_and(|q| q.live)
+    })
+    .await;
+    pump_for(&mut app, Duration::from_millis(300)).await;
+    assert_eq!(progress_of(&app, s.running), 44);
+
+    // A change nobody announces is not polled for while the bus is up...
+    db.execute("UPDATE migrations SET progress = 61 WHERE id = $1", args![s.running])
+        .await
+        .unwrap();
+    pump_for(&mut app, Duration::from_millis(2500)).await;
+    assert_eq!(progress_of(&app, s.running), 44, "the tick does not reload while live");
+
+    // ...and one announced on `painel:migrations` is read at once.
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("UPDATE migrations SET progress = 62 WHERE id = $1", args![s.running])
+        .await
+        .unwrap();
+    tx.after_commit(backend::transfers::CHANNEL, s.running.to_string());
+    tx.commit().await.unwrap();
+    let t0 = std::time::Instant::now();
+    pump_until(&mut app, Duration::from_secs(5), |app| {
+        progress_of(app, s.running) == 62
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}

@@ -462,8 +462,31 @@ pub async fn on_service_active(db: &Db, job: &Job, service: Uuid, tenant: Uuid) 
     tx.commit().await.map_err(db_err)
 }
 
+/// The zone at Cloudflare for a service's new domain, found or created before any row is
+/// written: a refusal fails the job with Cloudflare's words and leaves our tables as they were
+/// (a retry, or a run after a lost answer, adopts the zone by name instead of creating another).
+async fn remote_zone_for_setup(
+    db: &Db,
+    keys: Option<&Keys>,
+    domain: &str,
+) -> Result<crate::providers::cloudflare::Zone, JobError> {
+    let c = client(db, keys).await?;
+    let found = match c.find_zone(domain).await {
+        Ok(Some(z)) => return Ok(z),
+        Ok(None) => c.create_zone(domain).await,
+        Err(e) => Err(e),
+    };
+    found.map_err(|e| {
+        let text = format!("Cloudflare refused the zone {domain}: {e}");
+        match JobError::from(e) {
+            JobError::Transient(_) => JobError::Transient(text),
+            _ => JobError::Permanent(text),
+        }
+    })
+}
+
 /// `dns.service.setup`.
-pub async fn service_setup(job: Job, db: Db) -> Result<(), JobError> {
+pub async fn service_setup(job: Job, db: Db, keys: Option<Keys>) -> Result<(), JobError> {
     let id = job
         .payload
         .get("service_id")
@@ -482,6 +505,17 @@ pub async fn service_setup(job: Job, db: Db) -> Result<(), JobError> {
         .ok_or_else(|| JobError::Permanent(format!("service {id} not found")))?;
     let Some(raw) = s.domain.as_deref() else { return Ok(()) };
     let domain = crate::validate::domain(raw).map_err(JobError::Permanent)?;
+    let known: Option<(Uuid,)> = platform
+        .fetch_optional(
+            "SELECT id FROM dns_zones WHERE name = $1 AND status <> 'deleted' AND external_id IS NOT NULL",
+            args![domain.as_str()],
+        )
+        .await
+        .map_err(db_err)?;
+    let remote = match known {
+        Some(_) => None,
+        None => Some(remote_zone_for_setup(&db, keys.as_ref(), &domain).await?),
+    };
     let mut tx = db.begin().await.map_err(db_err)?;
     let existing: Option<(Uuid, Uuid)> = tx
         .fetch_optional(
@@ -515,13 +549,30 @@ pub async fn service_setup(job: Job, db: Db) -> Result<(), JobError> {
         .await
         .map_err(db_err)?;
     let zone_id = match zone {
-        Some((z,)) => z,
+        Some((z,)) => {
+            if let Some(r) = &remote {
+                tx.execute(
+                    "UPDATE dns_zones SET external_id = $2, name_servers = $3, last_error = NULL, updated_at = $4 \
+                     WHERE id = $1 AND external_id IS NULL",
+                    args![z, r.id.as_str(), json!(r.name_servers), now()],
+                )
+                .await
+                .map_err(db_err)?;
+            }
+            z
+        }
         None => {
             let z = Uuid::now_v7();
+            // `pending` even when Cloudflare says active: the sync reads the status back and
+            // stamps `activated_at` with its audit row.
+            let (ext, ns) = match &remote {
+                Some(r) => (Some(r.id.as_str()), json!(r.name_servers)),
+                None => (None, json!([])),
+            };
             tx.execute(
-                "INSERT INTO dns_zones (id, tenant_id, domain_id, customer_id, service_id, name, provider, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'cloudflare', 'pending')",
-                args![z, s.tenant_id, domain_id, s.customer_id, s.id, domain.as_str()],
+                "INSERT INTO dns_zones (id, tenant_id, domain_id, customer_id, service_id, name, provider, status, external_id, name_servers) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'cloudflare', 'pending', $7, $8)",
+                args![z, s.tenant_id, domain_id, s.customer_id, s.id, domain.as_str(), ext, ns],
             )
             .await
             .map_err(db_err)?;

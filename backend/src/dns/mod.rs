@@ -25,6 +25,7 @@ pub fn register_handlers(h: &mut Handlers, keys: Option<Keys>) {
         jobs::zone_activate(job, db, k.clone())
     });
     h.register(jobs::VERIFY, jobs::verify_cycle);
-    h.register(jobs::SERVICE_SETUP, jobs::service_setup);
-    drop(keys);
+    h.register(jobs::SERVICE_SETUP, move |job, db| {
+        jobs::service_setup(job, db, keys.clone())
+    });
 }

@@ -27,11 +27,22 @@ use crate::secrets::Keys;
 #[derive(Clone, Default)]
 pub struct HostingEnv {
     pub keys: Option<Keys>,
+    /// Where the SSL checker connects and which extra roots it trusts: the process's
+    /// configuration (`[ssl]` in config.toml, docs/adr/0032), like its database URL.
+    pub ssl: crate::ssl::ProbeConfig,
 }
 
 impl HostingEnv {
     pub fn new(keys: Option<Keys>) -> HostingEnv {
-        HostingEnv { keys }
+        HostingEnv {
+            keys,
+            ssl: crate::ssl::ProbeConfig::default(),
+        }
+    }
+
+    pub fn with_ssl(mut self, ssl: crate::ssl::ProbeConfig) -> HostingEnv {
+        self.ssl = ssl;
+        self
     }
 }
 

@@ -54,7 +54,8 @@ fn platform(job: &Job) -> Result<(), JobError> {
 /// Registers the SSL kinds (`ssl.autossl` opens the servers' tokens with `env.keys`).
 pub fn register_handlers(h: &mut Handlers, env: HostingEnv) {
     h.register(CHECK_ALL, check_all);
-    h.register(CHECK, check);
+    let probe = env.ssl.clone();
+    h.register(CHECK, move |job, db| check(job, db, probe.clone()));
     h.register(AUTOSSL, move |job, db| autossl(job, db, env.clone()));
 }
 
@@ -94,10 +95,13 @@ pub async fn check_all(job: Job, db: Db) -> Result<(), JobError> {
         }
         tx.commit().await.map_err(transient)?;
     }
+    // A certificate of a domain without a hosting service (a site elsewhere, a domain kept
+    // for e-mail) is checked too: where it is served comes from the overrides or its DNS.
     let certs: Vec<(Uuid, String)> = db
         .fetch_all(
-            "SELECT x.id, x.common_name FROM certificates x JOIN services sv ON sv.id = x.service_id \
-             WHERE sv.status IN ('active', 'suspended') ORDER BY x.not_after, x.id",
+            "SELECT x.id, x.common_name FROM certificates x LEFT JOIN services sv ON sv.id = x.service_id \
+             WHERE (x.service_id IS NULL OR sv.status IN ('active', 'suspended')) \
+             AND (x.status IS NULL OR x.status <> 'revoked') ORDER BY x.not_after, x.id",
             args![],
         )
         .await
@@ -162,13 +166,12 @@ async fn target(db: &Db, id: Uuid) -> Result<Option<Target>, ServiceError> {
 }
 
 /// `ssl.check`: one domain's TLS check, recorded; AutoSSL asked for when it can help.
-pub async fn check(job: Job, db: Db) -> Result<(), JobError> {
+pub async fn check(job: Job, db: Db, cfg: probe::ProbeConfig) -> Result<(), JobError> {
     platform(&job)?;
     let id = certificate_id(&job)?;
     let Some(t) = target(&db, id).await.map_err(transient)? else {
         return Ok(());
     };
-    let cfg = settings::probe_config(&db).await.map_err(transient)?;
     let warn = settings::renew_days(&db, Some(t.tenant_id)).await.map_err(transient)?;
     let addr = cfg.target(&t.common_name, t.server_name.as_deref(), t.server_ip.as_deref());
     let served = probe::fetch(&addr, &t.common_name, cfg.timeout).await;

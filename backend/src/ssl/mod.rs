@@ -27,7 +27,7 @@ use crate::reseller::{self, Reach};
 
 pub use jobs::{register_handlers, request_check, request_renew, KINDS};
 pub use probe::{CheckState, ProbeConfig};
-pub use settings::{probe_config, renew_days, set_probe_config, set_renew_days};
+pub use settings::{recheck_after, renew_days, set_recheck_seconds, set_renew_days};
 
 /// Below this many days left a certificate opens an incident (expired ones always do).
 pub const INCIDENT_DAYS: i64 = 3;

@@ -117,6 +117,36 @@ impl ProbeConfig {
     }
 }
 
+/// The certificates in a trust file: PEM (`-----BEGIN CERTIFICATE-----` blocks) or one DER.
+pub fn trust_file_certs(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(vec![bytes.to_vec()]);
+    };
+    if !text.contains("-----BEGIN") {
+        return Err("neither PEM nor DER".into());
+    }
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line == "-----BEGIN CERTIFICATE-----" {
+            body = Some(String::new());
+        } else if line == "-----END CERTIFICATE-----" {
+            let b = body.take().ok_or("END without BEGIN")?;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| format!("bad base64 in a certificate: {e}"))?;
+            out.push(der);
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if out.is_empty() {
+        return Err("no CERTIFICATE block".into());
+    }
+    Ok(out)
+}
+
 /// What the handshake gave.
 #[derive(Debug, Clone)]
 pub enum Served {

@@ -1,18 +1,12 @@
-//! The SSL settings, kept in `settings` (docs/adr/0032): `ssl.renew_days` (per tenant, else
-//! the platform's, else [`DEFAULT_RENEW_DAYS`]) — below it a certificate is `expiring` and
-//! AutoSSL is asked for — and, platform-only, where the checker connects (`ssl.connect`:
-//! a domain or `server:<name>` → `host:port`) and which extra roots it trusts
-//! (`ssl.trust`: base64 DER certificates). The sandbox and the tests point the checker at
-//! loopback this way; production leaves both empty (the service's server IP on :443, Mozilla's
-//! roots).
+//! The SSL settings, kept in `settings` (docs/adr/0032): policy only — `ssl.renew_days` (per
+//! tenant, else the platform's, else [`DEFAULT_RENEW_DAYS`]), below which a certificate is
+//! `expiring` and AutoSSL is asked for, and the platform's `ssl.recheck_seconds`. Where the
+//! checker connects and which extra roots it trusts are the process's configuration
+//! (`[ssl]` in config.toml → [`super::ProbeConfig`] in `HostingEnv`), not settings.
 
-use std::collections::BTreeMap;
-
-use base64::Engine;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::probe::ProbeConfig;
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{self, Change};
@@ -21,8 +15,6 @@ use crate::db::{Db, Tx};
 use crate::error::ServiceError;
 
 pub const RENEW_DAYS: &str = "ssl.renew_days";
-pub const CONNECT: &str = "ssl.connect";
-pub const TRUST: &str = "ssl.trust";
 pub const RECHECK: &str = "ssl.recheck_seconds";
 /// How long after asking for AutoSSL the domain is checked again (issuance takes minutes).
 pub const DEFAULT_RECHECK_SECS: i64 = 300;
@@ -66,26 +58,6 @@ pub async fn recheck_after(db: &Db) -> Result<chrono::TimeDelta, ServiceError> {
         .filter(|s| (1..=86_400).contains(s))
         .unwrap_or(DEFAULT_RECHECK_SECS);
     Ok(chrono::TimeDelta::seconds(secs))
-}
-
-/// The checker's configuration as the platform settings say.
-pub async fn probe_config(db: &Db) -> Result<ProbeConfig, ServiceError> {
-    let mut cfg = ProbeConfig::default();
-    if let Some(Value::Object(m)) = read(db, None, CONNECT).await? {
-        cfg.connect = m
-            .into_iter()
-            .filter_map(|(k, v)| v.as_str().map(|s| (k.to_lowercase(), s.to_owned())))
-            .collect();
-    }
-    if let Some(Value::Array(a)) = read(db, None, TRUST).await? {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        cfg.extra_roots = a
-            .iter()
-            .filter_map(Value::as_str)
-            .filter_map(|s| b64.decode(s).ok())
-            .collect();
-    }
-    Ok(cfg)
 }
 
 async fn write(tx: &mut Tx, actor: &Actor, tenant: Option<Uuid>, key: &str, value: Value) -> Result<(), ServiceError> {
@@ -158,32 +130,14 @@ pub async fn set_renew_days(db: &Db, actor: &Actor, tenant: Option<Uuid>, days: 
     tx.commit().await
 }
 
-/// Sets where the checker connects, which extra roots it trusts and how soon after AutoSSL
-/// it looks again (platform-only,
-/// `servers:manage`, audited): infrastructure, like a server's URL.
-pub async fn set_probe_config(
-    db: &Db,
-    actor: &Actor,
-    connect: &BTreeMap<String, String>,
-    trust_der: &[Vec<u8>],
-    recheck_secs: Option<i64>,
-) -> Result<(), ServiceError> {
+/// Sets how soon after an AutoSSL request the domain is checked again (platform-only,
+/// `servers:manage`, audited), 1 to 86400 seconds.
+pub async fn set_recheck_seconds(db: &Db, actor: &Actor, secs: i64) -> Result<(), ServiceError> {
     require(actor, Permission::ServersManage)?;
-    for (k, v) in connect {
-        if k.trim().is_empty() || v.parse::<std::net::SocketAddr>().is_err() && !v.contains(':') {
-            return Err(ServiceError::invalid("connect", format!("{k} → {v}: give host:port")));
-        }
+    if !(1..=86_400).contains(&secs) {
+        return Err(ServiceError::invalid("recheck_seconds", "must be 1 to 86400"));
     }
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let trust: Vec<String> = trust_der.iter().map(|d| b64.encode(d)).collect();
     let mut tx = db.begin().await?;
-    write(&mut tx, actor, None, CONNECT, json!(connect)).await?;
-    write(&mut tx, actor, None, TRUST, json!(trust)).await?;
-    if let Some(secs) = recheck_secs {
-        if !(1..=86_400).contains(&secs) {
-            return Err(ServiceError::invalid("recheck_seconds", "must be 1 to 86400"));
-        }
-        write(&mut tx, actor, None, RECHECK, json!(secs)).await?;
-    }
+    write(&mut tx, actor, None, RECHECK, json!(secs)).await?;
     tx.commit().await
 }

@@ -34,6 +34,13 @@ pub use service::{abort, create, retry, Credentials, NewMigration};
 
 /// Published (migration id) after every committed change of a migration: live screens reload.
 pub const CHANNEL: &str = "painel:migrations";
+/// Follows [`CHANNEL`] (docs/adr/0008): `None` when this process has no bus (then screens
+/// poll). A message carries only a migration id, a signal to read again through the scoped
+/// reads, never data.
+pub fn subscribe(db: &Db) -> Option<tokio::sync::mpsc::Receiver<crate::bus::BusMessage>> {
+    db.bus().map(|b| b.subscribe(&[CHANNEL]))
+}
+
 /// The queue migration jobs run on.
 pub const QUEUE: &str = "transfers";
 /// The job kinds of this module (the jobs admin lists and accepts them).

@@ -108,6 +108,8 @@ struct Row {
     attempts: i64,
     tick: i64,
     abort_requested: bool,
+    /// Set just before a session is asked for, cleared when its id is stored.
+    session_requested_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -123,7 +125,7 @@ async fn load(db: &Db, id: Uuid) -> Result<Option<Row>, ServiceError> {
         .fetch_optional(
             "SELECT x.id, x.tenant_id, x.source_host, x.source_user, x.auth_kind, x.accounts, x.ssh_port, \
          x.credentials_enc, x.target_server_id, s.name AS server_name, x.status, x.transfer_session_id, x.step, \
-         x.enqueued, x.log_seen, x.attempts, x.tick, x.abort_requested \
+         x.enqueued, x.log_seen, x.attempts, x.tick, x.abort_requested, x.session_requested_at \
          FROM migrations x JOIN servers s ON s.id = x.target_server_id WHERE x.id = $1",
             args![id],
         )
@@ -380,6 +382,7 @@ async fn create_session(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
         }
     };
     let c = client(cx, row).await?;
+    intend_session(cx, row).await?;
     let req = NewTransferSession {
         host: row.source_host.clone(),
         ssh_port: row.ssh_port.and_then(|p| u16::try_from(p).ok()),
@@ -388,6 +391,13 @@ async fn create_session(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
     let created = match c.create_transfer_session(&req).await {
         Ok(s) => s,
         Err(e) if !e.is_transient() => {
+            // A refusal created nothing: the intent is done with.
+            cx.db
+                .execute(
+                    "UPDATE migrations SET session_requested_at = NULL WHERE id = $1",
+                    args![row.id],
+                )
+                .await?;
             fail(cx, row, "credentials", &format!("the source refused: {e}"), false).await?;
             return Ok(Next::Stop);
         }
@@ -396,8 +406,8 @@ async fn create_session(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
     // The id first, whatever else happens: this is what a resumed run looks at.
     let mut tx = cx.db.begin().await?;
     tx.execute(
-        "UPDATE migrations SET transfer_session_id = $2, step = 'enqueue', status = 'running', stage = 'session', \
-         attempts = attempts + 1, enqueued = 0, log_seen = 0, progress = 10, \
+        "UPDATE migrations SET transfer_session_id = $2, session_requested_at = NULL, step = 'enqueue', \
+         status = 'running', stage = 'session', attempts = attempts + 1, enqueued = 0, log_seen = 0, progress = 10, \
          started_at = COALESCE(started_at, $3), updated_at = $3 WHERE id = $1",
         args![row.id, created.transfer_session_id.as_str(), now()],
     )
@@ -429,6 +439,48 @@ async fn create_session(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
     tx.after_commit(CHANNEL, row.id.to_string());
     tx.commit().await?;
     Ok(Next::Continue)
+}
+
+/// Records, in its own transaction, that a session is about to be asked for. WHM creates a
+/// session at every call and cannot list them, so an answer lost to a crash or a cut
+/// connection leaves a session we cannot name: a run that finds an earlier intent without a
+/// session id says so — log line (stage `session`, warn), `lost_sessions` + 1, audit
+/// `migration.session.lost` with the time it was asked — so the operator can abort it in
+/// WHM's Transfer Tool (it stays `PENDING` and never runs: nothing was enqueued in it).
+async fn intend_session(cx: &Ctx<'_>, row: &Row) -> Result<(), ServiceError> {
+    let at = now();
+    let mut tx = cx.db.begin().await?;
+    tx.execute(
+        "UPDATE migrations SET session_requested_at = $2, \
+         lost_sessions = lost_sessions + CASE WHEN session_requested_at IS NULL THEN 0 ELSE 1 END, \
+         updated_at = $2 WHERE id = $1 AND tick = $3",
+        args![row.id, at, row.tick],
+    )
+    .await?;
+    if let Some(asked) = row.session_requested_at {
+        let msg = format!(
+            "a transfer session asked of {} at {} never reached us (the answer was lost); if WHM created it, \
+             it waits PENDING and empty there — abort it in WHM's Transfer Tool. Asking for a new one.",
+            row.server_name,
+            asked.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        insert_log(&mut tx, row, "session", Level::Warn, &msg).await?;
+        audit::record(
+            &mut tx,
+            &cx.actor,
+            Change {
+                action: "migration.session.lost",
+                entity: "migration",
+                entity_id: Some(row.id.to_string()),
+                tenant_id: Some(row.tenant_id),
+                before: None,
+                after: Some(json!({"requested_at": asked, "target": row.server_name})),
+            },
+        )
+        .await?;
+        tx.after_commit(CHANNEL, row.id.to_string());
+    }
+    tx.commit().await
 }
 
 async fn enqueue_items(cx: &Ctx<'_>, row: &Row) -> Result<Next, StepError> {
@@ -621,8 +673,9 @@ async fn failed_session(cx: &Ctx<'_>, row: &Row, errors: &str) -> Result<Next, S
     Ok(Next::Stop)
 }
 
-/// Ends the migration `failed`: error, credentials wiped, audited; `critical` also aborts the
-/// session (when one still runs) and opens an incident.
+/// Ends the migration `failed`: error, audited; `critical` also aborts the session (when one
+/// still runs) and opens an incident. The credentials stay sealed so that a retry needs no
+/// password; they are wiped when the migration succeeds or is aborted.
 async fn fail(cx: &Ctx<'_>, row: &Row, stage: &str, error: &str, critical: bool) -> Result<(), ServiceError> {
     if critical {
         if let Some(session) = &row.transfer_session_id {
@@ -649,13 +702,22 @@ async fn fail(cx: &Ctx<'_>, row: &Row, stage: &str, error: &str, critical: bool)
     };
     let at = now();
     tx.execute(
-        "UPDATE migrations SET status = 'failed', step = 'done', stage = $2, error = $3, credentials_enc = NULL, \
+        "UPDATE migrations SET status = 'failed', step = 'done', stage = $2, error = $3, \
          incident_id = COALESCE($4, incident_id), finished_at = $5, updated_at = $5 WHERE id = $1",
         args![row.id, stage, error.as_str(), incident, at],
     )
     .await?;
     insert_log(&mut tx, row, stage, Level::Error, &format!("migration failed: {error}")).await?;
-    insert_log(&mut tx, row, "finish", Level::Info, "credentials wiped").await?;
+    if row.credentials_enc.is_some() {
+        insert_log(
+            &mut tx,
+            row,
+            "finish",
+            Level::Info,
+            "credentials kept sealed for a retry (wiped on success or abort)",
+        )
+        .await?;
+    }
     audit::record(
         &mut tx,
         &cx.actor,
@@ -667,7 +729,7 @@ async fn fail(cx: &Ctx<'_>, row: &Row, stage: &str, error: &str, critical: bool)
             before: Some(json!({"status": row.status})),
             after: Some(
                 json!({"status": "failed", "stage": stage, "error": error, "critical": critical,
-                "incident": incident, "credentials": "wiped"}),
+                "incident": incident, "credentials": if row.credentials_enc.is_some() { "sealed" } else { "none" }}),
             ),
         },
     )

@@ -293,21 +293,23 @@ async fn resolve(db: &Db, actor: &Actor, key: &str) -> Result<Uuid, ServiceError
 }
 
 /// Asks a running or queued migration to stop: the step job aborts the WHM session (if one
-/// runs) and ends the migration `aborted`, credentials wiped.
+/// runs) and ends the migration `aborted`, credentials wiped. A failed one (which keeps its
+/// credentials sealed for a retry) is given up the same way.
 pub async fn abort(db: &Db, actor: &Actor, key: &str) -> Result<(Migration, Job), ServiceError> {
     require(actor, Permission::ServicesManage)?;
     let id = resolve(db, actor, key).await?;
     let mut tx = db.begin().await?;
     let (m, tick) = for_update(&mut tx, actor, id).await?;
-    if m.is_finished() {
+    if m.is_finished() && m.status != "failed" {
         return Err(ServiceError::Conflict(format!("migration is already {}", m.status)));
     }
-    if m.abort_requested {
+    if m.abort_requested && m.status != "failed" {
         return Err(ServiceError::Conflict("an abort is already under way".into()));
     }
     let tick = tick + 1;
     tx.execute(
-        "UPDATE migrations SET abort_requested = $2, tick = $3, updated_at = $4 WHERE id = $1",
+        "UPDATE migrations SET abort_requested = $2, tick = $3, updated_at = $4, \
+         step = CASE WHEN status = 'failed' THEN 'create' ELSE step END WHERE id = $1",
         args![id, true, tick, now()],
     )
     .await?;
@@ -330,8 +332,9 @@ pub async fn abort(db: &Db, actor: &Actor, key: &str) -> Result<(Migration, Job)
     Ok((get(db, actor, &id.to_string()).await?, job))
 }
 
-/// Runs a failed or aborted migration again with credentials given anew (they were wiped
-/// when it ended): a new WHM session for the accounts not yet on the target.
+/// Runs a failed or aborted migration again: a new WHM session for the accounts not yet on
+/// the target. A failed migration still holds its credentials sealed, so `password` may be
+/// empty (they are reused); an aborted one had them wiped and needs it again.
 pub async fn retry(
     db: &Db,
     actor: &Actor,
@@ -340,14 +343,13 @@ pub async fn retry(
     password: Secret,
 ) -> Result<(Migration, Job), ServiceError> {
     require(actor, Permission::ServicesManage)?;
-    if password.is_empty() {
-        return Err(err(
-            "password",
-            "the source's password is required again (it was wiped)",
-        ));
-    }
     let id = resolve(db, actor, key).await?;
-    let sealed = seal(keys, id, &password)?;
+    let sealed = if password.is_empty() {
+        None
+    } else {
+        Some(seal(keys, id, &password)?)
+    };
+    let given = sealed.is_some();
     let mut tx = db.begin().await?;
     let (m, tick) = for_update(&mut tx, actor, id).await?;
     if !(m.status == "failed" || m.status == "aborted") {
@@ -356,10 +358,17 @@ pub async fn retry(
             m.status
         )));
     }
+    if sealed.is_none() && !m.credentials_held {
+        return Err(err(
+            "password",
+            "the source's password is required again (it was wiped when the migration was aborted)",
+        ));
+    }
     let tick = tick + 1;
     tx.execute(
         "UPDATE migrations SET status = 'queued', step = 'validate', stage = 'credentials', error = NULL, \
-         transfer_session_id = NULL, enqueued = 0, log_seen = 0, abort_requested = $2, credentials_enc = $3, \
+         transfer_session_id = NULL, enqueued = 0, log_seen = 0, abort_requested = $2, \
+         credentials_enc = COALESCE($3, credentials_enc), \
          tick = $4, finished_at = NULL, updated_at = $5 WHERE id = $1",
         args![id, false, sealed, tick, now()],
     )
@@ -373,7 +382,7 @@ pub async fn retry(
             entity_id: Some(id.to_string()),
             tenant_id: Some(m.tenant_id),
             before: Some(json!({"status": m.status, "error": m.error})),
-            after: Some(json!({"status": "queued", "credentials": "sealed"})),
+            after: Some(json!({"status": "queued", "credentials": if given { "given" } else { "reused" }})),
         },
     )
     .await?;

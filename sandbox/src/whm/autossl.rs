@@ -54,6 +54,44 @@ impl SiteCert {
     }
 }
 
+/// What `painel sandbox cert` (the control API's `POST /servers/{name}/certs`) asks a site to
+/// serve: `issued` (by the sandbox AutoSSL CA, `days_left` to go, 90 by default; negative =
+/// expired), `self-signed` (the same dates), `hostname` (the server's own) or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertRequest {
+    pub domain: String,
+    pub kind: String,
+    #[serde(default)]
+    pub days_left: Option<i64>,
+}
+
+impl CertRequest {
+    /// The certificate at unix time `now` (`None` = no certificate).
+    pub fn cert(&self, now: i64) -> Result<Option<SiteCert>, crate::SandboxError> {
+        let bad = |m: String| crate::SandboxError::InvalidInit(m);
+        let d = self.domain.trim();
+        if d.is_empty() || d.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
+            return Err(bad(format!("{:?} is not a domain", self.domain)));
+        }
+        let days = self.days_left.unwrap_or(ISSUED_DAYS);
+        let issued = SiteCert::issued(now, days);
+        Ok(match self.kind.to_ascii_lowercase().replace('_', "-").as_str() {
+            "issued" | "autossl" | "valid" => Some(issued),
+            "self-signed" | "selfsigned" => match issued {
+                SiteCert::Issued { not_before, not_after } => Some(SiteCert::SelfSigned { not_before, not_after }),
+                other => Some(other),
+            },
+            "hostname" | "mismatch" => Some(SiteCert::Hostname),
+            "none" | "missing" => None,
+            other => {
+                return Err(bad(format!(
+                    "certificate kind {other:?} (issued, self-signed, hostname or none)"
+                )))
+            }
+        })
+    }
+}
+
 /// A site as the server starts with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertInit {

@@ -154,6 +154,11 @@ impl WhmServer {
         lock(&self.state).snapshot()
     }
 
+    /// The transfer sessions held, as (id, state name).
+    pub fn transfer_sessions(&self) -> Vec<(String, String)> {
+        lock(&self.transfers).list()
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let expected = format!("whm {}:{}", self.api_user, self.token);
         headers

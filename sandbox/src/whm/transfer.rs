@@ -100,6 +100,8 @@ struct Session {
     log: String,
     error_log: String,
     aborting_since: Option<Instant>,
+    /// Creation order.
+    seq: u64,
 }
 
 /// One server's sessions.
@@ -107,6 +109,20 @@ struct Session {
 pub struct Sessions {
     map: BTreeMap<String, Session>,
     next: u64,
+}
+
+impl Sessions {
+    /// Every session this server holds as (id, state name), oldest first — what an operator
+    /// sees in WHM's Transfer Tool history (the API has no such list).
+    pub fn list(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(u64, String, String)> = self
+            .map
+            .iter()
+            .map(|(id, s)| (s.seq, id.clone(), s.state.name().to_owned()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, id, st)| (id, st)).collect()
+    }
 }
 
 /// The transfer functions; None for any other function.
@@ -197,6 +213,7 @@ fn create(s: &WhmServer, p: &Params, root: bool) -> Outcome {
     }
     let mut sessions = lock(&s.transfers);
     sessions.next += 1;
+    let seq = sessions.next;
     let clean: String = src.name.chars().filter(char::is_ascii_alphanumeric).collect();
     let id = format!(
         "{clean}{}{:04}{:06x}",
@@ -222,6 +239,7 @@ fn create(s: &WhmServer, p: &Params, root: bool) -> Outcome {
             log,
             error_log: String::new(),
             aborting_since: None,
+            seq,
         },
     );
     Outcome::ok(Some(json!({

@@ -1,7 +1,10 @@
 //! The migration queue (`migrations`): every migration with a progress bar for the whole
-//! and one per stage (e-mail, databases, files, DNS, SSL), active ones first. It reloads on
-//! the app's tick while shown, so the bars move without a key press. Enter opens one (its
-//! log), `x` aborts (press twice).
+//! and one per stage (e-mail, databases, files, DNS, SSL), active ones first. The bars move
+//! without a key press: on `start` the screen follows the `painel:migrations` bus channel
+//! (a [`Ctx::follow`] subscription, docs/adr/0008) and reloads when a migration changes, at
+//! most once per [`THROTTLE`], plus once per [`SAFETY`] in case a message was lost. Without
+//! a bus (no Redis configured, or while it is down) it reloads every [`LIVE`] on the app's
+//! tick instead. Enter opens one (its log), `x` aborts (press twice).
 
 use std::time::{Duration, Instant};
 
@@ -21,11 +24,54 @@ use crate::screens::common::browse::tone_for;
 use crate::screens::{page_route, Ctx, Keys, Mode, Screen};
 use crate::tasks::Msg;
 
-/// How often the queue reloads while shown.
+/// How often the queue reloads while shown and no bus tells it of changes.
 pub const LIVE: Duration = Duration::from_secs(1);
+/// Fewest time between two reloads driven by bus messages (50 migrations publish often).
+pub const THROTTLE: Duration = Duration::from_millis(200);
+/// A reload now and then while following the bus: a message dropped on the way is not lost
+/// for long.
+pub const SAFETY: Duration = Duration::from_secs(15);
 
 struct Loaded(Result<Vec<Migration>, ServiceError>);
 struct Aborted(Result<Migration, ServiceError>);
+
+/// What the subscription says.
+enum Signal {
+    /// Subscribed (again): messages flow; what was missed is read once.
+    Up,
+    /// The bus is gone for now: back to reloading on the tick.
+    Down,
+    /// Some migration changed.
+    Changed,
+}
+
+const BUS: &str = "bus";
+
+/// Forwards the channel's messages as [`Signal`]s (a burst as one `Changed`) until nobody
+/// listens; without a bus it ends at once and the screen keeps polling.
+async fn forward(db: backend::Db, sink: crate::tasks::Sink) {
+    use backend::bus::BusMessage;
+    let Some(mut rx) = transfers::subscribe(&db) else {
+        return;
+    };
+    while let Some(first) = rx.recv().await {
+        let mut signal = match first {
+            BusMessage::Up => Signal::Up,
+            BusMessage::Down => Signal::Down,
+            BusMessage::Message { .. } => Signal::Changed,
+        };
+        while let Ok(next) = rx.try_recv() {
+            match next {
+                BusMessage::Message { .. } => {}
+                BusMessage::Up => signal = Signal::Up,
+                BusMessage::Down => signal = Signal::Down,
+            }
+        }
+        if !sink.send(signal) {
+            return;
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct QueueScreen {
@@ -34,6 +80,10 @@ pub struct QueueScreen {
     pub selected: usize,
     /// The migration an abort was asked for once (the second press sends it).
     pub arming: Option<uuid::Uuid>,
+    /// The bus subscription is up: changes arrive as messages, the tick only backs it up.
+    pub live: bool,
+    /// A change was announced and not read yet (throttled).
+    stale: bool,
     last: Option<Instant>,
 }
 
@@ -58,6 +108,7 @@ pub fn order(v: &mut [Migration]) {
 impl QueueScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         self.last = Some(Instant::now());
+        self.stale = false;
         ctx.load("migrations", |env| async move {
             let f = ListFilter {
                 limit: Some(300),
@@ -83,6 +134,9 @@ impl Screen for QueueScreen {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
+        self.live = false;
+        self.stale = false;
+        ctx.follow(BUS, |env, sink| forward(env.db, sink));
         self.reload(ctx);
     }
 
@@ -130,6 +184,21 @@ impl Screen for QueueScreen {
     }
 
     fn apply(&mut self, _slot: &'static str, msg: Msg, ctx: &mut Ctx) {
+        let msg = match msg.downcast::<Signal>() {
+            Ok(signal) => {
+                match *signal {
+                    Signal::Up => {
+                        self.live = true;
+                        self.reload(ctx);
+                    }
+                    Signal::Down => self.live = false,
+                    Signal::Changed if self.last.is_none_or(|t| t.elapsed() >= THROTTLE) => self.reload(ctx),
+                    Signal::Changed => self.stale = true,
+                }
+                return;
+            }
+            Err(m) => m,
+        };
         let msg = match msg.downcast::<Loaded>() {
             Ok(r) => {
                 match r.0 {
@@ -158,7 +227,12 @@ impl Screen for QueueScreen {
     }
 
     fn tick(&mut self, ctx: &mut Ctx) -> bool {
-        if self.last.is_none_or(|t| t.elapsed() >= LIVE) {
+        let due = match self.last {
+            None => true,
+            Some(t) if self.live => (self.stale && t.elapsed() >= THROTTLE) || t.elapsed() >= SAFETY,
+            Some(t) => t.elapsed() >= LIVE,
+        };
+        if due {
             self.reload(ctx);
         }
         false
