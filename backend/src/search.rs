@@ -189,7 +189,11 @@ impl TenantBounds {
     /// pair of bounds is a bound of the pair, as a row value the index can seek to.
     pub fn conditions(&self, sort: TenantSort, backend: Backend, next: usize) -> (Vec<String>, Vec<Arg>) {
         let (a, b, c, d) = (next, next + 1, next + 2, next + 3);
-        let cast = if backend == Backend::Postgres { "::timestamptz" } else { "" };
+        let cast = if backend == Backend::Postgres {
+            "::timestamptz"
+        } else {
+            ""
+        };
         let text = |v: &str| Arg::from(v.to_owned());
         match sort {
             TenantSort::Name | TenantSort::Domain | TenantSort::Created => {
