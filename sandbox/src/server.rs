@@ -29,6 +29,17 @@ pub(crate) async fn bind() -> std::io::Result<TcpListener> {
     TcpListener::bind(("127.0.0.1", 0)).await
 }
 
+/// Serves `router` over plain HTTP on a new loopback port, on our accept loop (so a fault can
+/// drop a connection mid-request); returns the base URL and the sender that stops it
+/// (dropping the sender stops it too).
+pub(crate) async fn start_plain(router: Router) -> std::io::Result<(String, watch::Sender<bool>)> {
+    let listener = bind().await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = watch::channel(false);
+    spawn(listener, router, None, stopped);
+    Ok((url, stop))
+}
+
 /// Serves `router` on `listener` until `shutdown` changes or its sender goes away.
 pub(crate) fn spawn(
     listener: TcpListener,

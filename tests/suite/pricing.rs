@@ -7,11 +7,14 @@
 use backend::billing::coupons::{self, CouponInput};
 use backend::billing::invoices::{self, NewInvoice, NewItem};
 use backend::billing::prices::{self, prorate, ItemKind, QuoteItem, QuoteRequest, SetPrice};
+use backend::billing::settle::{settle, Settlement};
 use backend::customers::{self, NewCustomer};
 use backend::hosting::services::{self, NewService};
 use backend::identity::accounts::{self, NewUser};
 use backend::{args, Actor, Db, Role, ServiceError};
 use chrono::{Duration, Utc};
+use sandbox::{FaultKind, FaultSpec};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::operator;
@@ -556,6 +559,140 @@ async fn concurrent_redemptions_never_exceed_the_limits() {
         .await
         .unwrap();
     assert_eq!(discounted, 6);
+}
+
+async fn scalar_i64(w: &World, sql: &str, id: Uuid) -> i64 {
+    w.t.db.scalar(sql, args![id]).await.unwrap()
+}
+
+/// A plan change that WHM refuses for good gives the money back in the transaction that
+/// marks the service `error`: the unpaid invoice is cancelled, a paid one becomes credit, and
+/// a downgrade's credit is taken back.
+#[tokio::test]
+async fn a_failed_plan_change_gives_the_money_back() {
+    let w = world(&[("whm-gru-01", "gru", 10)]).await;
+    let db = &w.t.db;
+    let admin = Actor::tenant_user("host-admin", Role::TenantAdmin, w.tenant);
+    prices::set(db, &admin, set("plus", None, None, 5990, None))
+        .await
+        .unwrap();
+    w.drain().await;
+    let s = w.order("recusa.com.br", "start").await.unwrap();
+    w.drain().await;
+    let id = s.id.to_string();
+    let due = Utc::now() + Duration::days(10);
+    w.t.owner
+        .execute("UPDATE services SET next_due_at = $1 WHERE id = $2", args![due, s.id])
+        .await
+        .unwrap();
+    let refuse = || {
+        w.sb.set_fault(
+            "whm-gru-01",
+            "changepackage",
+            FaultSpec::always(FaultKind::Envelope {
+                reason: "You cannot change to that package.".into(),
+            }),
+        )
+        .unwrap();
+    };
+    let reactivate = || async {
+        w.sb.clear_faults();
+        w.t.owner
+            .execute("UPDATE services SET status = 'active' WHERE id = $1", args![s.id])
+            .await
+            .unwrap();
+    };
+    let balance =
+        "SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) FROM customer_balances WHERE customer_id = $1";
+
+    // Unpaid upgrade, refused: the invoice is cancelled.
+    refuse();
+    let up = services::change_plan(db, &operator(), &id, "plus").await.unwrap();
+    let inv = up.proration.invoice.clone().expect("an invoice for the upgrade");
+    w.drain().await;
+    let after = w.service(s.id).await;
+    let jobs: Vec<(String, String, Option<String>)> = db
+        .fetch_all(
+            "SELECT kind, status, last_error FROM jobs WHERE kind = 'hosting.change_plan'",
+            args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.status.as_str(), after.plan_code.as_str()),
+        ("error", "start"),
+        "{jobs:?}"
+    );
+    let status: String = db
+        .scalar("SELECT status FROM invoices WHERE id = $1", args![inv.id])
+        .await
+        .unwrap();
+    assert_eq!(status, "cancelled");
+    let cancels: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.cancel' AND entity_id = $1",
+            args![inv.id.to_string()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancels, 1);
+    assert_eq!(scalar_i64(&w, balance, w.customer).await, 0);
+
+    // Paid upgrade, refused after the payment: the money becomes the customer's credit.
+    reactivate().await;
+    refuse();
+    let up = services::change_plan(db, &operator(), &id, "plus").await.unwrap();
+    let inv = up.proration.invoice.clone().expect("an invoice for the upgrade");
+    let mut tx = db.begin().await.unwrap();
+    settle(
+        &mut tx,
+        &operator(),
+        &Settlement {
+            invoice_id: inv.id,
+            provider: "manual".into(),
+            external_id: "plan-change-paid".into(),
+            amount_minor: inv.total_minor,
+            currency: inv.currency.clone(),
+            method: None,
+            provider_data: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    w.drain().await;
+    assert_eq!(w.service(s.id).await.status, "error");
+    let status: String = db
+        .scalar("SELECT status FROM invoices WHERE id = $1", args![inv.id])
+        .await
+        .unwrap();
+    assert_eq!(status, "paid", "a paid invoice keeps its history");
+    assert_eq!(scalar_i64(&w, balance, w.customer).await, inv.total_minor);
+
+    // A downgrade's credit, refused: taken back (the earlier credit stays).
+    reactivate().await;
+    services::change_plan(db, &operator(), &id, "plus").await.unwrap();
+    w.drain().await;
+    assert_eq!(w.service(s.id).await.plan_code, "plus");
+    let before = scalar_i64(&w, balance, w.customer).await;
+    refuse();
+    let down = services::change_plan(db, &operator(), &id, "start").await.unwrap();
+    assert!(down.proration.amount_minor < 0);
+    assert_eq!(
+        scalar_i64(&w, balance, w.customer).await,
+        before - down.proration.amount_minor
+    );
+    w.drain().await;
+    assert_eq!(w.service(s.id).await.status, "error");
+    assert_eq!(scalar_i64(&w, balance, w.customer).await, before);
+    let undone: String = db
+        .scalar(
+            "SELECT CAST(after AS TEXT) FROM audit_log WHERE action = 'service.error' AND entity_id = $1 ORDER BY seq DESC LIMIT 1",
+            args![id.as_str()],
+        )
+        .await
+        .unwrap();
+    assert!(undone.contains("credit_taken_back_minor"), "{undone}");
 }
 
 #[tokio::test]

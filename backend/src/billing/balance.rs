@@ -28,7 +28,7 @@ async fn entry(
     actor: &Actor,
     (tenant, customer, currency): (Uuid, Uuid, &str),
     (amount, after): (i64, i64),
-    kind: &'static str,
+    (kind, action): (&'static str, &'static str),
     refs: Refs,
     note: &str,
 ) -> Result<(), ServiceError> {
@@ -56,11 +56,7 @@ async fn entry(
         tx,
         actor,
         Change {
-            action: if kind == "applied" {
-                "balance.apply"
-            } else {
-                "balance.credit"
-            },
+            action,
             entity: "customer",
             entity_id: Some(customer.to_string()),
             tenant_id: Some(tenant),
@@ -101,7 +97,7 @@ pub async fn credit(
         actor,
         (tenant, customer, currency),
         (amount, after),
-        "proration",
+        ("proration", "balance.credit"),
         refs,
         note,
     )
@@ -149,7 +145,7 @@ pub async fn apply(
         actor,
         (tenant, customer, currency),
         (-use_now, after),
-        "applied",
+        ("applied", "balance.apply"),
         Refs {
             service: None,
             invoice: Some(invoice),
@@ -158,6 +154,48 @@ pub async fn apply(
     )
     .await?;
     Ok(use_now)
+}
+
+/// Takes back up to `amount` (> 0) of a credit that should not have been given (the plan
+/// change it came from failed); returns what was taken. What the customer already spent
+/// stays spent: the caller records the shortfall.
+pub async fn take_back(
+    tx: &mut Tx,
+    actor: &Actor,
+    (tenant, customer, currency): (Uuid, Uuid, &str),
+    amount: i64,
+    refs: Refs,
+    note: &str,
+) -> Result<i64, ServiceError> {
+    // Touching the row first locks it, as in `apply`.
+    let bal: Option<(i64,)> = tx
+        .fetch_optional(
+            "UPDATE customer_balances SET updated_at = $3 WHERE customer_id = $1 AND currency = $2 RETURNING balance_minor",
+            args![customer, currency, now()],
+        )
+        .await?;
+    let taken = bal.map_or(0, |b| b.0).min(amount);
+    if taken <= 0 {
+        return Ok(0);
+    }
+    let after: i64 = tx
+        .scalar(
+            "UPDATE customer_balances SET balance_minor = balance_minor - $3 WHERE customer_id = $1 AND currency = $2 \
+             RETURNING balance_minor",
+            args![customer, currency, taken],
+        )
+        .await?;
+    entry(
+        tx,
+        actor,
+        (tenant, customer, currency),
+        (-taken, after),
+        ("applied", "balance.take_back"),
+        refs,
+        note,
+    )
+    .await?;
+    Ok(taken)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -11,6 +11,7 @@ pub mod fulfil;
 pub mod invoices;
 pub mod payments;
 pub mod pix;
+pub mod plan_change;
 pub mod prices;
 pub mod settle;
 pub mod stripe;

@@ -534,6 +534,16 @@ async fn final_failure(db: &Db, job: &Job, id: Uuid, e: &JobError) -> Result<(),
         args![s.id, e.message(), at],
     )
     .await?;
+    let refunded = if job.kind == CHANGE_PLAN {
+        let who = crate::billing::plan_change::Subject {
+            tenant: s.tenant_id,
+            customer: s.customer_id,
+            service: s.id,
+        };
+        crate::billing::plan_change::undo(&mut tx, &job.actor(), who, &job.payload).await?
+    } else {
+        None
+    };
     let open: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM tickets WHERE service_id = $1 AND source = 'system' AND subject = $2",
@@ -563,7 +573,10 @@ async fn final_failure(db: &Db, job: &Job, id: Uuid, e: &JobError) -> Result<(),
             entity_id: Some(s.id.to_string()),
             tenant_id: Some(s.tenant_id),
             before: Some(json!({ "status": s.status })),
-            after: Some(json!({ "status": "error", "error": e.message(), "job_id": job.id, "ticket_id": (open == 0).then_some(ticket) })),
+            after: Some(json!({
+                "status": "error", "error": e.message(), "job_id": job.id, "ticket_id": (open == 0).then_some(ticket),
+                "billing_undone": refunded,
+            })),
         },
     )
     .await?;

@@ -679,7 +679,9 @@ pub async fn change_plan(db: &Db, actor: &Actor, key: &str, plan: &str) -> Resul
         "hosting.change_plan",
         json!({
             "plan_id": p.id, "plan": p.code, "package": package, "price_minor": new_price,
-            "prorated_minor": proration.amount_minor,
+            "prorated_minor": proration.amount_minor, "currency": proration.currency,
+            // What the job's final failure gives back (billing::plan_change::undo).
+            "invoice_id": proration.invoice.as_ref().map(|i| i.id),
         }),
     )
     .await?;

@@ -93,8 +93,6 @@ impl MercadoPagoSim {
                 "access_token and webhook_secret are required".into(),
             ));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let inner = Arc::new(Inner {
             init,
             store: Mutex::new(Store::default()),
@@ -105,14 +103,7 @@ impl MercadoPagoSim {
             .route("/v1/payments", post(create_payment))
             .route("/v1/payments/{id}", get(get_payment))
             .with_state(inner.clone());
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let (url, stop) = crate::server::start_plain(app).await?;
         Ok(MercadoPagoSim {
             url,
             inner,

@@ -77,8 +77,6 @@ impl PagSeguroSim {
         if init.token.is_empty() {
             return Err(SandboxError::InvalidInit("token is required".into()));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let inner = Arc::new(Inner {
             init,
             store: Mutex::new(Store::default()),
@@ -89,14 +87,7 @@ impl PagSeguroSim {
             .route("/orders", post(create_order))
             .route("/orders/{id}", get(get_order))
             .with_state(inner.clone());
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let (url, stop) = crate::server::start_plain(app).await?;
         Ok(PagSeguroSim {
             url,
             inner,

@@ -245,8 +245,6 @@ impl StripeSim {
                 "api_key and webhook_secret are required".into(),
             ));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let inner = Arc::new(Inner {
             init,
             store: Mutex::new(Store::default()),
@@ -262,9 +260,7 @@ impl StripeSim {
             .route("/_sandbox/disputes", post(money::control_open))
             .route("/_sandbox/disputes/{id}/close", post(money::control_close))
             .with_state(inner.clone());
-        let (stop, stopped) = watch::channel(false);
-        // Our own accept loop: a fault can drop a connection mid-request.
-        crate::server::spawn(listener, app, None, stopped);
+        let (url, stop) = crate::server::start_plain(app).await?;
         Ok(StripeSim {
             url,
             inner,
