@@ -106,7 +106,7 @@ pub enum TermBounds {
     /// A trigram of the term is in no tenant's search text: nothing matches.
     NoMatch,
     /// Every matching tenant's sort keys lie within these.
-    Within(TenantBounds),
+    Within(Box<TenantBounds>),
 }
 
 /// Least and greatest sort keys a tenant containing the term can have: the greatest of the
@@ -172,13 +172,15 @@ pub async fn tenant_bounds(db: &Db, term: &str) -> Result<TermBounds, ServiceErr
         pair(r.8, r.9),
         pair(r.10, r.11),
     ) {
-        (Some(name), Some(domain), Some(status), Some(tier), Some(created)) => Ok(TermBounds::Within(TenantBounds {
-            name,
-            domain,
-            status,
-            tier,
-            created,
-        })),
+        (Some(name), Some(domain), Some(status), Some(tier), Some(created)) => {
+            Ok(TermBounds::Within(Box::new(TenantBounds {
+                name,
+                domain,
+                status,
+                tier,
+                created,
+            })))
+        }
         _ => Ok(TermBounds::NoMatch),
     }
 }
