@@ -9,8 +9,9 @@
 //! Indexes: FTS5 trigram on SQLite (migrations/sqlite/0002), pg_trgm GIN on PostgreSQL.
 
 use crate::args;
-use crate::db::{Backend, Db};
+use crate::db::{Arg, Backend, Db};
 use crate::error::ServiceError;
+use crate::tenants::TenantSort;
 use crate::validate;
 
 /// How many leading rows of the sort order a filtered list reads before asking the index.
@@ -97,6 +98,132 @@ pub async fn tenants_narrow(db: &Db, term: &str) -> Result<bool, ServiceError> {
     };
     let n: i64 = db.scalar(sql, args![value, NARROW_MATCHES + 1]).await?;
     Ok(n <= NARROW_MATCHES)
+}
+
+/// What the per-trigram sort-key bounds (migration 0035) say about a term's tenants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TermBounds {
+    /// A trigram of the term is in no tenant's search text: nothing matches.
+    NoMatch,
+    /// Every matching tenant's sort keys lie within these.
+    Within(Box<TenantBounds>),
+}
+
+/// Least and greatest sort keys a tenant containing the term can have: the greatest of the
+/// minimums and the least of the maximums over the term's trigrams (each match holds them
+/// all). `created` is text (SQLite's stored text; PostgreSQL's `timestamptz` output, cast
+/// back when compared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantBounds {
+    pub name: (String, String),
+    pub domain: (String, String),
+    pub status: (String, String),
+    pub tier: (String, String),
+    pub created: (String, String),
+}
+
+type BoundsRow = (
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Reads the bounds of the tenants whose search text contains `term` (3+ characters, see
+/// [`indexable`]). The term's trigrams are cut in SQL with the very expression the triggers
+/// use, so both sides fold case alike (and as each engine's `LIKE` does).
+pub async fn tenant_bounds(db: &Db, term: &str) -> Result<TermBounds, ServiceError> {
+    let literal = term.trim().to_lowercase();
+    let (trigrams, created) = match db.backend() {
+        Backend::Sqlite => (
+            "SELECT DISTINCT lower(substr($1, i, 3)) AS trigram FROM tenant_search_positions WHERE i <= length($1) - 2",
+            "max(created_min), min(created_max)",
+        ),
+        Backend::Postgres => (
+            "SELECT DISTINCT lower(substr($1, i, 3)) AS trigram FROM generate_series(1, char_length($1) - 2) AS i",
+            "max(created_min)::text, min(created_max)::text",
+        ),
+    };
+    let sql = format!(
+        "WITH t AS ({trigrams}) SELECT (SELECT COUNT(*) FROM t), COUNT(*), max(name_min), min(name_max), \
+         max(domain_min), min(domain_max), max(status_min), min(status_max), max(tier_min), min(tier_max), {created} \
+         FROM tenant_search_bounds WHERE trigram IN (SELECT trigram FROM t)"
+    );
+    let rows: Vec<BoundsRow> = db.fetch_all(&sql, args![literal]).await?;
+    let Some(r) = rows.into_iter().next() else {
+        return Ok(TermBounds::NoMatch);
+    };
+    if r.1 < r.0 {
+        return Ok(TermBounds::NoMatch);
+    }
+    let pair = |a: Option<String>, b: Option<String>| a.zip(b);
+    match (
+        pair(r.2, r.3),
+        pair(r.4, r.5),
+        pair(r.6, r.7),
+        pair(r.8, r.9),
+        pair(r.10, r.11),
+    ) {
+        (Some(name), Some(domain), Some(status), Some(tier), Some(created)) => {
+            Ok(TermBounds::Within(Box::new(TenantBounds {
+                name,
+                domain,
+                status,
+                tier,
+                created,
+            })))
+        }
+        _ => Ok(TermBounds::NoMatch),
+    }
+}
+
+impl TenantBounds {
+    /// Conditions on `tenants` keeping a walk of `sort`'s index between the bounds, numbered
+    /// from `$next`, and their values. Status and tier orders are (status|tier, name, id): the
+    /// pair of bounds is a bound of the pair, as a row value the index can seek to.
+    pub fn conditions(&self, sort: TenantSort, backend: Backend, next: usize) -> (Vec<String>, Vec<Arg>) {
+        let (a, b, c, d) = (next, next + 1, next + 2, next + 3);
+        let cast = if backend == Backend::Postgres {
+            "::timestamptz"
+        } else {
+            ""
+        };
+        let text = |v: &str| Arg::from(v.to_owned());
+        match sort {
+            TenantSort::Name | TenantSort::Domain | TenantSort::Created => {
+                let (col, (lo, hi), cast) = match sort {
+                    TenantSort::Name => ("name", &self.name, ""),
+                    TenantSort::Domain => ("domain", &self.domain, ""),
+                    _ => ("created_at", &self.created, cast),
+                };
+                (
+                    vec![format!("{col} >= ${a}{cast}"), format!("{col} <= ${b}{cast}")],
+                    vec![text(lo), text(hi)],
+                )
+            }
+            TenantSort::Status | TenantSort::Tier => {
+                let (col, (lo, hi)) = match sort {
+                    TenantSort::Status => ("status", &self.status),
+                    _ => ("tier", &self.tier),
+                };
+                (
+                    vec![
+                        format!("({col}, name) >= (${a}, ${b})"),
+                        format!("({col}, name) <= (${c}, ${d})"),
+                    ],
+                    vec![text(lo), text(&self.name.0), text(hi), text(&self.name.1)],
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -437,62 +437,115 @@ pub async fn list(db: &Db, actor: &Actor, q: &TenantQuery) -> Result<Page<Tenant
         .as_deref()
         .filter(|f| search::indexable(f) && actor.tenant_id.is_none());
     let rows = match text {
-        None => ordered_walk(db, actor, q, limit, None).await?,
-        Some(f) => {
-            // Common terms fill a page within the first rows of the sort order; only when
-            // they do not is the trigram index asked (see crate::search).
-            let first = ordered_walk(db, actor, q, limit, Some(search::WALK_FIRST)).await?;
-            if first.len() > limit {
-                first
-            } else if let Some(rows) = from_matches(db, actor, q, f, limit).await? {
-                rows
-            } else {
-                ordered_walk(db, actor, q, limit, None).await?
+        None => ordered_walk(db, actor, q, limit, None).await?.0,
+        Some(f) => match search::tenant_bounds(db, f).await? {
+            search::TermBounds::NoMatch => Vec::new(),
+            search::TermBounds::Within(bounds) => {
+                // The walk starts where the first match can be (docs/adr/0003): common terms
+                // and terms clustered in the sort order fill a page within its first rows;
+                // only when they do not is the trigram index asked (see crate::search).
+                let walk = Walk {
+                    budget: search::WALK_FIRST,
+                    bounds: &bounds,
+                };
+                let (first, complete) = ordered_walk(db, actor, q, limit, Some(walk)).await?;
+                if first.len() > limit || complete {
+                    first
+                } else if let Some(rows) = from_matches(db, actor, q, f, limit).await? {
+                    rows
+                } else {
+                    ordered_walk(db, actor, q, limit, None).await?.0
+                }
             }
-        }
+        },
     };
     let sort = q.sort;
     Ok(finish(rows, limit, &q.at, |t| sort.key(t)))
 }
 
-/// Walks the sort index checking the filters, over at most `budget` leading rows.
+/// A walk of the sort index limited to `budget` rows, between the filter's sort-key bounds.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    budget: usize,
+    bounds: &'a search::TenantBounds,
+}
+
+/// Walks the sort index checking the filters; with a [`Walk`], over at most its budget of
+/// rows. Also says whether the rows found are all there are: always without a budget, and
+/// with one when the walk ran out of rows before the budget did.
 async fn ordered_walk(
     db: &Db,
     actor: &Actor,
     q: &TenantQuery,
     limit: usize,
-    budget: Option<usize>,
-) -> Result<Vec<Tenant>, ServiceError> {
-    let (text, rest) = match budget {
+    walk: Option<Walk<'_>>,
+) -> Result<(Vec<Tenant>, bool), ServiceError> {
+    let (text, rest) = match walk {
         Some(_) => (q.filter.as_deref(), None),
         None => (None, q.filter.as_deref()),
     };
     let (mut conds, mut args) = conditions(actor, rest, q.status.as_deref(), q.tier.as_deref(), None)?;
+    if let Some(Walk { bounds, .. }) = walk {
+        let (bound_conds, bound_args) = bounds.conditions(q.sort, db.backend(), args.len() + 1);
+        conds.extend(bound_conds);
+        args.extend(bound_args);
+    }
     let order = apply_keyset(q.sort.columns(), q.dir, &q.at, &mut conds, &mut args)?;
-    let sql = match budget {
-        None => format!(
+    let Some(Walk { budget: n, .. }) = walk else {
+        let sql = format!(
             "SELECT {COLUMNS} FROM tenants {} ORDER BY {order} LIMIT {}",
             where_clause(&conds),
             limit + 1
-        ),
-        Some(n) => {
-            let (text_conds, text_args) = conditions(&Actor::system("walk"), text, None, None, None)?;
-            let shift = args.len();
-            args.extend(text_args);
-            let outer: Vec<String> = text_conds.iter().map(|c| renumber(c, shift)).collect();
-            // The inner walk reads only sort keys and search_text, which the sort indexes
-            // carry: an index-only scan. Full rows are fetched for the matches alone.
-            let keys = q.sort.columns().join(", ");
-            format!(
-                "SELECT {COLUMNS} FROM tenants WHERE id IN (SELECT id FROM (SELECT {keys}, search_text FROM tenants {} \
-                 ORDER BY {order} LIMIT {n}) w {} ORDER BY {order} LIMIT {limit1}) ORDER BY {order} LIMIT {limit1}",
-                where_clause(&conds),
-                where_clause(&outer),
-                limit1 = limit + 1
-            )
-        }
+        );
+        return Ok((db.fetch_all(&sql, args).await?, true));
     };
-    db.fetch_all(&sql, args).await
+    let walked = where_clause(&conds);
+    let (text_conds, text_args) = conditions(&Actor::system("walk"), text, None, None, None)?;
+    let shift = args.len();
+    let walk_args = args.clone();
+    args.extend(text_args);
+    let outer: Vec<String> = text_conds.iter().map(|c| renumber(c, shift)).collect();
+    // The inner walk reads only sort keys and search_text, which the sort indexes carry: an
+    // index-only scan. Full rows are fetched for the matches alone.
+    let keys = q.sort.columns().join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id IN (SELECT id FROM (SELECT {keys}, search_text FROM tenants {walked} \
+         ORDER BY {order} LIMIT {n}) w {} ORDER BY {order} LIMIT {limit1}) ORDER BY {order} LIMIT {limit1}",
+        where_clause(&outer),
+        limit1 = limit + 1
+    );
+    // A short page is the whole answer when the walk saw every row it could (the same
+    // index-only range, counted up to the budget).
+    let count = format!("SELECT COUNT(*) FROM (SELECT 1 FROM tenants {walked} ORDER BY {order} LIMIT {n}) w");
+    let (rows, seen): (Vec<Tenant>, Option<i64>) = if db.backend() == Backend::Postgres {
+        // A cached generic plan takes a range between two parameters for 0.5 % of the rows
+        // and sorts it, where the bounds of a common term span most of the table: plan with
+        // the values.
+        let mut tx = db.begin().await?;
+        tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", args![])
+            .await?;
+        let rows: Vec<Tenant> = tx.fetch_all(&sql, args).await?;
+        let seen = if rows.len() > limit {
+            None
+        } else {
+            Some(tx.scalar(&count, walk_args).await?)
+        };
+        tx.commit().await?;
+        (rows, seen)
+    } else {
+        let rows: Vec<Tenant> = db.fetch_all(&sql, args).await?;
+        let seen = if rows.len() > limit {
+            None
+        } else {
+            Some(db.scalar(&count, walk_args).await?)
+        };
+        (rows, seen)
+    };
+    let Some(seen) = seen else {
+        return Ok((rows, false));
+    };
+    let complete = usize::try_from(seen).unwrap_or(usize::MAX) < n;
+    Ok((rows, complete))
 }
 
 /// Cuts the page from the trigram index's matches (docs/adr/0003): their sort keys come from

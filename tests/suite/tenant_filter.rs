@@ -1,9 +1,11 @@
 //! The tenants list's text filter gives exactly what a scan gives, on every path of
 //! docs/adr/0003 — the bounded walk, the trigram index's matches (sort keys read from the
 //! `tenant_search` side table) and the full walk — for every sort, both directions, with the
-//! status filter, page after page; and the side table follows renames and status changes.
+//! status filter, page after page; the side table follows renames and status changes; and the
+//! per-trigram sort-key bounds the walk starts from (migration 0035) hold every match.
 
 use backend::page::{PageAt, SortDir};
+use backend::search::{self, TermBounds};
 use backend::tenants::{self, TenantPatch, TenantQuery, TenantSort};
 use backend::{args, Db};
 use uuid::Uuid;
@@ -74,7 +76,19 @@ async fn every_path_of_the_filter_equals_a_scan() {
         (60..1_000).contains(&narrow),
         "{narrow} 'nuvem' tenants in the bench set"
     );
-    for term in ["nuvem", "rede", "hosting", "zzq"] {
+    // Mixed case and non-ASCII ('Soluções'), a whole slug (few matches: the bounded walk runs
+    // out of rows), trigrams no tenant holds ('zzq') and present trigrams never adjacent
+    // ('sky recife').
+    for term in [
+        "nuvem",
+        "rede",
+        "hosting",
+        "zzq",
+        "NUVEM web",
+        "Soluções",
+        "rede-solucoes-manaus-3",
+        "sky recife",
+    ] {
         for (sort, order) in SORTS {
             for dir in [SortDir::Asc, SortDir::Desc] {
                 for status in [None, Some("active"), Some("suspended")] {
@@ -125,4 +139,95 @@ async fn the_side_table_follows_renames_and_status_changes() {
         .unwrap();
     let gone = tenants::list(&t.db, &operator(), &q(None)).await.unwrap();
     assert!(gone.items.iter().all(|x| x.id != last.id));
+}
+
+/// The least and greatest of a column over the tenants whose search text contains the term.
+async fn span(db: &Db, term: &str, col: &str) -> (String, String) {
+    let cast = if db.backend() == backend::Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT min({col}){cast}, max({col}){cast} FROM tenants WHERE search_text LIKE $1");
+    let rows: Vec<(Option<String>, Option<String>)> = db
+        .fetch_all(&sql, args![format!("%{}%", term.to_lowercase())])
+        .await
+        .unwrap();
+    let (lo, hi) = rows[0].clone();
+    (lo.unwrap(), hi.unwrap())
+}
+
+fn within(bounds: &(String, String), actual: &(String, String)) -> bool {
+    bounds.0 <= actual.0 && actual.1 <= bounds.1
+}
+
+#[tokio::test]
+async fn the_bounds_hold_every_match_and_start_at_the_first() {
+    let t = fresh().await;
+    backend::seed::bulk_tenants(&t.db, 2_000).await.unwrap();
+    // 'nuvem' is a leading word: its tenants are one run of the name order, and the bounds
+    // built by the migration's triggers are exactly that run's ends, so the walk starts at
+    // the first of them.
+    let TermBounds::Within(b) = search::tenant_bounds(&t.db, "Nuvem").await.unwrap() else {
+        panic!("'nuvem' has matches");
+    };
+    assert_eq!(b.name, span(&t.db, "nuvem", "name").await);
+    assert_eq!(b.domain, span(&t.db, "nuvem", "domain").await);
+    assert_eq!(search::tenant_bounds(&t.db, "zzq").await.unwrap(), TermBounds::NoMatch);
+    // Renames, new tenants and status changes widen the bounds; deletes leave them looser.
+    let first = tenants::list(
+        &t.db,
+        &operator(),
+        &TenantQuery {
+            filter: Some("nuvem".into()),
+            limit: 1,
+            ..TenantQuery::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items[0]
+        .clone();
+    let patch = TenantPatch {
+        name: Some("Zz Nuvem Última".into()),
+        domain: Some("aaa-nuvem.com.br".into()),
+        ..TenantPatch::default()
+    };
+    tenants::update(&t.db, &operator(), &first.slug, patch).await.unwrap();
+    t.db.execute("UPDATE tenants SET status = 'cancelled' WHERE id = $1", args![first.id])
+        .await
+        .unwrap();
+    let victim: (Uuid,) =
+        t.db.fetch_all(
+            "SELECT id FROM tenants WHERE search_text LIKE '%nuvem%' ORDER BY name DESC LIMIT 1",
+            args![],
+        )
+        .await
+        .unwrap()[0];
+    t.db.execute("DELETE FROM tenants WHERE id = $1", args![victim.0])
+        .await
+        .unwrap();
+    let TermBounds::Within(after) = search::tenant_bounds(&t.db, "nuvem").await.unwrap() else {
+        panic!("'nuvem' still has matches");
+    };
+    for (bounds, col) in [
+        (&after.name, "name"),
+        (&after.domain, "domain"),
+        (&after.status, "status"),
+        (&after.tier, "tier"),
+    ] {
+        let actual = span(&t.db, "nuvem", col).await;
+        assert!(within(bounds, &actual), "{col}: {bounds:?} must hold {actual:?}");
+    }
+    assert_eq!(after.name.1, "Zz Nuvem Última");
+    assert_eq!(after.domain.0, "aaa-nuvem.com.br");
+    assert_eq!(after.status.0, "active");
+    // And the list still equals a scan in every order, now that the run has a straggler at
+    // each end.
+    for (sort, order) in SORTS {
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            let want = scan(&t.db, "nuvem", None, order, dir).await;
+            assert_eq!(pages(&t.db, "nuvem", None, sort, dir).await, want, "{order} {dir:?}");
+        }
+    }
 }
