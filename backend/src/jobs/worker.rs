@@ -192,6 +192,9 @@ struct State {
     claiming: Option<JoinHandle<Result<Vec<Job>, ServiceError>>>,
     /// How many the claim in flight asked for.
     wanted: usize,
+    /// A wake-up came while a claim was in flight: that claim may have read the queue before
+    /// the woken job was committed, so its empty answer must not put the next look off.
+    woken: bool,
     next_claim: Instant,
 }
 
@@ -245,6 +248,7 @@ impl Worker {
             unflushed: HashSet::new(),
             claiming: None,
             wanted: 0,
+            woken: false,
             next_claim: Instant::now(),
         };
         let mut beat = interval((cfg.lease / 3).max(Duration::from_millis(10)));
@@ -286,8 +290,9 @@ impl Worker {
                     match claimed {
                         Ok(jobs) => {
                             st.stats.claims += 1;
-                            // Fewer than asked for: the queue is empty for now.
-                            if jobs.len() < st.wanted {
+                            // Fewer than asked for: the queue is empty for now — unless a
+                            // wake-up came meanwhile.
+                            if jobs.len() < st.wanted && !std::mem::take(&mut st.woken) {
                                 st.next_claim = Instant::now() + poll;
                             }
                             st.stats.claimed += jobs.len() as u64;
@@ -295,6 +300,7 @@ impl Worker {
                         }
                         Err(e) => {
                             tracing::warn!(worker = %cfg.id, error = %e, "claim failed");
+                            st.woken = false;
                             st.next_claim = Instant::now() + poll;
                         }
                     }
@@ -304,13 +310,14 @@ impl Worker {
                 }
                 Some(flushed) = flushed_rx.recv() => flush_done(&mut st, flushed),
                 Some(msg) = wake.recv() => {
-                    if let BusMessage::Message { payload, .. } = msg {
-                        if super::serves(&cfg.queues, &payload) {
-                            st.next_claim = Instant::now();
-                        }
-                    } else {
+                    let look = match msg {
+                        BusMessage::Message { payload, .. } => super::serves(&cfg.queues, &payload),
                         // Up or down: a wake-up may have been missed, so look now.
+                        _ => true,
+                    };
+                    if look {
                         st.next_claim = Instant::now();
+                        st.woken |= st.claiming.is_some();
                     }
                 }
                 _ = beat.tick() => self.renew(&mut st).await,
