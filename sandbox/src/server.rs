@@ -29,6 +29,37 @@ pub(crate) async fn bind() -> std::io::Result<TcpListener> {
     TcpListener::bind(("127.0.0.1", 0)).await
 }
 
+/// The answer to a fault that every JSON provider simulator gives alike (latency, a hung call,
+/// an HTTP 5xx page, a connection-level failure as an opaque 502): `Ok(None)` to answer normally
+/// afterwards, `Ok(Some(_))` to answer with it, `Err(kind)` for the kinds whose body is the
+/// provider's own (rate limit, malformed body, an API refusal).
+pub(crate) async fn common_fault(kind: crate::FaultKind) -> Result<Option<axum::response::Response>, crate::FaultKind> {
+    use crate::FaultKind;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    match kind {
+        FaultKind::Latency { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(None)
+        }
+        FaultKind::Timeout => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            Ok(None)
+        }
+        FaultKind::Http5xx { status } => Ok(Some(
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                "<html><body>upstream error</body></html>",
+            )
+                .into_response(),
+        )),
+        FaultKind::Drop | FaultKind::Lost | FaultKind::Truncated => {
+            Ok(Some((StatusCode::BAD_GATEWAY, "bad gateway").into_response()))
+        }
+        other => Err(other),
+    }
+}
+
 /// Serves `router` over plain HTTP on a new loopback port, on our accept loop (so a fault can
 /// drop a connection mid-request); returns the base URL and the sender that stops it
 /// (dropping the sender stops it too).

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -242,22 +241,11 @@ fn authorised(inner: &Inner, h: &HeaderMap) -> bool {
 
 /// A fault's answer, or `None` to answer normally (after any latency).
 async fn fault(inner: &Inner, operation: &str) -> Option<Response> {
-    match inner.faults.decide(operation)? {
-        FaultKind::Latency { ms } => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            None
-        }
-        FaultKind::Timeout => {
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            None
-        }
-        FaultKind::Http5xx { status } => Some(
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                "<html><body>upstream error</body></html>",
-            )
-                .into_response(),
-        ),
+    let kind = match crate::server::common_fault(inner.faults.decide(operation)?).await {
+        Ok(answer) => return answer,
+        Err(kind) => kind,
+    };
+    match kind {
         FaultKind::RateLimited { retry_after_secs } => Some(
             (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -275,10 +263,8 @@ async fn fault(inner: &Inner, operation: &str) -> Option<Response> {
             &reason,
             Some((4020, &reason)),
         )),
-        // The connection-level kinds are answered as an opaque gateway failure here.
-        FaultKind::Drop | FaultKind::Lost | FaultKind::Truncated => {
-            Some((StatusCode::BAD_GATEWAY, "bad gateway").into_response())
-        }
+        // Answered above (crate::server::common_fault).
+        _ => None,
     }
 }
 

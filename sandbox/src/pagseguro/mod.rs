@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -205,22 +204,11 @@ fn authorised(inner: &Inner, h: &HeaderMap) -> bool {
 }
 
 async fn fault(inner: &Inner, operation: &str) -> Option<Response> {
-    match inner.faults.decide(operation)? {
-        FaultKind::Latency { ms } => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            None
-        }
-        FaultKind::Timeout => {
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            None
-        }
-        FaultKind::Http5xx { status } => Some(
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                "<html><body>upstream error</body></html>",
-            )
-                .into_response(),
-        ),
+    let kind = match crate::server::common_fault(inner.faults.decide(operation)?).await {
+        Ok(answer) => return answer,
+        Err(kind) => kind,
+    };
+    match kind {
         FaultKind::RateLimited { retry_after_secs } => Some(
             (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -231,9 +219,8 @@ async fn fault(inner: &Inner, operation: &str) -> Option<Response> {
         ),
         FaultKind::Malformed => Some((StatusCode::OK, "{\"id\": \"ORDE_").into_response()),
         FaultKind::Envelope { reason } => Some(error(StatusCode::FORBIDDEN, "ACCESS_DENIED", &reason, None)),
-        FaultKind::Drop | FaultKind::Lost | FaultKind::Truncated => {
-            Some((StatusCode::BAD_GATEWAY, "bad gateway").into_response())
-        }
+        // Answered above (crate::server::common_fault).
+        _ => None,
     }
 }
 
