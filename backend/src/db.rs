@@ -396,6 +396,25 @@ impl Db {
         Ok(on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await?))
     }
 
+    /// [`Db::fetch_all`] as an unnamed statement, which PostgreSQL plans with these values
+    /// on every run instead of settling on a generic plan after five: for queries whose
+    /// best plan depends on the values (a range that may hold ten rows or most of a table).
+    /// Costs a parse and a plan per run; SQLite plans every statement with its values anyway.
+    pub async fn fetch_all_planned<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, ServiceError> {
+        if self.scoped_pg() {
+            let mut tx = self.begin().await?;
+            tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", args![])
+                .await?;
+            let rows = tx.fetch_all(sql, args).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
+        let sql = AssertSqlSafe(sql.to_owned());
+        Ok(
+            on_engine!(&self.pool, p => bind_all!(sqlx::query_as::<_, T>(sql), args).persistent(false).fetch_all(p).await?),
+        )
+    }
+
     pub async fn fetch_optional<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, ServiceError> {
         if self.scoped_pg() {
             let mut tx = self.begin().await?;

@@ -52,23 +52,23 @@ pub fn tenant_index_condition(backend: Backend, term: &str, n: usize) -> (String
 
 /// A relation of the tenants whose search text contains the term, as found through the
 /// trigram index, with the columns the tenants list filters and sorts on (`id`, `name`,
-/// `domain`, `status`, `tier`, `created_at`, `search_text`) and `hits`, and its parameter
-/// `$1`. On PostgreSQL it reads at most one match past [`NARROW_MATCHES`] and `hits` counts
-/// them; on SQLite `hits` is 0 (the FTS index was counted first, see [`tenants_narrow`]).
+/// `domain`, `status`, `tier`, `created_at`, `search_text`), and its parameter `$1`. On
+/// PostgreSQL it holds at most one match past [`NARROW_MATCHES`] (the caller counts them in
+/// the same pass, see `tenants::from_matches`); on SQLite it holds them all (the FTS index
+/// was counted first, see [`tenants_narrow`]).
 pub fn tenant_matches(backend: Backend, term: &str) -> (String, String) {
     match backend {
         Backend::Sqlite => (
-            "SELECT s.tenant_id AS id, s.name, s.domain, s.status, s.tier, s.created_at, s.search_text, 0 AS hits \
+            "SELECT s.tenant_id AS id, s.name, s.domain, s.status, s.tier, s.created_at, s.search_text \
              FROM tenant_search_fts JOIN tenant_search s ON s.n = tenant_search_fts.rowid \
              WHERE tenant_search_fts MATCH $1"
                 .to_owned(),
             fts_phrase(term),
         ),
-        // The window counts the capped matches before the caller's filters drop any.
         Backend::Postgres => (
             format!(
-                "SELECT tenant_id AS id, name, domain, status, tier, created_at, search_text, COUNT(*) OVER () AS hits \
-                 FROM (SELECT * FROM tenant_search WHERE search_text LIKE $1 ESCAPE '\\' LIMIT {}) c",
+                "SELECT tenant_id AS id, name, domain, status, tier, created_at, search_text \
+                 FROM tenant_search WHERE search_text LIKE $1 ESCAPE '\\' LIMIT {}",
                 NARROW_MATCHES + 1
             ),
             validate::like_contains(term),
