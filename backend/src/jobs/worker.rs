@@ -1,10 +1,12 @@
 //! The worker: `concurrency` job slots over some queues (docs/adr/0004-job-queue.md).
 //!
 //! One loop keeps a small buffer of claimed jobs (`prefetch` beyond the slots) so a slot that
-//! frees up starts the next job without a database round trip; the claim for the next batch
-//! runs while jobs run. Successes are written in batches by a completer task (one UPDATE and
-//! one commit for everything that finished while the previous batch was being written), so
-//! the database sees a few statements per hundred jobs instead of one per job. Failures are
+//! frees up starts the next job without a database round trip; claims for the next batches
+//! run while jobs run — up to [`CLAIMS_IN_FLIGHT`] at once, so the buffer refills while the
+//! database works on a claim. Successes are written in batches by [`COMPLETERS`] completer
+//! tasks (one UPDATE and one commit for everything that finished while the previous batch
+//! was being written), so the database sees a few statements per hundred jobs instead of one
+//! per job. Failures are
 //! rare and reported one by one. Every job the worker holds — buffered, running or awaiting
 //! its completion write — keeps its lease renewed; a worker killed at any point leaves only
 //! leased rows, which come back when the lease expires (at-least-once).
@@ -23,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::{AbortHandle, JoinError, JoinHandle, JoinSet};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use uuid::Uuid;
@@ -34,6 +36,15 @@ use super::{
 use crate::bus::{BusMessage, WAKE_CHANNEL};
 use crate::db::Db;
 use crate::error::ServiceError;
+
+/// Claims a worker keeps in flight at once. One claim of a few hundred jobs takes the
+/// database several milliseconds, in which a busy worker empties its buffer; a second claim
+/// sent while the first runs keeps it filled (docs/adr/0004, "Pipelined claims").
+pub const CLAIMS_IN_FLIGHT: usize = 2;
+
+/// Completion writers of one worker: while one writes its batch, the next batch gathers in
+/// the other, so a slow commit does not hold back the next.
+pub const COMPLETERS: usize = 2;
 
 /// What a handler returns: a boxed future, so handlers of different types share a registry.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'static>>;
@@ -189,9 +200,10 @@ struct State {
     buffer: VecDeque<Job>,
     /// Succeeded, completion not yet written.
     unflushed: HashSet<Uuid>,
-    claiming: Option<JoinHandle<Result<Vec<Job>, ServiceError>>>,
-    /// How many the claim in flight asked for.
-    wanted: usize,
+    /// Claims in flight, each with how many jobs it asked for.
+    claims: JoinSet<(usize, Result<Vec<Job>, ServiceError>)>,
+    /// Jobs asked for by the claims in flight.
+    asked: usize,
     /// A wake-up came while a claim was in flight: that claim may have read the queue before
     /// the woken job was committed, so its empty answer must not put the next look off.
     woken: bool,
@@ -199,6 +211,18 @@ struct State {
 }
 
 impl State {
+    /// How many more jobs a claim sent now should ask for, if one should be sent (time
+    /// aside): with none in flight, whatever fits; beside another, only a sizeable batch —
+    /// small claims cost the database nearly as much as large ones.
+    fn to_claim(&self, capacity: usize) -> Option<usize> {
+        if self.claims.len() >= CLAIMS_IN_FLIGHT {
+            return None;
+        }
+        let free = capacity.saturating_sub(self.buffer.len() + self.running.len() + self.asked);
+        let least = if self.claims.is_empty() { 1 } else { (capacity / 4).max(1) };
+        (free >= least).then_some(free)
+    }
+
     fn held(&self) -> Vec<Uuid> {
         self.running
             .keys()
@@ -209,14 +233,22 @@ impl State {
     }
 }
 
-async fn join_claim(c: &mut Option<JoinHandle<Result<Vec<Job>, ServiceError>>>) -> Result<Vec<Job>, ServiceError> {
-    match c {
-        Some(h) => {
-            let r = h.await;
-            *c = None;
-            r.unwrap_or_else(|e| Err(ServiceError::Unavailable(format!("claim task failed: {e}"))))
+type Claimed = Result<(usize, Result<Vec<Job>, ServiceError>), JoinError>;
+
+/// The answer of a claim task; a task that died takes its count of asked jobs with it, so
+/// the count is rebuilt from nothing once no claim is left in flight.
+fn claim_answer(st: &mut State, claimed: Claimed) -> Result<(usize, Vec<Job>), ServiceError> {
+    match claimed {
+        Ok((want, r)) => {
+            st.asked = st.asked.saturating_sub(want);
+            r.map(|jobs| (want, jobs))
         }
-        None => std::future::pending().await,
+        Err(e) => {
+            if st.claims.is_empty() {
+                st.asked = 0;
+            }
+            Err(ServiceError::Unavailable(format!("claim task failed: {e}")))
+        }
     }
 }
 
@@ -246,8 +278,8 @@ impl Worker {
             running: HashMap::new(),
             buffer: VecDeque::new(),
             unflushed: HashSet::new(),
-            claiming: None,
-            wanted: 0,
+            claims: JoinSet::new(),
+            asked: 0,
             woken: false,
             next_claim: Instant::now(),
         };
@@ -261,7 +293,18 @@ impl Worker {
         };
         let (done_tx, done_rx) = mpsc::unbounded_channel::<Uuid>();
         let (flushed_tx, mut flushed_rx) = mpsc::unbounded_channel::<Flushed>();
-        let completer = tokio::spawn(completer(self.db.clone(), cfg.id.clone(), done_rx, flushed_tx));
+        let done_rx = Arc::new(Mutex::new(done_rx));
+        let completers: Vec<JoinHandle<()>> = (0..COMPLETERS)
+            .map(|_| {
+                tokio::spawn(completer(
+                    self.db.clone(),
+                    cfg.id.clone(),
+                    done_rx.clone(),
+                    flushed_tx.clone(),
+                ))
+            })
+            .collect();
+        drop(flushed_tx);
         tracing::info!(worker = %cfg.id, queues = ?cfg.queues, slots, capacity, "worker started");
 
         loop {
@@ -272,27 +315,26 @@ impl Worker {
                 let Some(job) = st.buffer.pop_front() else { break };
                 self.start(&mut st, job);
             }
-            let held = st.buffer.len() + st.running.len();
-            if st.claiming.is_none() && held < capacity && Instant::now() >= st.next_claim {
+            if let Some(want) = st.to_claim(capacity).filter(|_| Instant::now() >= st.next_claim) {
                 let (db, id, queues, lease) = (self.db.clone(), cfg.id.clone(), cfg.queues.clone(), cfg.lease);
-                let want = capacity - held;
-                st.wanted = want;
-                st.claiming = Some(tokio::spawn(async move { claim(&db, &id, &queues, want, lease).await }));
+                st.asked += want;
+                st.claims
+                    .spawn(async move { (want, claim(&db, &id, &queues, want, lease).await) });
             }
-            let may_claim = st.claiming.is_none() && held < capacity;
+            let may_claim = st.to_claim(capacity).is_some();
             tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() {
                         break;
                     }
                 }
-                claimed = join_claim(&mut st.claiming), if st.claiming.is_some() => {
-                    match claimed {
-                        Ok(jobs) => {
+                Some(claimed) = st.claims.join_next(), if !st.claims.is_empty() => {
+                    match claim_answer(&mut st, claimed) {
+                        Ok((want, jobs)) => {
                             st.stats.claims += 1;
                             // Fewer than asked for: the queue is empty for now — unless a
                             // wake-up came meanwhile.
-                            if jobs.len() < st.wanted && !std::mem::take(&mut st.woken) {
+                            if jobs.len() < want && !std::mem::take(&mut st.woken) {
                                 st.next_claim = Instant::now() + poll;
                             }
                             st.stats.claimed += jobs.len() as u64;
@@ -317,7 +359,7 @@ impl Worker {
                     };
                     if look {
                         st.next_claim = Instant::now();
-                        st.woken |= st.claiming.is_some();
+                        st.woken |= !st.claims.is_empty();
                     }
                 }
                 _ = beat.tick() => self.renew(&mut st).await,
@@ -327,9 +369,9 @@ impl Worker {
         }
 
         tracing::info!(worker = %cfg.id, running = st.running.len(), "worker draining");
-        // A claim in flight still lands its jobs in the buffer, which goes back at once.
-        if st.claiming.is_some() {
-            if let Ok(jobs) = join_claim(&mut st.claiming).await {
+        // Claims in flight still land their jobs in the buffer, which goes back at once.
+        while let Some(claimed) = st.claims.join_next().await {
+            if let Ok((_, jobs)) = claim_answer(&mut st, claimed) {
                 st.stats.claimed += jobs.len() as u64;
                 st.buffer.extend(jobs);
             }
@@ -349,8 +391,10 @@ impl Worker {
         st.tasks.shutdown().await;
         // Completions still queued are written before anything is released.
         drop(done_tx);
-        if completer.await.is_err() {
-            tracing::error!(worker = %cfg.id, "completion writer failed; leases will expire");
+        for c in completers {
+            if c.await.is_err() {
+                tracing::error!(worker = %cfg.id, "completion writer failed; leases will expire");
+            }
         }
         while let Ok(flushed) = flushed_rx.try_recv() {
             flush_done(&mut st, flushed);
@@ -403,7 +447,9 @@ impl Worker {
                 Err(e) => e,
             };
             tracing::warn!(job = %id, %kind, error = e.message(), class = e.kind(), "job failed");
-            match fail_with(&db, &worker_id, id, e, &policy).await {
+            // Boxed: this rare path's state would otherwise make every job's task several
+            // kilobytes, copied on each spawn (it showed in profiles as memmove).
+            match Box::pin(fail_with(&db, &worker_id, id, e, &policy)).await {
                 Ok(_) => (id, Outcome::Failed),
                 Err(ServiceError::Conflict(m)) => {
                     tracing::warn!(job = %id, "outcome not recorded: {m}");
@@ -454,14 +500,15 @@ impl Worker {
 }
 
 /// Writes completions in batches: whatever arrived while the previous batch was written.
+/// Several share the receiver; each takes a batch, lets go of it, then writes.
 async fn completer(
     db: Db,
     worker_id: String,
-    mut rx: mpsc::UnboundedReceiver<Uuid>,
+    rx: Arc<Mutex<mpsc::UnboundedReceiver<Uuid>>>,
     out: mpsc::UnboundedSender<Flushed>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ids = std::mem::take(&mut batch);
         let mut result = complete_many(&db, &worker_id, &ids).await;
         if let Err(e) = &result {
