@@ -210,6 +210,9 @@ fn private_sqlite_file(path: &std::path::Path) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 impl Db {
     /// Connects by URL scheme: `sqlite://path` (created when missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db, ServiceError> {
@@ -217,6 +220,19 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings every connection it hands out: a round trip before each claim,
+                // completion write and transaction (docs/adr/0004, "Round trips"). A
+                // connection used moments ago is alive (sqlx also pings on release); one idle
+                // for a while may have been cut by a server restart, so that one is pinged.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for < PING_IDLE_AFTER {
+                            return Ok(true);
+                        }
+                        Ok(sqlx::Connection::ping(conn).await.is_ok())
+                    })
+                })
                 .connect(url)
                 .await
                 .map_err(|e| ServiceError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;

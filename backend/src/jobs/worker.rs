@@ -219,7 +219,11 @@ impl State {
             return None;
         }
         let free = capacity.saturating_sub(self.buffer.len() + self.running.len() + self.asked);
-        let least = if self.claims.is_empty() { 1 } else { (capacity / 4).max(1) };
+        let least = if self.claims.is_empty() {
+            1
+        } else {
+            (capacity / 4).max(1)
+        };
         (free >= least).then_some(free)
     }
 
@@ -569,5 +573,66 @@ fn record(
             st.running.retain(|_, r| r.abort.id() != task);
             st.stats.lost += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State {
+            stats: WorkerStats::default(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            buffer: VecDeque::new(),
+            unflushed: HashSet::new(),
+            claims: JoinSet::new(),
+            asked: 0,
+            woken: false,
+            next_claim: Instant::now(),
+        }
+    }
+
+    fn in_flight(st: &mut State, want: usize) {
+        st.asked += want;
+        st.claims
+            .spawn(async move { (want, std::future::pending::<Result<Vec<Job>, ServiceError>>().await) });
+    }
+
+    #[tokio::test]
+    async fn a_second_claim_goes_out_only_for_a_sizeable_batch_and_never_a_third() {
+        let mut st = state();
+        // Idle: the first claim asks for everything there is room for.
+        assert_eq!(st.to_claim(40), Some(40));
+        in_flight(&mut st, 40);
+        // It asked for all the room: nothing more until its jobs come and go.
+        assert_eq!(st.to_claim(40), None);
+        st.claims.abort_all();
+        while st.claims.join_next().await.is_some() {}
+        st.asked = 0;
+        // One claim in flight for 25 of 40: 15 free is more than a quarter, so a second goes.
+        in_flight(&mut st, 25);
+        assert_eq!(st.to_claim(40), Some(15));
+        // 5 free beside a claim in flight is not worth a statement; alone it would be.
+        st.asked = 35;
+        assert_eq!(st.to_claim(40), None);
+        // Two in flight: never a third, whatever the room.
+        st.asked = 0;
+        in_flight(&mut st, 1);
+        assert_eq!(st.claims.len(), CLAIMS_IN_FLIGHT);
+        assert_eq!(st.to_claim(1000), None);
+        st.claims.abort_all();
+    }
+
+    #[tokio::test]
+    async fn a_claim_task_that_dies_leaves_no_asked_count_behind() {
+        let mut st = state();
+        st.asked = 30;
+        st.claims.spawn(async { panic!("claim task died") });
+        let claimed = st.claims.join_next().await.expect("one task");
+        assert!(claim_answer(&mut st, claimed).is_err());
+        assert_eq!(st.asked, 0);
+        assert_eq!(st.to_claim(30), Some(30));
     }
 }
