@@ -31,7 +31,7 @@ async fn insert(
     stages: &str,
     error: Option<&str>,
 ) -> Uuid {
-    let id = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + n);
+    let id = nth(n);
     db.execute(
         "INSERT INTO migrations (id, tenant_id, source_host, source_user, target_server_id, status, stage, progress, \
          error, auth_kind, accounts, step, stage_progress, created_at, updated_at) \
@@ -173,7 +173,7 @@ async fn the_queue_shows_bars_per_migration_and_stage_and_moves_by_itself() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("1 running, 3 in all"), "{text}");
     assert!(text.contains("old3.example.com.br → whm-gru-02"), "{text}");
-    assert!(text.contains("email ██████ datab ███░░░ files ░░░░░░"), "{text}");
+    assert!(text.contains("email ██████ databases ███░░░ files ░░░░░░"), "{text}");
     assert!(text.contains("MySQL dump is corrupt"), "{text}");
     let first = text.lines().position(|l| l.contains("running")).unwrap();
     let done = text.lines().position(|l| l.contains("success")).unwrap();
@@ -198,6 +198,86 @@ async fn the_queue_shows_bars_per_migration_and_stage_and_moves_by_itself() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     assert_eq!(app.route().path(), format!("migrations/{}", s.running));
+}
+
+/// The screen as text with a wide character's second cell left out, so rows read as they
+/// look (`screen_text` shows that cell as a space).
+fn cells_text(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut rows = Vec::new();
+    for y in 0..buf.area.height {
+        let mut row = String::new();
+        let mut x = 0;
+        while x < buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            row.push_str(sym);
+            x += u16::try_from(widgets::text::width(sym).max(1)).unwrap();
+        }
+        rows.push(row);
+    }
+    rows.join("\n")
+}
+
+/// The id `insert` gives migration `n`.
+fn nth(n: u128) -> Uuid {
+    Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + n)
+}
+
+#[tokio::test]
+async fn the_queue_at_80_columns_cuts_long_names_with_an_ellipsis_and_keeps_the_target_whole() {
+    let s = seeded().await;
+    // A customer's host name is a long FQDN (or hostile text, wide characters included); the
+    // target is one of our servers. An SSL failure's message is longer than the line.
+    for (n, host) in [
+        (3, "cpanel01.hospedagem-antiga.example.com.br"),
+        (1, "服务器旧主机名字.例子.example.com.br"),
+    ] {
+        s.db.execute(
+            "UPDATE migrations SET source_host = $2 WHERE id = $1",
+            args![nth(n), host],
+        )
+        .await
+        .unwrap();
+    }
+    s.db.execute(
+        "UPDATE migrations SET error = $2 WHERE id = $1",
+        args![
+            nth(1),
+            "The SSL certificate for loja.example.com.br could not be issued: the certificate \
+             authority answered 429 (too many requests)"
+        ],
+    )
+    .await
+    .unwrap();
+    let mut app = app_on(&s.db, actor(), "migrations").await;
+    let t = render(&mut app, 80, 24);
+    let text = cells_text(&t);
+    let heads: Vec<&str> = text.lines().filter(|l| l.contains('%')).collect();
+    assert_eq!(heads.len(), 3, "{text}");
+    for head in &heads {
+        assert!(head.contains("→ whm-gru-02 "), "the target whole:\n{text}");
+    }
+    assert!(
+        heads[0].contains("cpanel01.hospedagem-antig… → whm-gru-02"),
+        "the source cut with a mark:\n{text}"
+    );
+    assert!(heads[2].contains("… → whm-gru-02"), "{text}");
+    assert!(
+        text.contains("email ██████ databases ███░░░ files ░░░░░░ dns ░░░░░░ ssl ░░░░░░"),
+        "whole stage names:\n{text}"
+    );
+    let error = text.lines().find(|l| l.contains("The SSL")).unwrap();
+    assert!(
+        error.contains("could not be issued: the") && error.ends_with("… │"),
+        "the message cut with a mark:\n{text}"
+    );
+    // Wide characters: never half of one; the row still ends at the border.
+    let buf = t.backend().buffer();
+    let y = (0..buf.area.height)
+        .find(|y| (0..buf.area.width).any(|x| buf[(x, *y)].symbol() == "服"))
+        .unwrap();
+    assert_eq!(buf[(79, y)].symbol(), "│");
+    assert_snapshot!("migrations_queue_long_names_80x24", stable(&text));
 }
 
 #[tokio::test]

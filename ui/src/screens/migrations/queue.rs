@@ -16,7 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-use widgets::Theme;
+use widgets::{text, Theme};
 
 use crate::action::Action;
 use crate::router::Route;
@@ -94,6 +94,50 @@ pub fn bar<'a>(pct: i64, width: usize, fill: Style, empty: Style) -> Vec<Span<'a
         Span::styled("█".repeat(done), fill),
         Span::styled("░".repeat(width - done), empty),
     ]
+}
+
+/// The head line's columns besides the route and the bar: marker 2, id 9, the space after the
+/// route 1, status 11, percent 5, a margin before the border 1.
+const HEAD_FIXED: usize = 2 + 9 + 1 + 11 + 5 + 1;
+/// Columns the route ("source → target") gets before the bar grows past ten cells: at 80
+/// columns the server names tell the rows apart, the percent beside the bar says the rest.
+const ROUTE_WANT: usize = 39;
+/// Narrowest and widest the whole's bar is drawn.
+const BAR_MIN: usize = 6;
+const BAR_MAX: usize = 16;
+/// Widest and narrowest a stage's bar is drawn.
+const STAGE_BAR: usize = 6;
+const STAGE_BAR_MIN: usize = 3;
+
+/// "source → target" in at most `room` columns. The target (a server of ours, short) is
+/// kept whole where it can be; the source (a customer's host name, often a long FQDN) is cut
+/// first, with "…", down to a third of the room; then the target.
+pub fn route_label(source: &str, target: &str, room: usize) -> String {
+    const ARROW: &str = " → ";
+    let (sw, tw) = (
+        text::width(&text::sanitize(source)),
+        text::width(&text::sanitize(target)),
+    );
+    let avail = room.saturating_sub(text::width(ARROW));
+    // The source keeps a third at least, so two rows to one target still tell apart.
+    let tw = tw.min(avail - sw.min(avail / 3));
+    let sw = sw.min(avail - tw);
+    format!("{}{ARROW}{}", text::truncate(source, sw), text::truncate(target, tw))
+}
+
+/// The widths of the stage labels and of their bars on a stage line of `room` columns: whole
+/// names ("databases", not "datab") with bars shrunk to [`STAGE_BAR_MIN`] first; only below
+/// that are the names cut, with "…".
+fn stage_widths(stages: &[(&str, i64)], room: usize) -> (usize, usize) {
+    let n = stages.len().max(1);
+    let names: usize = stages.iter().map(|(s, _)| text::width(s)).sum();
+    // Each stage: its name, a space, its bar, a space.
+    let bar = (room.saturating_sub(names + 2 * n) / n).clamp(STAGE_BAR_MIN, STAGE_BAR);
+    if names + n * (bar + 2) <= room {
+        (usize::MAX, bar)
+    } else {
+        ((room / n).saturating_sub(bar + 2), bar)
+    }
 }
 
 /// Active first (newest first within), then the finished, newest first.
@@ -273,22 +317,17 @@ impl Screen for QueueScreen {
             let sel = i == self.selected;
             let tone = theme.tone(tone_for(&m.status));
             let marker = if sel { "▶ " } else { "  " };
-            let route = format!(
-                "{} → {}",
-                widgets::text::sanitize(&m.source_host),
-                widgets::text::sanitize(&m.server_name)
-            );
-            let bar_w = 16usize;
-            // Fixed parts: marker 2, id 9, status 11, bar 16, percent 5.
-            let room = w.saturating_sub(2 + 9 + 11 + bar_w + 5 + 2);
-            let route: String = route.chars().take(room).collect();
+            let bar_w = w.saturating_sub(HEAD_FIXED + ROUTE_WANT).clamp(BAR_MIN, BAR_MAX);
+            let room = w.saturating_sub(HEAD_FIXED + bar_w);
+            let route = route_label(&m.source_host, &m.server_name, room);
+            let pad = room.saturating_sub(text::width(&route));
             let mut spans = vec![
                 Span::styled(marker, theme.accent),
                 Span::styled(
                     format!("{} ", m.short_id()),
                     if sel { theme.selection } else { theme.title },
                 ),
-                Span::styled(format!("{route:<room$} "), theme.base),
+                Span::styled(format!("{route}{} ", " ".repeat(pad)), theme.base),
                 Span::styled(format!("{:<10} ", m.status), tone),
             ];
             spans.extend(bar(m.progress, bar_w, tone, theme.muted));
@@ -297,22 +336,59 @@ impl Screen for QueueScreen {
             let mut st = vec![Span::raw("    ")];
             if let Some(e) = m.error.as_deref().filter(|_| m.status == "failed") {
                 st.push(Span::styled(
-                    widgets::text::sanitize(e)
-                        .chars()
-                        .take(w.saturating_sub(4))
-                        .collect::<String>(),
+                    text::truncate(e, w.saturating_sub(5)).into_owned(),
                     theme.error,
                 ));
             } else {
-                for (name, p) in m.stages() {
-                    let short: String = name.chars().take(5).collect();
-                    st.push(Span::styled(format!("{short:<5} "), theme.muted));
+                let progress = m.stages();
+                let (label_w, stage_w) = stage_widths(&progress, w.saturating_sub(4));
+                for (name, p) in progress {
+                    st.push(Span::styled(format!("{} ", text::truncate(name, label_w)), theme.muted));
                     let fill = if p >= 100 { theme.success } else { theme.info };
-                    st.extend(bar(p, 6, fill, theme.muted));
+                    st.extend(bar(p, stage_w, fill, theme.muted));
                     st.push(Span::raw(" "));
                 }
             }
             f.render_widget(Paragraph::new(Line::from(st)), stages);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_cuts_the_source_first_and_never_inside_a_wide_character() {
+        assert_eq!(
+            route_label("old.example.com", "whm-gru-02", 40),
+            "old.example.com → whm-gru-02"
+        );
+        assert_eq!(
+            route_label("cpanel01.hospedagem-antiga.example.com.br", "whm-gru-02", 20),
+            "cpanel… → whm-gru-02"
+        );
+        // Both long: the source keeps a third.
+        assert_eq!(
+            route_label("a-very-long-source-host", "a-long-target-name", 23),
+            "a-ver… → a-long-target…"
+        );
+        // Each CJK character is two columns: six for the source hold two and the mark, the
+        // column left over stays empty (no half glyph).
+        let r = route_label("服务器服务器.example", "whm", 12);
+        assert_eq!(r, "服务… → whm");
+        assert_eq!(text::width(&r), 11);
+        // Hostile text is sanitised on the way.
+        assert_eq!(route_label("evil\u{1b}[2Jhost", "whm", 40), "evil␛[2Jhost → whm");
+    }
+
+    #[test]
+    fn stage_names_stay_whole_while_the_bars_can_shrink() {
+        let stages: Vec<(&str, i64)> = transfers::TRANSFER_STAGES.iter().map(|s| (*s, 0)).collect();
+        assert_eq!(stage_widths(&stages, 74), (usize::MAX, STAGE_BAR));
+        // 25 columns of names and 10 of spaces: 50 leave three a bar.
+        assert_eq!(stage_widths(&stages, 50), (usize::MAX, 3));
+        // Narrower, the names are cut to an equal share.
+        assert_eq!(stage_widths(&stages, 45), (4, 3));
     }
 }
