@@ -105,6 +105,11 @@ async fn static_code_from_the_modal_with_its_qr() {
         !small.contains("new PIX charge"),
         "a live charge is not asked again:\n{small}"
     );
+    let command = format!("painel invoices pix {}", inv.id);
+    assert!(
+        small.lines().any(|l| l.contains(&command)),
+        "the print command whole on one row:\n{small}"
+    );
     assert_snapshot!("pix_modal_80x24", stable(&small));
 
     // At the size it names, the QR is drawn whole beside the whole code; one row or one
@@ -119,6 +124,16 @@ async fn static_code_from_the_modal_with_its_qr() {
     );
     assert!(squeezed(&at).contains(&code.replace(' ', "")), "{at}");
     assert!(at.contains("PIX copia e cola") && at.contains("49.90 BRL"), "{at}");
+    // The column beside the QR is narrower than the command: it is not wrapped inside the
+    // id there but has a full-width row of its own under the QR.
+    let rows: Vec<&str> = at.lines().collect();
+    let row = rows.iter().position(|l| l.contains(&command));
+    let last_qr = rows.iter().rposition(|l| l.contains(qr[qr.len() - 1].as_str()));
+    assert!(
+        row.is_some() && row > last_qr,
+        "the command whole, under the QR, at {w}x{h}:\n{at}"
+    );
+    assert_snapshot!("pix_modal_at_the_size_named", stable(&at));
     for (w, h) in [(w - 1, h), (w, h - 1)] {
         let less = screen_text(&render(&mut app, w, h));
         assert!(
@@ -129,6 +144,10 @@ async fn static_code_from_the_modal_with_its_qr() {
     }
     let big = screen_text(&render(&mut app, 120, 40));
     assert!(big.contains(qr[qr.len() / 2].as_str()), "the QR is on screen:\n{big}");
+    assert!(
+        big.lines().any(|l| l.contains(&command)),
+        "the print command whole on one row:\n{big}"
+    );
     assert_snapshot!("pix_modal_120x40", stable(&big));
 }
 

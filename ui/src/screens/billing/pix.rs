@@ -27,7 +27,8 @@ const QR_GAP: u16 = 2;
 const TEXT_MIN: u16 = 30;
 
 /// The terminal size at which the QR shows: the modal's borders, the gap and the text
-/// column around the code, plus what the console's chrome takes around `area`.
+/// column around the code, the print command's row under it, plus what the console's
+/// chrome takes around `area`.
 pub fn qr_terminal(frame: Rect, area: Rect, qr_w: u16, qr_h: u16) -> (u16, u16) {
     let chrome_w = frame.width.saturating_sub(area.width);
     let chrome_h = frame.height.saturating_sub(area.height);
@@ -36,7 +37,9 @@ pub fn qr_terminal(frame: Rect, area: Rect, qr_w: u16, qr_h: u16) -> (u16, u16) 
     if w >= widgets::SideNav::MIN_TOTAL_WIDTH && chrome_w < widgets::SideNav::WIDTH {
         w += widgets::SideNav::WIDTH;
     }
-    (w, qr_h + 2 + chrome_h)
+    // At the narrowest the column beside the QR holds no whole `painel invoices pix <id>`:
+    // that line takes a row under the QR.
+    (w, qr_h + 1 + 2 + chrome_h)
 }
 
 /// How often the modal looks again while the job creates the charge.
@@ -193,7 +196,14 @@ impl Screen for PixScreen {
         let qr_h = self.qr.len() as u16;
         // The QR (half blocks: two modules a row, quiet zone kept — the densest that still
         // scans) goes beside the text only when whole; the code and amount always show.
-        let fits = !self.qr.is_empty() && qr_h <= inner.height && qr_w + QR_GAP + TEXT_MIN <= inner.width;
+        let command = format!("painel invoices pix {}", c.invoice_id);
+        let wide = !self.qr.is_empty() && qr_w + QR_GAP + TEXT_MIN <= inner.width;
+        // Beside the QR the column is often narrower than the command, and a wrap would
+        // split the invoice id where nobody can copy it whole: then it takes a full-width
+        // row of its own under the QR and the text, one row more the QR needs.
+        let below = wide && widgets::text::width(&command) > usize::from(inner.width - qr_w - QR_GAP);
+        let fits = wide && qr_h + u16::from(below) <= inner.height;
+        let below = below && fits;
         let [left, right] = if fits {
             Layout::horizontal([Constraint::Length(qr_w + QR_GAP), Constraint::Min(TEXT_MIN)]).areas(inner)
         } else {
@@ -250,14 +260,18 @@ impl Screen for PixScreen {
         }
         if let Some(code) = &c.code {
             lines.push(Line::from(""));
+            let print = if below {
+                " · select it with the mouse to copy, or print it with the command below"
+            } else {
+                " · select it with the mouse to copy, or print it with"
+            };
             lines.push(Line::from(vec![
                 Span::styled("PIX copia e cola", theme.accent),
-                Span::styled(" · select it with the mouse to copy, or print it with", theme.muted),
+                Span::styled(print, theme.muted),
             ]));
-            lines.push(Line::styled(
-                format!("painel invoices pix {}", c.invoice_id),
-                theme.muted,
-            ));
+            if !below {
+                lines.push(Line::styled(command.clone(), theme.muted));
+            }
             // Cut into rows of the column's width by hand: a wrap at the code's spaces
             // ("SAO PAULO") would drop them, and a copied code with a space missing fails
             // its CRC.
@@ -266,7 +280,28 @@ impl Screen for PixScreen {
                 lines.push(Line::from(row.iter().collect::<String>()));
             }
         }
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);
+        if !below {
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), right);
+            return;
+        }
+        let text = Rect {
+            height: right.height - 1,
+            ..right
+        };
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+        // The row under whichever of the QR and the text ends lower (the area was cleared:
+        // a row holding only spaces is free).
+        let buf = f.buffer_mut();
+        let used = (0..text.height)
+            .rev()
+            .find(|&y| (text.left()..text.right()).any(|x| buf[(x, text.y + y)].symbol() != " "))
+            .map_or(0, |y| y + 1);
+        let row = Rect {
+            y: inner.y + qr_h.max(used),
+            height: 1,
+            ..inner
+        };
+        f.render_widget(Paragraph::new(Line::styled(command, theme.muted)), row);
     }
 }
 
@@ -278,11 +313,11 @@ mod tests {
     fn the_size_asked_for_counts_the_navigation_that_appears() {
         let frame = Rect::new(0, 0, 80, 24);
         let area = Rect::new(0, 1, 80, 21);
-        assert_eq!(qr_terminal(frame, area, 49, 25), (83, 30));
+        assert_eq!(qr_terminal(frame, area, 49, 25), (83, 31));
         // 66 + 34 = 100 columns without the navigation: that wide it shows, 18 more.
-        assert_eq!(qr_terminal(frame, area, 66, 33), (100 + widgets::SideNav::WIDTH, 38));
+        assert_eq!(qr_terminal(frame, area, 66, 33), (100 + widgets::SideNav::WIDTH, 39));
         let wide = Rect::new(0, 0, 140, 50);
         let beside_nav = Rect::new(18, 1, 122, 47);
-        assert_eq!(qr_terminal(wide, beside_nav, 66, 33), (118, 38));
+        assert_eq!(qr_terminal(wide, beside_nav, 66, 33), (118, 39));
     }
 }
