@@ -211,6 +211,20 @@ struct State {
 }
 
 impl State {
+    fn new() -> Self {
+        State {
+            stats: WorkerStats::default(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            buffer: VecDeque::new(),
+            unflushed: HashSet::new(),
+            claims: JoinSet::new(),
+            asked: 0,
+            woken: false,
+            next_claim: Instant::now(),
+        }
+    }
+
     /// How many more jobs a claim sent now should ask for, if one should be sent (time
     /// aside): with none in flight, whatever fits; beside another, only a sizeable batch —
     /// small claims cost the database nearly as much as large ones.
@@ -276,17 +290,7 @@ impl Worker {
         let slots = cfg.concurrency.max(1);
         let capacity = (slots + cfg.prefetch).min(MAX_BATCH.max(slots));
         let poll = cfg.poll.max(Duration::from_millis(1));
-        let mut st = State {
-            stats: WorkerStats::default(),
-            tasks: JoinSet::new(),
-            running: HashMap::new(),
-            buffer: VecDeque::new(),
-            unflushed: HashSet::new(),
-            claims: JoinSet::new(),
-            asked: 0,
-            woken: false,
-            next_claim: Instant::now(),
-        };
+        let mut st = State::new();
         let mut beat = interval((cfg.lease / 3).max(Duration::from_millis(10)));
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sweep = interval(cfg.reclaim_every.max(Duration::from_millis(10)));
@@ -580,20 +584,6 @@ fn record(
 mod tests {
     use super::*;
 
-    fn state() -> State {
-        State {
-            stats: WorkerStats::default(),
-            tasks: JoinSet::new(),
-            running: HashMap::new(),
-            buffer: VecDeque::new(),
-            unflushed: HashSet::new(),
-            claims: JoinSet::new(),
-            asked: 0,
-            woken: false,
-            next_claim: Instant::now(),
-        }
-    }
-
     fn in_flight(st: &mut State, want: usize) {
         st.asked += want;
         st.claims
@@ -602,7 +592,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_claim_goes_out_only_for_a_sizeable_batch_and_never_a_third() {
-        let mut st = state();
+        let mut st = State::new();
         // Idle: the first claim asks for everything there is room for.
         assert_eq!(st.to_claim(40), Some(40));
         in_flight(&mut st, 40);
@@ -627,7 +617,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_claim_task_that_dies_leaves_no_asked_count_behind() {
-        let mut st = state();
+        let mut st = State::new();
         st.asked = 30;
         st.claims.spawn(async { panic!("claim task died") });
         let claimed = st.claims.join_next().await.expect("one task");
