@@ -291,6 +291,8 @@ async fn the_log_follows_like_tail_and_filters_by_stage() {
         !text.contains('\u{1b}'),
         "escape sequences from the source are not printed"
     );
+    // Stage names whole, as on the queue screen (it used to say "datab").
+    assert!(text.contains("email ██████ databases "), "{text}");
     assert_snapshot!("migration_log_80x24", clock_masked(&text));
 
     // A new line arrives: it shows without a key press, at the bottom.

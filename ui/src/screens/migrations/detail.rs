@@ -210,13 +210,8 @@ impl Screen for MigrationScreen {
         let tone = theme.tone(tone_for(&m.status));
         let accounts = m.account_list().join(", ");
         let w = usize::from(inner.width);
-        let head = format!(
-            "{} → {} · {} · {}",
-            widgets::text::sanitize(&m.source_host),
-            m.server_name,
-            m.auth_kind,
-            accounts
-        );
+        // Every part is stored text: the whole line is sanitised and cut with "…".
+        let head = format!("{} → {} · {} · {}", m.source_host, m.server_name, m.auth_kind, accounts);
         let mut l2 = vec![Span::styled(format!("{:<10} ", m.status), tone)];
         l2.extend(bar(m.progress, 30, tone, theme.muted));
         l2.push(Span::styled(format!(" {:>3}%", m.progress), theme.base));
@@ -224,12 +219,17 @@ impl Screen for MigrationScreen {
             l2.push(Span::styled(format!("  session {}", m.attempts), theme.muted));
         }
         let mut l3 = Vec::new();
-        for (name, p) in m.stages() {
-            let short: String = name.chars().take(5).collect();
-            l3.push(Span::styled(format!("{short:<5} "), theme.muted));
+        // Whole stage names ("databases", not "datab"), as on the queue screen.
+        let stages = m.stages();
+        let (label_w, stage_w) = super::queue::stage_widths(&stages, w);
+        for (name, p) in stages {
+            l3.push(Span::styled(
+                format!("{} ", widgets::text::truncate(name, label_w)),
+                theme.muted,
+            ));
             l3.extend(bar(
                 p,
-                6,
+                stage_w,
                 if p >= 100 { theme.success } else { theme.info },
                 theme.muted,
             ));
@@ -237,7 +237,7 @@ impl Screen for MigrationScreen {
         }
         f.render_widget(
             Paragraph::new(vec![
-                Line::styled(head.chars().take(w).collect::<String>(), theme.base),
+                Line::styled(widgets::text::truncate(&head, w).into_owned(), theme.base),
                 Line::from(l2),
                 Line::from(l3),
             ]),

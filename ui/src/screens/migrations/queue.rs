@@ -128,7 +128,7 @@ pub fn route_label(source: &str, target: &str, room: usize) -> String {
 /// The widths of the stage labels and of their bars on a stage line of `room` columns: whole
 /// names ("databases", not "datab") with bars shrunk to [`STAGE_BAR_MIN`] first; only below
 /// that are the names cut, with "…".
-fn stage_widths(stages: &[(&str, i64)], room: usize) -> (usize, usize) {
+pub fn stage_widths(stages: &[(&str, i64)], room: usize) -> (usize, usize) {
     let n = stages.len().max(1);
     let names: usize = stages.iter().map(|(s, _)| text::width(s)).sum();
     // Each stage: its name, a space, its bar, a space.
