@@ -200,13 +200,13 @@ struct State {
     buffer: VecDeque<Job>,
     /// Succeeded, completion not yet written.
     unflushed: HashSet<Uuid>,
-    /// Claims in flight, each with how many jobs it asked for.
-    claims: JoinSet<(usize, Result<Vec<Job>, ServiceError>)>,
+    /// Claims in flight.
+    claims: JoinSet<ClaimDone>,
     /// Jobs asked for by the claims in flight.
     asked: usize,
-    /// A wake-up came while a claim was in flight: that claim may have read the queue before
-    /// the woken job was committed, so its empty answer must not put the next look off.
-    woken: bool,
+    /// Wake-ups received so far. A claim sent before the latest one may have read the queue
+    /// before the woken job was committed, so its short answer must not put the next look off.
+    wakes: u64,
     next_claim: Instant,
 }
 
@@ -220,7 +220,7 @@ impl State {
             unflushed: HashSet::new(),
             claims: JoinSet::new(),
             asked: 0,
-            woken: false,
+            wakes: 0,
             next_claim: Instant::now(),
         }
     }
@@ -251,15 +251,28 @@ impl State {
     }
 }
 
-type Claimed = Result<(usize, Result<Vec<Job>, ServiceError>), JoinError>;
+/// What a claim task returns: how many jobs it asked for, the wake-ups seen when it was sent,
+/// and its answer.
+struct ClaimDone {
+    want: usize,
+    wakes: u64,
+    result: Result<Vec<Job>, ServiceError>,
+}
 
-/// The answer of a claim task; a task that died takes its count of asked jobs with it, so
-/// the count is rebuilt from nothing once no claim is left in flight.
-fn claim_answer(st: &mut State, claimed: Claimed) -> Result<(usize, Vec<Job>), ServiceError> {
+type Claimed = Result<ClaimDone, JoinError>;
+
+/// The answer of a claim task, and whether it says the queue is empty for now: fewer jobs
+/// than asked for, from a claim sent after the latest wake-up. A task that died takes its
+/// count of asked jobs with it, so the count is rebuilt from nothing once no claim is left
+/// in flight.
+fn claim_answer(st: &mut State, claimed: Claimed) -> Result<(Vec<Job>, bool), ServiceError> {
     match claimed {
-        Ok((want, r)) => {
+        Ok(ClaimDone { want, wakes, result }) => {
             st.asked = st.asked.saturating_sub(want);
-            r.map(|jobs| (want, jobs))
+            result.map(|jobs| {
+                let empty = jobs.len() < want && wakes == st.wakes;
+                (jobs, empty)
+            })
         }
         Err(e) => {
             if st.claims.is_empty() {
@@ -326,8 +339,11 @@ impl Worker {
             if let Some(want) = st.to_claim(capacity).filter(|_| Instant::now() >= st.next_claim) {
                 let (db, id, queues, lease) = (self.db.clone(), cfg.id.clone(), cfg.queues.clone(), cfg.lease);
                 st.asked += want;
-                st.claims
-                    .spawn(async move { (want, claim(&db, &id, &queues, want, lease).await) });
+                let wakes = st.wakes;
+                st.claims.spawn(async move {
+                    let result = claim(&db, &id, &queues, want, lease).await;
+                    ClaimDone { want, wakes, result }
+                });
             }
             let may_claim = st.to_claim(capacity).is_some();
             tokio::select! {
@@ -338,11 +354,9 @@ impl Worker {
                 }
                 Some(claimed) = st.claims.join_next(), if !st.claims.is_empty() => {
                     match claim_answer(&mut st, claimed) {
-                        Ok((want, jobs)) => {
+                        Ok((jobs, empty)) => {
                             st.stats.claims += 1;
-                            // Fewer than asked for: the queue is empty for now — unless a
-                            // wake-up came meanwhile.
-                            if jobs.len() < want && !std::mem::take(&mut st.woken) {
+                            if empty {
                                 st.next_claim = Instant::now() + poll;
                             }
                             st.stats.claimed += jobs.len() as u64;
@@ -350,7 +364,6 @@ impl Worker {
                         }
                         Err(e) => {
                             tracing::warn!(worker = %cfg.id, error = %e, "claim failed");
-                            st.woken = false;
                             st.next_claim = Instant::now() + poll;
                         }
                     }
@@ -367,7 +380,7 @@ impl Worker {
                     };
                     if look {
                         st.next_claim = Instant::now();
-                        st.woken |= !st.claims.is_empty();
+                        st.wakes += 1;
                     }
                 }
                 _ = beat.tick() => self.renew(&mut st).await,
@@ -379,7 +392,7 @@ impl Worker {
         tracing::info!(worker = %cfg.id, running = st.running.len(), "worker draining");
         // Claims in flight still land their jobs in the buffer, which goes back at once.
         while let Some(claimed) = st.claims.join_next().await {
-            if let Ok((_, jobs)) = claim_answer(&mut st, claimed) {
+            if let Ok((jobs, _)) = claim_answer(&mut st, claimed) {
                 st.stats.claimed += jobs.len() as u64;
                 st.buffer.extend(jobs);
             }
@@ -586,8 +599,10 @@ mod tests {
 
     fn in_flight(st: &mut State, want: usize) {
         st.asked += want;
-        st.claims
-            .spawn(async move { (want, std::future::pending::<Result<Vec<Job>, ServiceError>>().await) });
+        st.claims.spawn(async move {
+            let result = std::future::pending::<Result<Vec<Job>, ServiceError>>().await;
+            ClaimDone { want, wakes: 0, result }
+        });
     }
 
     #[tokio::test]
@@ -619,10 +634,39 @@ mod tests {
     async fn a_claim_task_that_dies_leaves_no_asked_count_behind() {
         let mut st = State::new();
         st.asked = 30;
-        st.claims.spawn(async { panic!("claim task died") });
+        st.claims.spawn(async {
+            panic!("claim task died");
+        });
         let claimed = st.claims.join_next().await.expect("one task");
         assert!(claim_answer(&mut st, claimed).is_err());
         assert_eq!(st.asked, 0);
         assert_eq!(st.to_claim(30), Some(30));
+    }
+
+    #[tokio::test]
+    async fn a_short_answer_means_empty_only_from_a_claim_sent_after_the_latest_wake_up() {
+        let mut st = State::new();
+        let done = |want, wakes| -> Claimed {
+            Ok(ClaimDone {
+                want,
+                wakes,
+                result: Ok(Vec::new()),
+            })
+        };
+        // No wake-up since it was sent: the queue is empty for now.
+        st.asked = 10;
+        let (jobs, empty) = claim_answer(&mut st, done(10, 0)).expect("answer");
+        assert!(jobs.is_empty() && empty);
+        assert_eq!(st.asked, 0);
+        // Two claims sent before a wake-up (both may have read the queue before the woken
+        // job committed): neither short answer puts the next look off — with two claims in
+        // flight a single "woken" flag was spent by the first and the second postponed it.
+        st.wakes = 1;
+        st.asked = 20;
+        assert!(!claim_answer(&mut st, done(10, 0)).expect("first").1);
+        assert!(!claim_answer(&mut st, done(10, 0)).expect("second").1);
+        // A claim sent after the wake-up saw the woken job's commit: short means empty.
+        st.asked = 10;
+        assert!(claim_answer(&mut st, done(10, 1)).expect("third").1);
     }
 }
