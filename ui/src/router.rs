@@ -373,6 +373,17 @@ pub fn page_by_alias(alias: &str) -> Option<&'static Page> {
     PAGES.iter().find(|p| p.aliases.contains(&alias))
 }
 
+/// An id in a breadcrumb as every screen shows it: a whole UUID becomes its short form (the
+/// last 8 hex digits, the random end of a UUIDv7, which resolve everywhere as a suffix; its
+/// first 8 are a timestamp shared by the rows of the same minute); a short id typed by the
+/// user stays as typed (cut to 8).
+fn crumb_id(key: &str) -> String {
+    match uuid::Uuid::parse_str(key.trim()) {
+        Ok(id) => backend::ids::short(id),
+        Err(_) => key.chars().take(8).collect(),
+    }
+}
+
 impl Route {
     pub fn dashboard() -> Route {
         Route::parse("dashboard").unwrap_or(Route::Page(&PAGES[0]))
@@ -511,18 +522,17 @@ impl Route {
                 out.push(tab.title().to_owned());
             }
             Route::Customer { key, tab } => {
-                // A UUID is long for a breadcrumb: its first 8 digits resolve as a prefix.
-                out.push(key.chars().take(8).collect());
+                out.push(crumb_id(key));
                 out.push(tab.title().to_owned());
             }
             Route::Service { key } => {
                 out.push("Services".to_owned());
-                out.push(key.chars().take(8).collect());
+                out.push(crumb_id(key));
             }
-            Route::Migration { key } => out.push(key.chars().take(8).collect()),
+            Route::Migration { key } => out.push(crumb_id(key)),
             Route::User { id } => {
                 out.push("User".to_owned());
-                out.push(id.to_string().chars().take(8).collect());
+                out.push(backend::ids::short(*id));
             }
             Route::Server { key, tab } => {
                 out.push(key.clone());
@@ -530,20 +540,20 @@ impl Route {
             }
             Route::Invoice { key } => {
                 out.push("Invoices".to_owned());
-                out.push(key.chars().take(8).collect());
+                out.push(crumb_id(key));
             }
             Route::InvoicePix { key } => {
                 out.push("Invoices".to_owned());
-                out.push(key.chars().take(8).collect());
+                out.push(crumb_id(key));
                 out.push("PIX".to_owned());
             }
             Route::Dispute { key } => {
                 out.push("Disputes".to_owned());
-                out.push(key.chars().take(8).collect());
+                out.push(crumb_id(key));
             }
             Route::Refund { payment } => {
                 out.push("Payments".to_owned());
-                out.push(payment.chars().take(8).collect());
+                out.push(crumb_id(payment));
                 out.push("Refund".to_owned());
             }
             Route::Zone { name } => {
@@ -675,5 +685,19 @@ mod tests {
         let inv = Route::parse("billing/invoices").unwrap();
         assert_eq!(inv.sibling(-1).map(|r| r.path()), Some("billing/coupons".into()));
         assert_eq!(inv.sibling(1).map(|r| r.path()), Some("billing/payments".into()));
+    }
+
+    #[test]
+    fn breadcrumbs_show_a_uuid_as_the_short_id_the_screens_show() {
+        // Two migrations created in the same minute share their first 8 hex digits (a
+        // UUIDv7's timestamp); the screens and every verb use the last 8.
+        let id = "019a2b3c-4d5e-7f60-8123-456789abcdef";
+        let m = Route::parse(&format!("migrations/{id}")).unwrap();
+        assert_eq!(m.breadcrumbs(), ["Migrations", "89abcdef"]);
+        let c = Route::parse(&format!("customers/{id}")).unwrap();
+        assert_eq!(c.breadcrumbs()[1], "89abcdef");
+        // A short id the user typed stays as typed.
+        let typed = Route::parse("migrations/991e5dc3").unwrap();
+        assert_eq!(typed.breadcrumbs(), ["Migrations", "991e5dc3"]);
     }
 }
