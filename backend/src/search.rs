@@ -55,7 +55,7 @@ pub fn tenant_index_condition(backend: Backend, term: &str, n: usize) -> (String
 /// `domain`, `status`, `tier`, `created_at`, `search_text`), and its parameter `$1`. On
 /// PostgreSQL it holds at most one match past [`NARROW_MATCHES`] (the caller counts them in
 /// the same pass, see `tenants::from_matches`); on SQLite it holds them all (the FTS index
-/// was counted first, see [`tenants_narrow`]).
+/// was counted first, see [`tenants_narrow_fts`]).
 pub fn tenant_matches(backend: Backend, term: &str) -> (String, String) {
     match backend {
         Backend::Sqlite => (
@@ -76,27 +76,20 @@ pub fn tenant_matches(backend: Backend, term: &str) -> (String, String) {
     }
 }
 
-/// Whether the trigram index holds at most [`NARROW_MATCHES`] tenants for the term; counts
-/// no further than one past the cap.
-pub async fn tenants_narrow(db: &Db, term: &str) -> Result<bool, ServiceError> {
+/// Whether SQLite's FTS trigram index holds at most [`NARROW_MATCHES`] tenants for the term;
+/// counts no further than one past the cap, in the FTS index alone (joining back to tenants
+/// would cost a lookup per match). PostgreSQL counts in the same pass that reads its matches
+/// (`tenants::from_matches`).
+pub async fn tenants_narrow_fts(db: &Db, term: &str) -> Result<bool, ServiceError> {
     if !indexable(term) {
         return Ok(false);
     }
-    // On SQLite the FTS table alone answers (joining back to tenants would cost a lookup per
-    // match); on PostgreSQL the GIN index of the narrow side table serves the LIKE.
-    let sql = match db.backend() {
-        Backend::Sqlite => {
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tenant_search_fts WHERE tenant_search_fts MATCH $1 LIMIT $2) m"
-        }
-        Backend::Postgres => {
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tenant_search WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) m"
-        }
-    };
-    let value = match db.backend() {
-        Backend::Sqlite => fts_phrase(term),
-        Backend::Postgres => validate::like_contains(term),
-    };
-    let n: i64 = db.scalar(sql, args![value, NARROW_MATCHES + 1]).await?;
+    let n: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tenant_search_fts WHERE tenant_search_fts MATCH $1 LIMIT $2) m",
+            args![fts_phrase(term), NARROW_MATCHES + 1],
+        )
+        .await?;
     Ok(n <= NARROW_MATCHES)
 }
 

@@ -575,7 +575,7 @@ async fn from_matches(
     let backend = db.backend();
     // SQLite counts in the FTS index alone, before touching a row; PostgreSQL counts in the
     // same pass that reads the matches (a separate count would read them twice).
-    if backend == Backend::Sqlite && !search::tenants_narrow(db, term).await? {
+    if backend == Backend::Sqlite && !search::tenants_narrow_fts(db, term).await? {
         return Ok(None);
     }
     let (source, source_arg) = search::tenant_matches(backend, term);

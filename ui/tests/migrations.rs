@@ -200,24 +200,6 @@ async fn the_queue_shows_bars_per_migration_and_stage_and_moves_by_itself() {
     assert_eq!(app.route().path(), format!("migrations/{}", s.running));
 }
 
-/// The screen as text with a wide character's second cell left out, so rows read as they
-/// look (`screen_text` shows that cell as a space).
-fn cells_text(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut rows = Vec::new();
-    for y in 0..buf.area.height {
-        let mut row = String::new();
-        let mut x = 0;
-        while x < buf.area.width {
-            let sym = buf[(x, y)].symbol();
-            row.push_str(sym);
-            x += u16::try_from(widgets::text::width(sym).max(1)).unwrap();
-        }
-        rows.push(row);
-    }
-    rows.join("\n")
-}
-
 /// The id `insert` gives migration `n`.
 fn nth(n: u128) -> Uuid {
     Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + n)

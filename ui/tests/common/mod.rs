@@ -284,6 +284,24 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
         .join("\n")
 }
 
+/// The screen as text with a wide character's second cell left out, so rows read as they
+/// look (`screen_text` shows that cell as a space).
+pub fn cells_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut rows = Vec::new();
+    for y in 0..buf.area.height {
+        let mut row = String::new();
+        let mut x = 0;
+        while x < buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            row.push_str(sym);
+            x += u16::try_from(widgets::text::width(sym).max(1)).unwrap();
+        }
+        rows.push(row);
+    }
+    rows.join("\n")
+}
+
 /// The job list on screen.
 pub fn jobs_list(app: &App) -> &painel_ui::screens::services::jobs::JobsList {
     app.screen_as()
